@@ -1,0 +1,70 @@
+//! The core's one error type. Variants are what a caller acts on differently; each names what was
+//! wrong (file, item, id) so the message can be shown as is.
+
+use crate::lifecycle::Refusal;
+
+/// Errors returned by `gridsafe-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A checklist template file is invalid; nothing from the bundle was loaded.
+    #[error("template {file}: item {item}: {reason}")]
+    Template {
+        file: String,
+        item: String,
+        reason: String,
+    },
+    /// An answer does not fit the item it answers.
+    #[error("answer to {item}: {reason}")]
+    Answer { item: String, reason: String },
+    /// A hazard transition the lifecycle rules refuse; the document is unchanged.
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    /// The acting user may not do this (role or scope).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// No such record.
+    #[error("{kind} not found: {id}")]
+    NotFound { kind: &'static str, id: String },
+    /// The request is malformed (bad id, bad date, missing field).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// An inspection cannot be finished yet.
+    #[error("inspection {id} cannot be finished: {reason}")]
+    Incomplete { id: String, reason: String },
+    /// The store file is not a GridSafe store, is corrupt, or is from a newer version.
+    #[error("store {path}: {reason}")]
+    Store { path: String, reason: String },
+    /// A record document is malformed (e.g. an imported or synced document of the wrong shape).
+    #[error("document {id}: {reason}")]
+    Document { id: String, reason: String },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("document mapping: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+    #[error("document mapping: {0}")]
+    Hydrate(#[from] autosurgeon::HydrateError),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+    pub(crate) fn answer(item: &str, reason: impl Into<String>) -> Self {
+        Error::Answer {
+            item: item.to_owned(),
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn not_found(kind: &'static str, id: &str) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! GridSafe core: the offline heart of the grid worker's phone.
+//!
+//! - [`template`]: versioned, bilingual, content-hashed checklist templates (data files).
+//! - [`eval`]: answers → item results → proposed hazards.
+//! - [`records`]: venues, inspections and hazards as automerge documents.
+//! - [`lifecycle`]: the hazard lifecycle as a deterministic fold of append-only events.
+//! - [`store`]: the phone's SQLite store with projections for every list.
+//!
+//! This crate does no network I/O and depends on no async runtime or FFI crate: its only I/O is
+//! the SQLite file it is given (in [`store`]).
+
+pub mod clock;
+pub mod directory;
+pub mod error;
+pub mod eval;
+pub mod lifecycle;
+pub mod profile;
+pub mod records;
+pub mod store;
+pub mod template;
+
+pub use error::{Error, Result};
+pub use store::Store;

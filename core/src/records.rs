@@ -1,0 +1,522 @@
+//! Records as automerge documents: one per venue, inspection and hazard, mapped with autosurgeon.
+//!
+//! Every document carries `schema` and `kind` at its root. Lists that several replicas append to
+//! (answers, photos, lifecycle events) are created together with the document, so concurrent
+//! appends always land in the same list object. Photos are never inside documents: only their
+//! SHA-256 and metadata are.
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use autosurgeon::{
+    Hydrate, Reconcile, hydrate, hydrate_prop, reconcile, reconcile_insert, reconcile_prop,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::eval::FieldValue;
+use crate::profile::VenueProfile;
+
+/// Schema version written into every document. Readers refuse documents from a newer schema.
+pub const SCHEMA: u64 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    Venue,
+    Inspection,
+    Hazard,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Venue => "venue",
+            DocKind::Inspection => "inspection",
+            DocKind::Hazard => "hazard",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s {
+            "venue" => Some(DocKind::Venue),
+            "inspection" => Some(DocKind::Inspection),
+            "hazard" => Some(DocKind::Hazard),
+            _ => None,
+        }
+    }
+}
+
+/// 主要负责人 / 实际控制人.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+#[serde(default, deny_unknown_fields)]
+pub struct Responsible {
+    pub name: String,
+    pub phone: String,
+    /// Last four characters of the ID card only: the phone never holds the full number.
+    pub id_last4: String,
+}
+
+/// 场所档案.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Venue {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub village: String,
+    pub grid_id: String,
+    pub profile: VenueProfile,
+    pub responsible: Responsible,
+    pub created_at: String,
+    pub created_by: String,
+    pub archived: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+struct VenueRoot {
+    schema: u64,
+    kind: String,
+    venue: Venue,
+}
+
+/// 检查记录: what does not change after the start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct InspectionHeader {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub village: String,
+    pub grid_id: String,
+    pub template_id: String,
+    pub template_version: String,
+    pub template_hash: String,
+    pub inspector: String,
+    pub started_at: String,
+    pub started_ms: i64,
+    /// The venue profile as it was at the start, so the evaluation is reproducible.
+    pub profile: VenueProfile,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct AnswerRecord {
+    pub na: bool,
+    pub fields: BTreeMap<String, FieldValue>,
+    pub at: String,
+    pub by: String,
+}
+
+/// A photo referenced from a record. The bytes live in the blob store, keyed by `sha256`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct PhotoRef {
+    pub sha256: String,
+    pub item_id: Option<String>,
+    /// before / after / document / signature
+    pub role: String,
+    pub size: u64,
+    pub mime: String,
+    pub captured_at: String,
+    pub taken_by: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Finish {
+    pub at: String,
+    pub by: String,
+    /// item id → outcome code (pass, fail, na, info).
+    pub results: BTreeMap<String, String>,
+    pub hazard_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Inspection {
+    pub header: InspectionHeader,
+    pub answers: BTreeMap<String, AnswerRecord>,
+    pub photos: Vec<PhotoRef>,
+    pub finish: Option<Finish>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+struct InspectionRoot {
+    schema: u64,
+    kind: String,
+    inspection: Inspection,
+}
+
+/// 隐患: the registration data. Never edited after creation; everything that changes is an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct HazardHeader {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub village: String,
+    pub grid_id: String,
+    pub inspection_id: Option<String>,
+    pub template_id: String,
+    pub template_version: String,
+    pub item_id: String,
+    pub domain: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub finding_zh: String,
+    pub finding_en: String,
+    pub basis_refs: Vec<String>,
+    pub basis_edition: BTreeMap<String, String>,
+    /// general / major_candidate
+    pub severity_proposed: String,
+    pub focus: bool,
+    pub combined_group: Option<String>,
+    pub lead_depts: Vec<String>,
+    /// inspection / self_report / public_report / referral
+    pub source: String,
+    pub ticket_no: Option<String>,
+    /// on_spot / deadline
+    pub fix_mode: String,
+    /// Default deadline (YYYY-MM-DD) from the item; a notice or reviewer may change it.
+    pub deadline: Option<String>,
+    pub recurrence_of: Option<String>,
+    pub found_at: String,
+    pub found_ms: i64,
+    pub found_by: String,
+    /// Before photos.
+    pub photos: Vec<PhotoRef>,
+}
+
+/// A lifecycle event as stored. Who wrote it is not a field: it is the actor of the change that
+/// created the event object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct EventRecord {
+    pub id: String,
+    pub kind: String,
+    /// Hybrid logical clock: wall milliseconds and counter.
+    pub ms: i64,
+    pub counter: u32,
+    pub reason: Option<String>,
+    pub deadline: Option<String>,
+    pub photo: Option<String>,
+    pub inspection_id: Option<String>,
+    pub text: Option<String>,
+}
+
+/// An event with its provenance, read back from a document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub record: EventRecord,
+    /// Hex actor id of the change that created the event.
+    pub actor: String,
+    /// True when any field of the event was written by another actor than its creator.
+    pub tampered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+struct HazardRoot {
+    schema: u64,
+    kind: String,
+    hazard: HazardHeader,
+    events: Vec<EventRecord>,
+}
+
+fn doc_err(id: &str, reason: impl Into<String>) -> Error {
+    Error::Document {
+        id: id.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+pub fn new_doc(actor: &ActorId) -> AutoCommit {
+    AutoCommit::new().with_actor(actor.clone())
+}
+
+/// Reads and checks `schema` and `kind`.
+pub fn doc_kind(doc: &AutoCommit, id: &str) -> Result<DocKind> {
+    let schema: Option<u64> = hydrate_prop(doc, ROOT, "schema")
+        .map_err(|e| doc_err(id, format!("no schema version: {e}")))?;
+    let schema = schema.ok_or_else(|| doc_err(id, "not a GridSafe record (no schema version)"))?;
+    if schema > SCHEMA {
+        return Err(doc_err(
+            id,
+            format!(
+                "schema {schema} is newer than this build understands ({SCHEMA}); update the app"
+            ),
+        ));
+    }
+    let kind: Option<String> =
+        hydrate_prop(doc, ROOT, "kind").map_err(|e| doc_err(id, e.to_string()))?;
+    kind.as_deref()
+        .and_then(DocKind::parse)
+        .ok_or_else(|| doc_err(id, format!("unknown record kind {kind:?}")))
+}
+
+fn expect_kind(doc: &AutoCommit, id: &str, kind: DocKind) -> Result<()> {
+    let k = doc_kind(doc, id)?;
+    if k != kind {
+        return Err(doc_err(
+            id,
+            format!("is a {} record, not a {}", k.as_str(), kind.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn new_venue_doc(actor: &ActorId, venue: &Venue) -> Result<AutoCommit> {
+    let mut doc = new_doc(actor);
+    reconcile(
+        &mut doc,
+        VenueRoot {
+            schema: SCHEMA,
+            kind: "venue".into(),
+            venue: venue.clone(),
+        },
+    )?;
+    Ok(doc)
+}
+
+pub fn read_venue(doc: &AutoCommit, id: &str) -> Result<Venue> {
+    expect_kind(doc, id, DocKind::Venue)?;
+    Ok(hydrate_prop(doc, ROOT, "venue")?)
+}
+
+/// Writes only the fields that differ, so concurrent edits of different fields both survive.
+pub fn update_venue(doc: &mut AutoCommit, venue: &Venue) -> Result<()> {
+    reconcile_prop(doc, ROOT, "venue", venue)?;
+    Ok(())
+}
+
+pub fn new_inspection_doc(actor: &ActorId, header: &InspectionHeader) -> Result<AutoCommit> {
+    let mut doc = new_doc(actor);
+    let inspection = Inspection {
+        header: header.clone(),
+        answers: BTreeMap::new(),
+        photos: vec![],
+        finish: None,
+    };
+    reconcile(
+        &mut doc,
+        InspectionRoot {
+            schema: SCHEMA,
+            kind: "inspection".into(),
+            inspection,
+        },
+    )?;
+    Ok(doc)
+}
+
+pub fn read_inspection(doc: &AutoCommit, id: &str) -> Result<Inspection> {
+    expect_kind(doc, id, DocKind::Inspection)?;
+    let root: InspectionRoot = hydrate(doc)?;
+    Ok(root.inspection)
+}
+
+fn obj(
+    doc: &AutoCommit,
+    parent: &automerge::ObjId,
+    key: &str,
+    id: &str,
+) -> Result<automerge::ObjId> {
+    match doc.get(parent, key)? {
+        Some((Value::Object(_), o)) => Ok(o),
+        _ => Err(doc_err(id, format!("missing {key}"))),
+    }
+}
+
+pub fn put_answer(
+    doc: &mut AutoCommit,
+    id: &str,
+    item_id: &str,
+    answer: &AnswerRecord,
+) -> Result<()> {
+    let insp = obj(doc, &ROOT, "inspection", id)?;
+    let answers = obj(doc, &insp, "answers", id)?;
+    reconcile_prop(doc, &answers, item_id, answer)?;
+    Ok(())
+}
+
+pub fn push_photo(doc: &mut AutoCommit, id: &str, photo: &PhotoRef) -> Result<()> {
+    let insp = obj(doc, &ROOT, "inspection", id)?;
+    let photos = obj(doc, &insp, "photos", id)?;
+    let len = doc.length(&photos);
+    reconcile_insert(doc, photos, len, photo)?;
+    Ok(())
+}
+
+pub fn put_finish(doc: &mut AutoCommit, id: &str, finish: &Finish) -> Result<()> {
+    let insp = obj(doc, &ROOT, "inspection", id)?;
+    reconcile_prop(doc, &insp, "finish", Some(finish))?;
+    Ok(())
+}
+
+/// A new hazard document holding its header and its first event (registration), in one change.
+pub fn new_hazard_doc(
+    actor: &ActorId,
+    header: &HazardHeader,
+    register: &EventRecord,
+) -> Result<AutoCommit> {
+    let mut doc = new_doc(actor);
+    reconcile(
+        &mut doc,
+        HazardRoot {
+            schema: SCHEMA,
+            kind: "hazard".into(),
+            hazard: header.clone(),
+            events: vec![register.clone()],
+        },
+    )?;
+    Ok(doc)
+}
+
+pub fn append_event(doc: &mut AutoCommit, id: &str, ev: &EventRecord) -> Result<()> {
+    let events = obj(doc, &ROOT, "events", id)?;
+    let len = doc.length(&events);
+    reconcile_insert(doc, events, len, ev)?;
+    Ok(())
+}
+
+fn actor_of(id: &automerge::ObjId) -> Option<String> {
+    match id {
+        automerge::ObjId::Id(_, actor, _) => Some(actor.to_hex_string()),
+        automerge::ObjId::Root => None,
+    }
+}
+
+/// Reads the header and every event with the actor that created it.
+pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<StoredEvent>)> {
+    expect_kind(doc, id, DocKind::Hazard)?;
+    let header: HazardHeader = hydrate_prop(doc, ROOT, "hazard")?;
+    let events = obj(doc, &ROOT, "events", id)?;
+    let n = doc.length(&events);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let Some((Value::Object(ObjType::Map), ev_obj)) = doc.get(&events, i)? else {
+            return Err(doc_err(id, format!("event {i} is not a map")));
+        };
+        let record: EventRecord = hydrate_prop(doc, &events, i)?;
+        let actor = actor_of(&ev_obj).unwrap_or_default();
+        // Any value of any field written by someone else marks the event as tampered with.
+        let mut tampered = false;
+        for key in doc.keys(&ev_obj) {
+            for (_, vid) in doc.get_all(&ev_obj, key.as_str())? {
+                if actor_of(&vid).is_some_and(|a| a != actor) {
+                    tampered = true;
+                }
+            }
+        }
+        out.push(StoredEvent {
+            record,
+            actor,
+            tampered,
+        });
+    }
+    Ok((header, out))
+}
+
+/// The actor ids that wrote any change in the document.
+pub fn actors_in(doc: &mut AutoCommit) -> Vec<String> {
+    let mut a: Vec<String> = doc
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.actor_id().to_hex_string())
+        .collect();
+    a.sort();
+    a.dedup();
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn header() -> HazardHeader {
+        HazardHeader {
+            id: "h1".into(),
+            venue_id: "v1".into(),
+            venue_name: "小店".into(),
+            village: "v".into(),
+            grid_id: "g".into(),
+            inspection_id: None,
+            template_id: "t".into(),
+            template_version: "1".into(),
+            item_id: "i".into(),
+            domain: "gas".into(),
+            title_zh: "题".into(),
+            title_en: "T".into(),
+            finding_zh: String::new(),
+            finding_en: String::new(),
+            basis_refs: vec![],
+            basis_edition: BTreeMap::new(),
+            severity_proposed: "general".into(),
+            focus: false,
+            combined_group: None,
+            lead_depts: vec!["gjb".into()],
+            source: "inspection".into(),
+            ticket_no: None,
+            fix_mode: "deadline".into(),
+            deadline: None,
+            recurrence_of: None,
+            found_at: String::new(),
+            found_ms: 0,
+            found_by: "u".into(),
+            photos: vec![],
+        }
+    }
+
+    fn ev(id: &str, kind: &str) -> EventRecord {
+        EventRecord {
+            id: id.into(),
+            kind: kind.into(),
+            ms: 1,
+            counter: 0,
+            reason: None,
+            deadline: None,
+            photo: None,
+            inspection_id: None,
+            text: None,
+        }
+    }
+
+    #[test]
+    fn event_authors_come_from_the_change_actor() {
+        let a = ActorId::from(&[1u8; 16][..]);
+        let b = ActorId::from(&[2u8; 16][..]);
+        let mut doc = new_hazard_doc(&a, &header(), &ev("e1", "register")).unwrap();
+        let mut other = doc.fork().with_actor(b.clone());
+        append_event(&mut other, "h1", &ev("e2", "notify")).unwrap();
+        doc.merge(&mut other).unwrap();
+        let (_, events) = read_hazard(&doc, "h1").unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].actor, a.to_hex_string());
+        assert_eq!(events[1].actor, b.to_hex_string());
+        assert!(events.iter().all(|e| !e.tampered));
+
+        // b rewrites a's registration event: detected.
+        let events_obj = obj(&other, &ROOT, "events", "h1").unwrap();
+        let Some((_, first)) = other.get(&events_obj, 0).unwrap() else {
+            panic!()
+        };
+        other.put(&first, "kind", "close").unwrap();
+        let (_, events) = read_hazard(&other, "h1").unwrap();
+        assert!(events[0].tampered);
+    }
+
+    #[test]
+    fn kinds_and_schema_are_checked() {
+        let a = ActorId::random();
+        let doc = new_hazard_doc(&a, &header(), &ev("e1", "register")).unwrap();
+        assert!(
+            read_venue(&doc, "h1")
+                .unwrap_err()
+                .to_string()
+                .contains("not a venue")
+        );
+        let mut newer = doc.clone();
+        newer.put(ROOT, "schema", SCHEMA + 1).unwrap();
+        assert!(
+            doc_kind(&newer, "h1")
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
+        let empty = AutoCommit::new();
+        assert!(doc_kind(&empty, "x").is_err());
+    }
+}

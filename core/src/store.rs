@@ -1,0 +1,1701 @@
+//! The phone store: SQLite (WAL, one writer connection, migrations keyed on `user_version`),
+//! automerge documents saved incrementally with compaction, photos content-addressed, and
+//! projection tables for every list the app shows.
+//!
+//! Every public operation is one transaction: it is either saved whole or not at all, and when it
+//! returns `Ok` it is on disk (`synchronous = FULL`), so a crash or a flat battery loses nothing
+//! the worker was told was saved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms, today};
+use crate::directory::{Directory, DirectoryRoster, Role, User};
+use crate::error::{Error, Result};
+use crate::eval::{Answer, ItemResult, Outcome, evaluate_item, parse_answer, propose};
+use crate::lifecycle::{EventKind, HazardStatus, event, fold};
+use crate::profile::VenueProfile;
+use crate::records::{
+    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader,
+    PhotoRef, Responsible, StoredEvent, Venue,
+};
+use crate::template::{self, Level, Template, TemplateSource};
+
+/// `PRAGMA application_id` of a GridSafe store ("GSAF"): tells our file from any other SQLite file.
+pub const APPLICATION_ID: i32 = 0x4753_4146;
+/// Incremental chunks kept per document before it is compacted into one snapshot.
+pub const COMPACT_AFTER: i64 = 32;
+/// Largest photo accepted, in bytes.
+pub const MAX_PHOTO_BYTES: usize = 40 * 1024 * 1024;
+
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql"))]));
+
+/// The schema version this build writes.
+pub const STORE_SCHEMA: usize = 1;
+
+/// A venue as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VenueRow {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub village: String,
+    pub grid_id: String,
+    pub venue_types: Vec<String>,
+    pub archived: bool,
+    pub last_inspected: Option<String>,
+}
+
+/// A hazard as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HazardRow {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub village: String,
+    pub grid_id: String,
+    pub item_id: String,
+    pub domain: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub severity: String,
+    pub confirmation: String,
+    pub state: String,
+    pub due_date: Option<String>,
+    pub overdue: bool,
+    pub lead_depts: Vec<String>,
+    pub source: String,
+    pub fix_mode: String,
+    pub focus: bool,
+    pub combined_group: Option<String>,
+    pub found_at: String,
+    pub recurrence_of: Option<String>,
+}
+
+/// An inspection as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InspectionRow {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub template_id: String,
+    pub template_version: String,
+    pub inspector: String,
+    pub started_at: String,
+    pub finished: bool,
+    pub failed: u32,
+    pub hazards: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRow {
+    pub template_id: String,
+    pub version: String,
+    pub hash: String,
+    pub domain: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub items: u32,
+}
+
+/// A hazard with its derived state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HazardView {
+    pub header: HazardHeader,
+    pub status: HazardStatus,
+    pub overdue: bool,
+}
+
+/// What to create a venue with.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewVenue {
+    pub name: String,
+    pub address: String,
+    pub grid_id: String,
+    pub profile: VenueProfile,
+    pub responsible: Responsible,
+}
+
+/// A partial edit of a venue; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VenueEdit {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub grid_id: Option<String>,
+    pub profile: Option<VenueProfile>,
+    pub responsible: Option<Responsible>,
+    pub archived: Option<bool>,
+}
+
+/// A photo handed to the store.
+#[derive(Clone, Debug, Default)]
+pub struct NewPhoto {
+    pub bytes: Vec<u8>,
+    pub item_id: Option<String>,
+    /// before / after / document / signature
+    pub role: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// A lifecycle action requested by a user.
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub kind: EventKind,
+    pub reason: Option<String>,
+    pub deadline: Option<String>,
+    pub text: Option<String>,
+    pub photo: Option<NewPhoto>,
+}
+
+impl Action {
+    pub fn new(kind: EventKind) -> Action {
+        Action {
+            kind,
+            reason: None,
+            deadline: None,
+            text: None,
+            photo: None,
+        }
+    }
+}
+
+/// The result of finishing an inspection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FinishReport {
+    pub inspection_id: String,
+    pub results: Vec<ItemResult>,
+    /// Hazards registered by this inspection.
+    pub hazards: Vec<HazardRow>,
+    /// item id → the hazard already open for it at this venue (not registered twice).
+    pub already_open: BTreeMap<String, String>,
+    /// Open hazards at this venue tagged as GB 35181 combined elements, after this inspection.
+    pub combined_elements_open: u32,
+}
+
+/// Which hazards to list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HazardQuery {
+    /// Restrict to what the user is responsible for (grids, department).
+    pub scope_user: Option<String>,
+    pub venue_id: Option<String>,
+    pub open_only: bool,
+    pub overdue_only: bool,
+    pub limit: Option<u32>,
+}
+
+/// The phone store. One per phone; one writer connection.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    templates: HashMap<String, Arc<Template>>,
+    directory: Option<Arc<Directory>>,
+    actors: HashMap<String, String>,
+}
+
+fn store_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Store {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Ids are UUIDs; anything else is refused before it reaches SQL or a document.
+pub fn check_id(kind: &str, id: &str) -> Result<()> {
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Sniffs the image type; the evidence pipeline does the real decoding.
+fn image_mime(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+const PHOTO_ROLES: &[&str] = &["before", "after", "document", "signature"];
+
+impl Store {
+    /// Creates a new store at `path`. Refuses to touch an existing file.
+    pub fn create(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(store_err(path, "already exists; refusing to overwrite it"));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| store_err(path, e.to_string()))?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        let mut store = Store::finish_open(conn, path)?;
+        let tx = store.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('created_ms', ?1), ('hlc', '0:0')",
+            params![now_ms().to_string()],
+        )?;
+        tx.commit()?;
+        store.install_bundled()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store. A missing, foreign, corrupt or newer file is a clear error and is
+    /// never recreated or overwritten.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(store_err(
+                path,
+                "no such store (create it with `gridsafe init`)",
+            ));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| store_err(path, e.to_string()))?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| {
+                store_err(
+                    path,
+                    format!("not a GridSafe store (corrupt or not a SQLite database: {e})"),
+                )
+            })?;
+        if app_id != APPLICATION_ID {
+            return Err(store_err(
+                path,
+                format!("not a GridSafe store (application id {app_id:#x})"),
+            ));
+        }
+        let mut store = Store::finish_open(conn, path)?;
+        store.install_bundled()?;
+        Ok(store)
+    }
+
+    fn finish_open(mut conn: Connection, path: &Path) -> Result<Store> {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(|e| store_err(path, format!("cannot open (corrupt?): {e}")))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(store_err(
+                path,
+                format!("cannot use WAL journal (got {mode})"),
+            ));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > STORE_SCHEMA as i64 {
+            return Err(store_err(
+                path,
+                format!(
+                    "written by a newer GridSafe (schema {version}, this build knows {STORE_SCHEMA}); update the app"
+                ),
+            ));
+        }
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|e| store_err(path, format!("migration failed: {e}")))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            templates: HashMap::new(),
+            directory: None,
+            actors: HashMap::new(),
+        };
+        store.load_cached()?;
+        Ok(store)
+    }
+
+    fn load_cached(&mut self) -> Result<()> {
+        let dir: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        self.directory = match dir {
+            Some(b) => Some(Arc::new(serde_json::from_slice(&b).map_err(|e| {
+                store_err(&self.path, format!("stored directory unreadable: {e}"))
+            })?)),
+            None => None,
+        };
+        let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors")?;
+        self.actors = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA integrity_check`; `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<()> {
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if res == "ok" {
+            Ok(())
+        } else {
+            Err(store_err(
+                &self.path,
+                format!("integrity check failed: {res}"),
+            ))
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Templates
+
+    fn install_bundled(&mut self) -> Result<()> {
+        let sources = template::bundled_sources();
+        let mut h = Sha256::new();
+        for s in &sources {
+            h.update(s.name.as_bytes());
+            h.update(&s.bytes);
+        }
+        let bundle_hash = hex::encode(h.finalize());
+        let seen: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'bundle_hash'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if seen.as_deref() == Some(bundle_hash.as_str()) {
+            return Ok(());
+        }
+        self.import_templates(&sources)?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('bundle_hash', ?1)",
+            params![bundle_hash],
+        )?;
+        Ok(())
+    }
+
+    /// Installs template versions. Already-installed versions must be byte-for-byte the same
+    /// content (versions are immutable); any error installs nothing.
+    pub fn import_templates(&mut self, sources: &[TemplateSource]) -> Result<Vec<TemplateRow>> {
+        let loaded = {
+            let known = |id: &str, v: &str| self.template(id, v).ok();
+            template::load_bundle(sources, &known)?
+        };
+        let tx = self.conn.transaction()?;
+        let mut rows = Vec::new();
+        for t in &loaded {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT hash FROM templates WHERE template_id = ?1 AND version = ?2",
+                    params![t.template_id, t.version],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(h) if h == t.hash => continue,
+                Some(_) => {
+                    return Err(Error::Template {
+                        file: t.key(),
+                        item: "-".into(),
+                        reason: "this version is already installed with different content; template versions are immutable, publish a new version".into(),
+                    });
+                }
+                None => {}
+            }
+            tx.execute(
+                "INSERT INTO templates (template_id, version, hash, domain, title_zh, title_en, items, body, installed_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![t.template_id, t.version, t.hash, t.domain, t.title_zh, t.title_en, t.items.len() as i64, serde_json::to_vec(t)?, now_ms()],
+            )?;
+            rows.push(TemplateRow {
+                template_id: t.template_id.clone(),
+                version: t.version.clone(),
+                hash: t.hash.clone(),
+                domain: t.domain.clone(),
+                title_zh: t.title_zh.clone(),
+                title_en: t.title_en.clone(),
+                items: t.items.len() as u32,
+            });
+        }
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    pub fn list_templates(&self) -> Result<Vec<TemplateRow>> {
+        let mut stmt = self.conn.prepare("SELECT template_id, version, hash, domain, title_zh, title_en, items FROM templates ORDER BY template_id, version")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TemplateRow {
+                template_id: r.get(0)?,
+                version: r.get(1)?,
+                hash: r.get(2)?,
+                domain: r.get(3)?,
+                title_zh: r.get(4)?,
+                title_en: r.get(5)?,
+                items: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A pinned template version, verified against its content hash.
+    pub fn template(&self, id: &str, version: &str) -> Result<Arc<Template>> {
+        let key = format!("{id}@{version}");
+        if let Some(t) = self.templates.get(&key) {
+            return Ok(t.clone());
+        }
+        let row: Option<(Vec<u8>, String)> = self
+            .conn
+            .query_row(
+                "SELECT body, hash FROM templates WHERE template_id = ?1 AND version = ?2",
+                params![id, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (body, hash) = row.ok_or_else(|| Error::not_found("template", &key))?;
+        Ok(Arc::new(template::from_stored(&body, &hash)?))
+    }
+
+    fn template_cached(&mut self, id: &str, version: &str) -> Result<Arc<Template>> {
+        let t = self.template(id, version)?;
+        self.templates.insert(t.key(), t.clone());
+        Ok(t)
+    }
+
+    /// The newest installed version of a template (versions are `YYYY.MM-x` and sort as text).
+    pub fn latest_template(&self, id: &str) -> Result<Arc<Template>> {
+        let v: Option<String> = self.conn.query_row(
+            "SELECT max(version) FROM templates WHERE template_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        let v = v.ok_or_else(|| Error::not_found("template", id))?;
+        self.template(id, &v)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Directory and actors
+
+    /// Replaces the directory (server-authoritative; from a file until sync delivers it).
+    pub fn import_directory(&mut self, bytes: &[u8]) -> Result<Directory> {
+        let d = Directory::from_json(bytes)?;
+        if let Some(old) = &self.directory
+            && d.version < old.version
+        {
+            return Err(Error::invalid(format!(
+                "directory version {} is older than the installed version {}",
+                d.version, old.version
+            )));
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
+            params![d.version as i64, serde_json::to_vec(&d)?],
+        )?;
+        self.directory = Some(Arc::new(d.clone()));
+        Ok(d)
+    }
+
+    pub fn directory(&self) -> Result<Arc<Directory>> {
+        self.directory.clone().ok_or_else(|| {
+            Error::invalid("no directory loaded (run `gridsafe directory import FILE`)")
+        })
+    }
+
+    /// Binds a remote actor to a user (the relay tells phones which device wrote what).
+    pub fn bind_actor(&mut self, actor_hex: &str, user_id: &str) -> Result<()> {
+        hex::decode(actor_hex)
+            .map_err(|_| Error::invalid(format!("actor {actor_hex:?} is not hex")))?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 0)",
+            params![actor_hex, user_id],
+        )?;
+        self.actors
+            .entry(actor_hex.to_owned())
+            .or_insert_with(|| user_id.to_owned());
+        Ok(())
+    }
+
+    /// The user acting, and this phone's actor for them (created on first use).
+    fn act_as(&mut self, user_id: &str) -> Result<(User, ActorId)> {
+        let dir = self.directory()?;
+        let user = dir
+            .user(user_id)
+            .cloned()
+            .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+        let existing: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT actor FROM actors WHERE user_id = ?1 AND local = 1",
+                params![user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let hex_actor = match existing {
+            Some(a) => a,
+            None => {
+                let a = ActorId::random().to_hex_string();
+                self.conn.execute(
+                    "INSERT INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)",
+                    params![a, user_id],
+                )?;
+                self.actors.insert(a.clone(), user_id.to_owned());
+                a
+            }
+        };
+        let actor = ActorId::from(
+            hex::decode(&hex_actor).map_err(|_| store_err(&self.path, "corrupt actor table"))?,
+        );
+        Ok((user, actor))
+    }
+
+    fn next_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
+        let v: String =
+            tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
+        let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
+        let last = Hlc {
+            ms: ms.parse().unwrap_or(0),
+            counter: c.parse().unwrap_or(0),
+        };
+        let next = last.tick(now_ms());
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'hlc'",
+            params![format!("{}:{}", next.ms, next.counter)],
+        )?;
+        Ok(next)
+    }
+
+    fn observe_hlc(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
+        let v: String =
+            tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
+        let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
+        let last = Hlc {
+            ms: ms.parse().unwrap_or(0),
+            counter: c.parse().unwrap_or(0),
+        };
+        let next = last.observe(seen);
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'hlc'",
+            params![format!("{}:{}", next.ms, next.counter)],
+        )?;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Documents
+
+    fn load_doc(
+        conn: &Connection,
+        id: &str,
+    ) -> Result<Option<(AutoCommit, DocKind, Vec<ChangeHash>)>> {
+        let row: Option<(String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT kind, snapshot FROM docs WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((kind, snapshot)) = row else {
+            return Ok(None);
+        };
+        let mut doc = AutoCommit::load(&snapshot)?;
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let chunks = stmt.query_map(params![id], |r| r.get::<_, Vec<u8>>(0))?;
+        for c in chunks {
+            doc.load_incremental(&c?)?;
+        }
+        let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document {
+            id: id.into(),
+            reason: format!("unknown kind {kind}"),
+        })?;
+        let heads = doc.get_heads();
+        Ok(Some((doc, kind, heads)))
+    }
+
+    fn doc(&self, id: &str, kind: DocKind) -> Result<(AutoCommit, Vec<ChangeHash>)> {
+        let (doc, k, heads) =
+            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found(kind.as_str(), id))?;
+        if k != kind {
+            return Err(Error::not_found(kind.as_str(), id));
+        }
+        Ok((doc, heads))
+    }
+
+    fn heads_text(heads: &[ChangeHash]) -> String {
+        heads
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn insert_doc(
+        tx: &Transaction<'_>,
+        id: &str,
+        kind: DocKind,
+        doc: &mut AutoCommit,
+    ) -> Result<()> {
+        let snapshot = doc.save();
+        tx.execute(
+            "INSERT INTO docs (id, kind, snapshot, chunks, heads, updated_ms) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
+            params![id, kind.as_str(), snapshot, Store::heads_text(&doc.get_heads()), now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Appends what changed since `since` as one chunk; compacts into a snapshot every
+    /// [`COMPACT_AFTER`] chunks.
+    fn save_doc(
+        tx: &Transaction<'_>,
+        id: &str,
+        doc: &mut AutoCommit,
+        since: &[ChangeHash],
+    ) -> Result<()> {
+        let heads = doc.get_heads();
+        if heads == since {
+            return Ok(());
+        }
+        let chunks: i64 =
+            tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })?;
+        if chunks + 1 >= COMPACT_AFTER {
+            tx.execute(
+                "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4 WHERE id = ?1",
+                params![id, doc.save(), Store::heads_text(&heads), now_ms()],
+            )?;
+            tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", params![id])?;
+        } else {
+            let inc = doc.save_after(since);
+            tx.execute(
+                "INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)",
+                params![id, chunks, inc],
+            )?;
+            tx.execute(
+                "UPDATE docs SET chunks = ?2, heads = ?3, updated_ms = ?4 WHERE id = ?1",
+                params![id, chunks + 1, Store::heads_text(&heads), now_ms()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A record's full automerge bytes (backup and interop).
+    pub fn export_doc(&self, id: &str) -> Result<(DocKind, Vec<u8>)> {
+        check_id("record", id)?;
+        let (mut doc, kind, _) =
+            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
+        Ok((kind, doc.save()))
+    }
+
+    /// Merges automerge bytes (a whole document or changes) into the record `id`, creating it if
+    /// this phone has never seen it, and refreshes its projection. Bytes that are not a GridSafe
+    /// record of a known kind, or that change a record's kind, are refused and nothing changes.
+    pub fn merge_doc(&mut self, id: &str, bytes: &[u8]) -> Result<DocKind> {
+        check_id("record", id)?;
+        let existing = Store::load_doc(&self.conn, id)?;
+        let (mut doc, before_kind, since) = match existing {
+            Some((d, k, h)) => (d, Some(k), Some(h)),
+            None => (AutoCommit::new(), None, None),
+        };
+        doc.load_incremental(bytes).map_err(|e| Error::Document {
+            id: id.into(),
+            reason: format!("not automerge data: {e}"),
+        })?;
+        let kind = records::doc_kind(&doc, id)?;
+        if before_kind.is_some_and(|k| k != kind) {
+            return Err(Error::Document {
+                id: id.into(),
+                reason: "the change would alter the record's kind".into(),
+            });
+        }
+        let header_id = match kind {
+            DocKind::Venue => records::read_venue(&doc, id)?.id,
+            DocKind::Inspection => records::read_inspection(&doc, id)?.header.id,
+            DocKind::Hazard => records::read_hazard(&doc, id)?.0.id,
+        };
+        if header_id != id {
+            return Err(Error::Document {
+                id: id.into(),
+                reason: format!("holds record {header_id}, not {id}"),
+            });
+        }
+        let tx = self.conn.transaction()?;
+        match since {
+            Some(since) => Store::save_doc(&tx, id, &mut doc, &since)?,
+            None => Store::insert_doc(&tx, id, kind, &mut doc)?,
+        }
+        let dir = self.directory.clone();
+        match kind {
+            DocKind::Venue => Store::index_venue(&tx, &records::read_venue(&doc, id)?)?,
+            DocKind::Inspection => {
+                Store::index_inspection(&tx, &records::read_inspection(&doc, id)?)?
+            }
+            DocKind::Hazard => {
+                let (h, evs) = records::read_hazard(&doc, id)?;
+                let status = Store::fold_with(dir.as_deref(), &self.actors, &h, &evs);
+                Store::observe_hlc(&tx, status.last_hlc)?;
+                Store::index_hazard(&tx, &h, &status)?;
+            }
+        }
+        tx.commit()?;
+        Ok(kind)
+    }
+
+    fn fold_with(
+        dir: Option<&Directory>,
+        actors: &HashMap<String, String>,
+        h: &HazardHeader,
+        evs: &[StoredEvent],
+    ) -> HazardStatus {
+        let empty = Directory::default();
+        let roster = DirectoryRoster {
+            directory: dir.unwrap_or(&empty),
+            actors,
+        };
+        fold(h, evs, &roster)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Projections
+
+    fn index_venue(tx: &Transaction<'_>, v: &Venue) -> Result<()> {
+        tx.execute(
+            "INSERT INTO venues_idx (id, name, address, village, grid_id, venue_types, archived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, village = excluded.village,
+               grid_id = excluded.grid_id, venue_types = excluded.venue_types, archived = excluded.archived",
+            params![v.id, v.name, v.address, v.village, v.grid_id, v.profile.venue_type.join(","), v.archived],
+        )?;
+        Ok(())
+    }
+
+    fn index_inspection(tx: &Transaction<'_>, i: &Inspection) -> Result<()> {
+        let h = &i.header;
+        let (finished, failed, hazards) = match &i.finish {
+            Some(f) => (
+                true,
+                f.results.values().filter(|o| *o == "fail").count() as i64,
+                f.hazard_ids.len() as i64,
+            ),
+            None => (false, 0, 0),
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO inspections_idx (id, venue_id, venue_name, template_id, template_version, inspector, grid_id, started_ms, day, finished, failed, hazards)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![h.id, h.venue_id, h.venue_name, h.template_id, h.template_version, h.inspector, h.grid_id, h.started_ms, format_date(ms_to_date(h.started_ms)), finished, failed, hazards],
+        )?;
+        if finished {
+            tx.execute(
+                "UPDATE venues_idx SET last_inspected_ms = max(coalesce(last_inspected_ms, 0), ?2) WHERE id = ?1",
+                params![h.venue_id, h.started_ms],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn index_hazard(tx: &Transaction<'_>, h: &HazardHeader, s: &HazardStatus) -> Result<()> {
+        let refused = s.history.iter().filter(|e| !e.applied).count();
+        tx.execute(
+            "INSERT OR REPLACE INTO hazards_idx (id, venue_id, venue_name, village, grid_id, inspection_id, item_id, domain, title_zh, title_en, severity, confirmation,
+               state, is_open, awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of, refused_events, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+            params![
+                h.id,
+                h.venue_id,
+                h.venue_name,
+                h.village,
+                h.grid_id,
+                h.inspection_id,
+                h.item_id,
+                h.domain,
+                h.title_zh,
+                h.title_en,
+                s.severity,
+                serde_json::to_value(s.confirmation)?.as_str().unwrap_or_default(),
+                s.state.as_str(),
+                s.state.is_open(),
+                s.state.awaits_rectification(),
+                s.deadline,
+                h.lead_depts.join(","),
+                h.source,
+                s.fix_mode,
+                h.focus,
+                h.combined_group,
+                h.found_ms,
+                s.closed_at,
+                h.recurrence_of,
+                refused as i64,
+                now_ms()
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM hazard_depts WHERE hazard_id = ?1",
+            params![h.id],
+        )?;
+        for d in &h.lead_depts {
+            tx.execute(
+                "INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)",
+                params![d, h.id],
+            )?;
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Venues
+
+    fn check_grid_scope(user: &User, grid_id: &str) -> Result<()> {
+        if user.role == Role::Inspector && !user.grids.iter().any(|g| g == grid_id) {
+            return Err(Error::Forbidden(format!(
+                "grid {grid_id} is not one of {}'s grids",
+                user.id
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn add_venue(&mut self, as_user: &str, v: NewVenue) -> Result<Venue> {
+        let (user, actor) = self.act_as(as_user)?;
+        let dir = self.directory()?;
+        if user.role == Role::Admin {
+            return Err(Error::Forbidden(
+                "administrators do not register venues".into(),
+            ));
+        }
+        if v.name.trim().is_empty() {
+            return Err(Error::invalid("venue name is required"));
+        }
+        let grid = dir
+            .grid(&v.grid_id)
+            .ok_or_else(|| Error::invalid(format!("unknown grid {:?}", v.grid_id)))?;
+        Store::check_grid_scope(&user, &grid.id)?;
+        v.profile.validate()?;
+        let venue = Venue {
+            id: new_id(),
+            name: v.name.trim().to_owned(),
+            address: v.address.trim().to_owned(),
+            village: grid.village.clone(),
+            grid_id: grid.id.clone(),
+            profile: v.profile,
+            responsible: v.responsible,
+            created_at: ms_to_rfc3339(now_ms()),
+            created_by: user.id.clone(),
+            archived: false,
+        };
+        let mut doc = records::new_venue_doc(&actor, &venue)?;
+        let tx = self.conn.transaction()?;
+        Store::insert_doc(&tx, &venue.id, DocKind::Venue, &mut doc)?;
+        Store::index_venue(&tx, &venue)?;
+        tx.commit()?;
+        Ok(venue)
+    }
+
+    pub fn edit_venue(&mut self, as_user: &str, id: &str, e: VenueEdit) -> Result<Venue> {
+        check_id("venue", id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        let dir = self.directory()?;
+        let (doc, since) = self.doc(id, DocKind::Venue)?;
+        let mut doc = doc.with_actor(actor);
+        let mut v = records::read_venue(&doc, id)?;
+        Store::check_grid_scope(&user, &v.grid_id)?;
+        if user.role == Role::Admin {
+            return Err(Error::Forbidden("administrators do not edit venues".into()));
+        }
+        if let Some(n) = e.name {
+            if n.trim().is_empty() {
+                return Err(Error::invalid("venue name is required"));
+            }
+            v.name = n.trim().to_owned();
+        }
+        if let Some(a) = e.address {
+            v.address = a.trim().to_owned();
+        }
+        if let Some(g) = e.grid_id {
+            let grid = dir
+                .grid(&g)
+                .ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
+            Store::check_grid_scope(&user, &grid.id)?;
+            v.grid_id = grid.id.clone();
+            v.village = grid.village.clone();
+        }
+        if let Some(p) = e.profile {
+            p.validate()?;
+            v.profile = p;
+        }
+        if let Some(r) = e.responsible {
+            v.responsible = r;
+        }
+        if let Some(a) = e.archived {
+            v.archived = a;
+        }
+        records::update_venue(&mut doc, &v)?;
+        let tx = self.conn.transaction()?;
+        Store::save_doc(&tx, id, &mut doc, &since)?;
+        Store::index_venue(&tx, &v)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    pub fn venue(&self, id: &str) -> Result<Venue> {
+        check_id("venue", id)?;
+        let (doc, _) = self.doc(id, DocKind::Venue)?;
+        records::read_venue(&doc, id)
+    }
+
+    /// Venues of the user's grids (all venues for office roles), by name.
+    pub fn list_venues(&self, scope_user: Option<&str>) -> Result<Vec<VenueRow>> {
+        let grids = self.scope_grids(scope_user)?;
+        let mut sql = String::from(
+            "SELECT id, name, address, village, grid_id, venue_types, archived, last_inspected_ms FROM venues_idx",
+        );
+        if let Some(g) = &grids {
+            sql.push_str(&format!(" WHERE grid_id IN ({})", placeholders(g.len())));
+        }
+        sql.push_str(" ORDER BY grid_id, name");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(grids.iter().flatten()), |r| {
+            let types: String = r.get(5)?;
+            let last: Option<i64> = r.get(7)?;
+            Ok(VenueRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                address: r.get(2)?,
+                village: r.get(3)?,
+                grid_id: r.get(4)?,
+                venue_types: types
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                archived: r.get(6)?,
+                last_inspected: last.map(ms_to_rfc3339),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// `None` = no restriction (office roles, or no user given).
+    fn scope_grids(&self, scope_user: Option<&str>) -> Result<Option<Vec<String>>> {
+        let Some(u) = scope_user else { return Ok(None) };
+        let dir = self.directory()?;
+        let user = dir
+            .user(u)
+            .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+        Ok(match user.role {
+            Role::Inspector => Some(user.grids.clone()),
+            _ => None,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Inspections
+
+    /// Starts an inspection of a venue with the newest version of a template (or `version`).
+    pub fn start_inspection(
+        &mut self,
+        as_user: &str,
+        venue_id: &str,
+        template_id: &str,
+        version: Option<&str>,
+    ) -> Result<InspectionHeader> {
+        check_id("venue", venue_id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        if !matches!(
+            user.role,
+            Role::Inspector | Role::Reviewer | Role::TownOffice
+        ) {
+            return Err(Error::Forbidden(format!(
+                "{} ({}) cannot inspect",
+                user.id,
+                user.role.label_zh()
+            )));
+        }
+        let venue = self.venue(venue_id)?;
+        Store::check_grid_scope(&user, &venue.grid_id)?;
+        if venue.archived {
+            return Err(Error::invalid(format!("venue {venue_id} is archived")));
+        }
+        let t = match version {
+            Some(v) => self.template_cached(template_id, v)?,
+            None => {
+                let t = self.latest_template(template_id)?;
+                self.templates.insert(t.key(), t.clone());
+                t
+            }
+        };
+        let now = now_ms();
+        let header = InspectionHeader {
+            id: new_id(),
+            venue_id: venue.id.clone(),
+            venue_name: venue.name.clone(),
+            village: venue.village.clone(),
+            grid_id: venue.grid_id.clone(),
+            template_id: t.template_id.clone(),
+            template_version: t.version.clone(),
+            template_hash: t.hash.clone(),
+            inspector: user.id.clone(),
+            started_at: ms_to_rfc3339(now),
+            started_ms: now,
+            profile: venue.profile.clone(),
+        };
+        let mut doc = records::new_inspection_doc(&actor, &header)?;
+        let insp = Inspection {
+            header: header.clone(),
+            answers: BTreeMap::new(),
+            photos: vec![],
+            finish: None,
+        };
+        let tx = self.conn.transaction()?;
+        Store::insert_doc(&tx, &header.id, DocKind::Inspection, &mut doc)?;
+        Store::index_inspection(&tx, &insp)?;
+        tx.commit()?;
+        Ok(header)
+    }
+
+    pub fn inspection(&self, id: &str) -> Result<Inspection> {
+        check_id("inspection", id)?;
+        let (doc, _) = self.doc(id, DocKind::Inspection)?;
+        records::read_inspection(&doc, id)
+    }
+
+    /// Loads an open inspection for its inspector, with its pinned template.
+    fn open_inspection(
+        &mut self,
+        as_user: &str,
+        id: &str,
+    ) -> Result<(User, AutoCommit, Vec<ChangeHash>, Inspection, Arc<Template>)> {
+        check_id("inspection", id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        let (doc, since) = self.doc(id, DocKind::Inspection)?;
+        let insp = records::read_inspection(&doc, id)?;
+        if insp.header.inspector != user.id {
+            return Err(Error::Forbidden(format!(
+                "inspection {id} belongs to {}",
+                insp.header.inspector
+            )));
+        }
+        if insp.finish.is_some() {
+            return Err(Error::invalid(format!(
+                "inspection {id} is finished; its answers can no longer change"
+            )));
+        }
+        let t = self.template_cached(&insp.header.template_id, &insp.header.template_version)?;
+        if t.hash != insp.header.template_hash {
+            return Err(Error::Document {
+                id: id.into(),
+                reason: format!(
+                    "pinned template {} does not match its recorded hash",
+                    t.key()
+                ),
+            });
+        }
+        Ok((user, doc.with_actor(actor), since, insp, t))
+    }
+
+    /// Records answers (item id → value as the user gave it). All or nothing: one wrong answer
+    /// and none are saved.
+    pub fn answer(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+        answers: &[(String, serde_json::Value)],
+    ) -> Result<Vec<ItemResult>> {
+        let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
+        let at = ms_to_rfc3339(now_ms());
+        let mut results = Vec::with_capacity(answers.len());
+        let mut parsed = Vec::with_capacity(answers.len());
+        for (item_id, v) in answers {
+            let item = t
+                .item(item_id)
+                .ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
+            let a = parse_answer(item, v)?;
+            results.push(evaluate_item(item, &insp.header.profile, Some(&a)));
+            parsed.push((item_id, a));
+        }
+        for (item_id, a) in parsed {
+            let rec = AnswerRecord {
+                na: a.na,
+                fields: a.fields,
+                at: at.clone(),
+                by: user.id.clone(),
+            };
+            records::put_answer(&mut doc, inspection_id, item_id, &rec)?;
+        }
+        let tx = self.conn.transaction()?;
+        Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn store_blob(tx: &Transaction<'_>, bytes: &[u8]) -> Result<(String, &'static str)> {
+        if bytes.is_empty() {
+            return Err(Error::invalid("photo is empty (0 bytes)"));
+        }
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(Error::invalid(format!(
+                "photo is {} bytes; the limit is {MAX_PHOTO_BYTES}",
+                bytes.len()
+            )));
+        }
+        let mime = image_mime(bytes).ok_or_else(|| Error::invalid("not a JPEG or PNG image"))?;
+        let sha = sha256_hex(bytes);
+        tx.execute(
+            "INSERT OR IGNORE INTO blobs (sha256, size, mime, data, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![sha, bytes.len() as i64, mime, bytes, now_ms()],
+        )?;
+        Ok((sha, mime))
+    }
+
+    fn photo_ref(p: &NewPhoto, sha: String, mime: &str, by: &str) -> Result<PhotoRef> {
+        if !PHOTO_ROLES.contains(&p.role.as_str()) {
+            return Err(Error::invalid(format!(
+                "photo role {:?} is not one of {}",
+                p.role,
+                PHOTO_ROLES.join(", ")
+            )));
+        }
+        if let (Some(lat), Some(lon)) = (p.lat, p.lon)
+            && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon))
+        {
+            return Err(Error::invalid(format!(
+                "GPS position {lat},{lon} is out of range"
+            )));
+        }
+        Ok(PhotoRef {
+            sha256: sha,
+            item_id: p.item_id.clone(),
+            role: p.role.clone(),
+            size: p.bytes.len() as u64,
+            mime: mime.to_owned(),
+            captured_at: ms_to_rfc3339(now_ms()),
+            taken_by: by.to_owned(),
+            lat: p.lat,
+            lon: p.lon,
+        })
+    }
+
+    /// Stores a photo content-addressed and references it from the inspection.
+    pub fn attach_photo(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+        photo: NewPhoto,
+    ) -> Result<PhotoRef> {
+        let (user, mut doc, since, _insp, t) = self.open_inspection(as_user, inspection_id)?;
+        if let Some(item) = &photo.item_id
+            && t.item(item).is_none()
+        {
+            return Err(Error::answer(item, format!("not an item of {}", t.key())));
+        }
+        let tx = self.conn.transaction()?;
+        let (sha, mime) = Store::store_blob(&tx, &photo.bytes)?;
+        let r = Store::photo_ref(&photo, sha, mime, &user.id)?;
+        records::push_photo(&mut doc, inspection_id, &r)?;
+        Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    pub fn blob(&self, sha256: &str) -> Result<Vec<u8>> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(format!(
+                "{sha256:?} is not a SHA-256 hex string"
+            )));
+        }
+        self.conn
+            .query_row(
+                "SELECT data FROM blobs WHERE sha256 = ?1",
+                params![sha256.to_ascii_lowercase()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found("photo", sha256))
+    }
+
+    /// Evaluates the inspection without saving anything.
+    pub fn evaluate(&self, inspection_id: &str) -> Result<Vec<ItemResult>> {
+        let insp = self.inspection(inspection_id)?;
+        let t = self.template(&insp.header.template_id, &insp.header.template_version)?;
+        Ok(evaluate_all(&t, &insp))
+    }
+
+    /// Finishes an inspection: every applicable item answered, every failed item that needs a
+    /// photo has one; registers a hazard per failed item (once per venue and item while one is
+    /// open; as a linked recurrence when the last one was closed). One transaction.
+    pub fn finish_inspection(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+    ) -> Result<FinishReport> {
+        let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
+        let actor = doc.get_actor().clone();
+        let results = evaluate_all(&t, &insp);
+        let unanswered: Vec<&str> = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Unanswered)
+            .map(|r| r.item_id.as_str())
+            .collect();
+        if !unanswered.is_empty() {
+            return Err(Error::Incomplete {
+                id: inspection_id.into(),
+                reason: format!(
+                    "unanswered items (answer or mark na): {}",
+                    unanswered.join(", ")
+                ),
+            });
+        }
+        let missing_photo: Vec<&str> = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .filter(|r| {
+                t.item(&r.item_id)
+                    .is_some_and(|i| i.photo.requires_photo_on_fail())
+            })
+            .filter(|r| {
+                !insp
+                    .photos
+                    .iter()
+                    .any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before")
+            })
+            .map(|r| r.item_id.as_str())
+            .collect();
+        if !missing_photo.is_empty() {
+            return Err(Error::Incomplete {
+                id: inspection_id.into(),
+                reason: format!(
+                    "failed items need a before photo: {}",
+                    missing_photo.join(", ")
+                ),
+            });
+        }
+        let tx = self.conn.transaction()?;
+        let mut hazards = Vec::new();
+        let mut already_open = BTreeMap::new();
+        let mut hazard_ids = Vec::new();
+        let today_date = today();
+        for r in results.iter().filter(|r| r.outcome == Outcome::Fail) {
+            let Some(item) = t.item(&r.item_id) else {
+                continue;
+            };
+            let answer = answer_of(&insp, &r.item_id);
+            let Some(p) = propose(item, &insp.header.profile, &answer, r) else {
+                continue;
+            };
+            let prior: Option<(String, bool)> = tx
+                .query_row(
+                    "SELECT id, is_open FROM hazards_idx WHERE venue_id = ?1 AND item_id = ?2 ORDER BY is_open DESC, found_ms DESC LIMIT 1",
+                    params![insp.header.venue_id, item.id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((open_id, true)) = &prior {
+                already_open.insert(item.id.clone(), open_id.clone());
+                continue;
+            }
+            let hlc = Store::next_hlc(&tx)?;
+            let deadline = (p.fix_mode == template::FixMode::Deadline).then(|| {
+                format_date(today_date + time::Duration::days(i64::from(p.deadline_days)))
+            });
+            let header = HazardHeader {
+                id: new_id(),
+                venue_id: insp.header.venue_id.clone(),
+                venue_name: insp.header.venue_name.clone(),
+                village: insp.header.village.clone(),
+                grid_id: insp.header.grid_id.clone(),
+                inspection_id: Some(inspection_id.to_owned()),
+                template_id: t.template_id.clone(),
+                template_version: t.version.clone(),
+                item_id: item.id.clone(),
+                domain: item.domain.clone(),
+                title_zh: item.q_zh.clone(),
+                title_en: item.q_en.clone(),
+                finding_zh: p
+                    .findings
+                    .iter()
+                    .map(|f| f.zh.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                finding_en: p
+                    .findings
+                    .iter()
+                    .map(|f| f.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                basis_refs: item.refs.iter().map(template::Reference::display).collect(),
+                basis_edition: t.basis_edition.clone(),
+                severity_proposed: if p.severity == Level::MajorCandidate {
+                    "major_candidate".into()
+                } else {
+                    "general".into()
+                },
+                focus: p.focus,
+                combined_group: p.combined_group.clone(),
+                lead_depts: p.lead_depts.clone(),
+                source: "inspection".into(),
+                ticket_no: None,
+                fix_mode: if p.fix_mode == template::FixMode::OnSpot {
+                    "on_spot".into()
+                } else {
+                    "deadline".into()
+                },
+                deadline,
+                recurrence_of: prior.map(|(id, _)| id),
+                found_at: ms_to_rfc3339(hlc.ms),
+                found_ms: hlc.ms,
+                found_by: user.id.clone(),
+                photos: insp
+                    .photos
+                    .iter()
+                    .filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str()))
+                    .cloned()
+                    .collect(),
+            };
+            let reg = event(new_id(), EventKind::Register, hlc);
+            let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
+            Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
+            let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
+            let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+            Store::index_hazard(&tx, &header, &status)?;
+            hazard_ids.push(header.id.clone());
+            hazards.push(row_of(&header, &status, today_date));
+        }
+        let finish = Finish {
+            at: ms_to_rfc3339(now_ms()),
+            by: user.id.clone(),
+            results: results
+                .iter()
+                .map(|r| (r.item_id.clone(), r.outcome.code().to_owned()))
+                .collect(),
+            hazard_ids,
+        };
+        records::put_finish(&mut doc, inspection_id, &finish)?;
+        Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
+        let mut done = insp.clone();
+        done.finish = Some(finish);
+        Store::index_inspection(&tx, &done)?;
+        let combined: u32 = tx.query_row(
+            "SELECT count(*) FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1 AND combined_group IS NOT NULL",
+            params![insp.header.venue_id],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(FinishReport {
+            inspection_id: inspection_id.to_owned(),
+            results,
+            hazards,
+            already_open,
+            combined_elements_open: combined,
+        })
+    }
+
+    /// Inspections of a venue, newest first.
+    pub fn venue_inspections(&self, venue_id: &str) -> Result<Vec<InspectionRow>> {
+        check_id("venue", venue_id)?;
+        self.inspection_rows(
+            "WHERE venue_id = ?1 ORDER BY started_ms DESC",
+            params![venue_id],
+        )
+    }
+
+    /// The user's inspections started today (Shanghai date).
+    pub fn todays_inspections(&self, user: &str) -> Result<Vec<InspectionRow>> {
+        self.inspection_rows(
+            "WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms",
+            params![user, format_date(today())],
+        )
+    }
+
+    fn inspection_rows(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<InspectionRow>> {
+        let sql = format!(
+            "SELECT id, venue_id, venue_name, template_id, template_version, inspector, started_ms, finished, failed, hazards FROM inspections_idx {clause}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(p, |r| {
+            Ok(InspectionRow {
+                id: r.get(0)?,
+                venue_id: r.get(1)?,
+                venue_name: r.get(2)?,
+                template_id: r.get(3)?,
+                template_version: r.get(4)?,
+                inspector: r.get(5)?,
+                started_at: ms_to_rfc3339(r.get(6)?),
+                finished: r.get(7)?,
+                failed: r.get(8)?,
+                hazards: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Hazards
+
+    pub fn hazard(&self, id: &str) -> Result<HazardView> {
+        check_id("hazard", id)?;
+        let (doc, _) = self.doc(id, DocKind::Hazard)?;
+        let (header, evs) = records::read_hazard(&doc, id)?;
+        let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+        let overdue = status.is_overdue(today());
+        Ok(HazardView {
+            header,
+            status,
+            overdue,
+        })
+    }
+
+    /// Applies a lifecycle action as `as_user`. Refused actions return the reason and change
+    /// nothing (not even the photo store).
+    pub fn transition(
+        &mut self,
+        as_user: &str,
+        hazard_id: &str,
+        action: Action,
+    ) -> Result<HazardView> {
+        check_id("hazard", hazard_id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
+        let mut doc = doc.with_actor(actor.clone());
+        let (header, mut evs) = records::read_hazard(&doc, hazard_id)?;
+        let tx = self.conn.transaction()?;
+        let hlc = Store::next_hlc(&tx)?;
+        let mut ev: EventRecord = event(new_id(), action.kind, hlc);
+        ev.reason = action.reason.filter(|s| !s.trim().is_empty());
+        ev.deadline = action.deadline;
+        ev.text = action.text.filter(|s| !s.trim().is_empty());
+        if let Some(p) = &action.photo {
+            let (sha, _) = Store::store_blob(&tx, &p.bytes)?;
+            ev.photo = Some(sha);
+        }
+        if action.kind == EventKind::Rectify {
+            ev.inspection_id = header.inspection_id.clone();
+        }
+        evs.push(StoredEvent {
+            record: ev.clone(),
+            actor: actor.to_hex_string(),
+            tampered: false,
+        });
+        let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+        let mine = status
+            .history
+            .iter()
+            .find(|h| h.id == ev.id)
+            .ok_or_else(|| Error::invalid("event lost in fold"))?;
+        if !mine.applied {
+            let refusal = mine
+                .refusal
+                .clone()
+                .unwrap_or_else(|| crate::lifecycle::Refusal {
+                    code: "refused".into(),
+                    zh: "拒绝".into(),
+                    en: "refused".into(),
+                });
+            drop(tx);
+            let _ = user;
+            return Err(Error::Refused(refusal));
+        }
+        records::append_event(&mut doc, hazard_id, &ev)?;
+        Store::save_doc(&tx, hazard_id, &mut doc, &since)?;
+        Store::index_hazard(&tx, &header, &status)?;
+        tx.commit()?;
+        let overdue = status.is_overdue(today());
+        Ok(HazardView {
+            header,
+            status,
+            overdue,
+        })
+    }
+
+    /// Lists hazards from the projection. With a scope user: an inspector sees their grids, a
+    /// reviewer their department's hazards, the town office everything. Sorted by due date.
+    pub fn list_hazards(&self, q: &HazardQuery) -> Result<Vec<HazardRow>> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if let Some(u) = &q.scope_user {
+            let dir = self.directory()?;
+            let user = dir
+                .user(u)
+                .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+            match user.role {
+                Role::Inspector => {
+                    clauses.push(format!("grid_id IN ({})", placeholders(user.grids.len())));
+                    args.extend(user.grids.iter().cloned());
+                }
+                Role::Reviewer => {
+                    clauses
+                        .push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
+                    args.push(user.department.clone().unwrap_or_default());
+                }
+                Role::TownOffice => {}
+                Role::Admin => {
+                    return Err(Error::Forbidden("administrators do not see hazards".into()));
+                }
+            }
+        }
+        if let Some(v) = &q.venue_id {
+            check_id("venue", v)?;
+            clauses.push("venue_id = ?".into());
+            args.push(v.clone());
+        }
+        if q.open_only {
+            clauses.push("is_open = 1".into());
+        }
+        let today_s = format_date(today());
+        if q.overdue_only {
+            clauses.push("awaiting = 1 AND due_date < ?".into());
+            args.push(today_s.clone());
+        }
+        let mut sql = String::from(
+            "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
+                    lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx",
+        );
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY due_date IS NULL, due_date, found_ms");
+        if let Some(l) = q.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let due: Option<String> = r.get(12)?;
+            let awaiting: bool = r.get(13)?;
+            let depts: String = r.get(14)?;
+            Ok(HazardRow {
+                id: r.get(0)?,
+                venue_id: r.get(1)?,
+                venue_name: r.get(2)?,
+                village: r.get(3)?,
+                grid_id: r.get(4)?,
+                item_id: r.get(5)?,
+                domain: r.get(6)?,
+                title_zh: r.get(7)?,
+                title_en: r.get(8)?,
+                severity: r.get(9)?,
+                confirmation: r.get(10)?,
+                state: r.get(11)?,
+                overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
+                due_date: due,
+                lead_depts: depts
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                source: r.get(15)?,
+                fix_mode: r.get(16)?,
+                focus: r.get(17)?,
+                combined_group: r.get(18)?,
+                found_at: ms_to_rfc3339(r.get(19)?),
+                recurrence_of: r.get(20)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Counts of records by kind (status screens, benchmarks).
+    pub fn counts(&self) -> Result<BTreeMap<String, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Runs `f` inside one transaction on the raw connection (bulk loads in benchmarks/tests).
+    #[doc(hidden)]
+    pub fn raw(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    if n == 0 {
+        "NULL".into()
+    } else {
+        vec!["?"; n].join(",")
+    }
+}
+
+fn answer_of(insp: &Inspection, item_id: &str) -> Answer {
+    insp.answers
+        .get(item_id)
+        .map(|a| Answer {
+            na: a.na,
+            fields: a.fields.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// Evaluates every item of the pinned template against the inspection's answers.
+pub fn evaluate_all(t: &Template, insp: &Inspection) -> Vec<ItemResult> {
+    t.items
+        .iter()
+        .map(|item| {
+            let a = insp.answers.get(&item.id).map(|a| Answer {
+                na: a.na,
+                fields: a.fields.clone(),
+            });
+            evaluate_item(item, &insp.header.profile, a.as_ref())
+        })
+        .collect()
+}
+
+fn row_of(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> HazardRow {
+    HazardRow {
+        id: h.id.clone(),
+        venue_id: h.venue_id.clone(),
+        venue_name: h.venue_name.clone(),
+        village: h.village.clone(),
+        grid_id: h.grid_id.clone(),
+        item_id: h.item_id.clone(),
+        domain: h.domain.clone(),
+        title_zh: h.title_zh.clone(),
+        title_en: h.title_en.clone(),
+        severity: s.severity.clone(),
+        confirmation: serde_json::to_value(s.confirmation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        state: s.state.as_str().into(),
+        due_date: s.deadline.clone(),
+        overdue: s.is_overdue(today),
+        lead_depts: h.lead_depts.clone(),
+        source: h.source.clone(),
+        fix_mode: s.fix_mode.clone(),
+        focus: h.focus,
+        combined_group: h.combined_group.clone(),
+        found_at: h.found_at.clone(),
+        recurrence_of: h.recurrence_of.clone(),
+    }
+}

@@ -723,10 +723,12 @@ impl Store {
             Some((d, k, h)) => (d, Some(k), Some(h)),
             None => (AutoCommit::new(), None, None),
         };
-        doc.load_incremental(bytes).map_err(|e| Error::Document {
+        // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
+        let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::Document {
             id: id.into(),
             reason: format!("not automerge data: {e}"),
         })?;
+        doc.merge(&mut incoming)?;
         let kind = records::doc_kind(&doc, id)?;
         if before_kind.is_some_and(|k| k != kind) {
             return Err(Error::Document {

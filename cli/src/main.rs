@@ -16,19 +16,10 @@ use gridsafe_core::{Error, Store};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "gridsafe",
-    version,
-    about = "GridSafe 网格安全巡查 — headless field client (the phone, without the phone)"
-)]
+#[command(name = "gridsafe", version, about = "GridSafe 网格安全巡查 — headless field client (the phone, without the phone)")]
 struct Cli {
     /// Store file (the phone's database).
-    #[arg(
-        long,
-        global = true,
-        env = "GRIDSAFE_STORE",
-        default_value = "gridsafe.sqlite"
-    )]
+    #[arg(long, global = true, env = "GRIDSAFE_STORE", default_value = "gridsafe.sqlite")]
     store: PathBuf,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
@@ -155,11 +146,7 @@ impl ProfileArgs {
     }
     fn responsible(&self, r: &mut Responsible) -> bool {
         let mut changed = false;
-        for (src, dst) in [
-            (&self.owner_name, &mut r.name),
-            (&self.owner_phone, &mut r.phone),
-            (&self.owner_id4, &mut r.id_last4),
-        ] {
+        for (src, dst) in [(&self.owner_name, &mut r.name), (&self.owner_phone, &mut r.phone), (&self.owner_id4, &mut r.id_last4)] {
             if let Some(v) = src {
                 *dst = v.clone();
                 changed = true;
@@ -220,6 +207,7 @@ enum InspectCmd {
     Answer {
         id: String,
         item: String,
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
     /// Answer many items from a JSON file {"item.id": value, ...} (all or nothing).
@@ -369,9 +357,7 @@ struct Ctx {
 
 impl Ctx {
     fn user(&self) -> Result<&str> {
-        self.as_user
-            .as_deref()
-            .context("who is acting? give --as USER (or set GRIDSAFE_USER)")
+        self.as_user.as_deref().context("who is acting? give --as USER (or set GRIDSAFE_USER)")
     }
     fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> Result<()> {
         let mut out = std::io::stdout().lock();
@@ -390,17 +376,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn photo(path: &Option<PathBuf>, role: &str) -> Result<Option<NewPhoto>> {
-    path.as_ref()
-        .map(|p| {
-            Ok(NewPhoto {
-                bytes: read_file(p)?,
-                item_id: None,
-                role: role.into(),
-                lat: None,
-                lon: None,
-            })
-        })
-        .transpose()
+    path.as_ref().map(|p| Ok(NewPhoto { bytes: read_file(p)?, item_id: None, role: role.into(), lat: None, lon: None })).transpose()
 }
 
 /// VALUE as JSON when it parses, else as a plain string (so `no` and `是` work unquoted).
@@ -421,23 +397,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx {
-        json: cli.json,
-        as_user: cli.as_user.clone(),
-    };
+    let ctx = Ctx { json: cli.json, as_user: cli.as_user.clone() };
     if let Cmd::Init = cli.cmd {
         let store = Store::create(&cli.store)?;
         let t = store.list_templates()?;
-        return ctx.emit(
-            &serde_json::json!({"store": cli.store, "templates": t.len()}),
-            || {
-                format!(
-                    "已创建 created {} ({} 个检查表版本 template versions)",
-                    cli.store.display(),
-                    t.len()
-                )
-            },
-        );
+        return ctx.emit(&serde_json::json!({"store": cli.store, "templates": t.len()}), || {
+            format!("已创建 created {} ({} 个检查表版本 template versions)", cli.store.display(), t.len())
+        });
     }
     let mut store = Store::open(&cli.store)?;
     match cli.cmd {
@@ -485,17 +451,14 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Doc(DocCmd::Export { id, out }) => {
             let (_, bytes) = store.export_doc(&id)?;
             match out {
-                Some(p) => std::fs::write(&p, &bytes)
-                    .with_context(|| format!("cannot write {}", p.display()))?,
+                Some(p) => std::fs::write(&p, &bytes).with_context(|| format!("cannot write {}", p.display()))?,
                 None => std::io::stdout().lock().write_all(&bytes)?,
             }
             Ok(())
         }
         Cmd::Doc(DocCmd::Import { id, file }) => {
             let kind = store.merge_doc(&id, &read_file(&file)?)?;
-            ctx.emit(&serde_json::json!({"id": id, "kind": kind}), || {
-                format!("已合并 merged {} {id}", kind.as_str())
-            })
+            ctx.emit(&serde_json::json!({"id": id, "kind": kind}), || format!("已合并 merged {} {id}", kind.as_str()))
         }
     }
 }
@@ -503,11 +466,8 @@ fn run(cli: Cli) -> Result<()> {
 fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<()> {
     match cmd {
         None if ctx.json => {
-            let all: Vec<_> = store
-                .list_templates()?
-                .iter()
-                .map(|r| store.template(&r.template_id, &r.version))
-                .collect::<Result<_, _>>()?;
+            let all: Vec<_> =
+                store.list_templates()?.iter().map(|r| store.template(&r.template_id, &r.version)).collect::<Result<_, _>>()?;
             let all: Vec<_> = all.iter().map(|t| &**t).collect();
             ctx.emit(&all, String::new)
         }
@@ -536,10 +496,7 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
                 None => store.latest_template(&id)?,
             };
             ctx.emit(&*t, || {
-                let mut s = format!(
-                    "{} {} — {} / {}\nhash {}\n",
-                    t.template_id, t.version, t.title_zh, t.title_en, t.hash
-                );
+                let mut s = format!("{} {} — {} / {}\nhash {}\n", t.template_id, t.version, t.title_zh, t.title_en, t.hash);
                 for i in &t.items {
                     let sev = match i.severity.level {
                         gridsafe_core::template::Level::MajorCandidate => "重大隐患(待认定)",
@@ -547,34 +504,17 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
                         gridsafe_core::template::Level::General if i.severity.focus => "一般隐患★",
                         gridsafe_core::template::Level::General => "一般隐患",
                     };
-                    s.push_str(&format!(
-                        "\n{}  [{}] {}\n  {}\n  {}\n",
-                        i.id,
-                        sev,
-                        i.lead_depts.join("、"),
-                        i.q_zh,
-                        i.q_en
-                    ));
+                    s.push_str(&format!("\n{}  [{}] {}\n  {}\n  {}\n", i.id, sev, i.lead_depts.join("、"), i.q_zh, i.q_en));
                     for f in &i.fields {
                         s.push_str(&format!(
                             "    - {} ({:?}{}) {}\n",
                             f.key,
                             f.kind,
-                            f.unit
-                                .as_deref()
-                                .map(|u| format!(", {u}"))
-                                .unwrap_or_default(),
+                            f.unit.as_deref().map(|u| format!(", {u}")).unwrap_or_default(),
                             f.label_zh
                         ));
                     }
-                    s.push_str(&format!(
-                        "  依据 basis: {}\n",
-                        i.refs
-                            .iter()
-                            .map(|r| r.display())
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ));
+                    s.push_str(&format!("  依据 basis: {}\n", i.refs.iter().map(|r| r.display()).collect::<Vec<_>>().join("; ")));
                 }
                 s
             })
@@ -582,49 +522,25 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
         Some(TemplatesCmd::Import { files }) => {
             let sources = files
                 .iter()
-                .map(|f| {
-                    Ok(TemplateSource {
-                        name: f.display().to_string(),
-                        bytes: read_file(f)?,
-                    })
-                })
+                .map(|f| Ok(TemplateSource { name: f.display().to_string(), bytes: read_file(f)? }))
                 .collect::<Result<Vec<_>>>()?;
             let rows = store.import_templates(&sources)?;
-            ctx.emit(&rows, || {
-                format!("已安装 installed {} 个版本 versions", rows.len())
-            })
+            ctx.emit(&rows, || format!("已安装 installed {} 个版本 versions", rows.len()))
         }
     }
 }
 
 fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
     match cmd {
-        VenueCmd::Add {
-            name,
-            address,
-            grid,
-            profile,
-        } => {
-            let mut nv = NewVenue {
-                name,
-                address,
-                grid_id: grid,
-                ..Default::default()
-            };
+        VenueCmd::Add { name, address, grid, profile } => {
+            let mut nv = NewVenue { name, address, grid_id: grid, ..Default::default() };
             nv.profile.gas_supply = "none".into();
             profile.apply(&mut nv.profile);
             profile.responsible(&mut nv.responsible);
             let v = store.add_venue(ctx.user()?, nv)?;
             ctx.emit(&v, || v.id.clone())
         }
-        VenueCmd::Edit {
-            id,
-            name,
-            address,
-            grid,
-            archive,
-            profile,
-        } => {
+        VenueCmd::Edit { id, name, address, grid, archive, profile } => {
             let current = store.venue(&id)?;
             let mut p = current.profile.clone();
             let mut r = current.responsible.clone();
@@ -660,12 +576,8 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
         VenueCmd::Show { id } => {
             let v = store.venue(&id)?;
             let inspections = store.venue_inspections(&id)?;
-            let hazards = store.list_hazards(&HazardQuery {
-                venue_id: Some(id.clone()),
-                ..Default::default()
-            })?;
-            let out =
-                serde_json::json!({"venue": v, "inspections": inspections, "hazards": hazards});
+            let hazards = store.list_hazards(&HazardQuery { venue_id: Some(id.clone()), ..Default::default() })?;
+            let out = serde_json::json!({"venue": v, "inspections": inspections, "hazards": hazards});
             ctx.emit(&out, || {
                 let mut s = format!(
                     "{} {}\n{}  {} / {}\n类型 {}  燃气 {}  {} 层  住宿 {} 人\n负责人 {} {}\n",
@@ -694,13 +606,7 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
                 }
                 s.push_str(&format!("\n隐患 hazards ({})\n", hazards.len()));
                 for h in &hazards {
-                    s.push_str(&format!(
-                        "  {} {} {} {}\n",
-                        h.id,
-                        h.state,
-                        h.item_id,
-                        h.due_date.as_deref().unwrap_or("")
-                    ));
+                    s.push_str(&format!("  {} {} {} {}\n", h.id, h.state, h.item_id, h.due_date.as_deref().unwrap_or("")));
                 }
                 s
             })
@@ -710,16 +616,9 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
             let text = String::from_utf8(read_file(&file)?).context("venue file is not UTF-8")?;
             let mut out = std::io::stdout().lock();
             let mut saved = 0;
-            for (n, line) in text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-            {
-                let nv: NewVenue = serde_json::from_str(line)
-                    .with_context(|| format!("{} line {}: not a venue", file.display(), n + 1))?;
-                let v = store
-                    .add_venue(&user, nv)
-                    .with_context(|| format!("{} line {}", file.display(), n + 1))?;
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let nv: NewVenue = serde_json::from_str(line).with_context(|| format!("{} line {}: not a venue", file.display(), n + 1))?;
+                let v = store.add_venue(&user, nv).with_context(|| format!("{} line {}", file.display(), n + 1))?;
                 // Printed only once the venue is committed to disk.
                 writeln!(out, "saved {}", v.id)?;
                 out.flush()?;
@@ -744,12 +643,7 @@ fn print_results(results: &[gridsafe_core::eval::ItemResult]) -> String {
                 gridsafe_core::eval::Outcome::Info => "i 记录",
                 gridsafe_core::eval::Outcome::Unanswered => "? 未答",
             };
-            let why = r
-                .findings
-                .iter()
-                .map(|f| format!("{} / {}", f.zh, f.en))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let why = r.findings.iter().map(|f| format!("{} / {}", f.zh, f.en)).collect::<Vec<_>>().join("; ");
             format!("{mark:<8} {:<40} {why}", r.item_id)
         })
         .collect::<Vec<_>>()
@@ -758,11 +652,7 @@ fn print_results(results: &[gridsafe_core::eval::ItemResult]) -> String {
 
 fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
     match cmd {
-        InspectCmd::Start {
-            venue,
-            template,
-            version,
-        } => {
+        InspectCmd::Start { venue, template, version } => {
             let h = store.start_inspection(ctx.user()?, &venue, &template, version.as_deref())?;
             ctx.emit(&h, || h.id.clone())
         }
@@ -771,34 +661,15 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             ctx.emit(&r, || print_results(&r))
         }
         InspectCmd::Answers { id, file } => {
-            let v: serde_json::Value = serde_json::from_slice(&read_file(&file)?)
-                .with_context(|| format!("{} is not JSON", file.display()))?;
-            let obj = v.as_object().with_context(|| {
-                format!(
-                    "{} must be a JSON object of item id → answer",
-                    file.display()
-                )
-            })?;
-            let answers: Vec<(String, serde_json::Value)> =
-                obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let v: serde_json::Value =
+                serde_json::from_slice(&read_file(&file)?).with_context(|| format!("{} is not JSON", file.display()))?;
+            let obj = v.as_object().with_context(|| format!("{} must be a JSON object of item id → answer", file.display()))?;
+            let answers: Vec<(String, serde_json::Value)> = obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let r = store.answer(ctx.user()?, &id, &answers)?;
             ctx.emit(&r, || print_results(&r))
         }
-        InspectCmd::Attach {
-            id,
-            photo,
-            item,
-            role,
-            lat,
-            lon,
-        } => {
-            let p = NewPhoto {
-                bytes: read_file(&photo)?,
-                item_id: item,
-                role,
-                lat,
-                lon,
-            };
+        InspectCmd::Attach { id, photo, item, role, lat, lon } => {
+            let p = NewPhoto { bytes: read_file(&photo)?, item_id: item, role, lat, lon };
             let r = store.attach_photo(ctx.user()?, &id, p)?;
             ctx.emit(&r, || format!("{} {} bytes", r.sha256, r.size))
         }
@@ -810,10 +681,7 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             let r = store.finish_inspection(ctx.user()?, &id)?;
             ctx.emit(&r, || {
                 let mut s = print_results(&r.results);
-                s.push_str(&format!(
-                    "\n\n登记隐患 hazards registered: {}\n",
-                    r.hazards.len()
-                ));
+                s.push_str(&format!("\n\n登记隐患 hazards registered: {}\n", r.hazards.len()));
                 for h in &r.hazards {
                     s.push_str(&format!(
                         "  {} {} [{}] {} → {}\n",
@@ -828,10 +696,7 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
                     s.push_str(&format!("  已有未销号隐患 already open: {item} → {hid}\n"));
                 }
                 if r.combined_elements_open >= 3 {
-                    s.push_str(&format!(
-                        "  注意：该场所有 {} 项综合判定要素隐患未销号，请牵头部门研判\n",
-                        r.combined_elements_open
-                    ));
+                    s.push_str(&format!("  注意：该场所有 {} 项综合判定要素隐患未销号，请牵头部门研判\n", r.combined_elements_open));
                 }
                 s
             })
@@ -843,15 +708,7 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
         InspectCmd::Today => {
             let rows = store.todays_inspections(ctx.user()?)?;
             ctx.emit(&rows, || {
-                rows.iter()
-                    .map(|i| {
-                        format!(
-                            "{} {} {} {}",
-                            i.started_at, i.id, i.venue_name, i.template_id
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                rows.iter().map(|i| format!("{} {} {} {}", i.started_at, i.id, i.venue_name, i.template_id)).collect::<Vec<_>>().join("\n")
             })
         }
     }
@@ -859,24 +716,10 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
 
 fn hazards(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
     match cmd {
-        HazardsCmd::List {
-            open,
-            overdue,
-            venue,
-            all,
-        } => {
-            let scope_user = if all {
-                None
-            } else {
-                Some(ctx.user()?.to_owned())
-            };
-            let rows = store.list_hazards(&HazardQuery {
-                scope_user,
-                venue_id: venue,
-                open_only: open,
-                overdue_only: overdue,
-                limit: None,
-            })?;
+        HazardsCmd::List { open, overdue, venue, all } => {
+            let scope_user = if all { None } else { Some(ctx.user()?.to_owned()) };
+            let rows =
+                store.list_hazards(&HazardQuery { scope_user, venue_id: venue, open_only: open, overdue_only: overdue, limit: None })?;
             ctx.emit(&rows, || {
                 rows.iter()
                     .map(|h| {
@@ -934,98 +777,23 @@ fn hazards(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
 
 fn hazard(ctx: &Ctx, store: &mut Store, cmd: HazardCmd) -> Result<()> {
     let (id, action) = match cmd {
-        HazardCmd::Notify {
-            id,
-            deadline,
-            photo: p,
-        } => (
-            id,
-            Action {
-                deadline,
-                photo: photo(&p.photo, "document")?,
-                ..Action::new(EventKind::Notify)
-            },
-        ),
-        HazardCmd::Rectify { id, photo: p } => (
-            id,
-            Action {
-                photo: photo(&p.photo, "after")?,
-                ..Action::new(EventKind::Rectify)
-            },
-        ),
-        HazardCmd::Claim { id, photo: p } => (
-            id,
-            Action {
-                photo: photo(&p.photo, "after")?,
-                ..Action::new(EventKind::Claim)
-            },
-        ),
-        HazardCmd::Close { id, note } => (
-            id,
-            Action {
-                text: note,
-                ..Action::new(EventKind::Close)
-            },
-        ),
-        HazardCmd::Reject { id, reason } => (
-            id,
-            Action {
-                reason: Some(reason),
-                ..Action::new(EventKind::Reject)
-            },
-        ),
-        HazardCmd::Escalate { id, reason } => (
-            id,
-            Action {
-                reason: Some(reason),
-                ..Action::new(EventKind::Escalate)
-            },
-        ),
-        HazardCmd::Reopen { id, reason } => (
-            id,
-            Action {
-                reason: Some(reason),
-                ..Action::new(EventKind::Reopen)
-            },
-        ),
+        HazardCmd::Notify { id, deadline, photo: p } => {
+            (id, Action { deadline, photo: photo(&p.photo, "document")?, ..Action::new(EventKind::Notify) })
+        }
+        HazardCmd::Rectify { id, photo: p } => (id, Action { photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Rectify) }),
+        HazardCmd::Claim { id, photo: p } => (id, Action { photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Claim) }),
+        HazardCmd::Close { id, note } => (id, Action { text: note, ..Action::new(EventKind::Close) }),
+        HazardCmd::Reject { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Reject) }),
+        HazardCmd::Escalate { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Escalate) }),
+        HazardCmd::Reopen { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Reopen) }),
         HazardCmd::Confirm { id } => (id, Action::new(EventKind::ConfirmMajor)),
-        HazardCmd::Downgrade { id, reason } => (
-            id,
-            Action {
-                reason: Some(reason),
-                ..Action::new(EventKind::Downgrade)
-            },
-        ),
-        HazardCmd::Deadline { id, deadline } => (
-            id,
-            Action {
-                deadline: Some(deadline),
-                ..Action::new(EventKind::SetDeadline)
-            },
-        ),
-        HazardCmd::Plan { id, text } => (
-            id,
-            Action {
-                text: Some(text),
-                ..Action::new(EventKind::Plan)
-            },
-        ),
-        HazardCmd::Recheck { id, note, photo: p } => (
-            id,
-            Action {
-                text: note,
-                photo: photo(&p.photo, "after")?,
-                ..Action::new(EventKind::Recheck)
-            },
-        ),
+        HazardCmd::Downgrade { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Downgrade) }),
+        HazardCmd::Deadline { id, deadline } => (id, Action { deadline: Some(deadline), ..Action::new(EventKind::SetDeadline) }),
+        HazardCmd::Plan { id, text } => (id, Action { text: Some(text), ..Action::new(EventKind::Plan) }),
+        HazardCmd::Recheck { id, note, photo: p } => {
+            (id, Action { text: note, photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Recheck) })
+        }
     };
     let v = store.transition(ctx.user()?, &id, action)?;
-    ctx.emit(&v, || {
-        format!(
-            "{} → {} ({})",
-            v.header.id,
-            v.status.state.label_zh(),
-            v.status.state.as_str()
-        )
-    })
+    ctx.emit(&v, || format!("{} → {} ({})", v.header.id, v.status.state.label_zh(), v.status.state.as_str()))
 }

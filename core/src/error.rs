@@ -8,11 +8,7 @@ use crate::lifecycle::Refusal;
 pub enum Error {
     /// A checklist template file is invalid; nothing from the bundle was loaded.
     #[error("template {file}: item {item}: {reason}")]
-    Template {
-        file: String,
-        item: String,
-        reason: String,
-    },
+    Template { file: String, item: String, reason: String },
     /// An answer does not fit the item it answers.
     #[error("answer to {item}: {reason}")]
     Answer { item: String, reason: String },
@@ -38,16 +34,28 @@ pub enum Error {
     #[error("document {id}: {reason}")]
     Document { id: String, reason: String },
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(Box<rusqlite::Error>),
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("document mapping: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     #[error("document mapping: {0}")]
-    Hydrate(#[from] autosurgeon::HydrateError),
+    Hydrate(Box<autosurgeon::HydrateError>),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 }
+
+// Boxed: these library errors are large, and every `Result` in the crate pays for the biggest.
+macro_rules! boxed_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::$v(Box::new(e))
+            }
+        }
+    )*};
+}
+boxed_from!(rusqlite::Error => Sqlite, automerge::AutomergeError => Automerge, autosurgeon::ReconcileError => Reconcile, autosurgeon::HydrateError => Hydrate);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -56,15 +64,9 @@ impl Error {
         Error::Invalid(msg.into())
     }
     pub(crate) fn answer(item: &str, reason: impl Into<String>) -> Self {
-        Error::Answer {
-            item: item.to_owned(),
-            reason: reason.into(),
-        }
+        Error::Answer { item: item.to_owned(), reason: reason.into() }
     }
     pub(crate) fn not_found(kind: &'static str, id: &str) -> Self {
-        Error::NotFound {
-            kind,
-            id: id.to_owned(),
-        }
+        Error::NotFound { kind, id: id.to_owned() }
     }
 }

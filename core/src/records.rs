@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
-use autosurgeon::{
-    Hydrate, Reconcile, hydrate, hydrate_prop, reconcile, reconcile_insert, reconcile_prop,
-};
+use autosurgeon::{Hydrate, Reconcile, hydrate, hydrate_prop, reconcile, reconcile_insert, reconcile_prop};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -217,10 +215,7 @@ struct HazardRoot {
 }
 
 fn doc_err(id: &str, reason: impl Into<String>) -> Error {
-    Error::Document {
-        id: id.to_owned(),
-        reason: reason.into(),
-    }
+    Error::Document { id: id.to_owned(), reason: reason.into() }
 }
 
 pub fn new_doc(actor: &ActorId) -> AutoCommit {
@@ -229,45 +224,26 @@ pub fn new_doc(actor: &ActorId) -> AutoCommit {
 
 /// Reads and checks `schema` and `kind`.
 pub fn doc_kind(doc: &AutoCommit, id: &str) -> Result<DocKind> {
-    let schema: Option<u64> = hydrate_prop(doc, ROOT, "schema")
-        .map_err(|e| doc_err(id, format!("no schema version: {e}")))?;
+    let schema: Option<u64> = hydrate_prop(doc, ROOT, "schema").map_err(|e| doc_err(id, format!("no schema version: {e}")))?;
     let schema = schema.ok_or_else(|| doc_err(id, "not a GridSafe record (no schema version)"))?;
     if schema > SCHEMA {
-        return Err(doc_err(
-            id,
-            format!(
-                "schema {schema} is newer than this build understands ({SCHEMA}); update the app"
-            ),
-        ));
+        return Err(doc_err(id, format!("schema {schema} is newer than this build understands ({SCHEMA}); update the app")));
     }
-    let kind: Option<String> =
-        hydrate_prop(doc, ROOT, "kind").map_err(|e| doc_err(id, e.to_string()))?;
-    kind.as_deref()
-        .and_then(DocKind::parse)
-        .ok_or_else(|| doc_err(id, format!("unknown record kind {kind:?}")))
+    let kind: Option<String> = hydrate_prop(doc, ROOT, "kind").map_err(|e| doc_err(id, e.to_string()))?;
+    kind.as_deref().and_then(DocKind::parse).ok_or_else(|| doc_err(id, format!("unknown record kind {kind:?}")))
 }
 
 fn expect_kind(doc: &AutoCommit, id: &str, kind: DocKind) -> Result<()> {
     let k = doc_kind(doc, id)?;
     if k != kind {
-        return Err(doc_err(
-            id,
-            format!("is a {} record, not a {}", k.as_str(), kind.as_str()),
-        ));
+        return Err(doc_err(id, format!("is a {} record, not a {}", k.as_str(), kind.as_str())));
     }
     Ok(())
 }
 
 pub fn new_venue_doc(actor: &ActorId, venue: &Venue) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    reconcile(
-        &mut doc,
-        VenueRoot {
-            schema: SCHEMA,
-            kind: "venue".into(),
-            venue: venue.clone(),
-        },
-    )?;
+    reconcile(&mut doc, VenueRoot { schema: SCHEMA, kind: "venue".into(), venue: venue.clone() })?;
     Ok(doc)
 }
 
@@ -284,20 +260,8 @@ pub fn update_venue(doc: &mut AutoCommit, venue: &Venue) -> Result<()> {
 
 pub fn new_inspection_doc(actor: &ActorId, header: &InspectionHeader) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    let inspection = Inspection {
-        header: header.clone(),
-        answers: BTreeMap::new(),
-        photos: vec![],
-        finish: None,
-    };
-    reconcile(
-        &mut doc,
-        InspectionRoot {
-            schema: SCHEMA,
-            kind: "inspection".into(),
-            inspection,
-        },
-    )?;
+    let inspection = Inspection { header: header.clone(), answers: BTreeMap::new(), photos: vec![], finish: None };
+    reconcile(&mut doc, InspectionRoot { schema: SCHEMA, kind: "inspection".into(), inspection })?;
     Ok(doc)
 }
 
@@ -307,24 +271,14 @@ pub fn read_inspection(doc: &AutoCommit, id: &str) -> Result<Inspection> {
     Ok(root.inspection)
 }
 
-fn obj(
-    doc: &AutoCommit,
-    parent: &automerge::ObjId,
-    key: &str,
-    id: &str,
-) -> Result<automerge::ObjId> {
+fn obj(doc: &AutoCommit, parent: &automerge::ObjId, key: &str, id: &str) -> Result<automerge::ObjId> {
     match doc.get(parent, key)? {
         Some((Value::Object(_), o)) => Ok(o),
         _ => Err(doc_err(id, format!("missing {key}"))),
     }
 }
 
-pub fn put_answer(
-    doc: &mut AutoCommit,
-    id: &str,
-    item_id: &str,
-    answer: &AnswerRecord,
-) -> Result<()> {
+pub fn put_answer(doc: &mut AutoCommit, id: &str, item_id: &str, answer: &AnswerRecord) -> Result<()> {
     let insp = obj(doc, &ROOT, "inspection", id)?;
     let answers = obj(doc, &insp, "answers", id)?;
     reconcile_prop(doc, &answers, item_id, answer)?;
@@ -346,21 +300,9 @@ pub fn put_finish(doc: &mut AutoCommit, id: &str, finish: &Finish) -> Result<()>
 }
 
 /// A new hazard document holding its header and its first event (registration), in one change.
-pub fn new_hazard_doc(
-    actor: &ActorId,
-    header: &HazardHeader,
-    register: &EventRecord,
-) -> Result<AutoCommit> {
+pub fn new_hazard_doc(actor: &ActorId, header: &HazardHeader, register: &EventRecord) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    reconcile(
-        &mut doc,
-        HazardRoot {
-            schema: SCHEMA,
-            kind: "hazard".into(),
-            hazard: header.clone(),
-            events: vec![register.clone()],
-        },
-    )?;
+    reconcile(&mut doc, HazardRoot { schema: SCHEMA, kind: "hazard".into(), hazard: header.clone(), events: vec![register.clone()] })?;
     Ok(doc)
 }
 
@@ -400,22 +342,14 @@ pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<Stor
                 }
             }
         }
-        out.push(StoredEvent {
-            record,
-            actor,
-            tampered,
-        });
+        out.push(StoredEvent { record, actor, tampered });
     }
     Ok((header, out))
 }
 
 /// The actor ids that wrote any change in the document.
 pub fn actors_in(doc: &mut AutoCommit) -> Vec<String> {
-    let mut a: Vec<String> = doc
-        .get_changes(&[])
-        .iter()
-        .map(|c| c.actor_id().to_hex_string())
-        .collect();
+    let mut a: Vec<String> = doc.get_changes(&[]).iter().map(|c| c.actor_id().to_hex_string()).collect();
     a.sort();
     a.dedup();
     a
@@ -490,9 +424,7 @@ mod tests {
 
         // b rewrites a's registration event: detected.
         let events_obj = obj(&other, &ROOT, "events", "h1").unwrap();
-        let Some((_, first)) = other.get(&events_obj, 0).unwrap() else {
-            panic!()
-        };
+        let Some((_, first)) = other.get(&events_obj, 0).unwrap() else { panic!() };
         other.put(&first, "kind", "close").unwrap();
         let (_, events) = read_hazard(&other, "h1").unwrap();
         assert!(events[0].tampered);
@@ -502,20 +434,10 @@ mod tests {
     fn kinds_and_schema_are_checked() {
         let a = ActorId::random();
         let doc = new_hazard_doc(&a, &header(), &ev("e1", "register")).unwrap();
-        assert!(
-            read_venue(&doc, "h1")
-                .unwrap_err()
-                .to_string()
-                .contains("not a venue")
-        );
+        assert!(read_venue(&doc, "h1").unwrap_err().to_string().contains("not a venue"));
         let mut newer = doc.clone();
         newer.put(ROOT, "schema", SCHEMA + 1).unwrap();
-        assert!(
-            doc_kind(&newer, "h1")
-                .unwrap_err()
-                .to_string()
-                .contains("newer")
-        );
+        assert!(doc_kind(&newer, "h1").unwrap_err().to_string().contains("newer"));
         let empty = AutoCommit::new();
         assert!(doc_kind(&empty, "x").is_err());
     }

@@ -23,8 +23,7 @@ use crate::eval::{Answer, ItemResult, Outcome, evaluate_item, parse_answer, prop
 use crate::lifecycle::{EventKind, HazardStatus, event, fold};
 use crate::profile::VenueProfile;
 use crate::records::{
-    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader,
-    PhotoRef, Responsible, StoredEvent, Venue,
+    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, StoredEvent, Venue,
 };
 use crate::template::{self, Level, Template, TemplateSource};
 
@@ -35,8 +34,7 @@ pub const COMPACT_AFTER: i64 = 32;
 /// Largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 40 * 1024 * 1024;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql"))]));
 
 /// The schema version this build writes.
 pub const STORE_SCHEMA: usize = 1;
@@ -160,13 +158,7 @@ pub struct Action {
 
 impl Action {
     pub fn new(kind: EventKind) -> Action {
-        Action {
-            kind,
-            reason: None,
-            deadline: None,
-            text: None,
-            photo: None,
-        }
+        Action { kind, reason: None, deadline: None, text: None, photo: None }
     }
 }
 
@@ -182,6 +174,10 @@ pub struct FinishReport {
     /// Open hazards at this venue tagged as GB 35181 combined elements, after this inspection.
     pub combined_elements_open: u32,
 }
+
+/// An inspection loaded for writing: the user, the document (with the user's actor), the heads it
+/// was loaded at, its content and its pinned template.
+type OpenInspection = (User, AutoCommit, Vec<ChangeHash>, Inspection, Arc<Template>);
 
 /// Which hazards to list.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -205,10 +201,7 @@ pub struct Store {
 }
 
 fn store_err(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Store {
-        path: path.display().to_string(),
-        reason: reason.into(),
-    }
+    Error::Store { path: path.display().to_string(), reason: reason.into() }
 }
 
 fn new_id() -> String {
@@ -217,9 +210,7 @@ fn new_id() -> String {
 
 /// Ids are UUIDs; anything else is refused before it reaches SQL or a document.
 pub fn check_id(kind: &str, id: &str) -> Result<()> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
+    uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -248,18 +239,13 @@ impl Store {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| store_err(path, e.to_string()))?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let mut store = Store::finish_open(conn, path)?;
         let tx = store.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('created_ms', ?1), ('hlc', '0:0')",
-            params![now_ms().to_string()],
-        )?;
+        tx.execute("INSERT INTO meta (key, value) VALUES ('created_ms', ?1), ('hlc', '0:0')", params![now_ms().to_string()])?;
         tx.commit()?;
         store.install_bundled()?;
         Ok(store)
@@ -270,29 +256,15 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref();
         if !path.is_file() {
-            return Err(store_err(
-                path,
-                "no such store (create it with `gridsafe init`)",
-            ));
+            return Err(store_err(path, "no such store (create it with `gridsafe init`)"));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| store_err(path, e.to_string()))?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| store_err(path, e.to_string()))?;
         let app_id: i32 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| {
-                store_err(
-                    path,
-                    format!("not a GridSafe store (corrupt or not a SQLite database: {e})"),
-                )
-            })?;
+            .map_err(|e| store_err(path, format!("not a GridSafe store (corrupt or not a SQLite database: {e})")))?;
         if app_id != APPLICATION_ID {
-            return Err(store_err(
-                path,
-                format!("not a GridSafe store (application id {app_id:#x})"),
-            ));
+            return Err(store_err(path, format!("not a GridSafe store (application id {app_id:#x})")));
         }
         let mut store = Store::finish_open(conn, path)?;
         store.install_bundled()?;
@@ -304,10 +276,7 @@ impl Store {
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(|e| store_err(path, format!("cannot open (corrupt?): {e}")))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(store_err(
-                path,
-                format!("cannot use WAL journal (got {mode})"),
-            ));
+            return Err(store_err(path, format!("cannot use WAL journal (got {mode})")));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -316,40 +285,25 @@ impl Store {
         if version > STORE_SCHEMA as i64 {
             return Err(store_err(
                 path,
-                format!(
-                    "written by a newer GridSafe (schema {version}, this build knows {STORE_SCHEMA}); update the app"
-                ),
+                format!("written by a newer GridSafe (schema {version}, this build knows {STORE_SCHEMA}); update the app"),
             ));
         }
-        MIGRATIONS
-            .to_latest(&mut conn)
-            .map_err(|e| store_err(path, format!("migration failed: {e}")))?;
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-            templates: HashMap::new(),
-            directory: None,
-            actors: HashMap::new(),
-        };
+        MIGRATIONS.to_latest(&mut conn).map_err(|e| store_err(path, format!("migration failed: {e}")))?;
+        let mut store = Store { conn, path: path.to_owned(), templates: HashMap::new(), directory: None, actors: HashMap::new() };
         store.load_cached()?;
         Ok(store)
     }
 
     fn load_cached(&mut self) -> Result<()> {
-        let dir: Option<Vec<u8>> = self
-            .conn
-            .query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0))
-            .optional()?;
+        let dir: Option<Vec<u8>> = self.conn.query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
         self.directory = match dir {
-            Some(b) => Some(Arc::new(serde_json::from_slice(&b).map_err(|e| {
-                store_err(&self.path, format!("stored directory unreadable: {e}"))
-            })?)),
+            Some(b) => {
+                Some(Arc::new(serde_json::from_slice(&b).map_err(|e| store_err(&self.path, format!("stored directory unreadable: {e}")))?))
+            }
             None => None,
         };
         let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors")?;
-        self.actors = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        self.actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
         Ok(())
     }
 
@@ -359,17 +313,8 @@ impl Store {
 
     /// `PRAGMA integrity_check`; `Ok(())` when the file is sound.
     pub fn integrity_check(&self) -> Result<()> {
-        let res: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if res == "ok" {
-            Ok(())
-        } else {
-            Err(store_err(
-                &self.path,
-                format!("integrity check failed: {res}"),
-            ))
-        }
+        let res: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if res == "ok" { Ok(()) } else { Err(store_err(&self.path, format!("integrity check failed: {res}"))) }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -383,22 +328,12 @@ impl Store {
             h.update(&s.bytes);
         }
         let bundle_hash = hex::encode(h.finalize());
-        let seen: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'bundle_hash'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let seen: Option<String> = self.conn.query_row("SELECT value FROM meta WHERE key = 'bundle_hash'", [], |r| r.get(0)).optional()?;
         if seen.as_deref() == Some(bundle_hash.as_str()) {
             return Ok(());
         }
         self.import_templates(&sources)?;
-        self.conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('bundle_hash', ?1)",
-            params![bundle_hash],
-        )?;
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bundle_hash', ?1)", params![bundle_hash])?;
         Ok(())
     }
 
@@ -413,11 +348,9 @@ impl Store {
         let mut rows = Vec::new();
         for t in &loaded {
             let existing: Option<String> = tx
-                .query_row(
-                    "SELECT hash FROM templates WHERE template_id = ?1 AND version = ?2",
-                    params![t.template_id, t.version],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT hash FROM templates WHERE template_id = ?1 AND version = ?2", params![t.template_id, t.version], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             match existing {
                 Some(h) if h == t.hash => continue,
@@ -449,7 +382,9 @@ impl Store {
     }
 
     pub fn list_templates(&self) -> Result<Vec<TemplateRow>> {
-        let mut stmt = self.conn.prepare("SELECT template_id, version, hash, domain, title_zh, title_en, items FROM templates ORDER BY template_id, version")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT template_id, version, hash, domain, title_zh, title_en, items FROM templates ORDER BY template_id, version")?;
         let rows = stmt.query_map([], |r| {
             Ok(TemplateRow {
                 template_id: r.get(0)?,
@@ -472,11 +407,9 @@ impl Store {
         }
         let row: Option<(Vec<u8>, String)> = self
             .conn
-            .query_row(
-                "SELECT body, hash FROM templates WHERE template_id = ?1 AND version = ?2",
-                params![id, version],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT body, hash FROM templates WHERE template_id = ?1 AND version = ?2", params![id, version], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         let (body, hash) = row.ok_or_else(|| Error::not_found("template", &key))?;
         Ok(Arc::new(template::from_stored(&body, &hash)?))
@@ -490,11 +423,8 @@ impl Store {
 
     /// The newest installed version of a template (versions are `YYYY.MM-x` and sort as text).
     pub fn latest_template(&self, id: &str) -> Result<Arc<Template>> {
-        let v: Option<String> = self.conn.query_row(
-            "SELECT max(version) FROM templates WHERE template_id = ?1",
-            params![id],
-            |r| r.get(0),
-        )?;
+        let v: Option<String> =
+            self.conn.query_row("SELECT max(version) FROM templates WHERE template_id = ?1", params![id], |r| r.get(0))?;
         let v = v.ok_or_else(|| Error::not_found("template", id))?;
         self.template(id, &v)
     }
@@ -508,10 +438,7 @@ impl Store {
         if let Some(old) = &self.directory
             && d.version < old.version
         {
-            return Err(Error::invalid(format!(
-                "directory version {} is older than the installed version {}",
-                d.version, old.version
-            )));
+            return Err(Error::invalid(format!("directory version {} is older than the installed version {}", d.version, old.version)));
         }
         self.conn.execute(
             "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
@@ -522,125 +449,76 @@ impl Store {
     }
 
     pub fn directory(&self) -> Result<Arc<Directory>> {
-        self.directory.clone().ok_or_else(|| {
-            Error::invalid("no directory loaded (run `gridsafe directory import FILE`)")
-        })
+        self.directory.clone().ok_or_else(|| Error::invalid("no directory loaded (run `gridsafe directory import FILE`)"))
     }
 
     /// Binds a remote actor to a user (the relay tells phones which device wrote what).
     pub fn bind_actor(&mut self, actor_hex: &str, user_id: &str) -> Result<()> {
-        hex::decode(actor_hex)
-            .map_err(|_| Error::invalid(format!("actor {actor_hex:?} is not hex")))?;
-        self.conn.execute(
-            "INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 0)",
-            params![actor_hex, user_id],
-        )?;
-        self.actors
-            .entry(actor_hex.to_owned())
-            .or_insert_with(|| user_id.to_owned());
+        hex::decode(actor_hex).map_err(|_| Error::invalid(format!("actor {actor_hex:?} is not hex")))?;
+        self.conn.execute("INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 0)", params![actor_hex, user_id])?;
+        self.actors.entry(actor_hex.to_owned()).or_insert_with(|| user_id.to_owned());
         Ok(())
     }
 
     /// The user acting, and this phone's actor for them (created on first use).
     fn act_as(&mut self, user_id: &str) -> Result<(User, ActorId)> {
         let dir = self.directory()?;
-        let user = dir
-            .user(user_id)
-            .cloned()
-            .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
-        let existing: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT actor FROM actors WHERE user_id = ?1 AND local = 1",
-                params![user_id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let user = dir.user(user_id).cloned().ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+        let existing: Option<String> =
+            self.conn.query_row("SELECT actor FROM actors WHERE user_id = ?1 AND local = 1", params![user_id], |r| r.get(0)).optional()?;
         let hex_actor = match existing {
             Some(a) => a,
             None => {
                 let a = ActorId::random().to_hex_string();
-                self.conn.execute(
-                    "INSERT INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)",
-                    params![a, user_id],
-                )?;
+                self.conn.execute("INSERT INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)", params![a, user_id])?;
                 self.actors.insert(a.clone(), user_id.to_owned());
                 a
             }
         };
-        let actor = ActorId::from(
-            hex::decode(&hex_actor).map_err(|_| store_err(&self.path, "corrupt actor table"))?,
-        );
+        let actor = ActorId::from(hex::decode(&hex_actor).map_err(|_| store_err(&self.path, "corrupt actor table"))?);
         Ok((user, actor))
     }
 
     fn next_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
-        let v: String =
-            tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
+        let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
         let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
-        let last = Hlc {
-            ms: ms.parse().unwrap_or(0),
-            counter: c.parse().unwrap_or(0),
-        };
+        let last = Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) };
         let next = last.tick(now_ms());
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'hlc'",
-            params![format!("{}:{}", next.ms, next.counter)],
-        )?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", next.ms, next.counter)])?;
         Ok(next)
     }
 
     fn observe_hlc(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
-        let v: String =
-            tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
+        let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
         let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
-        let last = Hlc {
-            ms: ms.parse().unwrap_or(0),
-            counter: c.parse().unwrap_or(0),
-        };
+        let last = Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) };
         let next = last.observe(seen);
-        tx.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'hlc'",
-            params![format!("{}:{}", next.ms, next.counter)],
-        )?;
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", next.ms, next.counter)])?;
         Ok(())
     }
 
     // -----------------------------------------------------------------------------------------
     // Documents
 
-    fn load_doc(
-        conn: &Connection,
-        id: &str,
-    ) -> Result<Option<(AutoCommit, DocKind, Vec<ChangeHash>)>> {
-        let row: Option<(String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT kind, snapshot FROM docs WHERE id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+    fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, DocKind, Vec<ChangeHash>)>> {
+        let row: Option<(String, Vec<u8>)> =
+            conn.query_row("SELECT kind, snapshot FROM docs WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         let Some((kind, snapshot)) = row else {
             return Ok(None);
         };
         let mut doc = AutoCommit::load(&snapshot)?;
-        let mut stmt =
-            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut stmt = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
         let chunks = stmt.query_map(params![id], |r| r.get::<_, Vec<u8>>(0))?;
         for c in chunks {
             doc.load_incremental(&c?)?;
         }
-        let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document {
-            id: id.into(),
-            reason: format!("unknown kind {kind}"),
-        })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document { id: id.into(), reason: format!("unknown kind {kind}") })?;
         let heads = doc.get_heads();
         Ok(Some((doc, kind, heads)))
     }
 
     fn doc(&self, id: &str, kind: DocKind) -> Result<(AutoCommit, Vec<ChangeHash>)> {
-        let (doc, k, heads) =
-            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found(kind.as_str(), id))?;
+        let (doc, k, heads) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found(kind.as_str(), id))?;
         if k != kind {
             return Err(Error::not_found(kind.as_str(), id));
         }
@@ -648,19 +526,10 @@ impl Store {
     }
 
     fn heads_text(heads: &[ChangeHash]) -> String {
-        heads
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")
     }
 
-    fn insert_doc(
-        tx: &Transaction<'_>,
-        id: &str,
-        kind: DocKind,
-        doc: &mut AutoCommit,
-    ) -> Result<()> {
+    fn insert_doc(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &mut AutoCommit) -> Result<()> {
         let snapshot = doc.save();
         tx.execute(
             "INSERT INTO docs (id, kind, snapshot, chunks, heads, updated_ms) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
@@ -671,20 +540,12 @@ impl Store {
 
     /// Appends what changed since `since` as one chunk; compacts into a snapshot every
     /// [`COMPACT_AFTER`] chunks.
-    fn save_doc(
-        tx: &Transaction<'_>,
-        id: &str,
-        doc: &mut AutoCommit,
-        since: &[ChangeHash],
-    ) -> Result<()> {
+    fn save_doc(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, since: &[ChangeHash]) -> Result<()> {
         let heads = doc.get_heads();
         if heads == since {
             return Ok(());
         }
-        let chunks: i64 =
-            tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| {
-                r.get(0)
-            })?;
+        let chunks: i64 = tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| r.get(0))?;
         if chunks + 1 >= COMPACT_AFTER {
             tx.execute(
                 "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4 WHERE id = ?1",
@@ -693,10 +554,7 @@ impl Store {
             tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", params![id])?;
         } else {
             let inc = doc.save_after(since);
-            tx.execute(
-                "INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)",
-                params![id, chunks, inc],
-            )?;
+            tx.execute("INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)", params![id, chunks, inc])?;
             tx.execute(
                 "UPDATE docs SET chunks = ?2, heads = ?3, updated_ms = ?4 WHERE id = ?1",
                 params![id, chunks + 1, Store::heads_text(&heads), now_ms()],
@@ -708,8 +566,7 @@ impl Store {
     /// A record's full automerge bytes (backup and interop).
     pub fn export_doc(&self, id: &str) -> Result<(DocKind, Vec<u8>)> {
         check_id("record", id)?;
-        let (mut doc, kind, _) =
-            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
+        let (mut doc, kind, _) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
         Ok((kind, doc.save()))
     }
 
@@ -724,17 +581,12 @@ impl Store {
             None => (AutoCommit::new(), None, None),
         };
         // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
-        let mut incoming = AutoCommit::load(bytes).map_err(|e| Error::Document {
-            id: id.into(),
-            reason: format!("not automerge data: {e}"),
-        })?;
+        let mut incoming =
+            AutoCommit::load(bytes).map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
         doc.merge(&mut incoming)?;
         let kind = records::doc_kind(&doc, id)?;
         if before_kind.is_some_and(|k| k != kind) {
-            return Err(Error::Document {
-                id: id.into(),
-                reason: "the change would alter the record's kind".into(),
-            });
+            return Err(Error::Document { id: id.into(), reason: "the change would alter the record's kind".into() });
         }
         let header_id = match kind {
             DocKind::Venue => records::read_venue(&doc, id)?.id,
@@ -742,10 +594,7 @@ impl Store {
             DocKind::Hazard => records::read_hazard(&doc, id)?.0.id,
         };
         if header_id != id {
-            return Err(Error::Document {
-                id: id.into(),
-                reason: format!("holds record {header_id}, not {id}"),
-            });
+            return Err(Error::Document { id: id.into(), reason: format!("holds record {header_id}, not {id}") });
         }
         let tx = self.conn.transaction()?;
         match since {
@@ -755,9 +604,7 @@ impl Store {
         let dir = self.directory.clone();
         match kind {
             DocKind::Venue => Store::index_venue(&tx, &records::read_venue(&doc, id)?)?,
-            DocKind::Inspection => {
-                Store::index_inspection(&tx, &records::read_inspection(&doc, id)?)?
-            }
+            DocKind::Inspection => Store::index_inspection(&tx, &records::read_inspection(&doc, id)?)?,
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(&doc, id)?;
                 let status = Store::fold_with(dir.as_deref(), &self.actors, &h, &evs);
@@ -769,17 +616,9 @@ impl Store {
         Ok(kind)
     }
 
-    fn fold_with(
-        dir: Option<&Directory>,
-        actors: &HashMap<String, String>,
-        h: &HazardHeader,
-        evs: &[StoredEvent],
-    ) -> HazardStatus {
+    fn fold_with(dir: Option<&Directory>, actors: &HashMap<String, String>, h: &HazardHeader, evs: &[StoredEvent]) -> HazardStatus {
         let empty = Directory::default();
-        let roster = DirectoryRoster {
-            directory: dir.unwrap_or(&empty),
-            actors,
-        };
+        let roster = DirectoryRoster { directory: dir.unwrap_or(&empty), actors };
         fold(h, evs, &roster)
     }
 
@@ -799,11 +638,7 @@ impl Store {
     fn index_inspection(tx: &Transaction<'_>, i: &Inspection) -> Result<()> {
         let h = &i.header;
         let (finished, failed, hazards) = match &i.finish {
-            Some(f) => (
-                true,
-                f.results.values().filter(|o| *o == "fail").count() as i64,
-                f.hazard_ids.len() as i64,
-            ),
+            Some(f) => (true, f.results.values().filter(|o| *o == "fail").count() as i64, f.hazard_ids.len() as i64),
             None => (false, 0, 0),
         };
         tx.execute(
@@ -855,15 +690,9 @@ impl Store {
                 now_ms()
             ],
         )?;
-        tx.execute(
-            "DELETE FROM hazard_depts WHERE hazard_id = ?1",
-            params![h.id],
-        )?;
+        tx.execute("DELETE FROM hazard_depts WHERE hazard_id = ?1", params![h.id])?;
         for d in &h.lead_depts {
-            tx.execute(
-                "INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)",
-                params![d, h.id],
-            )?;
+            tx.execute("INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)", params![d, h.id])?;
         }
         Ok(())
     }
@@ -873,10 +702,7 @@ impl Store {
 
     fn check_grid_scope(user: &User, grid_id: &str) -> Result<()> {
         if user.role == Role::Inspector && !user.grids.iter().any(|g| g == grid_id) {
-            return Err(Error::Forbidden(format!(
-                "grid {grid_id} is not one of {}'s grids",
-                user.id
-            )));
+            return Err(Error::Forbidden(format!("grid {grid_id} is not one of {}'s grids", user.id)));
         }
         Ok(())
     }
@@ -885,16 +711,12 @@ impl Store {
         let (user, actor) = self.act_as(as_user)?;
         let dir = self.directory()?;
         if user.role == Role::Admin {
-            return Err(Error::Forbidden(
-                "administrators do not register venues".into(),
-            ));
+            return Err(Error::Forbidden("administrators do not register venues".into()));
         }
         if v.name.trim().is_empty() {
             return Err(Error::invalid("venue name is required"));
         }
-        let grid = dir
-            .grid(&v.grid_id)
-            .ok_or_else(|| Error::invalid(format!("unknown grid {:?}", v.grid_id)))?;
+        let grid = dir.grid(&v.grid_id).ok_or_else(|| Error::invalid(format!("unknown grid {:?}", v.grid_id)))?;
         Store::check_grid_scope(&user, &grid.id)?;
         v.profile.validate()?;
         let venue = Venue {
@@ -938,9 +760,7 @@ impl Store {
             v.address = a.trim().to_owned();
         }
         if let Some(g) = e.grid_id {
-            let grid = dir
-                .grid(&g)
-                .ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
+            let grid = dir.grid(&g).ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
             Store::check_grid_scope(&user, &grid.id)?;
             v.grid_id = grid.id.clone();
             v.village = grid.village.clone();
@@ -972,9 +792,7 @@ impl Store {
     /// Venues of the user's grids (all venues for office roles), by name.
     pub fn list_venues(&self, scope_user: Option<&str>) -> Result<Vec<VenueRow>> {
         let grids = self.scope_grids(scope_user)?;
-        let mut sql = String::from(
-            "SELECT id, name, address, village, grid_id, venue_types, archived, last_inspected_ms FROM venues_idx",
-        );
+        let mut sql = String::from("SELECT id, name, address, village, grid_id, venue_types, archived, last_inspected_ms FROM venues_idx");
         if let Some(g) = &grids {
             sql.push_str(&format!(" WHERE grid_id IN ({})", placeholders(g.len())));
         }
@@ -989,11 +807,7 @@ impl Store {
                 address: r.get(2)?,
                 village: r.get(3)?,
                 grid_id: r.get(4)?,
-                venue_types: types
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                venue_types: types.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                 archived: r.get(6)?,
                 last_inspected: last.map(ms_to_rfc3339),
             })
@@ -1005,9 +819,7 @@ impl Store {
     fn scope_grids(&self, scope_user: Option<&str>) -> Result<Option<Vec<String>>> {
         let Some(u) = scope_user else { return Ok(None) };
         let dir = self.directory()?;
-        let user = dir
-            .user(u)
-            .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+        let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
         Ok(match user.role {
             Role::Inspector => Some(user.grids.clone()),
             _ => None,
@@ -1027,15 +839,8 @@ impl Store {
     ) -> Result<InspectionHeader> {
         check_id("venue", venue_id)?;
         let (user, actor) = self.act_as(as_user)?;
-        if !matches!(
-            user.role,
-            Role::Inspector | Role::Reviewer | Role::TownOffice
-        ) {
-            return Err(Error::Forbidden(format!(
-                "{} ({}) cannot inspect",
-                user.id,
-                user.role.label_zh()
-            )));
+        if !matches!(user.role, Role::Inspector | Role::Reviewer | Role::TownOffice) {
+            return Err(Error::Forbidden(format!("{} ({}) cannot inspect", user.id, user.role.label_zh())));
         }
         let venue = self.venue(venue_id)?;
         Store::check_grid_scope(&user, &venue.grid_id)?;
@@ -1066,12 +871,7 @@ impl Store {
             profile: venue.profile.clone(),
         };
         let mut doc = records::new_inspection_doc(&actor, &header)?;
-        let insp = Inspection {
-            header: header.clone(),
-            answers: BTreeMap::new(),
-            photos: vec![],
-            finish: None,
-        };
+        let insp = Inspection { header: header.clone(), answers: BTreeMap::new(), photos: vec![], finish: None };
         let tx = self.conn.transaction()?;
         Store::insert_doc(&tx, &header.id, DocKind::Inspection, &mut doc)?;
         Store::index_inspection(&tx, &insp)?;
@@ -1086,66 +886,39 @@ impl Store {
     }
 
     /// Loads an open inspection for its inspector, with its pinned template.
-    fn open_inspection(
-        &mut self,
-        as_user: &str,
-        id: &str,
-    ) -> Result<(User, AutoCommit, Vec<ChangeHash>, Inspection, Arc<Template>)> {
+    fn open_inspection(&mut self, as_user: &str, id: &str) -> Result<OpenInspection> {
         check_id("inspection", id)?;
         let (user, actor) = self.act_as(as_user)?;
         let (doc, since) = self.doc(id, DocKind::Inspection)?;
         let insp = records::read_inspection(&doc, id)?;
         if insp.header.inspector != user.id {
-            return Err(Error::Forbidden(format!(
-                "inspection {id} belongs to {}",
-                insp.header.inspector
-            )));
+            return Err(Error::Forbidden(format!("inspection {id} belongs to {}", insp.header.inspector)));
         }
         if insp.finish.is_some() {
-            return Err(Error::invalid(format!(
-                "inspection {id} is finished; its answers can no longer change"
-            )));
+            return Err(Error::invalid(format!("inspection {id} is finished; its answers can no longer change")));
         }
         let t = self.template_cached(&insp.header.template_id, &insp.header.template_version)?;
         if t.hash != insp.header.template_hash {
-            return Err(Error::Document {
-                id: id.into(),
-                reason: format!(
-                    "pinned template {} does not match its recorded hash",
-                    t.key()
-                ),
-            });
+            return Err(Error::Document { id: id.into(), reason: format!("pinned template {} does not match its recorded hash", t.key()) });
         }
         Ok((user, doc.with_actor(actor), since, insp, t))
     }
 
     /// Records answers (item id → value as the user gave it). All or nothing: one wrong answer
     /// and none are saved.
-    pub fn answer(
-        &mut self,
-        as_user: &str,
-        inspection_id: &str,
-        answers: &[(String, serde_json::Value)],
-    ) -> Result<Vec<ItemResult>> {
+    pub fn answer(&mut self, as_user: &str, inspection_id: &str, answers: &[(String, serde_json::Value)]) -> Result<Vec<ItemResult>> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         let at = ms_to_rfc3339(now_ms());
         let mut results = Vec::with_capacity(answers.len());
         let mut parsed = Vec::with_capacity(answers.len());
         for (item_id, v) in answers {
-            let item = t
-                .item(item_id)
-                .ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
+            let item = t.item(item_id).ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
             let a = parse_answer(item, v)?;
             results.push(evaluate_item(item, &insp.header.profile, Some(&a)));
             parsed.push((item_id, a));
         }
         for (item_id, a) in parsed {
-            let rec = AnswerRecord {
-                na: a.na,
-                fields: a.fields,
-                at: at.clone(),
-                by: user.id.clone(),
-            };
+            let rec = AnswerRecord { na: a.na, fields: a.fields, at: at.clone(), by: user.id.clone() };
             records::put_answer(&mut doc, inspection_id, item_id, &rec)?;
         }
         let tx = self.conn.transaction()?;
@@ -1159,10 +932,7 @@ impl Store {
             return Err(Error::invalid("photo is empty (0 bytes)"));
         }
         if bytes.len() > MAX_PHOTO_BYTES {
-            return Err(Error::invalid(format!(
-                "photo is {} bytes; the limit is {MAX_PHOTO_BYTES}",
-                bytes.len()
-            )));
+            return Err(Error::invalid(format!("photo is {} bytes; the limit is {MAX_PHOTO_BYTES}", bytes.len())));
         }
         let mime = image_mime(bytes).ok_or_else(|| Error::invalid("not a JPEG or PNG image"))?;
         let sha = sha256_hex(bytes);
@@ -1175,18 +945,12 @@ impl Store {
 
     fn photo_ref(p: &NewPhoto, sha: String, mime: &str, by: &str) -> Result<PhotoRef> {
         if !PHOTO_ROLES.contains(&p.role.as_str()) {
-            return Err(Error::invalid(format!(
-                "photo role {:?} is not one of {}",
-                p.role,
-                PHOTO_ROLES.join(", ")
-            )));
+            return Err(Error::invalid(format!("photo role {:?} is not one of {}", p.role, PHOTO_ROLES.join(", "))));
         }
         if let (Some(lat), Some(lon)) = (p.lat, p.lon)
             && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon))
         {
-            return Err(Error::invalid(format!(
-                "GPS position {lat},{lon} is out of range"
-            )));
+            return Err(Error::invalid(format!("GPS position {lat},{lon} is out of range")));
         }
         Ok(PhotoRef {
             sha256: sha,
@@ -1202,12 +966,7 @@ impl Store {
     }
 
     /// Stores a photo content-addressed and references it from the inspection.
-    pub fn attach_photo(
-        &mut self,
-        as_user: &str,
-        inspection_id: &str,
-        photo: NewPhoto,
-    ) -> Result<PhotoRef> {
+    pub fn attach_photo(&mut self, as_user: &str, inspection_id: &str, photo: NewPhoto) -> Result<PhotoRef> {
         let (user, mut doc, since, _insp, t) = self.open_inspection(as_user, inspection_id)?;
         if let Some(item) = &photo.item_id
             && t.item(item).is_none()
@@ -1225,16 +984,10 @@ impl Store {
 
     pub fn blob(&self, sha256: &str) -> Result<Vec<u8>> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid(format!(
-                "{sha256:?} is not a SHA-256 hex string"
-            )));
+            return Err(Error::invalid(format!("{sha256:?} is not a SHA-256 hex string")));
         }
         self.conn
-            .query_row(
-                "SELECT data FROM blobs WHERE sha256 = ?1",
-                params![sha256.to_ascii_lowercase()],
-                |r| r.get(0),
-            )
+            .query_row("SELECT data FROM blobs WHERE sha256 = ?1", params![sha256.to_ascii_lowercase()], |r| r.get(0))
             .optional()?
             .ok_or_else(|| Error::not_found("photo", sha256))
     }
@@ -1249,50 +1002,28 @@ impl Store {
     /// Finishes an inspection: every applicable item answered, every failed item that needs a
     /// photo has one; registers a hazard per failed item (once per venue and item while one is
     /// open; as a linked recurrence when the last one was closed). One transaction.
-    pub fn finish_inspection(
-        &mut self,
-        as_user: &str,
-        inspection_id: &str,
-    ) -> Result<FinishReport> {
+    pub fn finish_inspection(&mut self, as_user: &str, inspection_id: &str) -> Result<FinishReport> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         let actor = doc.get_actor().clone();
         let results = evaluate_all(&t, &insp);
-        let unanswered: Vec<&str> = results
-            .iter()
-            .filter(|r| r.outcome == Outcome::Unanswered)
-            .map(|r| r.item_id.as_str())
-            .collect();
+        let unanswered: Vec<&str> = results.iter().filter(|r| r.outcome == Outcome::Unanswered).map(|r| r.item_id.as_str()).collect();
         if !unanswered.is_empty() {
             return Err(Error::Incomplete {
                 id: inspection_id.into(),
-                reason: format!(
-                    "unanswered items (answer or mark na): {}",
-                    unanswered.join(", ")
-                ),
+                reason: format!("unanswered items (answer or mark na): {}", unanswered.join(", ")),
             });
         }
         let missing_photo: Vec<&str> = results
             .iter()
             .filter(|r| r.outcome == Outcome::Fail)
-            .filter(|r| {
-                t.item(&r.item_id)
-                    .is_some_and(|i| i.photo.requires_photo_on_fail())
-            })
-            .filter(|r| {
-                !insp
-                    .photos
-                    .iter()
-                    .any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before")
-            })
+            .filter(|r| t.item(&r.item_id).is_some_and(|i| i.photo.requires_photo_on_fail()))
+            .filter(|r| !insp.photos.iter().any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before"))
             .map(|r| r.item_id.as_str())
             .collect();
         if !missing_photo.is_empty() {
             return Err(Error::Incomplete {
                 id: inspection_id.into(),
-                reason: format!(
-                    "failed items need a before photo: {}",
-                    missing_photo.join(", ")
-                ),
+                reason: format!("failed items need a before photo: {}", missing_photo.join(", ")),
             });
         }
         let tx = self.conn.transaction()?;
@@ -1320,9 +1051,8 @@ impl Store {
                 continue;
             }
             let hlc = Store::next_hlc(&tx)?;
-            let deadline = (p.fix_mode == template::FixMode::Deadline).then(|| {
-                format_date(today_date + time::Duration::days(i64::from(p.deadline_days)))
-            });
+            let deadline = (p.fix_mode == template::FixMode::Deadline)
+                .then(|| format_date(today_date + time::Duration::days(i64::from(p.deadline_days))));
             let header = HazardHeader {
                 id: new_id(),
                 venue_id: insp.header.venue_id.clone(),
@@ -1336,46 +1066,23 @@ impl Store {
                 domain: item.domain.clone(),
                 title_zh: item.q_zh.clone(),
                 title_en: item.q_en.clone(),
-                finding_zh: p
-                    .findings
-                    .iter()
-                    .map(|f| f.zh.as_str())
-                    .collect::<Vec<_>>()
-                    .join("；"),
-                finding_en: p
-                    .findings
-                    .iter()
-                    .map(|f| f.en.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                finding_zh: p.findings.iter().map(|f| f.zh.as_str()).collect::<Vec<_>>().join("；"),
+                finding_en: p.findings.iter().map(|f| f.en.as_str()).collect::<Vec<_>>().join("; "),
                 basis_refs: item.refs.iter().map(template::Reference::display).collect(),
                 basis_edition: t.basis_edition.clone(),
-                severity_proposed: if p.severity == Level::MajorCandidate {
-                    "major_candidate".into()
-                } else {
-                    "general".into()
-                },
+                severity_proposed: if p.severity == Level::MajorCandidate { "major_candidate".into() } else { "general".into() },
                 focus: p.focus,
                 combined_group: p.combined_group.clone(),
                 lead_depts: p.lead_depts.clone(),
                 source: "inspection".into(),
                 ticket_no: None,
-                fix_mode: if p.fix_mode == template::FixMode::OnSpot {
-                    "on_spot".into()
-                } else {
-                    "deadline".into()
-                },
+                fix_mode: if p.fix_mode == template::FixMode::OnSpot { "on_spot".into() } else { "deadline".into() },
                 deadline,
                 recurrence_of: prior.map(|(id, _)| id),
                 found_at: ms_to_rfc3339(hlc.ms),
                 found_ms: hlc.ms,
                 found_by: user.id.clone(),
-                photos: insp
-                    .photos
-                    .iter()
-                    .filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str()))
-                    .cloned()
-                    .collect(),
+                photos: insp.photos.iter().filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str())).cloned().collect(),
             };
             let reg = event(new_id(), EventKind::Register, hlc);
             let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
@@ -1389,10 +1096,7 @@ impl Store {
         let finish = Finish {
             at: ms_to_rfc3339(now_ms()),
             by: user.id.clone(),
-            results: results
-                .iter()
-                .map(|r| (r.item_id.clone(), r.outcome.code().to_owned()))
-                .collect(),
+            results: results.iter().map(|r| (r.item_id.clone(), r.outcome.code().to_owned())).collect(),
             hazard_ids,
         };
         records::put_finish(&mut doc, inspection_id, &finish)?;
@@ -1406,37 +1110,21 @@ impl Store {
             |r| r.get(0),
         )?;
         tx.commit()?;
-        Ok(FinishReport {
-            inspection_id: inspection_id.to_owned(),
-            results,
-            hazards,
-            already_open,
-            combined_elements_open: combined,
-        })
+        Ok(FinishReport { inspection_id: inspection_id.to_owned(), results, hazards, already_open, combined_elements_open: combined })
     }
 
     /// Inspections of a venue, newest first.
     pub fn venue_inspections(&self, venue_id: &str) -> Result<Vec<InspectionRow>> {
         check_id("venue", venue_id)?;
-        self.inspection_rows(
-            "WHERE venue_id = ?1 ORDER BY started_ms DESC",
-            params![venue_id],
-        )
+        self.inspection_rows("WHERE venue_id = ?1 ORDER BY started_ms DESC", params![venue_id])
     }
 
     /// The user's inspections started today (Shanghai date).
     pub fn todays_inspections(&self, user: &str) -> Result<Vec<InspectionRow>> {
-        self.inspection_rows(
-            "WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms",
-            params![user, format_date(today())],
-        )
+        self.inspection_rows("WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms", params![user, format_date(today())])
     }
 
-    fn inspection_rows(
-        &self,
-        clause: &str,
-        p: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<InspectionRow>> {
+    fn inspection_rows(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<InspectionRow>> {
         let sql = format!(
             "SELECT id, venue_id, venue_name, template_id, template_version, inspector, started_ms, finished, failed, hazards FROM inspections_idx {clause}"
         );
@@ -1467,21 +1155,12 @@ impl Store {
         let (header, evs) = records::read_hazard(&doc, id)?;
         let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
         let overdue = status.is_overdue(today());
-        Ok(HazardView {
-            header,
-            status,
-            overdue,
-        })
+        Ok(HazardView { header, status, overdue })
     }
 
     /// Applies a lifecycle action as `as_user`. Refused actions return the reason and change
     /// nothing (not even the photo store).
-    pub fn transition(
-        &mut self,
-        as_user: &str,
-        hazard_id: &str,
-        action: Action,
-    ) -> Result<HazardView> {
+    pub fn transition(&mut self, as_user: &str, hazard_id: &str, action: Action) -> Result<HazardView> {
         check_id("hazard", hazard_id)?;
         let (user, actor) = self.act_as(as_user)?;
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
@@ -1500,26 +1179,15 @@ impl Store {
         if action.kind == EventKind::Rectify {
             ev.inspection_id = header.inspection_id.clone();
         }
-        evs.push(StoredEvent {
-            record: ev.clone(),
-            actor: actor.to_hex_string(),
-            tampered: false,
-        });
+        evs.push(StoredEvent { record: ev.clone(), actor: actor.to_hex_string(), tampered: false });
         let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
-        let mine = status
-            .history
-            .iter()
-            .find(|h| h.id == ev.id)
-            .ok_or_else(|| Error::invalid("event lost in fold"))?;
+        let mine = status.history.iter().find(|h| h.id == ev.id).ok_or_else(|| Error::invalid("event lost in fold"))?;
         if !mine.applied {
-            let refusal = mine
-                .refusal
-                .clone()
-                .unwrap_or_else(|| crate::lifecycle::Refusal {
-                    code: "refused".into(),
-                    zh: "拒绝".into(),
-                    en: "refused".into(),
-                });
+            let refusal = mine.refusal.clone().unwrap_or_else(|| crate::lifecycle::Refusal {
+                code: "refused".into(),
+                zh: "拒绝".into(),
+                en: "refused".into(),
+            });
             drop(tx);
             let _ = user;
             return Err(Error::Refused(refusal));
@@ -1529,11 +1197,7 @@ impl Store {
         Store::index_hazard(&tx, &header, &status)?;
         tx.commit()?;
         let overdue = status.is_overdue(today());
-        Ok(HazardView {
-            header,
-            status,
-            overdue,
-        })
+        Ok(HazardView { header, status, overdue })
     }
 
     /// Lists hazards from the projection. With a scope user: an inspector sees their grids, a
@@ -1543,17 +1207,14 @@ impl Store {
         let mut args: Vec<String> = Vec::new();
         if let Some(u) = &q.scope_user {
             let dir = self.directory()?;
-            let user = dir
-                .user(u)
-                .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+            let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
             match user.role {
                 Role::Inspector => {
                     clauses.push(format!("grid_id IN ({})", placeholders(user.grids.len())));
                     args.extend(user.grids.iter().cloned());
                 }
                 Role::Reviewer => {
-                    clauses
-                        .push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
+                    clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
                     args.push(user.department.clone().unwrap_or_default());
                 }
                 Role::TownOffice => {}
@@ -1607,11 +1268,7 @@ impl Store {
                 state: r.get(11)?,
                 overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
                 due_date: due,
-                lead_depts: depts
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                lead_depts: depts.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                 source: r.get(15)?,
                 fix_mode: r.get(16)?,
                 focus: r.get(17)?,
@@ -1625,12 +1282,8 @@ impl Store {
 
     /// Counts of records by kind (status screens, benchmarks).
     pub fn counts(&self) -> Result<BTreeMap<String, u64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-        })?;
+        let mut stmt = self.conn.prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1642,21 +1295,11 @@ impl Store {
 }
 
 fn placeholders(n: usize) -> String {
-    if n == 0 {
-        "NULL".into()
-    } else {
-        vec!["?"; n].join(",")
-    }
+    if n == 0 { "NULL".into() } else { vec!["?"; n].join(",") }
 }
 
 fn answer_of(insp: &Inspection, item_id: &str) -> Answer {
-    insp.answers
-        .get(item_id)
-        .map(|a| Answer {
-            na: a.na,
-            fields: a.fields.clone(),
-        })
-        .unwrap_or_default()
+    insp.answers.get(item_id).map(|a| Answer { na: a.na, fields: a.fields.clone() }).unwrap_or_default()
 }
 
 /// Evaluates every item of the pinned template against the inspection's answers.
@@ -1664,10 +1307,7 @@ pub fn evaluate_all(t: &Template, insp: &Inspection) -> Vec<ItemResult> {
     t.items
         .iter()
         .map(|item| {
-            let a = insp.answers.get(&item.id).map(|a| Answer {
-                na: a.na,
-                fields: a.fields.clone(),
-            });
+            let a = insp.answers.get(&item.id).map(|a| Answer { na: a.na, fields: a.fields.clone() });
             evaluate_item(item, &insp.header.profile, a.as_ref())
         })
         .collect()
@@ -1685,10 +1325,7 @@ fn row_of(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> HazardRow {
         title_zh: h.title_zh.clone(),
         title_en: h.title_en.clone(),
         severity: s.severity.clone(),
-        confirmation: serde_json::to_value(s.confirmation)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        confirmation: serde_json::to_value(s.confirmation).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
         state: s.state.as_str().into(),
         due_date: s.deadline.clone(),
         overdue: s.is_overdue(today),

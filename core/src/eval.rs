@@ -517,6 +517,43 @@ mod tests {
     }
 
     #[test]
+    fn strict_directions_multi_and_text() {
+        let t = serde_json::json!({
+            "format": 1, "template_id": "lx.t", "version": "1", "domain": "t", "title_zh": "测", "title_en": "T",
+            "effective_from": "2026-01-01", "lead_depts": ["cyzx"], "deadline_days": 7,
+            "items": [{
+                "id": "t.all", "q_zh": "测", "q_en": "T", "severity": {"level": "general"}, "photo": "none",
+                "refs": [{"cite": "X", "verify": "L"}], "fix_mode_default": "deadline",
+                "fields": [
+                    {"key": "gt", "type": "measure", "unit": "m", "label_zh": "大", "label_en": "Gt", "rules": [{"cmp": ">", "threshold": 1.0}]},
+                    {"key": "lt", "type": "count", "label_zh": "小", "label_en": "Lt", "rules": [{"cmp": "<", "threshold": 3}]},
+                    {"key": "where", "type": "multi", "label_zh": "位", "label_en": "Where", "options": [
+                        {"key": "ok", "zh": "好", "en": "ok", "pass": true}, {"key": "bad", "zh": "坏", "en": "bad", "pass": false}]},
+                    {"key": "note", "type": "text", "label_zh": "注", "label_en": "Note"}
+                ]
+            }]
+        });
+        let src = crate::template::TemplateSource { name: "t.json".into(), bytes: serde_json::to_vec(&t).unwrap() };
+        let ts = load_bundle(&[src], &|_, _| None).unwrap();
+        let p = restaurant();
+        let ok = json!({"gt": 1.01, "lt": 2, "where": ["ok"], "note": "fine"});
+        assert_eq!(run(&ts, "t.all", &p, ok).0.outcome, Outcome::Pass);
+        assert_eq!(run(&ts, "t.all", &p, json!({"gt": 1.0, "lt": 2, "where": ["ok"]})).0.outcome, Outcome::Fail, "> is strict");
+        assert_eq!(run(&ts, "t.all", &p, json!({"gt": 2, "lt": 3, "where": ["ok"]})).0.outcome, Outcome::Fail, "< is strict");
+        let (r, _) = run(&ts, "t.all", &p, json!({"gt": 2, "lt": 0, "where": "ok,bad"}));
+        assert_eq!(r.outcome, Outcome::Fail);
+        assert!(r.findings[0].en.contains("bad"));
+        let e = parse_answer(item(&ts, "t.all"), &json!({"note": "x".repeat(MAX_TEXT + 1)})).unwrap_err();
+        assert!(e.to_string().contains("longer than"));
+        let e = parse_answer(item(&ts, "t.all"), &json!({"note": 5})).unwrap_err();
+        assert!(e.to_string().contains("expected text"));
+        let e = parse_answer(item(&ts, "t.all"), &json!({"where": ["nowhere"]})).unwrap_err();
+        assert!(e.to_string().contains("unknown option"));
+        // Text alone never decides: the item stays unanswered until its scored fields are given.
+        assert_eq!(run(&ts, "t.all", &p, json!({"note": "only a note"})).0.outcome, Outcome::Unanswered);
+    }
+
+    #[test]
     fn wrong_answers_name_the_item() {
         let ts = templates();
         let e = |id: &str, v: serde_json::Value| parse_answer(item(&ts, id), &v).unwrap_err().to_string();

@@ -541,12 +541,17 @@ impl Store {
     /// Appends what changed since `since` as one chunk; compacts into a snapshot every
     /// [`COMPACT_AFTER`] chunks.
     fn save_doc(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, since: &[ChangeHash]) -> Result<()> {
+        Store::save_doc_with(tx, id, doc, since, false)
+    }
+
+    /// As [`Store::save_doc`]; `compact` forces a snapshot (e.g. when a record stops changing).
+    fn save_doc_with(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, since: &[ChangeHash], compact: bool) -> Result<()> {
         let heads = doc.get_heads();
         if heads == since {
             return Ok(());
         }
         let chunks: i64 = tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| r.get(0))?;
-        if chunks + 1 >= COMPACT_AFTER {
+        if compact || chunks + 1 >= COMPACT_AFTER {
             tx.execute(
                 "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4 WHERE id = ?1",
                 params![id, doc.save(), Store::heads_text(&heads), now_ms()],
@@ -1100,7 +1105,8 @@ impl Store {
             hazard_ids,
         };
         records::put_finish(&mut doc, inspection_id, &finish)?;
-        Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
+        // A finished inspection no longer changes: one compact snapshot instead of many chunks.
+        Store::save_doc_with(&tx, inspection_id, &mut doc, &since, true)?;
         let mut done = insp.clone();
         done.finish = Some(finish);
         Store::index_inspection(&tx, &done)?;

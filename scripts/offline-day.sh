@@ -59,6 +59,8 @@ say "我的未销号隐患（按期限）/ my open hazards by due date"
 gs --as wang hazards list --open
 say "隐患详情 / hazard detail with its history"
 gs --as wang hazards show "$major"
+say "证据校验 / the gas inspection's photos and answers against its seal"
+gs evidence verify "$gas"
 gs check
 echo
 echo "store: $store"

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::profile::VenueProfile;
 use gridsafe_core::records::Responsible;
-use gridsafe_core::store::{Action, HazardQuery, NewPhoto, NewVenue, VenueEdit};
+use gridsafe_core::store::{Action, HazardQuery, NewPhoto, NewVenue, OriginalsPolicy, VenueEdit};
 use gridsafe_core::template::TemplateSource;
 use gridsafe_core::{Error, Store};
 use serde::Serialize;
@@ -60,6 +60,31 @@ enum Cmd {
     /// Raw record documents (automerge bytes) for backup and interop.
     #[command(subcommand)]
     Doc(DocCmd),
+    /// Photo evidence: verify an inspection's seal, export a stored photo.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
+    /// Phone settings.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum EvidenceCmd {
+    /// Check a finished inspection's answers and photos against the manifest sealed at finishing.
+    /// Exit code 4 when anything was altered.
+    Verify { id: String },
+    /// Write a stored photo (evidence copy, thumbnail or original, by SHA-256) to a file.
+    Export {
+        sha256: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SettingsCmd {
+    /// Keep camera originals until uploaded (keep, the default) or drop them after processing.
+    Originals { policy: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -456,6 +481,36 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Evidence(EvidenceCmd::Verify { id }) => {
+            let r = store.verify_evidence(&id)?;
+            ctx.emit(&r, || {
+                if r.intact {
+                    format!("完好 intact: {} answers and {} photo files match the seal", r.answers_checked, r.photo_files_checked)
+                } else {
+                    format!("已被改动 ALTERED:\n{}", r.problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))
+                }
+            })?;
+            if !r.intact {
+                std::process::exit(4);
+            }
+            Ok(())
+        }
+        Cmd::Evidence(EvidenceCmd::Export { sha256, out }) => {
+            let bytes = store.blob(&sha256)?;
+            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            ctx.emit(&serde_json::json!({"sha256": sha256, "bytes": bytes.len(), "out": out}), || {
+                format!("{} bytes → {}", bytes.len(), out.display())
+            })
+        }
+        Cmd::Settings(SettingsCmd::Originals { policy }) => {
+            let p = match policy.as_str() {
+                "keep" => OriginalsPolicy::Keep,
+                "drop" => OriginalsPolicy::Drop,
+                other => anyhow::bail!("originals policy must be keep or drop, not {other:?}"),
+            };
+            store.set_originals_policy(p)?;
+            ctx.emit(&p, || format!("原图 originals: {policy}"))
+        }
         Cmd::Doc(DocCmd::Import { id, file }) => {
             let kind = store.merge_doc(&id, &read_file(&file)?)?;
             ctx.emit(&serde_json::json!({"id": id, "kind": kind}), || format!("已合并 merged {} {id}", kind.as_str()))
@@ -671,7 +726,17 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
         InspectCmd::Attach { id, photo, item, role, lat, lon } => {
             let p = NewPhoto { bytes: read_file(&photo)?, item_id: item, role, lat, lon };
             let r = store.attach_photo(ctx.user()?, &id, p)?;
-            ctx.emit(&r, || format!("{} {} bytes", r.sha256, r.size))
+            ctx.emit(&r, || {
+                format!(
+                    "{}  {}×{} {} bytes  拍摄 {}  GPS {}",
+                    r.sha256,
+                    r.width.unwrap_or(0),
+                    r.height.unwrap_or(0),
+                    r.size,
+                    r.captured_at,
+                    r.gps_source.as_deref().unwrap_or("none")
+                )
+            })
         }
         InspectCmd::Evaluate { id } => {
             let r = store.evaluate(&id)?;

@@ -163,3 +163,32 @@ fn sigkill_mid_write_loses_nothing_reported_saved() {
     }
     assert!(reported.len() >= 37 + 211 + 5 + 480);
 }
+
+#[test]
+fn evidence_verify_reports_intact_then_exactly_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = new_store(dir.path());
+    let v = ok(&s, &["--as", "wang", "venue", "add", "--name", "小店", "--grid", "heping-1", "--type", "street_shop", "--gas", "none"]);
+    let i = ok(&s, &["--as", "wang", "inspect", "start", "--venue", &v, "--template", "lx.ebike"]);
+    ok(&s, &["--as", "wang", "inspect", "answers", &i, root().join("examples/answers/ebike-shop.json").to_str().unwrap()]);
+    let photo = root().join("tests/fixtures/photos/oriented6.jpg");
+    let attached: serde_json::Value = serde_json::from_str(&ok(
+        &s,
+        &["--as", "wang", "--json", "inspect", "attach", &i, "--item", "ebike.flying_lead", "--photo", photo.to_str().unwrap()],
+    ))
+    .unwrap();
+    ok(&s, &["--as", "wang", "inspect", "finish", &i]);
+    assert!(ok(&s, &["evidence", "verify", &i]).contains("intact"));
+    let thumb = attached["thumb_sha256"].as_str().unwrap();
+    let out = dir.path().join("thumb.jpg");
+    ok(&s, &["evidence", "export", thumb, "--out", out.to_str().unwrap()]);
+    assert!(std::fs::read(&out).unwrap().starts_with(&[0xFF, 0xD8]));
+    // Flip one byte of the thumbnail in the store file.
+    let c = rusqlite::Connection::open(&s).unwrap();
+    c.execute("UPDATE blobs SET data = CAST(x'00' || substr(data, 2) AS BLOB) WHERE sha256 = ?1", [thumb]).unwrap();
+    drop(c);
+    let o = gs(&s, &["evidence", "verify", &i]);
+    assert_eq!(o.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&thumb[..12]) && text.contains("thumbnail"), "{text}");
+}

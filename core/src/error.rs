@@ -18,6 +18,9 @@ pub enum Error {
     /// The acting user may not do this (role or scope).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// A photo that cannot be used as evidence (not an image, truncated, too large...).
+    #[error("photo rejected: {0}")]
+    Photo(String),
     /// No such record.
     #[error("{kind} not found: {id}")]
     NotFound { kind: &'static str, id: String },

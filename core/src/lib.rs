@@ -13,6 +13,7 @@ pub mod clock;
 pub mod directory;
 pub mod error;
 pub mod eval;
+pub mod evidence;
 pub mod lifecycle;
 pub mod profile;
 pub mod records;

@@ -115,6 +115,17 @@ pub struct PhotoRef {
     pub taken_by: String,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// Evidence pipeline output (absent for photos recorded before it existed).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub thumb_sha256: Option<String>,
+    pub thumb_size: Option<u64>,
+    /// The camera original, kept or dropped by policy; its hash is recorded either way.
+    pub original_sha256: Option<String>,
+    pub original_size: Option<u64>,
+    /// exif / app / none
+    pub gps_source: Option<String>,
+    pub camera: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
@@ -124,6 +135,20 @@ pub struct Finish {
     /// item id → outcome code (pass, fail, na, info).
     pub results: BTreeMap<String, String>,
     pub hazard_ids: Vec<String>,
+    /// Tamper evidence sealed at finishing.
+    pub manifest: Option<Manifest>,
+}
+
+/// Hashes sealed when an inspection is finished: one per answer and one per photo, and a root over
+/// them, the inspection id and the template hash. Any later change to an answer or to a photo's
+/// bytes no longer matches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Manifest {
+    pub root: String,
+    /// item id → SHA-256 of the answer's canonical JSON.
+    pub answers: BTreeMap<String, String>,
+    /// `evidence:thumbnail:original:item:role` per photo, in attach order.
+    pub photos: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]

@@ -20,6 +20,7 @@ use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms, today};
 use crate::directory::{Directory, DirectoryRoster, Role, User};
 use crate::error::{Error, Result};
 use crate::eval::{Answer, ItemResult, Outcome, evaluate_item, parse_answer, propose};
+use crate::evidence::{self, IngestContext};
 use crate::lifecycle::{EventKind, HazardStatus, event, fold};
 use crate::profile::VenueProfile;
 use crate::records::{
@@ -34,10 +35,11 @@ pub const COMPACT_AFTER: i64 = 32;
 /// Largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 40 * 1024 * 1024;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql")), M::up(include_str!("../sql/002_evidence.sql"))]));
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 1;
+pub const STORE_SCHEMA: usize = 2;
 
 /// A venue as listed (from the projection).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +137,16 @@ pub struct VenueEdit {
     pub archived: Option<bool>,
 }
 
+/// What happens to camera originals after processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalsPolicy {
+    /// Kept until uploaded (the default).
+    Keep,
+    /// Dropped once the evidence copy and thumbnail exist; only its hash is recorded.
+    Drop,
+}
+
 /// A photo handed to the store.
 #[derive(Clone, Debug, Default)]
 pub struct NewPhoto {
@@ -211,21 +223,6 @@ fn new_id() -> String {
 /// Ids are UUIDs; anything else is refused before it reaches SQL or a document.
 pub fn check_id(kind: &str, id: &str) -> Result<()> {
     uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
-/// Sniffs the image type; the evidence pipeline does the real decoding.
-fn image_mime(b: &[u8]) -> Option<&'static str> {
-    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else {
-        None
-    }
 }
 
 const PHOTO_ROLES: &[&str] = &["before", "after", "document", "signature"];
@@ -932,23 +929,9 @@ impl Store {
         Ok(results)
     }
 
-    fn store_blob(tx: &Transaction<'_>, bytes: &[u8]) -> Result<(String, &'static str)> {
-        if bytes.is_empty() {
-            return Err(Error::invalid("photo is empty (0 bytes)"));
-        }
-        if bytes.len() > MAX_PHOTO_BYTES {
-            return Err(Error::invalid(format!("photo is {} bytes; the limit is {MAX_PHOTO_BYTES}", bytes.len())));
-        }
-        let mime = image_mime(bytes).ok_or_else(|| Error::invalid("not a JPEG or PNG image"))?;
-        let sha = sha256_hex(bytes);
-        tx.execute(
-            "INSERT OR IGNORE INTO blobs (sha256, size, mime, data, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![sha, bytes.len() as i64, mime, bytes, now_ms()],
-        )?;
-        Ok((sha, mime))
-    }
-
-    fn photo_ref(p: &NewPhoto, sha: String, mime: &str, by: &str) -> Result<PhotoRef> {
+    /// Runs the evidence pipeline on a photo and stores its variants (evidence copy, thumbnail,
+    /// and the original unless the policy drops it). Nothing is stored if the photo is refused.
+    fn store_photo(&self, tx: &Transaction<'_>, p: &NewPhoto, venue_id: &str, by: &str) -> Result<PhotoRef> {
         if !PHOTO_ROLES.contains(&p.role.as_str()) {
             return Err(Error::invalid(format!("photo role {:?} is not one of {}", p.role, PHOTO_ROLES.join(", "))));
         }
@@ -957,30 +940,73 @@ impl Store {
         {
             return Err(Error::invalid(format!("GPS position {lat},{lon} is out of range")));
         }
+        if p.bytes.len() > MAX_PHOTO_BYTES {
+            return Err(Error::Photo(format!("the file is {} bytes; the limit is {MAX_PHOTO_BYTES}", p.bytes.len())));
+        }
+        let ctx = IngestContext {
+            venue_short: venue_id.chars().filter(|c| *c != '-').take(8).collect(),
+            inspector: by.to_owned(),
+            app_gps: p.lat.zip(p.lon),
+            now_ms: now_ms(),
+        };
+        let e = evidence::ingest(&p.bytes, &ctx)?;
+        let keep_original = self.originals_policy()? == OriginalsPolicy::Keep;
+        let now = now_ms();
+        let put = |sha: &str, bytes: &[u8], mime: &str, kind: &str| {
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size, mime, data, created_ms, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![sha, bytes.len() as i64, mime, bytes, now, kind],
+            )
+        };
+        put(&e.evidence_sha256, &e.evidence, "image/jpeg", "evidence")?;
+        put(&e.thumbnail_sha256, &e.thumbnail, "image/jpeg", "thumbnail")?;
+        if keep_original {
+            put(&e.original_sha256, &p.bytes, e.original_mime, "original")?;
+        }
         Ok(PhotoRef {
-            sha256: sha,
+            sha256: e.evidence_sha256,
             item_id: p.item_id.clone(),
             role: p.role.clone(),
-            size: p.bytes.len() as u64,
-            mime: mime.to_owned(),
-            captured_at: ms_to_rfc3339(now_ms()),
+            size: e.evidence.len() as u64,
+            mime: "image/jpeg".into(),
+            captured_at: ms_to_rfc3339(e.captured_ms),
             taken_by: by.to_owned(),
-            lat: p.lat,
-            lon: p.lon,
+            lat: e.gps.map(|g| g.0),
+            lon: e.gps.map(|g| g.1),
+            width: Some(e.width),
+            height: Some(e.height),
+            thumb_sha256: Some(e.thumbnail_sha256),
+            thumb_size: Some(e.thumbnail.len() as u64),
+            original_sha256: Some(e.original_sha256),
+            original_size: Some(e.original_size),
+            gps_source: Some(e.gps_source.to_owned()),
+            camera: e.camera,
         })
     }
 
-    /// Stores a photo content-addressed and references it from the inspection.
+    /// Whether camera originals are kept (until uploaded) or dropped once processed.
+    pub fn originals_policy(&self) -> Result<OriginalsPolicy> {
+        let v: Option<String> = self.conn.query_row("SELECT value FROM meta WHERE key = 'originals'", [], |r| r.get(0)).optional()?;
+        Ok(if v.as_deref() == Some("drop") { OriginalsPolicy::Drop } else { OriginalsPolicy::Keep })
+    }
+
+    pub fn set_originals_policy(&mut self, p: OriginalsPolicy) -> Result<()> {
+        let v = if p == OriginalsPolicy::Drop { "drop" } else { "keep" };
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('originals', ?1)", params![v])?;
+        Ok(())
+    }
+
+    /// Processes a photo through the evidence pipeline, stores it content-addressed and
+    /// references it from the inspection.
     pub fn attach_photo(&mut self, as_user: &str, inspection_id: &str, photo: NewPhoto) -> Result<PhotoRef> {
-        let (user, mut doc, since, _insp, t) = self.open_inspection(as_user, inspection_id)?;
+        let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         if let Some(item) = &photo.item_id
             && t.item(item).is_none()
         {
             return Err(Error::answer(item, format!("not an item of {}", t.key())));
         }
-        let tx = self.conn.transaction()?;
-        let (sha, mime) = Store::store_blob(&tx, &photo.bytes)?;
-        let r = Store::photo_ref(&photo, sha, mime, &user.id)?;
+        let tx = self.conn.unchecked_transaction()?;
+        let r = self.store_photo(&tx, &photo, &insp.header.venue_id, &user.id)?;
         records::push_photo(&mut doc, inspection_id, &r)?;
         Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
         tx.commit()?;
@@ -995,6 +1021,16 @@ impl Store {
             .query_row("SELECT data FROM blobs WHERE sha256 = ?1", params![sha256.to_ascii_lowercase()], |r| r.get(0))
             .optional()?
             .ok_or_else(|| Error::not_found("photo", sha256))
+    }
+
+    /// Checks a finished inspection against the manifest sealed when it was finished: every
+    /// answer, the list of photos, and every stored photo variant's bytes.
+    pub fn verify_evidence(&self, inspection_id: &str) -> Result<evidence::EvidenceReport> {
+        let insp = self.inspection(inspection_id)?;
+        let lookup = |sha: &str| -> Result<Option<Vec<u8>>> {
+            Ok(self.conn.query_row("SELECT data FROM blobs WHERE sha256 = ?1", params![sha], |r| r.get(0)).optional()?)
+        };
+        evidence::verify(&insp, &lookup)
     }
 
     /// Evaluates the inspection without saving anything.
@@ -1103,6 +1139,7 @@ impl Store {
             by: user.id.clone(),
             results: results.iter().map(|r| (r.item_id.clone(), r.outcome.code().to_owned())).collect(),
             hazard_ids,
+            manifest: Some(evidence::seal(&insp)),
         };
         records::put_finish(&mut doc, inspection_id, &finish)?;
         // A finished inspection no longer changes: one compact snapshot instead of many chunks.
@@ -1172,15 +1209,14 @@ impl Store {
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
         let mut doc = doc.with_actor(actor.clone());
         let (header, mut evs) = records::read_hazard(&doc, hazard_id)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.unchecked_transaction()?;
         let hlc = Store::next_hlc(&tx)?;
         let mut ev: EventRecord = event(new_id(), action.kind, hlc);
         ev.reason = action.reason.filter(|s| !s.trim().is_empty());
         ev.deadline = action.deadline;
         ev.text = action.text.filter(|s| !s.trim().is_empty());
         if let Some(p) = &action.photo {
-            let (sha, _) = Store::store_blob(&tx, &p.bytes)?;
-            ev.photo = Some(sha);
+            ev.photo = Some(self.store_photo(&tx, p, &header.venue_id, &user.id)?.sha256);
         }
         if action.kind == EventKind::Rectify {
             ev.inspection_id = header.inspection_id.clone();
@@ -1195,7 +1231,6 @@ impl Store {
                 en: "refused".into(),
             });
             drop(tx);
-            let _ = user;
             return Err(Error::Refused(refusal));
         }
         records::append_event(&mut doc, hazard_id, &ev)?;

@@ -102,6 +102,14 @@ fn header(venue_id: &str) -> HazardHeader {
             taken_by: "wang".into(),
             lat: None,
             lon: None,
+            width: None,
+            height: None,
+            thumb_sha256: None,
+            thumb_size: None,
+            original_sha256: None,
+            original_size: None,
+            gps_source: None,
+            camera: None,
         }],
     }
 }

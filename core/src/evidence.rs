@@ -302,6 +302,8 @@ fn encode(img: &RgbImage) -> Result<Vec<u8>> {
     let mut c = turbojpeg::Compressor::new().map_err(|e| bad(format!("JPEG encoder: {e}")))?;
     c.set_quality(JPEG_QUALITY).map_err(|e| bad(format!("JPEG encoder: {e}")))?;
     c.set_subsamp(turbojpeg::Subsamp::Sub2x2).map_err(|e| bad(format!("JPEG encoder: {e}")))?;
+    // Optimised Huffman tables: a few per cent smaller uploads for a millisecond or two.
+    c.set_optimize(true).map_err(|e| bad(format!("JPEG encoder: {e}")))?;
     let (w, h) = img.dimensions();
     let image = turbojpeg::Image {
         pixels: img.as_raw().as_slice(),

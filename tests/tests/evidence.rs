@@ -218,12 +218,3 @@ fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
     assert!(!report.intact);
     assert!(report.problems.iter().any(|m| m.contains("gas.hose_length")), "{:?}", report.problems);
 }
-
-#[test]
-#[ignore = "writes a sample to /tmp for eyeballing"]
-fn dump_sample() {
-    let big = std::fs::read("/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg").unwrap();
-    let e = ingest(&big, &IngestContext { app_gps: Some((30.83, 121.2)), ..ctx() }).unwrap();
-    std::fs::write("/tmp/wmtest/evidence.jpg", &e.evidence).unwrap();
-    std::fs::write("/tmp/wmtest/thumb.jpg", &e.thumbnail).unwrap();
-}

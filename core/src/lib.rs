@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod profile;
 pub mod records;
 pub mod store;
+pub mod sync;
 pub mod template;
 
 pub use error::{Error, Result};

@@ -26,7 +26,9 @@ use crate::profile::VenueProfile;
 use crate::records::{
     self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, StoredEvent, Venue,
 };
+use crate::sync::{self, DeviceStatus, DocChanges, SyncRequest, SyncResponse};
 use crate::template::{self, Level, Template, TemplateSource};
+use serde_bytes::ByteBuf;
 
 /// `PRAGMA application_id` of a GridSafe store ("GSAF"): tells our file from any other SQLite file.
 pub const APPLICATION_ID: i32 = 0x4753_4146;
@@ -35,11 +37,16 @@ pub const COMPACT_AFTER: i64 = 32;
 /// Largest photo accepted, in bytes.
 pub const MAX_PHOTO_BYTES: usize = 40 * 1024 * 1024;
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_init.sql")), M::up(include_str!("../sql/002_evidence.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../sql/001_init.sql")),
+        M::up(include_str!("../sql/002_evidence.sql")),
+        M::up(include_str!("../sql/003_sync.sql")),
+    ])
+});
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 2;
+pub const STORE_SCHEMA: usize = 3;
 
 /// A venue as listed (from the projection).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +142,27 @@ pub struct VenueEdit {
     pub profile: Option<VenueProfile>,
     pub responsible: Option<Responsible>,
     pub archived: Option<bool>,
+}
+
+/// The result of applying one sync response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncOutcome {
+    pub pushed: usize,
+    /// (record id, reason) the relay refused; they stay pending.
+    pub refused: Vec<(String, String)>,
+    pub pulled: usize,
+    pub more: bool,
+}
+
+/// What the worker sees: what is still waiting and when the last sync succeeded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub pending_docs: u64,
+    pub pending_photos: u64,
+    pub last_sync: Option<String>,
+    /// Records the relay refused at the last sync, with the reason.
+    pub refused: Vec<String>,
+    pub cursor: u64,
 }
 
 /// What happens to camera originals after processing.
@@ -457,6 +485,13 @@ impl Store {
         Ok(())
     }
 
+    /// This phone's own actors and the users they act for (what enrolment binds on the relay).
+    pub fn local_actors(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The user acting, and this phone's actor for them (created on first use).
     fn act_as(&mut self, user_id: &str) -> Result<(User, ActorId)> {
         let dir = self.directory()?;
@@ -523,7 +558,16 @@ impl Store {
     }
 
     fn heads_text(heads: &[ChangeHash]) -> String {
-        heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")
+        let mut v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        v.sort();
+        v.join(",")
+    }
+
+    fn parse_heads(text: &str) -> Result<Vec<ChangeHash>> {
+        text.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|h| h.parse::<ChangeHash>().map_err(|_| Error::invalid(format!("{h:?} is not a change hash"))))
+            .collect()
     }
 
     fn insert_doc(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &mut AutoCommit) -> Result<()> {
@@ -550,7 +594,7 @@ impl Store {
         let chunks: i64 = tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| r.get(0))?;
         if compact || chunks + 1 >= COMPACT_AFTER {
             tx.execute(
-                "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4 WHERE id = ?1",
+                "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4, dirty = (server_heads != ?3) WHERE id = ?1",
                 params![id, doc.save(), Store::heads_text(&heads), now_ms()],
             )?;
             tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", params![id])?;
@@ -558,7 +602,7 @@ impl Store {
             let inc = doc.save_after(since);
             tx.execute("INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)", params![id, chunks, inc])?;
             tx.execute(
-                "UPDATE docs SET chunks = ?2, heads = ?3, updated_ms = ?4 WHERE id = ?1",
+                "UPDATE docs SET chunks = ?2, heads = ?3, updated_ms = ?4, dirty = (server_heads != ?3) WHERE id = ?1",
                 params![id, chunks + 1, Store::heads_text(&heads), now_ms()],
             )?;
         }
@@ -577,15 +621,28 @@ impl Store {
     /// record of a known kind, or that change a record's kind, are refused and nothing changes.
     pub fn merge_doc(&mut self, id: &str, bytes: &[u8]) -> Result<DocKind> {
         check_id("record", id)?;
-        let existing = Store::load_doc(&self.conn, id)?;
+        // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
+        let mut incoming =
+            AutoCommit::load(bytes).map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
+        let changes = incoming.get_changes(&[]);
+        let tx = self.conn.unchecked_transaction()?;
+        let kind = self.merge_changes(&tx, id, changes)?.0;
+        tx.commit()?;
+        Ok(kind)
+    }
+
+    /// Applies changes to record `id` inside `tx`, checks that the result is a well-formed record
+    /// under that id, saves it and refreshes its projection. Returns the kind and the new heads.
+    fn merge_changes(&self, tx: &Transaction<'_>, id: &str, changes: Vec<automerge::Change>) -> Result<(DocKind, Vec<ChangeHash>)> {
+        let existing = Store::load_doc(tx, id)?;
         let (mut doc, before_kind, since) = match existing {
             Some((d, k, h)) => (d, Some(k), Some(h)),
             None => (AutoCommit::new(), None, None),
         };
-        // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
-        let mut incoming =
-            AutoCommit::load(bytes).map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
-        doc.merge(&mut incoming)?;
+        doc.apply_changes(changes)?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(Error::Document { id: id.into(), reason: "changes depend on history this phone does not have".into() });
+        }
         let kind = records::doc_kind(&doc, id)?;
         if before_kind.is_some_and(|k| k != kind) {
             return Err(Error::Document { id: id.into(), reason: "the change would alter the record's kind".into() });
@@ -598,24 +655,140 @@ impl Store {
         if header_id != id {
             return Err(Error::Document { id: id.into(), reason: format!("holds record {header_id}, not {id}") });
         }
-        let tx = self.conn.transaction()?;
         match since {
-            Some(since) => Store::save_doc(&tx, id, &mut doc, &since)?,
-            None => Store::insert_doc(&tx, id, kind, &mut doc)?,
+            Some(since) => Store::save_doc(tx, id, &mut doc, &since)?,
+            None => Store::insert_doc(tx, id, kind, &mut doc)?,
         }
-        let dir = self.directory.clone();
         match kind {
-            DocKind::Venue => Store::index_venue(&tx, &records::read_venue(&doc, id)?)?,
-            DocKind::Inspection => Store::index_inspection(&tx, &records::read_inspection(&doc, id)?)?,
+            DocKind::Venue => Store::index_venue(tx, &records::read_venue(&doc, id)?)?,
+            DocKind::Inspection => Store::index_inspection(tx, &records::read_inspection(&doc, id)?)?,
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(&doc, id)?;
-                let status = Store::fold_with(dir.as_deref(), &self.actors, &h, &evs);
-                Store::observe_hlc(&tx, status.last_hlc)?;
-                Store::index_hazard(&tx, &h, &status)?;
+                let status = Store::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
+                Store::observe_hlc(tx, status.last_hlc)?;
+                Store::index_hazard(tx, &h, &status)?;
             }
         }
+        Ok((kind, doc.get_heads()))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sync (protocol v1, see `sync.rs`): the phone side.
+
+    /// Builds the next sync request: every record with changes the relay has not acknowledged
+    /// (only those changes), up to about `max_bytes` of changes.
+    pub fn sync_request(&self, max_bytes: usize) -> Result<SyncRequest> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, kind, server_heads FROM docs WHERE dirty = 1 ORDER BY updated_ms, id")?;
+        let dirty: Vec<(String, String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut push = Vec::new();
+        let mut bytes = 0usize;
+        let mut more = false;
+        for (id, kind, server) in &dirty {
+            if bytes >= max_bytes && !push.is_empty() {
+                more = true;
+                break;
+            }
+            let Some((mut doc, _, _)) = Store::load_doc(&self.conn, id)? else { continue };
+            let have = Store::parse_heads(server)?;
+            let changes: Vec<ByteBuf> = doc.get_changes(&have).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+            if changes.is_empty() {
+                continue;
+            }
+            bytes += changes.iter().map(|c| c.len()).sum::<usize>();
+            push.push(DocChanges { doc_id: id.clone(), kind: kind.clone(), changes, heads: vec![] });
+        }
+        let cursor: u64 = self.meta("sync_cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let pending_photos: i64 =
+            self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?;
+        Ok(SyncRequest {
+            protocol: sync::PROTOCOL,
+            cursor,
+            directory_version: self.directory.as_ref().map_or(0, |d| d.version),
+            templates: self.list_templates()?.into_iter().map(|t| format!("{}@{}", t.template_id, t.version)).collect(),
+            status: DeviceStatus {
+                pending_docs: dirty.len() as u64,
+                pending_photos: pending_photos as u64,
+                app_version: env!("CARGO_PKG_VERSION").into(),
+            },
+            push,
+            more_to_push: more,
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+    }
+
+    /// Applies the relay's answer: templates and directory first, then, in one transaction, the
+    /// acknowledgements, the pulled changes and the new cursor — so an interrupted apply is simply
+    /// applied again next time, with nothing lost or doubled.
+    pub fn apply_sync_response(&mut self, resp: &SyncResponse) -> Result<SyncOutcome> {
+        if resp.protocol != sync::PROTOCOL {
+            return Err(Error::invalid(format!("sync response: protocol version {} is not supported", resp.protocol)));
+        }
+        if !resp.templates.is_empty() {
+            let sources: Vec<TemplateSource> =
+                resp.templates.iter().map(|t| TemplateSource { name: t.name.clone(), bytes: t.bytes.to_vec() }).collect();
+            self.import_templates(&sources)?;
+        }
+        if let Some(d) = &resp.directory {
+            self.import_directory(d)?;
+        }
+        for (actor, user) in &resp.actors {
+            self.bind_actor(actor, user)?;
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let mut refused_ids = Vec::new();
+        for a in &resp.accepted {
+            check_id("record", &a.doc_id)?;
+            let acked = Store::heads_text(&Store::parse_heads(&a.heads.join(","))?);
+            tx.execute("UPDATE docs SET server_heads = ?2, dirty = (heads != ?2) WHERE id = ?1", params![a.doc_id, acked])?;
+        }
+        for r in &resp.refused {
+            refused_ids.push((r.doc_id.clone(), r.reason.clone()));
+        }
+        let mut pulled = 0;
+        for d in &resp.pull {
+            check_id("record", &d.doc_id)?;
+            let changes = d
+                .changes
+                .iter()
+                .map(|c| {
+                    automerge::Change::from_bytes(c.to_vec())
+                        .map_err(|e| Error::Document { id: d.doc_id.clone(), reason: format!("bad change: {e}") })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let (_, heads) = self.merge_changes(&tx, &d.doc_id, changes)?;
+            let server = Store::heads_text(&Store::parse_heads(&d.heads.join(","))?);
+            tx.execute(
+                "UPDATE docs SET server_heads = ?2, dirty = (?3 != ?2) WHERE id = ?1",
+                params![d.doc_id, server, Store::heads_text(&heads)],
+            )?;
+            pulled += 1;
+        }
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_cursor', ?1)", params![resp.cursor.to_string()])?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync_ms', ?1)", params![now_ms().to_string()])?;
+        let refused_text = refused_ids.iter().map(|(id, why)| format!("{id}: {why}")).collect::<Vec<_>>().join("\n");
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_refused', ?1)", params![refused_text])?;
         tx.commit()?;
-        Ok(kind)
+        Ok(SyncOutcome { pushed: resp.accepted.len(), refused: refused_ids, pulled, more: resp.more })
+    }
+
+    /// What is still waiting to sync, and when the last sync succeeded.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let pending_docs: i64 = self.conn.query_row("SELECT count(*) FROM docs WHERE dirty = 1", [], |r| r.get(0))?;
+        let pending_photos: i64 =
+            self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?;
+        let last: Option<i64> = self.meta("last_sync_ms")?.and_then(|v| v.parse().ok());
+        let refused = self.meta("sync_refused")?.unwrap_or_default();
+        Ok(SyncStatus {
+            pending_docs: pending_docs as u64,
+            pending_photos: pending_photos as u64,
+            last_sync: last.map(ms_to_rfc3339),
+            refused: refused.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+            cursor: self.meta("sync_cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0),
+        })
     }
 
     fn fold_with(dir: Option<&Directory>, actors: &HashMap<String, String>, h: &HazardHeader, evs: &[StoredEvent]) -> HazardStatus {

@@ -66,6 +66,19 @@ enum Cmd {
     /// Phone settings.
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// Enrol this phone with a relay (user name and password; --as names the user).
+    Enroll {
+        #[arg(long)]
+        server: String,
+        #[arg(long, env = "GRIDSAFE_PASSWORD")]
+        password: String,
+        #[arg(long, default_value = "gridsafe-cli")]
+        device_name: String,
+    },
+    /// Sync with the relay: push what is new here, pull what is new there.
+    Sync,
+    /// What is waiting to sync, and when the last sync succeeded.
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -500,6 +513,49 @@ fn run(cli: Cli) -> Result<()> {
             std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
             ctx.emit(&serde_json::json!({"sha256": sha256, "bytes": bytes.len(), "out": out}), || {
                 format!("{} bytes → {}", bytes.len(), out.display())
+            })
+        }
+        Cmd::Enroll { server, password, device_name } => {
+            let user = ctx.user()?.to_owned();
+            let device = gridsafe_cli::client::enroll(&mut store, &server, &user, &password, &device_name)?;
+            ctx.emit(&serde_json::json!({"device_id": device, "server": server, "user": user}), || {
+                format!("已注册 enrolled {user} on {server} as device {device}")
+            })
+        }
+        Cmd::Sync => {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if ctx.json {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let p = gridsafe_cli::client::sync(&mut store, &mut |p| {
+                bar.set_message(format!(
+                    "同步 sync: {} round trips, ↑ {} records {} B, ↓ {} records {} B",
+                    p.round_trips, p.docs_pushed, p.bytes_sent, p.docs_pulled, p.bytes_received
+                ));
+                bar.tick();
+            })?;
+            bar.finish_and_clear();
+            ctx.emit(&p, || {
+                let mut s = format!(
+                    "同步完成 synced: {} round trips, ↑ {} records ({} B), ↓ {} records ({} B)",
+                    p.round_trips, p.docs_pushed, p.bytes_sent, p.docs_pulled, p.bytes_received
+                );
+                for (id, why) in &p.refused {
+                    s.push_str(&format!("\n  被拒绝 refused {id}: {why}"));
+                }
+                s
+            })
+        }
+        Cmd::Status => {
+            let st = store.sync_status()?;
+            ctx.emit(&st, || {
+                format!(
+                    "待同步 pending: {} records, {} photos; 上次同步 last sync: {}{}",
+                    st.pending_docs,
+                    st.pending_photos,
+                    st.last_sync.as_deref().unwrap_or("never"),
+                    st.refused.iter().map(|r| format!("\n  被拒绝 refused {r}")).collect::<String>()
+                )
             })
         }
         Cmd::Settings(SettingsCmd::Originals { policy }) => {

@@ -485,6 +485,32 @@ impl Store {
         Ok(())
     }
 
+    /// Records a relay enrolment: the server, the device token, and the actors the relay bound to
+    /// this device for `user_id` (kept as this phone's own).
+    pub fn set_enrollment(&mut self, server: &str, device_id: &str, token: &str, user_id: &str, actors: &[String]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for a in actors {
+            hex::decode(a).map_err(|_| Error::invalid(format!("actor {a:?} is not hex")))?;
+            tx.execute("INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)", params![a, user_id])?;
+        }
+        for (k, v) in [("server", server), ("device_id", device_id), ("device_token", token), ("device_user", user_id)] {
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        }
+        tx.commit()?;
+        for a in actors {
+            self.actors.insert(a.clone(), user_id.to_owned());
+        }
+        Ok(())
+    }
+
+    /// (server URL, device token, user) when this phone is enrolled.
+    pub fn enrollment(&self) -> Result<Option<(String, String, String)>> {
+        Ok(match (self.meta("server")?, self.meta("device_token")?, self.meta("device_user")?) {
+            (Some(s), Some(t), Some(u)) => Some((s, t, u)),
+            _ => None,
+        })
+    }
+
     /// This phone's own actors and the users they act for (what enrolment binds on the relay).
     pub fn local_actors(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;
@@ -607,6 +633,13 @@ impl Store {
             )?;
         }
         Ok(())
+    }
+
+    /// A record's heads (sorted hex change hashes).
+    pub fn doc_heads(&self, id: &str) -> Result<Vec<String>> {
+        check_id("record", id)?;
+        let (mut doc, _, _) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
+        Ok(Store::heads_text(&doc.get_heads()).split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
     }
 
     /// A record's full automerge bytes (backup and interop).

@@ -1,0 +1,103 @@
+//! The field client's network side: enrolment and sync over HTTP, driving core's sans-IO sync.
+//! The `gridsafe` binary and the scenario tests use it; the FFI will call the same core functions.
+
+pub mod client {
+    use std::time::Duration;
+
+    use anyhow::{Context, Result, bail};
+    use gridsafe_core::Store;
+    use gridsafe_core::sync::SyncResponse;
+    use serde::{Deserialize, Serialize};
+
+    /// Bytes of changes pushed per request before the rest waits for the next round trip.
+    pub const PUSH_BYTES: usize = 4 * 1024 * 1024;
+
+    #[derive(Debug, Serialize)]
+    struct EnrollBody<'a> {
+        user: &'a str,
+        password: &'a str,
+        device_name: &'a str,
+        actors: Vec<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Enrolled {
+        device_id: String,
+        token: String,
+        user_id: String,
+        actors: Vec<String>,
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).http_status_as_error(false).build().into()
+    }
+
+    /// Enrols this phone with the relay for `user`; binds the phone's existing actors for that user.
+    pub fn enroll(store: &mut Store, server: &str, user: &str, password: &str, device_name: &str) -> Result<String> {
+        let actors: Vec<String> = store.local_actors()?.into_iter().filter(|(_, u)| u == user).map(|(a, _)| a).collect();
+        let url = format!("{}/v1/enroll", server.trim_end_matches('/'));
+        let mut resp = agent()
+            .post(&url)
+            .send_json(EnrollBody { user, password, device_name, actors })
+            .with_context(|| format!("cannot reach the relay at {server}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            bail!("enrolment refused ({status}): {text}");
+        }
+        let e: Enrolled = resp.body_mut().read_json().context("the relay's enrolment answer is malformed")?;
+        store.set_enrollment(server.trim_end_matches('/'), &e.device_id, &e.token, &e.user_id, &e.actors)?;
+        Ok(e.device_id)
+    }
+
+    /// Progress of one sync, reported after every round trip.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+    pub struct Progress {
+        pub round_trips: u32,
+        pub docs_pushed: usize,
+        pub docs_pulled: usize,
+        pub bytes_sent: usize,
+        pub bytes_received: usize,
+        pub refused: Vec<(String, String)>,
+    }
+
+    /// Syncs until neither side has anything left. Safe to interrupt anywhere: nothing is marked
+    /// sent before the relay acknowledged it, and the cursor only moves with the pulled changes.
+    pub fn sync(store: &mut Store, on_progress: &mut dyn FnMut(&Progress)) -> Result<Progress> {
+        let (server, token, _) = store.enrollment()?.context("this phone is not enrolled (run `gridsafe enroll`)")?;
+        let url = format!("{server}/v1/sync");
+        let agent = agent();
+        let mut p = Progress::default();
+        loop {
+            let req = store.sync_request(PUSH_BYTES)?;
+            let body = req.encode();
+            let mut resp = agent
+                .post(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Content-Type", "application/cbor")
+                .send(&body[..])
+                .with_context(|| format!("cannot reach the relay at {server}"))?;
+            let status = resp.status();
+            let bytes = resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().context("sync answer cut off")?;
+            if !status.is_success() {
+                let text = String::from_utf8_lossy(&bytes);
+                match status.as_u16() {
+                    401 => bail!("the relay no longer accepts this phone ({text}); enrol again"),
+                    _ => bail!("sync refused ({status}): {text}"),
+                }
+            }
+            let r = SyncResponse::decode(&bytes)?;
+            let outcome = store.apply_sync_response(&r)?;
+            p.round_trips += 1;
+            p.docs_pushed += outcome.pushed;
+            p.docs_pulled += outcome.pulled;
+            p.bytes_sent += body.len();
+            p.bytes_received += bytes.len();
+            p.refused.extend(outcome.refused);
+            on_progress(&p);
+            if !r.more && !req.more_to_push {
+                return Ok(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! gridsafe-server: the relay. HTTP (axum) over [`store::RelayStore`]; every merge and record check
+//! is gridsafe-core's.
+//!
+//! Endpoints (protocol v1, docs/protocol.md):
+//! - `POST /v1/enroll` (JSON) — user name and password → device token and actor bindings.
+//! - `POST /v1/sync` (CBOR, `Authorization: Bearer TOKEN`) — push and pull in one round trip.
+//! - `GET /healthz`, `GET /metrics` (Prometheus text format).
+
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridsafe_core::sync::SyncRequest;
+use serde::Deserialize;
+use store::{RelayError, RelayStore};
+
+/// Largest sync request body accepted.
+pub const MAX_SYNC_BODY: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct Metrics {
+    syncs: AtomicU64,
+    sync_errors: AtomicU64,
+    docs_accepted: AtomicU64,
+    docs_refused: AtomicU64,
+    enrolments: AtomicU64,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    store: Arc<Mutex<RelayStore>>,
+    metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: RelayStore) -> AppState {
+        AppState { store: Arc::new(Mutex::new(store)), metrics: Arc::default() }
+    }
+
+    /// Runs `f` on the store off the async runtime (SQLite and automerge work is blocking).
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut RelayStore) -> Result<T, RelayError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().map_err(|_| RelayError::Storage("store lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError(RelayError::Storage(e.to_string())))?
+        .map_err(ApiError)
+    }
+}
+
+#[derive(Debug)]
+struct ApiError(RelayError);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            RelayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "request failed");
+        } else {
+            tracing::info!(error = %self.0, status = status.as_u16(), "request refused");
+        }
+        (status, self.0.to_string()).into_response()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EnrollBody {
+    user: String,
+    password: String,
+    #[serde(default)]
+    device_name: String,
+    #[serde(default)]
+    actors: Vec<String>,
+}
+
+async fn enroll(State(s): State<AppState>, Json(b): Json<EnrollBody>) -> Result<impl IntoResponse, ApiError> {
+    let name = if b.device_name.trim().is_empty() { "phone".to_owned() } else { b.device_name.chars().take(64).collect() };
+    let e = s.with_store(move |st| st.enroll(&b.user, &b.password, &name, &b.actors)).await?;
+    s.metrics.enrolments.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(user = %e.user_id, device = %e.device_id, "device enrolled");
+    Ok(Json(e))
+}
+
+fn bearer(h: &HeaderMap) -> Result<String, ApiError> {
+    h.get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError(RelayError::Unauthorized("missing bearer token".into())))
+}
+
+async fn sync(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?;
+    s.metrics.syncs.fetch_add(1, Ordering::Relaxed);
+    let result = s
+        .with_store(move |st| {
+            let device = st.authenticate(&token)?;
+            let req = SyncRequest::decode(&body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+            let resp = st.sync(&device, &req)?;
+            tracing::info!(device = %device.id, user = %device.user.id, pushed = req.push.len(), accepted = resp.accepted.len(),
+                refused = resp.refused.len(), pulled = resp.pull.len(), cursor = resp.cursor, "sync");
+            Ok(resp)
+        })
+        .await;
+    match result {
+        Ok(resp) => {
+            s.metrics.docs_accepted.fetch_add(resp.accepted.len() as u64, Ordering::Relaxed);
+            s.metrics.docs_refused.fetch_add(resp.refused.len() as u64, Ordering::Relaxed);
+            Ok(([(header::CONTENT_TYPE, "application/cbor")], resp.encode()).into_response())
+        }
+        Err(e) => {
+            s.metrics.sync_errors.fetch_add(1, Ordering::Relaxed);
+            Err(e)
+        }
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let (docs, changes, devices) = s.with_store(|st| st.counts()).await?;
+    let m = &s.metrics;
+    let mut out = String::new();
+    for (name, help, kind, v) in [
+        ("gridsafe_syncs_total", "Sync requests received", "counter", m.syncs.load(Ordering::Relaxed) as i64),
+        ("gridsafe_sync_errors_total", "Sync requests that failed", "counter", m.sync_errors.load(Ordering::Relaxed) as i64),
+        ("gridsafe_docs_accepted_total", "Records accepted from phones", "counter", m.docs_accepted.load(Ordering::Relaxed) as i64),
+        ("gridsafe_docs_refused_total", "Records refused (scope, actor, shape)", "counter", m.docs_refused.load(Ordering::Relaxed) as i64),
+        ("gridsafe_enrolments_total", "Devices enrolled", "counter", m.enrolments.load(Ordering::Relaxed) as i64),
+        ("gridsafe_documents", "Records stored", "gauge", docs),
+        ("gridsafe_changes", "Changes in the log", "gauge", changes),
+        ("gridsafe_devices", "Active devices", "gauge", devices),
+    ] {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/enroll", post(enroll).layer(DefaultBodyLimit::max(64 * 1024)))
+        .route("/v1/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    data: PathBuf,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = RelayStore::open(&data)?;
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, data = %data.display(), "relay listening");
+    axum::serve(listener, router(AppState::new(store))).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("relay stopped");
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! The relay's storage: SQLite (WAL, synchronous=FULL), an append-only change log keyed by change
+//! hash, documents rebuilt on demand from it through a bounded cache, devices and actor bindings.
+//! Merging and record checks are core's (`gridsafe_core::records`); nothing here merges by itself.
+
+use std::collections::HashSet;
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use automerge::{AutoCommit, Change};
+use gridsafe_core::directory::{Directory, Role, User};
+use gridsafe_core::records::{self, DocKind};
+use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
+use gridsafe_core::template;
+use rand_core::{OsRng, RngCore};
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
+
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_relay.sql"))]));
+
+/// Most change bytes returned by one pull; the phone asks again when `more` is set.
+pub const PULL_BYTES: usize = 8 * 1024 * 1024;
+/// Documents kept loaded (automerge costs ~17 kB of heap per document).
+pub const DOC_CACHE: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for RelayError {
+    fn from(e: rusqlite::Error) -> Self {
+        RelayError::Storage(e.to_string())
+    }
+}
+
+impl From<gridsafe_core::Error> for RelayError {
+    fn from(e: gridsafe_core::Error) -> Self {
+        RelayError::BadRequest(e.to_string())
+    }
+}
+
+pub type Result<T, E = RelayError> = std::result::Result<T, E>;
+
+/// An authenticated device.
+#[derive(Clone, Debug)]
+pub struct Device {
+    pub id: String,
+    pub user: User,
+    pub actors: HashSet<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub token: String,
+    pub user_id: String,
+    /// The actors bound to this device (the phone's own, plus one assigned if it had none).
+    pub actors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub revoked: bool,
+    pub last_sync_ms: Option<i64>,
+    pub pending_docs: Option<i64>,
+    pub pending_photos: Option<i64>,
+    pub app_version: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct RelayStore {
+    conn: Connection,
+    cache: lru::LruCache<String, AutoCommit>,
+}
+
+fn now_ms() -> i64 {
+    gridsafe_core::clock::now_ms()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+fn heads_of(doc: &mut AutoCommit) -> String {
+    let mut v: Vec<String> = doc.get_heads().iter().map(ToString::to_string).collect();
+    v.sort();
+    v.join(",")
+}
+
+/// Where a record belongs: its grid and, for hazards, its lead departments.
+fn scope_of(doc: &AutoCommit, id: &str) -> Result<(DocKind, String, Vec<String>, Option<records::HazardHeader>)> {
+    let kind = records::doc_kind(doc, id)?;
+    Ok(match kind {
+        DocKind::Venue => {
+            let v = records::read_venue(doc, id)?;
+            check_same_id(&v.id, id)?;
+            (kind, v.grid_id, vec![], None)
+        }
+        DocKind::Inspection => {
+            let i = records::read_inspection(doc, id)?;
+            check_same_id(&i.header.id, id)?;
+            (kind, i.header.grid_id, vec![], None)
+        }
+        DocKind::Hazard => {
+            let (h, _) = records::read_hazard(doc, id)?;
+            check_same_id(&h.id, id)?;
+            (kind, h.grid_id.clone(), h.lead_depts.clone(), Some(h))
+        }
+    })
+}
+
+fn check_same_id(inner: &str, id: &str) -> Result<()> {
+    if inner != id {
+        return Err(RelayError::BadRequest(format!("record {id} holds record {inner}")));
+    }
+    Ok(())
+}
+
+/// May `user` write a record of this kind in this grid / for these departments?
+fn may_write(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
+    match user.role {
+        Role::Admin => false,
+        Role::TownOffice => true,
+        Role::Inspector => user.grids.iter().any(|g| g == grid),
+        Role::Reviewer => kind != DocKind::Hazard || user.department.as_ref().is_some_and(|d| depts.contains(d)),
+    }
+}
+
+impl RelayStore {
+    pub fn open(dir: &Path) -> Result<RelayStore> {
+        std::fs::create_dir_all(dir).map_err(|e| RelayError::Storage(format!("{}: {e}", dir.display())))?;
+        let mut conn = Connection::open(dir.join("relay.sqlite"))?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        MIGRATIONS.to_latest(&mut conn).map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
+        Ok(RelayStore { conn, cache: lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)) })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Directory and credentials
+
+    pub fn directory(&self) -> Result<Option<Directory>> {
+        let b: Option<Vec<u8>> = self.conn.query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
+        b.map(|b| Directory::from_json(&b).map_err(RelayError::from)).transpose()
+    }
+
+    /// Installs a directory; its version becomes one more than the installed one.
+    pub fn import_directory(&mut self, bytes: &[u8]) -> Result<Directory> {
+        let mut d = Directory::from_json(bytes)?;
+        let current = self.directory()?.map_or(0, |d| d.version);
+        d.version = d.version.max(current + 1);
+        self.conn.execute(
+            "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
+            params![d.version as i64, serde_json::to_vec(&d).map_err(|e| RelayError::Storage(e.to_string()))?],
+        )?;
+        Ok(d)
+    }
+
+    pub fn set_password(&mut self, user_id: &str, password: &str) -> Result<()> {
+        let dir = self.directory()?.ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        if dir.user(user_id).is_none() {
+            return Err(RelayError::BadRequest(format!("unknown user {user_id:?}")));
+        }
+        if password.chars().count() < 8 {
+            return Err(RelayError::BadRequest("a password needs at least 8 characters".into()));
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| RelayError::Storage(e.to_string()))?.to_string();
+        self.conn.execute(
+            "INSERT OR REPLACE INTO credentials (user_id, pw_hash, updated_ms) VALUES (?1, ?2, ?3)",
+            params![user_id, hash, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn check_password(&self, user_id: &str, password: &str) -> Result<User> {
+        let fail = || RelayError::Unauthorized("wrong user name or password".into());
+        let dir = self.directory()?.ok_or_else(fail)?;
+        let user = dir.user(user_id).cloned().ok_or_else(fail)?;
+        let hash: Option<String> =
+            self.conn.query_row("SELECT pw_hash FROM credentials WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
+        let hash = hash.ok_or_else(fail)?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| RelayError::Storage(e.to_string()))?;
+        Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| fail())?;
+        Ok(user)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Devices
+
+    /// Enrols a phone for a user: a random token (stored hashed) and the phone's actors bound to
+    /// the new device (an actor already bound elsewhere is refused).
+    pub fn enroll(&mut self, user_id: &str, password: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
+        let user = self.check_password(user_id, password)?;
+        if user.role == Role::Admin {
+            return Err(RelayError::Forbidden("administrators do not enrol phones".into()));
+        }
+        let mut token = [0u8; 32];
+        OsRng.fill_bytes(&mut token);
+        let token = hex::encode(token);
+        let mut id = [0u8; 16];
+        OsRng.fill_bytes(&mut id);
+        let device_id = hex::encode(id);
+        let mut actors: Vec<String> = actors.to_vec();
+        if actors.is_empty() {
+            let mut a = [0u8; 16];
+            OsRng.fill_bytes(&mut a);
+            actors.push(hex::encode(a));
+        }
+        let tx = self.conn.transaction()?;
+        for a in &actors {
+            if hex::decode(a).map_or(true, |b| b.is_empty() || b.len() > 32) {
+                return Err(RelayError::BadRequest(format!("actor {a:?} is not a hex actor id")));
+            }
+            let owner: Option<String> =
+                tx.query_row("SELECT device_id FROM actors WHERE actor = ?1", params![a], |r| r.get(0)).optional()?;
+            if owner.is_some() {
+                return Err(RelayError::Forbidden(format!("actor {a} is already bound to another device")));
+            }
+        }
+        tx.execute(
+            "INSERT INTO devices (id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device_id, user.id, device_name, sha256_hex(token.as_bytes()), now_ms()],
+        )?;
+        for a in &actors {
+            tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![a, device_id, user.id])?;
+        }
+        tx.commit()?;
+        Ok(Enrolled { device_id, token, user_id: user.id, actors })
+    }
+
+    pub fn authenticate(&self, token: &str) -> Result<Device> {
+        let row: Option<(String, String, Option<i64>)> = self
+            .conn
+            .query_row("SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1", params![sha256_hex(token.as_bytes())], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let (id, user_id, revoked) = row.ok_or_else(|| RelayError::Unauthorized("unknown device token".into()))?;
+        if revoked.is_some() {
+            return Err(RelayError::Unauthorized("this device has been revoked".into()));
+        }
+        let dir = self.directory()?.ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
+        let user = dir.user(&user_id).cloned().ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
+        let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device_id = ?1")?;
+        let actors = stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<HashSet<String>>>()?;
+        Ok(Device { id, user, actors })
+    }
+
+    pub fn revoke(&mut self, device_id: &str) -> Result<()> {
+        let n =
+            self.conn.execute("UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL", params![device_id, now_ms()])?;
+        if n == 0 {
+            return Err(RelayError::BadRequest(format!("no active device {device_id}")));
+        }
+        Ok(())
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, user_id, name, revoked_ms IS NOT NULL, last_sync_ms, pending_docs, pending_photos, app_version FROM devices ORDER BY user_id, created_ms",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceRow {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                name: r.get(2)?,
+                revoked: r.get(3)?,
+                last_sync_ms: r.get(4)?,
+                pending_docs: r.get(5)?,
+                pending_photos: r.get(6)?,
+                app_version: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Sync
+
+    fn load(&mut self, id: &str) -> Result<Option<AutoCommit>> {
+        if let Some(d) = self.cache.get(id) {
+            return Ok(Some(d.clone()));
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let changes = stmt
+            .query_map(params![id], |r| r.get::<_, Vec<u8>>(0))?
+            .map(|b| b.map_err(RelayError::from).and_then(|b| Change::from_bytes(b).map_err(|e| RelayError::Storage(e.to_string()))))
+            .collect::<Result<Vec<_>>>()?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let mut doc = AutoCommit::new();
+        doc.apply_changes(changes).map_err(|e| RelayError::Storage(e.to_string()))?;
+        self.cache.put(id.to_owned(), doc.clone());
+        Ok(Some(doc))
+    }
+
+    /// Checks and stores one record's pushed changes. Either all of them are stored or none.
+    fn accept(&mut self, device: &Device, d: &DocChanges) -> Result<String> {
+        gridsafe_core::store::check_id("record", &d.doc_id)?;
+        let changes = d
+            .changes
+            .iter()
+            .map(|c| Change::from_bytes(c.to_vec()).map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        for c in &changes {
+            let actor = c.actor_id().to_hex_string();
+            if !device.actors.contains(&actor) {
+                return Err(RelayError::Forbidden(format!("change {} carries actor {actor}, which is not bound to this device", c.hash())));
+            }
+        }
+        let before = self.load(&d.doc_id)?;
+        let before_scope = before.as_ref().map(|b| scope_of(b, &d.doc_id)).transpose()?;
+        let mut doc = before.clone().unwrap_or_default();
+        doc.apply_changes(changes.clone()).map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err(RelayError::BadRequest("changes depend on history the relay does not have; push the earlier changes first".into()));
+        }
+        let (kind, grid, depts, header) = scope_of(&doc, &d.doc_id)?;
+        if let Some((k0, g0, d0, h0)) = &before_scope {
+            if *k0 != kind {
+                return Err(RelayError::BadRequest("the change would alter the record's kind".into()));
+            }
+            if !may_write(&device.user, *k0, g0, d0) {
+                return Err(RelayError::Forbidden(format!("record {} is outside {}'s scope", d.doc_id, device.user.id)));
+            }
+            if h0.is_some() && *h0 != header {
+                return Err(RelayError::Forbidden("a hazard's registration data cannot change; record an event instead".into()));
+            }
+        }
+        if !may_write(&device.user, kind, &grid, &depts) {
+            return Err(RelayError::Forbidden(format!("record {} ({grid}) is outside {}'s scope", d.doc_id, device.user.id)));
+        }
+        let heads = heads_of(&mut doc);
+        let tx = self.conn.transaction()?;
+        for (c, raw) in changes.iter().zip(&d.changes) {
+            tx.execute(
+                "INSERT OR IGNORE INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![c.hash().to_string(), d.doc_id, raw.as_slice(), device.id, now_ms()],
+            )?;
+        }
+        let depts_text = if depts.is_empty() { String::new() } else { format!(",{},", depts.join(",")) };
+        tx.execute(
+            "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
+            params![d.doc_id, kind.as_str(), grid, depts_text, heads, now_ms()],
+        )?;
+        tx.commit()?;
+        self.cache.put(d.doc_id.clone(), doc);
+        Ok(heads)
+    }
+
+    /// One sync round trip: accept what the phone pushed, then return what it lacks in its scope.
+    pub fn sync(&mut self, device: &Device, req: &SyncRequest) -> Result<SyncResponse> {
+        if device.user.role == Role::Admin {
+            return Err(RelayError::Forbidden("administrators do not sync records".into()));
+        }
+        let mut accepted = Vec::new();
+        let mut refused = Vec::new();
+        for d in &req.push {
+            match self.accept(device, d) {
+                Ok(heads) => accepted.push(Acked {
+                    doc_id: d.doc_id.clone(),
+                    heads: heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                }),
+                Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
+                Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
+            }
+        }
+        let (pull, cursor, more) = self.pull(device, req.cursor)?;
+        let dir = self.directory()?;
+        let directory = match &dir {
+            Some(d) if d.version > req.directory_version => {
+                Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
+            }
+            _ => None,
+        };
+        let templates = template::bundled_sources()
+            .into_iter()
+            .filter(|t| {
+                let key = t.name.trim_end_matches(".json").replacen('/', "@", 1);
+                !req.templates.contains(&key)
+            })
+            .map(|t| TemplateFile { name: t.name, bytes: ByteBuf::from(t.bytes) })
+            .collect();
+        let mut stmt = self.conn.prepare_cached("SELECT actor, user_id FROM actors ORDER BY actor")?;
+        let actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        self.conn.execute(
+            "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
+            params![
+                device.id,
+                now_ms(),
+                req.status.pending_docs as i64,
+                req.status.pending_photos as i64,
+                req.status.app_version,
+                req.protocol
+            ],
+        )?;
+        Ok(SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors })
+    }
+
+    fn pull(&mut self, device: &Device, cursor: u64) -> Result<(Vec<DocChanges>, u64, bool)> {
+        let u = &device.user;
+        let (clause, args): (String, Vec<String>) = match u.role {
+            Role::Inspector => (format!("d.grid_id IN ({})", vec!["?"; u.grids.len().max(1)].join(",")), u.grids.clone()),
+            Role::Reviewer => {
+                ("(d.kind != 'hazard' OR d.depts LIKE ?)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
+            }
+            _ => ("1 = 1".into(), vec![]),
+        };
+        let sql = format!(
+            "SELECT c.seq, c.doc_id, c.bytes, d.kind, d.heads FROM changes c JOIN docs d ON d.id = c.doc_id
+             WHERE c.seq > ? AND c.device_id != ? AND {clause} ORDER BY c.seq"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut params: Vec<rusqlite::types::Value> = vec![(cursor as i64).into(), device.id.clone().into()];
+        params.extend(args.into_iter().map(rusqlite::types::Value::from));
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out: Vec<DocChanges> = Vec::new();
+        let mut bytes = 0usize;
+        let mut last = cursor;
+        let mut more = false;
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let doc_id: String = r.get(1)?;
+            let change: Vec<u8> = r.get(2)?;
+            if bytes + change.len() > PULL_BYTES && bytes > 0 {
+                more = true;
+                break;
+            }
+            bytes += change.len();
+            last = seq as u64;
+            let heads: String = r.get(4)?;
+            match out.iter_mut().find(|d| d.doc_id == doc_id) {
+                Some(d) => d.changes.push(ByteBuf::from(change)),
+                None => out.push(DocChanges {
+                    doc_id,
+                    kind: r.get(3)?,
+                    changes: vec![ByteBuf::from(change)],
+                    heads: heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                }),
+            }
+        }
+        drop(rows);
+        drop(stmt);
+        if !more {
+            // Nothing else in scope up to the newest change: the cursor may jump past the rest.
+            let max: Option<i64> = self.conn.query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
+            last = last.max(max.unwrap_or(0) as u64);
+        }
+        Ok((out, last, more))
+    }
+
+    /// The relay's heads for a record (sorted hex), if it has the record.
+    pub fn doc_heads(&mut self, id: &str) -> Result<Option<Vec<String>>> {
+        Ok(self.load(id)?.map(|mut d| heads_of(&mut d).split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()))
+    }
+
+    /// Counts for /metrics and the demo summary.
+    pub fn counts(&self) -> Result<(i64, i64, i64)> {
+        let docs: i64 = self.conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?;
+        let changes: i64 = self.conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
+        let devices: i64 = self.conn.query_row("SELECT count(*) FROM devices WHERE revoked_ms IS NULL", [], |r| r.get(0))?;
+        Ok((docs, changes, devices))
+    }
+}

@@ -1,0 +1,244 @@
+//! Phones and the office through a real relay (axum, in-process on 127.0.0.1:0).
+
+use std::path::Path;
+
+use automerge::transaction::Transactable;
+use gridsafe_cli::client;
+use gridsafe_core::Store;
+use gridsafe_core::lifecycle::EventKind;
+use gridsafe_core::store::{Action, NewPhoto, NewVenue};
+use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
+use gridsafe_server::store::RelayStore;
+use gridsafe_tests::fixtures;
+use serde_bytes::ByteBuf;
+
+struct Relay {
+    url: String,
+    data: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Relay {
+    fn start() -> Relay {
+        let data = tempfile::tempdir().unwrap();
+        {
+            let mut st = RelayStore::open(data.path()).unwrap();
+            st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+            for u in ["wang", "li", "sun", "office", "admin"] {
+                st.set_password(u, "correct horse").unwrap();
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let dir = data.path().to_owned();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                gridsafe_server::serve(dir, listener, async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        Relay { url: format!("http://{addr}"), data, stop: Some(stop_tx), thread: Some(thread) }
+    }
+
+    fn inspect<T>(&self, f: impl FnOnce(&mut RelayStore) -> T) -> T {
+        f(&mut RelayStore::open(self.data.path()).unwrap())
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn phone(dir: &Path, name: &str, relay: &Relay, user: &str) -> Store {
+    let mut s = Store::create(dir.join(name)).unwrap();
+    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    client::enroll(&mut s, &relay.url, user, "correct horse", name).unwrap();
+    s
+}
+
+fn sync(s: &mut Store) -> client::Progress {
+    client::sync(s, &mut |_| {}).unwrap()
+}
+
+fn inspection_with_hazard(s: &mut Store, name: &str) -> (String, String) {
+    let v = s
+        .add_venue(
+            "wang",
+            NewVenue { name: name.into(), grid_id: "heping-1".into(), profile: fixtures::restaurant_profile(), ..Default::default() },
+        )
+        .unwrap();
+    let i = s.start_inspection("wang", &v.id, "lx.ebike", None).unwrap();
+    let answers: serde_json::Value = serde_json::from_str(include_str!("../../examples/answers/ebike-shop.json")).unwrap();
+    let answers: Vec<(String, serde_json::Value)> = answers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    s.answer("wang", &i.id, &answers).unwrap();
+    s.attach_photo(
+        "wang",
+        &i.id,
+        NewPhoto {
+            bytes: fixtures::PHOTO_BEFORE.to_vec(),
+            item_id: Some("ebike.flying_lead".into()),
+            role: "before".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let h = s.finish_inspection("wang", &i.id).unwrap().hazards.remove(0).id;
+    (v.id, h)
+}
+
+#[test]
+fn concurrent_offline_edits_converge_through_the_relay() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let mut sun = phone(dir.path(), "sun.sqlite", &relay, "sun");
+    let (venue, hazard) = inspection_with_hazard(&mut wang, "老王车行");
+    let p = sync(&mut wang);
+    assert_eq!(p.round_trips, 1, "a day's records in one round trip");
+    // The reviewer (城运中心) never saw this venue: it arrives by cursor, with the hazard.
+    sync(&mut sun);
+    assert_eq!(sun.venue(&venue).unwrap().name, "老王车行");
+    assert_eq!(sun.hazard(&hazard).unwrap().status.state.as_str(), "registered");
+    // Offline on both sides: the inspector claims with an after photo while the reviewer, who has
+    // not seen the claim, records the treatment plan. Then both sync, and the reviewer closes.
+    let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
+    wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+    sun.transition("sun", &hazard, Action { text: Some("督促业主拆除飞线，统一接入充电桩".into()), ..Action::new(EventKind::Plan) })
+        .unwrap();
+    sync(&mut wang);
+    sync(&mut sun);
+    assert_eq!(sun.hazard(&hazard).unwrap().status.state.as_str(), "rectified_claimed");
+    sun.transition("sun", &hazard, Action::new(EventKind::Close)).unwrap();
+    sync(&mut sun);
+    sync(&mut wang);
+    let w = wang.hazard(&hazard).unwrap();
+    assert_eq!(w.status.state.as_str(), "closed", "the office's decision reached the inspector");
+    assert_eq!(w.status, sun.hazard(&hazard).unwrap().status);
+    assert!(w.status.plan.is_some() && w.status.history.iter().all(|e| e.applied), "{:?}", w.status.history);
+    let relay_heads = relay.inspect(|r| r.doc_heads(&hazard).unwrap().unwrap());
+    assert_eq!(wang.doc_heads(&hazard).unwrap(), relay_heads);
+    assert_eq!(sun.doc_heads(&hazard).unwrap(), relay_heads);
+    assert_eq!(wang.sync_status().unwrap().pending_docs, 0);
+}
+
+fn post(url: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut req = agent.post(url).header("Content-Type", "application/cbor");
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut resp = req.send(body).unwrap();
+    let status = resp.status().as_u16();
+    (status, String::from_utf8_lossy(&resp.body_mut().read_to_vec().unwrap_or_default()).into_owned())
+}
+
+#[test]
+fn scope_actors_revocation_and_bad_bodies_are_enforced() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (venue, _) = inspection_with_hazard(&mut wang, "越权测试");
+    sync(&mut wang);
+    let (_, wang_token, _) = wang.enrollment().unwrap().unwrap();
+    let li = phone(dir.path(), "li.sqlite", &relay, "li");
+    let (_, li_token, _) = li.enrollment().unwrap().unwrap();
+    let url = format!("{}/v1/sync", relay.url);
+    let req = |push: Vec<DocChanges>| SyncRequest {
+        protocol: PROTOCOL,
+        cursor: 0,
+        directory_version: 0,
+        templates: vec![],
+        push,
+        more_to_push: false,
+        status: DeviceStatus::default(),
+    };
+    let changes_before = relay.inspect(|r| r.counts().unwrap().1);
+
+    // li replays wang's changes: they carry an actor not bound to li's device → refused.
+    let venue_bytes = automerge::AutoCommit::load(&wang.export_doc(&venue).unwrap().1).unwrap();
+    let mut doc = venue_bytes;
+    let wang_changes: Vec<ByteBuf> = doc.get_changes(&[]).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+    let stolen = req(vec![DocChanges { doc_id: venue.clone(), kind: "venue".into(), changes: wang_changes, heads: vec![] }]);
+    // li edits wang's venue with li's own actor: outside li's grids → refused.
+    let li_actor = li.local_actors().unwrap().into_iter().find(|(_, u)| u == "li").map(|(a, _)| a);
+    let li_actor = automerge::ActorId::from(hex::decode(li_actor.unwrap_or_else(|| "00".repeat(16))).unwrap());
+    let mut forged = doc.fork().with_actor(li_actor);
+    let vobj = match automerge::ReadDoc::get(&forged, automerge::ROOT, "venue").unwrap() {
+        Some((_, o)) => o,
+        None => panic!("venue map"),
+    };
+    forged.put(&vobj, "name", "被篡改").unwrap();
+    let heads = doc.get_heads();
+    let forged_changes: Vec<ByteBuf> = forged.get_changes(&heads).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let send = |token: &str, r: &SyncRequest| {
+        let mut resp = agent.post(&url).header("Authorization", &format!("Bearer {token}")).send(&r.encode()[..]).unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
+        (status, bytes)
+    };
+    let (status, bytes) = send(&li_token, &stolen);
+    assert_eq!(status, 200);
+    let resp = gridsafe_core::sync::SyncResponse::decode(&bytes).unwrap();
+    assert!(resp.refused[0].reason.contains("not bound to this device"), "{:?}", resp.refused);
+    let (status, bytes) =
+        send(&li_token, &req(vec![DocChanges { doc_id: venue.clone(), kind: "venue".into(), changes: forged_changes, heads: vec![] }]));
+    assert_eq!(status, 200);
+    let resp = gridsafe_core::sync::SyncResponse::decode(&bytes).unwrap();
+    assert_eq!(resp.accepted.len(), 0);
+    assert!(resp.refused[0].reason.contains("outside"), "{:?}", resp.refused);
+    // li's pull shows nothing of wang's grid.
+    assert!(resp.pull.is_empty(), "cross-scope read");
+    assert_eq!(relay.inspect(|r| r.counts().unwrap().1), changes_before, "nothing stored");
+
+    // Replaying wang's whole push is a no-op.
+    let replay = wang.sync_request(usize::MAX).unwrap();
+    assert!(replay.push.is_empty(), "wang has nothing pending");
+    let mut all = automerge::AutoCommit::load(&wang.export_doc(&venue).unwrap().1).unwrap();
+    let again: Vec<ByteBuf> = all.get_changes(&[]).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+    let (status, bytes) =
+        send(&wang_token, &req(vec![DocChanges { doc_id: venue.clone(), kind: "venue".into(), changes: again, heads: vec![] }]));
+    assert_eq!(status, 200);
+    assert_eq!(gridsafe_core::sync::SyncResponse::decode(&bytes).unwrap().accepted.len(), 1);
+    assert_eq!(relay.inspect(|r| r.counts().unwrap().1), changes_before, "a replayed push duplicates nothing");
+
+    // Malformed body, wrong protocol version, no token: clear 4xx, and the relay keeps serving.
+    assert_eq!(post(&url, Some(&wang_token), b"\x00\x01garbage").0, 400);
+    let mut v2 = req(vec![]);
+    v2.protocol = 2;
+    let (status, text) = post(&url, Some(&wang_token), &v2.encode());
+    assert_eq!(status, 400);
+    assert!(text.contains("version 2"), "{text}");
+    assert_eq!(post(&url, None, &req(vec![]).encode()).0, 401);
+    assert_eq!(post(&url, Some("nonsense"), &req(vec![]).encode()).0, 401);
+    // Revoked device → 401.
+    let li_device = relay.inspect(|r| r.devices().unwrap().into_iter().find(|d| d.user_id == "li").unwrap().id);
+    relay.inspect(|r| r.revoke(&li_device).unwrap());
+    assert_eq!(send(&li_token, &req(vec![])).0, 401);
+    assert_eq!(send(&wang_token, &req(vec![])).0, 200, "others keep syncing");
+    // Wrong password at enrolment.
+    let mut x = Store::create(dir.path().join("x.sqlite")).unwrap();
+    x.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    assert!(client::enroll(&mut x, &relay.url, "wang", "wrong", "x").unwrap_err().to_string().contains("401"));
+    assert!(client::enroll(&mut x, &relay.url, "admin", "correct horse", "x").unwrap_err().to_string().contains("403"));
+    // Health and metrics.
+    let agent2: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let m = agent2.get(&format!("{}/metrics", relay.url)).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(m.contains("gridsafe_syncs_total") && m.contains("gridsafe_docs_refused_total 2"), "{m}");
+    assert_eq!(agent2.get(&format!("{}/healthz", relay.url)).call().unwrap().body_mut().read_to_string().unwrap(), "ok");
+}

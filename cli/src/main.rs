@@ -75,8 +75,12 @@ enum Cmd {
         #[arg(long, default_value = "gridsafe-cli")]
         device_name: String,
     },
-    /// Sync with the relay: push what is new here, pull what is new there.
-    Sync,
+    /// Sync with the relay: push what is new here, pull what is new there, then upload photos.
+    Sync {
+        /// Also upload camera originals (e.g. on an unmetered network).
+        #[arg(long)]
+        originals: bool,
+    },
     /// What is waiting to sync, and when the last sync succeeded.
     Status,
 }
@@ -522,23 +526,23 @@ fn run(cli: Cli) -> Result<()> {
                 format!("已注册 enrolled {user} on {server} as device {device}")
             })
         }
-        Cmd::Sync => {
+        Cmd::Sync { originals } => {
             let bar = indicatif::ProgressBar::new_spinner();
             if ctx.json {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
-            let p = gridsafe_cli::client::sync(&mut store, &mut |p| {
+            let p = gridsafe_cli::client::sync_all(&mut store, originals, &mut |p| {
                 bar.set_message(format!(
-                    "同步 sync: {} round trips, ↑ {} records {} B, ↓ {} records {} B",
-                    p.round_trips, p.docs_pushed, p.bytes_sent, p.docs_pulled, p.bytes_received
+                    "同步 sync: {} round trips, ↑ {} records, {} photos, {} B, ↓ {} records {} B",
+                    p.round_trips, p.docs_pushed, p.photos_uploaded, p.bytes_sent, p.docs_pulled, p.bytes_received
                 ));
                 bar.tick();
             })?;
             bar.finish_and_clear();
             ctx.emit(&p, || {
                 let mut s = format!(
-                    "同步完成 synced: {} round trips, ↑ {} records ({} B), ↓ {} records ({} B)",
-                    p.round_trips, p.docs_pushed, p.bytes_sent, p.docs_pulled, p.bytes_received
+                    "同步完成 synced: {} round trips, ↑ {} records and {} photos ({} B), ↓ {} records ({} B)",
+                    p.round_trips, p.docs_pushed, p.photos_uploaded, p.bytes_sent, p.docs_pulled, p.bytes_received
                 );
                 for (id, why) in &p.refused {
                     s.push_str(&format!("\n  被拒绝 refused {id}: {why}"));

@@ -808,6 +808,23 @@ impl Store {
         Ok(SyncOutcome { pushed: resp.accepted.len(), refused: refused_ids, pulled, more: resp.more })
     }
 
+    /// Photos not yet uploaded, thumbnails first, then evidence copies, then (only if asked, e.g. on
+    /// an unmetered network) originals: (sha256, kind, size).
+    pub fn pending_uploads(&self, include_originals: bool) -> Result<Vec<(String, String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sha256, kind, size FROM blobs WHERE uploaded_ms IS NULL AND (kind != 'original' OR ?1)
+             ORDER BY CASE kind WHEN 'thumbnail' THEN 0 WHEN 'evidence' THEN 1 ELSE 2 END, created_ms, sha256",
+        )?;
+        let rows = stmt.query_map(params![include_originals], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Marks a photo as held by the relay.
+    pub fn mark_uploaded(&mut self, sha256: &str) -> Result<()> {
+        self.conn.execute("UPDATE blobs SET uploaded_ms = ?2 WHERE sha256 = ?1", params![sha256, now_ms()])?;
+        Ok(())
+    }
+
     /// What is still waiting to sync, and when the last sync succeeded.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let pending_docs: i64 = self.conn.query_row("SELECT count(*) FROM docs WHERE dirty = 1", [], |r| r.get(0))?;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path as AxPath, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,11 +39,12 @@ struct Metrics {
 pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
     metrics: Arc<Metrics>,
+    blobs: PathBuf,
 }
 
 impl AppState {
-    pub fn new(store: RelayStore) -> AppState {
-        AppState { store: Arc::new(Mutex::new(store)), metrics: Arc::default() }
+    pub fn new(store: RelayStore, blobs: PathBuf) -> AppState {
+        AppState { store: Arc::new(Mutex::new(store)), metrics: Arc::default(), blobs }
     }
 
     /// Runs `f` on the store off the async runtime (SQLite and automerge work is blocking).
@@ -134,6 +135,133 @@ async fn sync(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Res
     }
 }
 
+/// Largest photo accepted, and the largest chunk of one upload request.
+pub const MAX_BLOB: u64 = 40 * 1024 * 1024;
+pub const MAX_CHUNK: usize = 1024 * 1024;
+
+fn check_sha(sha: &str) -> Result<(), ApiError> {
+    // Also what keeps a blob id from ever naming a path outside the blob directory.
+    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(ApiError(RelayError::BadRequest(format!("blob id {sha:?} is not a lowercase SHA-256 hex string"))))
+    }
+}
+
+fn blob_path(root: &std::path::Path, sha: &str) -> PathBuf {
+    root.join(&sha[..2]).join(sha)
+}
+
+fn part_path(root: &std::path::Path, sha: &str) -> PathBuf {
+    root.join("partial").join(format!("{sha}.part"))
+}
+
+fn io(e: std::io::Error) -> RelayError {
+    RelayError::Storage(e.to_string())
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct BlobStatus {
+    /// Bytes the relay holds of this photo (the client resumes from here).
+    pub have: u64,
+    pub complete: bool,
+}
+
+async fn blob_status(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Json<BlobStatus>, ApiError> {
+    let token = bearer(&headers)?;
+    check_sha(&sha)?;
+    let root = s.blobs.clone();
+    let st = s
+        .with_store(move |st| {
+            st.authenticate(&token)?;
+            if st.blob_complete(&sha)? {
+                let len = std::fs::metadata(blob_path(&root, &sha)).map_err(io)?.len();
+                return Ok(BlobStatus { have: len, complete: true });
+            }
+            let have = std::fs::metadata(part_path(&root, &sha)).map(|m| m.len()).unwrap_or(0);
+            Ok(BlobStatus { have, complete: false })
+        })
+        .await?;
+    Ok(Json(st))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkQuery {
+    offset: u64,
+    total: u64,
+}
+
+/// Appends one chunk at `offset` (which must equal what the relay holds); on the last chunk the
+/// whole file is checked against its SHA-256 before it becomes visible.
+async fn blob_put(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(sha): AxPath<String>,
+    Query(q): Query<ChunkQuery>,
+    body: Bytes,
+) -> Result<Json<BlobStatus>, ApiError> {
+    let token = bearer(&headers)?;
+    check_sha(&sha)?;
+    if q.total == 0 || q.total > MAX_BLOB {
+        return Err(ApiError(RelayError::BadRequest(format!("photo size {} is outside 1..={MAX_BLOB} bytes", q.total))));
+    }
+    if q.offset + body.len() as u64 > q.total {
+        return Err(ApiError(RelayError::BadRequest("chunk runs past the declared total".into())));
+    }
+    let root = s.blobs.clone();
+    s.with_store(move |st| {
+        use std::io::Write;
+        let device = st.authenticate(&token)?;
+        if st.blob_complete(&sha)? {
+            return Ok(BlobStatus { have: q.total, complete: true });
+        }
+        let part = part_path(&root, &sha);
+        std::fs::create_dir_all(part.parent().unwrap_or(&root)).map_err(io)?;
+        let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        if q.offset != have {
+            return Err(RelayError::BadRequest(format!("offset {} does not continue the {have} bytes held; resume from {have}", q.offset)));
+        }
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&part).map_err(io)?;
+        f.write_all(&body).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        let have = have + body.len() as u64;
+        if have < q.total {
+            return Ok(BlobStatus { have, complete: false });
+        }
+        let bytes = std::fs::read(&part).map_err(io)?;
+        if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
+            std::fs::remove_file(&part).map_err(io)?;
+            return Err(RelayError::BadRequest("the uploaded bytes do not match their SHA-256; upload again".into()));
+        }
+        let dest = blob_path(&root, &sha);
+        std::fs::create_dir_all(dest.parent().unwrap_or(&root)).map_err(io)?;
+        std::fs::rename(&part, &dest).map_err(io)?;
+        st.blob_completed(&sha, have, &device)?;
+        Ok(BlobStatus { have, complete: true })
+    })
+    .await
+    .map(Json)
+}
+
+async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?;
+    check_sha(&sha)?;
+    let root = s.blobs.clone();
+    let bytes = s
+        .with_store(move |st| {
+            let device = st.authenticate(&token)?;
+            if !st.may_read_blob(&device, &sha)? {
+                return Err(RelayError::Forbidden("no record in your scope references this photo".into()));
+            }
+            if !st.blob_complete(&sha)? {
+                return Err(RelayError::BadRequest("this photo has not been uploaded yet".into()));
+            }
+            std::fs::read(blob_path(&root, &sha)).map_err(io)
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}
+
 async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let (docs, changes, devices) = s.with_store(|st| st.counts()).await?;
     let m = &s.metrics;
@@ -159,6 +287,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/enroll", post(enroll).layer(DefaultBodyLimit::max(64 * 1024)))
         .route("/v1/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)))
+        .route("/v1/blobs/{sha}", get(blob_get).put(blob_put).layer(DefaultBodyLimit::max(MAX_CHUNK)))
+        .route("/v1/blobs/{sha}/status", get(blob_status))
         .with_state(state)
 }
 
@@ -171,7 +301,7 @@ pub async fn serve(
     let store = RelayStore::open(&data)?;
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, data = %data.display(), "relay listening");
-    axum::serve(listener, router(AppState::new(store))).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(AppState::new(store, data.join("blobs")))).with_graceful_shutdown(shutdown).await?;
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_relay.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_relay.sql")), M::up(include_str!("../sql/002_blobs.sql"))]));
 
 /// Most change bytes returned by one pull; the phone asks again when `more` is set.
 pub const PULL_BYTES: usize = 8 * 1024 * 1024;
@@ -130,6 +131,23 @@ fn check_same_id(inner: &str, id: &str) -> Result<()> {
         return Err(RelayError::BadRequest(format!("record {id} holds record {inner}")));
     }
     Ok(())
+}
+
+/// Every photo hash a record references (all variants), for download authorisation.
+fn photo_refs(doc: &AutoCommit, id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut push = |p: &records::PhotoRef| {
+        out.push(p.sha256.clone());
+        out.extend(p.thumb_sha256.clone());
+        out.extend(p.original_sha256.clone());
+    };
+    if let Ok(i) = records::read_inspection(doc, id) {
+        i.photos.iter().for_each(&mut push);
+    } else if let Ok((h, evs)) = records::read_hazard(doc, id) {
+        h.photos.iter().for_each(&mut push);
+        out.extend(evs.into_iter().filter_map(|e| e.record.photo));
+    }
+    out
 }
 
 /// May `user` write a record of this kind in this grid / for these departments?
@@ -363,6 +381,9 @@ impl RelayStore {
              ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
             params![d.doc_id, kind.as_str(), grid, depts_text, heads, now_ms()],
         )?;
+        for sha in photo_refs(&doc, &d.doc_id) {
+            tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, d.doc_id])?;
+        }
         tx.commit()?;
         self.cache.put(d.doc_id.clone(), doc);
         Ok(heads)
@@ -468,6 +489,39 @@ impl RelayStore {
             last = last.max(max.unwrap_or(0) as u64);
         }
         Ok((out, last, more))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Photos
+
+    /// Records a completed, verified upload.
+    pub fn blob_completed(&mut self, sha: &str, size: u64, device: &Device) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![sha, size as i64, device.id, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    pub fn blob_complete(&self, sha: &str) -> Result<bool> {
+        Ok(self.conn.query_row("SELECT count(*) FROM blobs WHERE sha256 = ?1", params![sha], |r| r.get::<_, i64>(0))? > 0)
+    }
+
+    /// May this device download the photo? Only when a record in its user's scope references it.
+    pub fn may_read_blob(&self, device: &Device, sha: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT d.kind, d.grid_id, d.depts FROM blob_refs b JOIN docs d ON d.id = b.doc_id WHERE b.sha256 = ?1")?;
+        let rows = stmt.query_map(params![sha], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        for row in rows {
+            let (kind, grid, depts) = row?;
+            let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
+            let depts: Vec<String> = depts.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            if may_write(&device.user, kind, &grid, &depts) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The relay's heads for a record (sorted hex), if it has the record.

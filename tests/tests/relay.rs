@@ -242,3 +242,73 @@ fn scope_actors_revocation_and_bad_bodies_are_enforced() {
     assert!(m.contains("gridsafe_syncs_total") && m.contains("gridsafe_docs_refused_total 2"), "{m}");
     assert_eq!(agent2.get(&format!("{}/healthz", relay.url)).call().unwrap().body_mut().read_to_string().unwrap(), "ok");
 }
+
+#[test]
+fn photos_upload_resumably_and_download_only_in_scope() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "照片小店");
+    sync(&mut wang);
+    let (server, token, _) = wang.enrollment().unwrap().unwrap();
+    // The evidence copy of the hazard's before photo.
+    let sha = wang.hazard(&hazard).unwrap().header.photos[0].sha256.clone();
+    let bytes = wang.blob(&sha).unwrap();
+    let chunk = 1024;
+    assert!(bytes.len() > 6 * chunk, "a photo of several chunks ({} bytes)", bytes.len());
+    // Cut at 30 %, then at 70 %, then resume: the relay holds exactly the bytes.
+    let thirty = bytes.len() * 3 / 10;
+    let sent1 = client::upload_blob(&server, &token, &sha, &bytes, chunk, Some(thirty)).unwrap();
+    let sent2 = client::upload_blob(&server, &token, &sha, &bytes, chunk, Some(bytes.len() * 7 / 10 - sent1)).unwrap();
+    let sent3 = client::upload_blob(&server, &token, &sha, &bytes, chunk, None).unwrap();
+    assert!(sent1 + sent2 + sent3 <= bytes.len() + chunk, "re-sent at most one chunk: {} of {}", sent1 + sent2 + sent3, bytes.len());
+    let stored = std::fs::read(relay.data.path().join("blobs").join(&sha[..2]).join(&sha)).unwrap();
+    assert_eq!(stored, bytes);
+    assert_eq!(client::upload_blob(&server, &token, &sha, &bytes, chunk, None).unwrap(), 0, "already complete");
+
+    // The rest goes with a normal sync: thumbnails and evidence copies, not originals.
+    let p = client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+    assert!(p.photos_uploaded >= 1);
+    assert!(wang.pending_uploads(false).unwrap().is_empty());
+    assert_eq!(wang.pending_uploads(true).unwrap().len(), 1, "the original waits for an unmetered network");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |token: &str, sha: &str| {
+        let mut r = agent.get(&format!("{}/v1/blobs/{sha}", relay.url)).header("Authorization", &format!("Bearer {token}")).call().unwrap();
+        (r.status().as_u16(), r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
+    };
+    // The office may download it; an inspector of another village may not.
+    let office = phone(dir.path(), "office.sqlite", &relay, "office");
+    let (_, office_token, _) = office.enrollment().unwrap().unwrap();
+    assert_eq!(get(&office_token, &sha), (200, bytes.clone()));
+    let li = phone(dir.path(), "li.sqlite", &relay, "li");
+    let (_, li_token, _) = li.enrollment().unwrap().unwrap();
+    assert_eq!(get(&li_token, &sha).0, 403);
+    // Blob ids that are not SHA-256 hex (path traversal included) are refused.
+    assert_eq!(get(&office_token, "..%2F..%2Frelay.sqlite").0, 400);
+    assert_eq!(get(&office_token, &"A".repeat(64)).0, 400);
+    // A wrong offset is refused with the offset to resume from; corrupted bytes are refused.
+    let other = "0".repeat(64);
+    let mut r = agent
+        .put(&format!("{}/v1/blobs/{other}?offset=10&total=20", relay.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&[0u8; 10][..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.body_mut().read_to_string().unwrap().contains("resume from 0"));
+    let mut r = agent
+        .put(&format!("{}/v1/blobs/{other}?offset=0&total=20", relay.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&[0u8; 20][..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.body_mut().read_to_string().unwrap().contains("do not match"));
+    // Oversized chunks are refused by the body limit.
+    let big = vec![0u8; gridsafe_server::MAX_CHUNK + 1];
+    let r = agent
+        .put(&format!("{}/v1/blobs/{other}?offset=0&total={}", relay.url, big.len()))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&big[..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+}

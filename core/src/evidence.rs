@@ -208,7 +208,11 @@ fn decode_png(bytes: &[u8]) -> Result<Decoded> {
     if ct.bytes_per_pixel() / ct.channel_count() != 1 {
         return Err(bad(format!("{}-bit PNG is not supported; photos must be 8-bit", 8 * ct.bytes_per_pixel() / ct.channel_count())));
     }
-    let dynamic = image::DynamicImage::from_decoder(dec).map_err(|e| bad(format!("corrupt PNG: {e}")))?;
+    // The png crate panics on some malformed palettes (found by fuzzing, png 0.18.1): a bad photo
+    // must be an error, never a crash of the app.
+    let dynamic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| image::DynamicImage::from_decoder(dec)))
+        .map_err(|_| bad("corrupt PNG (the decoder failed on it)"))?
+        .map_err(|e| bad(format!("corrupt PNG: {e}")))?;
     // Transparent areas become white, as on paper.
     let rgba = dynamic.into_rgba8();
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);

@@ -103,6 +103,8 @@ fn bad_photos_are_refused_with_a_reason() {
         ("truncated.jpg", "truncated"),
         ("gray16.png", "16-bit"),
         ("bomb.png", "above the limit"),
+        // Found by the fuzzer: makes the png crate panic; must be a clear error instead.
+        ("png-bad-palette.png", "corrupt PNG"),
     ] {
         match ingest(&fixture(name), &ctx()) {
             Err(Error::Photo(r)) => assert!(r.contains(expect), "{name}: {r}"),

@@ -6,6 +6,7 @@
 //! - `POST /v1/sync` (CBOR, `Authorization: Bearer TOKEN`) — push and pull in one round trip.
 //! - `GET /healthz`, `GET /metrics` (Prometheus text format).
 
+pub mod demo;
 pub mod store;
 
 use std::net::SocketAddr;

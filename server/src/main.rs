@@ -22,6 +22,21 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// One command demo: a relay on a fresh data directory, the demo town of 吕巷镇, and simulated
+    /// phones that work offline and sync. Leaves the relay running until Ctrl-C.
+    Demo {
+        /// A new, empty directory (default: a fresh one under the system temp dir).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Use these JPEG photographs instead of generated 12 MP ones.
+        #[arg(long)]
+        photos: Option<PathBuf>,
+        /// Stop after seeding and syncing (for scripts and tests).
+        #[arg(long)]
+        exit: bool,
+    },
     /// Administer the directory, passwords and devices.
     Admin {
         #[arg(long, default_value = "gridsafe-data")]
@@ -60,6 +75,48 @@ fn main() -> Result<()> {
                 // The bound address on stdout, so a parent process can find an ephemeral port.
                 println!("listening on http://{}", listener.local_addr()?);
                 gridsafe_server::serve(data, listener, shutdown_signal()).await
+            })
+        }
+        Cmd::Demo { data, listen, photos, exit } => {
+            let data = match data {
+                Some(d) => d,
+                None => std::env::temp_dir().join(format!("gridsafe-demo-{}", gridsafe_core::clock::now_ms())),
+            };
+            if data.exists() && std::fs::read_dir(&data)?.next().is_some() {
+                anyhow::bail!("{} is not empty; the demo needs a fresh data directory", data.display());
+            }
+            gridsafe_server::demo::seed_relay(&data)?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+                let url = format!("http://{}", listener.local_addr()?);
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                let server = tokio::spawn(gridsafe_server::serve(data.clone(), listener, async move {
+                    tokio::select! { _ = stop_rx => {}, _ = shutdown_signal() => {} }
+                }));
+                let phones = data.join("phones");
+                let u = url.clone();
+                let sum = tokio::task::spawn_blocking(move || gridsafe_server::demo::run_phones(&u, &phones, photos.as_deref())).await??;
+                let store = RelayStore::open(&data)?;
+                let (docs, changes, devices) = store.counts()?;
+                println!("\nGridSafe demo — 吕巷镇");
+                println!("  relay        {url}  (data {})", data.display());
+                println!("  phones       {} inspectors + 1 office reviewer, {} devices enrolled", sum.phones, devices);
+                println!("  offline work {} venues, {} inspections, {} hazards, {} photos", sum.venues, sum.inspections, sum.hazards, sum.photos);
+                println!("  relay holds  {docs} records, {changes} changes");
+                if let Some(h) = &sum.conflict_hazard {
+                    println!("  conflict     hazard {h}: phone claimed while 规建办 planned offline; merged, then closed");
+                }
+                println!("  logins       every directory user, password {:?} (e.g. wang 网格员, sun 城运中心, zheng 规建办, office 镇安委办, admin)", gridsafe_server::demo::PASSWORD);
+                println!("  phone stores {}/phones/*.sqlite — try: gridsafe --store {}/phones/phone-wang.sqlite --as wang hazards list", data.display(), data.display());
+                if exit {
+                    let _ = stop_tx.send(());
+                } else {
+                    println!("\nRelay running; Ctrl-C to stop.");
+                    std::mem::forget(stop_tx);
+                }
+                server.await??;
+                Ok(())
             })
         }
         Cmd::Admin { data, cmd } => {

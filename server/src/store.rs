@@ -133,6 +133,18 @@ fn check_same_id(inner: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// A record whose pushed changes passed every check, ready to be written.
+struct Prepared {
+    doc_id: String,
+    kind: DocKind,
+    grid: String,
+    depts: Vec<String>,
+    heads: String,
+    changes: Vec<(String, Vec<u8>)>,
+    photos: Vec<String>,
+    doc: AutoCommit,
+}
+
 /// Every photo hash a record references (all variants), for download authorisation.
 fn photo_refs(doc: &AutoCommit, id: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -331,8 +343,9 @@ impl RelayStore {
         Ok(Some(doc))
     }
 
-    /// Checks and stores one record's pushed changes. Either all of them are stored or none.
-    fn accept(&mut self, device: &Device, d: &DocChanges) -> Result<String> {
+    /// Checks one record's pushed changes against the device, the record shape and the scope.
+    /// Nothing is stored here: accepted records are written together by [`RelayStore::sync`].
+    fn check(&mut self, device: &Device, d: &DocChanges) -> Result<Prepared> {
         gridsafe_core::store::check_id("record", &d.doc_id)?;
         let changes = d
             .changes
@@ -368,25 +381,37 @@ impl RelayStore {
             return Err(RelayError::Forbidden(format!("record {} ({grid}) is outside {}'s scope", d.doc_id, device.user.id)));
         }
         let heads = heads_of(&mut doc);
+        let photos = photo_refs(&doc, &d.doc_id);
+        let changes = changes.iter().zip(&d.changes).map(|(c, raw)| (c.hash().to_string(), raw.to_vec())).collect();
+        Ok(Prepared { doc_id: d.doc_id.clone(), kind, grid, depts, heads, changes, photos, doc })
+    }
+
+    /// Writes accepted records in one transaction (one fsync per sync request, not per record).
+    fn store_prepared(&mut self, device: &Device, batch: Vec<Prepared>) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for (c, raw) in changes.iter().zip(&d.changes) {
+        let now = now_ms();
+        for p in &batch {
+            for (hash, raw) in &p.changes {
+                tx.execute(
+                    "INSERT OR IGNORE INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![hash, p.doc_id, raw, device.id, now],
+                )?;
+            }
+            let depts_text = if p.depts.is_empty() { String::new() } else { format!(",{},", p.depts.join(",")) };
             tx.execute(
-                "INSERT OR IGNORE INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![c.hash().to_string(), d.doc_id, raw.as_slice(), device.id, now_ms()],
+                "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
+                params![p.doc_id, p.kind.as_str(), p.grid, depts_text, p.heads, now],
             )?;
-        }
-        let depts_text = if depts.is_empty() { String::new() } else { format!(",{},", depts.join(",")) };
-        tx.execute(
-            "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
-            params![d.doc_id, kind.as_str(), grid, depts_text, heads, now_ms()],
-        )?;
-        for sha in photo_refs(&doc, &d.doc_id) {
-            tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, d.doc_id])?;
+            for sha in &p.photos {
+                tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, p.doc_id])?;
+            }
         }
         tx.commit()?;
-        self.cache.put(d.doc_id.clone(), doc);
-        Ok(heads)
+        for p in batch {
+            self.cache.put(p.doc_id, p.doc);
+        }
+        Ok(())
     }
 
     /// One sync round trip: accept what the phone pushed, then return what it lacks in its scope.
@@ -396,16 +421,22 @@ impl RelayStore {
         }
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
+        let mut batch = Vec::new();
         for d in &req.push {
-            match self.accept(device, d) {
-                Ok(heads) => accepted.push(Acked {
-                    doc_id: d.doc_id.clone(),
-                    heads: heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                }),
+            match self.check(device, d) {
+                Ok(p) => {
+                    accepted.push(Acked {
+                        doc_id: d.doc_id.clone(),
+                        heads: p.heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    });
+                    batch.push(p);
+                }
                 Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
                 Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
             }
         }
+        // Acknowledged only once durably stored: an error here fails the whole request.
+        self.store_prepared(device, batch)?;
         let (pull, cursor, more) = self.pull(device, req.cursor)?;
         let dir = self.directory()?;
         let directory = match &dir {

@@ -65,7 +65,7 @@ impl Photos {
 }
 
 /// A camera-like JPEG: sky, a wall, a doorway and noise, so it compresses like a photograph.
-fn synthetic_photo(w: usize, h: usize, seed: u32) -> Result<Vec<u8>> {
+pub fn synthetic_photo(w: usize, h: usize, seed: u32) -> Result<Vec<u8>> {
     let mut px = vec![0u8; w * h * 3];
     let mut rng = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
     for y in 0..h {

@@ -370,8 +370,152 @@ fn bench_evidence(photos: &Path, rounds: usize) {
     );
 }
 
+/// A phone with `inspections` e-bike inspections over `venues` venues; every `hazard_every`-th
+/// inspection finds a flying lead (one hazard, one before photo); `photos_per` photos each.
+/// Every hazard inspection gets its required before photo; `photos_per` distinct photos in all
+/// per inspection (generated, 1600×1200, so none deduplicates).
+#[allow(clippy::too_many_arguments)]
+fn phone_with_day(path: &Path, url: &str, user: &str, grid: &str, venues: usize, inspections: usize, hazards: usize, photos_per: usize) -> Store {
+    let mut s = Store::create(path).expect("store");
+    s.import_directory(fixtures::DIRECTORY_JSON).expect("directory");
+    gridsafe_cli::client::enroll(&mut s, url, user, "bench-password", "bench").expect("enrol");
+    let ok = answers(ANSWERS_EBIKE, &[("ebike.flying_lead", json!("no"))]);
+    let fail = answers(ANSWERS_EBIKE, &[]);
+    let mut vs = Vec::new();
+    for n in 0..venues {
+        let mut profile = fixtures::restaurant_profile();
+        profile.gas_supply = "none".into();
+        vs.push(s.add_venue(user, NewVenue { name: format!("场所{n}"), grid_id: grid.into(), profile, ..Default::default() }).expect("venue").id);
+    }
+    for n in 0..inspections {
+        let i = s.start_inspection(user, &vs[n % vs.len()], "lx.ebike", None).expect("start");
+        let hazard = n < hazards;
+        s.answer(user, &i.id, if hazard { &fail } else { &ok }).expect("answer");
+        for k in 0..photos_per.max(usize::from(hazard)) {
+            let item = if k == 0 && hazard { "ebike.flying_lead" } else { "ebike.management_signage" };
+            let seed = (path.as_os_str().len() * 1_000_003 + n * 101 + k) as u32 ^ (gridsafe_core::clock::now_ms() as u32);
+            let bytes = gridsafe_server::demo::synthetic_photo(1600, 1200, seed).expect("photo");
+            s.attach_photo(user, &i.id, NewPhoto { bytes, item_id: Some(item.into()), role: "before".into(), lat: None, lon: None }).expect("photo");
+        }
+        s.finish_inspection(user, &i.id).expect("finish");
+    }
+    s
+}
+
+fn start_relay(data: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut st = gridsafe_server::store::RelayStore::open(data).expect("relay store");
+    let d = st.import_directory(fixtures::DIRECTORY_JSON).expect("directory");
+    for u in d.users.iter().filter(|u| !u.grids.is_empty()) {
+        st.set_password(&u.id, "bench-password").expect("password");
+    }
+    drop(st);
+    let exe = std::env::current_exe().expect("exe").with_file_name("gridsafe-server");
+    let mut child = Command::new(&exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e} (build it: cargo build --release -p gridsafe-server)", exe.display()));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("relay address");
+    (child, line.trim().trim_start_matches("listening on ").to_owned())
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn bench_relay(phones: usize) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut relay, url) = start_relay(&dir.path().join("relay"));
+    // 1. One phone's day: 50 inspections, 20 hazards, 200 photos.
+    let t = Instant::now();
+    let mut day = phone_with_day(&dir.path().join("day.sqlite"), &url, "wang", "heping-1", 50, 50, 20, 4);
+    let hazards = day.list_hazards(&HazardQuery::default()).expect("hazards").len();
+    let req = day.sync_request(usize::MAX).expect("request");
+    let raw_changes = req.change_bytes();
+    let photo_bytes: u64 = day.pending_uploads(false).expect("uploads").iter().map(|(_, _, n)| n).sum();
+    eprintln!("prepared one phone's day in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let p = gridsafe_cli::client::sync_all(&mut day, false, &mut |_| {}).expect("sync day");
+    let day_secs = t.elapsed().as_secs_f64();
+    let wire = p.bytes_sent + p.bytes_received;
+    let raw = raw_changes as u64 + photo_bytes;
+    println!(
+        "one phone's day: {} records ({} hazards), {} photos; {} record round trips; wire {} B vs raw {} B (changes {raw_changes} + photos {photo_bytes}) = {:.3}×; {:.2} s on loopback",
+        req.push.len(),
+        hazards,
+        p.photos_uploaded,
+        p.round_trips,
+        wire,
+        raw,
+        wire as f64 / raw as f64,
+        day_secs
+    );
+    // 2. `phones` phones with a day each (records only) sync at once.
+    let inspectors = [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1"), ("yang", "yanwei-1")];
+    let t = Instant::now();
+    let mut stores: Vec<Store> = (0..phones)
+        .map(|n| {
+            let (u, g) = inspectors[n % inspectors.len()];
+            phone_with_day(&dir.path().join(format!("p{n}.sqlite")), &url, u, g, 3, 6, 2, 0)
+        })
+        .collect();
+    let docs_per: usize = stores[0].counts().expect("counts").values().sum::<u64>() as usize;
+    eprintln!("prepared {phones} phones ({docs_per} records each) in {:.1} s", t.elapsed().as_secs_f64());
+    let barrier = std::sync::Barrier::new(phones + 1);
+    let (wall, mut lat) = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .iter_mut()
+            .map(|s| {
+                let b = &barrier;
+                scope.spawn(move || {
+                    b.wait();
+                    let t = Instant::now();
+                    gridsafe_cli::client::sync(s, &mut |_| {}).expect("sync");
+                    t.elapsed().as_secs_f64() * 1000.0
+                })
+            })
+            .collect();
+        barrier.wait();
+        let t = Instant::now();
+        let lat: Vec<f64> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+        (t.elapsed().as_secs_f64(), lat)
+    });
+    lat.sort_by(f64::total_cmp);
+    let total_docs = phones * docs_per;
+    let rate = total_docs as f64 / wall;
+    let p50 = lat[lat.len() / 2];
+    let p99 = lat[(lat.len() * 99 / 100).min(lat.len() - 1)];
+    let peak = rss_mb(relay.id());
+    println!("{phones} phones at once: {total_docs} records merged in {wall:.2} s = {rate:.0} records/s; sync latency p50 {p50:.0} ms, p99 {p99:.0} ms; relay peak RSS {peak:.1} MB");
+    let _ = relay.kill();
+    let _ = relay.wait();
+    println!(
+        "{}",
+        json!({"bench": "relay", "phones": phones, "records": total_docs, "records_per_s": rate.round(), "p50_ms": p50.round(), "p99_ms": p99.round(),
+               "relay_peak_rss_mb": round2(peak), "day_round_trips": p.round_trips, "day_wire_vs_raw": (wire as f64 / raw as f64 * 1000.0).round() / 1000.0,
+               "day_records": req.push.len(), "day_photos": p.photos_uploaded})
+    );
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
+        Some("relay") => {
+            let phones = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(200);
+            bench_relay(phones);
+            return;
+        }
         Some("evidence-one") => {
             let a: Vec<String> = std::env::args().collect();
             evidence_one(Path::new(&a[2]), Path::new(&a[3]));

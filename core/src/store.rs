@@ -819,8 +819,10 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Marks a photo as held by the relay.
+    /// Marks a photo as held by the relay. A camera original is kept only until then (its hash
+    /// stays in the record, so the relay's copy can still be verified).
     pub fn mark_uploaded(&mut self, sha256: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM blobs WHERE sha256 = ?1 AND kind = 'original'", params![sha256])?;
         self.conn.execute("UPDATE blobs SET uploaded_ms = ?2 WHERE sha256 = ?1", params![sha256, now_ms()])?;
         Ok(())
     }

@@ -270,7 +270,13 @@ fn photos_upload_resumably_and_download_only_in_scope() {
     let p = client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
     assert!(p.photos_uploaded >= 1);
     assert!(wang.pending_uploads(false).unwrap().is_empty());
-    assert_eq!(wang.pending_uploads(true).unwrap().len(), 1, "the original waits for an unmetered network");
+    let originals = wang.pending_uploads(true).unwrap();
+    assert_eq!(originals.len(), 1, "the original waits for an unmetered network");
+    // On an unmetered network it goes too, and is then dropped from the phone (kept until uploaded).
+    client::sync_all(&mut wang, true, &mut |_| {}).unwrap();
+    assert!(wang.pending_uploads(true).unwrap().is_empty());
+    assert!(wang.blob(&originals[0].0).is_err(), "original dropped after upload");
+    assert!(relay.data.path().join("blobs").join(&originals[0].0[..2]).join(&originals[0].0).exists());
 
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let get = |token: &str, sha: &str| {

@@ -375,7 +375,16 @@ fn bench_evidence(photos: &Path, rounds: usize) {
 /// Every hazard inspection gets its required before photo; `photos_per` distinct photos in all
 /// per inspection (generated, 1600×1200, so none deduplicates).
 #[allow(clippy::too_many_arguments)]
-fn phone_with_day(path: &Path, url: &str, user: &str, grid: &str, venues: usize, inspections: usize, hazards: usize, photos_per: usize) -> Store {
+fn phone_with_day(
+    path: &Path,
+    url: &str,
+    user: &str,
+    grid: &str,
+    venues: usize,
+    inspections: usize,
+    hazards: usize,
+    photos_per: usize,
+) -> Store {
     let mut s = Store::create(path).expect("store");
     s.import_directory(fixtures::DIRECTORY_JSON).expect("directory");
     gridsafe_cli::client::enroll(&mut s, url, user, "bench-password", "bench").expect("enrol");
@@ -385,7 +394,11 @@ fn phone_with_day(path: &Path, url: &str, user: &str, grid: &str, venues: usize,
     for n in 0..venues {
         let mut profile = fixtures::restaurant_profile();
         profile.gas_supply = "none".into();
-        vs.push(s.add_venue(user, NewVenue { name: format!("场所{n}"), grid_id: grid.into(), profile, ..Default::default() }).expect("venue").id);
+        vs.push(
+            s.add_venue(user, NewVenue { name: format!("场所{n}"), grid_id: grid.into(), profile, ..Default::default() })
+                .expect("venue")
+                .id,
+        );
     }
     for n in 0..inspections {
         let i = s.start_inspection(user, &vs[n % vs.len()], "lx.ebike", None).expect("start");
@@ -395,7 +408,8 @@ fn phone_with_day(path: &Path, url: &str, user: &str, grid: &str, venues: usize,
             let item = if k == 0 && hazard { "ebike.flying_lead" } else { "ebike.management_signage" };
             let seed = (path.as_os_str().len() * 1_000_003 + n * 101 + k) as u32 ^ (gridsafe_core::clock::now_ms() as u32);
             let bytes = gridsafe_server::demo::synthetic_photo(1600, 1200, seed).expect("photo");
-            s.attach_photo(user, &i.id, NewPhoto { bytes, item_id: Some(item.into()), role: "before".into(), lat: None, lon: None }).expect("photo");
+            s.attach_photo(user, &i.id, NewPhoto { bytes, item_id: Some(item.into()), role: "before".into(), lat: None, lon: None })
+                .expect("photo");
         }
         s.finish_inspection(user, &i.id).expect("finish");
     }
@@ -463,7 +477,14 @@ fn bench_relay(phones: usize) {
         day_secs
     );
     // 2. `phones` phones with a day each (records only) sync at once.
-    let inspectors = [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1"), ("yang", "yanwei-1")];
+    let inspectors = [
+        ("wang", "heping-1"),
+        ("li", "jialou-1"),
+        ("zhang", "taiping-1"),
+        ("liu", "longyue-1"),
+        ("chen", "baiyang-1"),
+        ("yang", "yanwei-1"),
+    ];
     let t = Instant::now();
     let mut stores: Vec<Store> = (0..phones)
         .map(|n| {
@@ -473,16 +494,29 @@ fn bench_relay(phones: usize) {
         .collect();
     let docs_per: usize = stores[0].counts().expect("counts").values().sum::<u64>() as usize;
     eprintln!("prepared {phones} phones ({docs_per} records each) in {:.1} s", t.elapsed().as_secs_f64());
+    // The load generator sends each phone's prepared request and reads the answer, but does not
+    // apply it: the phones' own merge work would otherwise share these 2 cores with the relay.
+    let bodies: Vec<(String, Vec<u8>)> = stores
+        .iter_mut()
+        .map(|s| (s.enrollment().expect("enrolment").expect("enrolled").1, s.sync_request(usize::MAX).expect("request").encode()))
+        .collect();
     let barrier = std::sync::Barrier::new(phones + 1);
+    let sync_url = format!("{url}/v1/sync");
     let (wall, mut lat) = std::thread::scope(|scope| {
-        let handles: Vec<_> = stores
-            .iter_mut()
-            .map(|s| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .map(|(token, body)| {
                 let b = &barrier;
+                let u = &sync_url;
                 scope.spawn(move || {
+                    let agent: ureq::Agent =
+                        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
                     b.wait();
                     let t = Instant::now();
-                    gridsafe_cli::client::sync(s, &mut |_| {}).expect("sync");
+                    let mut r = agent.post(u).header("Authorization", &format!("Bearer {token}")).send(&body[..]).expect("sync");
+                    let bytes = r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("answer");
+                    let resp = gridsafe_core::sync::SyncResponse::decode(&bytes).expect("decode");
+                    assert!(resp.refused.is_empty(), "{:?}", resp.refused);
                     t.elapsed().as_secs_f64() * 1000.0
                 })
             })
@@ -498,7 +532,9 @@ fn bench_relay(phones: usize) {
     let p50 = lat[lat.len() / 2];
     let p99 = lat[(lat.len() * 99 / 100).min(lat.len() - 1)];
     let peak = rss_mb(relay.id());
-    println!("{phones} phones at once: {total_docs} records merged in {wall:.2} s = {rate:.0} records/s; sync latency p50 {p50:.0} ms, p99 {p99:.0} ms; relay peak RSS {peak:.1} MB");
+    println!(
+        "{phones} phones at once: {total_docs} records merged in {wall:.2} s = {rate:.0} records/s; sync latency p50 {p50:.0} ms, p99 {p99:.0} ms; relay peak RSS {peak:.1} MB"
+    );
     let _ = relay.kill();
     let _ = relay.wait();
     println!(

@@ -1553,7 +1553,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Runs `f` inside one transaction on the raw connection (bulk loads in benchmarks/tests).
+    /// The raw connection, for benchmark fixtures and tamper tests only; the app never uses it.
     #[doc(hidden)]
     pub fn raw(&self) -> &Connection {
         &self.conn

@@ -516,6 +516,9 @@ impl RelayStore {
         drop(stmt);
         if !more {
             // Nothing else in scope up to the newest change: the cursor may jump past the rest.
+            // Safe because the store is used under one lock, so no change can commit between the
+            // query above and this one; several relay instances will need the max read in the
+            // same snapshot as the pull.
             let max: Option<i64> = self.conn.query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
             last = last.max(max.unwrap_or(0) as u64);
         }

@@ -776,10 +776,7 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             ctx.emit(&r, || print_results(&r))
         }
         InspectCmd::Answers { id, file } => {
-            let v: serde_json::Value =
-                serde_json::from_slice(&read_file(&file)?).with_context(|| format!("{} is not JSON", file.display()))?;
-            let obj = v.as_object().with_context(|| format!("{} must be a JSON object of item id → answer", file.display()))?;
-            let answers: Vec<(String, serde_json::Value)> = obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let answers = gridsafe_core::eval::answers_from_json(&read_file(&file)?).with_context(|| file.display().to_string())?;
             let r = store.answer(ctx.user()?, &id, &answers)?;
             ctx.emit(&r, || print_results(&r))
         }

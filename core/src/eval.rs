@@ -153,6 +153,14 @@ fn option_list(f: &crate::template::Field) -> String {
     f.options.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// Reads an answers file: a JSON object of item id → answer (in any form [`parse_answer`] takes).
+/// Each answer is checked against its item when it is recorded.
+pub fn answers_from_json(bytes: &[u8]) -> Result<Vec<(String, serde_json::Value)>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("answers file is not JSON: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| Error::invalid("answers file must be a JSON object of item id → answer"))?;
+    Ok(obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
 /// Outcome of one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -102,21 +102,6 @@ impl VenueProfile {
     }
 }
 
-/// Names accepted in conditions; a template naming anything else is refused at load.
-pub const PROFILE_FIELDS: &[&str] = &[
-    "venue_type",
-    "floors_above_ground",
-    "max_floor_area_m2",
-    "building_height_m",
-    "has_basement",
-    "roof_or_floors_combustible",
-    "residents_count",
-    "is_crowded_place",
-    "gas_supply",
-    "total_floor_area_m2",
-    "is_high_rise",
-];
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Num(f64),

@@ -353,7 +353,7 @@ impl Store {
             h.update(&s.bytes);
         }
         let bundle_hash = hex::encode(h.finalize());
-        let seen: Option<String> = self.conn.query_row("SELECT value FROM meta WHERE key = 'bundle_hash'", [], |r| r.get(0)).optional()?;
+        let seen = self.meta("bundle_hash")?;
         if seen.as_deref() == Some(bundle_hash.as_str()) {
             return Ok(());
         }
@@ -537,22 +537,26 @@ impl Store {
         Ok((user, actor))
     }
 
-    fn next_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
+    fn read_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
         let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
         let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
-        let last = Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) };
-        let next = last.tick(now_ms());
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", next.ms, next.counter)])?;
+        Ok(Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) })
+    }
+
+    fn write_hlc(tx: &Transaction<'_>, h: Hlc) -> Result<()> {
+        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", h.ms, h.counter)])?;
+        Ok(())
+    }
+
+    fn next_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
+        let next = Store::read_hlc(tx)?.tick(now_ms());
+        Store::write_hlc(tx, next)?;
         Ok(next)
     }
 
     fn observe_hlc(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
-        let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
-        let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
-        let last = Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) };
-        let next = last.observe(seen);
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", next.ms, next.counter)])?;
-        Ok(())
+        let next = Store::read_hlc(tx)?.observe(seen);
+        Store::write_hlc(tx, next)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -639,7 +643,7 @@ impl Store {
     pub fn doc_heads(&self, id: &str) -> Result<Vec<String>> {
         check_id("record", id)?;
         let (mut doc, _, _) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
-        Ok(Store::heads_text(&doc.get_heads()).split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        Ok(split_list(&Store::heads_text(&doc.get_heads())))
     }
 
     /// A record's full automerge bytes (backup and interop).
@@ -732,8 +736,7 @@ impl Store {
             push.push(DocChanges { doc_id: id.clone(), kind: kind.clone(), changes, heads: vec![] });
         }
         let cursor: u64 = self.meta("sync_cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
-        let pending_photos: i64 =
-            self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?;
+        let pending_photos = self.pending_photo_count()?;
         Ok(SyncRequest {
             protocol: sync::PROTOCOL,
             cursor,
@@ -747,6 +750,11 @@ impl Store {
             push,
             more_to_push: more,
         })
+    }
+
+    /// Evidence copies and thumbnails not yet on the relay (originals wait for an unmetered network).
+    fn pending_photo_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -830,8 +838,7 @@ impl Store {
     /// What is still waiting to sync, and when the last sync succeeded.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let pending_docs: i64 = self.conn.query_row("SELECT count(*) FROM docs WHERE dirty = 1", [], |r| r.get(0))?;
-        let pending_photos: i64 =
-            self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?;
+        let pending_photos = self.pending_photo_count()?;
         let last: Option<i64> = self.meta("last_sync_ms")?.and_then(|v| v.parse().ok());
         let refused = self.meta("sync_refused")?.unwrap_or_default();
         Ok(SyncStatus {
@@ -1034,7 +1041,7 @@ impl Store {
                 address: r.get(2)?,
                 village: r.get(3)?,
                 grid_id: r.get(4)?,
-                venue_types: types.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                venue_types: split_list(&types),
                 archived: r.get(6)?,
                 last_inspected: last.map(ms_to_rfc3339),
             })
@@ -1211,7 +1218,7 @@ impl Store {
 
     /// Whether camera originals are kept (until uploaded) or dropped once processed.
     pub fn originals_policy(&self) -> Result<OriginalsPolicy> {
-        let v: Option<String> = self.conn.query_row("SELECT value FROM meta WHERE key = 'originals'", [], |r| r.get(0)).optional()?;
+        let v = self.meta("originals")?;
         Ok(if v.as_deref() == Some("drop") { OriginalsPolicy::Drop } else { OriginalsPolicy::Keep })
     }
 
@@ -1534,7 +1541,7 @@ impl Store {
                 state: r.get(11)?,
                 overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
                 due_date: due,
-                lead_depts: depts.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                lead_depts: split_list(&depts),
                 source: r.get(15)?,
                 fix_mode: r.get(16)?,
                 focus: r.get(17)?,
@@ -1558,6 +1565,11 @@ impl Store {
     pub fn raw(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Splits a comma-separated column (heads, venue types, departments), skipping empty parts.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }
 
 fn placeholders(n: usize) -> String {

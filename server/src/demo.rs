@@ -91,13 +91,13 @@ pub fn synthetic_photo(w: usize, h: usize, seed: u32) -> Result<Vec<u8>> {
     Ok(turbojpeg::compress(img, 90, turbojpeg::Subsamp::Sub2x2)?.to_vec())
 }
 
-fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Vec<(String, serde_json::Value)> {
-    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    let mut m = v.as_object().cloned().unwrap_or_default();
+fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Result<Vec<(String, serde_json::Value)>> {
+    let mut a = gridsafe_core::eval::answers_from_json(json.as_bytes())?;
     for (k, v) in overrides {
-        m.insert((*k).to_owned(), v.clone());
+        a.retain(|(item, _)| item != k);
+        a.push(((*k).to_owned(), v.clone()));
     }
-    m.into_iter().collect()
+    Ok(a)
 }
 
 fn profile(types: &[&str], gas: &str, residents: u32, crowded: bool, basement: bool) -> VenueProfile {
@@ -162,7 +162,7 @@ fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum
                     ("gas.lpg_underground", serde_json::json!(if lpg && p.has_basement { "yes" } else { "no" })),
                     ("gas.hose_length", serde_json::json!(2.4)),
                 ],
-            );
+            )?;
             if !lpg {
                 a.retain(|(k, _)| {
                     !k.starts_with("gas.cylinder") && k != "gas.lpg_underground" && k != "gas.alarm_height" && k != "gas.alarm_distance"
@@ -184,7 +184,7 @@ fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum
             hazards.extend(r.hazards.iter().map(|h| h.id.clone()));
         }
         let i = s.start_inspection(user, &v.id, "lx.ebike", None)?;
-        let mut a = answers(EBIKE_ANSWERS, &[]);
+        let mut a = answers(EBIKE_ANSWERS, &[])?;
         if !p.is_crowded_place {
             a.retain(|(k, _)| k != "ebike.crowded_place_indoor");
         }

@@ -12,6 +12,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use automerge::{AutoCommit, Change};
 use gridsafe_core::directory::{Directory, Role, User};
 use gridsafe_core::records::{self, DocKind};
+use gridsafe_core::store::split_list;
 use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
 use gridsafe_core::template;
 use rand_core::{OsRng, RngCore};
@@ -88,6 +89,10 @@ pub struct DeviceRow {
 pub struct RelayStore {
     conn: Connection,
     cache: lru::LruCache<String, AutoCommit>,
+    /// The parsed directory: every request needs it, so it is read once and replaced on import.
+    dir: Option<Directory>,
+    /// The template versions this build ships, offered to phones that lack them.
+    templates: Vec<(String, template::TemplateSource)>,
 }
 
 fn now_ms() -> i64 {
@@ -180,31 +185,51 @@ impl RelayStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         MIGRATIONS.to_latest(&mut conn).map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
-        Ok(RelayStore { conn, cache: lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)) })
+        let templates =
+            template::bundled_sources().into_iter().map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t)).collect();
+        let mut st =
+            RelayStore { conn, cache: lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)), dir: None, templates };
+        st.dir = st.read_directory()?;
+        Ok(st)
     }
 
     // -----------------------------------------------------------------------------------------
     // Directory and credentials
 
-    pub fn directory(&self) -> Result<Option<Directory>> {
+    fn read_directory(&self) -> Result<Option<Directory>> {
         let b: Option<Vec<u8>> = self.conn.query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
         b.map(|b| Directory::from_json(&b).map_err(RelayError::from)).transpose()
+    }
+
+    /// Re-reads the directory only when `gridsafe-server admin` (another process) installed a new
+    /// version: one indexed lookup per request instead of parsing the JSON every time.
+    fn refresh_directory(&mut self) -> Result<()> {
+        let v: Option<i64> = self.conn.query_row("SELECT version FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
+        if v.map(|v| v as u64) != self.dir.as_ref().map(|d| d.version) {
+            self.dir = self.read_directory()?;
+        }
+        Ok(())
+    }
+
+    pub fn directory(&self) -> Option<&Directory> {
+        self.dir.as_ref()
     }
 
     /// Installs a directory; its version becomes one more than the installed one.
     pub fn import_directory(&mut self, bytes: &[u8]) -> Result<Directory> {
         let mut d = Directory::from_json(bytes)?;
-        let current = self.directory()?.map_or(0, |d| d.version);
+        let current = self.dir.as_ref().map_or(0, |d| d.version);
         d.version = d.version.max(current + 1);
         self.conn.execute(
             "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
             params![d.version as i64, serde_json::to_vec(&d).map_err(|e| RelayError::Storage(e.to_string()))?],
         )?;
+        self.dir = Some(d.clone());
         Ok(d)
     }
 
     pub fn set_password(&mut self, user_id: &str, password: &str) -> Result<()> {
-        let dir = self.directory()?.ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
         if dir.user(user_id).is_none() {
             return Err(RelayError::BadRequest(format!("unknown user {user_id:?}")));
         }
@@ -222,7 +247,7 @@ impl RelayStore {
 
     fn check_password(&self, user_id: &str, password: &str) -> Result<User> {
         let fail = || RelayError::Unauthorized("wrong user name or password".into());
-        let dir = self.directory()?.ok_or_else(fail)?;
+        let dir = self.dir.as_ref().ok_or_else(fail)?;
         let user = dir.user(user_id).cloned().ok_or_else(fail)?;
         let hash: Option<String> =
             self.conn.query_row("SELECT pw_hash FROM credentials WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
@@ -238,6 +263,7 @@ impl RelayStore {
     /// Enrols a phone for a user: a random token (stored hashed) and the phone's actors bound to
     /// the new device (an actor already bound elsewhere is refused).
     pub fn enroll(&mut self, user_id: &str, password: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
+        self.refresh_directory()?;
         let user = self.check_password(user_id, password)?;
         if user.role == Role::Admin {
             return Err(RelayError::Forbidden("administrators do not enrol phones".into()));
@@ -276,7 +302,8 @@ impl RelayStore {
         Ok(Enrolled { device_id, token, user_id: user.id, actors })
     }
 
-    pub fn authenticate(&self, token: &str) -> Result<Device> {
+    pub fn authenticate(&mut self, token: &str) -> Result<Device> {
+        self.refresh_directory()?;
         let row: Option<(String, String, Option<i64>)> = self
             .conn
             .query_row("SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1", params![sha256_hex(token.as_bytes())], |r| {
@@ -287,7 +314,7 @@ impl RelayStore {
         if revoked.is_some() {
             return Err(RelayError::Unauthorized("this device has been revoked".into()));
         }
-        let dir = self.directory()?.ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
+        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
         let user = dir.user(&user_id).cloned().ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
         let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device_id = ?1")?;
         let actors = stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<HashSet<String>>>()?;
@@ -425,10 +452,7 @@ impl RelayStore {
         for d in &req.push {
             match self.check(device, d) {
                 Ok(p) => {
-                    accepted.push(Acked {
-                        doc_id: d.doc_id.clone(),
-                        heads: p.heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                    });
+                    accepted.push(Acked { doc_id: d.doc_id.clone(), heads: split_list(&p.heads) });
                     batch.push(p);
                 }
                 Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
@@ -438,20 +462,17 @@ impl RelayStore {
         // Acknowledged only once durably stored: an error here fails the whole request.
         self.store_prepared(device, batch)?;
         let (pull, cursor, more) = self.pull(device, req.cursor)?;
-        let dir = self.directory()?;
-        let directory = match &dir {
+        let directory = match &self.dir {
             Some(d) if d.version > req.directory_version => {
                 Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
             }
             _ => None,
         };
-        let templates = template::bundled_sources()
-            .into_iter()
-            .filter(|t| {
-                let key = t.name.trim_end_matches(".json").replacen('/', "@", 1);
-                !req.templates.contains(&key)
-            })
-            .map(|t| TemplateFile { name: t.name, bytes: ByteBuf::from(t.bytes) })
+        let templates = self
+            .templates
+            .iter()
+            .filter(|(key, _)| !req.templates.contains(key))
+            .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
             .collect();
         let mut stmt = self.conn.prepare_cached("SELECT actor, user_id FROM actors ORDER BY actor")?;
         let actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
@@ -504,12 +525,7 @@ impl RelayStore {
             let heads: String = r.get(4)?;
             match out.iter_mut().find(|d| d.doc_id == doc_id) {
                 Some(d) => d.changes.push(ByteBuf::from(change)),
-                None => out.push(DocChanges {
-                    doc_id,
-                    kind: r.get(3)?,
-                    changes: vec![ByteBuf::from(change)],
-                    heads: heads.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                }),
+                None => out.push(DocChanges { doc_id, kind: r.get(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&heads) }),
             }
         }
         drop(rows);
@@ -550,7 +566,7 @@ impl RelayStore {
         for row in rows {
             let (kind, grid, depts) = row?;
             let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
-            let depts: Vec<String> = depts.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            let depts = split_list(&depts);
             if may_write(&device.user, kind, &grid, &depts) {
                 return Ok(true);
             }
@@ -560,7 +576,7 @@ impl RelayStore {
 
     /// The relay's heads for a record (sorted hex), if it has the record.
     pub fn doc_heads(&mut self, id: &str) -> Result<Option<Vec<String>>> {
-        Ok(self.load(id)?.map(|mut d| heads_of(&mut d).split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()))
+        Ok(self.load(id)?.map(|mut d| split_list(&heads_of(&mut d))))
     }
 
     /// Counts for /metrics and the demo summary.

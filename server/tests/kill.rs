@@ -37,9 +37,7 @@ fn day(s: &mut Store, user: &str, grid: &str, n: usize) {
     };
     let v = s.add_venue(user, NewVenue { name: format!("店{n}"), grid_id: grid.into(), profile, ..Default::default() }).unwrap();
     let i = s.start_inspection(user, &v.id, "lx.ebike", None).unwrap();
-    let a: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("examples/answers/ebike-shop.json")).unwrap()).unwrap();
-    let a: Vec<(String, serde_json::Value)> = a.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let a = gridsafe_core::eval::answers_from_json(&std::fs::read(root.join("examples/answers/ebike-shop.json")).unwrap()).unwrap();
     s.answer(user, &i.id, &a).unwrap();
     let photo = std::fs::read(root.join("examples/photos/corridor-before.jpg")).unwrap();
     s.attach_photo(

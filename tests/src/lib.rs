@@ -11,6 +11,20 @@ pub mod fixtures {
     pub const PHOTO_AFTER: &[u8] = include_bytes!("../../examples/photos/corridor-after.jpg");
     pub const PHOTO_MEASURE: &[u8] = include_bytes!("../../examples/photos/hose-measure.jpg");
 
+    /// The example answers files (examples/answers/).
+    pub const GAS_ANSWERS: &str = include_str!("../../examples/answers/gas-restaurant.json");
+    pub const EBIKE_ANSWERS: &str = include_str!("../../examples/answers/ebike-shop.json");
+
+    /// An example answers file with some answers replaced.
+    pub fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Vec<(String, serde_json::Value)> {
+        let mut a = gridsafe_core::eval::answers_from_json(json.as_bytes()).expect("example answers file");
+        for (k, v) in overrides {
+            a.retain(|(item, _)| item != k);
+            a.push(((*k).to_owned(), v.clone()));
+        }
+        a
+    }
+
     pub fn directory() -> Directory {
         Directory::from_json(DIRECTORY_JSON).expect("demo directory is valid")
     }

@@ -157,11 +157,8 @@ fn bad_photos_leave_the_inspection_unchanged() {
 #[test]
 fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
     let (_d, mut s, i) = store_with_inspection();
-    let answers: serde_json::Value = serde_json::from_str(include_str!("../../examples/answers/gas-restaurant.json")).unwrap();
-    let mut answers: Vec<(String, serde_json::Value)> = answers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    answers.retain(|(k, _)| k != "gas.lpg_underground" && k != "gas.shutoff_installed");
-    answers.push(("gas.lpg_underground".into(), json!("no")));
-    answers.push(("gas.shutoff_installed".into(), json!("yes")));
+    let answers =
+        fixtures::answers(fixtures::GAS_ANSWERS, &[("gas.lpg_underground", json!("no")), ("gas.shutoff_installed", json!("yes"))]);
     s.answer("wang", &i, &answers).unwrap();
     let p = s
         .attach_photo(

@@ -34,13 +34,15 @@ fn photo(bytes: &[u8], item: &str) -> NewPhoto {
 }
 
 fn gas_answers(hose: f64, underground: &str) -> Vec<(String, serde_json::Value)> {
-    let v: serde_json::Value = serde_json::from_str(include_str!("../../examples/answers/gas-restaurant.json")).unwrap();
-    let mut m = v.as_object().unwrap().clone();
-    m.insert("gas.hose_length".into(), json!(hose));
-    m.insert("gas.lpg_underground".into(), json!(underground));
-    m.insert("gas.shutoff_installed".into(), json!("yes"));
-    m.insert("gas.shutoff_test_record".into(), json!("yes"));
-    m.into_iter().collect()
+    fixtures::answers(
+        fixtures::GAS_ANSWERS,
+        &[
+            ("gas.hose_length", json!(hose)),
+            ("gas.lpg_underground", json!(underground)),
+            ("gas.shutoff_installed", json!("yes")),
+            ("gas.shutoff_test_record", json!("yes")),
+        ],
+    )
 }
 
 #[test]

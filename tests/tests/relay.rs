@@ -83,8 +83,7 @@ fn inspection_with_hazard(s: &mut Store, name: &str) -> (String, String) {
         )
         .unwrap();
     let i = s.start_inspection("wang", &v.id, "lx.ebike", None).unwrap();
-    let answers: serde_json::Value = serde_json::from_str(include_str!("../../examples/answers/ebike-shop.json")).unwrap();
-    let answers: Vec<(String, serde_json::Value)> = answers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let answers = fixtures::answers(fixtures::EBIKE_ANSWERS, &[]);
     s.answer("wang", &i.id, &answers).unwrap();
     s.attach_photo(
         "wang",

@@ -110,14 +110,14 @@ fn a_day(s: &mut Store) -> Vec<String> {
             )
             .unwrap();
         let i = s.start_inspection("wang", &v.id, "lx.gas", None).unwrap();
-        let answers: serde_json::Value = serde_json::from_str(include_str!("../../examples/answers/gas-restaurant.json")).unwrap();
-        let mut answers: Vec<(String, serde_json::Value)> =
-            answers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        answers.retain(|(k, _)| !["gas.lpg_underground", "gas.shutoff_installed", "gas.shutoff_test_record"].contains(&k.as_str()));
-        answers.push(("gas.lpg_underground".into(), serde_json::json!("no")));
-        for k in ["gas.shutoff_installed", "gas.shutoff_test_record"] {
-            answers.push((k.into(), serde_json::json!("yes")));
-        }
+        let answers = fixtures::answers(
+            fixtures::GAS_ANSWERS,
+            &[
+                ("gas.lpg_underground", serde_json::json!("no")),
+                ("gas.shutoff_installed", serde_json::json!("yes")),
+                ("gas.shutoff_test_record", serde_json::json!("yes")),
+            ],
+        );
         s.answer("wang", &i.id, &answers).unwrap();
         s.attach_photo(
             "wang",

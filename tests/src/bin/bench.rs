@@ -15,8 +15,7 @@ use gridsafe_core::store::{HazardQuery, NewPhoto, NewVenue};
 use gridsafe_tests::fixtures;
 use serde_json::json;
 
-const ANSWERS_GAS: &str = include_str!("../../../examples/answers/gas-restaurant.json");
-const ANSWERS_EBIKE: &str = include_str!("../../../examples/answers/ebike-shop.json");
+use gridsafe_tests::fixtures::{EBIKE_ANSWERS as ANSWERS_EBIKE, GAS_ANSWERS as ANSWERS_GAS, answers};
 
 fn args() -> (String, PathBuf, usize) {
     let a: Vec<String> = std::env::args().skip(1).collect();
@@ -39,15 +38,6 @@ fn args() -> (String, PathBuf, usize) {
         i += 1;
     }
     (mode, data, venues)
-}
-
-fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Vec<(String, serde_json::Value)> {
-    let v: serde_json::Value = serde_json::from_str(json).expect("answers file");
-    let mut m = v.as_object().expect("object").clone();
-    for (k, v) in overrides {
-        m.insert((*k).to_owned(), v.clone());
-    }
-    m.into_iter().collect()
 }
 
 fn clean_gas() -> Vec<(String, serde_json::Value)> {
@@ -173,20 +163,17 @@ fn measure(path: &Path) {
     let overdue_q = HazardQuery { scope_user: Some("wang".into()), overdue_only: true, ..Default::default() };
     let mine_rows = s.list_hazards(&mine_q).expect("mine").len();
     let overdue_rows = s.list_hazards(&overdue_q).expect("overdue").len();
-    let mine: Vec<f64> = (0..51)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(s.list_hazards(&mine_q).expect("mine"));
-            ms(t)
-        })
-        .collect();
-    let overdue: Vec<f64> = (0..51)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(s.list_hazards(&overdue_q).expect("overdue"));
-            ms(t)
-        })
-        .collect();
+    let timed_query = |q: &HazardQuery| -> Vec<f64> {
+        (0..51)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(s.list_hazards(q).expect("query"));
+                ms(t)
+            })
+            .collect()
+    };
+    let mine = timed_query(&mine_q);
+    let overdue = timed_query(&overdue_q);
     // Record a 25-item inspection (lx.gas on an LPG venue: every item applies) with 3 failures,
     // their 3 before photos, and register the hazards — each run on a fresh venue, durable.
     let three_fail = answers(

@@ -20,9 +20,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridsafe_core::sync::SyncRequest;
+use gridsafe_core::sync::{PROTOCOL, SyncRequest, SyncResponse};
 use serde::Deserialize;
-use store::{RelayError, RelayStore};
+use store::{Readers, RelayError, RelayStore};
 
 /// Largest sync request body accepted.
 pub const MAX_SYNC_BODY: usize = 32 * 1024 * 1024;
@@ -36,16 +36,28 @@ struct Metrics {
     enrolments: AtomicU64,
 }
 
+/// Read-only connections for pulls: one per core is enough to keep both cores busy.
+const READERS: usize = 4;
+
 #[derive(Clone, Debug)]
 pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
+    readers: Arc<Readers>,
     metrics: Arc<Metrics>,
     blobs: PathBuf,
 }
 
 impl AppState {
-    pub fn new(store: RelayStore, blobs: PathBuf) -> AppState {
-        AppState { store: Arc::new(Mutex::new(store)), metrics: Arc::default(), blobs }
+    /// The relay's state over the data directory `data` (database and blobs).
+    pub fn open(data: &std::path::Path) -> Result<AppState, RelayError> {
+        let store = RelayStore::open(data)?;
+        let readers = Readers::open(data, READERS)?;
+        Ok(AppState { store: Arc::new(Mutex::new(store)), readers: Arc::new(readers), metrics: Arc::default(), blobs: data.join("blobs") })
+    }
+
+    /// Runs blocking work off the async runtime, without the store lock.
+    async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RelayError> + Send + 'static) -> Result<T, ApiError> {
+        tokio::task::spawn_blocking(f).await.map_err(|e| ApiError(RelayError::Storage(e.to_string())))?.map_err(ApiError)
     }
 
     /// Runs `f` on the store off the async runtime (SQLite and automerge work is blocking).
@@ -110,25 +122,41 @@ fn bearer(h: &HeaderMap) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError(RelayError::Unauthorized("missing bearer token".into())))
 }
 
+/// One sync round trip, in the phases described in `store`: only looking up the stored records
+/// and writing the accepted ones hold the store lock; decoding, checking, pulling and encoding
+/// run beside other requests.
+async fn sync_phases(s: &AppState, token: String, body: Bytes) -> Result<Vec<u8>, ApiError> {
+    let device = s.with_store(move |st| st.authenticate(&token)).await?;
+    store::refuse_admin(&device).map_err(ApiError)?;
+    let req = AppState::blocking(move || SyncRequest::decode(&body).map_err(|e| RelayError::BadRequest(e.to_string()))).await?;
+    let req = Arc::new(req);
+    let r = req.clone();
+    let stored = s.with_store(move |st| st.stored(&r)).await?;
+    let (r, dev) = (req.clone(), device.clone());
+    let checked =
+        AppState::blocking(move || Ok(r.push.iter().zip(&stored).map(|(d, b)| store::check(&dev, d, b.as_deref())).collect::<Vec<_>>()))
+            .await?;
+    let (r, dev) = (req.clone(), device.clone());
+    let store::Committed { accepted, refused, directory, templates } = s.with_store(move |st| st.commit(&dev, &r, checked)).await?;
+    let (readers, dev, cursor) = (s.readers.clone(), device.clone(), req.cursor);
+    let metrics = s.metrics.clone();
+    AppState::blocking(move || {
+        let (pull, cursor, more, actors) = readers.with(|c| store::pull(c, &dev, cursor))?;
+        tracing::info!(device = %dev.id, user = %dev.user.id, pushed = req.push.len(), accepted = accepted.len(),
+            refused = refused.len(), pulled = pull.len(), cursor, "sync");
+        metrics.docs_accepted.fetch_add(accepted.len() as u64, Ordering::Relaxed);
+        metrics.docs_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
+        let resp = SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors };
+        Ok(resp.encode())
+    })
+    .await
+}
+
 async fn sync(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
     s.metrics.syncs.fetch_add(1, Ordering::Relaxed);
-    let result = s
-        .with_store(move |st| {
-            let device = st.authenticate(&token)?;
-            let req = SyncRequest::decode(&body).map_err(|e| RelayError::BadRequest(e.to_string()))?;
-            let resp = st.sync(&device, &req)?;
-            tracing::info!(device = %device.id, user = %device.user.id, pushed = req.push.len(), accepted = resp.accepted.len(),
-                refused = resp.refused.len(), pulled = resp.pull.len(), cursor = resp.cursor, "sync");
-            Ok(resp)
-        })
-        .await;
-    match result {
-        Ok(resp) => {
-            s.metrics.docs_accepted.fetch_add(resp.accepted.len() as u64, Ordering::Relaxed);
-            s.metrics.docs_refused.fetch_add(resp.refused.len() as u64, Ordering::Relaxed);
-            Ok(([(header::CONTENT_TYPE, "application/cbor")], resp.encode()).into_response())
-        }
+    match sync_phases(&s, token, body).await {
+        Ok(bytes) => Ok(([(header::CONTENT_TYPE, "application/cbor")], bytes).into_response()),
         Err(e) => {
             s.metrics.sync_errors.fetch_add(1, Ordering::Relaxed);
             Err(e)
@@ -192,15 +220,16 @@ struct ChunkQuery {
     total: u64,
 }
 
-/// Appends one chunk at `offset` (which must equal what the relay holds); on the last chunk the
-/// whole file is checked against its SHA-256 before it becomes visible.
+/// Appends one chunk at `offset`; on the last chunk the whole file is checked against its SHA-256
+/// before it becomes visible. An offset other than the bytes held → 409 with the relay's count,
+/// from which the client resumes.
 async fn blob_put(
     State(s): State<AppState>,
     headers: HeaderMap,
     AxPath(sha): AxPath<String>,
     Query(q): Query<ChunkQuery>,
     body: Bytes,
-) -> Result<Json<BlobStatus>, ApiError> {
+) -> Result<(StatusCode, Json<BlobStatus>), ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
     if q.total == 0 || q.total > MAX_BLOB {
@@ -214,20 +243,21 @@ async fn blob_put(
         use std::io::Write;
         let device = st.authenticate(&token)?;
         if st.blob_complete(&sha)? {
-            return Ok(BlobStatus { have: q.total, complete: true });
+            return Ok((StatusCode::OK, BlobStatus { have: q.total, complete: true }));
         }
         let part = part_path(&root, &sha);
         std::fs::create_dir_all(part.parent().unwrap_or(&root)).map_err(io)?;
         let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
         if q.offset != have {
-            return Err(RelayError::BadRequest(format!("offset {} does not continue the {have} bytes held; resume from {have}", q.offset)));
+            // Not an error the client must show: it resumes from what the relay holds.
+            return Ok((StatusCode::CONFLICT, BlobStatus { have, complete: false }));
         }
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&part).map_err(io)?;
         f.write_all(&body).map_err(io)?;
         f.sync_all().map_err(io)?;
         let have = have + body.len() as u64;
         if have < q.total {
-            return Ok(BlobStatus { have, complete: false });
+            return Ok((StatusCode::OK, BlobStatus { have, complete: false }));
         }
         let bytes = std::fs::read(&part).map_err(io)?;
         if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
@@ -238,10 +268,10 @@ async fn blob_put(
         std::fs::create_dir_all(dest.parent().unwrap_or(&root)).map_err(io)?;
         std::fs::rename(&part, &dest).map_err(io)?;
         st.blob_completed(&sha, have, &device)?;
-        Ok(BlobStatus { have, complete: true })
+        Ok((StatusCode::OK, BlobStatus { have, complete: true }))
     })
     .await
-    .map(Json)
+    .map(|(code, st)| (code, Json(st)))
 }
 
 async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, ApiError> {
@@ -299,10 +329,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = RelayStore::open(&data)?;
+    let state = AppState::open(&data)?;
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, data = %data.display(), "relay listening");
-    axum::serve(listener, router(AppState::new(store, data.join("blobs")))).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -2,10 +2,11 @@
 //! hash, documents rebuilt on demand from it through a bounded cache, devices and actor bindings.
 //! Merging and record checks are core's (`gridsafe_core::records`); nothing here merges by itself.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -16,7 +17,7 @@ use gridsafe_core::store::split_list;
 use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
 use gridsafe_core::template;
 use rand_core::{OsRng, RngCore};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -88,7 +89,7 @@ pub struct DeviceRow {
 #[derive(Debug)]
 pub struct RelayStore {
     conn: Connection,
-    cache: lru::LruCache<String, AutoCommit>,
+    cache: lru::LruCache<String, Arc<Loaded>>,
     /// The parsed directory: every request needs it, so it is read once and replaced on import.
     dir: Option<Directory>,
     /// The template versions this build ships, offered to phones that lack them.
@@ -109,62 +110,127 @@ fn heads_of(doc: &mut AutoCommit) -> String {
     v.join(",")
 }
 
-/// Where a record belongs: its grid and, for hazards, its lead departments.
-fn scope_of(doc: &AutoCommit, id: &str) -> Result<(DocKind, String, Vec<String>, Option<records::HazardHeader>)> {
+/// Where a record belongs and what it references: what routing and authorisation need. Read
+/// with one full hydration of the record, which is also the shape check (a record the phones
+/// could not read is refused here, not discovered on every phone).
+#[derive(Clone, Debug, PartialEq)]
+struct Placement {
+    kind: DocKind,
+    grid: String,
+    /// Lead departments (hazards only).
+    depts: Vec<String>,
+    /// A hazard's registration data, which may never change.
+    header: Option<records::HazardHeader>,
+    /// Every photo hash the record references (all variants), for download authorisation.
+    photos: Vec<String>,
+}
+
+fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
     let kind = records::doc_kind(doc, id)?;
-    Ok(match kind {
+    let mut photos = Vec::new();
+    let mut push = |p: &records::PhotoRef| {
+        photos.push(p.sha256.clone());
+        photos.extend(p.thumb_sha256.clone());
+        photos.extend(p.original_sha256.clone());
+    };
+    let (inner, grid, depts, header) = match kind {
         DocKind::Venue => {
             let v = records::read_venue(doc, id)?;
-            check_same_id(&v.id, id)?;
-            (kind, v.grid_id, vec![], None)
+            (v.id, v.grid_id, vec![], None)
         }
         DocKind::Inspection => {
             let i = records::read_inspection(doc, id)?;
-            check_same_id(&i.header.id, id)?;
-            (kind, i.header.grid_id, vec![], None)
+            i.photos.iter().for_each(&mut push);
+            (i.header.id, i.header.grid_id, vec![], None)
         }
         DocKind::Hazard => {
-            let (h, _) = records::read_hazard(doc, id)?;
-            check_same_id(&h.id, id)?;
-            (kind, h.grid_id.clone(), h.lead_depts.clone(), Some(h))
+            let (h, evs) = records::read_hazard(doc, id)?;
+            h.photos.iter().for_each(&mut push);
+            photos.extend(evs.into_iter().filter_map(|e| e.record.photo));
+            (h.id.clone(), h.grid_id.clone(), h.lead_depts.clone(), Some(h))
         }
-    })
-}
-
-fn check_same_id(inner: &str, id: &str) -> Result<()> {
+    };
     if inner != id {
         return Err(RelayError::BadRequest(format!("record {id} holds record {inner}")));
     }
-    Ok(())
+    Ok(Placement { kind, grid, depts, header, photos })
+}
+
+/// A record as the relay holds it. Shared read-only between requests; a request that changes it
+/// works on its own copy.
+#[derive(Debug)]
+pub struct Loaded {
+    doc: AutoCommit,
+    place: Placement,
+    /// Sorted hex heads, joined by commas (as in the `docs` table).
+    heads: String,
 }
 
 /// A record whose pushed changes passed every check, ready to be written.
-struct Prepared {
+#[derive(Debug)]
+pub struct Prepared {
     doc_id: String,
-    kind: DocKind,
-    grid: String,
-    depts: Vec<String>,
-    heads: String,
+    /// The heads it was checked against (`None`: the relay did not have the record).
+    based_on: Option<String>,
     changes: Vec<(String, Vec<u8>)>,
-    photos: Vec<String>,
-    doc: AutoCommit,
+    loaded: Loaded,
 }
 
-/// Every photo hash a record references (all variants), for download authorisation.
-fn photo_refs(doc: &AutoCommit, id: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut push = |p: &records::PhotoRef| {
-        out.push(p.sha256.clone());
-        out.extend(p.thumb_sha256.clone());
-        out.extend(p.original_sha256.clone());
-    };
-    if let Ok(i) = records::read_inspection(doc, id) {
-        i.photos.iter().for_each(&mut push);
-    } else if let Ok((h, evs)) = records::read_hazard(doc, id) {
-        h.photos.iter().for_each(&mut push);
-        out.extend(evs.into_iter().filter_map(|e| e.record.photo));
+/// What a commit answers: the records written and refused, and what the phone lacks of the
+/// directory and templates.
+#[derive(Debug)]
+pub struct Committed {
+    pub accepted: Vec<Acked>,
+    pub refused: Vec<Refused>,
+    pub directory: Option<ByteBuf>,
+    pub templates: Vec<TemplateFile>,
+}
+
+/// Checks one record's pushed changes against the device, the record shape and the scope, on top
+/// of `before` (the relay's version). Pure: nothing is stored here.
+pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result<Prepared> {
+    gridsafe_core::store::check_id("record", &d.doc_id)?;
+    let changes = d
+        .changes
+        .iter()
+        .map(|c| Change::from_bytes(c.to_vec()).map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    for c in &changes {
+        let actor = c.actor_id().to_hex_string();
+        if !device.actors.contains(&actor) {
+            return Err(RelayError::Forbidden(format!("change {} carries actor {actor}, which is not bound to this device", c.hash())));
+        }
     }
-    out
+    if let Some(b) = before
+        && !may_write(&device.user, b.place.kind, &b.place.grid, &b.place.depts)
+    {
+        return Err(RelayError::Forbidden(format!("record {} is outside {}'s scope", d.doc_id, device.user.id)));
+    }
+    let hashes: Vec<String> = changes.iter().map(|c| c.hash().to_string()).collect();
+    let mut doc = before.map(|b| b.doc.clone()).unwrap_or_default();
+    doc.apply_changes(changes).map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(RelayError::BadRequest("changes depend on history the relay does not have; push the earlier changes first".into()));
+    }
+    let heads = heads_of(&mut doc);
+    let place = match before {
+        // Nothing new (a replay): the stored reading stands.
+        Some(b) if b.heads == heads => b.place.clone(),
+        _ => place(&doc, &d.doc_id)?,
+    };
+    if let Some(b) = before {
+        if b.place.kind != place.kind {
+            return Err(RelayError::BadRequest("the change would alter the record's kind".into()));
+        }
+        if b.place.header.is_some() && b.place.header != place.header {
+            return Err(RelayError::Forbidden("a hazard's registration data cannot change; record an event instead".into()));
+        }
+    }
+    if !may_write(&device.user, place.kind, &place.grid, &place.depts) {
+        return Err(RelayError::Forbidden(format!("record {} ({}) is outside {}'s scope", d.doc_id, place.grid, device.user.id)));
+    }
+    let changes = hashes.into_iter().zip(&d.changes).map(|(h, raw)| (h, raw.to_vec())).collect();
+    Ok(Prepared { doc_id: d.doc_id.clone(), based_on: before.map(|b| b.heads.clone()), changes, loaded: Loaded { doc, place, heads } })
 }
 
 /// May `user` write a record of this kind in this grid / for these departments?
@@ -351,8 +417,18 @@ impl RelayStore {
 
     // -----------------------------------------------------------------------------------------
     // Sync
+    //
+    // A sync runs in phases so that its CPU work (decoding, applying and reading automerge
+    // changes) runs outside the store lock, on every core:
+    // 1. under the lock, `stored` hands out the relay's versions of the pushed records;
+    // 2. without it, [`check`] applies each record's changes and checks actor, shape and scope;
+    // 3. under the lock, `commit` writes what passed in one transaction, first re-checking any
+    //    record that another request changed in the meantime;
+    // 4. without it, [`pull`] reads the user's scope after the cursor on a read-only connection.
+    // `sync` runs all four in one call (the admin tools and tests use it).
 
-    fn load(&mut self, id: &str) -> Result<Option<AutoCommit>> {
+    /// The relay's version of a record, from the cache or rebuilt from the change log.
+    fn load(&mut self, id: &str) -> Result<Option<Arc<Loaded>>> {
         if let Some(d) = self.cache.get(id) {
             return Ok(Some(d.clone()));
         }
@@ -366,55 +442,54 @@ impl RelayStore {
         }
         let mut doc = AutoCommit::new();
         doc.apply_changes(changes).map_err(|e| RelayError::Storage(e.to_string()))?;
-        self.cache.put(id.to_owned(), doc.clone());
-        Ok(Some(doc))
-    }
-
-    /// Checks one record's pushed changes against the device, the record shape and the scope.
-    /// Nothing is stored here: accepted records are written together by [`RelayStore::sync`].
-    fn check(&mut self, device: &Device, d: &DocChanges) -> Result<Prepared> {
-        gridsafe_core::store::check_id("record", &d.doc_id)?;
-        let changes = d
-            .changes
-            .iter()
-            .map(|c| Change::from_bytes(c.to_vec()).map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}"))))
-            .collect::<Result<Vec<_>>>()?;
-        for c in &changes {
-            let actor = c.actor_id().to_hex_string();
-            if !device.actors.contains(&actor) {
-                return Err(RelayError::Forbidden(format!("change {} carries actor {actor}, which is not bound to this device", c.hash())));
-            }
-        }
-        let before = self.load(&d.doc_id)?;
-        let before_scope = before.as_ref().map(|b| scope_of(b, &d.doc_id)).transpose()?;
-        let mut doc = before.clone().unwrap_or_default();
-        doc.apply_changes(changes.clone()).map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
-        if !doc.get_missing_deps(&[]).is_empty() {
-            return Err(RelayError::BadRequest("changes depend on history the relay does not have; push the earlier changes first".into()));
-        }
-        let (kind, grid, depts, header) = scope_of(&doc, &d.doc_id)?;
-        if let Some((k0, g0, d0, h0)) = &before_scope {
-            if *k0 != kind {
-                return Err(RelayError::BadRequest("the change would alter the record's kind".into()));
-            }
-            if !may_write(&device.user, *k0, g0, d0) {
-                return Err(RelayError::Forbidden(format!("record {} is outside {}'s scope", d.doc_id, device.user.id)));
-            }
-            if h0.is_some() && *h0 != header {
-                return Err(RelayError::Forbidden("a hazard's registration data cannot change; record an event instead".into()));
-            }
-        }
-        if !may_write(&device.user, kind, &grid, &depts) {
-            return Err(RelayError::Forbidden(format!("record {} ({grid}) is outside {}'s scope", d.doc_id, device.user.id)));
-        }
+        let place = place(&doc, id).map_err(|e| RelayError::Storage(format!("stored record {id} no longer reads: {e}")))?;
         let heads = heads_of(&mut doc);
-        let photos = photo_refs(&doc, &d.doc_id);
-        let changes = changes.iter().zip(&d.changes).map(|(c, raw)| (c.hash().to_string(), raw.to_vec())).collect();
-        Ok(Prepared { doc_id: d.doc_id.clone(), kind, grid, depts, heads, changes, photos, doc })
+        let loaded = Arc::new(Loaded { doc, place, heads });
+        self.cache.put(id.to_owned(), loaded.clone());
+        Ok(Some(loaded))
     }
 
-    /// Writes accepted records in one transaction (one fsync per sync request, not per record).
-    fn store_prepared(&mut self, device: &Device, batch: Vec<Prepared>) -> Result<()> {
+    /// Phase 1: the relay's versions of the records a request pushes.
+    pub fn stored(&mut self, req: &SyncRequest) -> Result<Vec<Option<Arc<Loaded>>>> {
+        req.push
+            .iter()
+            .map(|d| if gridsafe_core::store::check_id("record", &d.doc_id).is_ok() { self.load(&d.doc_id) } else { Ok(None) })
+            .collect()
+    }
+
+    /// The heads the relay holds for a record now (cheap: the cache or one indexed row).
+    fn current_heads(&mut self, id: &str) -> Result<Option<String>> {
+        if let Some(d) = self.cache.peek(id) {
+            return Ok(Some(d.heads.clone()));
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT heads FROM docs WHERE id = ?1")?;
+        Ok(stmt.query_row(params![id], |r| r.get(0)).optional()?)
+    }
+
+    /// Phase 3: writes the records that passed [`check`] in one transaction (one fsync per
+    /// request) and records the device's status. A record another request changed since phase 1
+    /// is checked again, here, on top of the relay's current version.
+    pub fn commit(&mut self, device: &Device, req: &SyncRequest, checked: Vec<Result<Prepared>>) -> Result<Committed> {
+        let mut accepted = Vec::new();
+        let mut refused = Vec::new();
+        let mut batch = Vec::new();
+        for (d, c) in req.push.iter().zip(checked) {
+            let c = match c {
+                Ok(p) if p.based_on != self.current_heads(&p.doc_id)? => {
+                    let before = self.load(&p.doc_id)?;
+                    check(device, d, before.as_deref())
+                }
+                other => other,
+            };
+            match c {
+                Ok(p) => {
+                    accepted.push(Acked { doc_id: p.doc_id.clone(), heads: split_list(&p.loaded.heads) });
+                    batch.push(p);
+                }
+                Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
+                Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
+            }
+        }
         let tx = self.conn.transaction()?;
         let now = now_ms();
         for p in &batch {
@@ -424,44 +499,26 @@ impl RelayStore {
                     params![hash, p.doc_id, raw, device.id, now],
                 )?;
             }
-            let depts_text = if p.depts.is_empty() { String::new() } else { format!(",{},", p.depts.join(",")) };
+            let pl = &p.loaded.place;
+            let depts_text = if pl.depts.is_empty() { String::new() } else { format!(",{},", pl.depts.join(",")) };
             tx.execute(
                 "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
-                params![p.doc_id, p.kind.as_str(), p.grid, depts_text, p.heads, now],
+                params![p.doc_id, pl.kind.as_str(), pl.grid, depts_text, p.loaded.heads, now],
             )?;
-            for sha in &p.photos {
+            for sha in &pl.photos {
                 tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, p.doc_id])?;
             }
         }
+        tx.execute(
+            "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
+            params![device.id, now, req.status.pending_docs as i64, req.status.pending_photos as i64, req.status.app_version, req.protocol],
+        )?;
+        // Acknowledged only once durably stored: an error here fails the whole request.
         tx.commit()?;
         for p in batch {
-            self.cache.put(p.doc_id, p.doc);
+            self.cache.put(p.doc_id, Arc::new(p.loaded));
         }
-        Ok(())
-    }
-
-    /// One sync round trip: accept what the phone pushed, then return what it lacks in its scope.
-    pub fn sync(&mut self, device: &Device, req: &SyncRequest) -> Result<SyncResponse> {
-        if device.user.role == Role::Admin {
-            return Err(RelayError::Forbidden("administrators do not sync records".into()));
-        }
-        let mut accepted = Vec::new();
-        let mut refused = Vec::new();
-        let mut batch = Vec::new();
-        for d in &req.push {
-            match self.check(device, d) {
-                Ok(p) => {
-                    accepted.push(Acked { doc_id: d.doc_id.clone(), heads: split_list(&p.heads) });
-                    batch.push(p);
-                }
-                Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
-                Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
-            }
-        }
-        // Acknowledged only once durably stored: an error here fails the whole request.
-        self.store_prepared(device, batch)?;
-        let (pull, cursor, more) = self.pull(device, req.cursor)?;
         let directory = match &self.dir {
             Some(d) if d.version > req.directory_version => {
                 Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
@@ -474,71 +531,18 @@ impl RelayStore {
             .filter(|(key, _)| !req.templates.contains(key))
             .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
             .collect();
-        let mut stmt = self.conn.prepare_cached("SELECT actor, user_id FROM actors ORDER BY actor")?;
-        let actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        drop(stmt);
-        self.conn.execute(
-            "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
-            params![
-                device.id,
-                now_ms(),
-                req.status.pending_docs as i64,
-                req.status.pending_photos as i64,
-                req.status.app_version,
-                req.protocol
-            ],
-        )?;
-        Ok(SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors })
+        Ok(Committed { accepted, refused, directory, templates })
     }
 
-    fn pull(&mut self, device: &Device, cursor: u64) -> Result<(Vec<DocChanges>, u64, bool)> {
-        let u = &device.user;
-        let (clause, args): (String, Vec<String>) = match u.role {
-            Role::Inspector => (format!("d.grid_id IN ({})", vec!["?"; u.grids.len().max(1)].join(",")), u.grids.clone()),
-            Role::Reviewer => {
-                ("(d.kind != 'hazard' OR d.depts LIKE ?)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
-            }
-            _ => ("1 = 1".into(), vec![]),
-        };
-        let sql = format!(
-            "SELECT c.seq, c.doc_id, c.bytes, d.kind, d.heads FROM changes c JOIN docs d ON d.id = c.doc_id
-             WHERE c.seq > ? AND c.device_id != ? AND {clause} ORDER BY c.seq"
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut params: Vec<rusqlite::types::Value> = vec![(cursor as i64).into(), device.id.clone().into()];
-        params.extend(args.into_iter().map(rusqlite::types::Value::from));
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        let mut out: Vec<DocChanges> = Vec::new();
-        let mut bytes = 0usize;
-        let mut last = cursor;
-        let mut more = false;
-        while let Some(r) = rows.next()? {
-            let seq: i64 = r.get(0)?;
-            let doc_id: String = r.get(1)?;
-            let change: Vec<u8> = r.get(2)?;
-            if bytes + change.len() > PULL_BYTES && bytes > 0 {
-                more = true;
-                break;
-            }
-            bytes += change.len();
-            last = seq as u64;
-            let heads: String = r.get(4)?;
-            match out.iter_mut().find(|d| d.doc_id == doc_id) {
-                Some(d) => d.changes.push(ByteBuf::from(change)),
-                None => out.push(DocChanges { doc_id, kind: r.get(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&heads) }),
-            }
-        }
-        drop(rows);
-        drop(stmt);
-        if !more {
-            // Nothing else in scope up to the newest change: the cursor may jump past the rest.
-            // Safe because the store is used under one lock, so no change can commit between the
-            // query above and this one; several relay instances will need the max read in the
-            // same snapshot as the pull.
-            let max: Option<i64> = self.conn.query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
-            last = last.max(max.unwrap_or(0) as u64);
-        }
-        Ok((out, last, more))
+    /// One sync round trip in one call: accept what the phone pushed, then return what it lacks
+    /// in its scope. The HTTP relay runs the same phases with the lock released in between.
+    pub fn sync(&mut self, device: &Device, req: &SyncRequest) -> Result<SyncResponse> {
+        refuse_admin(device)?;
+        let stored = self.stored(req)?;
+        let checked = req.push.iter().zip(&stored).map(|(d, b)| check(device, d, b.as_deref())).collect();
+        let Committed { accepted, refused, directory, templates } = self.commit(device, req, checked)?;
+        let (pull, cursor, more, actors) = pull(&self.conn, device, req.cursor)?;
+        Ok(SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -576,7 +580,7 @@ impl RelayStore {
 
     /// The relay's heads for a record (sorted hex), if it has the record.
     pub fn doc_heads(&mut self, id: &str) -> Result<Option<Vec<String>>> {
-        Ok(self.load(id)?.map(|mut d| split_list(&heads_of(&mut d))))
+        Ok(self.load(id)?.map(|d| split_list(&d.heads)))
     }
 
     /// Counts for /metrics and the demo summary.
@@ -585,5 +589,114 @@ impl RelayStore {
         let changes: i64 = self.conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
         let devices: i64 = self.conn.query_row("SELECT count(*) FROM devices WHERE revoked_ms IS NULL", [], |r| r.get(0))?;
         Ok((docs, changes, devices))
+    }
+}
+
+/// Administrators manage the relay; they hold no records.
+pub fn refuse_admin(device: &Device) -> Result<()> {
+    if device.user.role == Role::Admin {
+        return Err(RelayError::Forbidden("administrators do not sync records".into()));
+    }
+    Ok(())
+}
+
+/// What a pull returns: the records' changes, the next cursor, whether more wait, and the
+/// actor → user table.
+pub type Pulled = (Vec<DocChanges>, u64, bool, Vec<(String, String)>);
+
+/// Phase 4: every change in the user's scope after `cursor` that another device wrote, up to
+/// [`PULL_BYTES`], read in one snapshot.
+pub fn pull(conn: &Connection, device: &Device, cursor: u64) -> Result<Pulled> {
+    // One read transaction: the scope query and the newest sequence number see the same log.
+    let tx = conn.unchecked_transaction()?;
+    let u = &device.user;
+    let (clause, args): (String, Vec<String>) = match u.role {
+        Role::Inspector => (format!("d.grid_id IN ({})", vec!["?"; u.grids.len().max(1)].join(",")), u.grids.clone()),
+        Role::Reviewer => {
+            ("(d.kind != 'hazard' OR d.depts LIKE ?)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
+        }
+        _ => ("1 = 1".into(), vec![]),
+    };
+    let sql = format!(
+        "SELECT c.seq, c.doc_id, c.bytes, d.kind, d.heads FROM changes c JOIN docs d ON d.id = c.doc_id
+         WHERE c.seq > ? AND c.device_id != ? AND {clause} ORDER BY c.seq"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut params: Vec<rusqlite::types::Value> = vec![(cursor as i64).into(), device.id.clone().into()];
+    params.extend(args.into_iter().map(rusqlite::types::Value::from));
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut out: Vec<DocChanges> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut bytes = 0usize;
+    let mut last = cursor;
+    let mut more = false;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let doc_id: String = r.get(1)?;
+        let change: Vec<u8> = r.get(2)?;
+        if bytes + change.len() > PULL_BYTES && bytes > 0 {
+            more = true;
+            break;
+        }
+        bytes += change.len();
+        last = seq as u64;
+        match index.get(&doc_id) {
+            Some(&n) => out[n].changes.push(ByteBuf::from(change)),
+            None => {
+                let heads: String = r.get(4)?;
+                index.insert(doc_id.clone(), out.len());
+                out.push(DocChanges { doc_id, kind: r.get(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&heads) });
+            }
+        }
+    }
+    drop(rows);
+    drop(stmt);
+    if !more {
+        // Nothing else in scope up to the newest change in this snapshot: the cursor may jump
+        // past the rest. Sequence numbers are assigned by the one writer in commit order, so no
+        // change below the newest can appear later.
+        let max: Option<i64> = tx.query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
+        last = last.max(max.unwrap_or(0) as u64);
+    }
+    let mut stmt = tx.prepare_cached("SELECT actor, user_id FROM actors ORDER BY actor")?;
+    let actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    drop(stmt);
+    tx.finish()?;
+    Ok((out, last, more, actors))
+}
+
+/// Read-only connections for pulls, so they run beside the writer (WAL lets readers and one
+/// writer work at once) instead of queueing behind the store lock.
+#[derive(Debug)]
+pub struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl Readers {
+    pub fn open(dir: &Path, n: usize) -> Result<Readers> {
+        let conns = (0..n.max(1))
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    dir.join("relay.sqlite"),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Readers { conns, next: AtomicUsize::new(0) })
+    }
+
+    /// Runs `f` on a free connection (or waits for the next one in turn).
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        for c in &self.conns {
+            if let Ok(guard) = c.try_lock() {
+                return f(&guard);
+            }
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        let guard = self.conns[n].lock().map_err(|_| RelayError::Storage("reader lock poisoned".into()))?;
+        f(&guard)
     }
 }

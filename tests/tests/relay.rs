@@ -257,13 +257,23 @@ fn photos_upload_resumably_and_download_only_in_scope() {
     assert!(bytes.len() > 6 * chunk, "a photo of several chunks ({} bytes)", bytes.len());
     // Cut at 30 %, then at 70 %, then resume: the relay holds exactly the bytes.
     let thirty = bytes.len() * 3 / 10;
-    let sent1 = client::upload_blob(&server, &token, &sha, &bytes, chunk, Some(thirty)).unwrap();
-    let sent2 = client::upload_blob(&server, &token, &sha, &bytes, chunk, Some(bytes.len() * 7 / 10 - sent1)).unwrap();
-    let sent3 = client::upload_blob(&server, &token, &sha, &bytes, chunk, None).unwrap();
+    let agent = client::agent();
+    let sent1 = client::upload_blob(&agent, &server, &token, &sha, &bytes, chunk, Some(thirty)).unwrap();
+    // A chunk that does not continue what the relay holds → 409 with the relay's count.
+    let mut r = agent
+        .put(&format!("{server}/v1/blobs/{sha}?offset=0&total={}", bytes.len()))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&bytes[..chunk])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    let held: serde_json::Value = r.body_mut().read_json().unwrap();
+    assert_eq!(held["have"].as_u64(), Some(sent1 as u64), "{held}");
+    let sent2 = client::upload_blob(&agent, &server, &token, &sha, &bytes, chunk, Some(bytes.len() * 7 / 10 - sent1)).unwrap();
+    let sent3 = client::upload_blob(&agent, &server, &token, &sha, &bytes, chunk, None).unwrap();
     assert!(sent1 + sent2 + sent3 <= bytes.len() + chunk, "re-sent at most one chunk: {} of {}", sent1 + sent2 + sent3, bytes.len());
     let stored = std::fs::read(relay.data.path().join("blobs").join(&sha[..2]).join(&sha)).unwrap();
     assert_eq!(stored, bytes);
-    assert_eq!(client::upload_blob(&server, &token, &sha, &bytes, chunk, None).unwrap(), 0, "already complete");
+    assert_eq!(client::upload_blob(&agent, &server, &token, &sha, &bytes, chunk, None).unwrap(), 0, "already complete");
 
     // The rest goes with a normal sync: thumbnails and evidence copies, not originals.
     let p = client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
@@ -292,15 +302,15 @@ fn photos_upload_resumably_and_download_only_in_scope() {
     // Blob ids that are not SHA-256 hex (path traversal included) are refused.
     assert_eq!(get(&office_token, "..%2F..%2Frelay.sqlite").0, 400);
     assert_eq!(get(&office_token, &"A".repeat(64)).0, 400);
-    // A wrong offset is refused with the offset to resume from; corrupted bytes are refused.
+    // A wrong offset is answered 409 with the count to resume from; corrupted bytes are refused.
     let other = "0".repeat(64);
     let mut r = agent
         .put(&format!("{}/v1/blobs/{other}?offset=10&total=20", relay.url))
         .header("Authorization", &format!("Bearer {token}"))
         .send(&[0u8; 10][..])
         .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    assert!(r.body_mut().read_to_string().unwrap().contains("resume from 0"));
+    assert_eq!(r.status().as_u16(), 409);
+    assert_eq!(r.body_mut().read_to_string().unwrap(), r#"{"have":0,"complete":false}"#);
     let mut r = agent
         .put(&format!("{}/v1/blobs/{other}?offset=0&total=20", relay.url))
         .header("Authorization", &format!("Bearer {token}"))
@@ -316,4 +326,71 @@ fn photos_upload_resumably_and_download_only_in_scope() {
         .send(&big[..])
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
+}
+
+/// Enrols a phone directly on a relay store (no HTTP).
+fn enrol_direct(relay: &mut RelayStore, s: &mut Store, user: &str) {
+    let actors: Vec<String> = s.local_actors().unwrap().into_iter().filter(|(_, u)| u == user).map(|(a, _)| a).collect();
+    let e = relay.enroll(user, "correct horse", user, &actors).unwrap();
+    s.set_enrollment("in-process", &e.device_id, &e.token, &e.user_id, &e.actors).unwrap();
+}
+
+fn sync_direct(relay: &mut RelayStore, s: &mut Store) {
+    let device = relay.authenticate(&s.enrollment().unwrap().unwrap().1).unwrap();
+    let resp = relay.sync(&device, &s.sync_request(usize::MAX).unwrap()).unwrap();
+    assert!(resp.refused.is_empty(), "{:?}", resp.refused);
+    s.apply_sync_response(&resp).unwrap();
+}
+
+#[test]
+fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayStore::open(data.path()).unwrap();
+    relay.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    for u in ["wang", "sun"] {
+        relay.set_password(u, "correct horse").unwrap();
+    }
+    let mut wang = Store::create(dir.path().join("wang.sqlite")).unwrap();
+    wang.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    let mut sun = Store::create(dir.path().join("sun.sqlite")).unwrap();
+    sun.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    enrol_direct(&mut relay, &mut wang, "wang");
+    enrol_direct(&mut relay, &mut sun, "sun");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "并发小店");
+    sync_direct(&mut relay, &mut wang);
+    sync_direct(&mut relay, &mut sun);
+    let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
+    wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+    sun.transition("sun", &hazard, Action { text: Some("限期拆除飞线".into()), ..Action::new(EventKind::Plan) }).unwrap();
+    // Both requests read the relay's version of the hazard before either is written, as two
+    // requests do when their check phases run side by side.
+    let (w_dev, s_dev) = (
+        relay.authenticate(&wang.enrollment().unwrap().unwrap().1).unwrap(),
+        relay.authenticate(&sun.enrollment().unwrap().unwrap().1).unwrap(),
+    );
+    let (w_req, s_req) = (wang.sync_request(usize::MAX).unwrap(), sun.sync_request(usize::MAX).unwrap());
+    let (w_stored, s_stored) = (relay.stored(&w_req).unwrap(), relay.stored(&s_req).unwrap());
+    let check = |dev, req: &SyncRequest, stored: &[Option<std::sync::Arc<gridsafe_server::store::Loaded>>]| {
+        req.push.iter().zip(stored).map(|(d, b)| gridsafe_server::store::check(dev, d, b.as_deref())).collect::<Vec<_>>()
+    };
+    let (w_checked, s_checked) = (check(&w_dev, &w_req, &w_stored), check(&s_dev, &s_req, &s_stored));
+    let w = relay.commit(&w_dev, &w_req, w_checked).unwrap();
+    let s = relay.commit(&s_dev, &s_req, s_checked).unwrap();
+    assert!(w.refused.is_empty() && s.refused.is_empty(), "{:?} {:?}", w.refused, s.refused);
+    // The second commit was checked again on top of the first: its heads hold both changes.
+    let heads = relay.doc_heads(&hazard).unwrap().unwrap();
+    assert_eq!(heads.len(), 2, "two concurrent changes, both kept: {heads:?}");
+    assert_eq!(s.accepted.iter().find(|a| a.doc_id == hazard).unwrap().heads, heads);
+    // A fresh relay process (no cache) reads the same record from its change log.
+    drop(relay);
+    let mut relay = RelayStore::open(data.path()).unwrap();
+    assert_eq!(relay.doc_heads(&hazard).unwrap().unwrap(), heads);
+    sync_direct(&mut relay, &mut wang);
+    sync_direct(&mut relay, &mut sun);
+    let (hw, hs) = (wang.hazard(&hazard).unwrap(), sun.hazard(&hazard).unwrap());
+    assert_eq!(hw.status, hs.status);
+    assert_eq!(hw.status.state.as_str(), "rectified_claimed");
+    assert!(hw.status.plan.is_some());
+    assert_eq!(wang.doc_heads(&hazard).unwrap(), heads);
 }

@@ -4,6 +4,7 @@
 //! - [`eval`]: answers → item results → proposed hazards.
 //! - [`records`]: venues, inspections and hazards as automerge documents.
 //! - [`lifecycle`]: the hazard lifecycle as a deterministic fold of append-only events.
+//! - [`projection`]: the list tables derived from records, shared by the phone and the relay.
 //! - [`store`]: the phone's SQLite store with projections for every list.
 //!
 //! This crate does no network I/O and depends on no async runtime or FFI crate: its only I/O is
@@ -16,6 +17,7 @@ pub mod eval;
 pub mod evidence;
 pub mod lifecycle;
 pub mod profile;
+pub mod projection;
 pub mod records;
 pub mod store;
 pub mod sync;

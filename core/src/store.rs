@@ -16,13 +16,14 @@ use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms, today};
-use crate::directory::{Directory, DirectoryRoster, Role, User};
+use crate::clock::{Hlc, format_date, ms_to_rfc3339, now_ms, today};
+use crate::directory::{Directory, Role, User};
 use crate::error::{Error, Result};
 use crate::eval::{Answer, ItemResult, Outcome, evaluate_item, parse_answer, propose};
 use crate::evidence::{self, IngestContext};
-use crate::lifecycle::{EventKind, HazardStatus, event, fold};
+use crate::lifecycle::{EventKind, HazardStatus, event};
 use crate::profile::VenueProfile;
+use crate::projection;
 use crate::records::{
     self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, StoredEvent, Venue,
 };
@@ -697,13 +698,13 @@ impl Store {
             None => Store::insert_doc(tx, id, kind, &mut doc)?,
         }
         match kind {
-            DocKind::Venue => Store::index_venue(tx, &records::read_venue(&doc, id)?)?,
-            DocKind::Inspection => Store::index_inspection(tx, &records::read_inspection(&doc, id)?)?,
+            DocKind::Venue => projection::index_venue(tx, &records::read_venue(&doc, id)?)?,
+            DocKind::Inspection => projection::index_inspection(tx, &records::read_inspection(&doc, id)?)?,
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(&doc, id)?;
-                let status = Store::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
+                let status = projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
                 Store::observe_hlc(tx, status.last_hlc)?;
-                Store::index_hazard(tx, &h, &status)?;
+                projection::index_hazard(tx, &h, &status)?;
             }
         }
         Ok((kind, doc.get_heads()))
@@ -850,87 +851,6 @@ impl Store {
         })
     }
 
-    fn fold_with(dir: Option<&Directory>, actors: &HashMap<String, String>, h: &HazardHeader, evs: &[StoredEvent]) -> HazardStatus {
-        let empty = Directory::default();
-        let roster = DirectoryRoster { directory: dir.unwrap_or(&empty), actors };
-        fold(h, evs, &roster)
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Projections
-
-    fn index_venue(tx: &Transaction<'_>, v: &Venue) -> Result<()> {
-        tx.execute(
-            "INSERT INTO venues_idx (id, name, address, village, grid_id, venue_types, archived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, village = excluded.village,
-               grid_id = excluded.grid_id, venue_types = excluded.venue_types, archived = excluded.archived",
-            params![v.id, v.name, v.address, v.village, v.grid_id, v.profile.venue_type.join(","), v.archived],
-        )?;
-        Ok(())
-    }
-
-    fn index_inspection(tx: &Transaction<'_>, i: &Inspection) -> Result<()> {
-        let h = &i.header;
-        let (finished, failed, hazards) = match &i.finish {
-            Some(f) => (true, f.results.values().filter(|o| *o == "fail").count() as i64, f.hazard_ids.len() as i64),
-            None => (false, 0, 0),
-        };
-        tx.execute(
-            "INSERT OR REPLACE INTO inspections_idx (id, venue_id, venue_name, template_id, template_version, inspector, grid_id, started_ms, day, finished, failed, hazards)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![h.id, h.venue_id, h.venue_name, h.template_id, h.template_version, h.inspector, h.grid_id, h.started_ms, format_date(ms_to_date(h.started_ms)), finished, failed, hazards],
-        )?;
-        if finished {
-            tx.execute(
-                "UPDATE venues_idx SET last_inspected_ms = max(coalesce(last_inspected_ms, 0), ?2) WHERE id = ?1",
-                params![h.venue_id, h.started_ms],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn index_hazard(tx: &Transaction<'_>, h: &HazardHeader, s: &HazardStatus) -> Result<()> {
-        let refused = s.history.iter().filter(|e| !e.applied).count();
-        tx.execute(
-            "INSERT OR REPLACE INTO hazards_idx (id, venue_id, venue_name, village, grid_id, inspection_id, item_id, domain, title_zh, title_en, severity, confirmation,
-               state, is_open, awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of, refused_events, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
-            params![
-                h.id,
-                h.venue_id,
-                h.venue_name,
-                h.village,
-                h.grid_id,
-                h.inspection_id,
-                h.item_id,
-                h.domain,
-                h.title_zh,
-                h.title_en,
-                s.severity,
-                serde_json::to_value(s.confirmation)?.as_str().unwrap_or_default(),
-                s.state.as_str(),
-                s.state.is_open(),
-                s.state.awaits_rectification(),
-                s.deadline,
-                h.lead_depts.join(","),
-                h.source,
-                s.fix_mode,
-                h.focus,
-                h.combined_group,
-                h.found_ms,
-                s.closed_at,
-                h.recurrence_of,
-                refused as i64,
-                now_ms()
-            ],
-        )?;
-        tx.execute("DELETE FROM hazard_depts WHERE hazard_id = ?1", params![h.id])?;
-        for d in &h.lead_depts {
-            tx.execute("INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)", params![d, h.id])?;
-        }
-        Ok(())
-    }
-
     // -----------------------------------------------------------------------------------------
     // Venues
 
@@ -968,7 +888,7 @@ impl Store {
         let mut doc = records::new_venue_doc(&actor, &venue)?;
         let tx = self.conn.transaction()?;
         Store::insert_doc(&tx, &venue.id, DocKind::Venue, &mut doc)?;
-        Store::index_venue(&tx, &venue)?;
+        projection::index_venue(&tx, &venue)?;
         tx.commit()?;
         Ok(venue)
     }
@@ -1012,7 +932,7 @@ impl Store {
         records::update_venue(&mut doc, &v)?;
         let tx = self.conn.transaction()?;
         Store::save_doc(&tx, id, &mut doc, &since)?;
-        Store::index_venue(&tx, &v)?;
+        projection::index_venue(&tx, &v)?;
         tx.commit()?;
         Ok(v)
     }
@@ -1108,7 +1028,7 @@ impl Store {
         let insp = Inspection { header: header.clone(), answers: BTreeMap::new(), photos: vec![], finish: None };
         let tx = self.conn.transaction()?;
         Store::insert_doc(&tx, &header.id, DocKind::Inspection, &mut doc)?;
-        Store::index_inspection(&tx, &insp)?;
+        projection::index_inspection(&tx, &insp)?;
         tx.commit()?;
         Ok(header)
     }
@@ -1361,8 +1281,8 @@ impl Store {
             let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
             Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
             let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
-            let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
-            Store::index_hazard(&tx, &header, &status)?;
+            let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+            projection::index_hazard(&tx, &header, &status)?;
             hazard_ids.push(header.id.clone());
             hazards.push(row_of(&header, &status, today_date));
         }
@@ -1378,7 +1298,7 @@ impl Store {
         Store::save_doc_with(&tx, inspection_id, &mut doc, &since, true)?;
         let mut done = insp.clone();
         done.finish = Some(finish);
-        Store::index_inspection(&tx, &done)?;
+        projection::index_inspection(&tx, &done)?;
         let combined: u32 = tx.query_row(
             "SELECT count(*) FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1 AND combined_group IS NOT NULL",
             params![insp.header.venue_id],
@@ -1428,7 +1348,7 @@ impl Store {
         check_id("hazard", id)?;
         let (doc, _) = self.doc(id, DocKind::Hazard)?;
         let (header, evs) = records::read_hazard(&doc, id)?;
-        let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+        let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
         let overdue = status.is_overdue(today());
         Ok(HazardView { header, status, overdue })
     }
@@ -1454,7 +1374,7 @@ impl Store {
             ev.inspection_id = header.inspection_id.clone();
         }
         evs.push(StoredEvent { record: ev.clone(), actor: actor.to_hex_string(), tampered: false });
-        let status = Store::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+        let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
         let mine = status.history.iter().find(|h| h.id == ev.id).ok_or_else(|| Error::invalid("event lost in fold"))?;
         if !mine.applied {
             let refusal = mine.refusal.clone().unwrap_or_else(|| crate::lifecycle::Refusal {
@@ -1467,7 +1387,7 @@ impl Store {
         }
         records::append_event(&mut doc, hazard_id, &ev)?;
         Store::save_doc(&tx, hazard_id, &mut doc, &since)?;
-        Store::index_hazard(&tx, &header, &status)?;
+        projection::index_hazard(&tx, &header, &status)?;
         tx.commit()?;
         let overdue = status.is_overdue(today());
         Ok(HazardView { header, status, overdue })

@@ -294,7 +294,9 @@ async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): Ax
 }
 
 async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let (docs, changes, devices) = s.with_store(|st| st.counts()).await?;
+    let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
+    let ((docs, changes, devices), hazards, by_dept) =
+        s.with_store(move |st| Ok((st.counts()?, st.hazard_summary(&today)?, st.open_by_department()?))).await?;
     let m = &s.metrics;
     let mut out = String::new();
     for (name, help, kind, v) in [
@@ -309,7 +311,38 @@ async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiErro
     ] {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
     }
+    // From the projections: what the town office tracks to zero.
+    out.push_str("# HELP gridsafe_hazards Hazards by village, domain, state and severity\n# TYPE gridsafe_hazards gauge\n");
+    for h in &hazards {
+        out.push_str(&format!(
+            "gridsafe_hazards{{village=\"{}\",domain=\"{}\",state=\"{}\",severity=\"{}\"}} {}\n",
+            label(&h.village),
+            label(&h.domain),
+            label(&h.state),
+            label(&h.severity),
+            h.count
+        ));
+    }
+    out.push_str("# HELP gridsafe_hazards_overdue Hazards past their deadline, still awaiting rectification\n# TYPE gridsafe_hazards_overdue gauge\n");
+    let mut overdue: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
+    for h in &hazards {
+        *overdue.entry((&h.village, &h.domain)).or_default() += h.overdue;
+    }
+    for ((village, domain), n) in overdue {
+        out.push_str(&format!("gridsafe_hazards_overdue{{village=\"{}\",domain=\"{}\"}} {n}\n", label(village), label(domain)));
+    }
+    out.push_str(
+        "# HELP gridsafe_hazards_open_by_department Open hazards per lead department\n# TYPE gridsafe_hazards_open_by_department gauge\n",
+    );
+    for (dept, n) in by_dept {
+        out.push_str(&format!("gridsafe_hazards_open_by_department{{department=\"{}\"}} {n}\n", label(&dept)));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+/// A Prometheus label value, escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 pub fn router(state: AppState) -> Router {

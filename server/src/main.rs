@@ -60,6 +60,13 @@ enum AdminCmd {
     Devices,
     /// Revoke a device: its token stops working at once.
     Revoke { device: String },
+    /// Hazards by village, domain, state and severity, with overdue counts (from the projections).
+    Hazards {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Derive the projection tables again from the stored records.
+    Reindex,
 }
 
 fn main() -> Result<()> {
@@ -155,6 +162,27 @@ fn main() -> Result<()> {
                 AdminCmd::Revoke { device } => {
                     store.revoke(&device)?;
                     println!("revoked {device}");
+                }
+                AdminCmd::Hazards { json } => {
+                    let rows = store.hazard_summary(&gridsafe_core::clock::format_date(gridsafe_core::clock::today()))?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&rows)?);
+                    } else {
+                        println!("{:<12} {:<10} {:<20} {:<16} {:>6} {:>8}", "village", "domain", "state", "severity", "count", "overdue");
+                        for r in &rows {
+                            println!(
+                                "{:<12} {:<10} {:<20} {:<16} {:>6} {:>8}",
+                                r.village, r.domain, r.state, r.severity, r.count, r.overdue
+                            );
+                        }
+                        for (dept, n) in store.open_by_department()? {
+                            println!("open, led by {dept}: {n}");
+                        }
+                    }
+                }
+                AdminCmd::Reindex => {
+                    let n = store.rebuild_projections()?;
+                    println!("projections derived again from {n} records");
                 }
             }
             Ok(())

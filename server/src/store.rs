@@ -15,7 +15,7 @@ use gridsafe_core::directory::{Directory, Role, User};
 use gridsafe_core::records::{self, DocKind};
 use gridsafe_core::store::split_list;
 use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
-use gridsafe_core::template;
+use gridsafe_core::{projection, template};
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -23,8 +23,15 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../sql/001_relay.sql")), M::up(include_str!("../sql/002_blobs.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../sql/001_relay.sql")),
+        M::up(include_str!("../sql/002_blobs.sql")),
+        // Schema 3: the projection tables, the same as the phone's.
+        M::up(gridsafe_core::projection::DDL),
+        M::up(include_str!("../sql/004_dashboard.sql")),
+    ])
+});
 
 /// Most change bytes returned by one pull; the phone asks again when `more` is set.
 pub const PULL_BYTES: usize = 8 * 1024 * 1024;
@@ -86,6 +93,17 @@ pub struct DeviceRow {
     pub app_version: Option<String>,
 }
 
+/// One row of [`RelayStore::hazard_summary`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HazardCount {
+    pub village: String,
+    pub domain: String,
+    pub state: String,
+    pub severity: String,
+    pub count: i64,
+    pub overdue: i64,
+}
+
 #[derive(Debug)]
 pub struct RelayStore {
     conn: Connection,
@@ -94,6 +112,8 @@ pub struct RelayStore {
     dir: Option<Directory>,
     /// The template versions this build ships, offered to phones that lack them.
     templates: Vec<(String, template::TemplateSource)>,
+    /// actor (hex) → user id: who wrote each lifecycle event, for the hazard projection.
+    actors: HashMap<String, String>,
 }
 
 fn now_ms() -> i64 {
@@ -119,10 +139,27 @@ struct Placement {
     grid: String,
     /// Lead departments (hazards only).
     depts: Vec<String>,
-    /// A hazard's registration data, which may never change.
-    header: Option<records::HazardHeader>,
     /// Every photo hash the record references (all variants), for download authorisation.
     photos: Vec<String>,
+    /// The record as read, for the projections.
+    record: Record,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Record {
+    Venue(Box<records::Venue>),
+    Inspection(Box<records::Inspection>),
+    Hazard(Box<records::HazardHeader>, Vec<records::StoredEvent>),
+}
+
+impl Placement {
+    /// A hazard's registration data, which may never change.
+    fn hazard_header(&self) -> Option<&records::HazardHeader> {
+        match &self.record {
+            Record::Hazard(h, _) => Some(h),
+            _ => None,
+        }
+    }
 }
 
 fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
@@ -133,27 +170,27 @@ fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
         photos.extend(p.thumb_sha256.clone());
         photos.extend(p.original_sha256.clone());
     };
-    let (inner, grid, depts, header) = match kind {
+    let (inner, grid, depts, record) = match kind {
         DocKind::Venue => {
             let v = records::read_venue(doc, id)?;
-            (v.id, v.grid_id, vec![], None)
+            (v.id.clone(), v.grid_id.clone(), vec![], Record::Venue(Box::new(v)))
         }
         DocKind::Inspection => {
             let i = records::read_inspection(doc, id)?;
             i.photos.iter().for_each(&mut push);
-            (i.header.id, i.header.grid_id, vec![], None)
+            (i.header.id.clone(), i.header.grid_id.clone(), vec![], Record::Inspection(Box::new(i)))
         }
         DocKind::Hazard => {
             let (h, evs) = records::read_hazard(doc, id)?;
             h.photos.iter().for_each(&mut push);
-            photos.extend(evs.into_iter().filter_map(|e| e.record.photo));
-            (h.id.clone(), h.grid_id.clone(), h.lead_depts.clone(), Some(h))
+            photos.extend(evs.iter().filter_map(|e| e.record.photo.clone()));
+            (h.id.clone(), h.grid_id.clone(), h.lead_depts.clone(), Record::Hazard(Box::new(h), evs))
         }
     };
     if inner != id {
         return Err(RelayError::BadRequest(format!("record {id} holds record {inner}")));
     }
-    Ok(Placement { kind, grid, depts, header, photos })
+    Ok(Placement { kind, grid, depts, photos, record })
 }
 
 /// A record as the relay holds it. Shared read-only between requests; a request that changes it
@@ -222,7 +259,7 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         if b.place.kind != place.kind {
             return Err(RelayError::BadRequest("the change would alter the record's kind".into()));
         }
-        if b.place.header.is_some() && b.place.header != place.header {
+        if b.place.hazard_header().is_some() && b.place.hazard_header() != place.hazard_header() {
             return Err(RelayError::Forbidden("a hazard's registration data cannot change; record an event instead".into()));
         }
     }
@@ -253,9 +290,18 @@ impl RelayStore {
         MIGRATIONS.to_latest(&mut conn).map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
         let templates =
             template::bundled_sources().into_iter().map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t)).collect();
-        let mut st =
-            RelayStore { conn, cache: lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)), dir: None, templates };
+        let cache = lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN));
+        let mut st = RelayStore { conn, cache, dir: None, templates, actors: HashMap::new() };
         st.dir = st.read_directory()?;
+        st.actors = {
+            let mut stmt = st.conn.prepare("SELECT actor, user_id FROM actors")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+        };
+        let built: Option<String> = st.conn.query_row("SELECT value FROM meta WHERE key = 'projections'", [], |r| r.get(0)).optional()?;
+        if built.is_none() {
+            // A relay from before the projections existed: derive them once from the change log.
+            st.rebuild_projections()?;
+        }
         Ok(st)
     }
 
@@ -365,6 +411,7 @@ impl RelayStore {
             tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![a, device_id, user.id])?;
         }
         tx.commit()?;
+        self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
         Ok(Enrolled { device_id, token, user_id: user.id, actors })
     }
 
@@ -509,6 +556,7 @@ impl RelayStore {
             for sha in &pl.photos {
                 tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, p.doc_id])?;
             }
+            project(&tx, self.dir.as_ref(), &self.actors, &pl.record)?;
         }
         tx.execute(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
@@ -532,6 +580,40 @@ impl RelayStore {
             .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
             .collect();
         Ok(Committed { accepted, refused, directory, templates })
+    }
+
+    /// Derives every projection row again from the stored records (schema upgrades, repairs:
+    /// `gridsafe-server admin reindex`). Returns the number of records read.
+    pub fn rebuild_projections(&mut self) -> Result<usize> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM docs ORDER BY id")?;
+            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        let mut loaded = Vec::with_capacity(ids.len().min(DOC_CACHE));
+        // Until the flag below is written again, an interrupted rebuild restarts on the next open.
+        self.conn.execute_batch(
+            "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx; DELETE FROM hazard_depts;",
+        )?;
+        for id in &ids {
+            if let Some(l) = self.load(id)? {
+                loaded.push(l);
+            }
+            if loaded.len() == DOC_CACHE {
+                self.write_projections(std::mem::take(&mut loaded))?;
+            }
+        }
+        self.write_projections(loaded)?;
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projections', ?1)", params![now_ms().to_string()])?;
+        Ok(ids.len())
+    }
+
+    fn write_projections(&mut self, batch: Vec<Arc<Loaded>>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for l in &batch {
+            project(&tx, self.dir.as_ref(), &self.actors, &l.place.record)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// One sync round trip in one call: accept what the phone pushed, then return what it lacks
@@ -583,6 +665,35 @@ impl RelayStore {
         Ok(self.load(id)?.map(|d| split_list(&d.heads)))
     }
 
+    /// Hazards by village, domain, state and severity from the projection, with how many of them
+    /// are past their deadline on `today` (YYYY-MM-DD, Shanghai) while still awaiting the owner.
+    pub fn hazard_summary(&self, today: &str) -> Result<Vec<HazardCount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT village, domain, state, severity, count(*), sum(awaiting = 1 AND due_date IS NOT NULL AND due_date < ?1)
+             FROM hazards_idx GROUP BY village, domain, state, severity ORDER BY village, domain, state, severity",
+        )?;
+        let rows = stmt.query_map(params![today], |r| {
+            Ok(HazardCount {
+                village: r.get(0)?,
+                domain: r.get(1)?,
+                state: r.get(2)?,
+                severity: r.get(3)?,
+                count: r.get(4)?,
+                overdue: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Open hazards per lead department (a hazard led by two departments counts for both).
+    pub fn open_by_department(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.dept, count(*) FROM hazard_depts d JOIN hazards_idx h ON h.id = d.hazard_id WHERE h.is_open = 1 GROUP BY d.dept ORDER BY d.dept",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Counts for /metrics and the demo summary.
     pub fn counts(&self) -> Result<(i64, i64, i64)> {
         let docs: i64 = self.conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?;
@@ -590,6 +701,16 @@ impl RelayStore {
         let devices: i64 = self.conn.query_row("SELECT count(*) FROM devices WHERE revoked_ms IS NULL", [], |r| r.get(0))?;
         Ok((docs, changes, devices))
     }
+}
+
+/// Writes a record's projection rows (the same code as on the phone).
+fn project(conn: &Connection, dir: Option<&Directory>, actors: &HashMap<String, String>, record: &Record) -> Result<()> {
+    match record {
+        Record::Venue(v) => projection::index_venue(conn, v)?,
+        Record::Inspection(i) => projection::index_inspection(conn, i)?,
+        Record::Hazard(h, evs) => projection::index_hazard(conn, h, &projection::fold_with(dir, actors, h, evs))?,
+    }
+    Ok(())
 }
 
 /// Administrators manage the relay; they hold no records.

@@ -409,7 +409,7 @@ fn phone_with_day(
 fn bench_directory(grids: usize) -> Vec<u8> {
     let mut d: serde_json::Value = serde_json::from_slice(fixtures::DIRECTORY_JSON).expect("directory");
     let villages: Vec<String> =
-        d["villages"].as_array().expect("villages").iter().map(|v| v["id"].as_str().expect("id").to_owned()).collect();
+        d["villages"].as_array().expect("villages").iter().map(|v| v["code"].as_str().expect("code").to_owned()).collect();
     for g in 0..grids {
         let village = &villages[g % villages.len()];
         d["grids"]

@@ -30,6 +30,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // Schema 3: the projection tables, the same as the phone's.
         M::up(gridsafe_core::projection::DDL),
         M::up(include_str!("../sql/004_dashboard.sql")),
+        M::up(include_str!("../sql/005_snapshots.sql")),
     ])
 });
 
@@ -37,6 +38,8 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 pub const PULL_BYTES: usize = 8 * 1024 * 1024;
 /// Documents kept loaded (automerge costs ~17 kB of heap per document).
 pub const DOC_CACHE: usize = 512;
+/// A record gets a new snapshot once this many changes were logged after its last one.
+pub const SNAPSHOT_EVERY: i64 = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -479,15 +482,25 @@ impl RelayStore {
         if let Some(d) = self.cache.get(id) {
             return Ok(Some(d.clone()));
         }
-        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let snapshot: Option<(Vec<u8>, i64)> = self
+            .conn
+            .prepare_cached("SELECT bytes, upto_seq FROM snapshots WHERE doc_id = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        // A snapshot that does not load is only a lost shortcut: the log has every change.
+        let (mut doc, after) = match snapshot.and_then(|(b, upto)| AutoCommit::load(&b).ok().map(|d| (d, upto))) {
+            Some((d, upto)) => (d, upto),
+            None => (AutoCommit::new(), 0),
+        };
+        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
         let changes = stmt
-            .query_map(params![id], |r| r.get::<_, Vec<u8>>(0))?
+            .query_map(params![id, after], |r| r.get::<_, Vec<u8>>(0))?
             .map(|b| b.map_err(RelayError::from).and_then(|b| Change::from_bytes(b).map_err(|e| RelayError::Storage(e.to_string()))))
             .collect::<Result<Vec<_>>>()?;
-        if changes.is_empty() {
+        drop(stmt);
+        if changes.is_empty() && after == 0 {
             return Ok(None);
         }
-        let mut doc = AutoCommit::new();
         doc.apply_changes(changes).map_err(|e| RelayError::Storage(e.to_string()))?;
         let place = place(&doc, id).map_err(|e| RelayError::Storage(format!("stored record {id} no longer reads: {e}")))?;
         let heads = heads_of(&mut doc);
@@ -557,6 +570,22 @@ impl RelayStore {
                 tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, p.doc_id])?;
             }
             project(&tx, self.dir.as_ref(), &self.actors, &pl.record)?;
+            let since: i64 = tx.query_row(
+                "UPDATE docs SET since_snapshot = since_snapshot + ?2 WHERE id = ?1 RETURNING since_snapshot",
+                params![p.doc_id, p.changes.len() as i64],
+                |r| r.get(0),
+            )?;
+            if since >= SNAPSHOT_EVERY {
+                // The checked document holds every change logged for the record (commit re-checks
+                // any record changed since its check), so it is exact up to the newest seq.
+                let upto: i64 = tx.query_row("SELECT max(seq) FROM changes WHERE doc_id = ?1", params![p.doc_id], |r| r.get(0))?;
+                let bytes = p.loaded.doc.clone().save();
+                tx.execute(
+                    "INSERT OR REPLACE INTO snapshots (doc_id, bytes, upto_seq) VALUES (?1, ?2, ?3)",
+                    params![p.doc_id, bytes, upto],
+                )?;
+                tx.execute("UPDATE docs SET since_snapshot = 0 WHERE id = ?1", params![p.doc_id])?;
+            }
         }
         tx.execute(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",

@@ -421,3 +421,50 @@ fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_chang
     assert!(hw.status.plan.is_some());
     assert_eq!(wang.doc_heads(&hazard).unwrap(), heads);
 }
+
+#[test]
+fn a_long_lived_record_is_rebuilt_from_its_snapshot_plus_later_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayStore::open(data.path()).unwrap();
+    relay.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    for u in ["wang", "sun"] {
+        relay.set_password(u, "correct horse").unwrap();
+    }
+    let mut wang = Store::create(dir.path().join("wang.sqlite")).unwrap();
+    wang.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    let mut sun = Store::create(dir.path().join("sun.sqlite")).unwrap();
+    sun.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    enrol_direct(&mut relay, &mut wang, "wang");
+    enrol_direct(&mut relay, &mut sun, "sun");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "快照小店");
+    sync_direct(&mut relay, &mut wang);
+    sync_direct(&mut relay, &mut sun);
+    // The reviewer moves the deadline 20 times, syncing each time: one change per push.
+    for day in 1..=20 {
+        let d = format!("2027-01-{day:02}");
+        sun.transition("sun", &hazard, Action { deadline: Some(d), ..Action::new(EventKind::SetDeadline) }).unwrap();
+        sync_direct(&mut relay, &mut sun);
+    }
+    drop(relay);
+    let db = rusqlite::Connection::open(data.path().join("relay.sqlite")).unwrap();
+    let (upto, logged): (i64, i64) = db
+        .query_row(
+            "SELECT s.upto_seq, (SELECT count(*) FROM changes c WHERE c.doc_id = s.doc_id AND c.seq > s.upto_seq) FROM snapshots s WHERE s.doc_id = ?1",
+            [&hazard],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(upto > 0 && logged > 0 && logged < 16, "a snapshot, and a few changes after it: upto {upto}, after {logged}");
+    // A fresh relay (empty cache) rebuilds the record from snapshot + later changes: same heads,
+    // same state on the phones after they sync with it.
+    let mut relay = RelayStore::open(data.path()).unwrap();
+    assert_eq!(relay.doc_heads(&hazard).unwrap().unwrap(), sun.doc_heads(&hazard).unwrap());
+    sync_direct(&mut relay, &mut wang);
+    assert_eq!(wang.hazard(&hazard).unwrap().status.deadline.as_deref(), Some("2027-01-20"));
+    // A damaged snapshot is only a lost shortcut: the log still rebuilds the record.
+    drop(relay);
+    db.execute("UPDATE snapshots SET bytes = x'00010203'", []).unwrap();
+    let mut relay = RelayStore::open(data.path()).unwrap();
+    assert_eq!(relay.doc_heads(&hazard).unwrap().unwrap(), sun.doc_heads(&hazard).unwrap());
+}

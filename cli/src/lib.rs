@@ -15,9 +15,20 @@ pub mod client {
     #[derive(Debug, Serialize)]
     struct EnrollBody<'a> {
         user: &'a str,
-        password: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        password: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<&'a str>,
         device_name: &'a str,
         actors: Vec<String>,
+    }
+
+    /// How a user proves who they are when enrolling a phone.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Secret<'a> {
+        Password(&'a str),
+        /// A one-time enrolment code from the office (`gridsafe-server admin enrol-code`).
+        Code(&'a str),
     }
 
     #[derive(Debug, Deserialize)]
@@ -33,13 +44,23 @@ pub mod client {
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).http_status_as_error(false).build().into()
     }
 
-    /// Enrols this phone with the relay for `user`; binds the phone's existing actors for that user.
+    /// Enrols this phone with the relay for `user` with a password; binds the phone's existing
+    /// actors for that user.
     pub fn enroll(store: &mut Store, server: &str, user: &str, password: &str, device_name: &str) -> Result<String> {
+        enroll_with(store, server, user, Secret::Password(password), device_name)
+    }
+
+    /// Enrols this phone with a password or a one-time code.
+    pub fn enroll_with(store: &mut Store, server: &str, user: &str, secret: Secret<'_>, device_name: &str) -> Result<String> {
         let actors: Vec<String> = store.local_actors()?.into_iter().filter(|(_, u)| u == user).map(|(a, _)| a).collect();
         let url = format!("{}/v1/enroll", server.trim_end_matches('/'));
+        let (password, code) = match secret {
+            Secret::Password(p) => (Some(p), None),
+            Secret::Code(c) => (None, Some(c)),
+        };
         let mut resp = agent()
             .post(&url)
-            .send_json(EnrollBody { user, password, device_name, actors })
+            .send_json(EnrollBody { user, password, code, device_name, actors })
             .with_context(|| format!("cannot reach the relay at {server}"))?;
         let status = resp.status();
         if !status.is_success() {

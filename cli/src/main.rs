@@ -70,8 +70,11 @@ enum Cmd {
     Enroll {
         #[arg(long)]
         server: String,
-        #[arg(long, env = "GRIDSAFE_PASSWORD")]
-        password: String,
+        #[arg(long, env = "GRIDSAFE_PASSWORD", required_unless_present = "code", conflicts_with = "code")]
+        password: Option<String>,
+        /// A one-time enrolment code from the office, instead of the password.
+        #[arg(long)]
+        code: Option<String>,
         #[arg(long, default_value = "gridsafe-cli")]
         device_name: String,
     },
@@ -519,9 +522,15 @@ fn run(cli: Cli) -> Result<()> {
                 format!("{} bytes → {}", bytes.len(), out.display())
             })
         }
-        Cmd::Enroll { server, password, device_name } => {
+        Cmd::Enroll { server, password, code, device_name } => {
+            use gridsafe_cli::client::Secret;
             let user = ctx.user()?.to_owned();
-            let device = gridsafe_cli::client::enroll(&mut store, &server, &user, &password, &device_name)?;
+            let secret = match (&password, &code) {
+                (_, Some(c)) => Secret::Code(c),
+                (Some(p), None) => Secret::Password(p),
+                (None, None) => anyhow::bail!("give --password (or GRIDSAFE_PASSWORD) or --code"),
+            };
+            let device = gridsafe_cli::client::enroll_with(&mut store, &server, &user, secret, &device_name)?;
             ctx.emit(&serde_json::json!({"device_id": device, "server": server, "user": user}), || {
                 format!("已注册 enrolled {user} on {server} as device {device}")
             })

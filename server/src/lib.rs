@@ -96,10 +96,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `password` or `code` (a one-time enrolment code from `gridsafe-server admin enrol-code`).
 #[derive(Debug, Deserialize)]
 struct EnrollBody {
     user: String,
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
     #[serde(default)]
     device_name: String,
     #[serde(default)]
@@ -108,7 +112,13 @@ struct EnrollBody {
 
 async fn enroll(State(s): State<AppState>, Json(b): Json<EnrollBody>) -> Result<impl IntoResponse, ApiError> {
     let name = if b.device_name.trim().is_empty() { "phone".to_owned() } else { b.device_name.chars().take(64).collect() };
-    let e = s.with_store(move |st| st.enroll(&b.user, &b.password, &name, &b.actors)).await?;
+    let e = s
+        .with_store(move |st| match (&b.password, &b.code) {
+            (Some(p), None) => st.enroll(&b.user, p, &name, &b.actors),
+            (None, Some(c)) => st.enroll_with_code(&b.user, c, &name, &b.actors),
+            _ => Err(RelayError::BadRequest("give either a password or an enrolment code".into())),
+        })
+        .await?;
     s.metrics.enrolments.fetch_add(1, Ordering::Relaxed);
     tracing::info!(user = %e.user_id, device = %e.device_id, "device enrolled");
     Ok(Json(e))

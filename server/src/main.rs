@@ -56,6 +56,13 @@ enum AdminCmd {
         #[arg(long, env = "GRIDSAFE_PASSWORD")]
         password: String,
     },
+    /// Create a one-time enrolment code for a user (used instead of the password on the phone).
+    EnrolCode {
+        user: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
     /// List devices with their last sync and pending counts.
     Devices,
     /// Revoke a device: its token stops working at once.
@@ -143,6 +150,10 @@ fn main() -> Result<()> {
                 AdminCmd::Passwd { user, password } => {
                     store.set_password(&user, &password)?;
                     println!("password set for {user}");
+                }
+                AdminCmd::EnrolCode { user, hours } => {
+                    let code = store.create_enrol_code(&user, hours * 3_600_000)?;
+                    println!("一次性注册码 one-time enrolment code for {user}: {code} (valid {hours} h, single use)");
                 }
                 AdminCmd::Devices => {
                     for d in store.devices()? {

@@ -31,6 +31,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(gridsafe_core::projection::DDL),
         M::up(include_str!("../sql/004_dashboard.sql")),
         M::up(include_str!("../sql/005_snapshots.sql")),
+        M::up(include_str!("../sql/006_enrol_codes.sql")),
     ])
 });
 
@@ -375,11 +376,64 @@ impl RelayStore {
     // -----------------------------------------------------------------------------------------
     // Devices
 
-    /// Enrols a phone for a user: a random token (stored hashed) and the phone's actors bound to
-    /// the new device (an actor already bound elsewhere is refused).
+    /// Enrols a phone for a user who gives their password: a random token (stored hashed) and the
+    /// phone's actors bound to the new device (an actor already bound elsewhere is refused).
     pub fn enroll(&mut self, user_id: &str, password: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
         self.refresh_directory()?;
         let user = self.check_password(user_id, password)?;
+        self.enroll_user(user, device_name, actors, None)
+    }
+
+    /// Creates a one-time enrolment code for a user, valid for `valid_ms`; returns it for printing
+    /// (only its hash is kept).
+    pub fn create_enrol_code(&mut self, user_id: &str, valid_ms: i64) -> Result<String> {
+        let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let user = dir.user(user_id).ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
+        if user.role == Role::Admin {
+            return Err(RelayError::BadRequest("administrators do not enrol phones".into()));
+        }
+        if !(60_000..=30 * 86_400_000).contains(&valid_ms) {
+            return Err(RelayError::BadRequest("a code is valid between one minute and 30 days".into()));
+        }
+        // 12 symbols without look-alikes (0/O, 1/I/L): ~59 bits, read out or typed on a phone.
+        const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+        let mut raw = [0u8; 12];
+        OsRng.fill_bytes(&mut raw);
+        let code: String = raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+        let now = now_ms();
+        self.conn.execute(
+            "INSERT INTO enrol_codes (code_hash, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256_hex(code.as_bytes()), user_id, now, now + valid_ms],
+        )?;
+        Ok(format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]))
+    }
+
+    /// Enrols a phone with a user name and a one-time code from [`RelayStore::create_enrol_code`].
+    pub fn enroll_with_code(&mut self, user_id: &str, code: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
+        self.refresh_directory()?;
+        let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+        let hash = sha256_hex(normal.as_bytes());
+        let row: Option<(String, i64, Option<i64>)> = self
+            .conn
+            .query_row("SELECT user_id, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1", params![hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let user = match row {
+            Some((owner, _, _)) if owner != user_id => None,
+            Some((_, _, Some(_))) => return Err(RelayError::Unauthorized("this enrolment code has already been used".into())),
+            Some((_, expires, None)) if expires <= now_ms() => {
+                return Err(RelayError::Unauthorized("this enrolment code has expired; ask the office for a new one".into()));
+            }
+            Some(_) => self.dir.as_ref().and_then(|d| d.user(user_id)).cloned(),
+            None => None,
+        };
+        let user = user.ok_or_else(|| RelayError::Unauthorized("wrong user name or enrolment code".into()))?;
+        self.enroll_user(user, device_name, actors, Some(hash))
+    }
+
+    /// Creates the device; a code, when given, is spent in the same transaction.
+    fn enroll_user(&mut self, user: User, device_name: &str, actors: &[String], code_hash: Option<String>) -> Result<Enrolled> {
         if user.role == Role::Admin {
             return Err(RelayError::Forbidden("administrators do not enrol phones".into()));
         }
@@ -412,6 +466,15 @@ impl RelayStore {
         )?;
         for a in &actors {
             tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![a, device_id, user.id])?;
+        }
+        if let Some(h) = code_hash {
+            let n = tx.execute(
+                "UPDATE enrol_codes SET used_ms = ?2, device_id = ?3 WHERE code_hash = ?1 AND used_ms IS NULL",
+                params![h, now_ms(), device_id],
+            )?;
+            if n != 1 {
+                return Err(RelayError::Unauthorized("this enrolment code has already been used".into()));
+            }
         }
         tx.commit()?;
         self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));

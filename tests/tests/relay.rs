@@ -468,3 +468,51 @@ fn a_long_lived_record_is_rebuilt_from_its_snapshot_plus_later_changes() {
     let mut relay = RelayStore::open(data.path()).unwrap();
     assert_eq!(relay.doc_heads(&hazard).unwrap().unwrap(), sun.doc_heads(&hazard).unwrap());
 }
+
+#[test]
+fn one_time_enrolment_codes_work_once_for_their_user_until_they_expire() {
+    use client::Secret;
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let code = relay.inspect(|r| r.create_enrol_code("li", 3_600_000).unwrap());
+    assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
+    let fresh = |name: &str| {
+        let mut s = Store::create(dir.path().join(name)).unwrap();
+        s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+        s
+    };
+    // Another user's name with li's code: refused, and the code is not spent.
+    let mut x = fresh("x.sqlite");
+    let e = client::enroll_with(&mut x, &relay.url, "wang", Secret::Code(&code), "x").unwrap_err().to_string();
+    assert!(e.contains("401") && e.contains("wrong user name or enrolment code"), "{e}");
+    // Typed in lower case without dashes, it still works; the phone then syncs.
+    let mut li = fresh("li.sqlite");
+    let typed = code.replace('-', "").to_lowercase();
+    client::enroll_with(&mut li, &relay.url, "li", Secret::Code(&typed), "li").unwrap();
+    assert_eq!(sync(&mut li).round_trips, 1);
+    // Single use.
+    let mut again = fresh("again.sqlite");
+    let e = client::enroll_with(&mut again, &relay.url, "li", Secret::Code(&code), "again").unwrap_err().to_string();
+    assert!(e.contains("already been used"), "{e}");
+    // Expired.
+    let old = relay.inspect(|r| r.create_enrol_code("li", 60_000).unwrap());
+    let db = rusqlite::Connection::open(relay.data.path().join("relay.sqlite")).unwrap();
+    db.execute("UPDATE enrol_codes SET expires_ms = 1 WHERE used_ms IS NULL", []).unwrap();
+    let e = client::enroll_with(&mut again, &relay.url, "li", Secret::Code(&old), "again").unwrap_err().to_string();
+    assert!(e.contains("expired"), "{e}");
+    // Neither or both secrets → 400; codes only for real, non-admin users.
+    let (status, text) = post_json(&format!("{}/v1/enroll", relay.url), r#"{"user":"li","password":"correct horse","code":"AAAA"}"#);
+    assert_eq!(status, 400, "{text}");
+    let (status, _) = post_json(&format!("{}/v1/enroll", relay.url), r#"{"user":"li"}"#);
+    assert_eq!(status, 400);
+    relay.inspect(|r| {
+        assert!(r.create_enrol_code("admin", 3_600_000).is_err());
+        assert!(r.create_enrol_code("nobody", 3_600_000).unwrap_err().to_string().contains("unknown user"));
+    });
+}
+
+fn post_json(url: &str, body: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut resp = agent.post(url).header("Content-Type", "application/json").send(body).unwrap();
+    (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap_or_default())
+}

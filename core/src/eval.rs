@@ -23,12 +23,20 @@ pub const MAX_TEXT: usize = 2_000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldValue {
+    // The aliases are the variant names autosurgeon writes into documents, so the one-pass
+    // reader (`records::read_fast`) reads what the field-by-field writer wrote.
     /// "yes", "no" or "na".
+    #[serde(alias = "Yn")]
     Yn(String),
+    #[serde(alias = "Number")]
     Number(f64),
+    #[serde(alias = "Count")]
     Count(i64),
+    #[serde(alias = "Choice")]
     Choice(String),
+    #[serde(alias = "Multi")]
     Multi(Vec<String>),
+    #[serde(alias = "Text")]
     Text(String),
 }
 

@@ -596,7 +596,7 @@ fn bench_relay(phones: usize) {
     );
 }
 
-const RELAY_ROUNDS: usize = 3;
+const RELAY_ROUNDS: usize = 5;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");

@@ -523,14 +523,14 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
         Cmd::Enroll { server, password, code, device_name } => {
-            use gridsafe_cli::client::Secret;
+            use gridsafe_client::Secret;
             let user = ctx.user()?.to_owned();
             let secret = match (&password, &code) {
                 (_, Some(c)) => Secret::Code(c),
                 (Some(p), None) => Secret::Password(p),
                 (None, None) => anyhow::bail!("give --password (or GRIDSAFE_PASSWORD) or --code"),
             };
-            let device = gridsafe_cli::client::enroll_with(&mut store, &server, &user, secret, &device_name)?;
+            let device = gridsafe_client::enroll_with(&mut store, &server, &user, secret, &device_name)?;
             ctx.emit(&serde_json::json!({"device_id": device, "server": server, "user": user}), || {
                 format!("已注册 enrolled {user} on {server} as device {device}")
             })
@@ -540,7 +540,7 @@ fn run(cli: Cli) -> Result<()> {
             if ctx.json {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
-            let p = gridsafe_cli::client::sync_all(&mut store, originals, &mut |p| {
+            let p = gridsafe_client::sync_all(&mut store, originals, &mut |p| {
                 bar.set_message(format!(
                     "同步 sync: {} round trips, ↑ {} records, {} photos, {} B, ↓ {} records {} B",
                     p.round_trips, p.docs_pushed, p.photos_uploaded, p.bytes_sent, p.docs_pulled, p.bytes_received

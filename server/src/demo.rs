@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use gridsafe_cli::client;
+use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::profile::VenueProfile;

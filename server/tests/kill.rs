@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use gridsafe_cli::client;
+use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::store::{NewPhoto, NewVenue};
 use gridsafe_server::store::RelayStore;

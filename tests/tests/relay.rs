@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use automerge::transaction::Transactable;
-use gridsafe_cli::client;
+use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewPhoto, NewVenue};

@@ -375,7 +375,7 @@ fn phone_with_day(
 ) -> Store {
     let mut s = Store::create(path).expect("store");
     s.import_directory(directory).expect("directory");
-    gridsafe_cli::client::enroll(&mut s, url, user, "bench-password", "bench").expect("enrol");
+    gridsafe_client::enroll(&mut s, url, user, "bench-password", "bench").expect("enrol");
     let ok = answers(ANSWERS_EBIKE, &[("ebike.flying_lead", json!("no"))]);
     let fail = answers(ANSWERS_EBIKE, &[]);
     let mut vs = Vec::new();
@@ -480,7 +480,7 @@ fn bench_sync() {
     let raw_changes = req.change_bytes();
     let photo_bytes: u64 = day.pending_uploads(false).expect("uploads").iter().map(|(_, _, n)| n).sum();
     let t = Instant::now();
-    let p = gridsafe_cli::client::sync_all(&mut day, false, &mut |_| {}).expect("sync day");
+    let p = gridsafe_client::sync_all(&mut day, false, &mut |_| {}).expect("sync day");
     let day_secs = t.elapsed().as_secs_f64();
     let wire = p.bytes_sent + p.bytes_received;
     let raw = raw_changes as u64 + photo_bytes;
@@ -495,7 +495,7 @@ fn bench_sync() {
     // bytes it carried at the link rate (plus one RTT); the ratio is what the protocol adds.
     proxy.reset_count();
     let t = Instant::now();
-    let q = gridsafe_cli::client::sync_all(&mut slow, false, &mut |_| {}).expect("sync over the slow link");
+    let q = gridsafe_client::sync_all(&mut slow, false, &mut |_| {}).expect("sync over the slow link");
     let slow_secs = t.elapsed().as_secs_f64();
     let carried = proxy.bytes_carried();
     let floor = carried as f64 * 8.0 / link.bits_per_s as f64;

@@ -1,0 +1,189 @@
+package cn.gridsafe
+
+import cn.gridsafe.core.ActionInput
+import cn.gridsafe.core.CancelHandle
+import cn.gridsafe.core.EnrolSecret
+import cn.gridsafe.core.GridSafeException
+import cn.gridsafe.core.GridStore
+import cn.gridsafe.core.HazardAction
+import cn.gridsafe.core.HazardFilter
+import cn.gridsafe.core.NewVenueInput
+import cn.gridsafe.core.Outcome
+import cn.gridsafe.core.PhotoInput
+import cn.gridsafe.core.SyncListener
+import cn.gridsafe.core.SyncProgress
+import cn.gridsafe.core.VenueProfile
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+import java.io.File
+import java.nio.file.Files
+import java.nio.file.Path
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+
+/** Real Kotlin against the real Rust library and a real relay process. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GridSafeTest {
+    private val root = File(System.getProperty("gridsafe.root") ?: "../..").canonicalFile
+    private val lib = File(System.getProperty("gridsafe.lib") ?: "../../target/debug").canonicalFile
+    private val directory = File(root, "examples/lvxiang-directory.json").readBytes()
+    private val ebikeAnswers = File(root, "examples/answers/ebike-shop.json").readText()
+    private val before = File(root, "examples/photos/corridor-before.jpg").readBytes()
+    private val after = File(root, "examples/photos/corridor-after.jpg").readBytes()
+    private lateinit var relayData: Path
+    private lateinit var relay: Process
+    private lateinit var url: String
+
+    private fun server(vararg args: String, env: Map<String, String> = emptyMap()): Process =
+        ProcessBuilder(listOf(File(lib, "gridsafe-server").path) + args).also { it.environment().putAll(env) }
+            .redirectError(ProcessBuilder.Redirect.INHERIT).start()
+
+    @BeforeAll
+    fun startRelay() {
+        relayData = Files.createTempDirectory("gridsafe-relay")
+        val data = relayData.toString()
+        val dirFile = File(root, "examples/lvxiang-directory.json").path
+        assertEquals(0, server("admin", "--data", data, "directory", dirFile).waitFor())
+        for (u in listOf("wang", "sun")) {
+            assertEquals(0, server("admin", "--data", data, "passwd", u, env = mapOf("GRIDSAFE_PASSWORD" to "correct horse")).waitFor())
+        }
+        relay = server("serve", "--data", data, "--listen", "127.0.0.1:0", env = mapOf("RUST_LOG" to "warn"))
+        val line = relay.inputStream.bufferedReader().readLine() ?: error("relay did not start")
+        url = line.removePrefix("listening on ").trim()
+    }
+
+    @AfterAll
+    fun stopRelay() {
+        relay.destroy()
+        relay.waitFor(10, TimeUnit.SECONDS)
+        relayData.toFile().deleteRecursively()
+    }
+
+    private fun profile() = VenueProfile(
+        venueType = listOf("small_restaurant"), floorsAboveGround = 2u, maxFloorAreaM2 = 80.0, buildingHeightM = 7.0,
+        hasBasement = false, roofOrFloorsCombustible = false, usesByFloor = "1F 餐饮", residentsCount = 0u,
+        isCrowdedPlace = false, gasSupply = "none",
+    )
+
+    private fun newStore(dir: Path, name: String): GridStore =
+        GridStore.open(dir.resolve(name).toString()).also { it.importDirectory(directory) }
+
+    /** An e-bike inspection with a flying lead and its before photo → one hazard. */
+    private fun inspectionWithHazard(store: GridStore, venueName: String): String = runBlocking {
+        val venue = store.addVenue(
+            "wang",
+            NewVenueInput(venueName, "和平村 1 号", "heping-1", profile(), "王老板", "13800000000", "123X"),
+        )
+        val insp = store.startInspection("wang", venue.id, "lx.ebike")
+        val results = store.answer("wang", insp.id, ebikeAnswers)
+        assertTrue(results.any { it.itemId == "ebike.flying_lead" && it.outcome == Outcome.FAIL }, "$results")
+        val photo = store.attachPhoto("wang", insp.id, PhotoInput(before, "ebike.flying_lead", "before"))
+        assertEquals(64, photo.sha256.length)
+        assertTrue((photo.width ?: 0u) > 0u)
+        val finished = store.finishInspection("wang", insp.id)
+        assertEquals(1, finished.hazardIds.size)
+        finished.hazardIds.single()
+    }
+
+    @Test
+    fun `a full inspection with a real photo, hazards and transitions`(@TempDir dir: Path) = runBlocking {
+        newStore(dir, "wang.sqlite").use { store ->
+            val hazard = inspectionWithHazard(store, "老王车行")
+            val listed = store.hazards(HazardFilter(scopeUser = "wang", openOnly = true))
+            assertEquals(listOf(hazard), listed.map { it.id })
+            assertEquals("registered", listed.single().state)
+            // A claim without the after photo is refused by the rules, with the reason; nothing changes.
+            val refused = assertThrows<GridSafeException.Refused> {
+                runBlocking { store.transition("wang", hazard, ActionInput(HazardAction.CLAIM)) }
+            }
+            assertTrue(refused.reason.isNotBlank() && refused.code.isNotBlank(), refused.reason)
+            assertEquals("registered", store.hazard(hazard).state)
+            val claimed = store.transition("wang", hazard, ActionInput(HazardAction.CLAIM, photo = PhotoInput(after, role = "after")))
+            assertEquals("rectified_claimed", claimed.state)
+            assertTrue(claimed.history.size >= 2 && claimed.history.all { it.applied }, "${claimed.history}")
+            // An inspector cannot close (审核销号 is the lead department's).
+            assertThrows<GridSafeException.Refused> { runBlocking { store.transition("wang", hazard, ActionInput(HazardAction.CLOSE)) } }
+            assertTrue(store.syncState().pendingDocs > 0uL, "not synced yet: the records wait")
+        }
+    }
+
+    @Test
+    fun `bad input becomes typed exceptions and nothing is lost`(@TempDir dir: Path) = runBlocking {
+        val store = newStore(dir, "bad.sqlite")
+        val hazard = inspectionWithHazard(store, "坏输入小店")
+        assertThrows<GridSafeException.InvalidInput> { store.startInspection("wang", "not-an-id", "lx.ebike") }
+        assertThrows<GridSafeException.NotFound> { store.hazard("0190b6c6-0000-7000-8000-000000000000") }
+        val venue = store.venues("wang").first()
+        val insp = store.startInspection("wang", venue.id, "lx.gas")
+        assertThrows<GridSafeException.InvalidInput> { store.answer("wang", insp.id, "{not json") }
+        assertThrows<GridSafeException.InvalidInput> {
+            runBlocking { store.attachPhoto("wang", insp.id, PhotoInput("not a photo".toByteArray(), role = "before")) }
+        }
+        assertThrows<GridSafeException.Incomplete> { store.finishInspection("wang", insp.id) }
+        assertThrows<GridSafeException.Refused> { store.addVenue("wang", NewVenueInput("越界", "", "jialou-1", profile(), "", "", "")) }
+        // Everything saved before is intact.
+        assertEquals("registered", store.hazard(hazard).state)
+        store.closeStore()
+        val closed = assertThrows<GridSafeException.Closed> { store.venues(null) }
+        assertTrue(closed.reason.contains("closed"))
+        store.close()
+        // A file that is not a GridSafe store is refused and left as it was.
+        val foreign = dir.resolve("notes.txt").toFile().apply { writeText("购物清单") }
+        assertThrows<GridSafeException.Storage> { GridStore.open(foreign.path) }
+        assertEquals("购物清单", foreign.readText())
+        // Reopened, the data is all there.
+        withStore(dir.resolve("bad.sqlite").toString()) { assertEquals(1, it.hazards(HazardFilter()).size) }
+    }
+
+    @Test
+    fun `two phones sync through a real relay with progress, cancel and typed errors`(@TempDir dir: Path) = runBlocking {
+        val wang = newStore(dir, "wang.sqlite")
+        val sun = newStore(dir, "sun.sqlite")
+        assertThrows<GridSafeException.Unauthorized> {
+            runBlocking { wang.enroll(url, "wang", EnrolSecret.Password("wrong password"), "phone") }
+        }
+        wang.enroll(url, "wang", EnrolSecret.Password("correct horse"), "wang's phone")
+        sun.enroll(url, "sun", EnrolSecret.Password("correct horse"), "sun's phone")
+        val hazard = inspectionWithHazard(wang, "同步车行")
+
+        // Cancelled before it starts: typed error, nothing half-done; the next sync completes.
+        val cancel = CancelHandle().also { it.cancel() }
+        assertThrows<GridSafeException.Cancelled> { runBlocking { wang.sync(false, null, cancel) } }
+        assertTrue(wang.syncState().pendingDocs > 0uL)
+
+        val seen = CopyOnWriteArrayList<SyncProgress>()
+        val report = wang.sync(false, object : SyncListener {
+            override fun onProgress(progress: SyncProgress) { seen.add(progress) }
+        }, CancelHandle())
+        assertTrue(report.refused.isEmpty(), "${report.refused}")
+        assertTrue(seen.isNotEmpty() && seen.last().photosUploaded >= 1uL, "$seen")
+        assertEquals(0uL, wang.syncState().pendingDocs)
+        assertEquals(0uL, wang.syncState().pendingPhotos)
+
+        // The reviewer's phone learns of the hazard through the relay, as a Flow of progress.
+        val events = sun.syncFlow().toList()
+        assertTrue(events.last() is SyncEvent.Done, "$events")
+        assertEquals("registered", sun.hazard(hazard).state)
+        // The reviewer's decision reaches the inspector.
+        wang.transition("wang", hazard, ActionInput(HazardAction.CLAIM, photo = PhotoInput(after, role = "after")))
+        wang.syncFlow().toList()
+        sun.syncFlow().toList()
+        assertEquals("closed", sun.transition("sun", hazard, ActionInput(HazardAction.CLOSE)).state)
+        sun.syncFlow().toList()
+        wang.syncFlow().toList()
+        assertEquals("closed", wang.hazard(hazard).state)
+        assertEquals(wang.syncState().lastSync != null, true)
+        wang.close()
+        sun.close()
+        assertFalse(File(dir.toFile(), "wang.sqlite").length() == 0L)
+    }
+}

@@ -1192,6 +1192,15 @@ impl Store {
         Ok(evaluate_all(&t, &insp))
     }
 
+    /// What the checklist screen shows: every item of the inspection's pinned template version
+    /// with its result so far (not applicable to this venue, unanswered, pass, fail...).
+    pub fn checklist(&self, inspection_id: &str) -> Result<Vec<(template::Item, ItemResult)>> {
+        let insp = self.inspection(inspection_id)?;
+        let t = self.template(&insp.header.template_id, &insp.header.template_version)?;
+        let results = evaluate_all(&t, &insp);
+        Ok(t.items.iter().cloned().zip(results).collect())
+    }
+
     /// Finishes an inspection: every applicable item answered, every failed item that needs a
     /// photo has one; registers a hazard per failed item (once per venue and item while one is
     /// open; as a linked recurrence when the last one was closed). One transaction.

@@ -86,6 +86,11 @@ class GridSafeTest {
         val insp = store.startInspection("wang", venue.id, "lx.ebike")
         val results = store.answer("wang", insp.id, ebikeAnswers)
         assertTrue(results.any { it.itemId == "ebike.flying_lead" && it.outcome == Outcome.FAIL }, "$results")
+        // The checklist screen's data: the pinned items, with results and the fields to ask.
+        val checklist = store.checklist(insp.id)
+        val lead = checklist.single { it.id == "ebike.flying_lead" }
+        assertTrue(lead.photoRequired && lead.result.outcome == Outcome.FAIL && lead.fields.isNotEmpty(), "$lead")
+        assertTrue(lead.questionZh.isNotBlank() && lead.questionEn.isNotBlank())
         val photo = store.attachPhoto("wang", insp.id, PhotoInput(before, "ebike.flying_lead", "before"))
         assertEquals(64, photo.sha256.length)
         assertTrue((photo.width ?: 0u) > 0u)

@@ -141,6 +141,9 @@ class GridSafeTest {
         val closed = assertThrows<GridSafeException.Closed> { store.venues(null) }
         assertTrue(closed.reason.contains("closed"))
         store.close()
+        // A path that cannot hold a store is a typed error, not a crash.
+        assertThrows<GridSafeException.Storage> { GridStore.open(dir.resolve("no/such/dir/x.sqlite").toString()) }
+        assertThrows<GridSafeException.Storage> { GridStore.open(dir.toString()) }
         // A file that is not a GridSafe store is refused and left as it was.
         val foreign = dir.resolve("notes.txt").toFile().apply { writeText("购物清单") }
         assertThrows<GridSafeException.Storage> { GridStore.open(foreign.path) }
@@ -165,12 +168,27 @@ class GridSafeTest {
         assertThrows<GridSafeException.Cancelled> { runBlocking { wang.sync(false, null, cancel) } }
         assertTrue(wang.syncState().pendingDocs > 0uL)
 
+        // Cancelled mid-way, from the progress callback after the records' round trip and before
+        // the photos: typed error; the records stay acknowledged, the photos wait.
+        val midway = CancelHandle()
+        assertThrows<GridSafeException.Cancelled> {
+            runBlocking {
+                wang.sync(false, object : SyncListener {
+                    override fun onProgress(progress: SyncProgress) {
+                        if (progress.roundTrips >= 1u) midway.cancel()
+                    }
+                }, midway)
+            }
+        }
+        assertEquals(0uL, wang.syncState().pendingDocs, "the records went before the cancel")
+        assertTrue(wang.syncState().pendingPhotos > 0uL, "the photos wait for the next sync")
+
         val seen = CopyOnWriteArrayList<SyncProgress>()
         val report = wang.sync(false, object : SyncListener {
             override fun onProgress(progress: SyncProgress) { seen.add(progress) }
         }, CancelHandle())
         assertTrue(report.refused.isEmpty(), "${report.refused}")
-        assertTrue(seen.isNotEmpty() && seen.last().photosUploaded >= 1uL, "$seen")
+        assertTrue(seen.isNotEmpty() && seen.last().photosUploaded >= 1uL, "the next sync completes: $seen")
         assertEquals(0uL, wang.syncState().pendingDocs)
         assertEquals(0uL, wang.syncState().pendingPhotos)
 

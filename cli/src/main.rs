@@ -849,8 +849,13 @@ fn hazards(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
     match cmd {
         HazardsCmd::List { open, overdue, venue, all } => {
             let scope_user = if all { None } else { Some(ctx.user()?.to_owned()) };
-            let rows =
-                store.list_hazards(&HazardQuery { scope_user, venue_id: venue, open_only: open, overdue_only: overdue, limit: None })?;
+            let rows = store.list_hazards(&HazardQuery {
+                scope_user,
+                venue_id: venue,
+                open_only: open,
+                overdue_only: overdue,
+                ..Default::default()
+            })?;
             ctx.emit(&rows, || {
                 rows.iter()
                     .map(|h| {

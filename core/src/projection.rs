@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
-use crate::clock::{format_date, ms_to_date, now_ms};
-use crate::directory::{Directory, DirectoryRoster};
-use crate::error::Result;
+use crate::clock::{format_date, ms_to_date, ms_to_rfc3339, now_ms, today};
+use crate::directory::{Directory, DirectoryRoster, Role};
+use crate::error::{Error, Result};
 use crate::lifecycle::{HazardStatus, fold};
 use crate::records::{HazardHeader, Inspection, StoredEvent, Venue};
+use crate::store::{HazardQuery, HazardRow, check_id, placeholders, split_list};
 
 /// The projection tables, for a database that does not have them yet (the relay's).
 pub const DDL: &str = include_str!("../sql/projections.sql");
@@ -94,6 +95,96 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
         tx.execute("INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)", params![d, h.id])?;
     }
     Ok(())
+}
+
+/// Hazards from the projection, in the user's scope when `q.scope_user` is set, soonest deadline
+/// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
+/// phone's lists and the office ledger run this same query.
+pub fn list_hazards(conn: &Connection, dir: &Directory, q: &HazardQuery) -> Result<(Vec<HazardRow>, u64)> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    if let Some(u) = &q.scope_user {
+        let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+        match user.role {
+            Role::Inspector => {
+                clauses.push(format!("grid_id IN ({})", placeholders(user.grids.len())));
+                args.extend(user.grids.iter().cloned());
+            }
+            Role::Reviewer => {
+                clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
+                args.push(user.department.clone().unwrap_or_default());
+            }
+            Role::TownOffice => {}
+            Role::Admin => {
+                return Err(Error::Forbidden("administrators do not see hazards".into()));
+            }
+        }
+    }
+    if let Some(v) = &q.venue_id {
+        check_id("venue", v)?;
+        clauses.push("venue_id = ?".into());
+        args.push(v.clone());
+    }
+    for (col, v) in [("village", &q.village), ("domain", &q.domain), ("state", &q.state), ("severity", &q.severity), ("source", &q.source)]
+    {
+        if let Some(v) = v {
+            clauses.push(format!("{col} = ?"));
+            args.push(v.clone());
+        }
+    }
+    if let Some(d) = &q.dept {
+        clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
+        args.push(d.clone());
+    }
+    if q.open_only {
+        clauses.push("is_open = 1".into());
+    }
+    let today_s = format_date(today());
+    if q.overdue_only {
+        clauses.push("awaiting = 1 AND due_date < ?".into());
+        args.push(today_s.clone());
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let total: i64 =
+        conn.query_row(&format!("SELECT count(*) FROM hazards_idx{filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let mut sql = format!(
+        "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
+                lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx{filter}
+         ORDER BY due_date IS NULL, due_date, found_ms, id"
+    );
+    if q.limit.is_some() || q.offset.is_some() {
+        sql.push_str(&format!(" LIMIT {} OFFSET {}", q.limit.map_or(-1, i64::from), q.offset.unwrap_or(0)));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let due: Option<String> = r.get(12)?;
+        let awaiting: bool = r.get(13)?;
+        let depts: String = r.get(14)?;
+        Ok(HazardRow {
+            id: r.get(0)?,
+            venue_id: r.get(1)?,
+            venue_name: r.get(2)?,
+            village: r.get(3)?,
+            grid_id: r.get(4)?,
+            item_id: r.get(5)?,
+            domain: r.get(6)?,
+            title_zh: r.get(7)?,
+            title_en: r.get(8)?,
+            severity: r.get(9)?,
+            confirmation: r.get(10)?,
+            state: r.get(11)?,
+            overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
+            due_date: due,
+            lead_depts: split_list(&depts),
+            source: r.get(15)?,
+            fix_mode: r.get(16)?,
+            focus: r.get(17)?,
+            combined_group: r.get(18)?,
+            found_at: ms_to_rfc3339(r.get(19)?),
+            recurrence_of: r.get(20)?,
+        })
+    })?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total as u64))
 }
 
 #[cfg(test)]

@@ -229,6 +229,23 @@ pub struct HazardQuery {
     pub open_only: bool,
     pub overdue_only: bool,
     pub limit: Option<u32>,
+    /// Rows to skip (pages of the office ledger).
+    #[serde(default)]
+    pub offset: Option<u32>,
+    /// Exact-match filters of the office ledger (village code, domain, state, severity, lead
+    /// department, source).
+    #[serde(default)]
+    pub village: Option<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub dept: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// The phone store. One per phone; one writer connection.
@@ -1405,81 +1422,7 @@ impl Store {
     /// Lists hazards from the projection. With a scope user: an inspector sees their grids, a
     /// reviewer their department's hazards, the town office everything. Sorted by due date.
     pub fn list_hazards(&self, q: &HazardQuery) -> Result<Vec<HazardRow>> {
-        let mut clauses: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        if let Some(u) = &q.scope_user {
-            let dir = self.directory()?;
-            let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
-            match user.role {
-                Role::Inspector => {
-                    clauses.push(format!("grid_id IN ({})", placeholders(user.grids.len())));
-                    args.extend(user.grids.iter().cloned());
-                }
-                Role::Reviewer => {
-                    clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
-                    args.push(user.department.clone().unwrap_or_default());
-                }
-                Role::TownOffice => {}
-                Role::Admin => {
-                    return Err(Error::Forbidden("administrators do not see hazards".into()));
-                }
-            }
-        }
-        if let Some(v) = &q.venue_id {
-            check_id("venue", v)?;
-            clauses.push("venue_id = ?".into());
-            args.push(v.clone());
-        }
-        if q.open_only {
-            clauses.push("is_open = 1".into());
-        }
-        let today_s = format_date(today());
-        if q.overdue_only {
-            clauses.push("awaiting = 1 AND due_date < ?".into());
-            args.push(today_s.clone());
-        }
-        let mut sql = String::from(
-            "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
-                    lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx",
-        );
-        if !clauses.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&clauses.join(" AND "));
-        }
-        sql.push_str(" ORDER BY due_date IS NULL, due_date, found_ms");
-        if let Some(l) = q.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
-        }
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            let due: Option<String> = r.get(12)?;
-            let awaiting: bool = r.get(13)?;
-            let depts: String = r.get(14)?;
-            Ok(HazardRow {
-                id: r.get(0)?,
-                venue_id: r.get(1)?,
-                venue_name: r.get(2)?,
-                village: r.get(3)?,
-                grid_id: r.get(4)?,
-                item_id: r.get(5)?,
-                domain: r.get(6)?,
-                title_zh: r.get(7)?,
-                title_en: r.get(8)?,
-                severity: r.get(9)?,
-                confirmation: r.get(10)?,
-                state: r.get(11)?,
-                overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
-                due_date: due,
-                lead_depts: split_list(&depts),
-                source: r.get(15)?,
-                fix_mode: r.get(16)?,
-                focus: r.get(17)?,
-                combined_group: r.get(18)?,
-                found_at: ms_to_rfc3339(r.get(19)?),
-                recurrence_of: r.get(20)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(projection::list_hazards(&self.conn, &*self.directory()?, q)?.0)
     }
 
     /// Counts of records by kind (status screens, benchmarks).
@@ -1501,7 +1444,7 @@ pub fn split_list(s: &str) -> Vec<String> {
     s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     if n == 0 { "NULL".into() } else { vec!["?"; n].join(",") }
 }
 

@@ -712,6 +712,7 @@ impl GridStore {
             open_only: filter.open_only,
             overdue_only: filter.overdue_only,
             limit: filter.limit,
+            ..HazardQuery::default()
         };
         Ok(self.with(|s| s.list_hazards(&q))?.into_iter().map(hazard_of).collect())
     }

@@ -5,9 +5,11 @@
 //! - `POST /v1/enroll` (JSON) — user name and password → device token and actor bindings.
 //! - `POST /v1/sync` (CBOR, `Authorization: Bearer TOKEN`) — push and pull in one round trip.
 //! - `GET /healthz`, `GET /metrics` (Prometheus text format).
+//! - The office dashboard ([`web`]): `/login`, `/hazards` (ledger, CSV), `/hazards/{id}`.
 
 pub mod demo;
 pub mod store;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -85,6 +87,7 @@ impl IntoResponse for ApiError {
             RelayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -363,6 +366,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)))
         .route("/v1/blobs/{sha}", get(blob_get).put(blob_put).layer(DefaultBodyLimit::max(MAX_CHUNK)))
         .route("/v1/blobs/{sha}/status", get(blob_status))
+        .merge(web::routes())
         .with_state(state)
 }
 

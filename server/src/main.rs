@@ -121,6 +121,7 @@ fn main() -> Result<()> {
                 if let Some(h) = &sum.conflict_hazard {
                     println!("  conflict     hazard {h}: phone claimed while 规建办 planned offline; merged, then closed");
                 }
+                println!("  dashboard    {url}/login  (hazard ledger, CSV export, hazard detail)");
                 println!("  logins       every directory user, password {:?} (e.g. wang 网格员, sun 城运中心, zheng 规建办, office 镇安委办, admin)", gridsafe_server::demo::PASSWORD);
                 println!("  phone stores {}/phones/*.sqlite — try: gridsafe --store {}/phones/phone-wang.sqlite --as wang hazards list", data.display(), data.display());
                 if exit {

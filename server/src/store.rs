@@ -32,6 +32,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/004_dashboard.sql")),
         M::up(include_str!("../sql/005_snapshots.sql")),
         M::up(include_str!("../sql/006_enrol_codes.sql")),
+        M::up(include_str!("../sql/007_web.sql")),
     ])
 });
 
@@ -39,6 +40,11 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 pub const PULL_BYTES: usize = 8 * 1024 * 1024;
 /// Documents kept loaded (automerge costs ~17 kB of heap per document).
 pub const DOC_CACHE: usize = 512;
+/// A dashboard session lasts a working day.
+pub const SESSION_MS: i64 = 10 * 3_600_000;
+/// Failed logins that lock a user name, and the window they count in.
+pub const LOCKOUT_FAILURES: i64 = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60_000;
 /// A record gets a new snapshot once this many changes were logged after its last one.
 pub const SNAPSHOT_EVERY: i64 = 16;
 
@@ -50,6 +56,8 @@ pub enum RelayError {
     Forbidden(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -784,6 +792,104 @@ impl RelayStore {
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Office dashboard: sessions and reads from the projections
+
+    /// Signs a user in to the dashboard: a random session token (stored hashed, valid
+    /// [`SESSION_MS`]) and a CSRF token for its forms. After [`LOCKOUT_FAILURES`] failed attempts
+    /// within [`LOCKOUT_MS`] the user name is locked for the rest of that window, even with the
+    /// right password.
+    pub fn web_login(&mut self, user_id: &str, password: &str) -> Result<(String, String, User)> {
+        self.refresh_directory()?;
+        let now = now_ms();
+        self.conn.execute("DELETE FROM login_failures WHERE at_ms < ?1", params![now - LOCKOUT_MS])?;
+        let failures: i64 =
+            self.conn.query_row("SELECT count(*) FROM login_failures WHERE user_id = ?1", params![user_id], |r| r.get(0))?;
+        if failures >= LOCKOUT_FAILURES {
+            return Err(RelayError::Unauthorized(format!(
+                "too many failed logins for {user_id}; try again in {} minutes",
+                LOCKOUT_MS / 60_000
+            )));
+        }
+        let user = match self.check_password(user_id, password) {
+            Ok(u) => u,
+            Err(e) => {
+                self.conn.execute("INSERT INTO login_failures (user_id, at_ms) VALUES (?1, ?2)", params![user_id, now])?;
+                return Err(e);
+            }
+        };
+        self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+        let mut raw = [0u8; 32];
+        OsRng.fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        OsRng.fill_bytes(&mut raw);
+        let csrf = hex::encode(raw);
+        self.conn.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![sha256_hex(token.as_bytes()), user.id, csrf, now, now + SESSION_MS],
+        )?;
+        Ok((token, csrf, user))
+    }
+
+    /// The user and CSRF token of a live dashboard session.
+    pub fn web_session(&mut self, token: &str) -> Result<(User, String)> {
+        self.refresh_directory()?;
+        let row: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT user_id, csrf, expires_ms FROM web_sessions WHERE token_hash = ?1",
+                params![sha256_hex(token.as_bytes())],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (user_id, csrf, expires) = row.ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+        if expires <= now_ms() {
+            return Err(RelayError::Unauthorized("the session has expired; please sign in again".into()));
+        }
+        let user = self
+            .dir
+            .as_ref()
+            .and_then(|d| d.user(&user_id))
+            .cloned()
+            .ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
+        Ok((user, csrf))
+    }
+
+    pub fn web_logout(&mut self, token: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM web_sessions WHERE token_hash = ?1", params![sha256_hex(token.as_bytes())])?;
+        Ok(())
+    }
+
+    /// The hazard ledger: the projection query the phones use, in `user`'s scope.
+    pub fn ledger(&self, user: &User, q: &gridsafe_core::store::HazardQuery) -> Result<(Vec<gridsafe_core::store::HazardRow>, u64)> {
+        if user.role == Role::Admin {
+            return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()));
+        }
+        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
+        let q = gridsafe_core::store::HazardQuery { scope_user: Some(user.id.clone()), ..q.clone() };
+        Ok(projection::list_hazards(&self.conn, dir, &q)?)
+    }
+
+    /// One hazard with its derived state and history, if it is in `user`'s scope (403 otherwise).
+    pub fn hazard_view(&mut self, user: &User, id: &str) -> Result<(records::HazardHeader, gridsafe_core::lifecycle::HazardStatus)> {
+        gridsafe_core::store::check_id("hazard", id)?;
+        let loaded = self.load(id)?.ok_or_else(|| RelayError::NotFound(format!("hazard {id}")))?;
+        let Record::Hazard(h, evs) = &loaded.place.record else {
+            return Err(RelayError::NotFound(format!("hazard {id}")));
+        };
+        let visible = match user.role {
+            Role::TownOffice => true,
+            Role::Inspector => user.grids.contains(&h.grid_id),
+            Role::Reviewer => user.department.as_ref().is_some_and(|d| h.lead_depts.contains(d)),
+            Role::Admin => false,
+        };
+        if !visible {
+            return Err(RelayError::Forbidden(format!("hazard {id} is outside {}'s scope", user.id)));
+        }
+        let status = projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
+        Ok(((**h).clone(), status))
     }
 
     /// Counts for /metrics and the demo summary.

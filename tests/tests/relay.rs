@@ -516,3 +516,113 @@ fn post_json(url: &str, body: &str) -> (u16, String) {
     let mut resp = agent.post(url).header("Content-Type", "application/json").send(body).unwrap();
     (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap_or_default())
 }
+
+/// A browser-like HTTP client: keeps the session cookie, does not follow redirects.
+struct Browser {
+    agent: ureq::Agent,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(relay: &Relay) -> Browser {
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        Browser { agent, base: relay.url.clone(), cookie: None }
+    }
+
+    fn get(&self, path: &str) -> (u16, String, ureq::http::HeaderMap) {
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut r = req.call().unwrap();
+        let headers = r.headers().clone();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+    }
+
+    fn post(&mut self, path: &str, form: &str) -> (u16, String, ureq::http::HeaderMap) {
+        let mut req = self.agent.post(&format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut r = req.send(form).unwrap();
+        let headers = r.headers().clone();
+        if let Some(c) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            self.cookie = c.split(';').next().map(str::to_owned);
+        }
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+    }
+
+    fn login(&mut self, user: &str, password: &str) -> u16 {
+        self.post("/login", &format!("user={user}&password={}", password.replace(' ', "+"))).0
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    page[at..at + 64].to_owned()
+}
+
+#[test]
+fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "<script>alert(1)</script>飞线车行");
+    sync(&mut wang);
+
+    let mut b = Browser::new(&relay);
+    let (status, _, h) = b.get("/hazards");
+    assert_eq!(status, 303, "not signed in → the sign-in page");
+    assert_eq!(h.get("location").unwrap(), "/login");
+    assert_eq!(b.login("sun", "wrong password"), 401);
+
+    assert_eq!(b.login("sun", "correct horse"), 303);
+    let (status, page, h) = b.get("/hazards");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("隐患台账") && page.contains("共 1 条"), "{page}");
+    assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;飞线车行") && !page.contains("<script>alert"), "escaped: {page}");
+    assert!(h.get("content-security-policy").unwrap().to_str().unwrap().contains("default-src 'self'"));
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    // Filters: another village has none; the overdue and state filters narrow too.
+    assert!(b.get("/hazards?village=jialou").1.contains("共 0 条"));
+    assert!(b.get("/hazards?village=heping&state=registered&open=1").1.contains("共 1 条"));
+    assert!(b.get("/hazards?overdue=1").1.contains("共 0 条"), "a new hazard is not overdue");
+    // The detail, with its lifecycle.
+    let (status, detail, _) = b.get(&format!("/hazards/{hazard}"));
+    assert_eq!(status, 200);
+    assert!(detail.contains("处置记录") && detail.contains("register") && detail.contains("已生效"), "{detail}");
+    // CSV with Chinese headers and a BOM.
+    let (status, csv, h) = b.get("/hazards.csv?village=heping");
+    assert_eq!(status, 200);
+    assert!(h.get("content-type").unwrap().to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.starts_with('\u{feff}') && csv.contains("隐患编号,隐患,场所") && csv.contains(&hazard), "{csv}");
+    assert_eq!(csv.lines().count(), 2);
+    // Bad ids and unknown hazards: clear pages.
+    assert_eq!(b.get("/hazards/../../relay.sqlite").0, 404);
+    assert_eq!(b.get("/hazards/not-a-uuid").0, 400);
+    assert_eq!(b.get("/hazards/0190b6c6-0000-7000-8000-000000000000").0, 404);
+    // Sign out needs the page's CSRF token; afterwards the cookie is worthless.
+    let stolen = b.cookie.clone();
+    assert_eq!(b.post("/logout", "csrf=forged").0, 403);
+    assert_eq!(b.post("/logout", &format!("csrf={}", csrf_of(&page))).0, 303);
+    b.cookie = stolen;
+    assert_eq!(b.get("/hazards").0, 303);
+
+    // An inspector of another village sees none of it, and a 403 page for the hazard itself.
+    let mut li = Browser::new(&relay);
+    assert_eq!(li.login("li", "correct horse"), 303);
+    assert!(li.get("/hazards").1.contains("共 0 条"));
+    let (status, page, _) = li.get(&format!("/hazards/{hazard}"));
+    assert_eq!(status, 403);
+    assert!(page.contains("无权查看"), "{page}");
+    assert!(li.get("/hazards.csv").1.lines().count() == 1, "the export keeps to scope too");
+
+    // Five failed sign-ins lock the user name, even for the right password.
+    let mut x = Browser::new(&relay);
+    for _ in 0..5 {
+        assert_eq!(x.login("office", "guess"), 401);
+    }
+    assert_eq!(x.login("office", "correct horse"), 401);
+    assert!(x.post("/login", "user=office&password=correct+horse").1.contains("too many failed logins"));
+}

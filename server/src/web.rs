@@ -1,0 +1,379 @@
+//! The office dashboard (first part): sign-in with sessions and lockout, the hazard ledger with
+//! filters, pages and CSV export, and a hazard's detail with its lifecycle. Server-rendered
+//! (askama, HTML-escaped), Chinese first with the English under it. Everything shown comes from
+//! the projections and core's fold, in the signed-in user's scope.
+
+use askama::Template;
+use axum::extract::{Form, Path as AxPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, extract::Request};
+use gridsafe_core::directory::User;
+use gridsafe_core::lifecycle::HistoryEntry;
+use gridsafe_core::records::HazardHeader;
+use gridsafe_core::store::{HazardQuery, HazardRow};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::store::RelayError;
+
+/// Rows per ledger page.
+pub const PAGE: u32 = 50;
+const COOKIE: &str = "gs_session";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    user: String,
+    error: Option<String>,
+}
+
+/// The ledger's filters, as they come in the query string and go back into the form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub village: String,
+    pub domain: String,
+    pub state: String,
+    pub severity: String,
+    pub dept: String,
+    pub source: String,
+    pub open: Option<String>,
+    pub overdue: Option<String>,
+    pub page: Option<u32>,
+}
+
+impl Filters {
+    fn opt(s: &str) -> Option<String> {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+
+    fn query(&self, limit: Option<u32>, offset: Option<u32>) -> HazardQuery {
+        HazardQuery {
+            village: Self::opt(&self.village),
+            domain: Self::opt(&self.domain),
+            state: Self::opt(&self.state),
+            severity: Self::opt(&self.severity),
+            dept: Self::opt(&self.dept),
+            source: Self::opt(&self.source),
+            open_only: self.open.is_some(),
+            overdue_only: self.overdue.is_some(),
+            limit,
+            offset,
+            ..HazardQuery::default()
+        }
+    }
+
+    /// The filters as a query string (for the pager and the export link), without the page.
+    fn query_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("village", &self.village),
+            ("domain", &self.domain),
+            ("state", &self.state),
+            ("severity", &self.severity),
+            ("dept", &self.dept),
+            ("source", &self.source),
+        ] {
+            if !v.trim().is_empty() {
+                parts.push(format!("{k}={}", urlencode(v.trim())));
+            }
+        }
+        if self.open.is_some() {
+            parts.push("open=1".into());
+        }
+        if self.overdue.is_some() {
+            parts.push("overdue=1".into());
+        }
+        parts.join("&")
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerPage {
+    user_id: String,
+    user_name: String,
+    csrf: String,
+    f: FiltersView,
+    query: String,
+    rows: Vec<HazardRow>,
+    total: u64,
+    page: u32,
+    pages: u32,
+}
+
+/// Filters as the template shows them.
+struct FiltersView {
+    village: String,
+    domain: String,
+    state: String,
+    severity: String,
+    dept: String,
+    source: String,
+    open: bool,
+    overdue: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hazard.html")]
+struct HazardPage {
+    user_id: String,
+    user_name: String,
+    csrf: String,
+    h: HazardHeader,
+    state: String,
+    severity: String,
+    deadline: String,
+    overdue: bool,
+    history: Vec<HistoryEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title_zh: &'static str,
+    title_en: &'static str,
+    reason: String,
+}
+
+/// A dashboard error: an HTML page with the reason, or the sign-in page for a missing session.
+#[derive(Debug)]
+pub struct WebError(RelayError);
+
+impl From<RelayError> for WebError {
+    fn from(e: RelayError) -> Self {
+        WebError(e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, zh, en) = match &self.0 {
+            RelayError::Unauthorized(_) => return Redirect::to("/login").into_response(),
+            RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "无权查看", "Not in your scope"),
+            RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到", "Not found"),
+            RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "请求有误", "Bad request"),
+            RelayError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "服务器错误", "Server error"),
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "dashboard request failed");
+        }
+        let page = ErrorPage { status: status.as_u16(), title_zh: zh, title_en: en, reason: self.0.to_string() };
+        (status, html(page)).into_response()
+    }
+}
+
+fn html(t: impl Template) -> Response {
+    match t.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("template: {e}")).into_response(),
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The signed-in user and the session's CSRF token.
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<(User, String), WebError> {
+    let token = session_token(headers).ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+    Ok(s.with_store(move |st| st.web_session(&token)).await.map_err(|e| e.0)?)
+}
+
+async fn login_page() -> Response {
+    html(LoginPage { user: String::new(), error: None })
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+}
+
+async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    let user = f.user.trim().to_owned();
+    let u = user.clone();
+    match s.with_store(move |st| st.web_login(&u, &f.password)).await {
+        Ok((token, _, who)) => {
+            tracing::info!(user = %who.id, "dashboard sign-in");
+            // HttpOnly: no script reads it; SameSite=Strict: no other site's form or link sends it.
+            let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", crate::store::SESSION_MS / 1000);
+            let mut r = Redirect::to("/hazards").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => {
+            tracing::info!(user = %user, error = %e.0, "dashboard sign-in refused");
+            let status = if matches!(e.0, RelayError::Storage(_)) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::UNAUTHORIZED };
+            let reason = match e.0 {
+                RelayError::Unauthorized(r) => r,
+                other => other.to_string(),
+            };
+            (status, html(LoginPage { user, error: Some(format!("登录失败 Sign-in failed: {reason}")) })).into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Result<Response, WebError> {
+    let (_, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    if let Some(token) = session_token(&headers) {
+        s.with_store(move |st| st.web_logout(&token)).await.map_err(|e| e.0)?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("gs_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    Ok(r)
+}
+
+async fn ledger(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    let page = f.page.unwrap_or(1).max(1);
+    let q = f.query(Some(PAGE), Some((page - 1) * PAGE));
+    let u = user.clone();
+    let (rows, total) = s.with_store(move |st| st.ledger(&u, &q)).await.map_err(|e| e.0)?;
+    let pages = (total.div_ceil(u64::from(PAGE)) as u32).max(1);
+    let view = FiltersView {
+        village: f.village.clone(),
+        domain: f.domain.clone(),
+        state: f.state.clone(),
+        severity: f.severity.clone(),
+        dept: f.dept.clone(),
+        source: f.source.clone(),
+        open: f.open.is_some(),
+        overdue: f.overdue.is_some(),
+    };
+    Ok(html(LedgerPage { user_id: user.id, user_name: user.name, csrf, f: view, query: f.query_string(), rows, total, page, pages }))
+}
+
+/// The filtered ledger as CSV with Chinese headers; a UTF-8 BOM so spreadsheet programs on office
+/// PCs read the Chinese correctly.
+async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+    let (user, _) = signed_in(&s, &headers).await?;
+    let q = f.query(None, None);
+    let (rows, _) = s.with_store(move |st| st.ledger(&user, &q)).await.map_err(|e| e.0)?;
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let io = |e: csv::Error| RelayError::Storage(e.to_string());
+    w.write_record([
+        "隐患编号",
+        "隐患",
+        "场所",
+        "村居",
+        "网格",
+        "领域",
+        "检查项",
+        "等级",
+        "状态",
+        "整改期限",
+        "是否逾期",
+        "牵头部门",
+        "来源",
+        "发现时间",
+    ])
+    .map_err(io)?;
+    for h in &rows {
+        w.write_record([
+            h.id.as_str(),
+            &h.title_zh,
+            &h.venue_name,
+            &h.village,
+            &h.grid_id,
+            &h.domain,
+            &h.item_id,
+            &h.severity,
+            &h.state,
+            h.due_date.as_deref().unwrap_or(""),
+            if h.overdue { "是" } else { "否" },
+            &h.lead_depts.join("、"),
+            &h.source,
+            &h.found_at,
+        ])
+        .map_err(io)?;
+    }
+    let body = w.into_inner().map_err(|e| RelayError::Storage(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hazards.csv\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPath<String>) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    let u = user.clone();
+    let (h, status) = s.with_store(move |st| st.hazard_view(&u, &id)).await.map_err(|e| e.0)?;
+    let overdue = status.is_overdue(gridsafe_core::clock::today());
+    Ok(html(HazardPage {
+        user_id: user.id,
+        user_name: user.name,
+        csrf,
+        state: status.state.as_str().to_owned(),
+        severity: status.severity.clone(),
+        deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
+        overdue,
+        history: status.history,
+        h,
+    }))
+}
+
+/// Headers on every dashboard answer: no framing, no sniffing, no referrer, only our own
+/// resources (no script at all yet).
+async fn secure_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/hazards") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/hazards", get(ledger))
+        .route("/hazards.csv", get(ledger_csv))
+        .route("/hazards/{id}", get(hazard))
+        .layer(axum::middleware::from_fn(secure_headers))
+}

@@ -25,6 +25,35 @@ pub fn fold_with(dir: Option<&Directory>, actors: &HashMap<String, String>, h: &
     fold(h, evs, &roster)
 }
 
+/// Records a lifecycle event on a hazard document, written by the document's current actor, if
+/// the rules apply it: the event is folded with the others first, and a refused event is not
+/// written at all (the caller gets the rule's reason). Returns the hazard's new status. The phone
+/// store and the relay's dashboard actions both go through here.
+pub fn record_event(
+    doc: &mut automerge::AutoCommit,
+    header: &HazardHeader,
+    events: &mut Vec<StoredEvent>,
+    ev: crate::records::EventRecord,
+    dir: Option<&Directory>,
+    actors: &HashMap<String, String>,
+) -> Result<HazardStatus> {
+    let actor = doc.get_actor().to_hex_string();
+    events.push(StoredEvent { record: ev.clone(), actor, tampered: false });
+    let status = fold_with(dir, actors, header, events);
+    let mine = status.history.iter().find(|h| h.id == ev.id).ok_or_else(|| Error::invalid("event lost in fold"))?;
+    if !mine.applied {
+        let refusal = mine.refusal.clone().unwrap_or_else(|| crate::lifecycle::Refusal {
+            code: "refused".into(),
+            zh: "拒绝".into(),
+            en: "refused".into(),
+        });
+        events.pop();
+        return Err(Error::Refused(refusal));
+    }
+    crate::records::append_event(doc, &header.id, &ev)?;
+    Ok(status)
+}
+
 pub fn index_venue(tx: &Connection, v: &Venue) -> Result<()> {
     tx.execute(
         "INSERT INTO venues_idx (id, name, address, village, grid_id, venue_types, archived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

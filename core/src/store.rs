@@ -25,7 +25,7 @@ use crate::lifecycle::{EventKind, HazardStatus, event};
 use crate::profile::VenueProfile;
 use crate::projection;
 use crate::records::{
-    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, StoredEvent, Venue,
+    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, Venue,
 };
 use crate::sync::{self, DeviceStatus, DocChanges, SyncRequest, SyncResponse};
 use crate::template::{self, Level, Template, TemplateSource};
@@ -262,7 +262,8 @@ fn store_err(path: &Path, reason: impl Into<String>) -> Error {
     Error::Store { path: path.display().to_string(), reason: reason.into() }
 }
 
-fn new_id() -> String {
+/// A new record or event id: a UUIDv7 (time-ordered).
+pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -1399,19 +1400,13 @@ impl Store {
         if action.kind == EventKind::Rectify {
             ev.inspection_id = header.inspection_id.clone();
         }
-        evs.push(StoredEvent { record: ev.clone(), actor: actor.to_hex_string(), tampered: false });
-        let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
-        let mine = status.history.iter().find(|h| h.id == ev.id).ok_or_else(|| Error::invalid("event lost in fold"))?;
-        if !mine.applied {
-            let refusal = mine.refusal.clone().unwrap_or_else(|| crate::lifecycle::Refusal {
-                code: "refused".into(),
-                zh: "拒绝".into(),
-                en: "refused".into(),
-            });
-            drop(tx);
-            return Err(Error::Refused(refusal));
-        }
-        records::append_event(&mut doc, hazard_id, &ev)?;
+        let status = match projection::record_event(&mut doc, &header, &mut evs, ev, self.directory.as_deref(), &self.actors) {
+            Ok(s) => s,
+            Err(e) => {
+                drop(tx);
+                return Err(e);
+            }
+        };
         Store::save_doc(&tx, hazard_id, &mut doc, &since)?;
         projection::index_hazard(&tx, &header, &status)?;
         tx.commit()?;

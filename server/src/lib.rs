@@ -88,6 +88,7 @@ impl IntoResponse for ApiError {
             RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
+            RelayError::Refused(_) => StatusCode::CONFLICT,
             RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {

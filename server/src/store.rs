@@ -58,6 +58,9 @@ pub enum RelayError {
     BadRequest(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The hazard lifecycle rules refuse the action (the reason is the rule's, bilingual).
+    #[error("{0}")]
+    Refused(String),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -890,6 +893,98 @@ impl RelayStore {
         }
         let status = projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
         Ok(((**h).clone(), status))
+    }
+
+    /// The dashboard's device for `user`, created on first use: actions taken on the dashboard
+    /// are automerge changes by this device's own actor, so they are authored, checked, stored
+    /// and synced exactly like a phone's. Its token is never issued.
+    fn dashboard_device(&mut self, user: &User) -> Result<Device> {
+        let found: Option<String> = self
+            .conn
+            .query_row("SELECT id FROM devices WHERE user_id = ?1 AND name = 'dashboard' AND revoked_ms IS NULL", params![user.id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let mut raw = [0u8; 32];
+                OsRng.fill_bytes(&mut raw);
+                let mut dev = [0u8; 16];
+                OsRng.fill_bytes(&mut dev);
+                let mut actor = [0u8; 16];
+                OsRng.fill_bytes(&mut actor);
+                let (id, actor) = (hex::encode(dev), hex::encode(actor));
+                let tx = self.conn.transaction()?;
+                tx.execute(
+                    "INSERT INTO devices (id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, 'dashboard', ?3, ?4)",
+                    params![id, user.id, sha256_hex(&raw), now_ms()],
+                )?;
+                tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![actor, id, user.id])?;
+                tx.commit()?;
+                self.actors.insert(actor, user.id.clone());
+                id
+            }
+        };
+        let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device_id = ?1")?;
+        let actors = stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<HashSet<String>>>()?;
+        Ok(Device { id, user: user.clone(), actors })
+    }
+
+    /// A review action from the dashboard (close, reject, confirm, downgrade, deadline, plan,
+    /// recheck, escalate...): core records the event on the hazard document as the reviewer's
+    /// dashboard actor if the lifecycle rules apply it, and the change goes through the same
+    /// check and commit as a phone's push. The phones receive it on their next sync.
+    pub fn web_action(
+        &mut self,
+        user: &User,
+        hazard_id: &str,
+        kind: gridsafe_core::lifecycle::EventKind,
+        reason: Option<String>,
+        deadline: Option<String>,
+        text: Option<String>,
+    ) -> Result<gridsafe_core::lifecycle::HazardStatus> {
+        gridsafe_core::store::check_id("hazard", hazard_id)?;
+        self.refresh_directory()?;
+        let device = self.dashboard_device(user)?;
+        let loaded = self.load(hazard_id)?.ok_or_else(|| RelayError::NotFound(format!("hazard {hazard_id}")))?;
+        let Record::Hazard(header, events) = &loaded.place.record else {
+            return Err(RelayError::NotFound(format!("hazard {hazard_id}")));
+        };
+        if !may_write(user, DocKind::Hazard, &header.grid_id, &header.lead_depts) {
+            return Err(RelayError::Forbidden(format!("hazard {hazard_id} is outside {}'s scope", user.id)));
+        }
+        let actor_hex = device.actors.iter().next().cloned().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
+        let actor = automerge::ActorId::from(hex::decode(&actor_hex).map_err(|e| RelayError::Storage(e.to_string()))?);
+        let mut doc = loaded.doc.clone().with_actor(actor);
+        let before = doc.get_heads();
+        let last = projection::fold_with(self.dir.as_ref(), &self.actors, header, events).last_hlc;
+        let mut ev = gridsafe_core::lifecycle::event(gridsafe_core::store::new_id(), kind, last.tick(now_ms()));
+        ev.reason = reason.filter(|s| !s.trim().is_empty());
+        ev.deadline = deadline.filter(|s| !s.trim().is_empty());
+        ev.text = text.filter(|s| !s.trim().is_empty());
+        let mut evs = events.clone();
+        let status = projection::record_event(&mut doc, header, &mut evs, ev, self.dir.as_ref(), &self.actors).map_err(|e| match e {
+            gridsafe_core::Error::Refused(r) => RelayError::Refused(format!("{} / {}", r.zh, r.en)),
+            other => RelayError::from(other),
+        })?;
+        let changes = doc.get_changes(&before).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+        let push = DocChanges { doc_id: hazard_id.to_owned(), kind: "hazard".into(), changes, heads: vec![] };
+        let req = SyncRequest {
+            protocol: PROTOCOL,
+            cursor: 0,
+            directory_version: u64::MAX,
+            templates: self.templates.iter().map(|(k, _)| k.clone()).collect(),
+            push: vec![push],
+            more_to_push: false,
+            status: gridsafe_core::sync::DeviceStatus { app_version: "dashboard".into(), ..Default::default() },
+        };
+        let checked = vec![check(&device, &req.push[0], Some(&loaded))];
+        let committed = self.commit(&device, &req, checked)?;
+        if let Some(r) = committed.refused.first() {
+            return Err(RelayError::Forbidden(r.reason.clone()));
+        }
+        Ok(status)
     }
 
     /// Counts for /metrics and the demo summary.

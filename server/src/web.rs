@@ -139,6 +139,8 @@ struct HazardPage {
     deadline: String,
     overdue: bool,
     history: Vec<HistoryEntry>,
+    /// Reviewers and the town office act on hazards; inspectors do on their phones.
+    can_review: bool,
 }
 
 #[derive(Template)]
@@ -166,6 +168,7 @@ impl IntoResponse for WebError {
             RelayError::Unauthorized(_) => return Redirect::to("/login").into_response(),
             RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "无权查看", "Not in your scope"),
             RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到", "Not found"),
+            RelayError::Refused(_) => (StatusCode::CONFLICT, "不符合处置规则", "Refused by the lifecycle rules"),
             RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "请求有误", "Bad request"),
             RelayError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "服务器错误", "Server error"),
         };
@@ -334,6 +337,7 @@ async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Que
 async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPath<String>) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     let u = user.clone();
+    let user_role = user.role;
     let (h, status) = s.with_store(move |st| st.hazard_view(&u, &id)).await.map_err(|e| e.0)?;
     let overdue = status.is_overdue(gridsafe_core::clock::today());
     Ok(html(HazardPage {
@@ -345,8 +349,47 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
         overdue,
         history: status.history,
+        can_review: matches!(user_role, gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice),
         h,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// The review actions the dashboard offers (the phone's are rectify and claim).
+const REVIEW_ACTIONS: [&str; 8] = ["close", "reject", "confirm_major", "downgrade", "set_deadline", "plan", "recheck", "escalate"];
+
+/// A review action: checked by core's lifecycle rules and written as the reviewer's change; a
+/// refusal comes back as a page with the rule's reason, and nothing is written.
+async fn hazard_action(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    let kind = gridsafe_core::lifecycle::EventKind::parse(&f.action)
+        .filter(|_| REVIEW_ACTIONS.contains(&f.action.as_str()))
+        .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
+    let target = format!("/hazards/{id}");
+    let who = user.id.clone();
+    s.with_store(move |st| st.web_action(&user, &id, kind, Some(f.reason), Some(f.deadline), Some(f.text))).await.map_err(|e| e.0)?;
+    tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
+    Ok(Redirect::to(&target).into_response())
 }
 
 /// Headers on every dashboard answer: no framing, no sniffing, no referrer, only our own
@@ -375,5 +418,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))
         .route("/hazards/{id}", get(hazard))
+        .route("/hazards/{id}/action", post(hazard_action))
         .layer(axum::middleware::from_fn(secure_headers))
 }

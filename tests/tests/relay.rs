@@ -626,3 +626,50 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert_eq!(x.login("office", "correct horse"), 401);
     assert!(x.post("/login", "user=office&password=correct+horse").1.contains("too many failed logins"));
 }
+
+#[test]
+fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "销号车行");
+    let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
+    wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+    client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+
+    let mut sun = Browser::new(&relay);
+    assert_eq!(sun.login("sun", "correct horse"), 303);
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    assert!(page.contains("rectified_claimed") && page.contains("审核销号"), "{page}");
+    let csrf = csrf_of(&page);
+    let action = format!("/hazards/{hazard}/action");
+    assert_eq!(sun.post(&action, "csrf=forged&action=close").0, 403, "CSRF");
+    assert_eq!(sun.post(&action, &format!("csrf={csrf}&action=rectify")).0, 400, "not a review action");
+    let (status, _, h) = sun.post(&action, &format!("csrf={csrf}&action=close&reason=%E7%8E%B0%E5%9C%BA%E6%A0%B8%E5%AE%9E"));
+    assert_eq!(status, 303);
+    assert_eq!(h.get("location").unwrap().to_str().unwrap(), format!("/hazards/{hazard}"));
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    assert!(page.contains("<th>状态 State</th><td>closed"), "{page}");
+    // Closing twice is refused by the rules, with the reason, and nothing is written.
+    let (status, page, _) = sun.post(&action, &format!("csrf={csrf}&action=close"));
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("不符合处置规则"), "{page}");
+    // The inspector's dashboard view offers no review, and the rules refuse an inspector's close.
+    let mut w = Browser::new(&relay);
+    assert_eq!(w.login("wang", "correct horse"), 303);
+    let (_, page, _) = w.get(&format!("/hazards/{hazard}"));
+    assert!(!page.contains("审核销号"));
+    assert_eq!(w.post(&action, &format!("csrf={}&action=reopen", csrf_of(&page))).0, 400, "reopen is not offered on the dashboard");
+
+    // The phone learns the decision on its next sync, credited to the reviewer.
+    sync(&mut wang);
+    let v = wang.hazard(&hazard).unwrap();
+    assert_eq!(v.status.state.as_str(), "closed");
+    let close = v.status.history.iter().find(|e| e.kind == "close").unwrap();
+    assert_eq!(close.user.as_deref(), Some("sun"));
+    assert!(close.applied);
+    let relay_heads = relay.inspect(|r| r.doc_heads(&hazard).unwrap().unwrap());
+    assert_eq!(wang.doc_heads(&hazard).unwrap(), relay_heads);
+    // The ledger's projection agrees.
+    assert!(sun.get("/hazards?state=closed").1.contains("共 1 条"));
+}

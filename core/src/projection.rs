@@ -130,6 +130,16 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
 /// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
 /// phone's lists and the office ledger run this same query.
 pub fn list_hazards(conn: &Connection, dir: &Directory, q: &HazardQuery) -> Result<(Vec<HazardRow>, u64)> {
+    let mut rows = Vec::new();
+    let total = for_each_hazard(conn, dir, q, &mut |r| {
+        rows.push(r);
+        Ok(())
+    })?;
+    Ok((rows, total))
+}
+
+/// [`list_hazards`] one row at a time, so an export of 100,000 rows never holds them all.
+pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &mut dyn FnMut(HazardRow) -> Result<()>) -> Result<u64> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
     if let Some(u) = &q.scope_user {
@@ -213,7 +223,10 @@ pub fn list_hazards(conn: &Connection, dir: &Directory, q: &HazardQuery) -> Resu
             recurrence_of: r.get(20)?,
         })
     })?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total as u64))
+    for row in rows {
+        f(row?)?;
+    }
+    Ok(total as u64)
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ const READERS: usize = 4;
 #[derive(Clone, Debug)]
 pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
-    readers: Arc<Readers>,
+    pub(crate) readers: Arc<Readers>,
     metrics: Arc<Metrics>,
     blobs: PathBuf,
 }
@@ -58,12 +58,12 @@ impl AppState {
     }
 
     /// Runs blocking work off the async runtime, without the store lock.
-    async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RelayError> + Send + 'static) -> Result<T, ApiError> {
+    pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RelayError> + Send + 'static) -> Result<T, ApiError> {
         tokio::task::spawn_blocking(f).await.map_err(|e| ApiError(RelayError::Storage(e.to_string())))?.map_err(ApiError)
     }
 
     /// Runs `f` on the store off the async runtime (SQLite and automerge work is blocking).
-    async fn with_store<T: Send + 'static>(
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut RelayStore) -> Result<T, RelayError> + Send + 'static,
     ) -> Result<T, ApiError> {

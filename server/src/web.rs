@@ -279,59 +279,125 @@ async fn ledger(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<F
     Ok(html(LedgerPage { user_id: user.id, user_name: user.name, csrf, f: view, query: f.query_string(), rows, total, page, pages }))
 }
 
-/// The filtered ledger as CSV with Chinese headers; a UTF-8 BOM so spreadsheet programs on office
-/// PCs read the Chinese correctly.
-async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
-    let (user, _) = signed_in(&s, &headers).await?;
-    let q = f.query(None, None);
-    let (rows, _) = s.with_store(move |st| st.ledger(&user, &q)).await.map_err(|e| e.0)?;
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let io = |e: csv::Error| RelayError::Storage(e.to_string());
-    w.write_record([
-        "隐患编号",
-        "隐患",
-        "场所",
-        "村居",
-        "网格",
-        "领域",
-        "检查项",
-        "等级",
-        "状态",
-        "整改期限",
-        "是否逾期",
-        "牵头部门",
-        "来源",
-        "发现时间",
-    ])
-    .map_err(io)?;
-    for h in &rows {
-        w.write_record([
-            h.id.as_str(),
-            &h.title_zh,
-            &h.venue_name,
-            &h.village,
-            &h.grid_id,
-            &h.domain,
-            &h.item_id,
-            &h.severity,
-            &h.state,
-            h.due_date.as_deref().unwrap_or(""),
-            if h.overdue { "是" } else { "否" },
-            &h.lead_depts.join("、"),
-            &h.source,
-            &h.found_at,
-        ])
-        .map_err(io)?;
+/// The ledger's columns in exports, Chinese headers (the office's spreadsheets).
+const EXPORT_COLUMNS: [&str; 14] =
+    ["隐患编号", "隐患", "场所", "村居", "网格", "领域", "检查项", "等级", "状态", "整改期限", "是否逾期", "牵头部门", "来源", "发现时间"];
+
+fn export_cells(h: &HazardRow) -> [String; 14] {
+    [
+        h.id.clone(),
+        h.title_zh.clone(),
+        h.venue_name.clone(),
+        h.village.clone(),
+        h.grid_id.clone(),
+        h.domain.clone(),
+        h.item_id.clone(),
+        h.severity.clone(),
+        h.state.clone(),
+        h.due_date.clone().unwrap_or_default(),
+        if h.overdue { "是" } else { "否" }.to_owned(),
+        h.lead_depts.join("、"),
+        h.source.clone(),
+        h.found_at.clone(),
+    ]
+}
+
+/// Runs `write` over every row of the user's filtered ledger on a read-only connection (exports
+/// neither hold the store lock nor all rows at once).
+async fn export<T: Send + 'static>(
+    s: &AppState,
+    headers: &HeaderMap,
+    f: &Filters,
+    write: impl FnOnce(
+        &mut dyn FnMut(&mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>) -> Result<u64, RelayError>,
+    ) -> Result<T, RelayError>
+    + Send
+    + 'static,
+) -> Result<T, WebError> {
+    let (user, _) = signed_in(s, headers).await?;
+    if user.role == gridsafe_core::directory::Role::Admin {
+        return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()).into());
     }
-    let body = w.into_inner().map_err(|e| RelayError::Storage(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hazards.csv\"")),
-        ],
-        body,
-    )
-        .into_response())
+    let dir = s
+        .with_store(|st| st.directory().cloned().ok_or_else(|| RelayError::Storage("no directory installed".into())))
+        .await
+        .map_err(|e| e.0)?;
+    let q = HazardQuery { scope_user: Some(user.id.clone()), ..f.query(None, None) };
+    let readers = s.readers.clone();
+    crate::AppState::blocking(move || {
+        readers.with(|conn| {
+            let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
+                gridsafe_core::projection::for_each_hazard(conn, &dir, &q, each).map_err(RelayError::from)
+            };
+            write(&mut rows)
+        })
+    })
+    .await
+    .map_err(|e| WebError(e.0))
+}
+
+/// The filtered ledger as CSV; a UTF-8 BOM so spreadsheet programs on office PCs read the Chinese.
+async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+    let body = export(&s, &headers, &f, |rows| {
+        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let io = |e: csv::Error| RelayError::Storage(e.to_string());
+        w.write_record(EXPORT_COLUMNS).map_err(io)?;
+        let mut failed = None;
+        rows(&mut |h| {
+            if let Err(e) = w.write_record(export_cells(&h)) {
+                failed.get_or_insert(e);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(io(e));
+        }
+        w.into_inner().map_err(|e| RelayError::Storage(e.to_string()))
+    })
+    .await?;
+    Ok(download("text/csv; charset=utf-8", "hazards.csv", body))
+}
+
+/// The filtered ledger as XLSX (rust_xlsxwriter in constant-memory mode: rows go to a temporary
+/// file as they are written, so 100,000 rows never sit in memory).
+async fn ledger_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+    let body = export(&s, &headers, &f, |rows| {
+        use rust_xlsxwriter::{Format, Workbook};
+        let x = |e: rust_xlsxwriter::XlsxError| RelayError::Storage(format!("xlsx: {e}"));
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet_with_constant_memory().map_err(x)?;
+        ws.set_name("隐患台账").map_err(x)?;
+        let bold = Format::new().set_bold();
+        for (c, name) in EXPORT_COLUMNS.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *name, &bold).map_err(x)?;
+        }
+        let mut r = 0u32;
+        let mut failed = None;
+        rows(&mut |h| {
+            r += 1;
+            for (c, v) in export_cells(&h).iter().enumerate() {
+                if let Err(e) = ws.write_string(r, c as u16, v) {
+                    failed.get_or_insert(e);
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(x(e));
+        }
+        wb.save_to_buffer().map_err(x)
+    })
+    .await?;
+    Ok(download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "hazards.xlsx", body))
+}
+
+fn download(mime: &'static str, name: &'static str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut r = ([(header::CONTENT_TYPE, HeaderValue::from_static(mime))], body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
 }
 
 async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPath<String>) -> Result<Response, WebError> {
@@ -417,6 +483,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))
+        .route("/hazards.xlsx", get(ledger_xlsx))
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
         .layer(axum::middleware::from_fn(secure_headers))

@@ -598,6 +598,24 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert!(h.get("content-type").unwrap().to_str().unwrap().starts_with("text/csv"));
     assert!(csv.starts_with('\u{feff}') && csv.contains("隐患编号,隐患,场所") && csv.contains(&hazard), "{csv}");
     assert_eq!(csv.lines().count(), 2);
+    // XLSX: the same rows, read back with calamine.
+    {
+        use calamine::{Reader, Xlsx};
+        let mut req = b.agent.get(&format!("{}/hazards.xlsx?village=heping", b.base));
+        if let Some(c) = &b.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut r = req.call().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let bytes = r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
+        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = wb.worksheet_range("隐患台账").unwrap();
+        let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        assert_eq!(rows.len(), 2, "header + the one hazard, as the ledger counts: {rows:?}");
+        assert_eq!(rows[0][0], "隐患编号");
+        assert_eq!(rows[1][0], hazard);
+        assert_eq!(rows[1][3], "heping");
+    }
     // Bad ids and unknown hazards: clear pages.
     assert_eq!(b.get("/hazards/../../relay.sqlite").0, 404);
     assert_eq!(b.get("/hazards/not-a-uuid").0, 400);

@@ -2,6 +2,7 @@
 //! lifecycle events identically on every replica.
 
 use serde::{Deserialize, Serialize};
+pub use time::Month;
 use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339};
 
 use crate::error::{Error, Result};
@@ -56,6 +57,12 @@ impl Hlc {
     pub fn observe(self, other: Hlc) -> Hlc {
         self.max(other)
     }
+}
+
+/// The first millisecond of a Shanghai calendar day (month and year boundaries of the reports).
+pub fn start_of_day_ms(d: Date) -> i64 {
+    let t = d.midnight().assume_offset(SHANGHAI);
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[cfg(test)]

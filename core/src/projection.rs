@@ -126,6 +126,21 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
     Ok(())
 }
 
+/// The SQL condition (over `hazards_idx`) for the hazards `user_id` is responsible for: an
+/// inspector's grids, a reviewer's department, everything for the town office; administrators
+/// see none.
+pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<String>)> {
+    let user = dir.user(user_id).ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+    Ok(match user.role {
+        Role::Inspector => (format!("grid_id IN ({})", placeholders(user.grids.len())), user.grids.clone()),
+        Role::Reviewer => {
+            ("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into(), vec![user.department.clone().unwrap_or_default()])
+        }
+        Role::TownOffice => ("1 = 1".into(), vec![]),
+        Role::Admin => return Err(Error::Forbidden("administrators do not see hazards".into())),
+    })
+}
+
 /// Hazards from the projection, in the user's scope when `q.scope_user` is set, soonest deadline
 /// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
 /// phone's lists and the office ledger run this same query.
@@ -143,21 +158,9 @@ pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
     if let Some(u) = &q.scope_user {
-        let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
-        match user.role {
-            Role::Inspector => {
-                clauses.push(format!("grid_id IN ({})", placeholders(user.grids.len())));
-                args.extend(user.grids.iter().cloned());
-            }
-            Role::Reviewer => {
-                clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
-                args.push(user.department.clone().unwrap_or_default());
-            }
-            Role::TownOffice => {}
-            Role::Admin => {
-                return Err(Error::Forbidden("administrators do not see hazards".into()));
-            }
-        }
+        let (clause, a) = hazard_scope(dir, u)?;
+        clauses.push(clause);
+        args.extend(a);
     }
     if let Some(v) = &q.venue_id {
         check_id("venue", v)?;

@@ -108,6 +108,43 @@ pub struct DeviceRow {
     pub app_version: Option<String>,
 }
 
+/// Phones silent for this many days are listed on the overview.
+pub const STALE_DAYS: i64 = 3;
+
+/// The overview: hazards open (general / major incl. candidates), overdue, closed this month,
+/// the major-hazard stock (found before this year, still open at its start) and increment (found
+/// this year) as checklists.md §6.4 defines them; per village, venues and this month's inspection
+/// coverage; for the town office, phones that have not synced for [`STALE_DAYS`] days.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overview {
+    pub open_general: i64,
+    pub open_major: i64,
+    pub overdue: i64,
+    pub closed_this_month: i64,
+    pub major_stock: i64,
+    pub major_increment: i64,
+    pub villages: Vec<VillageRow>,
+    pub stale_devices: Vec<DeviceRow>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VillageRow {
+    pub village: String,
+    pub name_zh: String,
+    pub venues: i64,
+    pub inspected_venues: i64,
+    pub inspections: i64,
+    pub open: i64,
+    pub overdue: i64,
+}
+
+impl VillageRow {
+    /// Share of the village's venues inspected this month, in whole percent.
+    pub fn coverage_pct(&self) -> i64 {
+        if self.venues == 0 { 0 } else { self.inspected_venues * 100 / self.venues }
+    }
+}
+
 /// One row of [`RelayStore::hazard_summary`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HazardCount {
@@ -893,6 +930,95 @@ impl RelayStore {
         }
         let status = projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
         Ok(((**h).clone(), status))
+    }
+
+    /// The overview's figures in `user`'s scope on `today` (Shanghai): see [`Overview`].
+    pub fn overview(&self, user: &User, today: &str) -> Result<Overview> {
+        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
+        let (scope, scope_args) = projection::hazard_scope(dir, &user.id)?;
+        let day = gridsafe_core::clock::parse_date(today)?;
+        let month_start = day.replace_day(1).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        let year_start =
+            month_start.replace_month(gridsafe_core::clock::Month::January).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        let (month_ms, year_ms) = (gridsafe_core::clock::start_of_day_ms(month_start), gridsafe_core::clock::start_of_day_ms(year_start));
+        let (month_text, year_text) = (gridsafe_core::clock::format_date(month_start), gridsafe_core::clock::format_date(year_start));
+        use rusqlite::types::Value as V;
+        let mut args: Vec<V> = vec![V::from(today.to_owned()), V::from(month_text), V::from(year_ms), V::from(year_text), V::from(year_ms)];
+        args.extend(scope_args.iter().cloned().map(V::from));
+        let mut o = self.conn.query_row(
+            &format!(
+                "SELECT coalesce(sum(is_open = 1 AND severity = 'general'), 0), coalesce(sum(is_open = 1 AND severity != 'general'), 0),
+                        coalesce(sum(awaiting = 1 AND due_date < ?1), 0), coalesce(sum(closed_at >= ?2), 0),
+                        coalesce(sum(severity = 'major' AND found_ms < ?3 AND (is_open = 1 OR closed_at >= ?4)), 0),
+                        coalesce(sum(severity = 'major' AND found_ms >= ?5), 0)
+                 FROM hazards_idx WHERE {scope}"
+            ),
+            rusqlite::params_from_iter(args.iter()),
+            |r| {
+                Ok(Overview {
+                    open_general: r.get(0)?,
+                    open_major: r.get(1)?,
+                    overdue: r.get(2)?,
+                    closed_this_month: r.get(3)?,
+                    major_stock: r.get(4)?,
+                    major_increment: r.get(5)?,
+                    ..Overview::default()
+                })
+            },
+        )?;
+        // Per village: venues and this month's inspection coverage, and the hazards in scope.
+        let mut villages: std::collections::BTreeMap<String, VillageRow> = dir
+            .villages
+            .iter()
+            .map(|v| (v.code.clone(), VillageRow { village: v.code.clone(), name_zh: v.name_zh.clone(), ..VillageRow::default() }))
+            .collect();
+        let grids: Vec<String> = if user.role == Role::Inspector { user.grids.clone() } else { vec![] };
+        let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
+        let mut vargs: Vec<V> = vec![V::from(month_ms)];
+        vargs.extend(grids.iter().cloned().map(V::from));
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT village, count(*), coalesce(sum(last_inspected_ms >= ?1), 0) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        for row in rows {
+            let (v, n, inspected) = row?;
+            let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v.clone(), ..VillageRow::default() });
+            e.venues = n;
+            e.inspected_venues = inspected;
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT v.village, count(*) FROM inspections_idx i JOIN venues_idx v ON v.id = i.venue_id
+             WHERE i.started_ms >= ?1 AND {} GROUP BY v.village",
+            venue_scope.replace("grid_id", "v.grid_id")
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (v, n) = row?;
+            villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() }).inspections = n;
+        }
+        let mut hargs: Vec<V> = vec![V::from(today.to_owned())];
+        hargs.extend(scope_args.into_iter().map(V::from));
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT village, coalesce(sum(is_open), 0), coalesce(sum(awaiting = 1 AND due_date < ?1), 0) FROM hazards_idx WHERE {scope} GROUP BY village"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(hargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        for row in rows {
+            let (v, open, overdue) = row?;
+            let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() });
+            e.open = open;
+            e.overdue = overdue;
+        }
+        o.villages = villages.into_values().collect();
+        // Phones that have not synced for STALE_DAYS (the town office follows them up).
+        if user.role == Role::TownOffice {
+            let cutoff = now_ms() - STALE_DAYS * 86_400_000;
+            o.stale_devices = self
+                .devices()?
+                .into_iter()
+                .filter(|d| !d.revoked && d.name != "dashboard" && d.last_sync_ms.is_none_or(|t| t < cutoff))
+                .collect();
+        }
+        Ok(o)
     }
 
     /// The dashboard's device for `user`, created on first use: actions taken on the dashboard

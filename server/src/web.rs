@@ -143,6 +143,40 @@ struct HazardPage {
     can_review: bool,
 }
 
+/// A device row as the overview shows it.
+struct DeviceView {
+    user_id: String,
+    name: String,
+    last_sync: String,
+    pending_docs: i64,
+    pending_photos: i64,
+    app_version: String,
+}
+
+/// The overview as the template shows it.
+struct OverviewView {
+    open_general: i64,
+    open_major: i64,
+    overdue: i64,
+    closed_this_month: i64,
+    major_stock: i64,
+    major_increment: i64,
+    villages: Vec<crate::store::VillageRow>,
+    stale_devices: Vec<DeviceView>,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    user_id: String,
+    user_name: String,
+    csrf: String,
+    today: String,
+    o: OverviewView,
+    show_devices: bool,
+    stale_days: i64,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -222,7 +256,7 @@ async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response 
             tracing::info!(user = %who.id, "dashboard sign-in");
             // HttpOnly: no script reads it; SameSite=Strict: no other site's form or link sends it.
             let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", crate::store::SESSION_MS / 1000);
-            let mut r = Redirect::to("/hazards").into_response();
+            let mut r = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -334,6 +368,36 @@ async fn export<T: Send + 'static>(
     })
     .await
     .map_err(|e| WebError(e.0))
+}
+
+async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
+    let (u, t) = (user.clone(), today.clone());
+    let o = s.with_store(move |st| st.overview(&u, &t)).await.map_err(|e| e.0)?;
+    let o = OverviewView {
+        open_general: o.open_general,
+        open_major: o.open_major,
+        overdue: o.overdue,
+        closed_this_month: o.closed_this_month,
+        major_stock: o.major_stock,
+        major_increment: o.major_increment,
+        villages: o.villages,
+        stale_devices: o
+            .stale_devices
+            .into_iter()
+            .map(|d| DeviceView {
+                user_id: d.user_id,
+                name: d.name,
+                last_sync: d.last_sync_ms.map_or_else(|| "从未 never".into(), gridsafe_core::clock::ms_to_rfc3339),
+                pending_docs: d.pending_docs.unwrap_or(0),
+                pending_photos: d.pending_photos.unwrap_or(0),
+                app_version: d.app_version.unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let show_devices = user.role == gridsafe_core::directory::Role::TownOffice;
+    Ok(html(OverviewPage { user_id: user.id, user_name: user.name, csrf, today, o, show_devices, stale_days: crate::store::STALE_DAYS }))
 }
 
 /// The filtered ledger as CSV; a UTF-8 BOM so spreadsheet programs on office PCs read the Chinese.
@@ -478,7 +542,7 @@ async fn secure_headers(req: Request, next: Next) -> Response {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/hazards") }))
+        .route("/", get(overview))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/hazards", get(ledger))

@@ -578,6 +578,13 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert_eq!(b.login("sun", "wrong password"), 401);
 
     assert_eq!(b.login("sun", "correct horse"), 303);
+    // The overview: one open general hazard, heping's venue inspected this month.
+    let (status, overview, _) = b.get("/");
+    assert_eq!(status, 200, "{overview}");
+    assert!(overview.contains(r#"id="open-general"><a href="/hazards?open=1&severity=general">1</a>"#), "{overview}");
+    assert!(overview.contains(r#"id="overdue"><a href="/hazards?overdue=1">0</a>"#), "{overview}");
+    assert!(overview.contains("<td>和平村 (heping)</td><td>1</td><td>1</td><td>100%</td><td>1</td>"), "{overview}");
+    assert!(!overview.contains("未同步的手机"), "phones' sync health is the town office's");
     let (status, page, h) = b.get("/hazards");
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("隐患台账") && page.contains("共 1 条"), "{page}");
@@ -635,6 +642,14 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert_eq!(status, 403);
     assert!(page.contains("无权查看"), "{page}");
     assert!(li.get("/hazards.csv").1.lines().count() == 1, "the export keeps to scope too");
+
+    // The town office sees the phones that have not synced (li's never did).
+    let _silent = phone(dir.path(), "li.sqlite", &relay, "li");
+    let mut office = Browser::new(&relay);
+    assert_eq!(office.login("office", "correct horse"), 303);
+    let (_, overview, _) = office.get("/");
+    assert!(overview.contains("未同步的手机") && overview.contains("<td>li</td><td>li.sqlite</td><td>从未 never</td>"), "{overview}");
+    assert!(!overview.contains("<td>wang</td><td>wang.sqlite</td>"), "wang synced: {overview}");
 
     // Five failed sign-ins lock the user name, even for the right password.
     let mut x = Browser::new(&relay);

@@ -46,7 +46,7 @@ pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
     pub(crate) readers: Arc<Readers>,
     metrics: Arc<Metrics>,
-    blobs: PathBuf,
+    pub(crate) blobs: PathBuf,
 }
 
 impl AppState {
@@ -182,7 +182,7 @@ async fn sync(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Res
 pub const MAX_BLOB: u64 = 40 * 1024 * 1024;
 pub const MAX_CHUNK: usize = 1024 * 1024;
 
-fn check_sha(sha: &str) -> Result<(), ApiError> {
+pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
     // Also what keeps a blob id from ever naming a path outside the blob directory.
     if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
@@ -191,7 +191,7 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
-fn blob_path(root: &std::path::Path, sha: &str) -> PathBuf {
+pub(crate) fn blob_path(root: &std::path::Path, sha: &str) -> PathBuf {
     root.join(&sha[..2]).join(sha)
 }
 

@@ -785,6 +785,11 @@ impl RelayStore {
 
     /// May this device download the photo? Only when a record in its user's scope references it.
     pub fn may_read_blob(&self, device: &Device, sha: &str) -> Result<bool> {
+        self.user_may_read_blob(&device.user, sha)
+    }
+
+    /// May `user` see the photo? Only when a record in their scope references it.
+    pub fn user_may_read_blob(&self, user: &User, sha: &str) -> Result<bool> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT d.kind, d.grid_id, d.depts FROM blob_refs b JOIN docs d ON d.id = b.doc_id WHERE b.sha256 = ?1")?;
@@ -793,7 +798,7 @@ impl RelayStore {
             let (kind, grid, depts) = row?;
             let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
             let depts = split_list(&depts);
-            if may_write(&device.user, kind, &grid, &depts) {
+            if may_write(user, kind, &grid, &depts) {
                 return Ok(true);
             }
         }

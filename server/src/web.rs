@@ -127,6 +127,15 @@ struct FiltersView {
     overdue: bool,
 }
 
+/// A photo on the detail page: the thumbnail to show, the evidence copy to open, and whether the
+/// relay holds it (its SHA-256 was checked when the upload completed and is again on every view).
+struct PhotoView {
+    label: String,
+    evidence: String,
+    thumb: String,
+    held: bool,
+}
+
 #[derive(Template)]
 #[template(path = "hazard.html")]
 struct HazardPage {
@@ -141,6 +150,7 @@ struct HazardPage {
     history: Vec<HistoryEntry>,
     /// Reviewers and the town office act on hazards; inspectors do on their phones.
     can_review: bool,
+    photos: Vec<PhotoView>,
 }
 
 /// A device row as the overview shows it.
@@ -470,6 +480,25 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
     let user_role = user.role;
     let (h, status) = s.with_store(move |st| st.hazard_view(&u, &id)).await.map_err(|e| e.0)?;
     let overdue = status.is_overdue(gridsafe_core::clock::today());
+    let mut wanted: Vec<(String, String, String)> = h
+        .photos
+        .iter()
+        .map(|p| ("整改前 before".to_owned(), p.sha256.clone(), p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone())))
+        .collect();
+    for e in status.history.iter().filter(|e| e.applied) {
+        if let Some(p) = &e.photo {
+            wanted.push((format!("{} · {}", e.kind, e.at), p.clone(), p.clone()));
+        }
+    }
+    let photos = s
+        .with_store(move |st| {
+            wanted
+                .into_iter()
+                .map(|(label, evidence, thumb)| Ok(PhotoView { held: st.blob_complete(&evidence)?, label, evidence, thumb }))
+                .collect::<Result<Vec<_>, RelayError>>()
+        })
+        .await
+        .map_err(|e| e.0)?;
     Ok(html(HazardPage {
         user_id: user.id,
         user_name: user.name,
@@ -480,6 +509,7 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         overdue,
         history: status.history,
         can_review: matches!(user_role, gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice),
+        photos,
         h,
     }))
 }
@@ -522,6 +552,31 @@ async fn hazard_action(
     Ok(Redirect::to(&target).into_response())
 }
 
+/// A photo for a signed-in user whose scope covers a record referencing it. Its bytes are hashed
+/// again on every view: a file changed on disk is refused as altered evidence, never shown.
+async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, WebError> {
+    let (user, _) = signed_in(&s, &headers).await?;
+    crate::check_sha(&sha).map_err(|e| e.0)?;
+    let root = s.blobs.clone();
+    let bytes = s
+        .with_store(move |st| {
+            if !st.user_may_read_blob(&user, &sha)? {
+                return Err(RelayError::Forbidden("no record in your scope references this photo".into()));
+            }
+            if !st.blob_complete(&sha)? {
+                return Err(RelayError::NotFound(format!("photo {sha} has not been uploaded yet")));
+            }
+            let bytes = std::fs::read(crate::blob_path(&root, &sha)).map_err(|e| RelayError::Storage(e.to_string()))?;
+            if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
+                return Err(RelayError::Storage(format!("证据文件已损坏 evidence altered: photo {sha} no longer matches its hash")));
+            }
+            Ok(bytes)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}
+
 /// Headers on every dashboard answer: no framing, no sniffing, no referrer, only our own
 /// resources (no script at all yet).
 async fn secure_headers(req: Request, next: Next) -> Response {
@@ -550,5 +605,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards.xlsx", get(ledger_xlsx))
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
+        .route("/photos/{sha}", get(photo))
         .layer(axum::middleware::from_fn(secure_headers))
 }

@@ -540,6 +540,15 @@ impl Browser {
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
     }
 
+    fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut r = req.call().unwrap();
+        (r.status().as_u16(), r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
+    }
+
     fn post(&mut self, path: &str, form: &str) -> (u16, String, ureq::http::HeaderMap) {
         let mut req = self.agent.post(&format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
         if let Some(c) = &self.cookie {
@@ -674,6 +683,25 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     assert_eq!(sun.login("sun", "correct horse"), 303);
     let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
     assert!(page.contains("rectified_claimed") && page.contains("审核销号"), "{page}");
+    // The before and after photos, hash-verified, served only in scope, refused if altered.
+    let before = wang.hazard(&hazard).unwrap().header.photos[0].clone();
+    let thumb = before.thumb_sha256.clone().unwrap();
+    assert!(page.contains(&format!("/photos/{thumb}")) && page.contains(&format!("/photos/{}", before.sha256)), "{page}");
+    assert_eq!(page.matches("✓ 哈希已校验").count(), 2, "before and after photos: {page}");
+    let (status, bytes) = sun.get_bytes(&format!("/photos/{thumb}"));
+    assert_eq!(status, 200);
+    assert_eq!(gridsafe_core::evidence::sha256_hex(&bytes), thumb);
+    let mut li = Browser::new(&relay);
+    assert_eq!(li.login("li", "correct horse"), 303);
+    assert_eq!(li.get_bytes(&format!("/photos/{thumb}")).0, 403);
+    assert_eq!(sun.get_bytes("/photos/..%2Frelay.sqlite").0, 400);
+    let file = relay.data.path().join("blobs").join(&thumb[..2]).join(&thumb);
+    let mut altered = std::fs::read(&file).unwrap();
+    altered[200] ^= 0xff;
+    std::fs::write(&file, &altered).unwrap();
+    let (status, body) = sun.get_bytes(&format!("/photos/{thumb}"));
+    assert_eq!(status, 500);
+    assert!(String::from_utf8_lossy(&body).contains("evidence altered"));
     let csrf = csrf_of(&page);
     let action = format!("/hazards/{hazard}/action");
     assert_eq!(sun.post(&action, "csrf=forged&action=close").0, 403, "CSRF");

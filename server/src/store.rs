@@ -106,6 +106,7 @@ pub struct DeviceRow {
     pub pending_docs: Option<i64>,
     pub pending_photos: Option<i64>,
     pub app_version: Option<String>,
+    pub protocol: Option<i64>,
 }
 
 /// Phones silent for this many days are listed on the overview.
@@ -559,7 +560,7 @@ impl RelayStore {
 
     pub fn devices(&self) -> Result<Vec<DeviceRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, user_id, name, revoked_ms IS NOT NULL, last_sync_ms, pending_docs, pending_photos, app_version FROM devices ORDER BY user_id, created_ms",
+            "SELECT id, user_id, name, revoked_ms IS NOT NULL, last_sync_ms, pending_docs, pending_photos, app_version, protocol FROM devices ORDER BY user_id, created_ms",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(DeviceRow {
@@ -571,6 +572,7 @@ impl RelayStore {
                 pending_docs: r.get(5)?,
                 pending_photos: r.get(6)?,
                 app_version: r.get(7)?,
+                protocol: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

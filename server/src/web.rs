@@ -187,6 +187,30 @@ struct OverviewPage {
     stale_days: i64,
 }
 
+/// A phone on the device health page.
+struct DeviceHealth {
+    id: String,
+    user_id: String,
+    name: String,
+    revoked: bool,
+    last_sync: String,
+    stale: bool,
+    pending_docs: i64,
+    pending_photos: i64,
+    app_version: String,
+    protocol: String,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    user_id: String,
+    user_name: String,
+    csrf: String,
+    devices: Vec<DeviceHealth>,
+    can_revoke: bool,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -552,6 +576,64 @@ async fn hazard_action(
     Ok(Redirect::to(&target).into_response())
 }
 
+fn office_or_admin(user: &User) -> Result<(), WebError> {
+    use gridsafe_core::directory::Role;
+    if matches!(user.role, Role::TownOffice | Role::Admin) {
+        Ok(())
+    } else {
+        Err(RelayError::Forbidden("device health is the town office's and the administrator's".into()).into())
+    }
+}
+
+/// Every phone: last sync, what it reported pending, app and protocol version; silent phones first.
+async fn devices(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    office_or_admin(&user)?;
+    let rows = s.with_store(|st| st.devices()).await.map_err(|e| e.0)?;
+    let cutoff = gridsafe_core::clock::now_ms() - crate::store::STALE_DAYS * 86_400_000;
+    let mut devices: Vec<DeviceHealth> = rows
+        .into_iter()
+        .filter(|d| d.name != "dashboard")
+        .map(|d| DeviceHealth {
+            stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
+            last_sync: d.last_sync_ms.map_or_else(|| "从未 never".into(), gridsafe_core::clock::ms_to_rfc3339),
+            id: d.id,
+            user_id: d.user_id,
+            name: d.name,
+            revoked: d.revoked,
+            pending_docs: d.pending_docs.unwrap_or(0),
+            pending_photos: d.pending_photos.unwrap_or(0),
+            app_version: d.app_version.unwrap_or_default(),
+            protocol: d.protocol.map(|p| p.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    devices.sort_by_key(|d| (!d.stale, d.revoked));
+    let can_revoke = user.role == gridsafe_core::directory::Role::Admin;
+    Ok(html(DevicesPage { user_id: user.id, user_name: user.name, csrf, devices, can_revoke }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    device: String,
+}
+
+/// Revokes a lost or replaced phone: its token stops working at once (administrators only).
+async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<RevokeForm>) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    if user.role != gridsafe_core::directory::Role::Admin {
+        return Err(RelayError::Forbidden("only an administrator revokes devices".into()).into());
+    }
+    let device = f.device.clone();
+    s.with_store(move |st| st.revoke(&device)).await.map_err(|e| e.0)?;
+    tracing::info!(admin = %user.id, device = %f.device, "device revoked on the dashboard");
+    Ok(Redirect::to("/devices").into_response())
+}
+
 /// A photo for a signed-in user whose scope covers a record referencing it. Its bytes are hashed
 /// again on every view: a file changed on disk is refused as altered evidence, never shown.
 async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, WebError> {
@@ -606,5 +688,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
         .route("/photos/{sha}", get(photo))
+        .route("/devices", get(devices))
+        .route("/devices/revoke", post(revoke))
         .layer(axum::middleware::from_fn(secure_headers))
 }

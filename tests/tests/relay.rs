@@ -653,12 +653,29 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert!(li.get("/hazards.csv").1.lines().count() == 1, "the export keeps to scope too");
 
     // The town office sees the phones that have not synced (li's never did).
-    let _silent = phone(dir.path(), "li.sqlite", &relay, "li");
+    let mut silent = phone(dir.path(), "li.sqlite", &relay, "li");
     let mut office = Browser::new(&relay);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (_, overview, _) = office.get("/");
     assert!(overview.contains("未同步的手机") && overview.contains("<td>li</td><td>li.sqlite</td><td>从未 never</td>"), "{overview}");
     assert!(!overview.contains("<td>wang</td><td>wang.sqlite</td>"), "wang synced: {overview}");
+    // Device health: the office sees it, silent phones first; only an administrator revokes.
+    let (status, devices, _) = office.get("/devices");
+    assert_eq!(status, 200, "{devices}");
+    assert!(devices.contains("久未同步 silent") && devices.contains("正常 ok"), "{devices}");
+    assert!(devices.find("li.sqlite").unwrap() < devices.find("wang.sqlite").unwrap(), "silent first");
+    assert!(!devices.contains("吊销 Revoke"));
+    assert_eq!(li.get("/devices").0, 403);
+    let mut admin = Browser::new(&relay);
+    assert_eq!(admin.login("admin", "correct horse"), 303);
+    let (_, page, _) = admin.get("/devices");
+    let at = page.find("li.sqlite<br><span class=\"en\">").unwrap() + "li.sqlite<br><span class=\"en\">".len();
+    let li_device = page[at..at + 32].to_owned();
+    assert_eq!(admin.post("/devices/revoke", &format!("csrf=forged&device={li_device}")).0, 403);
+    assert_eq!(admin.post("/devices/revoke", &format!("csrf={}&device={li_device}", csrf_of(&page))).0, 303);
+    assert!(admin.get("/devices").1.contains("已吊销 revoked"));
+    let e = client::sync(&mut silent, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("enrol again"), "a revoked phone is told to enrol again: {e}");
 
     // Five failed sign-ins lock the user name, even for the right password.
     let mut x = Browser::new(&relay);

@@ -369,8 +369,18 @@ fn sync_direct(relay: &mut RelayStore, s: &mut Store) {
     s.apply_sync_response(&resp).unwrap();
 }
 
-#[test]
-fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_changes() {
+/// A relay store used in-process (no HTTP), with wang's and sun's phones enrolled and one hazard
+/// of wang's, synced to both.
+struct Direct {
+    data: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    relay: RelayStore,
+    wang: Store,
+    sun: Store,
+    hazard: String,
+}
+
+fn direct(venue: &str) -> Direct {
     let data = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut relay = RelayStore::open(data.path()).unwrap();
@@ -378,15 +388,21 @@ fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_chang
     for u in ["wang", "sun"] {
         relay.set_password(u, "correct horse").unwrap();
     }
-    let mut wang = Store::create(dir.path().join("wang.sqlite")).unwrap();
-    wang.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    let mut sun = Store::create(dir.path().join("sun.sqlite")).unwrap();
-    sun.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    enrol_direct(&mut relay, &mut wang, "wang");
-    enrol_direct(&mut relay, &mut sun, "sun");
-    let (_, hazard) = inspection_with_hazard(&mut wang, "并发小店");
+    let [mut wang, mut sun] = ["wang", "sun"].map(|u| {
+        let mut s = Store::create(dir.path().join(format!("{u}.sqlite"))).unwrap();
+        s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+        enrol_direct(&mut relay, &mut s, u);
+        s
+    });
+    let (_, hazard) = inspection_with_hazard(&mut wang, venue);
     sync_direct(&mut relay, &mut wang);
     sync_direct(&mut relay, &mut sun);
+    Direct { data, dir, relay, wang, sun, hazard }
+}
+
+#[test]
+fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_changes() {
+    let Direct { data, dir: _dir, mut relay, mut wang, mut sun, hazard } = direct("并发小店");
     let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
     wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
     sun.transition("sun", &hazard, Action { text: Some("限期拆除飞线".into()), ..Action::new(EventKind::Plan) }).unwrap();
@@ -424,22 +440,7 @@ fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_chang
 
 #[test]
 fn a_long_lived_record_is_rebuilt_from_its_snapshot_plus_later_changes() {
-    let data = tempfile::tempdir().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut relay = RelayStore::open(data.path()).unwrap();
-    relay.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    for u in ["wang", "sun"] {
-        relay.set_password(u, "correct horse").unwrap();
-    }
-    let mut wang = Store::create(dir.path().join("wang.sqlite")).unwrap();
-    wang.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    let mut sun = Store::create(dir.path().join("sun.sqlite")).unwrap();
-    sun.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    enrol_direct(&mut relay, &mut wang, "wang");
-    enrol_direct(&mut relay, &mut sun, "sun");
-    let (_, hazard) = inspection_with_hazard(&mut wang, "快照小店");
-    sync_direct(&mut relay, &mut wang);
-    sync_direct(&mut relay, &mut sun);
+    let Direct { data, dir: _dir, mut relay, mut wang, mut sun, hazard } = direct("快照小店");
     // The reviewer moves the deadline 20 times, syncing each time: one change per push.
     for day in 1..=20 {
         let d = format!("2027-01-{day:02}");

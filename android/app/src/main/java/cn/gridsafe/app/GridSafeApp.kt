@@ -28,22 +28,17 @@ class GridSafeApp : Application() {
          */
         fun scheduleSync(app: Application) {
             val wm = WorkManager.getInstance(app)
-            val office = Constraints.Builder().setRequiredNetworkType(NetworkType.UNMETERED).build()
+            periodic(wm, "gridsafe-sync-office", 15, NetworkType.UNMETERED, originals = true)
+            periodic(wm, "gridsafe-sync-records", 30, NetworkType.CONNECTED, originals = false)
+        }
+
+        private fun periodic(wm: WorkManager, name: String, minutes: Long, network: NetworkType, originals: Boolean) {
             wm.enqueueUniquePeriodicWork(
-                "gridsafe-sync-office",
+                name,
                 ExistingPeriodicWorkPolicy.KEEP,
-                PeriodicWorkRequestBuilder<SyncWorker>(15, TimeUnit.MINUTES)
-                    .setConstraints(office)
-                    .setInputData(SyncWorker.input(originals = true))
-                    .build(),
-            )
-            val anyNetwork = Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build()
-            wm.enqueueUniquePeriodicWork(
-                "gridsafe-sync-records",
-                ExistingPeriodicWorkPolicy.KEEP,
-                PeriodicWorkRequestBuilder<SyncWorker>(30, TimeUnit.MINUTES)
-                    .setConstraints(anyNetwork)
-                    .setInputData(SyncWorker.input(originals = false))
+                PeriodicWorkRequestBuilder<SyncWorker>(minutes, TimeUnit.MINUTES)
+                    .setConstraints(Constraints.Builder().setRequiredNetworkType(network).build())
+                    .setInputData(SyncWorker.input(originals))
                     .build(),
             )
         }

@@ -129,6 +129,13 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 7] =
+        [State::Draft, State::Registered, State::Notified, State::Rectifying, State::RectifiedClaimed, State::Escalated, State::Closed];
+
+    pub fn parse(s: &str) -> Option<State> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Draft => "draft",

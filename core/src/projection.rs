@@ -167,8 +167,14 @@ pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &
         clauses.push("venue_id = ?".into());
         args.push(v.clone());
     }
-    for (col, v) in [("village", &q.village), ("domain", &q.domain), ("state", &q.state), ("severity", &q.severity), ("source", &q.source)]
-    {
+    for (col, v) in [
+        ("village", &q.village),
+        ("grid_id", &q.grid),
+        ("domain", &q.domain),
+        ("state", &q.state),
+        ("severity", &q.severity),
+        ("source", &q.source),
+    ] {
         if let Some(v) = v {
             clauses.push(format!("{col} = ?"));
             args.push(v.clone());
@@ -181,6 +187,21 @@ pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &
     if q.open_only {
         clauses.push("is_open = 1".into());
     }
+    for (bound, op, v) in [("found_from", ">=", &q.found_from), ("found_to", "<", &q.found_to)] {
+        if let Some(v) = v {
+            let d = crate::clock::parse_date(v).map_err(|_| Error::invalid(format!("{bound}: {v:?} is not a date (YYYY-MM-DD)")))?;
+            // found_to includes its day: compare with the start of the next one.
+            let d = if op == "<" { d.next_day().unwrap_or(d) } else { d };
+            clauses.push(format!("found_ms {op} ?"));
+            args.push(crate::clock::start_of_day_ms(d).to_string());
+        }
+    }
+    let order = match q.sort.as_deref() {
+        None | Some("") => crate::store::SORTS[0].1,
+        Some(s) => crate::store::SORTS.iter().find(|(k, _)| *k == s).map(|(_, o)| *o).ok_or_else(|| {
+            Error::invalid(format!("sort: unknown order {s:?} (one of {})", crate::store::SORTS.map(|(k, _)| k).join(", ")))
+        })?,
+    };
     let today_s = format_date(today());
     if q.overdue_only {
         clauses.push("awaiting = 1 AND due_date < ?".into());
@@ -192,7 +213,7 @@ pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &
     let mut sql = format!(
         "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
                 lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx{filter}
-         ORDER BY due_date IS NULL, due_date, found_ms, id"
+         ORDER BY {order}"
     );
     if q.limit.is_some() || q.offset.is_some() {
         sql.push_str(&format!(" LIMIT {} OFFSET {}", q.limit.map_or(-1, i64::from), q.offset.unwrap_or(0)));

@@ -246,7 +246,27 @@ pub struct HazardQuery {
     pub dept: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// Found on or after / on or before these Shanghai dates (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub found_from: Option<String>,
+    #[serde(default)]
+    pub found_to: Option<String>,
+    /// Order of the rows: [`SORTS`]; soonest deadline first when absent.
+    #[serde(default)]
+    pub sort: Option<String>,
 }
+
+/// The orders a hazard list can be sorted in, and their SQL.
+pub const SORTS: [(&str, &str); 6] = [
+    ("due", "due_date IS NULL, due_date, found_ms, id"),
+    ("found_desc", "found_ms DESC, id"),
+    ("found", "found_ms, id"),
+    ("village", "village, due_date IS NULL, due_date, id"),
+    ("severity", "severity = 'general', severity, due_date IS NULL, due_date, id"),
+    ("updated", "updated_ms DESC, id"),
+];
 
 /// The phone store. One per phone; one writer connection.
 #[derive(Debug)]

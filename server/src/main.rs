@@ -74,6 +74,8 @@ enum AdminCmd {
     },
     /// Derive the projection tables again from the stored records.
     Reindex,
+    /// Show or set the monthly report's cut-off day (1–28, 24:00; default 28 for the 29th).
+    ReportCutoff { day: Option<u8> },
 }
 
 fn main() -> Result<()> {
@@ -195,6 +197,12 @@ fn main() -> Result<()> {
                 AdminCmd::Reindex => {
                     let n = store.rebuild_projections()?;
                     println!("projections derived again from {n} records");
+                }
+                AdminCmd::ReportCutoff { day } => {
+                    if let Some(d) = day {
+                        store.set_report_cutoff_day(d)?;
+                    }
+                    println!("monthly report cut-off: day {} of each month, 24:00", store.report_cutoff_day()?);
                 }
             }
             Ok(())

@@ -33,6 +33,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/005_snapshots.sql")),
         M::up(include_str!("../sql/006_enrol_codes.sql")),
         M::up(include_str!("../sql/007_web.sql")),
+        M::up(include_str!("../sql/008_report.sql")),
     ])
 });
 
@@ -410,6 +411,44 @@ impl RelayStore {
         Ok(())
     }
 
+    /// Adds a user or changes one's name, role and scope (the administrator's page): the
+    /// directory is checked whole and published as a new version, which phones receive on their
+    /// next sync. A change that leaves the directory invalid is refused and changes nothing.
+    pub fn upsert_user(&mut self, user: User) -> Result<Directory> {
+        let id = user.id.trim();
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            return Err(RelayError::BadRequest(format!("user id {:?}: use 1–64 letters, digits, '_', '-' or '.'", user.id)));
+        }
+        if user.name.trim().is_empty() {
+            return Err(RelayError::BadRequest(format!("user {id}: the name is empty")));
+        }
+        let mut dir = self.dir.clone().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        match dir.users.iter_mut().find(|u| u.id == user.id) {
+            Some(u) => *u = user,
+            None => dir.users.push(user),
+        }
+        dir.validate()?;
+        let bytes = serde_json::to_vec(&dir).map_err(|e| RelayError::Storage(e.to_string()))?;
+        self.import_directory(&bytes)
+    }
+
+    /// Sets a new password for a user (the administrator's reset): their dashboard sessions end
+    /// and a lockout is lifted. Phones already enrolled keep their device tokens.
+    pub fn reset_password(&mut self, user_id: &str, password: &str) -> Result<()> {
+        self.set_password(user_id, password)?;
+        self.conn.execute("DELETE FROM web_sessions WHERE user_id = ?1", params![user_id])?;
+        self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+        Ok(())
+    }
+
+    pub fn report_cutoff_day(&self) -> Result<u8> {
+        crate::report::cutoff_day(&self.conn)
+    }
+
+    pub fn set_report_cutoff_day(&mut self, day: u8) -> Result<()> {
+        crate::report::set_cutoff_day(&self.conn, day)
+    }
+
     fn check_password(&self, user_id: &str, password: &str) -> Result<User> {
         let fail = || RelayError::Unauthorized("wrong user name or password".into());
         let dir = self.dir.as_ref().ok_or_else(fail)?;
@@ -734,7 +773,8 @@ impl RelayStore {
         let mut loaded = Vec::with_capacity(ids.len().min(DOC_CACHE));
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
-            "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx; DELETE FROM hazard_depts;",
+            "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx;
+             DELETE FROM hazard_depts; DELETE FROM hazard_facts;",
         )?;
         for id in &ids {
             if let Some(l) = self.load(id)? {
@@ -1134,8 +1174,29 @@ fn project(conn: &Connection, dir: Option<&Directory>, actors: &HashMap<String, 
     match record {
         Record::Venue(v) => projection::index_venue(conn, v)?,
         Record::Inspection(i) => projection::index_inspection(conn, i)?,
-        Record::Hazard(h, evs) => projection::index_hazard(conn, h, &projection::fold_with(dir, actors, h, evs))?,
+        Record::Hazard(h, evs) => {
+            let status = projection::fold_with(dir, actors, h, evs);
+            projection::index_hazard(conn, h, &status)?;
+            index_facts(conn, h, &status)?;
+        }
     }
+    Ok(())
+}
+
+/// The relay-only facts of a hazard for the monthly report (see `sql/008_report.sql`).
+fn index_facts(conn: &Connection, h: &records::HazardHeader, s: &gridsafe_core::lifecycle::HazardStatus) -> Result<()> {
+    let before = h
+        .photos
+        .iter()
+        .find(|p| p.role == "before")
+        .or(h.photos.first())
+        .map(|p| p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()));
+    let after = s.history.iter().rev().filter(|e| e.applied).find_map(|e| e.photo.clone());
+    conn.execute(
+        "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![h.id, h.basis_refs.join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no],
+    )?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract::Request};
-use gridsafe_core::directory::User;
+use gridsafe_core::directory::{Role, User};
 use gridsafe_core::lifecycle::HistoryEntry;
 use gridsafe_core::records::HazardHeader;
 use gridsafe_core::store::{HazardQuery, HazardRow};
@@ -19,15 +19,182 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::store::RelayError;
 
+mod admin;
+mod report;
+
 /// Rows per ledger page.
 pub const PAGE: u32 = 50;
 const COOKIE: &str = "gs_session";
+const LANG_COOKIE: &str = "gs_lang";
+const LOGIN_COOKIE: &str = "gs_login";
+
+/// The dashboard's language: Chinese unless the user chose English (a cookie).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// What every page needs from its request: the language and the path (to come back to after
+/// switching language). Set by [`request_context`] for the whole handler.
+#[derive(Clone, Debug)]
+struct RequestCtx {
+    lang: Lang,
+    path: String,
+}
+
+tokio::task_local! {
+    static CTX: RequestCtx;
+}
+
+fn ctx() -> RequestCtx {
+    CTX.try_with(Clone::clone).unwrap_or(RequestCtx { lang: Lang::Zh, path: "/".into() })
+}
+
+/// The frame of every page: who is signed in (empty on the sign-in and error pages), the
+/// session's CSRF token for its forms, the language, and what the navigation offers.
+#[derive(Debug)]
+pub struct Chrome {
+    pub user_id: String,
+    pub user_name: String,
+    pub csrf: String,
+    pub role: Option<Role>,
+    pub lang: Lang,
+    path: String,
+}
+
+impl Chrome {
+    fn new(user: &User, csrf: &str) -> Chrome {
+        let c = ctx();
+        Chrome {
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            csrf: csrf.to_owned(),
+            role: Some(user.role),
+            lang: c.lang,
+            path: c.path,
+        }
+    }
+
+    fn anonymous() -> Chrome {
+        let c = ctx();
+        Chrome { user_id: String::new(), user_name: String::new(), csrf: String::new(), role: None, lang: c.lang, path: c.path }
+    }
+
+    /// The text in the page's language.
+    pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    pub fn en(&self) -> bool {
+        self.lang == Lang::En
+    }
+
+    pub fn html_lang(&self) -> &'static str {
+        self.t("zh-CN", "en")
+    }
+
+    /// The link that switches language and comes back here.
+    pub fn toggle_href(&self) -> String {
+        format!("/lang?to={}&back={}", self.t("en", "zh"), urlencode(&self.path))
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.role.is_some()
+    }
+
+    pub fn sees_hazards(&self) -> bool {
+        matches!(self.role, Some(Role::Inspector | Role::Reviewer | Role::TownOffice))
+    }
+
+    pub fn sees_devices(&self) -> bool {
+        matches!(self.role, Some(Role::TownOffice | Role::Admin))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Some(Role::Admin)
+    }
+
+    /// A state code in the page's language.
+    pub fn state(&self, code: &str) -> String {
+        match gridsafe_core::lifecycle::State::parse(code) {
+            Some(s) => self.t(s.label_zh(), code).to_owned(),
+            None => code.to_owned(),
+        }
+    }
+
+    pub fn severity(&self, code: &str) -> String {
+        let (zh, en) = match code {
+            "general" => ("一般", "general"),
+            "major" => ("重大", "major"),
+            "major_candidate" => ("重大(待认定)", "major (to confirm)"),
+            other => (other, other),
+        };
+        self.t(zh, en).to_owned()
+    }
+
+    pub fn domain(&self, code: &str) -> String {
+        let (zh, en) = crate::report::domain_label(code);
+        self.t(zh, en).to_owned()
+    }
+
+    pub fn source(&self, code: &str) -> String {
+        crate::report::SOURCES.iter().find(|s| s.0 == code).map_or_else(|| code.to_owned(), |s| self.t(s.1, s.2).to_owned())
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Reads the language cookie and the path once per request, for every page and error page.
+async fn request_context(req: Request, next: Next) -> Response {
+    let lang = if cookie(req.headers(), LANG_COOKIE).as_deref() == Some("en") { Lang::En } else { Lang::Zh };
+    let path = req.uri().path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    CTX.scope(RequestCtx { lang, path }, next.run(req)).await
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Switches the dashboard's language (a preference cookie; no session needed) and goes back to
+/// the page the user was on: only a path on this site, never another host.
+async fn switch_lang(Query(q): Query<LangQuery>) -> Result<Response, WebError> {
+    let lang = match q.to.as_str() {
+        "zh" | "en" => q.to.as_str(),
+        other => return Err(RelayError::BadRequest(format!("unknown language {other:?} (zh or en)")).into()),
+    };
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') { q.back.as_str() } else { "/" };
+    let mut r = Redirect::to(back).into_response();
+    let c = format!("{LANG_COOKIE}={lang}; SameSite=Lax; Path=/; Max-Age=31536000");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    c: Chrome,
     user: String,
     error: Option<String>,
+    /// The double-submit token of the sign-in form (also in the `gs_login` cookie).
+    nonce: String,
 }
 
 /// The ledger's filters, as they come in the query string and go back into the form.
@@ -40,6 +207,10 @@ pub struct Filters {
     pub severity: String,
     pub dept: String,
     pub source: String,
+    pub grid: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
     pub open: Option<String>,
     pub overdue: Option<String>,
     pub page: Option<u32>,
@@ -59,6 +230,10 @@ impl Filters {
             severity: Self::opt(&self.severity),
             dept: Self::opt(&self.dept),
             source: Self::opt(&self.source),
+            grid: Self::opt(&self.grid),
+            found_from: Self::opt(&self.from),
+            found_to: Self::opt(&self.to),
+            sort: Self::opt(&self.sort),
             open_only: self.open.is_some(),
             overdue_only: self.overdue.is_some(),
             limit,
@@ -77,6 +252,10 @@ impl Filters {
             ("severity", &self.severity),
             ("dept", &self.dept),
             ("source", &self.source),
+            ("grid", &self.grid),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
         ] {
             if !v.trim().is_empty() {
                 parts.push(format!("{k}={}", urlencode(v.trim())));
@@ -104,10 +283,9 @@ fn urlencode(s: &str) -> String {
 #[derive(Template)]
 #[template(path = "ledger.html")]
 struct LedgerPage {
-    user_id: String,
-    user_name: String,
-    csrf: String,
+    c: Chrome,
     f: FiltersView,
+    choices: Choices,
     query: String,
     rows: Vec<HazardRow>,
     total: u64,
@@ -123,8 +301,58 @@ struct FiltersView {
     severity: String,
     dept: String,
     source: String,
+    grid: String,
+    from: String,
+    to: String,
+    sort: String,
     open: bool,
     overdue: bool,
+}
+
+/// One option of a filter's list: its value and its label in the page's language.
+struct Choice {
+    value: String,
+    label: String,
+}
+
+/// The ledger's filter lists: the directory's villages, grids and departments, and the codes of
+/// domains, states, severities, sources and orders, so a reviewer picks instead of typing codes.
+struct Choices {
+    villages: Vec<Choice>,
+    grids: Vec<Choice>,
+    depts: Vec<Choice>,
+    domains: Vec<Choice>,
+    states: Vec<Choice>,
+    severities: Vec<Choice>,
+    sources: Vec<Choice>,
+    sorts: Vec<Choice>,
+}
+
+impl Choices {
+    fn new(dir: &gridsafe_core::directory::Directory, c: &Chrome) -> Choices {
+        let ch = |value: &str, label: String| Choice { value: value.to_owned(), label };
+        let named = |zh: &str, en: &str| if en.is_empty() { zh.to_owned() } else { c.t(zh, en).to_owned() };
+        Choices {
+            villages: dir.villages.iter().map(|v| ch(&v.code, named(&v.name_zh, &v.name_en))).collect(),
+            grids: dir.grids.iter().map(|g| ch(&g.id, format!("{} ({})", g.name_zh, g.id))).collect(),
+            depts: dir.departments.iter().map(|d| ch(&d.code, named(&d.name_zh, &d.name_en))).collect(),
+            domains: crate::report::DOMAINS.iter().map(|d| ch(d.0, c.t(d.1, d.2).to_owned())).collect(),
+            states: gridsafe_core::lifecycle::State::ALL.iter().map(|s| ch(s.as_str(), c.state(s.as_str()))).collect(),
+            severities: ["general", "major_candidate", "major"].iter().map(|s| ch(s, c.severity(s))).collect(),
+            sources: crate::report::SOURCES.iter().map(|s| ch(s.0, c.t(s.1, s.2).to_owned())).collect(),
+            sorts: [
+                ("due", "整改期限", "Deadline"),
+                ("found_desc", "最新发现", "Newest found"),
+                ("found", "最早发现", "Oldest found"),
+                ("village", "村居", "Village"),
+                ("severity", "重大优先", "Majors first"),
+                ("updated", "最近更新", "Recently updated"),
+            ]
+            .iter()
+            .map(|s| ch(s.0, c.t(s.1, s.2).to_owned()))
+            .collect(),
+        }
+    }
 }
 
 /// A photo on the detail page: the thumbnail to show, the evidence copy to open, and whether the
@@ -139,9 +367,7 @@ struct PhotoView {
 #[derive(Template)]
 #[template(path = "hazard.html")]
 struct HazardPage {
-    user_id: String,
-    user_name: String,
-    csrf: String,
+    c: Chrome,
     h: HazardHeader,
     state: String,
     severity: String,
@@ -178,9 +404,7 @@ struct OverviewView {
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
-    user_id: String,
-    user_name: String,
-    csrf: String,
+    c: Chrome,
     today: String,
     o: OverviewView,
     show_devices: bool,
@@ -204,9 +428,7 @@ struct DeviceHealth {
 #[derive(Template)]
 #[template(path = "devices.html")]
 struct DevicesPage {
-    user_id: String,
-    user_name: String,
-    csrf: String,
+    c: Chrome,
     devices: Vec<DeviceHealth>,
     can_revoke: bool,
 }
@@ -214,6 +436,7 @@ struct DevicesPage {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
+    c: Chrome,
     status: u16,
     title_zh: &'static str,
     title_en: &'static str,
@@ -243,7 +466,7 @@ impl IntoResponse for WebError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self.0, "dashboard request failed");
         }
-        let page = ErrorPage { status: status.as_u16(), title_zh: zh, title_en: en, reason: self.0.to_string() };
+        let page = ErrorPage { c: Chrome::anonymous(), status: status.as_u16(), title_zh: zh, title_en: en, reason: self.0.to_string() };
         (status, html(page)).into_response()
     }
 }
@@ -256,14 +479,7 @@ fn html(t: impl Template) -> Response {
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+    cookie(headers, COOKIE)
 }
 
 /// The signed-in user and the session's CSRF token.
@@ -272,18 +488,38 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<(User, String), 
     Ok(s.with_store(move |st| st.web_session(&token)).await.map_err(|e| e.0)?)
 }
 
+/// The sign-in form with a fresh double-submit token: the same random value in a cookie and in
+/// the form, so another site cannot sign a browser in to an account of its choosing.
+fn login_form(status: StatusCode, user: String, error: Option<String>) -> Response {
+    let mut raw = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+    let nonce = hex::encode(raw);
+    let mut r = (status, html(LoginPage { c: Chrome::anonymous(), user, error, nonce: nonce.clone() })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600")) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
 async fn login_page() -> Response {
-    html(LoginPage { user: String::new(), error: None })
+    login_form(StatusCode::OK, String::new(), None)
 }
 
 #[derive(Debug, Deserialize)]
 struct LoginForm {
     user: String,
     password: String,
+    #[serde(default)]
+    nonce: String,
 }
 
-async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
     let user = f.user.trim().to_owned();
+    if f.nonce.is_empty() || cookie(&headers, LOGIN_COOKIE).as_deref() != Some(f.nonce.as_str()) {
+        tracing::info!(user = %user, "dashboard sign-in without the form's token");
+        let msg = "登录表单已过期，请重新输入 The sign-in form expired or came from another site; please sign in again".to_owned();
+        return login_form(StatusCode::FORBIDDEN, user, Some(msg));
+    }
     let u = user.clone();
     match s.with_store(move |st| st.web_login(&u, &f.password)).await {
         Ok((token, _, who)) => {
@@ -303,7 +539,7 @@ async fn login(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Response 
                 RelayError::Unauthorized(r) => r,
                 other => other.to_string(),
             };
-            (status, html(LoginPage { user, error: Some(format!("登录失败 Sign-in failed: {reason}")) })).into_response()
+            login_form(status, user, Some(format!("登录失败 Sign-in failed: {reason}")))
         }
     }
 }
@@ -341,10 +577,17 @@ async fn ledger(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<F
         severity: f.severity.clone(),
         dept: f.dept.clone(),
         source: f.source.clone(),
+        grid: f.grid.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        sort: f.sort.clone(),
         open: f.open.is_some(),
         overdue: f.overdue.is_some(),
     };
-    Ok(html(LedgerPage { user_id: user.id, user_name: user.name, csrf, f: view, query: f.query_string(), rows, total, page, pages }))
+    let dir = s.with_store(|st| Ok(st.directory().cloned().unwrap_or_default())).await.map_err(|e| e.0)?;
+    let c = Chrome::new(&user, &csrf);
+    let choices = Choices::new(&dir, &c);
+    Ok(html(LedgerPage { c, f: view, choices, query: f.query_string(), rows, total, page, pages }))
 }
 
 /// The ledger's columns in exports, Chinese headers (the office's spreadsheets).
@@ -370,8 +613,26 @@ fn export_cells(h: &HazardRow) -> [String; 14] {
     ]
 }
 
+/// Runs `f` for the signed-in `user` on a read-only connection with the directory: reports and
+/// exports neither hold the store lock nor wait for it.
+pub(crate) async fn on_reader<T: Send + 'static>(
+    s: &AppState,
+    user: &User,
+    f: impl FnOnce(&rusqlite::Connection, &gridsafe_core::directory::Directory) -> Result<T, RelayError> + Send + 'static,
+) -> Result<T, WebError> {
+    if user.role == Role::Admin {
+        return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()).into());
+    }
+    let dir = s
+        .with_store(|st| st.directory().cloned().ok_or_else(|| RelayError::Storage("no directory installed".into())))
+        .await
+        .map_err(|e| e.0)?;
+    let readers = s.readers.clone();
+    crate::AppState::blocking(move || readers.with(|conn| f(conn, &dir))).await.map_err(|e| WebError(e.0))
+}
+
 /// Runs `write` over every row of the user's filtered ledger on a read-only connection (exports
-/// neither hold the store lock nor all rows at once).
+/// never hold all rows at once).
 async fn export<T: Send + 'static>(
     s: &AppState,
     headers: &HeaderMap,
@@ -383,25 +644,14 @@ async fn export<T: Send + 'static>(
     + 'static,
 ) -> Result<T, WebError> {
     let (user, _) = signed_in(s, headers).await?;
-    if user.role == gridsafe_core::directory::Role::Admin {
-        return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()).into());
-    }
-    let dir = s
-        .with_store(|st| st.directory().cloned().ok_or_else(|| RelayError::Storage("no directory installed".into())))
-        .await
-        .map_err(|e| e.0)?;
     let q = HazardQuery { scope_user: Some(user.id.clone()), ..f.query(None, None) };
-    let readers = s.readers.clone();
-    crate::AppState::blocking(move || {
-        readers.with(|conn| {
-            let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
-                gridsafe_core::projection::for_each_hazard(conn, &dir, &q, each).map_err(RelayError::from)
-            };
-            write(&mut rows)
-        })
+    on_reader(s, &user, move |conn, dir| {
+        let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
+            gridsafe_core::projection::for_each_hazard(conn, dir, &q, each).map_err(RelayError::from)
+        };
+        write(&mut rows)
     })
     .await
-    .map_err(|e| WebError(e.0))
 }
 
 async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
@@ -409,6 +659,7 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
     let o = s.with_store(move |st| st.overview(&u, &t)).await.map_err(|e| e.0)?;
+    let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let o = OverviewView {
         open_general: o.open_general,
         open_major: o.open_major,
@@ -423,7 +674,7 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
             .map(|d| DeviceView {
                 user_id: d.user_id,
                 name: d.name,
-                last_sync: d.last_sync_ms.map_or_else(|| "从未 never".into(), gridsafe_core::clock::ms_to_rfc3339),
+                last_sync: d.last_sync_ms.map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
                 pending_docs: d.pending_docs.unwrap_or(0),
                 pending_photos: d.pending_photos.unwrap_or(0),
                 app_version: d.app_version.unwrap_or_default(),
@@ -431,7 +682,7 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
             .collect(),
     };
     let show_devices = user.role == gridsafe_core::directory::Role::TownOffice;
-    Ok(html(OverviewPage { user_id: user.id, user_name: user.name, csrf, today, o, show_devices, stale_days: crate::store::STALE_DAYS }))
+    Ok(html(OverviewPage { c: Chrome::new(&user, &csrf), today, o, show_devices, stale_days: crate::store::STALE_DAYS }))
 }
 
 /// The filtered ledger as CSV; a UTF-8 BOM so spreadsheet programs on office PCs read the Chinese.
@@ -489,7 +740,7 @@ async fn ledger_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(f): Qu
     Ok(download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "hazards.xlsx", body))
 }
 
-fn download(mime: &'static str, name: &'static str, body: Vec<u8>) -> Response {
+fn download(mime: &'static str, name: &str, body: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     let mut r = ([(header::CONTENT_TYPE, HeaderValue::from_static(mime))], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&disposition) {
@@ -507,7 +758,13 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
     let mut wanted: Vec<(String, String, String)> = h
         .photos
         .iter()
-        .map(|p| ("整改前 before".to_owned(), p.sha256.clone(), p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone())))
+        .map(|p| {
+            (
+                Chrome::new(&user, &csrf).t("整改前", "before").to_owned(),
+                p.sha256.clone(),
+                p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()),
+            )
+        })
         .collect();
     for e in status.history.iter().filter(|e| e.applied) {
         if let Some(p) = &e.photo {
@@ -524,9 +781,7 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         .await
         .map_err(|e| e.0)?;
     Ok(html(HazardPage {
-        user_id: user.id,
-        user_name: user.name,
-        csrf,
+        c: Chrome::new(&user, &csrf),
         state: status.state.as_str().to_owned(),
         severity: status.severity.clone(),
         deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
@@ -590,13 +845,14 @@ async fn devices(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
     let (user, csrf) = signed_in(&s, &headers).await?;
     office_or_admin(&user)?;
     let rows = s.with_store(|st| st.devices()).await.map_err(|e| e.0)?;
+    let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let cutoff = gridsafe_core::clock::now_ms() - crate::store::STALE_DAYS * 86_400_000;
     let mut devices: Vec<DeviceHealth> = rows
         .into_iter()
         .filter(|d| d.name != "dashboard")
         .map(|d| DeviceHealth {
             stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
-            last_sync: d.last_sync_ms.map_or_else(|| "从未 never".into(), gridsafe_core::clock::ms_to_rfc3339),
+            last_sync: d.last_sync_ms.map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
             id: d.id,
             user_id: d.user_id,
             name: d.name,
@@ -609,7 +865,7 @@ async fn devices(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         .collect();
     devices.sort_by_key(|d| (!d.stale, d.revoked));
     let can_revoke = user.role == gridsafe_core::directory::Role::Admin;
-    Ok(html(DevicesPage { user_id: user.id, user_name: user.name, csrf, devices, can_revoke }))
+    Ok(html(DevicesPage { c: Chrome::new(&user, &csrf), devices, can_revoke }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -681,6 +937,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
         .route("/login", get(login_page).post(login))
+        .route("/lang", get(switch_lang))
         .route("/logout", post(logout))
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))
@@ -690,5 +947,11 @@ pub fn routes() -> Router<AppState> {
         .route("/photos/{sha}", get(photo))
         .route("/devices", get(devices))
         .route("/devices/revoke", post(revoke))
+        .route("/reports/monthly", get(report::monthly_page))
+        .route("/reports/monthly.xlsx", get(report::monthly_xlsx))
+        .route("/admin/users", get(admin::users).post(admin::save_user))
+        .route("/admin/password", post(admin::reset_password))
+        .route("/admin/cutoff", post(admin::set_cutoff))
+        .layer(axum::middleware::from_fn(request_context))
         .layer(axum::middleware::from_fn(secure_headers))
 }

@@ -1,0 +1,171 @@
+//! The administrator's pages: users (create, change role and scope, reset passwords) and the
+//! monthly report's cut-off day. Devices are revoked on the device page. Every form carries the
+//! session's CSRF token; every change is logged with the administrator's id.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use gridsafe_core::directory::{Role, User};
+use serde::Deserialize;
+
+use super::{Chrome, WebError, html, signed_in};
+use crate::AppState;
+use crate::store::RelayError;
+
+struct UserRow {
+    id: String,
+    name: String,
+    role_label: String,
+    department: String,
+    grids: String,
+}
+
+struct Opt {
+    value: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    c: Chrome,
+    users: Vec<UserRow>,
+    roles: Vec<Opt>,
+    depts: Vec<Opt>,
+    grids: Vec<Opt>,
+    cutoff_day: u8,
+    version: u64,
+    notice: Option<String>,
+}
+
+const ROLES: [(Role, &str, &str, &str); 4] = [
+    (Role::Inspector, "inspector", "网格员", "Inspector"),
+    (Role::Reviewer, "reviewer", "牵头部门审核员", "Reviewer"),
+    (Role::TownOffice, "town_office", "镇安委办", "Town office"),
+    (Role::Admin, "admin", "管理员", "Administrator"),
+];
+
+/// The signed-in administrator and the session's CSRF token; the form's token checked when given.
+async fn admin(s: &AppState, headers: &HeaderMap, form_csrf: Option<&str>) -> Result<(User, String), WebError> {
+    let (user, csrf) = signed_in(s, headers).await?;
+    if user.role != Role::Admin {
+        return Err(RelayError::Forbidden("user administration is the administrator's".into()).into());
+    }
+    if form_csrf.is_some_and(|f| f != csrf) {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    Ok((user, csrf))
+}
+
+async fn page(s: &AppState, user: &User, csrf: &str, notice: Option<String>) -> Result<Response, WebError> {
+    let (dir, cutoff_day) =
+        s.with_store(|st| Ok((st.directory().cloned().unwrap_or_default(), st.report_cutoff_day()?))).await.map_err(|e| e.0)?;
+    let c = Chrome::new(user, csrf);
+    let users = dir
+        .users
+        .iter()
+        .map(|u| {
+            let r = ROLES.iter().find(|r| r.0 == u.role).unwrap_or(&ROLES[0]);
+            UserRow {
+                id: u.id.clone(),
+                name: u.name.clone(),
+                role_label: c.t(r.2, r.3).to_owned(),
+                department: u.department.clone().unwrap_or_default(),
+                grids: u.grids.join(", "),
+            }
+        })
+        .collect();
+    let roles = ROLES.iter().map(|r| Opt { value: r.1.to_owned(), label: c.t(r.2, r.3).to_owned() }).collect();
+    let depts = dir.departments.iter().map(|d| Opt { value: d.code.clone(), label: d.name_zh.clone() }).collect();
+    let grids = dir.grids.iter().map(|g| Opt { value: g.id.clone(), label: format!("{} ({})", g.name_zh, g.village) }).collect();
+    Ok(html(AdminPage { c, users, roles, depts, grids, cutoff_day, version: dir.version, notice }))
+}
+
+pub async fn users(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (user, csrf) = admin(&s, &headers, None).await?;
+    page(&s, &user, &csrf, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    id: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    department: String,
+    /// Grid ids, separated by commas or spaces.
+    #[serde(default)]
+    grids: String,
+    /// Set only when creating a user (at least 8 characters).
+    #[serde(default)]
+    password: String,
+}
+
+/// Creates a user or changes one's role and scope; the new directory version reaches the phones
+/// on their next sync.
+pub async fn save_user(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<UserForm>) -> Result<Response, WebError> {
+    let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let role =
+        ROLES.iter().find(|r| r.1 == f.role).map(|r| r.0).ok_or_else(|| RelayError::BadRequest(format!("unknown role {:?}", f.role)))?;
+    let department = Some(f.department.trim().to_owned()).filter(|d| !d.is_empty());
+    let grids: Vec<String> =
+        f.grids.split(|c: char| c == ',' || c == '，' || c.is_whitespace()).filter(|g| !g.is_empty()).map(str::to_owned).collect();
+    let user = User { id: f.id.trim().to_owned(), name: f.name.trim().to_owned(), role, department, grids };
+    let (id, password) = (user.id.clone(), f.password.clone());
+    let version = s
+        .with_store(move |st| {
+            let is_new = st.directory().is_none_or(|d| d.user(&user.id).is_none());
+            if is_new && password.chars().count() < 8 {
+                return Err(RelayError::BadRequest(format!("user {}: a new user needs a password of at least 8 characters", user.id)));
+            }
+            let dir = st.upsert_user(user)?;
+            if !password.is_empty() {
+                st.reset_password(&id, &password)?;
+            }
+            Ok(dir.version)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    tracing::info!(admin = %me.id, user = %f.id.trim(), role = %f.role, version, "user saved on the dashboard");
+    let c = Chrome::new(&me, &csrf);
+    let notice = format!("{} {} · {} {version}", c.t("已保存用户", "Saved user"), f.id.trim(), c.t("目录版本", "directory version"));
+    page(&s, &me, &csrf, Some(notice)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    user: String,
+    password: String,
+}
+
+/// Resets a user's password: their dashboard sessions end and a lockout is lifted.
+pub async fn reset_password(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Result<Response, WebError> {
+    let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let (user, password) = (f.user.clone(), f.password);
+    s.with_store(move |st| st.reset_password(&user, &password)).await.map_err(|e| e.0)?;
+    tracing::info!(admin = %me.id, user = %f.user, "password reset on the dashboard");
+    let c = Chrome::new(&me, &csrf);
+    let notice = format!("{} {}", c.t("已重置密码", "Password reset for"), f.user);
+    page(&s, &me, &csrf, Some(notice)).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CutoffForm {
+    #[serde(default)]
+    csrf: String,
+    day: String,
+}
+
+/// Sets the monthly report's cut-off day (1–28).
+pub async fn set_cutoff(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CutoffForm>) -> Result<Response, WebError> {
+    let (me, _) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let day: u8 = f.day.trim().parse().map_err(|_| RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day)))?;
+    s.with_store(move |st| st.set_report_cutoff_day(day)).await.map_err(|e| e.0)?;
+    tracing::info!(admin = %me.id, day, "report cut-off day set");
+    Ok(Redirect::to("/admin/users").into_response())
+}

@@ -74,6 +74,14 @@ enum AdminCmd {
     },
     /// Derive the projection tables again from the stored records.
     Reindex,
+    /// The monthly report as JSON, in a user's scope (the town office's: the whole town).
+    Report {
+        #[arg(long, default_value = "office")]
+        user: String,
+        /// YYYY-MM; the period holding today when absent.
+        #[arg(long)]
+        month: Option<String>,
+    },
     /// Show or set the monthly report's cut-off day (1–28, 24:00; default 28 for the 29th).
     ReportCutoff { day: Option<u8> },
 }
@@ -197,6 +205,10 @@ fn main() -> Result<()> {
                 AdminCmd::Reindex => {
                     let n = store.rebuild_projections()?;
                     println!("projections derived again from {n} records");
+                }
+                AdminCmd::Report { user, month } => {
+                    let r = store.monthly_report(&user, month.as_deref())?;
+                    println!("{}", serde_json::to_string_pretty(&r)?);
                 }
                 AdminCmd::ReportCutoff { day } => {
                     if let Some(d) = day {

@@ -788,3 +788,198 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     // The ledger's projection agrees.
     assert!(sun.get("/hazards?state=closed").1.contains("共 1 条"));
 }
+
+/// Reads a workbook from the dashboard: sheet name → rows of cell texts.
+fn workbook_sheet(b: &Browser, path: &str, sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let (status, bytes) = b.get_bytes(path);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range(sheet).unwrap();
+    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+#[test]
+fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, fixed) = inspection_with_hazard(&mut wang, "报表车行甲");
+    let (_, open) = inspection_with_hazard(&mut wang, "报表车行乙");
+    let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
+    wang.transition("wang", &fixed, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+    client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+    let mut sun = Browser::new(&relay);
+    assert_eq!(sun.login("sun", "correct horse"), 303);
+    let (_, page, _) = sun.get(&format!("/hazards/{fixed}"));
+    let close = format!("csrf={}&action=close&reason=ok", csrf_of(&page));
+    assert_eq!(sun.post(&format!("/hazards/{fixed}/action"), &close).0, 303);
+
+    // The server's own figures (what `gridsafe-server admin report` prints).
+    let r = relay.inspect(|st| st.monthly_report("office", None).unwrap());
+    assert_eq!((r.totals.found(), r.totals.closed, r.totals.open, r.totals.rectified), (2, 1, 1, 1), "{:?}", r.totals);
+    let ebike = r.domains.iter().find(|d| d.domain == "ebike").unwrap();
+    assert_eq!(ebike.rows.len(), 1);
+    assert_eq!((ebike.rows[0].village.as_str(), ebike.rows[0].c.venues_inspected), ("heping", 2));
+    assert_eq!(ebike.total.by_source, [2, 0, 0, 0], "both found by inspection");
+    let heping = r.villages.iter().find(|v| v.village == "heping").unwrap();
+    assert_eq!((heping.venues, heping.inspected, heping.found, heping.closed_total, heping.registered_total), (2, 2, 2, 1, 2));
+    assert_eq!(heping.rectification_pct(), 50);
+    assert_eq!(r.cases.len(), 2, "both have before photos");
+    assert_eq!(r.cases[0].id, fixed, "a case with its after photo comes first");
+    assert!(r.cases[0].after_photo.is_some() && r.cases[1].after_photo.is_none());
+
+    // The print view shows the same numbers, with its charts.
+    let mut office = Browser::new(&relay);
+    assert_eq!(office.login("office", "correct horse"), 303);
+    let (status, page, _) = office.get("/reports/monthly");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(r#"id="total-found">2<"#) && page.contains(r#"id="total-closed">1<"#) && page.contains(r#"id="total-open">1<"#),
+        "{page}"
+    );
+    assert!(page.contains(&format!("统计期 {} — {}", r.period.from, r.period.to)), "{page}");
+    assert!(page.contains(r#"<svg width="720""#) && page.contains("<rect"), "charts: {page}");
+    assert!(page.contains(&format!("/photos/{}", r.cases[0].before_thumb)), "typical cases with photos: {page}");
+    // The workbook's numbers equal the server's.
+    let rows = workbook_sheet(&office, &format!("/reports/monthly.xlsx?month={}", r.period.month), "汇总");
+    let row = rows.iter().find(|row| row[0] == "电动自行车" && row[1] == "和平村").expect("the ebike × heping row");
+    let c = &ebike.rows[0].c;
+    let want: Vec<String> = [c.venues_inspected, c.found_general, c.found_major, c.on_spot, c.rectified, c.closed, c.open, c.overdue]
+        .iter()
+        .chain(c.by_source.iter())
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(row[2..14].to_vec(), want);
+    let total = rows.iter().find(|row| row[0] == "合计").unwrap();
+    assert_eq!(total[3].parse::<i64>().unwrap() + total[4].parse::<i64>().unwrap(), r.totals.found());
+    let villages = workbook_sheet(&office, &format!("/reports/monthly.xlsx?month={}", r.period.month), "村居统计");
+    let hp = villages.iter().find(|row| row[0] == "和平村").unwrap();
+    assert_eq!((hp[1].as_str(), hp[2].as_str(), hp[5].as_str()), ("2", "2", "2"));
+
+    // Scope: another village's inspector counts none of it; an administrator sees no report.
+    let mut li = Browser::new(&relay);
+    assert_eq!(li.login("li", "correct horse"), 303);
+    assert!(li.get("/reports/monthly").1.contains(r#"id="total-found">0<"#));
+    let mut admin = Browser::new(&relay);
+    assert_eq!(admin.login("admin", "correct horse"), 303);
+    assert_eq!(admin.get("/reports/monthly").0, 403);
+    // Bad months are named; the cut-off day moves the period.
+    let (status, page, _) = office.get("/reports/monthly?month=2026-13");
+    assert_eq!(status, 400);
+    assert!(page.contains("2026-13"), "{page}");
+    let (status, page, _) = office.get("/reports/monthly?month=2026-11");
+    assert_eq!(status, 200);
+    assert!(page.contains("统计期 2026-10-29 — 2026-11-28"), "{page}");
+    let (_, admin_page, _) = admin.get("/admin/users");
+    assert_eq!(admin.post("/admin/cutoff", &format!("csrf={}&day=31", csrf_of(&admin_page))).0, 400, "every month has no 31st");
+    assert_eq!(admin.post("/admin/cutoff", &format!("csrf={}&day=25", csrf_of(&admin_page))).0, 303);
+    assert!(office.get("/reports/monthly?month=2026-11").1.contains("统计期 2026-10-26 — 2026-11-25"));
+    let _ = open;
+}
+
+#[test]
+fn administrators_create_users_change_scopes_and_reset_passwords() {
+    let relay = Relay::start();
+    let mut admin = Browser::new(&relay);
+    assert_eq!(admin.login("admin", "correct horse"), 303);
+    let (status, page, _) = admin.get("/admin/users");
+    assert_eq!(status, 200, "{page}");
+    let csrf = csrf_of(&page);
+    let create = |csrf: &str, extra: &str| format!("csrf={csrf}&id=xu&name=%E8%AE%B8&role=inspector&grids=heping-1{extra}");
+
+    // Bad input is named, and nothing changes.
+    assert_eq!(admin.post("/admin/users", &create("forged", "&password=long+enough")).0, 403);
+    let (status, page, _) = admin.post("/admin/users", &create(&csrf, "&password=short"));
+    assert_eq!(status, 400);
+    assert!(page.contains("at least 8 characters"), "{page}");
+    let (status, page, _) = admin.post("/admin/users", &format!("csrf={csrf}&id=xu&name=x&role=inspector&password=long+enough"));
+    assert_eq!(status, 400);
+    assert!(page.contains("needs at least one grid"), "{page}");
+    let (status, page, _) =
+        admin.post("/admin/users", &format!("csrf={csrf}&id=xu&name=x&role=inspector&grids=nowhere-9&password=long+enough"));
+    assert_eq!(status, 400);
+    assert!(page.contains("unknown grid") && page.contains("nowhere-9"), "{page}");
+    assert_eq!(admin.post("/admin/users", &format!("csrf={csrf}&id=..%2Fx&name=x&role=town_office&password=long+enough")).0, 400);
+    assert_eq!(admin.post("/admin/users", &format!("csrf={csrf}&id=xu&name=x&role=king&password=long+enough")).0, 400);
+    let before = relay.inspect(|st| st.directory().unwrap().clone());
+    assert!(before.user("xu").is_none());
+
+    // Created: a new directory version; the user signs in and works in their grid.
+    let (status, page, _) = admin.post("/admin/users", &create(&csrf, "&password=long+enough"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"id="notice""#) && page.contains("<td>xu</td>"), "{page}");
+    let after = relay.inspect(|st| st.directory().unwrap().clone());
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.user("xu").unwrap().grids, ["heping-1"]);
+    let mut xu = Browser::new(&relay);
+    assert_eq!(xu.login("xu", "long enough"), 303);
+    assert_eq!(xu.get("/hazards").0, 200);
+    assert_eq!(xu.get("/admin/users").0, 403, "not an administrator");
+    let xu_csrf = csrf_of(&xu.get("/").1);
+    assert_eq!(xu.post("/admin/password", &format!("csrf={xu_csrf}&user=admin&password=taken+over")).0, 403);
+
+    // A new scope: reviewer of 派出所.
+    let (status, _, _) = admin.post("/admin/users", &format!("csrf={csrf}&id=xu&name=%E8%AE%B8&role=reviewer&department=pcs"));
+    assert_eq!(status, 200);
+    let u = relay.inspect(|st| st.directory().unwrap().user("xu").unwrap().clone());
+    assert_eq!((u.role, u.department.as_deref()), (gridsafe_core::directory::Role::Reviewer, Some("pcs")));
+
+    // A reset ends the user's sessions and lifts a lockout.
+    for _ in 0..5 {
+        assert_eq!(Browser::new(&relay).login("xu", "guess"), 401);
+    }
+    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 401, "locked");
+    assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=short")).0, 400);
+    assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=nobody&password=long+enough")).0, 400);
+    assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=brand+new+one")).0, 200);
+    assert_eq!(xu.get("/hazards").0, 303, "the old session ended");
+    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 401);
+    assert_eq!(Browser::new(&relay).login("xu", "brand new one"), 303);
+}
+
+#[test]
+fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, first) = inspection_with_hazard(&mut wang, "甲店");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let (_, second) = inspection_with_hazard(&mut wang, "乙店");
+    sync(&mut wang);
+    let mut b = Browser::new(&relay);
+    assert_eq!(b.login("office", "correct horse"), 303);
+
+    let (_, page, _) = b.get("/hazards");
+    assert!(page.contains(r#"<html lang="zh-CN">"#) && page.contains("隐患台账") && page.contains("共 2 条"), "{page}");
+    let (status, _, h) = b.get("/lang?to=en&back=%2Fhazards%3Fgrid%3Dheping-1");
+    assert_eq!(status, 303);
+    assert_eq!(h.get("location").unwrap(), "/hazards?grid=heping-1");
+    let (_, page, _) = b.get("/hazards?grid=heping-1");
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains("Hazard ledger") && page.contains("2 hazards"), "{page}");
+    assert!(!page.contains("隐患台账") && !page.contains("共 2 条"), "{page}");
+    assert!(page.contains(r#"href="/lang?to=zh&#38;back=%2Fhazards%3Fgrid%3Dheping-1""#), "the toggle comes back here: {page}");
+    // Error pages follow the language too.
+    let (status, page, _) = b.get("/hazards?sort=sideways");
+    assert_eq!(status, 400);
+    assert!(page.contains("Bad request") && page.contains("sideways") && page.contains("found_desc"), "{page}");
+    assert_eq!(b.get("/lang?to=fr").0, 400);
+    assert_eq!(b.get("/lang?to=zh&back=%2F%2Fevil.example").2.get("location").unwrap(), "/", "never another host");
+    assert!(b.get("/hazards").1.contains("隐患台账"), "back to Chinese");
+
+    // Grid, found-date range and order.
+    assert!(b.get("/hazards?grid=heping-2").1.contains("共 0 条"));
+    let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
+    assert!(b.get(&format!("/hazards?from={today}&to={today}")).1.contains("共 2 条"));
+    assert!(b.get(&format!("/hazards?to=2020-01-01&from=2019-01-01")).1.contains("共 0 条"));
+    let (status, page, _) = b.get("/hazards?from=yesterday");
+    assert_eq!(status, 400);
+    assert!(page.contains("found_from") && page.contains("yesterday"), "{page}");
+    let newest = b.get("/hazards?sort=found_desc").1;
+    assert!(newest.find(&second).unwrap() < newest.find(&first).unwrap(), "newest first");
+    let oldest = b.get("/hazards?sort=found").1;
+    assert!(oldest.find(&first).unwrap() < oldest.find(&second).unwrap(), "oldest first");
+    // The export keeps the filters.
+    assert_eq!(b.get("/hazards.csv?grid=heping-2").1.lines().count(), 1);
+    assert_eq!(b.get("/hazards.csv?grid=heping-1&sort=found").1.lines().count(), 3);
+}

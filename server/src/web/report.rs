@@ -34,13 +34,16 @@ struct Chart {
     bars: Vec<Bar>,
 }
 
+/// A bar's label, its (value, colour) parts, and the text after it.
+type BarInput = (String, Vec<(i64, &'static str)>, String);
+
 const LABEL_W: i64 = 170;
 const BAR_W: i64 = 380;
 const ROW_H: i64 = 22;
 
 impl Chart {
     /// Horizontal bars, scaled to the largest total; `parts` are (value, colour) per bar.
-    fn new(rows: Vec<(String, Vec<(i64, &'static str)>, String)>, max: i64) -> Chart {
+    fn new(rows: Vec<BarInput>, max: i64) -> Chart {
         let max = max.max(1);
         let bars = rows
             .into_iter()

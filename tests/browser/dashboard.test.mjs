@@ -1,0 +1,186 @@
+// The office dashboard in real headless Chromium (Debian's chromium, driven by playwright-core)
+// against a real relay seeded through real phone syncs (`gridsafe-server demo`), with the demo's
+// phone stores used through the `gridsafe` CLI. Screenshots go to target/browser-artifacts/.
+//
+// Run by scripts/test after the binaries are built; GRIDSAFE_BIN (default target/debug) names
+// where they are.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bin = process.env.GRIDSAFE_BIN ?? join(root, 'target', 'debug');
+const artifacts = join(root, 'target', 'browser-artifacts');
+const PASSWORD = 'gridsafe-demo';
+const AFTER_PHOTO = join(root, 'examples', 'photos', 'corridor-after.jpg');
+
+let data, port, base, relay, browser;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+    s.on('error', fail);
+  });
+}
+
+function run(cmd, args) {
+  return execFileSync(join(bin, cmd), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The `gridsafe` CLI on a demo phone's store, as its inspector. */
+function phone(user, ...args) {
+  return run('gridsafe', ['--store', join(data, 'phones', `phone-${user}.sqlite`), '--as', user, ...args]);
+}
+
+async function waitForRelay() {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`${base}/login`);
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`relay did not answer on ${base}`);
+}
+
+async function signIn(user) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/`);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  data = mkdtempSync(join(tmpdir(), 'gridsafe-browser-'));
+  rmSync(data, { recursive: true });
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  // Seed through real phone syncs; the phones stay enrolled with this address.
+  run('gridsafe-server', ['demo', '--data', data, '--listen', `127.0.0.1:${port}`, '--exit']);
+  relay = spawn(join(bin, 'gridsafe-server'), ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  await waitForRelay();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  relay?.kill();
+  if (data && existsSync(data)) rmSync(data, { recursive: true, force: true });
+});
+
+test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees it closed after its next sync', async () => {
+  // On the phone: claim the rectification of an open hazard of 规建办 (zheng's department), sync.
+  const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
+  const target = open.find((h) => h.lead_depts.includes('gjb') && h.state === 'registered' && h.severity === 'general');
+  assert.ok(target, `an open general hazard of gjb on wang's phone: ${JSON.stringify(open.map((h) => [h.state, h.lead_depts]))}`);
+  phone('wang', 'hazard', 'claim', target.id, '--photo', AFTER_PHOTO);
+  phone('wang', 'sync');
+
+  const page = await signIn('zheng');
+  await shot(page, '01-overview-reviewer');
+  await page.click('header a[href="/hazards"]');
+  await page.selectOption('select[name=state]', 'rectified_claimed');
+  await page.click('#filter');
+  await page.waitForURL(/state=rectified_claimed/);
+  assert.match(await page.textContent('#count'), /共 \d+ 条/);
+  await shot(page, '02-ledger-filtered');
+  await page.click(`a[href="/hazards/${target.id}"]`);
+  await page.waitForURL(`${base}/hazards/${target.id}`);
+  assert.equal((await page.textContent('#state')).trim(), '待审核销号');
+  await shot(page, '03-hazard-claimed');
+  assert.equal(await page.locator('.photo .ok').count(), await page.locator('.photo').count(), 'every photo uploaded and hash-verified');
+  assert.ok(await page.locator('.photo .ok').count() >= 1, 'the after photo');
+  await page.selectOption('#review select[name=action]', 'close');
+  await page.fill('#review input[name=reason]', '现场核实已整改');
+  await page.click('#submit-review');
+  await page.waitForURL(`${base}/hazards/${target.id}`);
+  assert.equal((await page.textContent('#state')).trim(), '已销号');
+  await shot(page, '04-hazard-closed');
+
+  // The phone learns it on its next sync, credited to the reviewer.
+  phone('wang', 'sync');
+  const shown = JSON.parse(phone('wang', '--json', 'hazards', 'show', target.id));
+  assert.equal(shown.status.state, 'closed');
+  const close = shown.status.history.find((e) => e.kind === 'close');
+  assert.equal(close.user, 'zheng');
+  assert.equal(close.applied, true);
+
+  // The English toggle keeps the page.
+  await page.click('#lang-toggle');
+  await page.waitForURL(`${base}/hazards/${target.id}`);
+  assert.equal((await page.textContent('#state')).trim(), 'closed');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await shot(page, '05-hazard-english');
+  await page.context().close();
+});
+
+test('the downloaded workbooks hold the numbers the relay holds', async () => {
+  const page = await signIn('office');
+  await page.click('header a[href="/hazards"]');
+  const count = Number((await page.textContent('#count')).match(/共 (\d+) 条/)[1]);
+  const [ledger] = await Promise.all([page.waitForEvent('download'), page.click('#export-xlsx')]);
+  const ledgerFile = join(artifacts, 'hazards.xlsx');
+  await ledger.saveAs(ledgerFile);
+  const rows = JSON.parse(run('xlsx-dump', [ledgerFile]))['隐患台账'];
+  assert.equal(rows[0][0], '隐患编号');
+  assert.equal(rows.length - 1, count, 'one row per hazard on the ledger');
+  const byState = JSON.parse(run('gridsafe-server', ['admin', '--data', data, 'hazards', '--json']));
+  const relayTotal = byState.reduce((n, r) => n + r.count, 0);
+  assert.equal(rows.length - 1, relayTotal, 'the relay\'s own count');
+  const closedInSheet = rows.slice(1).filter((r) => r[8] === 'closed').length;
+  const closedOnRelay = byState.filter((r) => r.state === 'closed').reduce((n, r) => n + r.count, 0);
+  assert.equal(closedInSheet, closedOnRelay);
+
+  await page.click('header a[href="/reports/monthly"]');
+  await shot(page, '06-monthly-report');
+  assert.equal(await page.locator('#chart-found rect').count() > 0, true, 'an SVG chart');
+  const [report] = await Promise.all([page.waitForEvent('download'), page.click('#report-xlsx')]);
+  const reportFile = join(artifacts, 'monthly-report.xlsx');
+  await report.saveAs(reportFile);
+  const summary = JSON.parse(run('xlsx-dump', [reportFile]))['汇总'];
+  const server = JSON.parse(run('gridsafe-server', ['admin', '--data', data, 'report', '--user', 'office']));
+  const total = summary.find((r) => r[0] === '合计');
+  const t = server.totals;
+  const want = [t.venues_inspected, t.found_general, t.found_major, t.on_spot, t.rectified, t.closed, t.open, t.overdue, ...t.by_source];
+  assert.deepEqual(total.slice(2, 14).map(Number), want);
+  assert.equal(Number((await page.textContent('#total-found')).trim()), t.found_general + t.found_major);
+  await page.emulateMedia({ media: 'print' });
+  await shot(page, '07-monthly-report-print');
+  await page.context().close();
+});
+
+test('an inspector cannot open another village\'s hazard', async () => {
+  const wangs = JSON.parse(phone('wang', '--json', 'hazards', 'list'));
+  const page = await signIn('li');
+  const response = await page.goto(`${base}/hazards/${wangs[0].id}`);
+  assert.equal(response.status(), 403);
+  assert.equal((await page.textContent('#error-title')).trim(), '无权查看');
+  await shot(page, '08-inspector-403');
+  await page.goto(`${base}/hazards`);
+  const ids = await page.locator('#ledger tbody a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(!ids.includes(`/hazards/${wangs[0].id}`), 'not on li\'s ledger either');
+  await page.context().close();
+});

@@ -13,9 +13,14 @@ CREATE TABLE hazard_facts (
     ticket_no    TEXT
 ) WITHOUT ROWID;
 
--- The report reads hazards by when they were found and closed.
+-- The ledger's default order, so a page (first or thousandth) is an index walk, not a sort.
+CREATE INDEX hazards_by_order ON hazards_idx ((due_date IS NULL), due_date, found_ms, id);
+-- The overview's and the report's per-village sums read this index alone, not the wide rows.
+CREATE INDEX hazards_overview ON hazards_idx (village, grid_id, is_open, awaiting, severity, due_date, closed_at, found_ms);
 CREATE INDEX hazards_by_found ON hazards_idx (found_ms);
-CREATE INDEX hazards_by_closed ON hazards_idx (closed_at) WHERE closed_at IS NOT NULL;
+-- Inspections by start, covering what the overview and the report count (no join to venues).
+DROP INDEX inspections_by_started;
+CREATE INDEX inspections_by_started ON inspections_idx (started_ms, grid_id, venue_id, template_id, finished);
 
 -- Derive the new table for the records already stored (RelayStore::open rebuilds when this flag
 -- is missing).

@@ -360,21 +360,24 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
     // Venues inspected per domain (the template's) × village, and per village overall. Venues are
     // scoped by grid for inspectors; a department's reviewer sees the town's inspection effort.
     let grids: Vec<String> = if user.role == Role::Inspector { user.grids.clone() } else { vec![] };
-    let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("v.grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
+    let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
+    // Inspections are read by grid through a covering index (migration 008); the directory
+    // places each grid in its village.
+    let village_of = |grid: String| dir.grid(&grid).map_or(grid, |g| g.village.clone());
     let mut vargs: Vec<V> = vec![V::from(from_ms), V::from(to_ms)];
     vargs.extend(grids.iter().cloned().map(V::from));
     let domain_of = &*TEMPLATE_DOMAINS;
     {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT i.template_id, v.village, count(DISTINCT i.venue_id) FROM inspections_idx i JOIN venues_idx v ON v.id = i.venue_id
-             WHERE i.finished = 1 AND i.started_ms >= ?1 AND i.started_ms < ?2 AND {venue_scope} GROUP BY i.template_id, v.village"
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT template_id, grid_id, count(DISTINCT venue_id) FROM inspections_idx
+             WHERE finished = 1 AND started_ms >= ?1 AND started_ms < ?2 AND {venue_scope} GROUP BY template_id, grid_id"
         ))?;
         let rows =
             stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
         for row in rows {
-            let (template, village, n) = row?;
+            let (template, grid, n) = row?;
             let domain = domain_of.get(&template).cloned().unwrap_or_else(|| "other".into());
-            cells.entry((domain, village)).or_default().venues_inspected += n;
+            cells.entry((domain, village_of(grid))).or_default().venues_inspected += n;
         }
     }
 
@@ -408,34 +411,34 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
         .map(|v| (v.code.clone(), VillageStats { village: v.code.clone(), village_zh: v.name_zh.clone(), ..VillageStats::default() }))
         .collect();
     {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT v.village, count(*),
-                    coalesce(sum(EXISTS (SELECT 1 FROM inspections_idx i WHERE i.venue_id = v.id AND i.finished = 1 AND i.started_ms >= ?1 AND i.started_ms < ?2)), 0)
-             FROM venues_idx v WHERE v.archived = 0 AND {venue_scope} GROUP BY v.village"
-        ))?;
-        let rows =
-            stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
-        for row in rows {
-            let (v, n, inspected) = row?;
-            let e = villages.entry(v.clone()).or_insert_with(|| VillageStats {
-                village_zh: village_zh(&v),
-                village: v,
-                ..VillageStats::default()
-            });
-            e.venues = n;
-            e.inspected = inspected;
-        }
-        let mut stmt = conn.prepare(&format!(
-            "SELECT v.village, count(*) FROM inspections_idx i JOIN venues_idx v ON v.id = i.venue_id
-             WHERE i.started_ms >= ?1 AND i.started_ms < ?2 AND {venue_scope} GROUP BY v.village"
-        ))?;
-        let rows = stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let venue_args: Vec<V> = vargs[2..].to_vec();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT village, count(*) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"))?;
+        let rows = stmt.query_map(params_from_iter(venue_args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (v, n) = row?;
             villages
                 .entry(v.clone())
                 .or_insert_with(|| VillageStats { village_zh: village_zh(&v), village: v, ..VillageStats::default() })
-                .inspections = n;
+                .venues = n;
+        }
+        // A venue belongs to one grid, so distinct venues per grid add up per village.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT grid_id, count(*), count(DISTINCT CASE WHEN finished = 1 THEN venue_id END) FROM inspections_idx
+             WHERE started_ms >= ?1 AND started_ms < ?2 AND {venue_scope} GROUP BY grid_id"
+        ))?;
+        let rows =
+            stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (g, n, inspected) = row?;
+            let v = village_of(g);
+            let e = villages.entry(v.clone()).or_insert_with(|| VillageStats {
+                village_zh: village_zh(&v),
+                village: v,
+                ..VillageStats::default()
+            });
+            e.inspections += n;
+            e.inspected += inspected;
         }
         let args = with_scope(vec![V::from(from_ms), V::from(to_ms), V::from(today_text.clone())]);
         let mut stmt = conn.prepare(&format!(

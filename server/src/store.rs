@@ -1005,40 +1005,46 @@ impl RelayStore {
         let (month_ms, year_ms) = (gridsafe_core::clock::start_of_day_ms(month_start), gridsafe_core::clock::start_of_day_ms(year_start));
         let (month_text, year_text) = (gridsafe_core::clock::format_date(month_start), gridsafe_core::clock::format_date(year_start));
         use rusqlite::types::Value as V;
-        let mut args: Vec<V> = vec![V::from(today.to_owned()), V::from(month_text), V::from(year_ms), V::from(year_text), V::from(year_ms)];
-        args.extend(scope_args.iter().cloned().map(V::from));
-        let mut o = self.conn.query_row(
-            &format!(
-                "SELECT coalesce(sum(is_open = 1 AND severity = 'general'), 0), coalesce(sum(is_open = 1 AND severity != 'general'), 0),
-                        coalesce(sum(awaiting = 1 AND due_date < ?1), 0), coalesce(sum(closed_at >= ?2), 0),
-                        coalesce(sum(severity = 'major' AND found_ms < ?3 AND (is_open = 1 OR closed_at >= ?4)), 0),
-                        coalesce(sum(severity = 'major' AND found_ms >= ?5), 0)
-                 FROM hazards_idx WHERE {scope}"
-            ),
-            rusqlite::params_from_iter(args.iter()),
-            |r| {
-                Ok(Overview {
-                    open_general: r.get(0)?,
-                    open_major: r.get(1)?,
-                    overdue: r.get(2)?,
-                    closed_this_month: r.get(3)?,
-                    major_stock: r.get(4)?,
-                    major_increment: r.get(5)?,
-                    ..Overview::default()
-                })
-            },
-        )?;
-        // Per village: venues and this month's inspection coverage, and the hazards in scope.
         let mut villages: std::collections::BTreeMap<String, VillageRow> = dir
             .villages
             .iter()
             .map(|v| (v.code.clone(), VillageRow { village: v.code.clone(), name_zh: v.name_zh.clone(), ..VillageRow::default() }))
             .collect();
+        // Hazards: one pass per village over a covering index (migration 008); the town's
+        // figures are the villages' sums.
+        let mut args: Vec<V> = vec![V::from(today.to_owned()), V::from(month_text), V::from(year_ms), V::from(year_text), V::from(year_ms)];
+        args.extend(scope_args.iter().cloned().map(V::from));
+        let mut o = Overview::default();
+        {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT village, coalesce(sum(is_open = 1 AND severity = 'general'), 0), coalesce(sum(is_open = 1 AND severity != 'general'), 0),
+                        coalesce(sum(awaiting = 1 AND due_date < ?1), 0), coalesce(sum(closed_at >= ?2), 0),
+                        coalesce(sum(severity = 'major' AND found_ms < ?3 AND (is_open = 1 OR closed_at >= ?4)), 0),
+                        coalesce(sum(severity = 'major' AND found_ms >= ?5), 0)
+                 FROM hazards_idx WHERE {scope} GROUP BY village"
+            ))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
+            })?;
+            for row in rows {
+                let (v, [general, major, overdue, closed, stock, increment]) = row?;
+                o.open_general += general;
+                o.open_major += major;
+                o.overdue += overdue;
+                o.closed_this_month += closed;
+                o.major_stock += stock;
+                o.major_increment += increment;
+                let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() });
+                e.open = general + major;
+                e.overdue = overdue;
+            }
+        }
+        // Per village: venues and this month's inspection coverage.
         let grids: Vec<String> = if user.role == Role::Inspector { user.grids.clone() } else { vec![] };
         let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
         let mut vargs: Vec<V> = vec![V::from(month_ms)];
         vargs.extend(grids.iter().cloned().map(V::from));
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT village, count(*), coalesce(sum(last_inspected_ms >= ?1), 0) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"
         ))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
@@ -1048,27 +1054,15 @@ impl RelayStore {
             e.venues = n;
             e.inspected_venues = inspected;
         }
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT v.village, count(*) FROM inspections_idx i JOIN venues_idx v ON v.id = i.venue_id
-             WHERE i.started_ms >= ?1 AND {} GROUP BY v.village",
-            venue_scope.replace("grid_id", "v.grid_id")
+        // Inspections by grid (a covering index, no join); the directory places grids in villages.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT grid_id, count(*) FROM inspections_idx WHERE started_ms >= ?1 AND {venue_scope} GROUP BY grid_id"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
-            let (v, n) = row?;
-            villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() }).inspections = n;
-        }
-        let mut hargs: Vec<V> = vec![V::from(today.to_owned())];
-        hargs.extend(scope_args.into_iter().map(V::from));
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT village, coalesce(sum(is_open), 0), coalesce(sum(awaiting = 1 AND due_date < ?1), 0) FROM hazards_idx WHERE {scope} GROUP BY village"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(hargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
-        for row in rows {
-            let (v, open, overdue) = row?;
-            let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() });
-            e.open = open;
-            e.overdue = overdue;
+            let (g, n) = row?;
+            let v = dir.grid(&g).map_or(g, |g| g.village.clone());
+            villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() }).inspections += n;
         }
         o.villages = villages.into_values().collect();
         // Phones that have not synced for STALE_DAYS (the town office follows them up).

@@ -6,6 +6,9 @@
 //! its last line, one JSON object with the figures. Medians over repeated runs; this machine is
 //! shared and noisy.
 
+#[path = "bench/dashboard.rs"]
+mod dashboard;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -712,6 +715,11 @@ fn main() {
         }
         Some("sync") => {
             bench_sync();
+            return;
+        }
+        Some("dashboard") => {
+            let n = |i: usize, d: usize| std::env::args().nth(i).and_then(|n| n.parse().ok()).unwrap_or(d);
+            dashboard::run(n(2, 100_000), n(3, 30_000), n(4, 15));
             return;
         }
         Some("evidence-one") => {

@@ -1,0 +1,382 @@
+//! `gridsafe-bench dashboard [HAZARDS] [VENUES]`: the office dashboard at town scale (issue #6).
+//!
+//! Seeds (once, cached in bench-data/dashboard-HAZARDS) a relay through its own write path —
+//! automerge records made by core, pushed by enrolled inspector and reviewer devices through
+//! `check` + `commit` — with VENUES venues (one finished inspection each) and HAZARDS hazards
+//! spread over three years: registered by the grid's inspector, most general ones claimed and
+//! closed by the lead department's reviewer, majors confirmed, the rest open or overdue. Then
+//! starts the release relay and times, over HTTP on loopback as the town office (and a reviewer),
+//! the overview, the ledger's first page, filtered pages, the monthly report and its workbook
+//! against the issue's targets, and the ledger's full XLSX export with the relay's peak memory
+//! before and after. Prints a table and, last, one JSON line.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use automerge::{ActorId, AutoCommit};
+use gridsafe_core::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms};
+use gridsafe_core::lifecycle::{self, EventKind};
+use gridsafe_core::records::{self, EventRecord, Finish, HazardHeader, InspectionHeader, PhotoRef, Responsible, Venue};
+use gridsafe_core::store::new_id;
+use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
+use gridsafe_core::template::{self, Template};
+use gridsafe_server::store::{Device, RelayStore, check};
+use serde_bytes::ByteBuf;
+use serde_json::json;
+
+use super::{bench_directory, median, round2, rss_mb, spawn_relay};
+
+const PASSWORD: &str = "bench-password";
+const DAY: i64 = 86_400_000;
+/// Records per push, as a phone's sync batches them.
+const BATCH: usize = 400;
+
+/// A small deterministic generator (the same town every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}
+
+fn device(st: &mut RelayStore, user: &str, name: &str) -> (Device, ActorId) {
+    let actor = ActorId::random();
+    let e = st.enroll(user, PASSWORD, name, &[actor.to_hex_string()]).expect("enrol");
+    (st.authenticate(&e.token).expect("authenticate"), actor)
+}
+
+/// Pushes records through the relay's sync phases (`check`, then `commit`), as a phone's sync.
+fn push(st: &mut RelayStore, device: &Device, docs: Vec<DocChanges>) {
+    let req = SyncRequest {
+        protocol: PROTOCOL,
+        cursor: 0,
+        directory_version: 0,
+        templates: vec![],
+        push: docs,
+        more_to_push: false,
+        status: DeviceStatus::default(),
+    };
+    let before = st.stored(&req).expect("stored");
+    let checked = req.push.iter().zip(&before).map(|(d, b)| check(device, d, b.as_deref())).collect();
+    let c = st.commit(device, &req, checked).expect("commit");
+    assert!(c.refused.is_empty(), "refused: {:?}", &c.refused[..c.refused.len().min(3)]);
+}
+
+fn whole(doc: &mut AutoCommit, id: &str, kind: &str) -> DocChanges {
+    let changes = doc.get_changes(&[]).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+    DocChanges { doc_id: id.to_owned(), kind: kind.to_owned(), changes, heads: vec![] }
+}
+
+fn event(kind: EventKind, ms: i64) -> EventRecord {
+    lifecycle::event(new_id(), kind, Hlc { ms, counter: 0 })
+}
+
+fn fake_sha(seed: u64, n: u64) -> String {
+    format!("{:016x}{:016x}{:016x}{:016x}", seed, n, seed ^ n, seed.wrapping_mul(31) ^ n)
+}
+
+fn photo(sha: String, role: &str, at: &str, by: &str) -> PhotoRef {
+    PhotoRef {
+        thumb_sha256: Some(format!("{}ff", &sha[..62])),
+        sha256: sha,
+        item_id: None,
+        role: role.into(),
+        size: 900_000,
+        mime: "image/jpeg".into(),
+        captured_at: at.into(),
+        taken_by: by.into(),
+        lat: None,
+        lon: None,
+        width: Some(2048),
+        height: Some(1536),
+        thumb_size: Some(20_000),
+        original_sha256: None,
+        original_size: None,
+        gps_source: None,
+        camera: None,
+    }
+}
+
+fn seed(data: &Path, hazards: usize, venues: usize) {
+    let t0 = Instant::now();
+    let grids = venues.div_ceil(190);
+    let mut st = RelayStore::open(data).expect("relay");
+    let dir = st.import_directory(&bench_directory(grids)).expect("directory");
+    for u in &dir.users {
+        st.set_password(&u.id, PASSWORD).expect("password");
+    }
+    let reviewers: HashMap<String, (Device, ActorId)> = [("cyzx", "sun"), ("pcs", "wu"), ("gjb", "zheng"), ("cjzx", "qian")]
+        .iter()
+        .map(|(d, u)| ((*d).to_owned(), device(&mut st, u, "bench")))
+        .collect();
+    let templates: Vec<Template> = template::load_bundle(&template::bundled_sources(), &|_, _| None).expect("templates");
+    let mut rng = Lcg(0x6121_5afe);
+    let now = now_ms();
+    let start = now - 3 * 365 * DAY;
+    let mut reviewer_pushes: HashMap<String, Vec<DocChanges>> = HashMap::new();
+    let (mut made_venues, mut made_hazards) = (0usize, 0usize);
+    for g in 0..grids {
+        let grid = format!("bench-g{g}");
+        let village = dir.grid(&grid).expect("grid").village.clone();
+        let inspector = format!("bench-i{}", g * 2);
+        let (dev, actor) = device(&mut st, &inspector, &format!("bench-phone-{g}"));
+        let in_grid = (venues - made_venues).min(venues.div_ceil(grids));
+        let mut batch = Vec::new();
+        for v in 0..in_grid {
+            let vi = made_venues + v;
+            let venue_id = new_id();
+            let name = format!("压测场所{vi}");
+            let venue = Venue {
+                id: venue_id.clone(),
+                name: name.clone(),
+                address: format!("吕巷镇压测路{vi}号"),
+                village: village.clone(),
+                grid_id: grid.clone(),
+                profile: gridsafe_tests::fixtures::restaurant_profile(),
+                responsible: Responsible { name: "业主".into(), phone: "13800000000".into(), id_last4: "0000".into() },
+                created_at: ms_to_rfc3339(start),
+                created_by: inspector.clone(),
+                archived: false,
+            };
+            let mut doc = records::new_venue_doc(&actor, &venue).expect("venue");
+            batch.push(whole(&mut doc, &venue_id, "venue"));
+            // One finished inspection in the last two months (coverage).
+            let t = &templates[vi % templates.len()];
+            let started = now - rng.below(60) as i64 * DAY - rng.below(DAY as u64) as i64;
+            let insp_id = new_id();
+            let header = InspectionHeader {
+                id: insp_id.clone(),
+                venue_id: venue_id.clone(),
+                venue_name: name.clone(),
+                village: village.clone(),
+                grid_id: grid.clone(),
+                template_id: t.template_id.clone(),
+                template_version: t.version.clone(),
+                template_hash: t.hash.clone(),
+                inspector: inspector.clone(),
+                started_at: ms_to_rfc3339(started),
+                started_ms: started,
+                profile: venue.profile.clone(),
+            };
+            let mut doc = records::new_inspection_doc(&actor, &header).expect("inspection");
+            let finish = Finish {
+                at: ms_to_rfc3339(started + 1_800_000),
+                by: inspector.clone(),
+                results: Default::default(),
+                hazard_ids: vec![],
+                manifest: None,
+            };
+            records::put_finish(&mut doc, &insp_id, &finish).expect("finish");
+            batch.push(whole(&mut doc, &insp_id, "inspection"));
+            // This venue's share of the hazards, found over three years.
+            let share = hazards / venues + usize::from(vi < hazards % venues);
+            for _ in 0..share {
+                let t = &templates[rng.below(templates.len() as u64) as usize];
+                let items: Vec<_> = t.items.iter().filter(|i| !i.lead_depts.is_empty()).collect();
+                let item = items[rng.below(items.len() as u64) as usize];
+                let found = start + rng.below((now - start - DAY) as u64) as i64;
+                let major = rng.chance(1);
+                let source = match rng.below(100) {
+                    0..90 => "inspection",
+                    90..95 => "self_report",
+                    95..99 => "public_report",
+                    _ => "referral",
+                };
+                let id = new_id();
+                let found_at = ms_to_rfc3339(found);
+                let h = HazardHeader {
+                    id: id.clone(),
+                    venue_id: venue_id.clone(),
+                    venue_name: name.clone(),
+                    village: village.clone(),
+                    grid_id: grid.clone(),
+                    inspection_id: None,
+                    template_id: t.template_id.clone(),
+                    template_version: t.version.clone(),
+                    item_id: item.id.clone(),
+                    domain: t.domain.clone(),
+                    title_zh: item.q_zh.clone(),
+                    title_en: item.q_en.clone(),
+                    finding_zh: "不符合".into(),
+                    finding_en: "fails".into(),
+                    basis_refs: item.refs.iter().map(|r| r.cite.clone()).collect(),
+                    basis_edition: t.basis_edition.clone(),
+                    severity_proposed: if major { "major_candidate" } else { "general" }.into(),
+                    focus: item.severity.focus,
+                    combined_group: None,
+                    lead_depts: item.lead_depts.clone(),
+                    source: source.into(),
+                    ticket_no: (source == "public_report").then(|| format!("12345-{}", rng.below(1_000_000))),
+                    fix_mode: if rng.chance(20) { "on_spot" } else { "deadline" }.into(),
+                    deadline: Some(format_date(ms_to_date(found + i64::from(item.deadline_days.max(3)) * DAY))),
+                    recurrence_of: None,
+                    found_by: inspector.clone(),
+                    photos: if rng.chance(30) {
+                        vec![photo(fake_sha(g as u64, made_hazards as u64), "before", &found_at, &inspector)]
+                    } else {
+                        vec![]
+                    },
+                    found_at,
+                    found_ms: found,
+                };
+                let mut doc = records::new_hazard_doc(&actor, &h, &event(EventKind::Register, found)).expect("hazard");
+                let old = now - found > 14 * DAY;
+                let claimed = !major && old && rng.chance(75);
+                if claimed {
+                    let mut claim = event(EventKind::Claim, found + 2 * DAY);
+                    claim.photo = Some(fake_sha(g as u64 ^ 0xaf, made_hazards as u64));
+                    records::append_event(&mut doc, &id, &claim).expect("claim");
+                }
+                batch.push(whole(&mut doc, &id, "hazard"));
+                // The lead department's decision, from the reviewer's own device.
+                let dept = &h.lead_depts[0];
+                let decision = if major && rng.chance(80) {
+                    Some(event(EventKind::ConfirmMajor, found + DAY))
+                } else if claimed && rng.chance(90) {
+                    Some(event(EventKind::Close, found + 4 * DAY))
+                } else {
+                    None
+                };
+                if let (Some(ev), Some((_, ractor))) = (decision, reviewers.get(dept)) {
+                    let mut theirs = doc.fork().with_actor(ractor.clone());
+                    records::append_event(&mut theirs, &id, &ev).expect("decision");
+                    let change = theirs.get_last_local_change().expect("change").raw_bytes().to_vec();
+                    reviewer_pushes.entry(dept.clone()).or_default().push(DocChanges {
+                        doc_id: id.clone(),
+                        kind: "hazard".into(),
+                        changes: vec![ByteBuf::from(change)],
+                        heads: vec![],
+                    });
+                }
+                made_hazards += 1;
+                if batch.len() >= BATCH {
+                    push(&mut st, &dev, std::mem::take(&mut batch));
+                }
+            }
+            if batch.len() >= BATCH {
+                push(&mut st, &dev, std::mem::take(&mut batch));
+            }
+        }
+        if !batch.is_empty() {
+            push(&mut st, &dev, batch);
+        }
+        made_venues += in_grid;
+        eprint!("\rseeding: {made_venues}/{venues} venues, {made_hazards}/{hazards} hazards, {:.0} s   ", t0.elapsed().as_secs_f64());
+    }
+    for (dept, docs) in reviewer_pushes {
+        let (dev, _) = &reviewers[&dept];
+        for chunk in docs.chunks(BATCH) {
+            push(&mut st, dev, chunk.to_vec());
+        }
+    }
+    eprintln!("\nseeded {made_venues} venues and {made_hazards} hazards in {:.0} s", t0.elapsed().as_secs_f64());
+}
+
+/// A signed-in dashboard session over HTTP.
+struct Session {
+    agent: ureq::Agent,
+    base: String,
+    cookie: String,
+}
+
+impl Session {
+    fn login(base: &str, user: &str) -> Session {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let mut r = agent.get(&format!("{base}/login")).call().expect("login page");
+        let nonce_cookie =
+            r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("cookie").to_owned();
+        let page = r.body_mut().read_to_string().expect("page");
+        let at = page.find("name=\"nonce\" value=\"").expect("nonce") + 20;
+        let form = format!("nonce={}&user={user}&password={PASSWORD}", &page[at..at + 32]);
+        let r = agent
+            .post(&format!("{base}/login"))
+            .header("Cookie", &nonce_cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(form)
+            .expect("login");
+        assert_eq!(r.status().as_u16(), 303, "sign-in as {user}");
+        let cookie =
+            r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("session").to_owned();
+        Session { agent, base: base.to_owned(), cookie }
+    }
+
+    /// Milliseconds for the whole answer, and its size.
+    fn time(&self, path: &str) -> (f64, usize) {
+        let t = Instant::now();
+        let mut r = self.agent.get(&format!("{}{path}", self.base)).header("Cookie", &self.cookie).call().expect("request");
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let body = r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("body");
+        (t.elapsed().as_secs_f64() * 1000.0, body.len())
+    }
+}
+
+pub fn run(hazards: usize, venues: usize, rounds: usize) {
+    let root = std::env::var("BENCH_DATA").map_or_else(|_| std::path::PathBuf::from("bench-data"), std::path::PathBuf::from);
+    let data = root.join(format!("dashboard-{hazards}-{venues}"));
+    if !data.join(".ready").exists() {
+        let _ = std::fs::remove_dir_all(&data);
+        seed(&data, hazards, venues);
+        std::fs::write(data.join(".ready"), b"").expect("marker");
+    }
+    let (mut relay, url) = spawn_relay(&data);
+    let office = Session::login(&url, "office");
+    let reviewer = Session::login(&url, "zheng");
+    // Warm the relay's caches and the page cache as a working day would.
+    office.time("/");
+    let cases: Vec<(&str, &Session, String, f64)> = vec![
+        ("overview (town office)", &office, "/".into(), 150.0),
+        ("ledger first page (town office)", &office, "/hazards".into(), 150.0),
+        ("ledger open + overdue, one village", &office, "/hazards?village=heping&open=1&overdue=1".into(), 150.0),
+        ("ledger page 1000", &office, "/hazards?page=1000".into(), 150.0),
+        ("overview (reviewer, 规建办)", &reviewer, "/".into(), 150.0),
+        ("ledger first page (reviewer)", &reviewer, "/hazards".into(), 150.0),
+        ("monthly report (print view)", &office, "/reports/monthly".into(), 2000.0),
+        ("monthly report XLSX", &office, "/reports/monthly.xlsx".into(), 2000.0),
+    ];
+    println!("dashboard, {hazards} hazards, {venues} venues; medians of {rounds} requests over loopback (client-side time ≥ server time)");
+    println!("{:<40} {:>10} {:>10} {:>8} {:>10}", "page", "median ms", "target ms", "ratio", "bytes");
+    let mut out = serde_json::Map::new();
+    for (name, s, path, target) in &cases {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            let (t, b) = s.time(path);
+            times.push(t);
+            bytes = b;
+        }
+        let m = median(times);
+        println!("{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10}", m / target);
+        out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target)}));
+    }
+    // The ledger's full export: time and the relay's peak memory before and after.
+    let rss_before = rss_mb(relay.id());
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..3 {
+        let (t, b) = office.time("/hazards.xlsx");
+        times.push(t);
+        size = b;
+    }
+    let rss_after = rss_mb(relay.id());
+    let export_ms = median(times);
+    println!(
+        "ledger XLSX, all {hazards} rows: median {export_ms:.0} ms, {:.1} MB; relay peak RSS {rss_before:.0} MB before, {rss_after:.0} MB after",
+        size as f64 / 1e6
+    );
+    let _ = relay.kill();
+    let _ = relay.wait();
+    out.insert(
+        "ledger_xlsx".into(),
+        json!({"median_ms": round2(export_ms), "bytes": size, "rss_before_mb": round2(rss_before), "rss_after_mb": round2(rss_after)}),
+    );
+    println!("{}", json!({"bench": "dashboard", "hazards": hazards, "venues": venues, "rounds": rounds, "results": out}));
+}

@@ -232,6 +232,14 @@ enum VenueCmd {
     List,
     /// One venue with its inspection and hazard history.
     Show { id: String },
+    /// The rectification notice (整改通知书) for the venue's open hazards, as a printable HTML
+    /// page with the owner's QR code (signed by this phone once enrolled); --json for its data.
+    Notice {
+        id: String,
+        /// Write the HTML here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Register venues from a JSON-lines file (one venue per line); each is saved on its own and
     /// reported as `saved <id>` as soon as it is on disk.
     Import { file: PathBuf },
@@ -696,6 +704,21 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+        }
+        VenueCmd::Notice { id, out } => {
+            let n = store.notice(ctx.user()?, &id)?;
+            if ctx.json {
+                return ctx.emit(&n, String::new);
+            }
+            let html = gridsafe_core::notice::to_html(&n)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("整改通知书 notice {} ({} hazards) → {}", n.number, n.hazards.len(), path.display());
+                }
+                None => print!("{html}"),
+            }
+            Ok(())
         }
         VenueCmd::Show { id } => {
             let v = store.venue(&id)?;

@@ -36,6 +36,9 @@ struct Enrolled {
     token: String,
     user_id: String,
     actors: Vec<String>,
+    /// Relays before owner links send none; the phone fetches it on its next sync.
+    #[serde(default)]
+    owner_key: Option<String>,
 }
 
 /// An HTTP agent for the relay (keeps connections open between requests).
@@ -68,6 +71,9 @@ pub fn enroll_with(store: &mut Store, server: &str, user: &str, secret: Secret<'
     }
     let e: Enrolled = resp.body_mut().read_json().context("the relay's enrolment answer is malformed")?;
     store.set_enrollment(server.trim_end_matches('/'), &e.device_id, &e.token, &e.user_id, &e.actors)?;
+    if let Some(k) = &e.owner_key {
+        store.set_owner_key(k)?;
+    }
     Ok(e.device_id)
 }
 
@@ -277,8 +283,31 @@ pub fn sync(store: &mut Store, on_progress: &mut dyn FnMut(&Progress)) -> Result
     sync_until(store, on_progress, &|| false)
 }
 
+/// Fetches the device's owner key (signs the owner links on notices) for a phone enrolled before
+/// relays issued one at enrolment.
+fn fetch_owner_key(store: &mut Store, agent: &ureq::Agent, server: &str, token: &str) -> Result<()> {
+    #[derive(Deserialize)]
+    struct Key {
+        owner_key: String,
+    }
+    let mut resp = agent
+        .get(&format!("{server}/v1/owner-key"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .with_context(|| format!("cannot reach the relay at {server}"))?;
+    if !resp.status().is_success() {
+        bail!("owner key refused ({}): {}", resp.status(), resp.body_mut().read_to_string().unwrap_or_default());
+    }
+    let k: Key = resp.body_mut().read_json().context("the relay's owner key answer is malformed")?;
+    store.set_owner_key(&k.owner_key)?;
+    Ok(())
+}
+
 fn sync_until(store: &mut Store, on_progress: &mut dyn FnMut(&Progress), cancelled: &dyn Fn() -> bool) -> Result<Progress> {
     let (server, token, _) = store.enrollment()?.context("this phone is not enrolled (run `gridsafe enroll`)")?;
+    if !store.has_owner_key()? {
+        fetch_owner_key(store, &agent(), &server, &token)?;
+    }
     let url = format!("{server}/v1/sync");
     let agent = agent();
     let mut p = Progress::default();

@@ -6,6 +6,7 @@
 //! - [`lifecycle`]: the hazard lifecycle as a deterministic fold of append-only events.
 //! - [`projection`]: the list tables derived from records, shared by the phone and the relay.
 //! - [`store`]: the phone's SQLite store with projections for every list.
+//! - [`notice`], [`owner_link`]: the rectification notice and the signed link to the owner's page.
 //!
 //! This crate does no network I/O and depends on no async runtime or FFI crate: its only I/O is
 //! the SQLite file it is given (in [`store`]).
@@ -16,6 +17,8 @@ pub mod error;
 pub mod eval;
 pub mod evidence;
 pub mod lifecycle;
+pub mod notice;
+pub mod owner_link;
 pub mod profile;
 pub mod projection;
 pub mod records;

@@ -41,6 +41,9 @@ pub enum EventKind {
     Rectify,
     /// Rectification claimed with an after photo (限期整改 path).
     Claim,
+    /// The venue owner's self-reported rectification (企业自查上报: after photo from the owner's
+    /// page), accepted by the lead department or the town office as the claim.
+    OwnerClaim,
     /// 审核销号.
     Close,
     /// The review refuses a claimed rectification.
@@ -66,6 +69,7 @@ impl EventKind {
         EventKind::Notify,
         EventKind::Rectify,
         EventKind::Claim,
+        EventKind::OwnerClaim,
         EventKind::Close,
         EventKind::Reject,
         EventKind::Escalate,
@@ -82,6 +86,7 @@ impl EventKind {
             EventKind::Notify => "notify",
             EventKind::Rectify => "rectify",
             EventKind::Claim => "claim",
+            EventKind::OwnerClaim => "owner_claim",
             EventKind::Close => "close",
             EventKind::Reject => "reject",
             EventKind::Escalate => "escalate",
@@ -102,6 +107,7 @@ impl EventKind {
             EventKind::Notify => "送达整改通知",
             EventKind::Rectify => "即查即改",
             EventKind::Claim => "申报整改完成",
+            EventKind::OwnerClaim => "采纳业主自查整改",
             EventKind::Close => "审核销号",
             EventKind::Reject => "整改审核不通过",
             EventKind::Escalate => "升级督办",
@@ -383,6 +389,26 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
             }
             if user.role != Role::Inspector {
                 return Err(refuse("inspector_only", "整改申报由网格员提交", "a rectification is claimed by the inspector"));
+            }
+            if s.confirmation == Confirmation::Pending {
+                return Err(refuse("confirmation_pending", "重大隐患待认定", "the major candidate awaits the department's confirmation"));
+            }
+            if !nonempty(&r.photo) {
+                return Err(refuse("after_photo_missing", "缺少整改后照片", "an after photo is required"));
+            }
+            s.state = State::RectifiedClaimed;
+            s.rectified_at = Some(ms_to_rfc3339(r.ms));
+        }
+        EventKind::OwnerClaim => {
+            if !matches!(st, State::Registered | State::Notified | State::Rectifying | State::Escalated) {
+                return Err(wrong_state());
+            }
+            if !office_or_dept {
+                return Err(refuse(
+                    "reviewer_only",
+                    "业主自查上报须由牵头部门或镇安委办采纳",
+                    "an owner's self-report is accepted by the lead department or the town office",
+                ));
             }
             if s.confirmation == Confirmation::Pending {
                 return Err(refuse("confirmation_pending", "重大隐患待认定", "the major candidate awaits the department's confirmation"));

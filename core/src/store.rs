@@ -550,6 +550,51 @@ impl Store {
         })
     }
 
+    /// Keeps the owner key the relay issued this device (hex, 32 bytes): it signs the owner links
+    /// printed on notices, offline.
+    pub fn set_owner_key(&mut self, key_hex: &str) -> Result<()> {
+        if key_hex.len() != 64 || hex::decode(key_hex).is_err() {
+            return Err(Error::invalid("owner key: expected 64 hex characters"));
+        }
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner_key', ?1)", params![key_hex])?;
+        Ok(())
+    }
+
+    pub fn has_owner_key(&self) -> Result<bool> {
+        Ok(self.meta("owner_key")?.is_some())
+    }
+
+    /// A link to the owner's self-report page of `venue_id`, signed by this phone (valid
+    /// [`crate::owner_link::VALID_MS`]); `None` until the phone is enrolled and holds an owner key.
+    pub fn owner_url(&self, venue_id: &str) -> Result<Option<String>> {
+        check_id("venue", venue_id)?;
+        let (Some(server), Some(device_id), Some(key)) = (self.meta("server")?, self.meta("device_id")?, self.meta("owner_key")?) else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        let link = crate::owner_link::OwnerLink {
+            device_id,
+            venue_id: venue_id.to_owned(),
+            issued_ms: now,
+            expires_ms: now + crate::owner_link::VALID_MS,
+        };
+        Ok(Some(format!("{}/o/{}", server.trim_end_matches('/'), crate::owner_link::sign(&key, &link)?)))
+    }
+
+    /// The rectification notice (整改通知书) for a venue's open hazards, issued by `as_user` today,
+    /// with the owner's link when this phone can sign one (see [`crate::notice`]).
+    pub fn notice(&self, as_user: &str, venue_id: &str) -> Result<crate::notice::Notice> {
+        let dir = self.directory()?;
+        let user = dir.user(as_user).ok_or_else(|| Error::Forbidden(format!("unknown user {as_user:?}")))?;
+        let venue = self.venue(venue_id)?;
+        if user.role == crate::directory::Role::Inspector && !user.grids.contains(&venue.grid_id) {
+            return Err(Error::Forbidden(format!("venue {} is outside {as_user}'s grids", venue.name)));
+        }
+        let rows = self.list_hazards(&HazardQuery { venue_id: Some(venue_id.to_owned()), open_only: true, ..HazardQuery::default() })?;
+        let hazards = rows.iter().map(|r| self.hazard(&r.id).map(|v| (v.header, v.status))).collect::<Result<Vec<_>>>()?;
+        crate::notice::build(&dir, &venue, &hazards, as_user, today(), self.owner_url(venue_id)?)
+    }
+
     /// This phone's own actors and the users they act for (what enrolment binds on the relay).
     pub fn local_actors(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;

@@ -721,6 +721,14 @@ impl GridStore {
         Ok(detail_of(self.with(|s| s.hazard(&id))?))
     }
 
+    /// The rectification notice (整改通知书) of a venue's open hazards as a self-contained HTML
+    /// page (a WebView shows it for the owner to sign; the signature is then attached as the
+    /// notify action's photo). Its QR code opens the owner's page, signed by this phone.
+    pub fn notice_html(&self, user: String, venue_id: String) -> Result<String, GridSafeError> {
+        let n = self.with(|s| s.notice(&user, &venue_id))?;
+        Ok(gridsafe_core::notice::to_html(&n)?)
+    }
+
     /// Applies a lifecycle action as `user`; a refusal comes back as [`GridSafeError::Refused`]
     /// with the rule's reason and the hazard unchanged.
     pub async fn transition(self: Arc<Self>, user: String, hazard_id: String, action: ActionInput) -> Result<HazardDetail, GridSafeError> {

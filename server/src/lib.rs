@@ -8,6 +8,7 @@
 //! - The office dashboard ([`web`]): `/login`, `/hazards` (ledger, CSV), `/hazards/{id}`.
 
 pub mod demo;
+pub mod owner;
 pub mod report;
 pub mod store;
 pub mod web;
@@ -90,6 +91,7 @@ impl IntoResponse for ApiError {
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::Refused(_) => StatusCode::CONFLICT,
+            RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -194,6 +196,24 @@ pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
 
 pub(crate) fn blob_path(root: &std::path::Path, sha: &str) -> PathBuf {
     root.join(&sha[..2]).join(sha)
+}
+
+/// Stores bytes the relay made itself (an owner's processed photo) under their hash: written to
+/// a partial file, synced, then renamed, so a crash never leaves a short blob under a full name.
+pub(crate) fn write_blob(root: &std::path::Path, sha: &str, bytes: &[u8]) -> Result<(), RelayError> {
+    use std::io::Write;
+    check_sha(sha).map_err(|e| e.0)?;
+    let dest = blob_path(root, sha);
+    if dest.exists() {
+        return Ok(());
+    }
+    let part = root.join("partial").join(format!("{sha}.made"));
+    std::fs::create_dir_all(part.parent().unwrap_or(root)).map_err(io)?;
+    let mut f = std::fs::File::create(&part).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::create_dir_all(dest.parent().unwrap_or(root)).map_err(io)?;
+    std::fs::rename(&part, &dest).map_err(io)
 }
 
 fn part_path(root: &std::path::Path, sha: &str) -> PathBuf {
@@ -308,6 +328,18 @@ async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): Ax
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }
 
+/// The device's owner key (phones enrolled before owner links existed fetch it once).
+async fn owner_key(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = bearer(&headers)?;
+    let key = s
+        .with_store(move |st| {
+            let device = st.authenticate(&token)?;
+            st.owner_key(&device)
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "owner_key": key })))
+}
+
 async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let ((docs, changes, devices), hazards, by_dept) =
@@ -368,6 +400,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)))
         .route("/v1/blobs/{sha}", get(blob_get).put(blob_put).layer(DefaultBodyLimit::max(MAX_CHUNK)))
         .route("/v1/blobs/{sha}/status", get(blob_status))
+        .route("/v1/owner-key", get(owner_key))
         .merge(web::routes())
         .with_state(state)
 }

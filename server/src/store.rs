@@ -34,6 +34,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/006_enrol_codes.sql")),
         M::up(include_str!("../sql/007_web.sql")),
         M::up(include_str!("../sql/008_report.sql")),
+        M::up(include_str!("../sql/009_owner.sql")),
     ])
 });
 
@@ -62,6 +63,9 @@ pub enum RelayError {
     /// The hazard lifecycle rules refuse the action (the reason is the rule's, bilingual).
     #[error("{0}")]
     Refused(String),
+    /// A rate limit (owner reports per venue and day).
+    #[error("too many: {0}")]
+    TooMany(String),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -95,6 +99,8 @@ pub struct Enrolled {
     pub user_id: String,
     /// The actors bound to this device (the phone's own, plus one assigned if it had none).
     pub actors: Vec<String>,
+    /// Signs the owner links on this phone's notices (hex, 32 bytes).
+    pub owner_key: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -108,6 +114,16 @@ pub struct DeviceRow {
     pub pending_photos: Option<i64>,
     pub app_version: Option<String>,
     pub protocol: Option<i64>,
+}
+
+/// What a dashboard action carries besides its kind (empty strings count as absent).
+#[derive(Clone, Debug, Default)]
+pub struct ActionDetail {
+    pub reason: Option<String>,
+    pub deadline: Option<String>,
+    pub text: Option<String>,
+    /// An after photo (SHA-256 of its evidence copy), for an accepted owner report.
+    pub photo: Option<String>,
 }
 
 /// Phones silent for this many days are listed on the overview.
@@ -160,14 +176,14 @@ pub struct HazardCount {
 
 #[derive(Debug)]
 pub struct RelayStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
     cache: lru::LruCache<String, Arc<Loaded>>,
     /// The parsed directory: every request needs it, so it is read once and replaced on import.
-    dir: Option<Directory>,
+    pub(crate) dir: Option<Directory>,
     /// The template versions this build ships, offered to phones that lack them.
     templates: Vec<(String, template::TemplateSource)>,
     /// actor (hex) → user id: who wrote each lifecycle event, for the hazard projection.
-    actors: HashMap<String, String>,
+    pub(crate) actors: HashMap<String, String>,
 }
 
 fn now_ms() -> i64 {
@@ -188,7 +204,7 @@ fn heads_of(doc: &mut AutoCommit) -> String {
 /// with one full hydration of the record, which is also the shape check (a record the phones
 /// could not read is refused here, not discovered on every phone).
 #[derive(Clone, Debug, PartialEq)]
-struct Placement {
+pub(crate) struct Placement {
     kind: DocKind,
     grid: String,
     /// Lead departments (hazards only).
@@ -196,11 +212,11 @@ struct Placement {
     /// Every photo hash the record references (all variants), for download authorisation.
     photos: Vec<String>,
     /// The record as read, for the projections.
-    record: Record,
+    pub(crate) record: Record,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Record {
+pub(crate) enum Record {
     Venue(Box<records::Venue>),
     Inspection(Box<records::Inspection>),
     Hazard(Box<records::HazardHeader>, Vec<records::StoredEvent>),
@@ -252,7 +268,7 @@ fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
 #[derive(Debug)]
 pub struct Loaded {
     doc: AutoCommit,
-    place: Placement,
+    pub(crate) place: Placement,
     /// Sorted hex heads, joined by commas (as in the `docs` table).
     heads: String,
 }
@@ -369,7 +385,7 @@ impl RelayStore {
 
     /// Re-reads the directory only when `gridsafe-server admin` (another process) installed a new
     /// version: one indexed lookup per request instead of parsing the JSON every time.
-    fn refresh_directory(&mut self) -> Result<()> {
+    pub(crate) fn refresh_directory(&mut self) -> Result<()> {
         let v: Option<i64> = self.conn.query_row("SELECT version FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
         if v.map(|v| v as u64) != self.dir.as_ref().map(|d| d.version) {
             self.dir = self.read_directory()?;
@@ -563,9 +579,12 @@ impl RelayStore {
                 return Err(RelayError::Forbidden(format!("actor {a} is already bound to another device")));
             }
         }
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        let owner_key = hex::encode(key);
         tx.execute(
-            "INSERT INTO devices (id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device_id, user.id, device_name, sha256_hex(token.as_bytes()), now_ms()],
+            "INSERT INTO devices (id, user_id, name, token_hash, created_ms, owner_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![device_id, user.id, device_name, sha256_hex(token.as_bytes()), now_ms(), owner_key],
         )?;
         for a in &actors {
             tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![a, device_id, user.id])?;
@@ -581,7 +600,7 @@ impl RelayStore {
         }
         tx.commit()?;
         self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
-        Ok(Enrolled { device_id, token, user_id: user.id, actors })
+        Ok(Enrolled { device_id, token, user_id: user.id, actors, owner_key })
     }
 
     pub fn authenticate(&mut self, token: &str) -> Result<Device> {
@@ -645,7 +664,7 @@ impl RelayStore {
     // `sync` runs all four in one call (the admin tools and tests use it).
 
     /// The relay's version of a record, from the cache or rebuilt from the change log.
-    fn load(&mut self, id: &str) -> Result<Option<Arc<Loaded>>> {
+    pub(crate) fn load(&mut self, id: &str) -> Result<Option<Arc<Loaded>>> {
         if let Some(d) = self.cache.get(id) {
             return Ok(Some(d.clone()));
         }
@@ -856,6 +875,17 @@ impl RelayStore {
             let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
             let depts = split_list(&depts);
             if may_write(user, kind, &grid, &depts) {
+                return Ok(true);
+            }
+        }
+        // An owner's photo not (yet) accepted into a record: readable where its hazard is.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.grid_id, h.lead_depts FROM owner_reports o JOIN hazards_idx h ON h.id = o.hazard_id WHERE o.photo = ?1 OR o.thumb = ?1",
+        )?;
+        let rows = stmt.query_map(params![sha], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (grid, depts) = row?;
+            if may_write(user, DocKind::Hazard, &grid, &split_list(&depts)) {
                 return Ok(true);
             }
         }
@@ -1080,7 +1110,7 @@ impl RelayStore {
     /// The dashboard's device for `user`, created on first use: actions taken on the dashboard
     /// are automerge changes by this device's own actor, so they are authored, checked, stored
     /// and synced exactly like a phone's. Its token is never issued.
-    fn dashboard_device(&mut self, user: &User) -> Result<Device> {
+    pub(crate) fn dashboard_device(&mut self, user: &User) -> Result<Device> {
         let found: Option<String> = self
             .conn
             .query_row("SELECT id FROM devices WHERE user_id = ?1 AND name = 'dashboard' AND revoked_ms IS NULL", params![user.id], |r| {
@@ -1122,10 +1152,9 @@ impl RelayStore {
         user: &User,
         hazard_id: &str,
         kind: gridsafe_core::lifecycle::EventKind,
-        reason: Option<String>,
-        deadline: Option<String>,
-        text: Option<String>,
+        detail: ActionDetail,
     ) -> Result<gridsafe_core::lifecycle::HazardStatus> {
+        let ActionDetail { reason, deadline, text, photo } = detail;
         gridsafe_core::store::check_id("hazard", hazard_id)?;
         self.refresh_directory()?;
         let device = self.dashboard_device(user)?;
@@ -1145,6 +1174,7 @@ impl RelayStore {
         ev.reason = reason.filter(|s| !s.trim().is_empty());
         ev.deadline = deadline.filter(|s| !s.trim().is_empty());
         ev.text = text.filter(|s| !s.trim().is_empty());
+        ev.photo = photo;
         let mut evs = events.clone();
         let status = projection::record_event(&mut doc, header, &mut evs, ev, self.dir.as_ref(), &self.actors).map_err(|e| match e {
             gridsafe_core::Error::Refused(r) => RelayError::Refused(format!("{} / {}", r.zh, r.en)),

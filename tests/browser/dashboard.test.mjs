@@ -184,3 +184,55 @@ test('an inspector cannot open another village\'s hazard', async () => {
   assert.ok(!ids.includes(`/hazards/${wangs[0].id}`), 'not on li\'s ledger either');
   await page.context().close();
 });
+
+test('an owner opens the notice\'s link on a phone, sends an after photo, and the department accepts it', async () => {
+  const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
+  const target = open.find((h) => h.lead_depts.includes('gjb') && h.state === 'registered' && h.severity === 'general');
+  assert.ok(target, 'an open hazard of gjb awaiting rectification');
+  const notice = JSON.parse(phone('wang', '--json', 'venue', 'notice', target.venue_id));
+  assert.ok(notice.owner_url.startsWith(`${base}/o/`), notice.owner_url);
+  assert.ok(notice.hazards.some((h) => h.id === target.id));
+  const printed = join(artifacts, 'notice.html');
+  phone('wang', 'venue', 'notice', target.venue_id, '--out', printed);
+
+  // The notice as printed (the QR code is core's inline SVG).
+  const office = await browser.newContext({ viewport: { width: 900, height: 1200 } });
+  const paper = await office.newPage();
+  await paper.goto(`file://${printed}`);
+  assert.equal(await paper.locator('svg').count() >= 1, true);
+  await shot(paper, '09-notice');
+  await office.close();
+
+  // The owner's phone: no login, a mobile viewport.
+  const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await mobile.newPage();
+  await page.goto(notice.owner_url);
+  const section = page.locator('section.hazard', { has: page.locator(`input[value="${target.id}"]`) });
+  await section.locator('input[name=photo]').setInputFiles(AFTER_PHOTO);
+  await section.locator('textarea[name=note]').fill('已整改，请审核');
+  await section.locator('button[type=submit]').click();
+  await page.waitForURL(/sent=1/);
+  assert.ok(await page.locator('#sent').isVisible());
+  assert.match(await section.locator('.report').first().textContent(), /待审核/);
+  await shot(page, '10-owner-page-mobile');
+
+  // A tampered link shows nothing about the venue.
+  const bad = await mobile.newPage();
+  const response = await bad.goto(notice.owner_url.slice(0, -1) + (notice.owner_url.endsWith('0') ? '1' : '0'));
+  assert.equal(response.status(), 403);
+  assert.ok(!(await bad.content()).includes(target.venue_name));
+  await mobile.close();
+
+  // The lead department accepts it on the dashboard; the hazard awaits its close.
+  const reviewer = await signIn('zheng');
+  await reviewer.goto(`${base}/hazards/${target.id}`);
+  await shot(reviewer, '11-owner-report-review');
+  await reviewer.locator('form.owner-decision button[value=accept]').first().click();
+  await reviewer.waitForURL(`${base}/hazards/${target.id}`);
+  assert.equal((await reviewer.textContent('#state')).trim(), '待审核销号');
+  await reviewer.context().close();
+  phone('wang', 'sync');
+  const shown = JSON.parse(phone('wang', '--json', 'hazards', 'show', target.id));
+  assert.equal(shown.status.state, 'rectified_claimed');
+  assert.ok(shown.status.history.some((e) => e.kind === 'owner_claim' && e.user === 'zheng' && e.applied));
+});

@@ -983,3 +983,151 @@ fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order()
     assert_eq!(b.get("/hazards.csv?grid=heping-2").1.lines().count(), 1);
     assert_eq!(b.get("/hazards.csv?grid=heping-1&sort=found").1.lines().count(), 3);
 }
+
+/// A multipart form as a browser sends it: (name, file name for a file field, bytes).
+fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----gridsafe-test-boundary-7d1c";
+    let mut body = Vec::new();
+    for (name, file, bytes) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn owner_post(url: &str, hazard: &str, photo: &[u8], note: &str) -> (u16, String) {
+    let (ct, body) =
+        multipart(&[("hazard", None, hazard.as_bytes()), ("note", None, note.as_bytes()), ("photo", Some("after.jpg"), photo)]);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut r = agent.post(&format!("{url}/report")).header("Content-Type", &ct).send(&body[..]).unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn owner_get(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut r = agent.get(url).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+#[test]
+fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (venue, hazard) = inspection_with_hazard(&mut wang, "业主自查车行");
+    let (other_venue, other_hazard) = inspection_with_hazard(&mut wang, "隔壁车行");
+    sync(&mut wang);
+
+    // The notice: core's document, the same on the phone and at the office, with a QR code.
+    let n = wang.notice("wang", &venue).unwrap();
+    assert_eq!(n.hazards.len(), 1);
+    assert_eq!(n.hazards[0].id, hazard);
+    let url = n.owner_url.clone().expect("an enrolled phone signs the owner link");
+    assert!(url.starts_with(&format!("{}/o/v1.", relay.url)), "{url}");
+    let html = gridsafe_core::notice::to_html(&n).unwrap();
+    assert!(html.contains("整改通知书") && html.contains("<svg") && html.contains(&n.hazards[0].title_zh), "{html}");
+    assert!(wang.notice("li", &venue).is_err(), "another grid's inspector issues no notice here");
+
+    // The owner's page: this venue's open hazard, nothing else.
+    let (status, page) = owner_get(&url);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("业主自查车行") && page.contains(&hazard) && !page.contains(&other_hazard), "{page}");
+
+    // Tampered, expired and foreign links: one page that reveals nothing.
+    let mut tampered = url.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    for bad in [tampered.as_str(), &url.replace(&venue, &other_venue), &format!("{}/o/v1.x.y.1.2.{}", relay.url, "0".repeat(64))] {
+        let (status, page) = owner_get(bad);
+        assert_eq!(status, 403, "{bad}: {page}");
+        assert!(page.contains("此链接无效或已过期") && !page.contains("车行"), "{page}");
+    }
+    let (_, token, _) = wang.enrollment().unwrap().unwrap();
+    let (key, device_id) = relay.inspect(|st| {
+        let d = st.authenticate(&token).unwrap();
+        (st.owner_key(&d).unwrap(), d.id)
+    });
+    let now = gridsafe_core::clock::now_ms();
+    let expired = gridsafe_core::owner_link::OwnerLink { device_id, venue_id: venue.clone(), issued_ms: now - 10_000, expires_ms: now - 1 };
+    let expired = format!("{}/o/{}", relay.url, gridsafe_core::owner_link::sign(&key, &expired).unwrap());
+    assert_eq!(owner_get(&expired).0, 403);
+
+    // Bad uploads are refused with the reason, and nothing is recorded.
+    let (status, page) = owner_post(&url, &hazard, b"GIF89a not a photo at all", "");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("不是可用的照片"), "{page}");
+    let (status, page) = owner_post(&url, &other_hazard, fixtures::PHOTO_AFTER, "");
+    assert_eq!(status, 403, "another venue's hazard: {page}");
+    let (status, page) = owner_post(&url, &hazard, &vec![0xff; 16 * 1024 * 1024], "");
+    assert!(status == 400 || status == 413, "{status}: {page}");
+    let (status, _) = owner_post(&url, &hazard, fixtures::PHOTO_AFTER, &"长".repeat(501));
+    assert_eq!(status, 400, "note too long");
+    assert!(relay.inspect(|st| st.owner_reports(&hazard).unwrap()).is_empty());
+
+    // A good report waits for the department; a rejection needs a reason the owner then reads.
+    let (status, _) = owner_post(&url, &hazard, fixtures::PHOTO_AFTER, "已拆除飞线");
+    assert_eq!(status, 303);
+    assert!(owner_get(&url).1.contains("待审核"));
+    let reports = relay.inspect(|st| st.owner_reports(&hazard).unwrap());
+    assert_eq!(reports.len(), 1);
+    let mut sun = Browser::new(&relay);
+    assert_eq!(sun.login("sun", "correct horse"), 303);
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    assert!(page.contains(r#"id="owner-reports""#) && page.contains("已拆除飞线"), "{page}");
+    assert_eq!(sun.get_bytes(&format!("/photos/{}", reports[0].thumb)).0, 200, "the reviewer sees the owner's photo");
+    let csrf = csrf_of(&page);
+    let decide = format!("/hazards/{hazard}/owner-reports/{}", reports[0].id);
+    assert_eq!(sun.post(&decide, &format!("csrf={csrf}&decision=reject")).0, 400, "a rejection needs a reason");
+    assert_eq!(sun.post(&decide, "csrf=forged&decision=reject&reason=x").0, 403);
+    assert_eq!(sun.post(&decide, &format!("csrf={csrf}&decision=reject&reason=%E7%85%A7%E7%89%87%E7%9C%8B%E4%B8%8D%E6%B8%85")).0, 303);
+    assert!(owner_get(&url).1.contains("已退回：照片看不清"));
+    assert_eq!(sun.post(&decide, &format!("csrf={csrf}&decision=accept")).0, 409, "decided once");
+
+    // Accepted: the hazard's owner_claim, by the reviewer, with the owner's photo; the phone sees it.
+    assert_eq!(owner_post(&url, &hazard, fixtures::PHOTO_AFTER, "重新拍摄").0, 303);
+    let second = relay.inspect(|st| st.owner_reports(&hazard).unwrap())[0].clone();
+    assert_eq!(sun.post(&format!("/hazards/{hazard}/owner-reports/{}", second.id), &format!("csrf={csrf}&decision=accept")).0, 303);
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    assert!(page.contains(r#"<td id="state">待审核销号"#), "{page}");
+    sync(&mut wang);
+    let v = wang.hazard(&hazard).unwrap();
+    assert_eq!(v.status.state.as_str(), "rectified_claimed");
+    let claim = v.status.history.iter().find(|e| e.kind == "owner_claim").expect("owner_claim");
+    assert_eq!((claim.user.as_deref(), claim.photo.as_deref(), claim.applied), (Some("sun"), Some(second.photo.as_str()), true));
+    let (status, page) = owner_post(&url, &hazard, fixtures::PHOTO_AFTER, "");
+    assert_eq!(status, 409, "no longer waiting for a rectification: {page}");
+
+    // The office prints the same notice, with its own signed link; another grid cannot.
+    let (status, notice, _) = sun.get(&format!("/venues/{other_venue}/notice"));
+    assert_eq!(status, 200, "{notice}");
+    assert!(notice.contains("整改通知书") && notice.contains("隔壁车行") && notice.contains("<svg"), "{notice}");
+    let mut li = Browser::new(&relay);
+    assert_eq!(li.login("li", "correct horse"), 303);
+    assert_eq!(li.get(&format!("/venues/{other_venue}/notice")).0, 403);
+
+    // Revoking a venue's links ends the old ones; a notice issued afterwards works.
+    let other_url = wang.owner_url(&other_venue).unwrap().unwrap();
+    assert_eq!(owner_get(&other_url).0, 200);
+    let li_csrf = csrf_of(&li.get("/").1);
+    assert_eq!(li.post(&format!("/venues/{other_venue}/owner-links/revoke"), &format!("csrf={li_csrf}")).0, 403);
+    assert_eq!(sun.post(&format!("/venues/{other_venue}/owner-links/revoke"), &format!("csrf={csrf}")).0, 303);
+    assert_eq!(owner_get(&other_url).0, 403);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let fresh = wang.owner_url(&other_venue).unwrap().unwrap();
+    assert_eq!(owner_get(&fresh).0, 200);
+
+    // A venue's daily allowance: the 31st report in 24 hours is refused.
+    for _ in 0..gridsafe_server::owner::REPORTS_PER_DAY {
+        assert_eq!(owner_post(&fresh, &other_hazard, fixtures::PHOTO_AFTER, "").0, 303);
+    }
+    let (status, page) = owner_post(&fresh, &other_hazard, fixtures::PHOTO_AFTER, "");
+    assert_eq!(status, 429, "{page}");
+}

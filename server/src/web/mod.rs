@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::store::RelayError;
 
 mod admin;
+mod owner;
 mod report;
 
 /// Rows per ledger page.
@@ -377,6 +378,7 @@ struct HazardPage {
     /// Reviewers and the town office act on hazards; inspectors do on their phones.
     can_review: bool,
     photos: Vec<PhotoView>,
+    owner_reports: Vec<crate::owner::OwnerReport>,
 }
 
 /// A device row as the overview shows it.
@@ -460,6 +462,7 @@ impl IntoResponse for WebError {
             RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "无权查看", "Not in your scope"),
             RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到", "Not found"),
             RelayError::Refused(_) => (StatusCode::CONFLICT, "不符合处置规则", "Refused by the lifecycle rules"),
+            RelayError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "操作过于频繁", "Too many requests"),
             RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "请求有误", "Bad request"),
             RelayError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "服务器错误", "Server error"),
         };
@@ -771,12 +774,14 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
             wanted.push((format!("{} · {}", e.kind, e.at), p.clone(), p.clone()));
         }
     }
-    let photos = s
+    let hid = h.id.clone();
+    let (photos, owner_reports) = s
         .with_store(move |st| {
-            wanted
+            let photos = wanted
                 .into_iter()
                 .map(|(label, evidence, thumb)| Ok(PhotoView { held: st.blob_complete(&evidence)?, label, evidence, thumb }))
-                .collect::<Result<Vec<_>, RelayError>>()
+                .collect::<Result<Vec<_>, RelayError>>()?;
+            Ok((photos, st.owner_reports(&hid)?))
         })
         .await
         .map_err(|e| e.0)?;
@@ -789,6 +794,7 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         history: status.history,
         can_review: matches!(user_role, gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice),
         photos,
+        owner_reports,
         h,
     }))
 }
@@ -826,7 +832,16 @@ async fn hazard_action(
         .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
-    s.with_store(move |st| st.web_action(&user, &id, kind, Some(f.reason), Some(f.deadline), Some(f.text))).await.map_err(|e| e.0)?;
+    s.with_store(move |st| {
+        st.web_action(
+            &user,
+            &id,
+            kind,
+            crate::store::ActionDetail { reason: Some(f.reason), deadline: Some(f.deadline), text: Some(f.text), photo: None },
+        )
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
     Ok(Redirect::to(&target).into_response())
 }
@@ -952,6 +967,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", get(admin::users).post(admin::save_user))
         .route("/admin/password", post(admin::reset_password))
         .route("/admin/cutoff", post(admin::set_cutoff))
+        .route("/venues/{id}/notice", get(owner::notice))
+        .route("/venues/{id}/owner-links/revoke", post(owner::revoke_links))
+        .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))
+        .route("/o/{token}", get(owner::page))
+        .route(
+            "/o/{token}/report",
+            post(owner::report).layer(axum::extract::DefaultBodyLimit::max(crate::owner::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
         .layer(axum::middleware::from_fn(request_context))
         .layer(axum::middleware::from_fn(secure_headers))
 }

@@ -1,0 +1,182 @@
+//! The venue owner's page (mobile web, no login: the signed link is the key) and the office's
+//! side of it: the printable notice with its QR code, decisions on owners' reports, revoking a
+//! venue's links.
+
+use askama::Template;
+use axum::extract::{Form, Multipart, Path as AxPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Chrome, WebError, html, signed_in};
+use crate::AppState;
+use crate::owner::{MAX_PHOTO_BYTES, OwnerPage};
+use crate::store::RelayError;
+
+#[derive(Template)]
+#[template(path = "owner.html")]
+struct OwnerPageT {
+    c: Chrome,
+    token: String,
+    p: OwnerPage,
+    sent: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SentQuery {
+    sent: Option<String>,
+}
+
+/// The owner's page: the venue's open hazards, what to fix by when, and a form per hazard for
+/// an after photo and a note. An invalid, expired or revoked link gets one page that reveals
+/// nothing about any venue.
+pub async fn page(
+    State(s): State<AppState>,
+    AxPath(token): AxPath<String>,
+    axum::extract::Query(q): axum::extract::Query<SentQuery>,
+) -> Result<Response, WebError> {
+    let t = token.clone();
+    let p = s
+        .with_store(move |st| {
+            let link = st.check_owner_link(&t)?;
+            st.owner_page(&link)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    Ok(html(OwnerPageT { c: Chrome::anonymous(), token, p, sent: q.sent.is_some() }))
+}
+
+/// An owner's report: the photo goes through the evidence pipeline (a JPEG or PNG of sane size,
+/// re-encoded without metadata, hashed), is stored as blobs, and waits for the lead department.
+pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mut form: Multipart) -> Result<Response, WebError> {
+    let (mut hazard, mut note, mut photo) = (String::new(), String::new(), Vec::new());
+    let bad = |e: axum::extract::multipart::MultipartError| RelayError::BadRequest(format!("upload: {e}"));
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "hazard" => hazard = field.text().await.map_err(bad)?,
+            "note" => note = field.text().await.map_err(bad)?,
+            "photo" => {
+                let bytes = field.bytes().await.map_err(|e| {
+                    RelayError::BadRequest(format!(
+                        "照片过大或上传中断 The photo is larger than {} MB or the upload broke off: {e}",
+                        MAX_PHOTO_BYTES >> 20
+                    ))
+                })?;
+                photo = bytes.to_vec();
+            }
+            _ => {}
+        }
+    }
+    if photo.is_empty() {
+        return Err(RelayError::BadRequest("请选择整改后的照片 Choose a photo of the rectified hazard".into()).into());
+    }
+    let (t, h, n) = (token.clone(), hazard.clone(), note.clone());
+    let link = s
+        .with_store(move |st| {
+            let link = st.check_owner_link(&t)?;
+            st.owner_report_allowed(&link, &h, &n)?;
+            Ok(link)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    // Decoding and re-encoding is CPU work: off the store lock.
+    let root = s.blobs.clone();
+    let venue_short: String = link.venue_id.chars().take(8).collect();
+    let stored = crate::AppState::blocking(move || {
+        let ctx = gridsafe_core::evidence::IngestContext {
+            venue_short,
+            inspector: "业主自查".into(),
+            app_gps: None,
+            now_ms: gridsafe_core::clock::now_ms(),
+        };
+        let ev = gridsafe_core::evidence::ingest(&photo, &ctx)
+            .map_err(|e| RelayError::BadRequest(format!("不是可用的照片 Not a usable photo (JPEG or PNG): {e}")))?;
+        for (sha, bytes) in [(&ev.evidence_sha256, &ev.evidence), (&ev.thumbnail_sha256, &ev.thumbnail)] {
+            crate::write_blob(&root, sha, bytes)?;
+        }
+        Ok([(ev.evidence_sha256, ev.evidence.len() as u64), (ev.thumbnail_sha256, ev.thumbnail.len() as u64)])
+    })
+    .await
+    .map_err(|e| WebError(e.0))?;
+    s.with_store(move |st| st.add_owner_report(&link, &hazard, [(&stored[0].0, stored[0].1), (&stored[1].0, stored[1].1)], &note))
+        .await
+        .map_err(|e| e.0)?;
+    Ok(Redirect::to(&format!("/o/{token}?sent=1")).into_response())
+}
+
+/// The base URL owners reach this relay at, as the office's browser did (a reverse proxy sets
+/// X-Forwarded-Proto).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+/// The printable rectification notice of a venue (core's document, the same as the phone shows).
+pub async fn notice(State(s): State<AppState>, headers: HeaderMap, AxPath(venue): AxPath<String>) -> Result<Response, WebError> {
+    let (user, _) = signed_in(&s, &headers).await?;
+    let base = base_url(&headers);
+    let body = s
+        .with_store(move |st| {
+            let n = st.venue_notice(&user, &venue, &base)?;
+            Ok(gridsafe_core::notice::to_html(&n)?)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Accept (as the hazard's owner_claim) or reject (with a reason) an owner's report.
+pub async fn decide(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath((hazard, report)): AxPath<(String, String)>,
+    Form(f): Form<DecisionForm>,
+) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    let accept = match f.decision.as_str() {
+        "accept" => true,
+        "reject" => false,
+        other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (accept or reject)")).into()),
+    };
+    let (h, who) = (hazard.clone(), user.id.clone());
+    s.with_store(move |st| st.decide_owner_report(&user, &h, &report, accept, &f.reason)).await.map_err(|e| e.0)?;
+    tracing::info!(user = %who, hazard = %hazard, accept, "owner report decided");
+    Ok(Redirect::to(&format!("/hazards/{hazard}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends every owner link of a venue issued until now.
+pub async fn revoke_links(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(venue): AxPath<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    let (v, who) = (venue.clone(), user.id.clone());
+    s.with_store(move |st| st.revoke_owner_links(&user, &v)).await.map_err(|e| e.0)?;
+    tracing::info!(user = %who, venue = %venue, "owner links revoked");
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/hazards")]).into_response())
+}

@@ -57,6 +57,9 @@ enum Cmd {
     /// Hazard lifecycle transitions.
     #[command(subcommand)]
     Hazard(HazardCmd),
+    /// Public reports (12345, 随申拍) to verify on site (查实).
+    #[command(subcommand)]
+    Tasks(TasksCmd),
     /// Raw record documents (automerge bytes) for backup and interop.
     #[command(subcommand)]
     Doc(DocCmd),
@@ -291,6 +294,29 @@ enum InspectCmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum TasksCmd {
+    /// Reports in my grids, unverified first.
+    List,
+    /// Record what was found on site: --substantiated with the venue (a hazard is registered,
+    /// source public_report), or --reason why it is not substantiated.
+    Verify {
+        id: String,
+        #[arg(long)]
+        substantiated: bool,
+        #[arg(long)]
+        venue: Option<String>,
+        /// What was found (the hazard's finding; the report's description when absent).
+        #[arg(long, default_value = "")]
+        finding: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// A photo of what was found.
+        #[arg(long)]
+        photo: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum HazardsCmd {
     /// Hazards in my scope, by due date.
     List {
@@ -501,6 +527,27 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Inspect(cmd) => inspect(&ctx, &mut store, cmd),
         Cmd::Hazards(cmd) => hazards(&ctx, &store, cmd),
         Cmd::Hazard(cmd) => hazard(&ctx, &mut store, cmd),
+        Cmd::Tasks(TasksCmd::List) => {
+            let rows = store.list_tasks(Some(ctx.user()?))?;
+            ctx.emit(&rows, || {
+                rows.iter()
+                    .map(|t| {
+                        format!("{} {} {} [{}] {} · {} · {}", t.id, t.channel, t.ticket_no, t.status, t.grid_id, t.address, t.description)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Cmd::Tasks(TasksCmd::Verify { id, substantiated, venue, finding, reason, photo: p }) => {
+            let verdict =
+                gridsafe_core::store::TaskVerdict { substantiated, reason, venue_id: venue, finding, photo: photo(&p, "before")? };
+            let hazard = store.verify_task(ctx.user()?, &id, verdict)?;
+            let out = serde_json::json!({"task": id, "substantiated": substantiated, "hazard_id": hazard});
+            ctx.emit(&out, || match &hazard {
+                Some(h) => format!("查实 substantiated: hazard {h} registered (source public_report)"),
+                None => "不属实 not substantiated: the report is closed with the reason".to_owned(),
+            })
+        }
         Cmd::Doc(DocCmd::Export { id, out }) => {
             let (_, bytes) = store.export_doc(&id)?;
             match out {

@@ -16,6 +16,8 @@ use crate::store::{HazardQuery, HazardRow, check_id, placeholders, split_list};
 
 /// The projection tables, for a database that does not have them yet (the relay's).
 pub const DDL: &str = include_str!("../sql/projections.sql");
+/// The public-report task table (phone migration 4, relay migration 10).
+pub const TASKS_DDL: &str = include_str!("../sql/tasks.sql");
 
 /// A hazard's derived state: the lifecycle fold over its events, with authorship from the actor
 /// map (actor hex → user id) and roles and scopes from the directory.
@@ -60,6 +62,20 @@ pub fn index_venue(tx: &Connection, v: &Venue) -> Result<()> {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, village = excluded.village,
            grid_id = excluded.grid_id, venue_types = excluded.venue_types, archived = excluded.archived",
         params![v.id, v.name, v.address, v.village, v.grid_id, v.profile.venue_type.join(","), v.archived],
+    )?;
+    Ok(())
+}
+
+pub fn index_task(tx: &Connection, t: &crate::records::Task) -> Result<()> {
+    let (status, reason, hazard) = match &t.outcome {
+        None => ("to_verify", None, None),
+        Some(o) if o.substantiated => ("substantiated", None, o.hazard_id.clone()),
+        Some(o) => ("not_substantiated", Some(o.reason.clone()), None),
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO tasks_idx (id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![t.id, t.ticket_no, t.channel, t.received_at, t.address, t.description, t.category, t.village, t.grid_id, status, reason, hazard, now_ms()],
     )?;
     Ok(())
 }

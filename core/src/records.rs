@@ -24,6 +24,8 @@ pub enum DocKind {
     Venue,
     Inspection,
     Hazard,
+    /// A public report (12345, 随申拍) for the grid worker to verify on site (查实).
+    Task,
 }
 
 impl DocKind {
@@ -32,6 +34,7 @@ impl DocKind {
             DocKind::Venue => "venue",
             DocKind::Inspection => "inspection",
             DocKind::Hazard => "hazard",
+            DocKind::Task => "task",
         }
     }
     pub fn parse(s: &str) -> Option<DocKind> {
@@ -39,6 +42,7 @@ impl DocKind {
             "venue" => Some(DocKind::Venue),
             "inspection" => Some(DocKind::Inspection),
             "hazard" => Some(DocKind::Hazard),
+            "task" => Some(DocKind::Task),
             _ => None,
         }
     }
@@ -312,6 +316,62 @@ pub fn read_venue(doc: &AutoCommit, id: &str) -> Result<Venue> {
 /// Writes only the fields that differ, so concurrent edits of different fields both survive.
 pub fn update_venue(doc: &mut AutoCommit, venue: &Venue) -> Result<()> {
     reconcile_prop(doc, ROOT, "venue", venue)?;
+    Ok(())
+}
+
+/// A public report to verify on site: a 12345 hotline or 随申拍 ticket, or one entered at the
+/// office, routed to the grid of its address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Task {
+    pub id: String,
+    pub ticket_no: String,
+    /// 12345 / 随申拍 / other
+    pub channel: String,
+    pub received_at: String,
+    pub address: String,
+    pub description: String,
+    /// The domain the report is about (routes the hazard's lead departments).
+    pub category: String,
+    pub village: String,
+    pub grid_id: String,
+    pub created_at: String,
+    pub created_by: String,
+    /// The grid worker's verdict, once checked on site.
+    pub outcome: Option<TaskOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct TaskOutcome {
+    pub at: String,
+    pub by: String,
+    /// 查实: a hazard was registered. Otherwise not substantiated, with the reason.
+    pub substantiated: bool,
+    pub reason: String,
+    pub hazard_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+struct TaskRoot {
+    schema: u64,
+    kind: String,
+    task: Task,
+}
+
+pub fn new_task_doc(actor: &ActorId, task: &Task) -> Result<AutoCommit> {
+    let mut doc = new_doc(actor);
+    reconcile(&mut doc, TaskRoot { schema: SCHEMA, kind: "task".into(), task: task.clone() })?;
+    Ok(doc)
+}
+
+pub fn read_task(doc: &AutoCommit, id: &str) -> Result<Task> {
+    expect_kind(doc, id, DocKind::Task)?;
+    Ok(read_fast::<TaskRoot>(doc, id)?.task)
+}
+
+/// Records the verdict; a task is verified once (a second verdict is refused by the store).
+pub fn put_task_outcome(doc: &mut AutoCommit, id: &str, outcome: &TaskOutcome) -> Result<()> {
+    let task = obj(doc, &ROOT, "task", id)?;
+    reconcile_prop(doc, &task, "outcome", Some(outcome))?;
     Ok(())
 }
 

@@ -43,11 +43,14 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/001_init.sql")),
         M::up(include_str!("../sql/002_evidence.sql")),
         M::up(include_str!("../sql/003_sync.sql")),
+        // Schema 4: public reports to verify on site.
+        M::up(include_str!("../sql/004_tasks.sql")),
+        M::up(include_str!("../sql/tasks.sql")),
     ])
 });
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 3;
+pub const STORE_SCHEMA: usize = 5;
 
 /// A venue as listed (from the projection).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,41 @@ pub struct VenueRow {
     pub archived: bool,
     pub last_inspected: Option<String>,
 }
+
+/// A public report to verify, as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub ticket_no: String,
+    pub channel: String,
+    pub received_at: String,
+    pub address: String,
+    pub description: String,
+    pub category: String,
+    pub village: String,
+    pub grid_id: String,
+    /// to_verify / substantiated / not_substantiated
+    pub status: String,
+    pub reason: Option<String>,
+    pub hazard_id: Option<String>,
+}
+
+/// The grid worker's verdict on a public report, checked on site (查实).
+#[derive(Clone, Debug, Default)]
+pub struct TaskVerdict {
+    pub substantiated: bool,
+    /// Why it is not substantiated (required then); a note otherwise.
+    pub reason: String,
+    /// The venue the hazard is registered at (required when substantiated).
+    pub venue_id: Option<String>,
+    /// What was found on site (the hazard's finding; the report's description when empty).
+    pub finding: String,
+    /// A photo of what was found (role before).
+    pub photo: Option<NewPhoto>,
+}
+
+/// Days a verified public report's hazard gets to be rectified unless a notice sets otherwise.
+pub const PUBLIC_REPORT_DEADLINE_DAYS: i64 = 7;
 
 /// A hazard as listed (from the projection).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -595,6 +633,137 @@ impl Store {
         crate::notice::build(&dir, &venue, &hazards, as_user, today(), self.owner_url(venue_id)?)
     }
 
+    /// Public reports to verify, in `scope_user`'s grids when given; unverified first.
+    pub fn list_tasks(&self, scope_user: Option<&str>) -> Result<Vec<TaskRow>> {
+        let grids: Vec<String> = match scope_user {
+            Some(u) => self.directory()?.user(u).map(|u| u.grids.clone()).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?,
+            None => vec![],
+        };
+        let filter = if scope_user.is_some() { format!("WHERE grid_id IN ({})", placeholders(grids.len())) } else { String::new() };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id
+             FROM tasks_idx {filter} ORDER BY status != 'to_verify', received_at"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(grids.iter()), |r| {
+            Ok(TaskRow {
+                id: r.get(0)?,
+                ticket_no: r.get(1)?,
+                channel: r.get(2)?,
+                received_at: r.get(3)?,
+                address: r.get(4)?,
+                description: r.get(5)?,
+                category: r.get(6)?,
+                village: r.get(7)?,
+                grid_id: r.get(8)?,
+                status: r.get(9)?,
+                reason: r.get(10)?,
+                hazard_id: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records the verdict on a public report after checking on site: substantiated → a hazard
+    /// registered at the venue with source `public_report` and the ticket number, routed to the
+    /// directory's lead departments for the report's domain; not substantiated → closed with the
+    /// reason. Once only; the inspector of the report's grid only. Returns the new hazard's id.
+    pub fn verify_task(&mut self, as_user: &str, task_id: &str, v: TaskVerdict) -> Result<Option<String>> {
+        check_id("task", task_id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        let (doc, since) = self.doc(task_id, DocKind::Task)?;
+        let mut doc = doc.with_actor(actor.clone());
+        let task = records::read_task(&doc, task_id)?;
+        if user.role != crate::directory::Role::Inspector || !user.grids.contains(&task.grid_id) {
+            return Err(Error::Forbidden(format!("report {} is for grid {}, not {as_user}'s", task.ticket_no, task.grid_id)));
+        }
+        if let Some(o) = &task.outcome {
+            let verdict = if o.substantiated { "substantiated" } else { "not substantiated" };
+            return Err(Error::invalid(format!("report {} was already verified ({verdict}) by {}", task.ticket_no, o.by)));
+        }
+        if !v.substantiated && v.reason.trim().is_empty() {
+            return Err(Error::invalid("a report that is not substantiated needs the reason (查无此事, 已自行整改, 地址不符 …)"));
+        }
+        let dir = self.directory()?;
+        let venue = match (v.substantiated, v.venue_id.as_deref()) {
+            (false, _) => None,
+            (true, None) => return Err(Error::invalid("a substantiated report needs the venue the hazard is at")),
+            (true, Some(venue_id)) => {
+                check_id("venue", venue_id)?;
+                let (vdoc, _) = self.doc(venue_id, DocKind::Venue)?;
+                let venue = records::read_venue(&vdoc, venue_id)?;
+                if !user.grids.contains(&venue.grid_id) {
+                    return Err(Error::Forbidden(format!("venue {} is outside {as_user}'s grids", venue.name)));
+                }
+                Some(venue)
+            }
+        };
+        // Unchecked: the photo is stored through `&self` in the same transaction (as attach_photo).
+        let tx = self.conn.unchecked_transaction()?;
+        let mut hazard_id = None;
+        if let Some(venue) = venue {
+            let venue_id = venue.id.as_str();
+            let lead_depts = dir.routing.get(&task.category).cloned().filter(|d| !d.is_empty()).ok_or_else(|| {
+                Error::invalid(format!("the directory routes no lead department for domain {:?}; the office must add it", task.category))
+            })?;
+            let hlc = Store::next_hlc(&tx)?;
+            let photos = match &v.photo {
+                Some(p) => vec![self.store_photo(&tx, &NewPhoto { role: "before".into(), ..p.clone() }, venue_id, &user.id)?],
+                None => vec![],
+            };
+            let short: String = task.description.chars().take(40).collect();
+            let header = HazardHeader {
+                id: new_id(),
+                venue_id: venue.id.clone(),
+                venue_name: venue.name.clone(),
+                village: venue.village.clone(),
+                grid_id: venue.grid_id.clone(),
+                inspection_id: None,
+                template_id: "public_report".into(),
+                template_version: "1".into(),
+                item_id: format!("public_report.{}", task.category),
+                domain: task.category.clone(),
+                title_zh: format!("群众举报查实：{short}"),
+                title_en: format!("Public report {} substantiated", task.ticket_no),
+                finding_zh: if v.finding.trim().is_empty() { task.description.clone() } else { v.finding.trim().to_owned() },
+                finding_en: String::new(),
+                basis_refs: vec![],
+                basis_edition: BTreeMap::new(),
+                severity_proposed: "general".into(),
+                focus: false,
+                combined_group: None,
+                lead_depts,
+                source: "public_report".into(),
+                ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
+                fix_mode: "deadline".into(),
+                deadline: Some(format_date(today() + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS))),
+                recurrence_of: None,
+                found_at: ms_to_rfc3339(hlc.ms),
+                found_ms: hlc.ms,
+                found_by: user.id.clone(),
+                photos,
+            };
+            let reg = event(new_id(), EventKind::Register, hlc);
+            let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
+            Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
+            let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
+            let status = projection::fold_with(Some(&dir), &self.actors, &header, &evs);
+            projection::index_hazard(&tx, &header, &status)?;
+            hazard_id = Some(header.id.clone());
+        }
+        let outcome = records::TaskOutcome {
+            at: ms_to_rfc3339(now_ms()),
+            by: user.id.clone(),
+            substantiated: v.substantiated,
+            reason: v.reason.trim().to_owned(),
+            hazard_id: hazard_id.clone(),
+        };
+        records::put_task_outcome(&mut doc, task_id, &outcome)?;
+        Store::save_doc(&tx, task_id, &mut doc, &since)?;
+        projection::index_task(&tx, &records::read_task(&doc, task_id)?)?;
+        tx.commit()?;
+        Ok(hazard_id)
+    }
+
     /// This phone's own actors and the users they act for (what enrolment binds on the relay).
     pub fn local_actors(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;
@@ -772,6 +941,7 @@ impl Store {
             DocKind::Venue => records::read_venue(&doc, id)?.id,
             DocKind::Inspection => records::read_inspection(&doc, id)?.header.id,
             DocKind::Hazard => records::read_hazard(&doc, id)?.0.id,
+            DocKind::Task => records::read_task(&doc, id)?.id,
         };
         if header_id != id {
             return Err(Error::Document { id: id.into(), reason: format!("holds record {header_id}, not {id}") });
@@ -789,6 +959,7 @@ impl Store {
                 Store::observe_hlc(tx, status.last_hlc)?;
                 projection::index_hazard(tx, &h, &status)?;
             }
+            DocKind::Task => projection::index_task(tx, &records::read_task(&doc, id)?)?,
         }
         Ok((kind, doc.get_heads()))
     }
@@ -1546,5 +1717,46 @@ fn row_of(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> HazardRow {
         combined_group: h.combined_group.clone(),
         found_at: h.found_at.clone(),
         recurrence_of: h.recurrence_of.clone(),
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn the_known_schema_is_the_last_migration() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, STORE_SCHEMA as i64, "bump STORE_SCHEMA with every migration");
+    }
+
+    /// Schema 4 rebuilds the documents table to admit task records: a store from before keeps
+    /// every document and chunk, and the chunk table still follows its documents.
+    #[test]
+    fn upgrading_to_tasks_keeps_every_document_and_chunk() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        MIGRATIONS.to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO docs (id, kind, snapshot, chunks, heads, updated_ms, server_heads, dirty) VALUES ('a', 'venue', x'01', 1, 'h', 5, 's', 0);
+             INSERT INTO doc_chunks (doc_id, seq, data) VALUES ('a', 1, x'02');",
+        )
+        .unwrap();
+        assert!(conn.execute("INSERT INTO docs (id, kind, snapshot, heads, updated_ms) VALUES ('t', 'task', x'', '', 0)", []).is_err());
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        let row: (String, Vec<u8>, i64, String, i64) = conn
+            .query_row("SELECT kind, snapshot, chunks, server_heads, dirty FROM docs WHERE id = 'a'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("venue".into(), vec![1], 1, "s".into(), 0));
+        let chunk: Vec<u8> = conn.query_row("SELECT data FROM doc_chunks WHERE doc_id = 'a'", [], |r| r.get(0)).unwrap();
+        assert_eq!(chunk, vec![2]);
+        conn.execute("INSERT INTO docs (id, kind, snapshot, heads, updated_ms) VALUES ('t', 'task', x'', '', 0)", []).unwrap();
+        conn.execute("DELETE FROM docs WHERE id = 'a'", []).unwrap();
+        let left: i64 = conn.query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0, "chunks still cascade with their document");
     }
 }

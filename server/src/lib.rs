@@ -8,6 +8,7 @@
 //! - The office dashboard ([`web`]): `/login`, `/hazards` (ledger, CSV), `/hazards/{id}`.
 
 pub mod demo;
+pub mod intake;
 pub mod owner;
 pub mod report;
 pub mod store;

@@ -35,6 +35,8 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/007_web.sql")),
         M::up(include_str!("../sql/008_report.sql")),
         M::up(include_str!("../sql/009_owner.sql")),
+        // Schema 10: public reports to verify (12345, 随申拍), the same table as the phone's.
+        M::up(gridsafe_core::projection::TASKS_DDL),
     ])
 });
 
@@ -220,6 +222,7 @@ pub(crate) enum Record {
     Venue(Box<records::Venue>),
     Inspection(Box<records::Inspection>),
     Hazard(Box<records::HazardHeader>, Vec<records::StoredEvent>),
+    Task(Box<records::Task>),
 }
 
 impl Placement {
@@ -255,6 +258,10 @@ fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
             h.photos.iter().for_each(&mut push);
             photos.extend(evs.iter().filter_map(|e| e.record.photo.clone()));
             (h.id.clone(), h.grid_id.clone(), h.lead_depts.clone(), Record::Hazard(Box::new(h), evs))
+        }
+        DocKind::Task => {
+            let t = records::read_task(doc, id)?;
+            (t.id.clone(), t.grid_id.clone(), vec![], Record::Task(Box::new(t)))
         }
     };
     if inner != id {
@@ -346,7 +353,12 @@ fn may_write(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
         Role::Admin => false,
         Role::TownOffice => true,
         Role::Inspector => user.grids.iter().any(|g| g == grid),
-        Role::Reviewer => kind != DocKind::Hazard || user.department.as_ref().is_some_and(|d| depts.contains(d)),
+        Role::Reviewer => match kind {
+            DocKind::Hazard => user.department.as_ref().is_some_and(|d| depts.contains(d)),
+            // Public reports are verified by the grid's inspector; the office enters them.
+            DocKind::Task => false,
+            DocKind::Venue | DocKind::Inspection => true,
+        },
     }
 }
 
@@ -808,7 +820,7 @@ impl RelayStore {
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
             "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx;
-             DELETE FROM hazard_depts; DELETE FROM hazard_facts;",
+             DELETE FROM hazard_depts; DELETE FROM hazard_facts; DELETE FROM tasks_idx;",
         )?;
         for id in &ids {
             if let Some(l) = self.load(id)? {
@@ -1182,21 +1194,29 @@ impl RelayStore {
         })?;
         let changes = doc.get_changes(&before).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
         let push = DocChanges { doc_id: hazard_id.to_owned(), kind: "hazard".into(), changes, heads: vec![] };
+        self.push_as_dashboard(&device, vec![(push, Some(loaded))])?;
+        Ok(status)
+    }
+
+    /// Commits records written on the dashboard as its device's push: the same check and commit
+    /// as a phone's, in one transaction; any refusal fails the whole call.
+    pub(crate) fn push_as_dashboard(&mut self, device: &Device, docs: Vec<(DocChanges, Option<Arc<Loaded>>)>) -> Result<()> {
+        let (push, before): (Vec<DocChanges>, Vec<Option<Arc<Loaded>>>) = docs.into_iter().unzip();
         let req = SyncRequest {
             protocol: PROTOCOL,
             cursor: 0,
             directory_version: u64::MAX,
             templates: self.templates.iter().map(|(k, _)| k.clone()).collect(),
-            push: vec![push],
+            push,
             more_to_push: false,
             status: gridsafe_core::sync::DeviceStatus { app_version: "dashboard".into(), ..Default::default() },
         };
-        let checked = vec![check(&device, &req.push[0], Some(&loaded))];
-        let committed = self.commit(&device, &req, checked)?;
+        let checked = req.push.iter().zip(&before).map(|(d, b)| check(device, d, b.as_deref())).collect();
+        let committed = self.commit(device, &req, checked)?;
         if let Some(r) = committed.refused.first() {
             return Err(RelayError::Forbidden(r.reason.clone()));
         }
-        Ok(status)
+        Ok(())
     }
 
     /// Counts for /metrics and the demo summary.
@@ -1213,6 +1233,7 @@ fn project(conn: &Connection, dir: Option<&Directory>, actors: &HashMap<String, 
     match record {
         Record::Venue(v) => projection::index_venue(conn, v)?,
         Record::Inspection(i) => projection::index_inspection(conn, i)?,
+        Record::Task(t) => projection::index_task(conn, t)?,
         Record::Hazard(h, evs) => {
             let status = projection::fold_with(dir, actors, h, evs);
             projection::index_hazard(conn, h, &status)?;

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -235,4 +235,33 @@ test('an owner opens the notice\'s link on a phone, sends an after photo, and th
   const shown = JSON.parse(phone('wang', '--json', 'hazards', 'show', target.id));
   assert.equal(shown.status.state, 'rectified_claimed');
   assert.ok(shown.status.history.some((e) => e.kind === 'owner_claim' && e.user === 'zheng' && e.applied));
+});
+
+test('a 12345 ticket imported at the office is verified on the phone and lands on the ledger', async () => {
+  const csv = join(artifacts, 'tickets.csv');
+  writeFileSync(csv, '\ufeff工单号,时间,地址,描述,类别,网格,渠道\nB-12345-1,2026-11-28 09:30,和平村 老街,后厨液化气瓶无报警器,城镇燃气,heping-1,12345\n');
+  const page = await signIn('office');
+  await page.click('header a[href="/intake"]');
+  await page.setInputFiles('#import input[name=file]', csv);
+  await page.click('#import button[type=submit]');
+  await page.waitForSelector('#notice');
+  assert.match(await page.textContent('#notice'), /已导入工单 1/);
+  await shot(page, '12-intake-imported');
+
+  // The grid worker's phone gets the task on its next sync and verifies it on site.
+  phone('wang', 'sync');
+  const task = JSON.parse(phone('wang', '--json', 'tasks', 'list')).find((t) => t.ticket_no === 'B-12345-1');
+  assert.ok(task && task.status === 'to_verify', JSON.stringify(task));
+  const venue = JSON.parse(phone('wang', '--json', 'hazards', 'list'))[0].venue_id;
+  const verdict = JSON.parse(phone('wang', '--json', 'tasks', 'verify', task.id, '--substantiated', '--venue', venue, '--photo', AFTER_PHOTO));
+  assert.ok(verdict.hazard_id);
+  phone('wang', 'sync');
+
+  await page.goto(`${base}/intake`);
+  assert.ok(await page.locator(`#tasks a[href="/hazards/${verdict.hazard_id}"]`).isVisible());
+  await page.goto(`${base}/hazards?source=public_report`);
+  assert.match(await page.textContent('#count'), /共 1 条/);
+  assert.ok(await page.locator(`#ledger a[href="/hazards/${verdict.hazard_id}"]`).isVisible());
+  await shot(page, '13-ledger-public-report');
+  await page.context().close();
 });

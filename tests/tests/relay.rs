@@ -1131,3 +1131,104 @@ fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
     let (status, page) = owner_post(&fresh, &other_hazard, fixtures::PHOTO_AFTER, "");
     assert_eq!(status, 429, "{page}");
 }
+
+#[test]
+fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let venue = wang
+        .add_venue(
+            "wang",
+            NewVenue {
+                name: "举报小吃".into(), grid_id: "heping-1".into(), profile: fixtures::restaurant_profile(), ..Default::default()
+            },
+        )
+        .unwrap();
+    sync(&mut wang);
+    let mut office = Browser::new(&relay);
+    assert_eq!(office.login("office", "correct horse"), 303);
+    let (status, page, _) = office.get("/intake");
+    assert_eq!(status, 200, "{page}");
+    let csrf = csrf_of(&page);
+    let import = |b: &mut Browser, csv: &str| {
+        let (ct, body) = multipart(&[("csrf", None, csrf.as_bytes()), ("file", Some("tickets.csv"), csv.as_bytes())]);
+        let mut req = b.agent.post(&format!("{}/intake/import", b.base)).header("Content-Type", &ct);
+        if let Some(c) = b.cookie() {
+            req = req.header("Cookie", c);
+        }
+        let mut r = req.send(&body[..]).unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+    };
+
+    // A malformed file: every bad line named, nothing imported.
+    let bad = "\u{feff}工单号,时间,地址,描述,类别,网格\n\
+               T-1,2026-11-20 09:30,和平路1号,楼道堆放杂物,生命通道,heping-1\n\
+               ,2026-11-20,和平路2号,飞线充电,电动自行车,heping-1\n\
+               T-3,昨天,和平路3号,飞线充电,电动自行车,heping-1\n\
+               T-4,2026-11-21,和平路4号,气瓶,火箭,heping-1\n\
+               T-5,2026-11-21,和平路5号,气瓶,城镇燃气,nowhere-9\n\
+               T-1,2026-11-22,和平路1号,重复,生命通道,heping-1\n";
+    let (status, page) = import(&mut office, bad);
+    assert_eq!(status, 400, "{page}");
+    for want in ["line 3", "ticket number is empty", "line 4", "昨天", "line 5", "火箭", "line 6", "nowhere-9", "line 7", "appears twice"]
+    {
+        assert!(page.contains(want), "{want}: {page}");
+    }
+    assert!(!page.contains("line 2"), "the good line is not blamed: {page}");
+    assert!(relay.inspect(|st| st.tasks(10).unwrap()).is_empty(), "nothing half-imported");
+    assert_eq!(import(&mut office, "工单号,地址\nT-9,x\n").0, 400, "missing columns");
+
+    // A good file: two tasks for heping-1, one for jialou.
+    let good = "工单号,时间,地址,描述,类别,网格,渠道\n\
+                T-1,2026-11-20 09:30,和平路1号 举报小吃,后厨液化气瓶无报警器,城镇燃气,heping-1,12345\n\
+                T-2,2026-11-20 10:00,和平路8号,楼道堆放杂物,生命通道,heping-1,随申拍\n\
+                T-3,2026-11-21 11:00,夹漏路3号,飞线充电,电动自行车,jialou-1,12345\n";
+    let (status, page) = import(&mut office, good);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("已导入工单 3") && page.contains("待查实"), "{page}");
+    assert_eq!(import(&mut office, good).0, 400, "imported before");
+    let mut sun = Browser::new(&relay);
+    assert_eq!(sun.login("sun", "correct horse"), 303);
+    assert_eq!(sun.get("/intake").0, 403, "the town office's page");
+
+    // The grid worker's phone: only heping-1's two, after sync.
+    sync(&mut wang);
+    let tasks = wang.list_tasks(Some("wang")).unwrap();
+    assert_eq!(tasks.iter().map(|t| t.ticket_no.as_str()).collect::<Vec<_>>(), ["T-1", "T-2"], "{tasks:?}");
+    let (t1, t2) = (tasks[0].id.clone(), tasks[1].id.clone());
+    use gridsafe_core::store::TaskVerdict;
+    let e = wang.verify_task("wang", &t2, TaskVerdict { substantiated: false, ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("needs the reason"), "{e}");
+    let e = wang.verify_task("wang", &t1, TaskVerdict { substantiated: true, ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("needs the venue"), "{e}");
+    let e = wang.verify_task("li", &t1, TaskVerdict { substantiated: false, reason: "x".into(), ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("not li's"), "{e}");
+    let photo = NewPhoto { bytes: fixtures::PHOTO_BEFORE.to_vec(), role: "before".into(), ..Default::default() };
+    let hazard = wang
+        .verify_task(
+            "wang",
+            &t1,
+            TaskVerdict { substantiated: true, venue_id: Some(venue.id.clone()), photo: Some(photo), ..Default::default() },
+        )
+        .unwrap()
+        .expect("a hazard");
+    wang.verify_task("wang", &t2, TaskVerdict { substantiated: false, reason: "现场已清理，查无此事".into(), ..Default::default() })
+        .unwrap();
+    let e = wang.verify_task("wang", &t2, TaskVerdict { substantiated: false, reason: "again".into(), ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("already verified"), "{e}");
+    let h = wang.hazard(&hazard).unwrap();
+    assert_eq!((h.header.source.as_str(), h.header.ticket_no.as_deref()), ("public_report", Some("12345 T-1")));
+    assert_eq!(h.header.lead_depts, ["gjb"], "routed by the directory for gas");
+    assert_eq!(h.status.state.as_str(), "registered");
+    client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+
+    // At the office: the ticket's outcome, the hazard on the ledger by source, and in the report.
+    let (_, page, _) = office.get("/intake");
+    assert!(page.contains(&format!("/hazards/{hazard}")) && page.contains("不属实：现场已清理，查无此事"), "{page}");
+    assert!(office.get("/hazards?source=public_report").1.contains("共 1 条"));
+    let r = relay.inspect(|st| st.monthly_report("office", None).unwrap());
+    assert_eq!(r.totals.by_source[2], 1, "public reports counted by source: {:?}", r.totals);
+    let (_, detail, _) = office.get(&format!("/hazards/{hazard}"));
+    assert!(detail.contains("12345 T-1") && detail.contains("✓"), "ticket and the verified photo: {detail}");
+}

@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::store::RelayError;
 
 mod admin;
+mod intake;
 mod owner;
 mod report;
 
@@ -113,6 +114,10 @@ impl Chrome {
 
     pub fn sees_devices(&self) -> bool {
         matches!(self.role, Some(Role::TownOffice | Role::Admin))
+    }
+
+    pub fn is_office(&self) -> bool {
+        self.role == Some(Role::TownOffice)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -970,6 +975,9 @@ pub fn routes() -> Router<AppState> {
         .route("/venues/{id}/notice", get(owner::notice))
         .route("/venues/{id}/owner-links/revoke", post(owner::revoke_links))
         .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))
+        .route("/intake", get(intake::page))
+        .route("/intake/tickets", post(intake::add))
+        .route("/intake/import", post(intake::import).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)))
         .route("/o/{token}", get(owner::page))
         .route(
             "/o/{token}/report",

@@ -22,6 +22,7 @@ pub mod owner_link;
 pub mod profile;
 pub mod projection;
 pub mod records;
+pub mod self_report;
 pub mod store;
 pub mod sync;
 pub mod template;

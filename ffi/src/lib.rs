@@ -773,7 +773,12 @@ impl GridStore {
 
     /// Records the verdict on a public report (查实): returns the registered hazard's id when
     /// substantiated. Refusals (already verified, missing reason or venue) are `InvalidInput`.
-    pub async fn verify_public_report(self: Arc<Self>, user: String, report_id: String, verdict: ReportVerdict) -> Result<Option<String>, GridSafeError> {
+    pub async fn verify_public_report(
+        self: Arc<Self>,
+        user: String,
+        report_id: String,
+        verdict: ReportVerdict,
+    ) -> Result<Option<String>, GridSafeError> {
         off_thread(move || {
             let v = gridsafe_core::store::TaskVerdict {
                 substantiated: verdict.substantiated,
@@ -782,7 +787,7 @@ impl GridStore {
                 finding: verdict.finding,
                 photo: verdict.photo.map(photo_of),
             };
-            Ok(self.with(|s| s.verify_task(&user, &report_id, v))?)
+            self.with(|s| s.verify_task(&user, &report_id, v))
         })
         .await
     }

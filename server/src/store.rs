@@ -37,6 +37,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../sql/009_owner.sql")),
         // Schema 10: public reports to verify (12345, 随申拍), the same table as the phone's.
         M::up(gridsafe_core::projection::TASKS_DDL),
+        M::up(include_str!("../sql/011_self_check.sql")),
     ])
 });
 

@@ -215,6 +215,10 @@ test('an owner opens the notice\'s link on a phone, sends an after photo, and th
   assert.ok(await page.locator('#sent').isVisible());
   assert.match(await section.locator('.report').first().textContent(), /待审核/);
   await shot(page, '10-owner-page-mobile');
+  // The venue's own self-inspection: a ticked item goes to the lead department for review.
+  await page.locator('#self-check input[name=item]').first().check();
+  await page.locator('#self-check button[type=submit]').click();
+  await page.waitForURL(/sent=1/);
 
   // A tampered link shows nothing about the venue.
   const bad = await mobile.newPage();

@@ -116,6 +116,10 @@ impl Chrome {
         matches!(self.role, Some(Role::TownOffice | Role::Admin))
     }
 
+    pub fn is_inspector(&self) -> bool {
+        self.role == Some(Role::Inspector)
+    }
+
     pub fn is_office(&self) -> bool {
         self.role == Some(Role::TownOffice)
     }
@@ -978,6 +982,9 @@ pub fn routes() -> Router<AppState> {
         .route("/intake", get(intake::page))
         .route("/intake/tickets", post(intake::add))
         .route("/intake/import", post(intake::import).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)))
+        .route("/self-reports", get(owner::findings))
+        .route("/self-reports/{id}", post(owner::decide_finding))
+        .route("/o/{token}/self-check", post(owner::self_check))
         .route("/o/{token}", get(owner::page))
         .route(
             "/o/{token}/report",

@@ -20,6 +20,7 @@ struct OwnerPageT {
     token: String,
     p: OwnerPage,
     sent: bool,
+    checklist: Vec<gridsafe_core::self_report::SelfCheckItem>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,14 +38,79 @@ pub async fn page(
     axum::extract::Query(q): axum::extract::Query<SentQuery>,
 ) -> Result<Response, WebError> {
     let t = token.clone();
-    let p = s
+    let (p, checklist) = s
         .with_store(move |st| {
             let link = st.check_owner_link(&t)?;
-            st.owner_page(&link)
+            Ok((st.owner_page(&link)?, st.owner_self_check(&link)?))
         })
         .await
         .map_err(|e| e.0)?;
-    Ok(html(OwnerPageT { c: Chrome::anonymous(), token, p, sent: q.sent.is_some() }))
+    Ok(html(OwnerPageT { c: Chrome::anonymous(), token, p, sent: q.sent.is_some(), checklist }))
+}
+
+/// The owner's self-inspection: the items ticked as not met (and a note) become findings that a
+/// lead department registers as hazards or dismisses.
+pub async fn self_check(
+    State(s): State<AppState>,
+    AxPath(token): AxPath<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let items: Vec<String> = fields.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
+    let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.clone()).unwrap_or_default();
+    let t = token.clone();
+    s.with_store(move |st| {
+        let link = st.check_owner_link(&t)?;
+        st.add_owner_findings(&link, &items, &note)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    Ok(Redirect::to(&format!("/o/{token}?sent=1")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "self_reports.html")]
+struct SelfReportsPage {
+    c: Chrome,
+    findings: Vec<crate::owner::OwnerFinding>,
+}
+
+/// The lead department's queue of owners' self-inspection findings.
+pub async fn findings(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    let u = user.clone();
+    let findings = s.with_store(move |st| st.owner_findings(&u)).await.map_err(|e| e.0)?;
+    Ok(html(SelfReportsPage { c: Chrome::new(&user, &csrf), findings }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FindingForm {
+    #[serde(default)]
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Registers a finding as a hazard (source self_report) or dismisses it with a reason.
+pub async fn decide_finding(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+    Form(f): Form<FindingForm>,
+) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    if f.csrf != csrf {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    let register = match f.decision.as_str() {
+        "register" => true,
+        "dismiss" => false,
+        other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (register or dismiss)")).into()),
+    };
+    let who = user.id.clone();
+    let hazard = s.with_store(move |st| st.decide_owner_finding(&user, &id, register, &f.reason)).await.map_err(|e| e.0)?;
+    tracing::info!(user = %who, register, "self-inspection finding decided");
+    Ok(Redirect::to(&hazard.map_or_else(|| "/self-reports".to_owned(), |h| format!("/hazards/{h}"))).into_response())
 }
 
 /// An owner's report: the photo goes through the evidence pipeline (a JPEG or PNG of sane size,

@@ -1,0 +1,77 @@
+//! The venue's self-inspection (企业/场所自查) as its owner runs it from the owner's page: the
+//! applicable checklist items as plain questions, and — once a lead department has reviewed a
+//! finding — the hazard it registers, with source `self_report` and the item's cited basis.
+
+use serde::Serialize;
+
+use crate::clock::{format_date, ms_to_date, ms_to_rfc3339};
+use crate::profile::VenueProfile;
+use crate::records::{HazardHeader, Venue};
+use crate::template::{Item, Level, Reference, Template};
+
+/// One question of the owner's self-inspection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SelfCheckItem {
+    pub template_id: String,
+    pub template_version: String,
+    pub item_id: String,
+    pub domain: String,
+    pub question_zh: String,
+    pub question_en: String,
+}
+
+/// The items of `templates` that apply to a venue with this profile and can become a hazard
+/// (profile and statistics items are left out), in template order.
+pub fn items(templates: &[Template], profile: &VenueProfile) -> Vec<SelfCheckItem> {
+    templates
+        .iter()
+        .flat_map(|t| t.items.iter().map(move |i| (t, i)))
+        .filter(|(_, i)| i.severity.level != Level::Info && !i.lead_depts.is_empty())
+        .filter(|(_, i)| i.applies_if.as_ref().is_none_or(|c| c.eval(profile)))
+        .map(|(t, i)| SelfCheckItem {
+            template_id: t.template_id.clone(),
+            template_version: t.version.clone(),
+            item_id: i.id.clone(),
+            domain: i.domain.clone(),
+            question_zh: i.q_zh.clone(),
+            question_en: i.q_en.clone(),
+        })
+        .collect()
+}
+
+/// The hazard a reviewed self-inspection finding registers: the item's question, basis and lead
+/// departments, the owner's note as the finding, found by the reviewer who registered it.
+pub fn hazard_header(t: &Template, item: &Item, venue: &Venue, note: &str, id: String, found_by: &str, found_ms: i64) -> HazardHeader {
+    let days = i64::from(item.deadline_days.max(1));
+    HazardHeader {
+        id,
+        venue_id: venue.id.clone(),
+        venue_name: venue.name.clone(),
+        village: venue.village.clone(),
+        grid_id: venue.grid_id.clone(),
+        inspection_id: None,
+        template_id: t.template_id.clone(),
+        template_version: t.version.clone(),
+        item_id: item.id.clone(),
+        domain: item.domain.clone(),
+        title_zh: item.q_zh.clone(),
+        title_en: item.q_en.clone(),
+        finding_zh: if note.trim().is_empty() { "场所自查发现".to_owned() } else { format!("场所自查发现：{}", note.trim()) },
+        finding_en: "found by the venue's own self-inspection".to_owned(),
+        basis_refs: item.refs.iter().map(Reference::display).collect(),
+        basis_edition: t.basis_edition.clone(),
+        severity_proposed: if item.severity.level == Level::MajorCandidate { "major_candidate".into() } else { "general".into() },
+        focus: item.severity.focus,
+        combined_group: item.severity.combined_group.clone(),
+        lead_depts: item.lead_depts.clone(),
+        source: "self_report".into(),
+        ticket_no: None,
+        fix_mode: "deadline".into(),
+        deadline: Some(format_date(ms_to_date(found_ms) + time::Duration::days(days))),
+        recurrence_of: None,
+        found_at: ms_to_rfc3339(found_ms),
+        found_ms,
+        found_by: found_by.to_owned(),
+        photos: vec![],
+    }
+}

@@ -80,6 +80,28 @@ pub fn index_task(tx: &Connection, t: &crate::records::Task) -> Result<()> {
     Ok(())
 }
 
+/// The columns [`task_row`] reads, in its order.
+pub const TASK_COLUMNS: &str =
+    "id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id";
+
+/// A `tasks_idx` row selected with [`TASK_COLUMNS`] (the phone's list and the office's intake page).
+pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::store::TaskRow> {
+    Ok(crate::store::TaskRow {
+        id: r.get(0)?,
+        ticket_no: r.get(1)?,
+        channel: r.get(2)?,
+        received_at: r.get(3)?,
+        address: r.get(4)?,
+        description: r.get(5)?,
+        category: r.get(6)?,
+        village: r.get(7)?,
+        grid_id: r.get(8)?,
+        status: r.get(9)?,
+        reason: r.get(10)?,
+        hazard_id: r.get(11)?,
+    })
+}
+
 pub fn index_inspection(tx: &Connection, i: &Inspection) -> Result<()> {
     let h = &i.header;
     let (finished, failed, hazards) = match &i.finish {

@@ -640,26 +640,10 @@ impl Store {
             None => vec![],
         };
         let filter = if scope_user.is_some() { format!("WHERE grid_id IN ({})", placeholders(grids.len())) } else { String::new() };
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id
-             FROM tasks_idx {filter} ORDER BY status != 'to_verify', received_at"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(grids.iter()), |r| {
-            Ok(TaskRow {
-                id: r.get(0)?,
-                ticket_no: r.get(1)?,
-                channel: r.get(2)?,
-                received_at: r.get(3)?,
-                address: r.get(4)?,
-                description: r.get(5)?,
-                category: r.get(6)?,
-                village: r.get(7)?,
-                grid_id: r.get(8)?,
-                status: r.get(9)?,
-                reason: r.get(10)?,
-                hazard_id: r.get(11)?,
-            })
-        })?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {} FROM tasks_idx {filter} ORDER BY status != 'to_verify', received_at", projection::TASK_COLUMNS))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(grids.iter()), projection::task_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -3,13 +3,10 @@
 //! address's grid, who verifies them on site on the phone (查实). An import is all or nothing: a
 //! malformed file is answered with every bad line and its reason.
 
-use automerge::ActorId;
 use gridsafe_core::directory::{Directory, Role, User};
 use gridsafe_core::records::{self, Task};
-use gridsafe_core::sync::DocChanges;
 use rusqlite::params;
 use serde::Serialize;
-use serde_bytes::ByteBuf;
 
 use gridsafe_core::store::TaskRow;
 
@@ -193,13 +190,11 @@ impl RelayStore {
             return Err(RelayError::BadRequest("the file holds no ticket".into()));
         }
         let device = self.dashboard_device(user)?;
-        let actor_hex = device.actors.iter().next().cloned().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
-        let actor = ActorId::from(hex::decode(&actor_hex).map_err(|e| RelayError::Storage(e.to_string()))?);
+        let actor = crate::store::dashboard_actor(&device)?;
         let mut docs = Vec::with_capacity(tasks.len());
         for t in &tasks {
             let mut doc = records::new_task_doc(&actor, t)?;
-            let changes = doc.get_changes(&[]).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
-            docs.push((DocChanges { doc_id: t.id.clone(), kind: "task".into(), changes, heads: vec![] }, None));
+            docs.push((crate::store::whole_doc(&mut doc, &t.id, "task"), None));
         }
         self.push_as_dashboard(&device, docs)?;
         Ok(tasks.len())
@@ -207,26 +202,11 @@ impl RelayStore {
 
     /// The latest public reports and what became of them (the intake page).
     pub fn tasks(&self, limit: u32) -> Result<Vec<TaskRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id
-             FROM tasks_idx ORDER BY created_ms DESC, received_at DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit], |r| {
-            Ok(TaskRow {
-                id: r.get(0)?,
-                ticket_no: r.get(1)?,
-                channel: r.get(2)?,
-                received_at: r.get(3)?,
-                address: r.get(4)?,
-                description: r.get(5)?,
-                category: r.get(6)?,
-                village: r.get(7)?,
-                grid_id: r.get(8)?,
-                status: r.get(9)?,
-                reason: r.get(10)?,
-                hazard_id: r.get(11)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM tasks_idx ORDER BY created_ms DESC, received_at DESC LIMIT ?1",
+            gridsafe_core::projection::TASK_COLUMNS
+        ))?;
+        let rows = stmt.query_map(params![limit], gridsafe_core::projection::task_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -134,10 +134,8 @@ impl RelayStore {
 
     /// What the owner's page shows for a checked link.
     pub fn owner_page(&mut self, link: &OwnerLink) -> Result<OwnerPage> {
-        let (venue_name, venue_address) = match self.load(&link.venue_id)?.map(|l| l.place.record.clone()) {
-            Some(Record::Venue(v)) => (v.name.clone(), v.address.clone()),
-            _ => return Err(RelayError::NotFound("venue".into())),
-        };
+        let venue = self.load_venue(&link.venue_id)?;
+        let (venue_name, venue_address) = (venue.name, venue.address);
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT id FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1 ORDER BY due_date IS NULL, due_date, found_ms",
@@ -200,7 +198,9 @@ impl RelayStore {
         Ok(())
     }
 
-    /// Records an owner's report whose photo the caller has processed and stored as blobs.
+    /// Records an owner's report whose photo the caller has processed and stored as blobs. The
+    /// checks run again here, under the store lock: the hazard or the day's allowance may have
+    /// changed while the photo was being processed.
     /// `photos` are the evidence copy and the thumbnail: (SHA-256, size).
     pub fn add_owner_report(&mut self, link: &OwnerLink, hazard_id: &str, photos: [(&str, u64); 2], note: &str) -> Result<String> {
         self.owner_report_allowed(link, hazard_id, note)?;
@@ -292,10 +292,7 @@ impl RelayStore {
     pub fn venue_notice(&mut self, user: &User, venue_id: &str, base_url: &str) -> Result<gridsafe_core::notice::Notice> {
         gridsafe_core::store::check_id("venue", venue_id)?;
         self.refresh_directory()?;
-        let venue = match self.load(venue_id)?.map(|l| l.place.record.clone()) {
-            Some(Record::Venue(v)) => *v,
-            _ => return Err(RelayError::NotFound(format!("venue {venue_id}"))),
-        };
+        let venue = self.load_venue(venue_id)?;
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached("SELECT id FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1")?;
             stmt.query_map(params![venue_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
@@ -339,6 +336,16 @@ static TEMPLATES: std::sync::LazyLock<Vec<gridsafe_core::template::Template>> = 
     gridsafe_core::template::load_bundle(&gridsafe_core::template::bundled_sources(), &|_, _| None).unwrap_or_default()
 });
 
+/// An item of a shipped template version, with its template.
+fn template_item(
+    template_id: &str,
+    version: &str,
+    item_id: &str,
+) -> Option<(&'static gridsafe_core::template::Template, &'static gridsafe_core::template::Item)> {
+    let t = TEMPLATES.iter().find(|t| t.template_id == template_id && t.version == version)?;
+    Some((t, t.item(item_id)?))
+}
+
 /// A self-inspection finding as the office reviews it.
 #[derive(Clone, Debug, Serialize)]
 pub struct OwnerFinding {
@@ -356,16 +363,9 @@ pub struct OwnerFinding {
 }
 
 impl RelayStore {
-    fn venue_of_link(&mut self, link: &OwnerLink) -> Result<gridsafe_core::records::Venue> {
-        match self.load(&link.venue_id)?.map(|l| l.place.record.clone()) {
-            Some(Record::Venue(v)) => Ok(*v),
-            _ => Err(RelayError::NotFound("venue".into())),
-        }
-    }
-
     /// The venue's self-inspection questions (the items that apply to its profile).
     pub fn owner_self_check(&mut self, link: &OwnerLink) -> Result<Vec<gridsafe_core::self_report::SelfCheckItem>> {
-        let venue = self.venue_of_link(link)?;
+        let venue = self.load_venue(&link.venue_id)?;
         let mut items = gridsafe_core::self_report::items(&TEMPLATES, &venue.profile);
         // The newest version of each template only.
         items.sort_by(|a, b| (&a.template_id, &b.template_version).cmp(&(&b.template_id, &a.template_version)));
@@ -403,11 +403,8 @@ impl RelayStore {
                 .iter()
                 .find(|i| &i.item_id == id)
                 .ok_or_else(|| RelayError::BadRequest(format!("{id:?} is not on this venue's self-inspection")))?;
-            let depts = TEMPLATES
-                .iter()
-                .find(|t| t.template_id == item.template_id && t.version == item.template_version)
-                .and_then(|t| t.item(&item.item_id))
-                .map(|i| i.lead_depts.join(","))
+            let depts = template_item(&item.template_id, &item.template_version, &item.item_id)
+                .map(|(_, i)| i.lead_depts.join(","))
                 .unwrap_or_default();
             tx.execute(
                 "INSERT INTO owner_findings (id, venue_id, device_id, template_id, template_version, item_id, lead_depts, note, received_ms)
@@ -451,11 +448,7 @@ impl RelayStore {
         let params: Vec<String> = if arg.is_empty() { vec![] } else { vec![arg] };
         let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
             let (t, v, item): (String, String, String) = (r.get(3)?, r.get(4)?, r.get(5)?);
-            let question = TEMPLATES
-                .iter()
-                .find(|x| x.template_id == t && x.version == v)
-                .and_then(|x| x.item(&item))
-                .map_or_else(|| item.clone(), |i| i.q_zh.clone());
+            let question = template_item(&t, &v, &item).map_or_else(|| item.clone(), |(_, i)| i.q_zh.clone());
             Ok(OwnerFinding {
                 id: r.get(0)?,
                 venue_id: r.get(1)?,
@@ -494,19 +487,11 @@ impl RelayStore {
         }
         let mut hazard_id = None;
         if register {
-            let template = TEMPLATES
-                .iter()
-                .find(|x| x.template_id == t && x.version == v)
-                .ok_or_else(|| RelayError::NotFound(format!("template {t}@{v}")))?;
-            let item = template.item(&item_id).ok_or_else(|| RelayError::NotFound(format!("item {item_id}")))?;
-            let venue = match self.load(&venue_id)?.map(|l| l.place.record.clone()) {
-                Some(Record::Venue(v)) => *v,
-                _ => return Err(RelayError::NotFound(format!("venue {venue_id}"))),
-            };
+            let (template, item) =
+                template_item(&t, &v, &item_id).ok_or_else(|| RelayError::NotFound(format!("item {item_id} of template {t}@{v}")))?;
+            let venue = self.load_venue(&venue_id)?;
             let device = self.dashboard_device(user)?;
-            let actor_hex =
-                device.actors.iter().next().cloned().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
-            let actor = automerge::ActorId::from(hex::decode(&actor_hex).map_err(|e| RelayError::Storage(e.to_string()))?);
+            let actor = crate::store::dashboard_actor(&device)?;
             let now = gridsafe_core::clock::now_ms();
             let id = gridsafe_core::store::new_id();
             let header = gridsafe_core::self_report::hazard_header(template, item, &venue, &note, id.clone(), &user.id, now);
@@ -524,9 +509,7 @@ impl RelayStore {
                     status.history.first().and_then(|e| e.refusal.clone()).map_or_else(String::new, |r| format!("{} / {}", r.zh, r.en));
                 return Err(RelayError::Refused(format!("registration refused: {why}")));
             }
-            let changes = doc.get_changes(&[]).into_iter().map(|c| serde_bytes::ByteBuf::from(c.raw_bytes().to_vec())).collect();
-            let push = gridsafe_core::sync::DocChanges { doc_id: id.clone(), kind: "hazard".into(), changes, heads: vec![] };
-            self.push_as_dashboard(&device, vec![(push, None)])?;
+            self.push_as_dashboard(&device, vec![(crate::store::whole_doc(&mut doc, &id, "hazard"), None)])?;
             hazard_id = Some(id);
         } else if reason.trim().is_empty() {
             return Err(RelayError::BadRequest("驳回须说明理由 A dismissal needs a reason".into()));

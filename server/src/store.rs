@@ -905,6 +905,14 @@ impl RelayStore {
         Ok(false)
     }
 
+    /// A venue record the relay holds (404 when it has none by that id).
+    pub(crate) fn load_venue(&mut self, id: &str) -> Result<records::Venue> {
+        match self.load(id)?.map(|l| l.place.record.clone()) {
+            Some(Record::Venue(v)) => Ok(*v),
+            _ => Err(RelayError::NotFound(format!("venue {id}"))),
+        }
+    }
+
     /// The relay's heads for a record (sorted hex), if it has the record.
     pub fn doc_heads(&mut self, id: &str) -> Result<Option<Vec<String>>> {
         Ok(self.load(id)?.map(|d| split_list(&d.heads)))
@@ -1178,8 +1186,7 @@ impl RelayStore {
         if !may_write(user, DocKind::Hazard, &header.grid_id, &header.lead_depts) {
             return Err(RelayError::Forbidden(format!("hazard {hazard_id} is outside {}'s scope", user.id)));
         }
-        let actor_hex = device.actors.iter().next().cloned().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
-        let actor = automerge::ActorId::from(hex::decode(&actor_hex).map_err(|e| RelayError::Storage(e.to_string()))?);
+        let actor = dashboard_actor(&device)?;
         let mut doc = loaded.doc.clone().with_actor(actor);
         let before = doc.get_heads();
         let last = projection::fold_with(self.dir.as_ref(), &self.actors, header, events).last_hlc;
@@ -1227,6 +1234,18 @@ impl RelayStore {
         let devices: i64 = self.conn.query_row("SELECT count(*) FROM devices WHERE revoked_ms IS NULL", [], |r| r.get(0))?;
         Ok((docs, changes, devices))
     }
+}
+
+/// A new record's whole history as one push (records the dashboard creates).
+pub(crate) fn whole_doc(doc: &mut AutoCommit, id: &str, kind: &str) -> DocChanges {
+    let changes = doc.get_changes(&[]).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+    DocChanges { doc_id: id.to_owned(), kind: kind.to_owned(), changes, heads: vec![] }
+}
+
+/// The automerge actor of a dashboard device (its only one), for the changes it writes.
+pub(crate) fn dashboard_actor(device: &Device) -> Result<automerge::ActorId> {
+    let hex_actor = device.actors.iter().next().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
+    Ok(automerge::ActorId::from(hex::decode(hex_actor).map_err(|e| RelayError::Storage(e.to_string()))?))
 }
 
 /// Writes a record's projection rows (the same code as on the phone).

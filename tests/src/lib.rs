@@ -387,3 +387,68 @@ pub mod faults {
         }
     }
 }
+
+/// A real relay (axum, in-process on 127.0.0.1:0) on a fresh data directory with the demo
+/// directory installed and the password "correct horse" for the given users; stopped on drop.
+pub mod relay {
+    use gridsafe_server::store::RelayStore;
+
+    #[derive(Debug)]
+    pub struct TestRelay {
+        pub url: String,
+        pub data: tempfile::TempDir,
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl TestRelay {
+        pub fn start(users: &[&str]) -> TestRelay {
+            let data = tempfile::tempdir().expect("tempdir");
+            {
+                let mut st = RelayStore::open(data.path()).expect("relay store");
+                st.import_directory(crate::fixtures::DIRECTORY_JSON).expect("directory");
+                for u in users {
+                    st.set_password(u, "correct horse").expect("password");
+                }
+            }
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let dir = data.path().to_owned();
+            let thread = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    tx.send(listener.local_addr().expect("addr")).expect("send");
+                    gridsafe_server::serve(dir, listener, async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("serve");
+                });
+            });
+            let addr = rx.recv().expect("relay address");
+            TestRelay { url: format!("http://{addr}"), data, stop: Some(stop_tx), thread: Some(thread) }
+        }
+
+        /// host:port, for a proxy in front of it.
+        pub fn addr(&self) -> &str {
+            self.url.trim_start_matches("http://")
+        }
+
+        /// Runs `f` on a second handle to the relay's store (as `gridsafe-server admin` would).
+        pub fn inspect<T>(&self, f: impl FnOnce(&mut RelayStore) -> T) -> T {
+            f(&mut RelayStore::open(self.data.path()).expect("relay store"))
+        }
+    }
+
+    impl Drop for TestRelay {
+        fn drop(&mut self) {
+            if let Some(s) = self.stop.take() {
+                let _ = s.send(());
+            }
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}

@@ -12,36 +12,11 @@ use gridsafe_core::store::{Action, NewPhoto, NewVenue};
 use gridsafe_server::store::RelayStore;
 use gridsafe_tests::faults::{Fault, FaultProxy};
 use gridsafe_tests::fixtures;
+use gridsafe_tests::relay::TestRelay;
 
 const PHONES: [(&str, &str); 5] =
     [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1")];
 const ROUNDS: usize = 100;
-
-fn relay(data: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
-    {
-        let mut st = RelayStore::open(data).unwrap();
-        st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-        for u in PHONES.iter().map(|p| p.0).chain(["office"]) {
-            st.set_password(u, "correct horse").unwrap();
-        }
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let dir = data.to_owned();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            gridsafe_server::serve(dir, listener, async move {
-                let _ = stop_rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    (rx.recv().unwrap().to_string(), stop_tx, thread)
-}
 
 /// A venue, an e-bike inspection with a flying lead and its before photo: three records, one photo.
 fn day_work(s: &mut Store, user: &str, grid: &str, n: usize) -> String {
@@ -67,9 +42,9 @@ fn day_work(s: &mut Store, user: &str, grid: &str, n: usize) -> String {
 
 #[test]
 fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
-    let data = tempfile::tempdir().unwrap();
-    let (addr, stop, thread) = relay(data.path());
-    let proxy = FaultProxy::start(&addr, 0x5eed_f417).unwrap();
+    let users: Vec<&str> = PHONES.iter().map(|p| p.0).chain(["office"]).collect();
+    let relay = TestRelay::start(&users);
+    let proxy = FaultProxy::start(relay.addr(), 0x5eed_f417).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut phones: Vec<(&str, &str, Store, Vec<String>)> = PHONES
         .iter()
@@ -119,11 +94,11 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
     }
     let mut office = Store::create(dir.path().join("office.sqlite")).unwrap();
     office.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut office, &format!("http://{addr}"), "office", "correct horse", "office").unwrap();
+    client::enroll(&mut office, &relay.url, "office", "correct horse", "office").unwrap();
     client::sync_all(&mut office, false, &mut |_| {}).unwrap();
 
     // Every record: the same heads on the phone, the relay and the office; no event twice.
-    let mut relay_store = RelayStore::open(data.path()).unwrap();
+    let mut relay_store = RelayStore::open(relay.data.path()).unwrap();
     let expected_hazards: usize = phones.iter().map(|p| p.3.len()).sum();
     let counts_office = office.counts().unwrap();
     assert_eq!(counts_office.get("hazard").copied(), Some(expected_hazards as u64), "{counts_office:?}");
@@ -143,7 +118,7 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
 
     // Every photo on the relay, whole: its bytes hash to its name.
     let mut by_hash: HashMap<String, usize> = HashMap::new();
-    for entry in walk(&data.path().join("blobs")) {
+    for entry in walk(&relay.data.path().join("blobs")) {
         let bytes = std::fs::read(&entry).unwrap();
         let name = entry.file_name().unwrap().to_string_lossy().to_string();
         if entry.parent().is_some_and(|p| p.ends_with("partial")) {
@@ -159,9 +134,6 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
             }
         }
     }
-    drop(relay_store);
-    let _ = stop.send(());
-    let _ = thread.join();
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -10,61 +10,15 @@ use gridsafe_core::store::{Action, NewPhoto, NewVenue};
 use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
 use gridsafe_server::store::RelayStore;
 use gridsafe_tests::fixtures;
+use gridsafe_tests::relay::TestRelay;
 use serde_bytes::ByteBuf;
 
-struct Relay {
-    url: String,
-    data: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// The relay of these scenarios, with the users they sign in as.
+fn start_relay() -> TestRelay {
+    TestRelay::start(&["wang", "li", "sun", "office", "admin"])
 }
 
-impl Relay {
-    fn start() -> Relay {
-        let data = tempfile::tempdir().unwrap();
-        {
-            let mut st = RelayStore::open(data.path()).unwrap();
-            st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-            for u in ["wang", "li", "sun", "office", "admin"] {
-                st.set_password(u, "correct horse").unwrap();
-            }
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let dir = data.path().to_owned();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                gridsafe_server::serve(dir, listener, async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
-        Relay { url: format!("http://{addr}"), data, stop: Some(stop_tx), thread: Some(thread) }
-    }
-
-    fn inspect<T>(&self, f: impl FnOnce(&mut RelayStore) -> T) -> T {
-        f(&mut RelayStore::open(self.data.path()).unwrap())
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn phone(dir: &Path, name: &str, relay: &Relay, user: &str) -> Store {
+fn phone(dir: &Path, name: &str, relay: &TestRelay, user: &str) -> Store {
     let mut s = Store::create(dir.join(name)).unwrap();
     s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
     client::enroll(&mut s, &relay.url, user, "correct horse", name).unwrap();
@@ -102,7 +56,7 @@ fn inspection_with_hazard(s: &mut Store, name: &str) -> (String, String) {
 
 #[test]
 fn concurrent_offline_edits_converge_through_the_relay() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let mut sun = phone(dir.path(), "sun.sqlite", &relay, "sun");
@@ -175,7 +129,7 @@ fn post(url: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
 
 #[test]
 fn scope_actors_revocation_and_bad_bodies_are_enforced() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (venue, _) = inspection_with_hazard(&mut wang, "越权测试");
@@ -271,7 +225,7 @@ fn scope_actors_revocation_and_bad_bodies_are_enforced() {
 
 #[test]
 fn photos_upload_resumably_and_download_only_in_scope() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (_, hazard) = inspection_with_hazard(&mut wang, "照片小店");
@@ -473,7 +427,7 @@ fn a_long_lived_record_is_rebuilt_from_its_snapshot_plus_later_changes() {
 #[test]
 fn one_time_enrolment_codes_work_once_for_their_user_until_they_expire() {
     use client::Secret;
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let code = relay.inspect(|r| r.create_enrol_code("li", 3_600_000).unwrap());
     assert_eq!(code.len(), 14, "XXXX-XXXX-XXXX: {code}");
@@ -527,7 +481,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(relay: &Relay) -> Browser {
+    fn new(relay: &TestRelay) -> Browser {
         let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         Browser { agent, base: relay.url.clone(), jar: Default::default() }
     }
@@ -600,7 +554,7 @@ fn csrf_of(page: &str) -> String {
 
 #[test]
 fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (_, hazard) = inspection_with_hazard(&mut wang, "<script>alert(1)</script>飞线车行");
@@ -725,7 +679,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
 
 #[test]
 fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (_, hazard) = inspection_with_hazard(&mut wang, "销号车行");
@@ -801,7 +755,7 @@ fn workbook_sheet(b: &Browser, path: &str, sheet: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (_, fixed) = inspection_with_hazard(&mut wang, "报表车行甲");
@@ -880,7 +834,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
 
 #[test]
 fn administrators_create_users_change_scopes_and_reset_passwords() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let mut admin = Browser::new(&relay);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     let (status, page, _) = admin.get("/admin/users");
@@ -940,7 +894,7 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
 
 #[test]
 fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (_, first) = inspection_with_hazard(&mut wang, "甲店");
@@ -1022,7 +976,7 @@ fn owner_get(url: &str) -> (u16, String) {
 
 #[test]
 fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (venue, hazard) = inspection_with_hazard(&mut wang, "业主自查车行");
@@ -1137,7 +1091,7 @@ fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
 
 #[test]
 fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let venue = wang
@@ -1238,7 +1192,7 @@ fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
 
 #[test]
 fn an_owners_self_inspection_finding_is_registered_after_review() {
-    let relay = Relay::start();
+    let relay = start_relay();
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (venue, _) = inspection_with_hazard(&mut wang, "自查小吃");

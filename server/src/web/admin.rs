@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::{Role, User};
 use serde::Deserialize;
 
-use super::{Chrome, WebError, html, signed_in};
+use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
 use crate::store::RelayError;
 
@@ -52,8 +52,8 @@ async fn admin(s: &AppState, headers: &HeaderMap, form_csrf: Option<&str>) -> Re
     if user.role != Role::Admin {
         return Err(RelayError::Forbidden("user administration is the administrator's".into()).into());
     }
-    if form_csrf.is_some_and(|f| f != csrf) {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    if let Some(f) = form_csrf {
+        check_csrf(f, &csrf)?;
     }
     Ok((user, csrf))
 }

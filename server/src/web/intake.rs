@@ -9,7 +9,7 @@ use gridsafe_core::directory::{Role, User};
 use gridsafe_core::store::TaskRow;
 use serde::Deserialize;
 
-use super::{Chrome, WebError, html, signed_in};
+use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
 use crate::intake::{Ticket, parse_csv};
 use crate::store::RelayError;
@@ -66,9 +66,7 @@ pub struct TicketForm {
 pub async fn add(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<TicketForm>) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     office_only(&user)?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     let t = Ticket {
         ticket_no: f.ticket_no,
         channel: if f.channel.trim().is_empty() { "12345".into() } else { f.channel },
@@ -99,9 +97,7 @@ pub async fn import(State(s): State<AppState>, headers: HeaderMap, mut form: Mul
             _ => {}
         }
     }
-    if form_csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&form_csrf, &csrf)?;
     let tickets =
         parse_csv(&file).map_err(|errors| RelayError::BadRequest(format!("nothing imported; fix these lines: {}", errors.join("; "))))?;
     let u = user.clone();

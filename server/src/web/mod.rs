@@ -494,6 +494,14 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE)
 }
 
+/// A form's CSRF token against the session's (every state-changing dashboard form carries it).
+pub(crate) fn check_csrf(form: &str, session: &str) -> Result<(), WebError> {
+    if form != session {
+        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+    }
+    Ok(())
+}
+
 /// The signed-in user and the session's CSRF token.
 async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<(User, String), WebError> {
     let token = session_token(headers).ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
@@ -564,9 +572,7 @@ struct CsrfForm {
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Result<Response, WebError> {
     let (_, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     if let Some(token) = session_token(&headers) {
         s.with_store(move |st| st.web_logout(&token)).await.map_err(|e| e.0)?;
     }
@@ -833,9 +839,7 @@ async fn hazard_action(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     let kind = gridsafe_core::lifecycle::EventKind::parse(&f.action)
         .filter(|_| REVIEW_ACTIONS.contains(&f.action.as_str()))
         .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
@@ -902,9 +906,7 @@ struct RevokeForm {
 /// Revokes a lost or replaced phone: its token stops working at once (administrators only).
 async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<RevokeForm>) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     if user.role != gridsafe_core::directory::Role::Admin {
         return Err(RelayError::Forbidden("only an administrator revokes devices".into()).into());
     }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, WebError, html, signed_in};
+use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
 use crate::owner::{MAX_PHOTO_BYTES, OwnerPage};
 use crate::store::RelayError;
@@ -99,9 +99,7 @@ pub async fn decide_finding(
     Form(f): Form<FindingForm>,
 ) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     let register = match f.decision.as_str() {
         "register" => true,
         "dismiss" => false,
@@ -210,9 +208,7 @@ pub async fn decide(
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     let accept = match f.decision.as_str() {
         "accept" => true,
         "reject" => false,
@@ -238,9 +234,7 @@ pub async fn revoke_links(
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
-    if f.csrf != csrf {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
-    }
+    check_csrf(&f.csrf, &csrf)?;
     let (v, who) = (venue.clone(), user.id.clone());
     s.with_store(move |st| st.revoke_owner_links(&user, &v)).await.map_err(|e| e.0)?;
     tracing::info!(user = %who, venue = %venue, "owner links revoked");

@@ -11,6 +11,7 @@ use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::profile::VenueProfile;
 use gridsafe_core::records::Responsible;
 use gridsafe_core::store::{Action, HazardQuery, NewPhoto, NewVenue, OriginalsPolicy, VenueEdit};
+use gridsafe_core::store_key::StoreKey;
 use gridsafe_core::template::TemplateSource;
 use gridsafe_core::{Error, Store};
 use serde::Serialize;
@@ -27,6 +28,10 @@ struct Cli {
     /// Acting user (directory user id); role and scope rules apply to them.
     #[arg(long = "as", global = true, env = "GRIDSAFE_USER")]
     as_user: Option<String>,
+    /// Key file of an encrypted store (32 bytes, or 64 hex digits); an unencrypted store given a
+    /// key is encrypted with it.
+    #[arg(long, global = true, env = "GRIDSAFE_KEY_FILE")]
+    key_file: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -37,6 +42,12 @@ enum Cmd {
     Init,
     /// Check the store file's integrity.
     Check,
+    /// Re-encrypt the store under a new key (key rotation; encrypts an unencrypted store).
+    Rekey {
+        /// The new key file (32 bytes, or 64 hex digits).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
     /// The directory: villages, grids, departments, users.
     #[command(subcommand)]
     Directory(DirectoryCmd),
@@ -477,20 +488,32 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let ctx = Ctx { json: cli.json, as_user: cli.as_user.clone() };
+    let key = cli.key_file.as_deref().map(StoreKey::from_file).transpose()?;
     if let Cmd::Init = cli.cmd {
-        let store = Store::create(&cli.store)?;
+        let store = Store::create_with(&cli.store, key.as_ref())?;
         let t = store.list_templates()?;
         return ctx.emit(&serde_json::json!({"store": cli.store, "templates": t.len()}), || {
             format!("已创建 created {} ({} 个检查表版本 template versions)", cli.store.display(), t.len())
         });
     }
-    let mut store = Store::open(&cli.store)?;
+    let mut store = Store::open_with(&cli.store, key.as_ref())?;
     match cli.cmd {
         Cmd::Init => unreachable!("handled above"),
         Cmd::Check => {
             store.integrity_check()?;
             let counts = store.counts()?;
-            ctx.emit(&counts, || format!("完好 ok: {counts:?}"))
+            let encrypted = gridsafe_core::store_key::is_encrypted(&cli.store)?;
+            ctx.emit(&serde_json::json!({"counts": counts, "encrypted": encrypted}), || {
+                format!("完好 ok{}: {counts:?}", if encrypted { "，已加密 encrypted" } else { "" })
+            })
+        }
+        Cmd::Rekey { new_key_file } => {
+            let new_key = StoreKey::from_file(&new_key_file)?;
+            let store = store.rekey(&new_key)?;
+            store.integrity_check()?;
+            ctx.emit(&serde_json::json!({"store": cli.store, "encrypted": true}), || {
+                format!("已用新密钥加密 re-encrypted {} with {}", cli.store.display(), new_key_file.display())
+            })
         }
         Cmd::Directory(DirectoryCmd::Import { file }) => {
             let d = store.import_directory(&read_file(&file)?)?;

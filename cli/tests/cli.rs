@@ -192,3 +192,33 @@ fn evidence_verify_reports_intact_then_exactly_what_changed() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains(&thumb[..12]) && text.contains("thumbnail"), "{text}");
 }
+
+#[test]
+fn an_encrypted_store_needs_its_key_file_and_rekeys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("phone.sqlite");
+    let (k1, k2, bad) = (dir.path().join("k1"), dir.path().join("k2"), dir.path().join("bad"));
+    std::fs::write(&k1, "11".repeat(32)).unwrap();
+    std::fs::write(&k2, [0x22u8; 32]).unwrap();
+    std::fs::write(&bad, "12345").unwrap();
+    let k = |key: &Path, args: &[&str]| {
+        let mut a = vec!["--key-file", key.to_str().unwrap()];
+        a.extend_from_slice(args);
+        gs(&store, &a)
+    };
+    assert!(k(&k1, &["init"]).status.success());
+    let out = gs(&store, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is encrypted"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = k(&k2, &["check"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be decrypted with this key"));
+    let out = k(&bad, &["check"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither 32 bytes nor 64 hex digits"));
+    let out = k(&k1, &["--json", "check"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["encrypted"], true, "{v}");
+    assert!(k(&k1, &["rekey", "--new-key-file", k2.to_str().unwrap()]).status.success());
+    assert!(!k(&k1, &["check"]).status.success());
+    assert!(k(&k2, &["check"]).status.success());
+}

@@ -33,6 +33,10 @@ pub enum Error {
     /// The store file is not a GridSafe store, is corrupt, or is from a newer version.
     #[error("store {path}: {reason}")]
     Store { path: String, reason: String },
+    /// An encrypted store that this key does not open (the wrong key, or a damaged file). Nothing
+    /// was read or changed; the store opens again with its key.
+    #[error("store {path}: cannot be decrypted with this key (wrong key, or the file is damaged); nothing was changed")]
+    WrongKey { path: String },
     /// A record document is malformed (e.g. an imported or synced document of the wrong shape).
     #[error("document {id}: {reason}")]
     Document { id: String, reason: String },

@@ -24,6 +24,7 @@ pub mod projection;
 pub mod records;
 pub mod self_report;
 pub mod store;
+pub mod store_key;
 pub mod sync;
 pub mod template;
 

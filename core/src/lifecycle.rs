@@ -238,11 +238,15 @@ fn in_scope(user: &User, h: &HazardHeader) -> bool {
     }
 }
 
-/// Sorts events into the order every replica agrees on.
+/// Sorts events into the order every replica agrees on. Clock, actor and id decide; the rest of
+/// the event only breaks ties between forged copies that share all three (found by fuzzing: the
+/// copy applied must not depend on the order a replica happened to read them in).
 pub fn order(events: &mut [StoredEvent]) {
-    events.sort_by(|a, b| {
-        (a.record.ms, a.record.counter, &a.actor, &a.record.id).cmp(&(b.record.ms, b.record.counter, &b.actor, &b.record.id))
-    });
+    fn key(e: &StoredEvent) -> impl Ord + '_ {
+        let r = &e.record;
+        ((r.ms, r.counter, &e.actor, &r.id), (&r.kind, &r.reason, &r.deadline, &r.photo, &r.inspection_id, &r.text, e.tampered))
+    }
+    events.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// Folds a hazard's events into its state. Deterministic: the same header, events (in any order)

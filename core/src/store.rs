@@ -16,7 +16,7 @@ use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::clock::{Hlc, format_date, ms_to_rfc3339, now_ms, today};
+use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms};
 use crate::directory::{Directory, Role, User};
 use crate::error::{Error, Result};
 use crate::eval::{Answer, ItemResult, Outcome, evaluate_item, parse_answer, propose};
@@ -27,6 +27,7 @@ use crate::projection;
 use crate::records::{
     self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, Venue,
 };
+use crate::store_key::{self, StoreKey};
 use crate::sync::{self, DeviceStatus, DocChanges, SyncRequest, SyncResponse};
 use crate::template::{self, Level, Template, TemplateSource};
 use serde_bytes::ByteBuf;
@@ -314,6 +315,8 @@ pub struct Store {
     templates: HashMap<String, Arc<Template>>,
     directory: Option<Arc<Directory>>,
     actors: HashMap<String, String>,
+    /// How far this phone's wall clock is taken to be off (see [`Store::set_clock_skew`]).
+    skew_ms: i64,
 }
 
 fn store_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -333,8 +336,14 @@ pub fn check_id(kind: &str, id: &str) -> Result<()> {
 const PHOTO_ROLES: &[&str] = &["before", "after", "document", "signature"];
 
 impl Store {
-    /// Creates a new store at `path`. Refuses to touch an existing file.
+    /// Creates a new, unencrypted store at `path`. Refuses to touch an existing file.
     pub fn create(path: impl AsRef<Path>) -> Result<Store> {
+        Store::create_with(path, None)
+    }
+
+    /// Creates a new store at `path`, encrypted with `key` when one is given. Refuses to touch an
+    /// existing file.
+    pub fn create_with(path: impl AsRef<Path>, key: Option<&StoreKey>) -> Result<Store> {
         let path = path.as_ref();
         if path.exists() {
             return Err(store_err(path, "already exists; refusing to overwrite it"));
@@ -344,6 +353,9 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| store_err(path, e.to_string()))?;
+        if let Some(k) = key {
+            k.apply(&conn)?;
+        }
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let mut store = Store::finish_open(conn, path)?;
         let tx = store.conn.transaction()?;
@@ -353,24 +365,84 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing store. A missing, foreign, corrupt or newer file is a clear error and is
-    /// never recreated or overwritten.
+    /// Opens an existing, unencrypted store. A missing, foreign, corrupt, encrypted or newer file
+    /// is a clear error and is never recreated or overwritten.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, None)
+    }
+
+    /// Opens an existing store with its key (`None`: an unencrypted store). A wrong key is
+    /// [`Error::WrongKey`] and reads or changes nothing. Given a key and an unencrypted store (a
+    /// phone updated from a build without encryption), the store is first rewritten encrypted
+    /// with that key, checked, and put in place of the plain file in one rename.
+    pub fn open_with(path: impl AsRef<Path>, key: Option<&StoreKey>) -> Result<Store> {
         let path = path.as_ref();
         if !path.is_file() {
             return Err(store_err(path, "no such store (create it with `gridsafe init`)"));
         }
+        match (key, store_key::is_encrypted(path)?) {
+            (None, true) => return Err(store_err(path, "is encrypted (or is not a SQLite file): open it with its key")),
+            (Some(k), false) => Store::open_with(path, None)?.rewrite(k)?,
+            _ => {}
+        }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| store_err(path, e.to_string()))?;
-        let app_id: i32 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| store_err(path, format!("not a GridSafe store (corrupt or not a SQLite database: {e})")))?;
+        if let Some(k) = key {
+            k.apply(&conn)?;
+        }
+        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| {
+            if key.is_some() && store_key::is_not_a_database(&e) {
+                Error::WrongKey { path: path.display().to_string() }
+            } else {
+                store_err(path, format!("not a GridSafe store (corrupt or not a SQLite database: {e})"))
+            }
+        })?;
         if app_id != APPLICATION_ID {
             return Err(store_err(path, format!("not a GridSafe store (application id {app_id:#x})")));
         }
         let mut store = Store::finish_open(conn, path)?;
         store.install_bundled()?;
         Ok(store)
+    }
+
+    /// Re-encrypts the store under `key` (key rotation; also encrypts an unencrypted store) and
+    /// returns it reopened. The store is written whole to a new file, checked (integrity, every
+    /// document, chunk and photo byte counted), and only then renamed over the old one: until
+    /// that rename the old file with the old key is untouched, after it the new key is needed.
+    /// The caller must keep both keys until this returns (see docs/security.md).
+    pub fn rekey(self, key: &StoreKey) -> Result<Store> {
+        let path = self.path.clone();
+        self.rewrite(key)?;
+        Store::open_with(&path, Some(key))
+    }
+
+    fn rewrite(self, key: &StoreKey) -> Result<()> {
+        let tmp = store_key::rekey_path(&self.path);
+        // Left by a rewrite that a crash interrupted; the store itself was never touched.
+        let _ = std::fs::remove_file(&tmp);
+        let before = store_key::census(&self.conn)?;
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let exported = store_key::export(&self.conn, &tmp, key, version, APPLICATION_ID);
+        let path = self.path.clone();
+        // Closing the last connection checkpoints and removes the old WAL.
+        drop(self);
+        let checked = exported.and_then(|()| {
+            // Read-write: the copy may be in WAL mode, which a read-only connection cannot open alone.
+            let conn = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            key.apply(&conn)?;
+            store_key::census(&conn)
+        });
+        match checked {
+            Ok(after) if after == before => store_key::replace(&tmp, &path),
+            Ok(after) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(store_err(&path, format!("re-encrypted copy differs ({after:?} vs {before:?}); the store was left as it was")))
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
     }
 
     fn finish_open(mut conn: Connection, path: &Path) -> Result<Store> {
@@ -391,7 +463,8 @@ impl Store {
             ));
         }
         MIGRATIONS.to_latest(&mut conn).map_err(|e| store_err(path, format!("migration failed: {e}")))?;
-        let mut store = Store { conn, path: path.to_owned(), templates: HashMap::new(), directory: None, actors: HashMap::new() };
+        let mut store =
+            Store { conn, path: path.to_owned(), templates: HashMap::new(), directory: None, actors: HashMap::new(), skew_ms: 0 };
         store.load_cached()?;
         Ok(store)
     }
@@ -411,6 +484,24 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs this store as if the phone's clock were `skew_ms` off (positive: ahead). Phones in
+    /// the field are hours off more often than one would hope; this lets scenario tests and
+    /// simulations run such phones side by side in one process. Lifecycle order never depends on
+    /// it: the hybrid logical clock orders events by what each phone has seen.
+    pub fn set_clock_skew(&mut self, skew_ms: i64) {
+        self.skew_ms = skew_ms;
+    }
+
+    /// This phone's wall clock (milliseconds since the epoch).
+    fn now(&self) -> i64 {
+        now_ms() + self.skew_ms
+    }
+
+    /// This phone's calendar date in Shanghai.
+    fn today(&self) -> time::Date {
+        ms_to_date(self.now())
     }
 
     /// `PRAGMA integrity_check`; `Ok(())` when the file is sound.
@@ -609,7 +700,7 @@ impl Store {
         let (Some(server), Some(device_id), Some(key)) = (self.meta("server")?, self.meta("device_id")?, self.meta("owner_key")?) else {
             return Ok(None);
         };
-        let now = now_ms();
+        let now = self.now();
         let link = crate::owner_link::OwnerLink {
             device_id,
             venue_id: venue_id.to_owned(),
@@ -630,7 +721,7 @@ impl Store {
         }
         let rows = self.list_hazards(&HazardQuery { venue_id: Some(venue_id.to_owned()), open_only: true, ..HazardQuery::default() })?;
         let hazards = rows.iter().map(|r| self.hazard(&r.id).map(|v| (v.header, v.status))).collect::<Result<Vec<_>>>()?;
-        crate::notice::build(&dir, &venue, &hazards, as_user, today(), self.owner_url(venue_id)?)
+        crate::notice::build(&dir, &venue, &hazards, as_user, self.today(), self.owner_url(venue_id)?)
     }
 
     /// Public reports to verify, in `scope_user`'s grids when given; unverified first.
@@ -682,6 +773,7 @@ impl Store {
             }
         };
         // Unchecked: the photo is stored through `&self` in the same transaction (as attach_photo).
+        let wall = self.now();
         let tx = self.conn.unchecked_transaction()?;
         let mut hazard_id = None;
         if let Some(venue) = venue {
@@ -689,7 +781,7 @@ impl Store {
             let lead_depts = dir.routing.get(&task.category).cloned().filter(|d| !d.is_empty()).ok_or_else(|| {
                 Error::invalid(format!("the directory routes no lead department for domain {:?}; the office must add it", task.category))
             })?;
-            let hlc = Store::next_hlc(&tx)?;
+            let hlc = Store::next_hlc(&tx, wall)?;
             let photos = match &v.photo {
                 Some(p) => vec![self.store_photo(&tx, &NewPhoto { role: "before".into(), ..p.clone() }, venue_id, &user.id)?],
                 None => vec![],
@@ -719,7 +811,7 @@ impl Store {
                 source: "public_report".into(),
                 ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
                 fix_mode: "deadline".into(),
-                deadline: Some(format_date(today() + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS))),
+                deadline: Some(format_date(self.today() + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS))),
                 recurrence_of: None,
                 found_at: ms_to_rfc3339(hlc.ms),
                 found_ms: hlc.ms,
@@ -735,7 +827,7 @@ impl Store {
             hazard_id = Some(header.id.clone());
         }
         let outcome = records::TaskOutcome {
-            at: ms_to_rfc3339(now_ms()),
+            at: ms_to_rfc3339(self.now()),
             by: user.id.clone(),
             substantiated: v.substantiated,
             reason: v.reason.trim().to_owned(),
@@ -785,8 +877,10 @@ impl Store {
         Ok(())
     }
 
-    fn next_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
-        let next = Store::read_hlc(tx)?.tick(now_ms());
+    /// The next reading of this phone's clock; `wall` is its wall clock (read before the
+    /// transaction borrowed the connection).
+    fn next_hlc(tx: &Transaction<'_>, wall: i64) -> Result<Hlc> {
+        let next = Store::read_hlc(tx)?.tick(wall);
         Store::write_hlc(tx, next)?;
         Ok(next)
     }
@@ -1119,7 +1213,7 @@ impl Store {
             grid_id: grid.id.clone(),
             profile: v.profile,
             responsible: v.responsible,
-            created_at: ms_to_rfc3339(now_ms()),
+            created_at: ms_to_rfc3339(self.now()),
             created_by: user.id.clone(),
             archived: false,
         };
@@ -1247,7 +1341,7 @@ impl Store {
                 t
             }
         };
-        let now = now_ms();
+        let now = self.now();
         let header = InspectionHeader {
             id: new_id(),
             venue_id: venue.id.clone(),
@@ -1300,7 +1394,7 @@ impl Store {
     /// and none are saved.
     pub fn answer(&mut self, as_user: &str, inspection_id: &str, answers: &[(String, serde_json::Value)]) -> Result<Vec<ItemResult>> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
-        let at = ms_to_rfc3339(now_ms());
+        let at = ms_to_rfc3339(self.now());
         let mut results = Vec::with_capacity(answers.len());
         let mut parsed = Vec::with_capacity(answers.len());
         for (item_id, v) in answers {
@@ -1337,11 +1431,11 @@ impl Store {
             venue_short: venue_id.chars().filter(|c| *c != '-').take(8).collect(),
             inspector: by.to_owned(),
             app_gps: p.lat.zip(p.lon),
-            now_ms: now_ms(),
+            now_ms: self.now(),
         };
         let e = evidence::ingest(&p.bytes, &ctx)?;
         let keep_original = self.originals_policy()? == OriginalsPolicy::Keep;
-        let now = now_ms();
+        let now = self.now();
         let put = |sha: &str, bytes: &[u8], mime: &str, kind: &str| {
             tx.execute(
                 "INSERT OR IGNORE INTO blobs (sha256, size, mime, data, created_ms, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1466,11 +1560,12 @@ impl Store {
                 reason: format!("failed items need a before photo: {}", missing_photo.join(", ")),
             });
         }
+        let wall = self.now();
         let tx = self.conn.transaction()?;
         let mut hazards = Vec::new();
         let mut already_open = BTreeMap::new();
         let mut hazard_ids = Vec::new();
-        let today_date = today();
+        let today_date = ms_to_date(wall);
         for r in results.iter().filter(|r| r.outcome == Outcome::Fail) {
             let Some(item) = t.item(&r.item_id) else {
                 continue;
@@ -1490,7 +1585,7 @@ impl Store {
                 already_open.insert(item.id.clone(), open_id.clone());
                 continue;
             }
-            let hlc = Store::next_hlc(&tx)?;
+            let hlc = Store::next_hlc(&tx, wall)?;
             let deadline = (p.fix_mode == template::FixMode::Deadline)
                 .then(|| format_date(today_date + time::Duration::days(i64::from(p.deadline_days))));
             let header = HazardHeader {
@@ -1534,7 +1629,7 @@ impl Store {
             hazards.push(row_of(&header, &status, today_date));
         }
         let finish = Finish {
-            at: ms_to_rfc3339(now_ms()),
+            at: ms_to_rfc3339(wall),
             by: user.id.clone(),
             results: results.iter().map(|r| (r.item_id.clone(), r.outcome.code().to_owned())).collect(),
             hazard_ids,
@@ -1563,7 +1658,7 @@ impl Store {
 
     /// The user's inspections started today (Shanghai date).
     pub fn todays_inspections(&self, user: &str) -> Result<Vec<InspectionRow>> {
-        self.inspection_rows("WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms", params![user, format_date(today())])
+        self.inspection_rows("WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms", params![user, format_date(self.today())])
     }
 
     fn inspection_rows(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<InspectionRow>> {
@@ -1596,7 +1691,7 @@ impl Store {
         let (doc, _) = self.doc(id, DocKind::Hazard)?;
         let (header, evs) = records::read_hazard(&doc, id)?;
         let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
-        let overdue = status.is_overdue(today());
+        let overdue = status.is_overdue(self.today());
         Ok(HazardView { header, status, overdue })
     }
 
@@ -1608,8 +1703,9 @@ impl Store {
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
         let mut doc = doc.with_actor(actor.clone());
         let (header, mut evs) = records::read_hazard(&doc, hazard_id)?;
+        let wall = self.now();
         let tx = self.conn.unchecked_transaction()?;
-        let hlc = Store::next_hlc(&tx)?;
+        let hlc = Store::next_hlc(&tx, wall)?;
         let mut ev: EventRecord = event(new_id(), action.kind, hlc);
         ev.reason = action.reason.filter(|s| !s.trim().is_empty());
         ev.deadline = action.deadline;
@@ -1630,7 +1726,7 @@ impl Store {
         Store::save_doc(&tx, hazard_id, &mut doc, &since)?;
         projection::index_hazard(&tx, &header, &status)?;
         tx.commit()?;
-        let overdue = status.is_overdue(today());
+        let overdue = status.is_overdue(self.today());
         Ok(HazardView { header, status, overdue })
     }
 

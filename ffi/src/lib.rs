@@ -13,6 +13,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, HazardQuery, NewPhoto, NewVenue};
+use gridsafe_core::store_key::StoreKey;
 
 uniffi::setup_scaffolding!();
 
@@ -55,6 +56,11 @@ pub enum GridSafeError {
     /// The store file is damaged, foreign or from a newer app version: do not retry; offer support.
     #[error("{reason}")]
     Storage { reason: String },
+    /// The store is encrypted and this key does not open it (or the file is damaged). Nothing was
+    /// read or changed. After an interrupted key rotation, try the other key (see
+    /// `StoreKeys` in the app).
+    #[error("{reason}")]
+    WrongKey { reason: String },
     /// The relay could not be reached or answered with an error: retry later (automatic sync does).
     #[error("{reason}")]
     Network { reason: String },
@@ -82,6 +88,7 @@ impl From<gridsafe_core::Error> for GridSafeError {
             E::Template { .. } | E::Answer { .. } | E::Photo(_) | E::Invalid(_) | E::Document { .. } | E::Json(_) => {
                 GridSafeError::InvalidInput { reason }
             }
+            E::WrongKey { .. } => GridSafeError::WrongKey { reason },
             E::Store { .. } | E::Sqlite(_) | E::Automerge(_) | E::Reconcile(_) | E::Hydrate(_) => GridSafeError::Storage { reason },
         }
     }
@@ -504,10 +511,20 @@ impl CancelHandle {
 #[derive(Debug, uniffi::Object)]
 pub struct GridStore {
     path: PathBuf,
+    /// The key the store was opened with (`None`: unencrypted); a sync opens its own connection.
+    key: Mutex<Option<StoreKey>>,
     inner: Mutex<Option<Store>>,
+    /// Held by a running sync: a key rotation replaces the file and must not run beside it.
+    syncing: Mutex<()>,
 }
 
 impl GridStore {
+    fn open_keyed(path: String, key: Option<StoreKey>) -> Result<Arc<Self>, GridSafeError> {
+        let p = PathBuf::from(&path);
+        let store = if p.exists() { Store::open_with(&p, key.as_ref())? } else { Store::create_with(&p, key.as_ref())? };
+        Ok(Arc::new(GridStore { path: p, key: Mutex::new(key), inner: Mutex::new(Some(store)), syncing: Mutex::new(()) }))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> gridsafe_core::Result<T>) -> Result<T, GridSafeError> {
         let mut guard = self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?;
         let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
@@ -595,13 +612,52 @@ fn detail_of(v: gridsafe_core::store::HazardView) -> HazardDetail {
 
 #[uniffi::export]
 impl GridStore {
-    /// Opens the store at `path`, creating it if there is no file yet. A file that is not a
-    /// GridSafe store, is damaged or comes from a newer app is refused and left untouched.
+    /// Opens the store at `path`, creating it if there is no file yet, unencrypted (desktop tools
+    /// and tests; the apps use [`GridStore::open_encrypted`]). A file that is not a GridSafe
+    /// store, is damaged, is encrypted or comes from a newer app is refused and left untouched.
     #[uniffi::constructor]
     pub fn open(path: String) -> Result<Arc<Self>, GridSafeError> {
-        let p = PathBuf::from(&path);
-        let store = if p.exists() { Store::open(&p)? } else { Store::create(&p)? };
-        Ok(Arc::new(GridStore { path: p, inner: Mutex::new(Some(store)) }))
+        Self::open_keyed(path, None)
+    }
+
+    /// Opens or creates the store at `path` encrypted with `key` (32 bytes, kept by the Android
+    /// Keystore or iOS Keychain). A wrong key is [`GridSafeError::WrongKey`] and changes nothing;
+    /// an unencrypted store from an older app is encrypted with `key` on the way in.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, key: Vec<u8>) -> Result<Arc<Self>, GridSafeError> {
+        let key = StoreKey::from_bytes(&zeroize::Zeroizing::new(key))?;
+        Self::open_keyed(path, Some(key))
+    }
+
+    /// Re-encrypts the store under `new_key` (key rotation). Keep both keys until this returns:
+    /// if the app dies during it, the store opens with exactly one of them. Refused while a sync
+    /// is running.
+    pub fn rekey(&self, new_key: Vec<u8>) -> Result<(), GridSafeError> {
+        let new_key = StoreKey::from_bytes(&zeroize::Zeroizing::new(new_key))?;
+        let _no_sync = self.syncing.try_lock().map_err(|_| GridSafeError::Refused {
+            code: "sync_running".into(),
+            reason: "同步进行中，请稍后再更换密钥 a sync is running; change the key after it".into(),
+        })?;
+        let mut guard = self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?;
+        let store = guard.take().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
+        match store.rekey(&new_key) {
+            Ok(s) => {
+                *guard = Some(s);
+                *self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })? = Some(new_key);
+                Ok(())
+            }
+            Err(e) => {
+                // The old file and key still stand; reopen so the app keeps working.
+                let old = self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })?.clone();
+                *guard = Store::open_with(&self.path, old.as_ref()).ok();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// True when the store file is encrypted.
+    pub fn is_encrypted(&self) -> Result<bool, GridSafeError> {
+        Ok(gridsafe_core::store_key::is_encrypted(&self.path)?)
     }
 
     /// Installs the directory (villages, grids, departments, users) from its JSON; returns its
@@ -846,10 +902,12 @@ impl GridStore {
         cancel: Arc<CancelHandle>,
     ) -> Result<SyncReport, GridSafeError> {
         off_thread(move || {
+            let _syncing = self.syncing.lock().map_err(|_| GridSafeError::Storage { reason: "sync lock poisoned".into() })?;
             if self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?.is_none() {
                 return Err(GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) });
             }
-            let mut own = Store::open(&self.path)?;
+            let key = self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })?.clone();
+            let mut own = Store::open_with(&self.path, key.as_ref())?;
             let mut report = |p: &gridsafe_client::Progress| {
                 if let Some(l) = &listener {
                     l.on_progress(SyncProgress::from(p));
@@ -861,7 +919,7 @@ impl GridStore {
             if let Ok(mut guard) = self.inner.lock()
                 && guard.is_some()
             {
-                *guard = Some(Store::open(&self.path)?);
+                *guard = Some(Store::open_with(&self.path, key.as_ref())?);
             }
             let p = result.map_err(client_error)?;
             Ok(SyncReport {

@@ -29,6 +29,28 @@ pub mod fixtures {
         Directory::from_json(DIRECTORY_JSON).expect("demo directory is valid")
     }
 
+    /// A grid worker's visit: a venue, an e-bike inspection finding a flying lead and its before
+    /// photo (three records, one photo). Returns the hazard's id.
+    pub fn flying_lead_visit(s: &mut gridsafe_core::Store, user: &str, grid: &str, n: usize) -> String {
+        use gridsafe_core::store::{NewPhoto, NewVenue};
+        let v = s
+            .add_venue(
+                user,
+                NewVenue { name: format!("{user}-店{n}"), grid_id: grid.into(), profile: restaurant_profile(), ..Default::default() },
+            )
+            .expect("venue");
+        let i = s.start_inspection(user, &v.id, "lx.ebike", None).expect("inspection");
+        s.answer(user, &i.id, &answers(EBIKE_ANSWERS, &[])).expect("answers");
+        let photo = NewPhoto {
+            bytes: PHOTO_BEFORE.to_vec(),
+            item_id: Some("ebike.flying_lead".into()),
+            role: "before".into(),
+            ..Default::default()
+        };
+        s.attach_photo(user, &i.id, photo).expect("photo");
+        s.finish_inspection(user, &i.id).expect("finish").hazards.remove(0).id
+    }
+
     /// A two-storey LPG restaurant with a basement and two people sleeping upstairs.
     pub fn restaurant_profile() -> VenueProfile {
         VenueProfile {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
-use gridsafe_core::store::{Action, NewPhoto, NewVenue};
+use gridsafe_core::store::{Action, NewPhoto};
 use gridsafe_server::store::RelayStore;
 use gridsafe_tests::faults::{Fault, FaultProxy};
 use gridsafe_tests::fixtures;
@@ -17,28 +17,6 @@ use gridsafe_tests::relay::TestRelay;
 const PHONES: [(&str, &str); 5] =
     [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1")];
 const ROUNDS: usize = 100;
-
-/// A venue, an e-bike inspection with a flying lead and its before photo: three records, one photo.
-fn day_work(s: &mut Store, user: &str, grid: &str, n: usize) -> String {
-    let v = s
-        .add_venue(
-            user,
-            NewVenue {
-                name: format!("{user}-店{n}"), grid_id: grid.into(), profile: fixtures::restaurant_profile(), ..Default::default()
-            },
-        )
-        .unwrap();
-    let i = s.start_inspection(user, &v.id, "lx.ebike", None).unwrap();
-    s.answer(user, &i.id, &fixtures::answers(fixtures::EBIKE_ANSWERS, &[])).unwrap();
-    let photo = NewPhoto {
-        bytes: fixtures::PHOTO_BEFORE.to_vec(),
-        item_id: Some("ebike.flying_lead".into()),
-        role: "before".into(),
-        ..Default::default()
-    };
-    s.attach_photo(user, &i.id, photo).unwrap();
-    s.finish_inspection(user, &i.id).unwrap().hazards.remove(0).id
-}
 
 #[test]
 fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
@@ -52,7 +30,7 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
             let mut s = Store::create(dir.path().join(format!("{user}.sqlite"))).unwrap();
             s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
             client::enroll(&mut s, &proxy.url(), user, "correct horse", user).unwrap();
-            let h = day_work(&mut s, user, grid, 0);
+            let h = fixtures::flying_lead_visit(&mut s, user, grid, 0);
             (*user, *grid, s, vec![h])
         })
         .collect();
@@ -64,7 +42,7 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
             // More work while the network misbehaves: a new inspection now and then, and a claim
             // with an after photo on the oldest hazard.
             if round % 30 == 10 {
-                hazards.push(day_work(s, user, grid, round));
+                hazards.push(fixtures::flying_lead_visit(s, user, grid, round));
             }
             if round == 50 {
                 let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };

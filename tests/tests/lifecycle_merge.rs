@@ -287,3 +287,23 @@ fn concurrent_close_and_reject_resolve_the_same_everywhere() {
     ];
     run(ops, vec![2, 0, 1]).unwrap();
 }
+
+#[test]
+fn forged_copies_of_one_event_fold_the_same_in_any_order() {
+    // Found by the lifecycle fuzz target: two events sharing clock, actor and id but not content
+    // (only a forged change makes them) once applied whichever copy a replica read first.
+    let dir: Directory = fixtures::directory();
+    let actors = HashMap::from([("aa".to_owned(), "wang".to_owned())]);
+    let roster = DirectoryRoster { directory: &dir, actors: &actors };
+    let mut h = header("v");
+    h.severity_proposed = "general".into();
+    let reg = event("e0".into(), EventKind::Register, Hlc { ms: BASE_MS, counter: 0 });
+    let mut forged = reg.clone();
+    forged.reason = Some("forged".into());
+    let stored = |r: &gridsafe_core::records::EventRecord| StoredEvent { record: r.clone(), actor: "aa".into(), tampered: false };
+    let a = fold(&h, &[stored(&reg), stored(&forged)], &roster);
+    let b = fold(&h, &[stored(&forged), stored(&reg)], &roster);
+    assert_eq!(a, b);
+    assert_eq!(a.history.iter().filter(|e| e.applied).count(), 1, "one copy applies");
+    assert_eq!(a.history[1].refusal.as_ref().map(|r| r.code.as_str()), Some("duplicate_event"));
+}

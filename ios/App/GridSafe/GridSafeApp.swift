@@ -37,7 +37,8 @@ final class AppModel: ObservableObject {
     private init() {
         let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        store = try! GridStore.open(path: dir.appendingPathComponent("gridsafe.sqlite").path)
+        // Encrypted at rest with a key the Keychain keeps (docs/security.md).
+        store = try! StoreKeys().open(path: dir.appendingPathComponent("gridsafe.sqlite").path)
         refresh()
     }
 

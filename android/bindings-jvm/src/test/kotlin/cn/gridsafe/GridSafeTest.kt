@@ -209,4 +209,54 @@ class GridSafeTest {
         sun.close()
         assertFalse(File(dir.toFile(), "wang.sqlite").length() == 0L)
     }
+
+    private class MapVault : KeyVault {
+        val map = HashMap<String, ByteArray>()
+        override fun get(name: String) = map[name]?.copyOf()
+        override fun put(name: String, value: ByteArray) { map[name] = value.copyOf() }
+        override fun remove(name: String) { map.remove(name) }
+    }
+
+    @Test
+    fun `the store is encrypted with the vault's key, rotates, and survives a rotation cut short`(@TempDir dir: Path) = runBlocking {
+        val path = dir.resolve("enc.sqlite").toString()
+        val vault = MapVault()
+        val keys = StoreKeys(vault)
+        val hazard = keys.open(path).use { store ->
+            store.importDirectory(directory)
+            assertTrue(store.isEncrypted())
+            inspectionWithHazard(store, "加密小店")
+        }
+        val raw = File(path).readBytes()
+        assertFalse(String(raw, Charsets.ISO_8859_1).startsWith("SQLite format 3"), "no plain header")
+        assertFalse(raw.toString(Charsets.UTF_8).contains("加密小店"), "the venue name is not readable in the file")
+        // Without the key, or with another: typed errors, and the store is unchanged.
+        assertThrows<GridSafeException.Storage> { GridStore.open(path) }
+        assertThrows<GridSafeException.WrongKey> { GridStore.openEncrypted(path, ByteArray(32) { 7 }) }
+        assertThrows<GridSafeException.InvalidInput> { GridStore.openEncrypted(path, ByteArray(5)) }
+        assertTrue(raw.contentEquals(File(path).readBytes()), "a wrong key changes nothing")
+
+        // Rotation, then a rotation the app did not live through: the file was rewritten under the
+        // pending key but the key was never promoted. The next launch still opens the store.
+        val first = vault.get(StoreKeys.CURRENT)!!
+        keys.open(path).use { keys.rotate(it) }
+        assertFalse(first.contentEquals(vault.get(StoreKeys.CURRENT)!!))
+        assertEquals(null, vault.get(StoreKeys.PENDING))
+        val next = ByteArray(32) { (it + 1).toByte() }
+        keys.open(path).use { store ->
+            vault.put(StoreKeys.PENDING, next)
+            store.rekey(next) // ...and the app is killed before StoreKeys promotes the key
+        }
+        keys.open(path).use { store -> assertEquals("registered", store.hazard(hazard).state) }
+        assertTrue(next.contentEquals(vault.get(StoreKeys.CURRENT)!!))
+        assertEquals(null, vault.get(StoreKeys.PENDING))
+
+        // An encrypted phone syncs like any other.
+        keys.open(path).use { store ->
+            store.enroll(url, "wang", EnrolSecret.Password("correct horse"), "enc-phone")
+            val report = store.sync(false, null, CancelHandle())
+            assertTrue(report.refused.isEmpty(), "${report.refused}")
+            assertEquals(0uL, store.syncState().pendingDocs)
+        }
+    }
 }

@@ -6,6 +6,7 @@ import androidx.work.ExistingPeriodicWorkPolicy
 import androidx.work.NetworkType
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
+import cn.gridsafe.StoreKeys
 import cn.gridsafe.core.GridStore
 import java.util.concurrent.TimeUnit
 
@@ -16,7 +17,8 @@ class GridSafeApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
-        store = GridStore.open(filesDir.resolve("gridsafe.sqlite").path)
+        // Encrypted at rest with a key the Android Keystore guards (docs/security.md).
+        store = StoreKeys(KeystoreVault(this)).open(filesDir.resolve("gridsafe.sqlite").path)
         scheduleSync(this)
     }
 

@@ -84,7 +84,17 @@ enum AdminCmd {
     },
     /// Show or set the monthly report's cut-off day (1–28, 24:00; default 28 for the 29th).
     ReportCutoff { day: Option<u8> },
+    /// The audit log, newest first, as JSON lines; --verify checks the whole hash chain.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        verify: bool,
+    },
 }
+
+/// Who the audit log names for the server's own admin commands.
+const CONSOLE: &str = "console";
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -149,6 +159,7 @@ fn main() -> Result<()> {
             match cmd {
                 AdminCmd::Directory { file } => {
                     let d = store.import_directory(&std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?)?;
+                    store.audit(CONSOLE, "directory.import", &file.display().to_string(), &format!("v{}", d.version))?;
                     println!(
                         "directory v{}: {} villages, {} grids, {} departments, {} users",
                         d.version,
@@ -160,10 +171,12 @@ fn main() -> Result<()> {
                 }
                 AdminCmd::Passwd { user, password } => {
                     store.set_password(&user, &password)?;
+                    store.audit(CONSOLE, "user.password_reset", &user, "")?;
                     println!("password set for {user}");
                 }
                 AdminCmd::EnrolCode { user, hours } => {
                     let code = store.create_enrol_code(&user, hours * 3_600_000)?;
+                    store.audit(CONSOLE, "enrol_code.create", &user, &format!("{hours} h"))?;
                     println!("一次性注册码 one-time enrolment code for {user}: {code} (valid {hours} h, single use)");
                 }
                 AdminCmd::Devices => {
@@ -183,6 +196,7 @@ fn main() -> Result<()> {
                 }
                 AdminCmd::Revoke { device } => {
                     store.revoke(&device)?;
+                    store.audit(CONSOLE, "device.revoke", &device, "")?;
                     println!("revoked {device}");
                 }
                 AdminCmd::Hazards { json } => {
@@ -213,8 +227,19 @@ fn main() -> Result<()> {
                 AdminCmd::ReportCutoff { day } => {
                     if let Some(d) = day {
                         store.set_report_cutoff_day(d)?;
+                        store.audit(CONSOLE, "report.cutoff", "monthly report", &d.to_string())?;
                     }
                     println!("monthly report cut-off: day {} of each month, 24:00", store.report_cutoff_day()?);
+                }
+                AdminCmd::Audit { limit, verify } => {
+                    if verify {
+                        let n = store.verify_audit()?;
+                        println!("audit log intact: {n} entries, hash chain verified");
+                    } else {
+                        for e in store.audit_entries(limit, None)? {
+                            println!("{}", serde_json::to_string(&e)?);
+                        }
+                    }
                 }
             }
             Ok(())

@@ -38,6 +38,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // Schema 10: public reports to verify (12345, 随申拍), the same table as the phone's.
         M::up(gridsafe_core::projection::TASKS_DDL),
         M::up(include_str!("../sql/011_self_check.sql")),
+        M::up(include_str!("../sql/012_audit.sql")),
     ])
 });
 
@@ -50,8 +51,32 @@ pub const SESSION_MS: i64 = 10 * 3_600_000;
 /// Failed logins that lock a user name, and the window they count in.
 pub const LOCKOUT_FAILURES: i64 = 5;
 pub const LOCKOUT_MS: i64 = 15 * 60_000;
+/// Failed sign-ins and enrolments the whole relay takes per minute, whatever the user name: past
+/// it everyone waits a minute (a spray over many user names, which the per-user lockout misses).
+pub const RELAY_FAILURES_PER_MINUTE: i64 = 30;
 /// A record gets a new snapshot once this many changes were logged after its last one.
 pub const SNAPSHOT_EVERY: i64 = 16;
+
+/// The hash the first audit entry chains to.
+const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub hash: String,
+}
+
+/// SHA-256 over the previous hash and this entry's fields, JSON-encoded so no field can bleed
+/// into the next.
+fn audit_hash(prev: &str, seq: i64, at: i64, actor: &str, action: &str, target: &str, detail: &str) -> String {
+    sha256_hex(serde_json::json!([prev, seq, at, actor, action, target, detail]).to_string().as_bytes())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -506,14 +531,110 @@ impl RelayStore {
     }
 
     // -----------------------------------------------------------------------------------------
+    // Audit log
+
+    /// Appends one entry to the audit log: who (`actor`: a user id, or `console` for the server's
+    /// admin commands) did what (`action`, e.g. `hazard.close`, `user.save`) to which `target`.
+    /// The entry's hash covers the previous entry's, so a changed or removed row breaks the chain.
+    pub fn audit(&mut self, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let last: Option<(i64, String)> =
+            tx.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let (prev_seq, prev_hash) = last.unwrap_or((0, AUDIT_GENESIS.to_owned()));
+        let (seq, at) = (prev_seq + 1, now_ms());
+        let hash = audit_hash(&prev_hash, seq, at, actor, action, target, detail);
+        tx.execute(
+            "INSERT INTO audit_log (seq, at_ms, actor, action, target, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![seq, at, actor, action, target, detail, hash],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Audit entries, newest first: `limit` of them before entry `before` (all when `None`).
+    pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at_ms, actor, action, target, detail, hash FROM audit_log WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2")?;
+        let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at_ms: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                detail: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Walks the whole chain; returns how many entries it holds, or names the first entry that
+    /// was changed, removed or inserted out of order.
+    pub fn verify_audit(&self) -> Result<u64> {
+        let mut stmt = self.conn.prepare("SELECT seq, at_ms, actor, action, target, detail, hash FROM audit_log ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        let (mut prev_seq, mut prev_hash, mut n) = (0i64, AUDIT_GENESIS.to_owned(), 0u64);
+        while let Some(r) = rows.next()? {
+            let (seq, at, actor, action, target, detail, hash): (i64, i64, String, String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+            if seq != prev_seq + 1 {
+                return Err(RelayError::Storage(format!("audit log: entries {} to {} are missing", prev_seq + 1, seq - 1)));
+            }
+            if audit_hash(&prev_hash, seq, at, &actor, &action, &target, &detail) != hash {
+                return Err(RelayError::Storage(format!("audit log: entry {seq} was altered")));
+            }
+            (prev_seq, prev_hash, n) = (seq, hash, n + 1);
+        }
+        Ok(n)
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Devices
 
     /// Enrols a phone for a user who gives their password: a random token (stored hashed) and the
     /// phone's actors bound to the new device (an actor already bound elsewhere is refused).
     pub fn enroll(&mut self, user_id: &str, password: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
         self.refresh_directory()?;
-        let user = self.check_password(user_id, password)?;
+        let user = self.guarded(user_id, "enrolment (password)", |st| st.check_password(user_id, password))?;
         self.enroll_user(user, device_name, actors, None)
+    }
+
+    /// Runs a credential check for `user_id` under the lockouts: refused without trying while the
+    /// user name is locked ([`LOCKOUT_FAILURES`] failures within [`LOCKOUT_MS`], dashboard
+    /// sign-ins and enrolments together) or the relay has seen [`RELAY_FAILURES_PER_MINUTE`]
+    /// failures in the last minute; a failure is counted, a success clears the user's count.
+    /// Failures go to the audit log as `auth.failed` with `what` was tried.
+    fn guarded<T>(&mut self, user_id: &str, what: &str, check: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let now = now_ms();
+        self.conn.execute("DELETE FROM login_failures WHERE at_ms < ?1", params![now - LOCKOUT_MS])?;
+        let (mine, recent): (i64, i64) = self.conn.query_row(
+            "SELECT coalesce(sum(user_id = ?1), 0), coalesce(sum(at_ms >= ?2), 0) FROM login_failures",
+            params![user_id, now - 60_000],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if mine >= LOCKOUT_FAILURES {
+            return Err(RelayError::TooMany(format!(
+                "too many failed attempts for {user_id}; try again in {} minutes",
+                LOCKOUT_MS / 60_000
+            )));
+        }
+        if recent >= RELAY_FAILURES_PER_MINUTE {
+            return Err(RelayError::TooMany("too many failed sign-ins on this relay; try again in a minute".into()));
+        }
+        match check(self) {
+            Ok(v) => {
+                self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+                Ok(v)
+            }
+            Err(e @ RelayError::Unauthorized(_)) => {
+                self.conn.execute("INSERT INTO login_failures (user_id, at_ms) VALUES (?1, ?2)", params![user_id, now])?;
+                self.audit(user_id, "auth.failed", user_id, what)?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates a one-time enrolment code for a user, valid for `valid_ms`; returns it for printing
@@ -543,6 +664,12 @@ impl RelayStore {
     /// Enrols a phone with a user name and a one-time code from [`RelayStore::create_enrol_code`].
     pub fn enroll_with_code(&mut self, user_id: &str, code: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
         self.refresh_directory()?;
+        let (user, hash) = self.guarded(user_id, "enrolment (code)", |st| st.check_enrol_code(user_id, code))?;
+        self.enroll_user(user, device_name, actors, Some(hash))
+    }
+
+    /// The user a one-time code belongs to, and the code's hash, if it is theirs and unspent.
+    fn check_enrol_code(&mut self, user_id: &str, code: &str) -> Result<(User, String)> {
         let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
         let hash = sha256_hex(normal.as_bytes());
         let row: Option<(String, i64, Option<i64>)> = self
@@ -561,7 +688,7 @@ impl RelayStore {
             None => None,
         };
         let user = user.ok_or_else(|| RelayError::Unauthorized("wrong user name or enrolment code".into()))?;
-        self.enroll_user(user, device_name, actors, Some(hash))
+        Ok((user, hash))
     }
 
     /// Creates the device; a code, when given, is spent in the same transaction.
@@ -613,6 +740,7 @@ impl RelayStore {
         }
         tx.commit()?;
         self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
+        self.audit(&user.id, "device.enroll", &device_id, device_name)?;
         Ok(Enrolled { device_id, token, user_id: user.id, actors, owner_key })
     }
 
@@ -957,23 +1085,8 @@ impl RelayStore {
     pub fn web_login(&mut self, user_id: &str, password: &str) -> Result<(String, String, User)> {
         self.refresh_directory()?;
         let now = now_ms();
-        self.conn.execute("DELETE FROM login_failures WHERE at_ms < ?1", params![now - LOCKOUT_MS])?;
-        let failures: i64 =
-            self.conn.query_row("SELECT count(*) FROM login_failures WHERE user_id = ?1", params![user_id], |r| r.get(0))?;
-        if failures >= LOCKOUT_FAILURES {
-            return Err(RelayError::Unauthorized(format!(
-                "too many failed logins for {user_id}; try again in {} minutes",
-                LOCKOUT_MS / 60_000
-            )));
-        }
-        let user = match self.check_password(user_id, password) {
-            Ok(u) => u,
-            Err(e) => {
-                self.conn.execute("INSERT INTO login_failures (user_id, at_ms) VALUES (?1, ?2)", params![user_id, now])?;
-                return Err(e);
-            }
-        };
-        self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+        let user = self.guarded(user_id, "dashboard sign-in", |st| st.check_password(user_id, password))?;
+        self.audit(&user.id, "auth.login", &user.id, "dashboard")?;
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
         let token = hex::encode(raw);

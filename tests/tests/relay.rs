@@ -466,6 +466,104 @@ fn one_time_enrolment_codes_work_once_for_their_user_until_they_expire() {
     });
 }
 
+#[test]
+fn enrolment_guessing_is_locked_out_per_user_and_across_the_relay() {
+    let relay = start_relay();
+    let enrol = |body: String| post_json(&format!("{}/v1/enroll", relay.url), &body);
+    let code = relay.inspect(|r| r.create_enrol_code("li", 3_600_000).unwrap());
+    // Five wrong codes lock li's name: the sixth try is refused unheard, even with the right code.
+    for i in 0..5 {
+        let (status, _) = enrol(format!(r#"{{"user":"li","code":"WRONG-CODE-{i:04}","device_name":"x"}}"#));
+        assert_eq!(status, 401);
+    }
+    let (status, text) = enrol(format!(r#"{{"user":"li","code":"{code}","device_name":"x"}}"#));
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("too many failed attempts for li"), "{text}");
+    // Wrong passwords at enrolment and on the dashboard count together.
+    for _ in 0..3 {
+        assert_eq!(enrol(r#"{"user":"sun","password":"guess","device_name":"x"}"#.into()).0, 401);
+    }
+    let mut b = Browser::new(&relay);
+    assert_eq!(b.login("sun", "guess"), 401);
+    assert_eq!(b.login("sun", "guess"), 401);
+    assert_eq!(enrol(r#"{"user":"sun","password":"correct horse","device_name":"x"}"#.into()).0, 429);
+    // A spray over many names stays under each name's limit but not under the relay's.
+    let mut refused = 0;
+    for i in 0..40 {
+        let (status, _) = enrol(format!(r#"{{"user":"guess{i}","password":"x","device_name":"x"}}"#));
+        refused += usize::from(status == 429);
+    }
+    assert!(refused >= 10, "the relay-wide limit held: {refused} of 40 refused unheard");
+    let (status, text) = enrol(r#"{"user":"wang","password":"correct horse","device_name":"x"}"#.into());
+    assert_eq!(status, 429, "everyone waits out the minute: {text}");
+    // Nothing was enrolled by any of it.
+    assert_eq!(relay.inspect(|r| r.devices().unwrap().len()), 0);
+}
+
+#[test]
+fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
+    let relay = start_relay();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let (_, hazard) = inspection_with_hazard(&mut wang, "审计小店");
+    let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
+    wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+    sync(&mut wang);
+
+    // A reviewer closes a hazard; one wrong password; an administrator changes a user and a cut-off.
+    let mut sun = Browser::new(&relay);
+    assert_eq!(sun.login("sun", "wrong horse"), 401);
+    assert_eq!(sun.login("sun", "correct horse"), 303);
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    let close = format!("csrf={}&action=close&reason=ok", csrf_of(&page));
+    assert_eq!(sun.post(&format!("/hazards/{hazard}/action"), &close).0, 303);
+    let mut admin = Browser::new(&relay);
+    assert_eq!(admin.login("admin", "correct horse"), 303);
+    let (_, page, _) = admin.get("/admin/users");
+    let csrf = csrf_of(&page);
+    let form = format!("csrf={csrf}&id=qian2&name=%E9%92%B1&role=reviewer&department=cjzx&grids=&password=long+enough+pw");
+    assert_eq!(admin.post("/admin/users", &form).0, 200);
+    assert_eq!(admin.post("/admin/cutoff", &format!("csrf={csrf}&day=25")).0, 303);
+    // A refused action (CSRF) is not an action and is not logged.
+    assert_eq!(admin.post("/admin/cutoff", "csrf=forged&day=3").0, 403);
+
+    let entries = relay.inspect(|r| r.audit_entries(100, None).unwrap());
+    let seen: Vec<(String, String, String)> = entries.iter().rev().map(|e| (e.actor.clone(), e.action.clone(), e.target.clone())).collect();
+    let has = |actor: &str, action: &str, target: &str| seen.contains(&(actor.into(), action.into(), target.into()));
+    assert!(has("wang", "device.enroll", &entries.iter().find(|e| e.action == "device.enroll").unwrap().target));
+    assert!(has("sun", "auth.failed", "sun") && has("sun", "auth.login", "sun"), "{seen:?}");
+    assert!(has("sun", "hazard.close", &hazard), "{seen:?}");
+    assert!(has("admin", "user.save", "qian2") && has("admin", "user.password_reset", "qian2"), "{seen:?}");
+    assert!(has("admin", "report.cutoff", "monthly report"), "{seen:?}");
+    assert!(!seen.iter().any(|e| e.1 == "report.cutoff" && entries.iter().any(|x| x.detail == "3")), "the forged form did nothing");
+    assert_eq!(entries.iter().find(|e| e.action == "hazard.close").unwrap().detail, "ok");
+
+    // The office reads it on the dashboard; an inspector may not.
+    let mut office = Browser::new(&relay);
+    assert_eq!(office.login("office", "correct horse"), 303);
+    let (status, page, _) = office.get("/audit");
+    assert_eq!(status, 200);
+    assert!(page.contains("hazard.close") && page.contains("哈希链完整"), "{page}");
+    let mut w = Browser::new(&relay);
+    assert_eq!(w.login("wang", "correct horse"), 303);
+    assert_eq!(w.get("/audit").0, 403);
+
+    // Append-only: SQL cannot change or delete an entry; a change behind the triggers' back is
+    // found by the chain and named on the page.
+    let n = relay.inspect(|r| r.verify_audit().unwrap());
+    assert_eq!(n as usize, entries.len() + 2, "plus the office's and wang's sign-ins");
+    let db = rusqlite::Connection::open(relay.data.path().join("relay.sqlite")).unwrap();
+    let e = db.execute("UPDATE audit_log SET actor = 'nobody' WHERE action = 'hazard.close'", []).unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    assert!(db.execute("DELETE FROM audit_log", []).unwrap_err().to_string().contains("append-only"));
+    db.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET detail = 'forged' WHERE action = 'hazard.close';").unwrap();
+    let altered = entries.iter().find(|e| e.action == "hazard.close").unwrap().seq;
+    let e = relay.inspect(|r| r.verify_audit().unwrap_err().to_string());
+    assert!(e.contains(&format!("entry {altered} was altered")), "{e}");
+    let (_, page, _) = office.get("/audit");
+    assert!(page.contains("日志被篡改") && page.contains(&format!("entry {altered} was altered")), "{page}");
+}
+
 fn post_json(url: &str, body: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut resp = agent.post(url).header("Content-Type", "application/json").send(body).unwrap();
@@ -665,8 +763,8 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     for _ in 0..5 {
         assert_eq!(x.login("office", "guess"), 401);
     }
-    assert_eq!(x.login("office", "correct horse"), 401);
-    assert!(x.login_page("office", "correct horse").1.contains("too many failed logins"));
+    assert_eq!(x.login("office", "correct horse"), 429);
+    assert!(x.login_page("office", "correct horse").1.contains("too many failed attempts for office"));
     // A sign-in without the form's own token (another site's form) is refused before the password is checked.
     let mut y = Browser::new(&relay);
     let (status, page, _) = y.post("/login", "user=sun&password=correct+horse");
@@ -883,7 +981,7 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
     for _ in 0..5 {
         assert_eq!(Browser::new(&relay).login("xu", "guess"), 401);
     }
-    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 401, "locked");
+    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 429, "locked");
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=short")).0, 400);
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=nobody&password=long+enough")).0, 400);
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=brand+new+one")).0, 200);

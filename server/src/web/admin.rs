@@ -114,16 +114,19 @@ pub async fn save_user(State(s): State<AppState>, headers: HeaderMap, Form(f): F
     let grids: Vec<String> =
         f.grids.split(|c: char| c == ',' || c == '，' || c.is_whitespace()).filter(|g| !g.is_empty()).map(str::to_owned).collect();
     let user = User { id: f.id.trim().to_owned(), name: f.name.trim().to_owned(), role, department, grids };
-    let (id, password) = (user.id.clone(), f.password.clone());
+    let (id, password, me_id) = (user.id.clone(), f.password.clone(), me.id.clone());
     let version = s
         .with_store(move |st| {
             let is_new = st.directory().is_none_or(|d| d.user(&user.id).is_none());
             if is_new && password.chars().count() < 8 {
                 return Err(RelayError::BadRequest(format!("user {}: a new user needs a password of at least 8 characters", user.id)));
             }
+            let detail = format!("role={:?} department={:?} grids={:?} new={is_new}", user.role, user.department, user.grids);
             let dir = st.upsert_user(user)?;
+            st.audit(&me_id, "user.save", &id, &detail)?;
             if !password.is_empty() {
                 st.reset_password(&id, &password)?;
+                st.audit(&me_id, "user.password_reset", &id, "")?;
             }
             Ok(dir.version)
         })
@@ -146,8 +149,13 @@ pub struct PasswordForm {
 /// Resets a user's password: their dashboard sessions end and a lockout is lifted.
 pub async fn reset_password(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Result<Response, WebError> {
     let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
-    let (user, password) = (f.user.clone(), f.password);
-    s.with_store(move |st| st.reset_password(&user, &password)).await.map_err(|e| e.0)?;
+    let (user, password, me_id) = (f.user.clone(), f.password, me.id.clone());
+    s.with_store(move |st| {
+        st.reset_password(&user, &password)?;
+        st.audit(&me_id, "user.password_reset", &user, "")
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(admin = %me.id, user = %f.user, "password reset on the dashboard");
     let c = Chrome::new(&me, &csrf);
     let notice = format!("{} {}", c.t("已重置密码", "Password reset for"), f.user);
@@ -165,7 +173,13 @@ pub struct CutoffForm {
 pub async fn set_cutoff(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CutoffForm>) -> Result<Response, WebError> {
     let (me, _) = admin(&s, &headers, Some(&f.csrf)).await?;
     let day: u8 = f.day.trim().parse().map_err(|_| RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day)))?;
-    s.with_store(move |st| st.set_report_cutoff_day(day)).await.map_err(|e| e.0)?;
+    let me_id = me.id.clone();
+    s.with_store(move |st| {
+        st.set_report_cutoff_day(day)?;
+        st.audit(&me_id, "report.cutoff", "monthly report", &day.to_string())
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(admin = %me.id, day, "report cut-off day set");
     Ok(Redirect::to("/admin/users").into_response())
 }

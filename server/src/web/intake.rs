@@ -77,7 +77,14 @@ pub async fn add(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Ti
         grid: f.grid,
     };
     let u = user.clone();
-    let n = s.with_store(move |st| st.import_tickets(&u, &[(1, t)])).await.map_err(|e| e.0)?;
+    let n = s
+        .with_store(move |st| {
+            let n = st.import_tickets(&u, &[(1, t)])?;
+            st.audit(&u.id, "intake.ticket", "12345", &n.to_string())?;
+            Ok(n)
+        })
+        .await
+        .map_err(|e| e.0)?;
     tracing::info!(user = %user.id, n, "public report entered");
     let c = Chrome::new(&user, &csrf);
     let msg = format!("{} {n}", c.t("已登记工单", "Tickets registered:"));
@@ -101,7 +108,14 @@ pub async fn import(State(s): State<AppState>, headers: HeaderMap, mut form: Mul
     let tickets =
         parse_csv(&file).map_err(|errors| RelayError::BadRequest(format!("nothing imported; fix these lines: {}", errors.join("; "))))?;
     let u = user.clone();
-    let n = s.with_store(move |st| st.import_tickets(&u, &tickets)).await.map_err(|e| e.0)?;
+    let n = s
+        .with_store(move |st| {
+            let n = st.import_tickets(&u, &tickets)?;
+            st.audit(&u.id, "intake.import", "12345", &format!("{n} tickets"))?;
+            Ok(n)
+        })
+        .await
+        .map_err(|e| e.0)?;
     tracing::info!(user = %user.id, n, "public reports imported");
     let c = Chrome::new(&user, &csrf);
     let msg = format!("{} {n}", c.t("已导入工单", "Tickets imported:"));

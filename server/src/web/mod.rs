@@ -445,6 +445,31 @@ struct DevicesPage {
 }
 
 #[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    c: Chrome,
+    entries: Vec<AuditRow>,
+    /// Entries in the log and whether its hash chain holds (the first broken entry named if not).
+    chain: Result<u64, String>,
+    older: Option<i64>,
+}
+
+#[derive(Debug)]
+struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
     c: Chrome,
@@ -554,9 +579,13 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Logi
         }
         Err(e) => {
             tracing::info!(user = %user, error = %e.0, "dashboard sign-in refused");
-            let status = if matches!(e.0, RelayError::Storage(_)) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::UNAUTHORIZED };
+            let status = match e.0 {
+                RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
             let reason = match e.0 {
-                RelayError::Unauthorized(r) => r,
+                RelayError::Unauthorized(r) | RelayError::TooMany(r) => r,
                 other => other.to_string(),
             };
             login_form(status, user, Some(format!("登录失败 Sign-in failed: {reason}")))
@@ -846,12 +875,16 @@ async fn hazard_action(
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
     s.with_store(move |st| {
-        st.web_action(
+        let detail =
+            [f.reason.trim(), f.deadline.trim(), f.text.trim()].iter().filter(|t| !t.is_empty()).copied().collect::<Vec<_>>().join(" · ");
+        let status = st.web_action(
             &user,
             &id,
             kind,
             crate::store::ActionDetail { reason: Some(f.reason), deadline: Some(f.deadline), text: Some(f.text), photo: None },
-        )
+        )?;
+        st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
+        Ok(status)
     })
     .await
     .map_err(|e| e.0)?;
@@ -866,6 +899,35 @@ fn office_or_admin(user: &User) -> Result<(), WebError> {
     } else {
         Err(RelayError::Forbidden("device health is the town office's and the administrator's".into()).into())
     }
+}
+
+/// Entries shown per audit page.
+const AUDIT_PAGE: u32 = 100;
+
+/// The audit log (town office and administrators), newest first, with the state of its chain.
+async fn audit(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, WebError> {
+    let (user, csrf) = signed_in(&s, &headers).await?;
+    office_or_admin(&user)?;
+    let (entries, chain) = s
+        .with_store(move |st| {
+            let chain = st.verify_audit().map_err(|e| e.to_string());
+            Ok((st.audit_entries(AUDIT_PAGE, q.before)?, chain))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let older = (entries.len() == AUDIT_PAGE as usize).then(|| entries.last().map(|e| e.seq)).flatten();
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: gridsafe_core::clock::ms_to_rfc3339(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(html(AuditPage { c: Chrome::new(&user, &csrf), entries, chain, older }))
 }
 
 /// Every phone: last sync, what it reported pending, app and protocol version; silent phones first.
@@ -910,8 +972,13 @@ async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Rev
     if user.role != gridsafe_core::directory::Role::Admin {
         return Err(RelayError::Forbidden("only an administrator revokes devices".into()).into());
     }
-    let device = f.device.clone();
-    s.with_store(move |st| st.revoke(&device)).await.map_err(|e| e.0)?;
+    let (device, admin_id) = (f.device.clone(), user.id.clone());
+    s.with_store(move |st| {
+        st.revoke(&device)?;
+        st.audit(&admin_id, "device.revoke", &device, "")
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(admin = %user.id, device = %f.device, "device revoked on the dashboard");
     Ok(Redirect::to("/devices").into_response())
 }
@@ -972,6 +1039,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards/{id}/action", post(hazard_action))
         .route("/photos/{sha}", get(photo))
         .route("/devices", get(devices))
+        .route("/audit", get(audit))
         .route("/devices/revoke", post(revoke))
         .route("/reports/monthly", get(report::monthly_page))
         .route("/reports/monthly.xlsx", get(report::monthly_xlsx))

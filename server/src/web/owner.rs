@@ -106,7 +106,15 @@ pub async fn decide_finding(
         other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (register or dismiss)")).into()),
     };
     let who = user.id.clone();
-    let hazard = s.with_store(move |st| st.decide_owner_finding(&user, &id, register, &f.reason)).await.map_err(|e| e.0)?;
+    let hazard = s
+        .with_store(move |st| {
+            let hazard = st.decide_owner_finding(&user, &id, register, &f.reason)?;
+            let action = if register { "self_report.register" } else { "self_report.dismiss" };
+            st.audit(&user.id, action, &id, hazard.as_deref().unwrap_or(f.reason.trim()))?;
+            Ok(hazard)
+        })
+        .await
+        .map_err(|e| e.0)?;
     tracing::info!(user = %who, register, "self-inspection finding decided");
     Ok(Redirect::to(&hazard.map_or_else(|| "/self-reports".to_owned(), |h| format!("/hazards/{h}"))).into_response())
 }
@@ -215,7 +223,13 @@ pub async fn decide(
         other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (accept or reject)")).into()),
     };
     let (h, who) = (hazard.clone(), user.id.clone());
-    s.with_store(move |st| st.decide_owner_report(&user, &h, &report, accept, &f.reason)).await.map_err(|e| e.0)?;
+    s.with_store(move |st| {
+        st.decide_owner_report(&user, &h, &report, accept, &f.reason)?;
+        let action = if accept { "owner_report.accept" } else { "owner_report.return" };
+        st.audit(&user.id, action, &h, &format!("report {report} {}", f.reason.trim()))
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(user = %who, hazard = %hazard, accept, "owner report decided");
     Ok(Redirect::to(&format!("/hazards/{hazard}")).into_response())
 }
@@ -236,7 +250,12 @@ pub async fn revoke_links(
     let (user, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     let (v, who) = (venue.clone(), user.id.clone());
-    s.with_store(move |st| st.revoke_owner_links(&user, &v)).await.map_err(|e| e.0)?;
+    s.with_store(move |st| {
+        st.revoke_owner_links(&user, &v)?;
+        st.audit(&user.id, "owner_link.revoke", &v, "")
+    })
+    .await
+    .map_err(|e| e.0)?;
     tracing::info!(user = %who, venue = %venue, "owner links revoked");
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/hazards")]).into_response())
 }

@@ -52,8 +52,22 @@ pub fn enroll(store: &mut Store, server: &str, user: &str, password: &str, devic
     enroll_with(store, server, user, Secret::Password(password), device_name)
 }
 
+/// The relay's address, checked: HTTPS, or plain HTTP only to this machine (tests, the demo). A
+/// phone never sends a password, a code or its records in the clear over a network.
+pub fn check_server_url(server: &str) -> Result<()> {
+    let uri: ureq::http::Uri = server.parse().with_context(|| format!("relay address {server:?} is not a URL"))?;
+    let host = uri.host().unwrap_or_default();
+    match uri.scheme_str() {
+        Some("https") if !host.is_empty() => Ok(()),
+        Some("http") if matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1") => Ok(()),
+        Some("http") => bail!("relay address {server:?}: use https:// (plain http only to this machine)"),
+        _ => bail!("relay address {server:?}: expected https://host[:port]"),
+    }
+}
+
 /// Enrols this phone with a password or a one-time code.
 pub fn enroll_with(store: &mut Store, server: &str, user: &str, secret: Secret<'_>, device_name: &str) -> Result<String> {
+    check_server_url(server)?;
     let actors: Vec<String> = store.local_actors()?.into_iter().filter(|(_, u)| u == user).map(|(a, _)| a).collect();
     let url = format!("{}/v1/enroll", server.trim_end_matches('/'));
     let (password, code) = match secret {
@@ -344,5 +358,23 @@ fn sync_until(store: &mut Store, on_progress: &mut dyn FnMut(&Progress), cancell
         if !r.more && !req.more_to_push {
             return Ok(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_server_url;
+
+    #[test]
+    fn credentials_go_over_https_or_stay_on_this_machine() {
+        for ok in
+            ["https://relay.lvxiang.gov.cn", "https://10.0.0.5:8443/", "http://127.0.0.1:8080", "http://localhost:3000", "http://[::1]:80"]
+        {
+            check_server_url(ok).unwrap();
+        }
+        for bad in ["http://relay.lvxiang.gov.cn", "http://192.168.1.10:8080", "ftp://x", "relay.example", ""] {
+            assert!(check_server_url(bad).is_err(), "{bad}");
+        }
+        assert!(check_server_url("http://relay.lvxiang.gov.cn").unwrap_err().to_string().contains("use https://"));
     }
 }

@@ -29,7 +29,7 @@ fn doc_id(doc: &AutoCommit) -> String {
     for key in ["hazard", "venue", "inspection", "task"] {
         if let Ok(Some((_, obj))) = doc.get(automerge::ROOT, key)
             && let Ok(Some((v, _))) = doc.get(&obj, "id")
-            && let Some(s) = v.to_str()
+            && let Some(s) = v.as_str()
         {
             return s.to_owned();
         }

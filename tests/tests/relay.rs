@@ -564,6 +564,36 @@ fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
     assert!(page.contains("日志被篡改") && page.contains(&format!("entry {altered} was altered")), "{page}");
 }
 
+#[test]
+fn sql_in_filters_names_and_forms_is_only_ever_data() {
+    let relay = start_relay();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    let evil = "x'); DROP TABLE docs; --";
+    let (_, hazard) = inspection_with_hazard(&mut wang, evil);
+    sync(&mut wang);
+    let mut b = Browser::new(&relay);
+    assert_eq!(b.login("office", "correct horse"), 303);
+    // In every filter and the sort: no row appears that should not, nothing fails, nothing drops.
+    for q in [
+        "village=heping'%20OR%20'1'='1",
+        "grid=heping-1'--",
+        "state=open'%20OR%201=1--",
+        "sort=found_ms;DROP%20TABLE%20docs",
+        "from=2026-01-01'--",
+    ] {
+        let (status, page, _) = b.get(&format!("/hazards?{q}"));
+        assert!(status == 400 || (status == 200 && page.contains("共 0 条")), "{q}: {status}");
+    }
+    // The name is stored and shown as the text it is.
+    let (status, page, _) = b.get(&format!("/hazards/{hazard}"));
+    assert_eq!(status, 200);
+    assert!(page.contains("x&#39;); DROP TABLE docs; --"), "{page}");
+    let (_, page, _) = b.get("/hazards");
+    assert!(page.contains("共 1 条"), "every record still there");
+    assert_eq!(relay.inspect(|r| r.counts().unwrap().0), 3, "venue, inspection, hazard");
+}
+
 fn post_json(url: &str, body: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut resp = agent.post(url).header("Content-Type", "application/json").send(body).unwrap();

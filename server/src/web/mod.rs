@@ -521,7 +521,9 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 
 /// A form's CSRF token against the session's (every state-changing dashboard form carries it).
 pub(crate) fn check_csrf(form: &str, session: &str) -> Result<(), WebError> {
-    if form != session {
+    use subtle::ConstantTimeEq;
+    // Constant time: how many leading characters matched must not show in the response time.
+    if !bool::from(form.as_bytes().ct_eq(session.as_bytes())) {
         return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
     }
     Ok(())

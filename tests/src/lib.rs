@@ -193,7 +193,8 @@ pub mod throttle {
 
 /// A loopback HTTP proxy that injects network faults, one request per connection: refused
 /// connections, delays, requests cut short on the way in, answers cut mid-stream or lost after
-/// the relay acted, 500s in place of real answers, and requests sent twice. Seeded, so a failing
+/// the relay acted, 500s in place of real answers, requests sent twice, and requests delivered
+/// again late, after newer ones (reordering). Seeded, so a failing
 /// run can be replayed. Requests are framed by Content-Length (the client sends no chunked
 /// bodies); the relay is asked to close after each answer so it can be read to the end.
 pub mod faults {
@@ -220,12 +221,15 @@ pub mod faults {
         Replace500,
         /// The request reached the relay twice.
         Duplicate,
+        /// Answered as usual, and delivered to the relay once more later, after newer requests.
+        Reorder,
     }
 
-    const MIX: [(Fault, u64); 8] = [
-        (Fault::Pass, 40),
+    const MIX: [(Fault, u64); 9] = [
+        (Fault::Pass, 36),
         (Fault::Refuse, 8),
-        (Fault::Delay, 12),
+        (Fault::Delay, 8),
+        (Fault::Reorder, 8),
         (Fault::TruncateRequest, 8),
         (Fault::CutResponse, 8),
         (Fault::LoseResponse, 8),
@@ -240,6 +244,9 @@ pub mod faults {
         enabled: Arc<AtomicBool>,
         counts: Arc<Mutex<std::collections::HashMap<Fault, u64>>>,
     }
+
+    /// Requests held back by [`Fault::Reorder`], delivered before the next request that passes.
+    type Stash = Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
 
     struct Rng(AtomicU64);
 
@@ -261,6 +268,7 @@ pub mod faults {
             let enabled = Arc::new(AtomicBool::new(false));
             let counts = Arc::new(Mutex::new(std::collections::HashMap::new()));
             let rng = Arc::new(Rng(AtomicU64::new(seed)));
+            let stash: Stash = Arc::default();
             let (upstream, s, e, c) = (upstream.to_owned(), stop.clone(), enabled.clone(), counts.clone());
             std::thread::spawn(move || {
                 for client in listener.incoming() {
@@ -284,9 +292,9 @@ pub mod faults {
                         Fault::Pass
                     };
                     *c.lock().unwrap_or_else(|p| p.into_inner()).entry(fault).or_default() += 1;
-                    let (upstream, rng) = (upstream.clone(), rng.clone());
+                    let (upstream, rng, stash) = (upstream.clone(), rng.clone(), stash.clone());
                     std::thread::spawn(move || {
-                        let _ = handle(client, &upstream, fault, &rng);
+                        let _ = handle(client, &upstream, fault, &rng, &stash);
                     });
                 }
             });
@@ -359,7 +367,7 @@ pub mod faults {
         Ok(answer)
     }
 
-    fn handle(mut client: TcpStream, upstream: &str, fault: Fault, rng: &Rng) -> std::io::Result<()> {
+    fn handle(mut client: TcpStream, upstream: &str, fault: Fault, rng: &Rng, stash: &Stash) -> std::io::Result<()> {
         client.set_read_timeout(Some(Duration::from_secs(60)))?;
         if fault == Fault::Refuse {
             return client.shutdown(Shutdown::Both);
@@ -401,7 +409,18 @@ pub mod faults {
                 client.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 14\r\nconnection: close\r\n\r\ninjected fault")?;
                 client.shutdown(Shutdown::Both)
             }
+            Fault::Reorder => {
+                let answer = exchange(upstream, &head, &body)?;
+                stash.lock().unwrap_or_else(|p| p.into_inner()).push((head, body));
+                client.write_all(&answer)?;
+                client.shutdown(Shutdown::Both)
+            }
             Fault::Pass | Fault::Refuse => {
+                // Stale requests first: the relay sees them after newer ones.
+                let late: Vec<_> = std::mem::take(&mut *stash.lock().unwrap_or_else(|p| p.into_inner()));
+                for (h, b) in late {
+                    let _ = exchange(upstream, &h, &b);
+                }
                 let answer = exchange(upstream, &head, &body)?;
                 client.write_all(&answer)?;
                 client.shutdown(Shutdown::Both)

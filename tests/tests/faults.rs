@@ -1,5 +1,5 @@
 //! Five phones sync a hundred times each through a proxy that drops, delays, cuts, truncates,
-//! replays and replaces requests and answers (issue #8): afterwards the phones, the relay and the
+//! replays, reorders and replaces requests and answers (issue #8): afterwards the phones, the relay and the
 //! office agree on every record, nothing is duplicated, nothing is lost, and every photo's bytes
 //! match their hash.
 
@@ -56,9 +56,16 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
     }
     let counts = proxy.counts();
     eprintln!("faulty syncs: {ok} succeeded, {failed} failed; faults per connection: {counts:?}");
-    for f in
-        [Fault::Refuse, Fault::Delay, Fault::TruncateRequest, Fault::CutResponse, Fault::LoseResponse, Fault::Replace500, Fault::Duplicate]
-    {
+    for f in [
+        Fault::Refuse,
+        Fault::Delay,
+        Fault::TruncateRequest,
+        Fault::CutResponse,
+        Fault::LoseResponse,
+        Fault::Replace500,
+        Fault::Duplicate,
+        Fault::Reorder,
+    ] {
         assert!(counts.get(&f).copied().unwrap_or(0) > 0, "{f:?} never happened: {counts:?}");
     }
     assert!(failed > 50 && ok > 50, "the faults bit and syncs still got through: {ok} ok, {failed} failed");

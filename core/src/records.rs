@@ -247,6 +247,15 @@ fn doc_err(id: &str, reason: impl Into<String>) -> Error {
     Error::Document { id: id.to_owned(), reason: reason.into() }
 }
 
+/// Runs automerge over bytes that came from outside (a phone's push, an imported file, a pull).
+/// automerge 0.12 panics on some malformed changes instead of returning an error (found by the
+/// `sync_push` fuzz target: an `unwrap` in its op import); a panic here becomes
+/// [`Error::Document`] for `id`, and the half-applied document is dropped by the caller.
+pub fn untrusted<T>(id: &str, f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| doc_err(id, "malformed automerge data (the changes cannot be read); nothing was applied"))
+}
+
 pub fn new_doc(actor: &ActorId) -> AutoCommit {
     AutoCommit::new().with_actor(actor.clone())
 }

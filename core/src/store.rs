@@ -990,8 +990,8 @@ impl Store {
     pub fn merge_doc(&mut self, id: &str, bytes: &[u8]) -> Result<DocKind> {
         check_id("record", id)?;
         // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
-        let mut incoming =
-            AutoCommit::load(bytes).map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
+        let mut incoming = records::untrusted(id, || AutoCommit::load(bytes))?
+            .map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
         let changes = incoming.get_changes(&[]);
         let tx = self.conn.unchecked_transaction()?;
         let kind = self.merge_changes(&tx, id, changes)?.0;
@@ -1007,7 +1007,7 @@ impl Store {
             Some((d, k, h)) => (d, Some(k), Some(h)),
             None => (AutoCommit::new(), None, None),
         };
-        doc.apply_changes(changes)?;
+        records::untrusted(id, || doc.apply_changes(changes))??;
         if !doc.get_missing_deps(&[]).is_empty() {
             return Err(Error::Document { id: id.into(), reason: "changes depend on history this phone does not have".into() });
         }

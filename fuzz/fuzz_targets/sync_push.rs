@@ -37,7 +37,20 @@ fn doc_id(doc: &AutoCommit) -> String {
     "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into()
 }
 
-fuzz_target!(|data: &[u8]| {
+/// libFuzzer's hook aborts on any panic. automerge 0.12's own panics on malformed changes (an
+/// `unwrap` in its op import, found here) are caught by the relay (`records::untrusted`) and
+/// answered 400, so they unwind to that catch; a panic anywhere else is still a finding.
+fn let_automerge_panics_unwind() {
+    let abort = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.location().is_some_and(|l| l.file().contains("/automerge-0.12.")) {
+            return;
+        }
+        abort(info);
+    }));
+}
+
+fuzz_target!(init: let_automerge_panics_unwind(), |data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     let pushes = match mode % 4 {
         // A whole request body.

@@ -333,7 +333,11 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
     let changes = d
         .changes
         .iter()
-        .map(|c| Change::from_bytes(c.to_vec()).map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}"))))
+        .map(|c| {
+            records::untrusted(&d.doc_id, || Change::from_bytes(c.to_vec()))
+                .map_err(|e| RelayError::BadRequest(e.to_string()))?
+                .map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}")))
+        })
         .collect::<Result<Vec<_>>>()?;
     for c in &changes {
         let actor = c.actor_id().to_hex_string();
@@ -348,7 +352,9 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
     }
     let hashes: Vec<String> = changes.iter().map(|c| c.hash().to_string()).collect();
     let mut doc = before.map(|b| b.doc.clone()).unwrap_or_default();
-    doc.apply_changes(changes).map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
+    records::untrusted(&d.doc_id, || doc.apply_changes(changes))
+        .map_err(|e| RelayError::BadRequest(e.to_string()))?
+        .map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
     if !doc.get_missing_deps(&[]).is_empty() {
         return Err(RelayError::BadRequest("changes depend on history the relay does not have; push the earlier changes first".into()));
     }

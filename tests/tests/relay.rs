@@ -594,6 +594,27 @@ fn sql_in_filters_names_and_forms_is_only_ever_data() {
     assert_eq!(relay.inspect(|r| r.counts().unwrap().0), 3, "venue, inspection, hazard");
 }
 
+#[test]
+fn a_change_that_makes_automerge_panic_is_refused_as_malformed() {
+    // Found by the sync_push fuzz target: automerge 0.12 panics (an unwrap in its op import) on
+    // these bytes. An insider whose device is bound to the change's actor must get a 400, and the
+    // relay must go on serving.
+    const BYTES: &[u8] = include_bytes!("../data/automerge-panic-change.bin");
+    let pieces: Vec<ByteBuf> = BYTES.split(|&b| b == 0xfe).map(|c| ByteBuf::from(c.to_vec())).collect();
+    let actors = pieces.iter().filter_map(|c| automerge::Change::from_bytes(c.to_vec()).ok()).map(|c| c.actor_id().to_hex_string()).collect();
+    let user = fixtures::directory().user("wang").unwrap().clone();
+    let device = gridsafe_server::store::Device { id: "d".into(), user, actors };
+    let d = DocChanges { doc_id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(), kind: "hazard".into(), changes: pieces, heads: vec![] };
+    let e = gridsafe_server::store::check(&device, &d, None).unwrap_err();
+    assert!(e.to_string().contains("malformed automerge data"), "{e}");
+
+    // The phone's import path holds too.
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::create(dir.path().join("p.sqlite")).unwrap();
+    assert!(s.merge_doc(&d.doc_id, BYTES).is_err());
+    assert_eq!(s.counts().unwrap().values().sum::<u64>(), 0, "nothing stored");
+}
+
 fn post_json(url: &str, body: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut resp = agent.post(url).header("Content-Type", "application/json").send(body).unwrap();

@@ -454,6 +454,10 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 8 MB of page cache instead of SQLite's 2 MB: with encryption every page that falls out
+        // of the cache is decrypted and authenticated again on the next read, and the worker's
+        // open-hazards list touches more than 2 MB of pages (docs/benchmarks.md, core).
+        conn.pragma_update(None, "cache_size", -8192)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > STORE_SCHEMA as i64 {

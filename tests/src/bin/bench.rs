@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use gridsafe_core::Store;
 use gridsafe_core::store::{HazardQuery, NewPhoto, NewVenue};
+use gridsafe_core::store_key::StoreKey;
 use gridsafe_tests::fixtures;
 use serde_json::json;
 
@@ -149,18 +150,18 @@ fn peak_rss_mb() -> f64 {
         / 1024.0
 }
 
-fn measure(path: &Path) {
+fn measure(path: &Path, key: Option<&StoreKey>) {
     let rss_start = peak_rss_mb();
     let open_runs: Vec<f64> = (0..21)
         .map(|_| {
             let t = Instant::now();
-            let s = Store::open(path).expect("open");
+            let s = Store::open_with(path, key).expect("open");
             let m = ms(t);
             drop(s);
             m
         })
         .collect();
-    let mut s = Store::open(path).expect("open");
+    let mut s = Store::open_with(path, key).expect("open");
     let counts = s.counts().expect("counts");
     let mine_q = HazardQuery { scope_user: Some("wang".into()), open_only: true, ..Default::default() };
     let overdue_q = HazardQuery { scope_user: Some("wang".into()), overdue_only: true, ..Default::default() };
@@ -223,7 +224,8 @@ fn measure(path: &Path) {
     let file_mb = std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
     let (open_ms, mine_ms, overdue_ms, record_ms) = (median(open_runs), median(mine), median(overdue), median(record));
     let peak = peak_rss_mb();
-    println!("GridSafe core benchmark — store {} ({file_mb:.0} MB): {counts:?}", path.display());
+    let encrypted = key.is_some();
+    println!("GridSafe core benchmark — store {} ({file_mb:.0} MB, encrypted: {encrypted}): {counts:?}", path.display());
     println!("{:<52} {:>10} {:>10} {:>8}", "measure", "median ms", "target ms", "ratio");
     for (name, v, target) in [
         ("open the store", open_ms, 50.0),
@@ -243,12 +245,17 @@ fn measure(path: &Path) {
     println!(
         "{}",
         json!({
-            "bench": "core",
+            "bench": "core", "encrypted": encrypted,
             "venues": counts.get("venue"), "inspections": counts.get("inspection"), "hazards": counts.get("hazard"),
             "open_ms": round2(open_ms), "my_open_hazards_ms": round2(mine_ms), "overdue_ms": round2(overdue_ms),
             "record_inspection_ms": round2(record_ms), "peak_rss_mb": round2(peak), "doc_sizes": size_json, "store_mb": round2(file_mb)
         })
     );
+}
+
+/// The fixed key of the benchmark's encrypted store.
+fn bench_key() -> StoreKey {
+    StoreKey::from_bytes(&[0x5a; 32]).expect("bench key")
 }
 
 fn round2(x: f64) -> f64 {
@@ -737,7 +744,8 @@ fn main() {
     }
     if std::env::args().nth(1).as_deref() == Some("core-measure") {
         let path = std::env::args().nth(2).expect("path");
-        measure(Path::new(&path));
+        let key = std::env::args().nth(3).is_some().then(bench_key);
+        measure(Path::new(&path), key.as_ref());
         return;
     }
     let (mode, data, venues) = args();
@@ -758,9 +766,43 @@ fn main() {
                     );
                 }
             }
-            // Measure in a fresh process so peak memory is the measuring phase's alone.
-            let status = Command::new(std::env::current_exe().expect("exe")).arg("core-measure").arg(&path).status().expect("spawn");
-            std::process::exit(status.code().unwrap_or(1));
+            // The same store encrypted (SQLCipher), made once from the plain one.
+            let enc = data.join(format!("core-{venues}-encrypted.sqlite"));
+            if !enc.exists() {
+                let tmp = data.join(format!("core-{venues}-encrypted.sqlite.partial"));
+                std::fs::copy(&path, &tmp).expect("copy");
+                drop(Store::open_with(&tmp, Some(&bench_key())).expect("encrypt"));
+                std::fs::rename(&tmp, &enc).expect("rename");
+            }
+            // Each measured in a fresh process so peak memory is the measuring phase's alone;
+            // plain and encrypted in one run, side by side.
+            let mut figures = Vec::new();
+            for (store, keyed) in [(&path, false), (&enc, true)] {
+                let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+                cmd.arg("core-measure").arg(store);
+                if keyed {
+                    cmd.arg("key");
+                }
+                let out = cmd.output().expect("spawn");
+                let text = String::from_utf8_lossy(&out.stdout).to_string();
+                print!("{text}");
+                if !out.status.success() {
+                    std::process::exit(out.status.code().unwrap_or(1));
+                }
+                let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("figures");
+                figures.push(last);
+            }
+            let ratio = |k: &str| round2(figures[1][k].as_f64().unwrap_or(0.0) / figures[0][k].as_f64().unwrap_or(1.0).max(1e-9));
+            println!(
+                "{}",
+                json!({
+                    "bench": "core", "plain": figures[0], "encrypted": figures[1],
+                    "encrypted_vs_plain": {
+                        "open": ratio("open_ms"), "my_open_hazards": ratio("my_open_hazards_ms"),
+                        "overdue": ratio("overdue_ms"), "record_inspection": ratio("record_inspection_ms")
+                    }
+                })
+            );
         }
         _ => {
             eprintln!("usage: gridsafe-bench core [--data DIR] [--venues N]");

@@ -601,17 +601,21 @@ fn a_change_that_makes_automerge_panic_is_refused_as_malformed() {
     // relay must go on serving.
     const BYTES: &[u8] = include_bytes!("../data/automerge-panic-change.bin");
     let pieces: Vec<ByteBuf> = BYTES.split(|&b| b == 0xfe).map(|c| ByteBuf::from(c.to_vec())).collect();
-    let actors = pieces.iter().filter_map(|c| automerge::Change::from_bytes(c.to_vec()).ok()).map(|c| c.actor_id().to_hex_string()).collect();
+    let actors =
+        pieces.iter().filter_map(|c| automerge::Change::from_bytes(c.to_vec()).ok()).map(|c| c.actor_id().to_hex_string()).collect();
     let user = fixtures::directory().user("wang").unwrap().clone();
     let device = gridsafe_server::store::Device { id: "d".into(), user, actors };
     let d = DocChanges { doc_id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(), kind: "hazard".into(), changes: pieces, heads: vec![] };
     let e = gridsafe_server::store::check(&device, &d, None).unwrap_err();
     assert!(e.to_string().contains("malformed automerge data"), "{e}");
 
-    // The phone's import path holds too.
+    // The phone's import path holds too, also for a saved document that makes automerge's
+    // column decoder (hexane) panic — the second such input the fuzzer found.
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::create(dir.path().join("p.sqlite")).unwrap();
     assert!(s.merge_doc(&d.doc_id, BYTES).is_err());
+    let e = s.merge_doc(&d.doc_id, include_bytes!("../data/automerge-panic-doc.bin")).unwrap_err();
+    assert!(e.to_string().contains("malformed automerge data"), "{e}");
     assert_eq!(s.counts().unwrap().values().sum::<u64>(), 0, "nothing stored");
 }
 

@@ -994,6 +994,7 @@ impl Store {
     pub fn merge_doc(&mut self, id: &str, bytes: &[u8]) -> Result<DocKind> {
         check_id("record", id)?;
         // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
+        records::check_chunks(id, bytes, &[records::CHUNK_DOCUMENT, records::CHUNK_CHANGE, records::CHUNK_COMPRESSED_CHANGE])?;
         let mut incoming = records::untrusted(id, || AutoCommit::load(bytes))?
             .map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
         let changes = incoming.get_changes(&[]);

@@ -72,8 +72,9 @@ fuzz_target!(init: let_automerge_panics_unwind(), |data: &[u8]| {
             let _ = SyncResponse::decode(rest);
             return;
         }
-        // A saved document (what `doc import` and backups carry), pushed as its changes.
-        2 => match records::untrusted("fuzz", || AutoCommit::load(rest)) {
+        // A saved document (what `doc import` and backups carry), screened as the phone's import
+        // screens it, pushed as its changes.
+        2 => match records::check_chunks("fuzz", rest, &[0, 1, 2]).and_then(|()| records::untrusted("fuzz", || AutoCommit::load(rest))) {
             Ok(Ok(mut doc)) => vec![DocChanges {
                 doc_id: doc_id(&doc),
                 kind: "hazard".into(),

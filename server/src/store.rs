@@ -334,6 +334,8 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         .changes
         .iter()
         .map(|c| {
+            records::check_chunks(&d.doc_id, c, &[records::CHUNK_CHANGE, records::CHUNK_COMPRESSED_CHANGE])
+                .map_err(|e| RelayError::BadRequest(e.to_string()))?;
             records::untrusted(&d.doc_id, || Change::from_bytes(c.to_vec()))
                 .map_err(|e| RelayError::BadRequest(e.to_string()))?
                 .map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}")))

@@ -609,13 +609,23 @@ fn a_change_that_makes_automerge_panic_is_refused_as_malformed() {
     let e = gridsafe_server::store::check(&device, &d, None).unwrap_err();
     assert!(e.to_string().contains("malformed automerge data"), "{e}");
 
-    // The phone's import path holds too, also for a saved document that makes automerge's
-    // column decoder (hexane) panic — the second such input the fuzzer found.
+    // The phone's import path holds too, also for the second input the fuzzer found: a saved
+    // "bundle" that makes automerge's column decoder (hexane) panic, now refused by its header.
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::create(dir.path().join("p.sqlite")).unwrap();
     assert!(s.merge_doc(&d.doc_id, BYTES).is_err());
     let e = s.merge_doc(&d.doc_id, include_bytes!("../data/automerge-panic-doc.bin")).unwrap_err();
-    assert!(e.to_string().contains("malformed automerge data"), "{e}");
+    assert!(e.to_string().contains("chunk of type 3 is not accepted"), "{e}");
+
+    // And the third: 76 bytes of automerge "bundle" chunk that make automerge allocate 2 GiB.
+    // Refused from the chunk header, before automerge reads it, on the relay and on the phone.
+    const BOMB: &[u8] = include_bytes!("../data/automerge-bundle-bomb.bin");
+    let pushed = DocChanges { changes: vec![ByteBuf::from(BOMB.to_vec())], ..d.clone() };
+    let e = gridsafe_server::store::check(&device, &pushed, None).unwrap_err();
+    assert!(e.to_string().contains("chunk of type 3 is not accepted"), "{e}");
+    let e = s.merge_doc(&d.doc_id, BOMB).unwrap_err();
+    assert!(e.to_string().contains("chunk of type 3 is not accepted"), "{e}");
+    assert!(s.merge_doc(&d.doc_id, b"").is_err() && s.merge_doc(&d.doc_id, &BOMB[..12]).is_err());
     assert_eq!(s.counts().unwrap().values().sum::<u64>(), 0, "nothing stored");
 }
 

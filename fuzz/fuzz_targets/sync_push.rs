@@ -18,7 +18,8 @@ fn device(pushes: &[DocChanges], role: Role) -> Device {
     let actors: HashSet<String> = pushes
         .iter()
         .flat_map(|d| d.changes.iter())
-        .filter_map(|c| Change::from_bytes(c.to_vec()).ok())
+        .filter(|c| records::check_chunks("fuzz", c, &[1, 2]).is_ok())
+        .filter_map(|c| records::untrusted("fuzz", || Change::from_bytes(c.to_vec())).ok()?.ok())
         .map(|c| c.actor_id().to_hex_string())
         .collect();
     let user = User { id: "insp".into(), name: "insp".into(), role, department: Some("FIRE".into()), grids: vec!["G1".into()] };

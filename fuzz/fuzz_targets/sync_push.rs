@@ -46,7 +46,9 @@ fn doc_id(doc: &AutoCommit) -> String {
 fn let_automerge_panics_unwind() {
     let abort = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if info.location().is_some_and(|l| ["/automerge-0.12.", "/hexane-"].iter().any(|c| l.file().contains(c))) {
+        // Third-party code (automerge, hexane, ...): a panic that escapes our catch still reaches
+        // libfuzzer-sys's own catch, which aborts, so nothing is hidden.
+        if info.location().is_some_and(|l| l.file().contains("/registry/src/")) {
             return;
         }
         abort(info);

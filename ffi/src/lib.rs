@@ -518,6 +518,11 @@ pub struct GridStore {
     syncing: Mutex<()>,
 }
 
+/// A lock of the store object; a poisoned one (a panic while held) is a storage error.
+fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<std::sync::MutexGuard<'a, T>, GridSafeError> {
+    m.lock().map_err(|_| GridSafeError::Storage { reason: format!("{what} lock poisoned") })
+}
+
 impl GridStore {
     fn open_keyed(path: String, key: Option<StoreKey>) -> Result<Arc<Self>, GridSafeError> {
         let p = PathBuf::from(&path);
@@ -526,7 +531,7 @@ impl GridStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Store) -> gridsafe_core::Result<T>) -> Result<T, GridSafeError> {
-        let mut guard = self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?;
+        let mut guard = locked(&self.inner, "store")?;
         let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
         Ok(f(store)?)
     }
@@ -638,17 +643,17 @@ impl GridStore {
             code: "sync_running".into(),
             reason: "同步进行中，请稍后再更换密钥 a sync is running; change the key after it".into(),
         })?;
-        let mut guard = self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?;
+        let mut guard = locked(&self.inner, "store")?;
         let store = guard.take().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
         match store.rekey(&new_key) {
             Ok(s) => {
                 *guard = Some(s);
-                *self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })? = Some(new_key);
+                *locked(&self.key, "key")? = Some(new_key);
                 Ok(())
             }
             Err(e) => {
                 // The old file and key still stand; reopen so the app keeps working.
-                let old = self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })?.clone();
+                let old = locked(&self.key, "key")?.clone();
                 *guard = Store::open_with(&self.path, old.as_ref()).ok();
                 Err(e.into())
             }
@@ -881,7 +886,7 @@ impl GridStore {
         device_name: String,
     ) -> Result<String, GridSafeError> {
         off_thread(move || {
-            let mut guard = self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?;
+            let mut guard = locked(&self.inner, "store")?;
             let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed { reason: "store is closed".into() })?;
             let secret = match &secret {
                 EnrolSecret::Password { password } => gridsafe_client::Secret::Password(password),
@@ -902,11 +907,11 @@ impl GridStore {
         cancel: Arc<CancelHandle>,
     ) -> Result<SyncReport, GridSafeError> {
         off_thread(move || {
-            let _syncing = self.syncing.lock().map_err(|_| GridSafeError::Storage { reason: "sync lock poisoned".into() })?;
-            if self.inner.lock().map_err(|_| GridSafeError::Storage { reason: "store lock poisoned".into() })?.is_none() {
+            let _syncing = locked(&self.syncing, "sync")?;
+            if locked(&self.inner, "store")?.is_none() {
                 return Err(GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) });
             }
-            let key = self.key.lock().map_err(|_| GridSafeError::Storage { reason: "key lock poisoned".into() })?.clone();
+            let key = locked(&self.key, "key")?.clone();
             let mut own = Store::open_with(&self.path, key.as_ref())?;
             let mut report = |p: &gridsafe_client::Progress| {
                 if let Some(l) = &listener {

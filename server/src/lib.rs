@@ -7,6 +7,9 @@
 //! - `GET /healthz`, `GET /metrics` (Prometheus text format).
 //! - The office dashboard ([`web`]): `/login`, `/hazards` (ledger, CSV), `/hazards/{id}`.
 
+pub mod backup;
+pub mod blobs;
+pub mod db;
 pub mod demo;
 pub mod intake;
 pub mod owner;
@@ -49,15 +52,51 @@ pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
     pub(crate) readers: Arc<Readers>,
     metrics: Arc<Metrics>,
-    pub(crate) blobs: PathBuf,
+    pub(crate) blobs: Arc<dyn blobs::BlobStore>,
+}
+
+/// Where a relay keeps its data.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The local directory: the SQLite file (every table, or with `database` the office's and
+    /// the projections) and, unless `blobs` says otherwise, the photos.
+    pub data: PathBuf,
+    /// A `postgres://` URL: the shared tables live there, for several relays on one database.
+    pub database: Option<String>,
+    /// The photos' directory, when it is not `DATA/blobs` (a path every relay mounts).
+    pub blobs: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn local(data: impl Into<PathBuf>) -> Config {
+        Config { data: data.into(), ..Config::default() }
+    }
+
+    pub fn blob_root(&self) -> PathBuf {
+        self.blobs.clone().unwrap_or_else(|| self.data.join("blobs"))
+    }
+
+    /// Opens the store this configuration names (as the admin commands do).
+    pub fn open_store(&self) -> Result<RelayStore, RelayError> {
+        RelayStore::open_with(&self.data, self.database.as_deref())
+    }
 }
 
 impl AppState {
     /// The relay's state over the data directory `data` (database and blobs).
     pub fn open(data: &std::path::Path) -> Result<AppState, RelayError> {
-        let store = RelayStore::open(data)?;
-        let readers = Readers::open(data, READERS)?;
-        Ok(AppState { store: Arc::new(Mutex::new(store)), readers: Arc::new(readers), metrics: Arc::default(), blobs: data.join("blobs") })
+        AppState::open_with(&Config::local(data))
+    }
+
+    pub fn open_with(cfg: &Config) -> Result<AppState, RelayError> {
+        let store = cfg.open_store()?;
+        let readers = Readers::open_with(&cfg.data, cfg.database.as_deref(), READERS)?;
+        Ok(AppState {
+            store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(readers),
+            metrics: Arc::default(),
+            blobs: Arc::new(blobs::FsBlobStore::new(cfg.blob_root())),
+        })
     }
 
     /// Runs blocking work off the async runtime, without the store lock.
@@ -159,7 +198,7 @@ async fn sync_phases(s: &AppState, token: String, body: Bytes) -> Result<Vec<u8>
     let (readers, dev, cursor) = (s.readers.clone(), device.clone(), req.cursor);
     let metrics = s.metrics.clone();
     AppState::blocking(move || {
-        let (pull, cursor, more, actors) = readers.with(|c| store::pull(c, &dev, cursor))?;
+        let (pull, cursor, more, actors) = readers.with_db(|db| store::pull(db, &dev, cursor))?;
         tracing::info!(device = %dev.id, user = %dev.user.id, pushed = req.push.len(), accepted = accepted.len(),
             refused = refused.len(), pulled = pull.len(), cursor, "sync");
         metrics.docs_accepted.fetch_add(accepted.len() as u64, Ordering::Relaxed);
@@ -195,36 +234,6 @@ pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(crate) fn blob_path(root: &std::path::Path, sha: &str) -> PathBuf {
-    root.join(&sha[..2]).join(sha)
-}
-
-/// Stores bytes the relay made itself (an owner's processed photo) under their hash: written to
-/// a partial file, synced, then renamed, so a crash never leaves a short blob under a full name.
-pub(crate) fn write_blob(root: &std::path::Path, sha: &str, bytes: &[u8]) -> Result<(), RelayError> {
-    use std::io::Write;
-    check_sha(sha).map_err(|e| e.0)?;
-    let dest = blob_path(root, sha);
-    if dest.exists() {
-        return Ok(());
-    }
-    let part = root.join("partial").join(format!("{sha}.made"));
-    std::fs::create_dir_all(part.parent().unwrap_or(root)).map_err(io)?;
-    let mut f = std::fs::File::create(&part).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::create_dir_all(dest.parent().unwrap_or(root)).map_err(io)?;
-    std::fs::rename(&part, &dest).map_err(io)
-}
-
-fn part_path(root: &std::path::Path, sha: &str) -> PathBuf {
-    root.join("partial").join(format!("{sha}.part"))
-}
-
-fn io(e: std::io::Error) -> RelayError {
-    RelayError::Storage(e.to_string())
-}
-
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct BlobStatus {
     /// Bytes the relay holds of this photo (the client resumes from here).
@@ -235,18 +244,21 @@ pub struct BlobStatus {
 async fn blob_status(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Json<BlobStatus>, ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
-    let root = s.blobs.clone();
-    let st = s
+    let complete = s
         .with_store(move |st| {
             st.authenticate(&token)?;
-            if st.blob_complete(&sha)? {
-                let len = std::fs::metadata(blob_path(&root, &sha)).map_err(io)?.len();
-                return Ok(BlobStatus { have: len, complete: true });
-            }
-            let have = std::fs::metadata(part_path(&root, &sha)).map(|m| m.len()).unwrap_or(0);
-            Ok(BlobStatus { have, complete: false })
+            st.blob_complete(&sha).map(|c| (sha, c))
         })
         .await?;
+    let blobs = s.blobs.clone();
+    let st = AppState::blocking(move || {
+        let (sha, complete) = complete;
+        if complete && let Some(size) = blobs.size(&sha)? {
+            return Ok(BlobStatus { have: size, complete: true });
+        }
+        Ok(BlobStatus { have: blobs.partial(&sha)?, complete: false })
+    })
+    .await?;
     Ok(Json(st))
 }
 
@@ -258,7 +270,7 @@ struct ChunkQuery {
 
 /// Appends one chunk at `offset`; on the last chunk the whole file is checked against its SHA-256
 /// before it becomes visible. An offset other than the bytes held → 409 with the relay's count,
-/// from which the client resumes.
+/// from which the client resumes. File work runs without the store lock.
 async fn blob_put(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -274,47 +286,35 @@ async fn blob_put(
     if q.offset + body.len() as u64 > q.total {
         return Err(ApiError(RelayError::BadRequest("chunk runs past the declared total".into())));
     }
-    let root = s.blobs.clone();
-    s.with_store(move |st| {
-        use std::io::Write;
-        let device = st.authenticate(&token)?;
-        if st.blob_complete(&sha)? {
-            return Ok((StatusCode::OK, BlobStatus { have: q.total, complete: true }));
+    let (device, complete) = {
+        let sha = sha.clone();
+        s.with_store(move |st| {
+            let device = st.authenticate(&token)?;
+            Ok((device, st.blob_complete(&sha)?))
+        })
+        .await?
+    };
+    if complete {
+        return Ok((StatusCode::OK, Json(BlobStatus { have: q.total, complete: true })));
+    }
+    let blobs = s.blobs.clone();
+    let sha2 = sha.clone();
+    let appended = AppState::blocking(move || blobs.append(&sha2, q.offset, &body, q.total)).await?;
+    match appended {
+        // Not an error the client must show: it resumes from what the relay holds.
+        blobs::Appended::Resume { have } => Ok((StatusCode::CONFLICT, Json(BlobStatus { have, complete: false }))),
+        blobs::Appended::Partial { have } => Ok((StatusCode::OK, Json(BlobStatus { have, complete: false }))),
+        blobs::Appended::Complete { size } => {
+            s.with_store(move |st| st.blob_completed(&sha, size, &device)).await?;
+            Ok((StatusCode::OK, Json(BlobStatus { have: size, complete: true })))
         }
-        let part = part_path(&root, &sha);
-        std::fs::create_dir_all(part.parent().unwrap_or(&root)).map_err(io)?;
-        let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        if q.offset != have {
-            // Not an error the client must show: it resumes from what the relay holds.
-            return Ok((StatusCode::CONFLICT, BlobStatus { have, complete: false }));
-        }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&part).map_err(io)?;
-        f.write_all(&body).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        let have = have + body.len() as u64;
-        if have < q.total {
-            return Ok((StatusCode::OK, BlobStatus { have, complete: false }));
-        }
-        let bytes = std::fs::read(&part).map_err(io)?;
-        if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
-            std::fs::remove_file(&part).map_err(io)?;
-            return Err(RelayError::BadRequest("the uploaded bytes do not match their SHA-256; upload again".into()));
-        }
-        let dest = blob_path(&root, &sha);
-        std::fs::create_dir_all(dest.parent().unwrap_or(&root)).map_err(io)?;
-        std::fs::rename(&part, &dest).map_err(io)?;
-        st.blob_completed(&sha, have, &device)?;
-        Ok((StatusCode::OK, BlobStatus { have, complete: true }))
-    })
-    .await
-    .map(|(code, st)| (code, Json(st)))
+    }
 }
 
 async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
-    let root = s.blobs.clone();
-    let bytes = s
+    let sha = s
         .with_store(move |st| {
             let device = st.authenticate(&token)?;
             if !st.may_read_blob(&device, &sha)? {
@@ -323,9 +323,11 @@ async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): Ax
             if !st.blob_complete(&sha)? {
                 return Err(RelayError::BadRequest("this photo has not been uploaded yet".into()));
             }
-            std::fs::read(blob_path(&root, &sha)).map_err(io)
+            Ok(sha)
         })
         .await?;
+    let blobs = s.blobs.clone();
+    let bytes = AppState::blocking(move || blobs.get(&sha)).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }
 
@@ -412,10 +414,24 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::open(&data)?;
+    serve_with(Config::local(data), listener, shutdown).await
+}
+
+/// [`serve`] with the shared database and blob directory of a multi-relay deployment.
+pub async fn serve_with(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let c = cfg.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open_with(&c)).await??;
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, data = %data.display(), "relay listening");
+    let database = cfg.database.as_deref().map(db::redact);
+    tracing::info!(%addr, data = %cfg.data.display(), database = database.as_deref().unwrap_or("sqlite"), "relay listening");
+    let keep = state.clone();
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    // The PostgreSQL client closes its connection by blocking: not on an async worker.
+    tokio::task::spawn_blocking(move || drop(keep)).await?;
     tracing::info!("relay stopped");
     Ok(())
 }

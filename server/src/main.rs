@@ -15,10 +15,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run the relay on embedded SQLite.
+    /// Run the relay: on embedded SQLite, or with --database on PostgreSQL shared with other relays.
     Serve {
-        #[arg(long, default_value = "gridsafe-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
@@ -39,11 +39,47 @@ enum Cmd {
     },
     /// Administer the directory, passwords and devices.
     Admin {
-        #[arg(long, default_value = "gridsafe-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         #[command(subcommand)]
         cmd: AdminCmd,
     },
+    /// Back up a relay while it runs: the SQLite file (or a pg_dump of the shared database and the
+    /// local file) and every photo, into a new directory.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// A directory that does not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (and, with --database, an empty database).
+    Restore {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+/// Where the relay's data is (see `gridsafe_server::Config`).
+#[derive(clap::Args, Debug)]
+struct StoreArgs {
+    /// The local data directory (the SQLite file; the photos unless --blobs is given).
+    #[arg(long, default_value = "gridsafe-data")]
+    data: PathBuf,
+    /// Keep the shared tables on PostgreSQL (postgres://user:password@host/db), for several relays.
+    #[arg(long, env = "GRIDSAFE_DATABASE")]
+    database: Option<String>,
+    /// The photos' directory, when it is not DATA/blobs: a path every relay mounts.
+    #[arg(long, env = "GRIDSAFE_BLOBS")]
+    blobs: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn config(self) -> gridsafe_server::Config {
+        gridsafe_server::Config { data: self.data, database: self.database, blobs: self.blobs }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,13 +138,13 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { data, listen } => {
+        Cmd::Serve { store, listen } => {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
                 // The bound address on stdout, so a parent process can find an ephemeral port.
                 println!("listening on http://{}", listener.local_addr()?);
-                gridsafe_server::serve(data, listener, shutdown_signal()).await
+                gridsafe_server::serve_with(store.config(), listener, shutdown_signal()).await
             })
         }
         Cmd::Demo { data, listen, photos, exit } => {
@@ -131,7 +167,7 @@ fn main() -> Result<()> {
                 let phones = data.join("phones");
                 let u = url.clone();
                 let sum = tokio::task::spawn_blocking(move || gridsafe_server::demo::run_phones(&u, &phones, photos.as_deref())).await??;
-                let store = RelayStore::open(&data)?;
+                let mut store = RelayStore::open(&data)?;
                 let (docs, changes, devices) = store.counts()?;
                 println!("\nGridSafe demo — 吕巷镇");
                 println!("  relay        {url}  (data {})", data.display());
@@ -154,8 +190,26 @@ fn main() -> Result<()> {
                 Ok(())
             })
         }
-        Cmd::Admin { data, cmd } => {
-            let mut store = RelayStore::open(&data)?;
+        Cmd::Backup { store, to } => {
+            let m = gridsafe_server::backup::backup(&store.config(), &to)?;
+            println!(
+                "backup in {}: {} records, {} changes, {} photos ({} bytes){}",
+                to.display(),
+                m.docs,
+                m.changes,
+                m.photos,
+                m.photo_bytes,
+                if m.postgres { ", shared tables by pg_dump" } else { "" }
+            );
+            Ok(())
+        }
+        Cmd::Restore { store, from } => {
+            let m = gridsafe_server::backup::restore(&from, &store.config())?;
+            println!("restored {} records, {} changes, {} photos from {}", m.docs, m.changes, m.photos, from.display());
+            Ok(())
+        }
+        Cmd::Admin { store: args, cmd } => {
+            let mut store = args.config().open_store()?;
             match cmd {
                 AdminCmd::Directory { file } => {
                     let d = store.import_directory(&std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?)?;

@@ -76,16 +76,24 @@ const REPORT_COLUMNS: &str = "id, hazard_id, photo, thumb, note, received_ms, st
 impl RelayStore {
     /// The device's owner key, created for devices enrolled before owner links existed.
     pub fn owner_key(&mut self, device: &Device) -> Result<String> {
-        let key: Option<String> =
-            self.conn.query_row("SELECT owner_key FROM devices WHERE id = ?1", params![device.id], |r| r.get(0)).optional()?.flatten();
+        let key = self
+            .db()
+            .one("SELECT owner_key FROM devices WHERE id = ?1", crate::vals![&device.id])?
+            .map(|r| r.opt_text(0))
+            .transpose()?
+            .flatten();
         if let Some(k) = key {
             return Ok(k);
         }
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
         let k = hex::encode(raw);
-        self.conn.execute("UPDATE devices SET owner_key = ?2 WHERE id = ?1 AND owner_key IS NULL", params![device.id, k])?;
-        Ok(self.conn.query_row("SELECT owner_key FROM devices WHERE id = ?1", params![device.id], |r| r.get(0))?)
+        let mut db = self.db();
+        db.exec("UPDATE devices SET owner_key = ?2 WHERE id = ?1 AND owner_key IS NULL", crate::vals![&device.id, k])?;
+        // Another request (or relay) may have set one first: the stored key is the one.
+        db.one("SELECT owner_key FROM devices WHERE id = ?1", crate::vals![&device.id])?
+            .ok_or_else(|| RelayError::NotFound(format!("device {}", device.id)))?
+            .text(0)
     }
 
     /// Checks an owner link: the signing device exists and is not revoked, the signature and the
@@ -99,11 +107,10 @@ impl RelayStore {
         };
         let claimed = owner_link::parse(token).map_err(|e| refuse(e.to_string()))?;
         let row: Option<(Option<String>, Option<i64>, String)> = self
-            .conn
-            .query_row("SELECT owner_key, revoked_ms, user_id FROM devices WHERE id = ?1", params![claimed.device_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+            .db()
+            .one("SELECT owner_key, revoked_ms, user_id FROM devices WHERE id = ?1", crate::vals![&claimed.device_id])?
+            .map(|r| Ok::<_, RelayError>((r.opt_text(0)?, r.opt_int(1)?, r.text(2)?)))
+            .transpose()?;
         let (key, revoked, user_id) = row.ok_or_else(|| refuse(format!("unknown device {}", claimed.device_id)))?;
         let key = key.ok_or_else(|| refuse("device has no owner key".into()))?;
         if revoked.is_some() {
@@ -206,18 +213,19 @@ impl RelayStore {
         self.owner_report_allowed(link, hazard_id, note)?;
         let id = gridsafe_core::store::new_id();
         let now = gridsafe_core::clock::now_ms();
-        let tx = self.conn.transaction()?;
-        for (sha, size) in photos {
-            tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![sha, size as i64, link.device_id, now],
+        self.write_tx(|st| {
+            for (sha, size) in photos {
+                st.db().exec(
+                    "INSERT INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    crate::vals![sha, size as i64, &link.device_id, now],
+                )?;
+            }
+            st.conn.execute(
+                "INSERT INTO owner_reports (id, venue_id, hazard_id, device_id, photo, thumb, note, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id, link.venue_id, hazard_id, link.device_id, photos[0].0, photos[1].0, note.trim(), now],
             )?;
-        }
-        tx.execute(
-            "INSERT INTO owner_reports (id, venue_id, hazard_id, device_id, photo, thumb, note, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![id, link.venue_id, hazard_id, link.device_id, photos[0].0, photos[1].0, note.trim(), now],
-        )?;
-        tx.commit()?;
+            Ok(())
+        })?;
         Ok(id)
     }
 

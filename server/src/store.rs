@@ -18,6 +18,9 @@ use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, Syn
 use gridsafe_core::{projection, template};
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::db::{Db, Pg};
+use crate::vals;
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -44,6 +47,8 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 
 /// Most change bytes returned by one pull; the phone asks again when `more` is set.
 pub const PULL_BYTES: usize = 8 * 1024 * 1024;
+/// Most changes read for one pull (rows are read whole before the byte limit applies).
+pub const PULL_ROWS: usize = 20_000;
 /// Documents kept loaded (automerge costs ~17 kB of heap per document).
 pub const DOC_CACHE: usize = 512;
 /// A dashboard session lasts a working day.
@@ -204,7 +209,11 @@ pub struct HazardCount {
 
 #[derive(Debug)]
 pub struct RelayStore {
+    /// This instance's own SQLite file: the office's tables and the projections, and (without
+    /// PostgreSQL) the shared tables too.
     pub(crate) conn: Connection,
+    /// The shared tables on PostgreSQL, when several relays share one database.
+    pg: Option<Pg>,
     cache: lru::LruCache<String, Arc<Loaded>>,
     /// The parsed directory: every request needs it, so it is read once and replaced on import.
     pub(crate) dir: Option<Directory>,
@@ -214,7 +223,7 @@ pub struct RelayStore {
     pub(crate) actors: HashMap<String, String>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     gridsafe_core::clock::now_ms()
 }
 
@@ -397,7 +406,22 @@ fn may_write(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
 }
 
 impl RelayStore {
+    /// The relay's store in `dir` on embedded SQLite.
     pub fn open(dir: &Path) -> Result<RelayStore> {
+        RelayStore::open_with(dir, None)
+    }
+
+    /// The relay's store: office tables and projections in `dir`; the shared tables there too, or
+    /// on PostgreSQL when `database` (a `postgres://` URL) is given.
+    pub fn open_with(dir: &Path, database: Option<&str>) -> Result<RelayStore> {
+        let pg = match database {
+            Some(url) => {
+                let mut pg = Pg::connect(url)?;
+                pg.migrate()?;
+                Some(pg)
+            }
+            None => None,
+        };
         std::fs::create_dir_all(dir).map_err(|e| RelayError::Storage(format!("{}: {e}", dir.display())))?;
         let mut conn = Connection::open(dir.join("relay.sqlite"))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
@@ -407,32 +431,135 @@ impl RelayStore {
         let templates =
             template::bundled_sources().into_iter().map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t)).collect();
         let cache = lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN));
-        let mut st = RelayStore { conn, cache, dir: None, templates, actors: HashMap::new() };
+        let mut st = RelayStore { conn, pg, cache, dir: None, templates, actors: HashMap::new() };
         st.dir = st.read_directory()?;
-        st.actors = {
-            let mut stmt = st.conn.prepare("SELECT actor, user_id FROM actors")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
-        };
-        let built: Option<String> = st.conn.query_row("SELECT value FROM meta WHERE key = 'projections'", [], |r| r.get(0)).optional()?;
-        if built.is_none() {
-            // A relay from before the projections existed: derive them once from the change log.
-            st.rebuild_projections()?;
+        st.refresh_actors()?;
+        if st.pg.is_some() {
+            // Another relay may have written since this one last ran.
+            st.catch_up()?;
+        } else {
+            let built: Option<String> =
+                st.conn.query_row("SELECT value FROM meta WHERE key = 'projections'", [], |r| r.get(0)).optional()?;
+            if built.is_none() {
+                // A relay from before the projections existed: derive them once from the change log.
+                st.rebuild_projections()?;
+            }
         }
         Ok(st)
+    }
+
+    /// The shared tables (the admin tools and tests read and repair them through this).
+    pub fn db(&mut self) -> Db<'_> {
+        match &mut self.pg {
+            Some(pg) => Db::Pg(pg),
+            None => Db::Lite(&self.conn),
+        }
+    }
+
+    /// Whether the shared tables are on PostgreSQL (other relays may write them).
+    pub fn is_shared(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// The PostgreSQL connection, when there is one (backups, tests).
+    pub fn postgres(&mut self) -> Option<&mut Pg> {
+        self.pg.as_mut()
+    }
+
+    /// Runs `f` in one write transaction over the shared tables and the local file (one
+    /// transaction on SQLite; on PostgreSQL the shared one commits first, under the change-log
+    /// lock, and the projections written locally follow: if the local commit fails, they are
+    /// derived again by [`RelayStore::catch_up`]).
+    pub(crate) fn write_tx<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        if let Some(pg) = &mut self.pg
+            && let Err(e) = pg.begin_write()
+        {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        match f(self) {
+            Ok(v) => {
+                if let Some(pg) = &mut self.pg
+                    && let Err(e) = pg.end(true)
+                {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Some(pg) = &mut self.pg {
+                    let _ = pg.end(false);
+                }
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-reads the actor → user table when devices were enrolled (here or on another relay).
+    fn refresh_actors(&mut self) -> Result<()> {
+        let n = self.db().one("SELECT count(*) FROM actors", &[])?.map_or(Ok(0), |r| r.int(0))?;
+        if n as usize != self.actors.len() {
+            let rows = self.db().query("SELECT actor, user_id FROM actors", &[])?;
+            self.actors = rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect::<Result<_>>()?;
+        }
+        Ok(())
+    }
+
+    /// Brings this instance's projections up to the shared change log (PostgreSQL: other relays
+    /// write it too). Each record changed after the last change projected here is read again
+    /// and projected; returns how many. Idempotent, and a no-op on SQLite, where every commit
+    /// projects its records in the same transaction.
+    pub fn catch_up(&mut self) -> Result<usize> {
+        if self.pg.is_none() {
+            return Ok(0);
+        }
+        self.refresh_actors()?;
+        let from: i64 = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'projected_seq'", [], |r| r.get::<_, String>(0))
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
+        if upto <= from {
+            return Ok(0);
+        }
+        let ids: Vec<String> = self
+            .db()
+            .query("SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?2", vals![from, upto])?
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<_>>()?;
+        let mut batch = Vec::with_capacity(ids.len().min(DOC_CACHE));
+        for id in &ids {
+            if let Some(l) = self.load(id)? {
+                batch.push(l);
+            }
+            if batch.len() == DOC_CACHE {
+                self.write_projections(std::mem::take(&mut batch))?;
+            }
+        }
+        self.write_projections(batch)?;
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
+        Ok(ids.len())
     }
 
     // -----------------------------------------------------------------------------------------
     // Directory and credentials
 
-    fn read_directory(&self) -> Result<Option<Directory>> {
-        let b: Option<Vec<u8>> = self.conn.query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
-        b.map(|b| Directory::from_json(&b).map_err(RelayError::from)).transpose()
+    fn read_directory(&mut self) -> Result<Option<Directory>> {
+        let b = self.db().one("SELECT body FROM directory WHERE id = 1", &[])?;
+        b.map(|b| Directory::from_json(&b.blob(0)?).map_err(RelayError::from)).transpose()
     }
 
     /// Re-reads the directory only when `gridsafe-server admin` (another process) installed a new
     /// version: one indexed lookup per request instead of parsing the JSON every time.
     pub(crate) fn refresh_directory(&mut self) -> Result<()> {
-        let v: Option<i64> = self.conn.query_row("SELECT version FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
+        let v = self.db().one("SELECT version FROM directory WHERE id = 1", &[])?.map(|r| r.int(0)).transpose()?;
         if v.map(|v| v as u64) != self.dir.as_ref().map(|d| d.version) {
             self.dir = self.read_directory()?;
         }
@@ -448,9 +575,11 @@ impl RelayStore {
         let mut d = Directory::from_json(bytes)?;
         let current = self.dir.as_ref().map_or(0, |d| d.version);
         d.version = d.version.max(current + 1);
-        self.conn.execute(
-            "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
-            params![d.version as i64, serde_json::to_vec(&d).map_err(|e| RelayError::Storage(e.to_string()))?],
+        let body = serde_json::to_vec(&d).map_err(|e| RelayError::Storage(e.to_string()))?;
+        self.db().exec(
+            "INSERT INTO directory (id, version, body) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body",
+            vals![d.version as i64, body],
         )?;
         self.dir = Some(d.clone());
         Ok(d)
@@ -466,9 +595,10 @@ impl RelayStore {
         }
         let salt = SaltString::generate(&mut OsRng);
         let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| RelayError::Storage(e.to_string()))?.to_string();
-        self.conn.execute(
-            "INSERT OR REPLACE INTO credentials (user_id, pw_hash, updated_ms) VALUES (?1, ?2, ?3)",
-            params![user_id, hash, now_ms()],
+        self.db().exec(
+            "INSERT INTO credentials (user_id, pw_hash, updated_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET pw_hash = excluded.pw_hash, updated_ms = excluded.updated_ms",
+            vals![user_id, hash, now_ms()],
         )?;
         Ok(())
     }
@@ -507,6 +637,7 @@ impl RelayStore {
     /// `user_id`'s scope, as the dashboard shows it (`gridsafe-server admin report`).
     pub fn monthly_report(&mut self, user_id: &str, month: Option<&str>) -> Result<crate::report::Report> {
         self.refresh_directory()?;
+        self.catch_up()?;
         let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
         let user = dir.user(user_id).ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
         let cutoff = crate::report::cutoff_day(&self.conn)?;
@@ -526,12 +657,11 @@ impl RelayStore {
         crate::report::set_cutoff_day(&self.conn, day)
     }
 
-    fn check_password(&self, user_id: &str, password: &str) -> Result<User> {
+    fn check_password(&mut self, user_id: &str, password: &str) -> Result<User> {
         let fail = || RelayError::Unauthorized("wrong user name or password".into());
         let dir = self.dir.as_ref().ok_or_else(fail)?;
         let user = dir.user(user_id).cloned().ok_or_else(fail)?;
-        let hash: Option<String> =
-            self.conn.query_row("SELECT pw_hash FROM credentials WHERE user_id = ?1", params![user_id], |r| r.get(0)).optional()?;
+        let hash = self.db().one("SELECT pw_hash FROM credentials WHERE user_id = ?1", vals![user_id])?.map(|r| r.text(0)).transpose()?;
         let hash = hash.ok_or_else(fail)?;
         let parsed = PasswordHash::new(&hash).map_err(|e| RelayError::Storage(e.to_string()))?;
         Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| fail())?;
@@ -662,9 +792,9 @@ impl RelayStore {
         OsRng.fill_bytes(&mut raw);
         let code: String = raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
         let now = now_ms();
-        self.conn.execute(
+        self.db().exec(
             "INSERT INTO enrol_codes (code_hash, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![sha256_hex(code.as_bytes()), user_id, now, now + valid_ms],
+            vals![sha256_hex(code.as_bytes()), user_id, now, now + valid_ms],
         )?;
         Ok(format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]))
     }
@@ -681,11 +811,10 @@ impl RelayStore {
         let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
         let hash = sha256_hex(normal.as_bytes());
         let row: Option<(String, i64, Option<i64>)> = self
-            .conn
-            .query_row("SELECT user_id, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1", params![hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+            .db()
+            .one("SELECT user_id, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1", vals![&hash])?
+            .map(|r| Ok::<_, RelayError>((r.text(0)?, r.int(1)?, r.opt_int(2)?)))
+            .transpose()?;
         let user = match row {
             Some((owner, _, _)) if owner != user_id => None,
             Some((_, _, Some(_))) => return Err(RelayError::Unauthorized("this enrolment code has already been used".into())),
@@ -716,37 +845,39 @@ impl RelayStore {
             OsRng.fill_bytes(&mut a);
             actors.push(hex::encode(a));
         }
-        let tx = self.conn.transaction()?;
         for a in &actors {
             if hex::decode(a).map_or(true, |b| b.is_empty() || b.len() > 32) {
                 return Err(RelayError::BadRequest(format!("actor {a:?} is not a hex actor id")));
-            }
-            let owner: Option<String> =
-                tx.query_row("SELECT device_id FROM actors WHERE actor = ?1", params![a], |r| r.get(0)).optional()?;
-            if owner.is_some() {
-                return Err(RelayError::Forbidden(format!("actor {a} is already bound to another device")));
             }
         }
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
         let owner_key = hex::encode(key);
-        tx.execute(
-            "INSERT INTO devices (id, user_id, name, token_hash, created_ms, owner_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![device_id, user.id, device_name, sha256_hex(token.as_bytes()), now_ms(), owner_key],
-        )?;
-        for a in &actors {
-            tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![a, device_id, user.id])?;
-        }
-        if let Some(h) = code_hash {
-            let n = tx.execute(
-                "UPDATE enrol_codes SET used_ms = ?2, device_id = ?3 WHERE code_hash = ?1 AND used_ms IS NULL",
-                params![h, now_ms(), device_id],
-            )?;
-            if n != 1 {
-                return Err(RelayError::Unauthorized("this enrolment code has already been used".into()));
+        self.write_tx(|st| {
+            let mut db = st.db();
+            for a in &actors {
+                if db.one("SELECT device_id FROM actors WHERE actor = ?1", vals![a])?.is_some() {
+                    return Err(RelayError::Forbidden(format!("actor {a} is already bound to another device")));
+                }
             }
-        }
-        tx.commit()?;
+            db.exec(
+                "INSERT INTO devices (id, user_id, name, token_hash, created_ms, owner_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                vals![&device_id, &user.id, device_name, sha256_hex(token.as_bytes()), now_ms(), &owner_key],
+            )?;
+            for a in &actors {
+                db.exec("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", vals![a, &device_id, &user.id])?;
+            }
+            if let Some(h) = code_hash {
+                let n = db.exec(
+                    "UPDATE enrol_codes SET used_ms = ?2, device_id = ?3 WHERE code_hash = ?1 AND used_ms IS NULL",
+                    vals![h, now_ms(), &device_id],
+                )?;
+                if n != 1 {
+                    return Err(RelayError::Unauthorized("this enrolment code has already been used".into()));
+                }
+            }
+            Ok(())
+        })?;
         self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
         self.audit(&user.id, "device.enroll", &device_id, device_name)?;
         Ok(Enrolled { device_id, token, user_id: user.id, actors, owner_key })
@@ -755,49 +886,52 @@ impl RelayStore {
     pub fn authenticate(&mut self, token: &str) -> Result<Device> {
         self.refresh_directory()?;
         let row: Option<(String, String, Option<i64>)> = self
-            .conn
-            .query_row("SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1", params![sha256_hex(token.as_bytes())], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
+            .db()
+            .one("SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1", vals![sha256_hex(token.as_bytes())])?
+            .map(|r| Ok::<_, RelayError>((r.text(0)?, r.text(1)?, r.opt_int(2)?)))
+            .transpose()?;
         let (id, user_id, revoked) = row.ok_or_else(|| RelayError::Unauthorized("unknown device token".into()))?;
         if revoked.is_some() {
             return Err(RelayError::Unauthorized("this device has been revoked".into()));
         }
         let dir = self.dir.as_ref().ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
         let user = dir.user(&user_id).cloned().ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
-        let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device_id = ?1")?;
-        let actors = stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<HashSet<String>>>()?;
+        let actors = self.device_actors(&id)?;
         Ok(Device { id, user, actors })
     }
 
+    fn device_actors(&mut self, device_id: &str) -> Result<HashSet<String>> {
+        self.db().query("SELECT actor FROM actors WHERE device_id = ?1", vals![device_id])?.iter().map(|r| r.text(0)).collect()
+    }
+
     pub fn revoke(&mut self, device_id: &str) -> Result<()> {
-        let n =
-            self.conn.execute("UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL", params![device_id, now_ms()])?;
+        let n = self.db().exec("UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL", vals![device_id, now_ms()])?;
         if n == 0 {
             return Err(RelayError::BadRequest(format!("no active device {device_id}")));
         }
         Ok(())
     }
 
-    pub fn devices(&self) -> Result<Vec<DeviceRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, user_id, name, revoked_ms IS NOT NULL, last_sync_ms, pending_docs, pending_photos, app_version, protocol FROM devices ORDER BY user_id, created_ms",
+    pub fn devices(&mut self) -> Result<Vec<DeviceRow>> {
+        let rows = self.db().query(
+            "SELECT id, user_id, name, revoked_ms, last_sync_ms, pending_docs, pending_photos, app_version, protocol FROM devices ORDER BY user_id, created_ms",
+            &[],
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(DeviceRow {
-                id: r.get(0)?,
-                user_id: r.get(1)?,
-                name: r.get(2)?,
-                revoked: r.get(3)?,
-                last_sync_ms: r.get(4)?,
-                pending_docs: r.get(5)?,
-                pending_photos: r.get(6)?,
-                app_version: r.get(7)?,
-                protocol: r.get(8)?,
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceRow {
+                    id: r.text(0)?,
+                    user_id: r.text(1)?,
+                    name: r.text(2)?,
+                    revoked: r.opt_int(3)?.is_some(),
+                    last_sync_ms: r.opt_int(4)?,
+                    pending_docs: r.opt_int(5)?,
+                    pending_photos: r.opt_int(6)?,
+                    app_version: r.opt_text(7)?,
+                    protocol: r.opt_int(8)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 
     // -----------------------------------------------------------------------------------------
@@ -814,25 +948,29 @@ impl RelayStore {
 
     /// The relay's version of a record, from the cache or rebuilt from the change log.
     pub(crate) fn load(&mut self, id: &str) -> Result<Option<Arc<Loaded>>> {
-        if let Some(d) = self.cache.get(id) {
-            return Ok(Some(d.clone()));
+        if let Some(d) = self.cache.get(id).cloned() {
+            // Another relay on the shared database may have changed the record since.
+            if self.pg.is_none() || self.stored_heads(id)?.as_deref() == Some(d.heads.as_str()) {
+                return Ok(Some(d));
+            }
+            self.cache.pop(id);
         }
         let snapshot: Option<(Vec<u8>, i64)> = self
-            .conn
-            .prepare_cached("SELECT bytes, upto_seq FROM snapshots WHERE doc_id = ?1")?
-            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+            .db()
+            .one("SELECT bytes, upto_seq FROM snapshots WHERE doc_id = ?1", vals![id])?
+            .map(|r| Ok::<_, RelayError>((r.blob(0)?, r.int(1)?)))
+            .transpose()?;
         // A snapshot that does not load is only a lost shortcut: the log has every change.
         let (mut doc, after) = match snapshot.and_then(|(b, upto)| AutoCommit::load(&b).ok().map(|d| (d, upto))) {
             Some((d, upto)) => (d, upto),
             None => (AutoCommit::new(), 0),
         };
-        let mut stmt = self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
-        let changes = stmt
-            .query_map(params![id, after], |r| r.get::<_, Vec<u8>>(0))?
-            .map(|b| b.map_err(RelayError::from).and_then(|b| Change::from_bytes(b).map_err(|e| RelayError::Storage(e.to_string()))))
+        let changes = self
+            .db()
+            .query("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq", vals![id, after])?
+            .iter()
+            .map(|r| Change::from_bytes(r.blob(0)?).map_err(|e| RelayError::Storage(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
-        drop(stmt);
         if changes.is_empty() && after == 0 {
             return Ok(None);
         }
@@ -854,17 +992,54 @@ impl RelayStore {
 
     /// The heads the relay holds for a record now (cheap: the cache or one indexed row).
     fn current_heads(&mut self, id: &str) -> Result<Option<String>> {
-        if let Some(d) = self.cache.peek(id) {
+        // Only this process writes an SQLite relay, so its cache is current; PostgreSQL is asked.
+        if self.pg.is_none()
+            && let Some(d) = self.cache.peek(id)
+        {
             return Ok(Some(d.heads.clone()));
         }
-        let mut stmt = self.conn.prepare_cached("SELECT heads FROM docs WHERE id = ?1")?;
-        Ok(stmt.query_row(params![id], |r| r.get(0)).optional()?)
+        self.stored_heads(id)
+    }
+
+    /// The heads the shared tables hold for a record.
+    fn stored_heads(&mut self, id: &str) -> Result<Option<String>> {
+        self.db().one("SELECT heads FROM docs WHERE id = ?1", vals![id])?.map(|r| r.text(0)).transpose()
     }
 
     /// Phase 3: writes the records that passed [`check`] in one transaction (one fsync per
     /// request) and records the device's status. A record another request changed since phase 1
     /// is checked again, here, on top of the relay's current version.
     pub fn commit(&mut self, device: &Device, req: &SyncRequest, checked: Vec<Result<Prepared>>) -> Result<Committed> {
+        // On PostgreSQL the re-check runs under the change-log lock, against what every relay wrote.
+        let (accepted, refused, batch) = self.write_tx(|st| st.commit_in_tx(device, req, checked))?;
+        for p in batch {
+            self.cache.put(p.doc_id, Arc::new(p.loaded));
+        }
+        let directory = match &self.dir {
+            Some(d) if d.version > req.directory_version => {
+                Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
+            }
+            _ => None,
+        };
+        let templates = self
+            .templates
+            .iter()
+            .filter(|(key, _)| !req.templates.contains(key))
+            .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
+            .collect();
+        Ok(Committed { accepted, refused, directory, templates })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn commit_in_tx(
+        &mut self,
+        device: &Device,
+        req: &SyncRequest,
+        checked: Vec<Result<Prepared>>,
+    ) -> Result<(Vec<Acked>, Vec<Refused>, Vec<Prepared>)> {
+        if self.pg.is_some() {
+            self.refresh_actors()?;
+        }
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
         let mut batch = Vec::new();
@@ -885,74 +1060,69 @@ impl RelayStore {
                 Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
             }
         }
-        let tx = self.conn.transaction()?;
         let now = now_ms();
         for p in &batch {
+            let mut db = match &mut self.pg {
+                Some(pg) => Db::Pg(pg),
+                None => Db::Lite(&self.conn),
+            };
             for (hash, raw) in &p.changes {
-                tx.execute(
-                    "INSERT OR IGNORE INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![hash, p.doc_id, raw, device.id, now],
+                db.exec(
+                    "INSERT INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    vals![hash, &p.doc_id, &raw[..], &device.id, now],
                 )?;
             }
             let pl = &p.loaded.place;
             let depts_text = if pl.depts.is_empty() { String::new() } else { format!(",{},", pl.depts.join(",")) };
-            tx.execute(
+            db.exec(
                 "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
-                params![p.doc_id, pl.kind.as_str(), pl.grid, depts_text, p.loaded.heads, now],
+                vals![&p.doc_id, pl.kind.as_str(), &pl.grid, depts_text, &p.loaded.heads, now],
             )?;
             for sha in &pl.photos {
-                tx.execute("INSERT OR IGNORE INTO blob_refs (sha256, doc_id) VALUES (?1, ?2)", params![sha, p.doc_id])?;
+                db.exec("INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING", vals![sha, &p.doc_id])?;
             }
-            project(&tx, self.dir.as_ref(), &self.actors, &pl.record)?;
-            let since: i64 = tx.query_row(
-                "UPDATE docs SET since_snapshot = since_snapshot + ?2 WHERE id = ?1 RETURNING since_snapshot",
-                params![p.doc_id, p.changes.len() as i64],
-                |r| r.get(0),
-            )?;
+            let since = db
+                .one(
+                    "UPDATE docs SET since_snapshot = since_snapshot + ?2 WHERE id = ?1 RETURNING since_snapshot",
+                    vals![&p.doc_id, p.changes.len() as i64],
+                )?
+                .map_or(Ok(0), |r| r.int(0))?;
             if since >= SNAPSHOT_EVERY {
                 // The checked document holds every change logged for the record (commit re-checks
                 // any record changed since its check), so it is exact up to the newest seq.
-                let upto: i64 = tx.query_row("SELECT max(seq) FROM changes WHERE doc_id = ?1", params![p.doc_id], |r| r.get(0))?;
+                let upto = db.one("SELECT max(seq) FROM changes WHERE doc_id = ?1", vals![&p.doc_id])?.map_or(Ok(0), |r| r.int(0))?;
                 let bytes = p.loaded.doc.clone().save();
-                tx.execute(
-                    "INSERT OR REPLACE INTO snapshots (doc_id, bytes, upto_seq) VALUES (?1, ?2, ?3)",
-                    params![p.doc_id, bytes, upto],
+                db.exec(
+                    "INSERT INTO snapshots (doc_id, bytes, upto_seq) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, upto_seq = excluded.upto_seq",
+                    vals![&p.doc_id, bytes, upto],
                 )?;
-                tx.execute("UPDATE docs SET since_snapshot = 0 WHERE id = ?1", params![p.doc_id])?;
+                db.exec("UPDATE docs SET since_snapshot = 0 WHERE id = ?1", vals![&p.doc_id])?;
             }
+            // Local projections: in the same transaction on SQLite.
+            project(&self.conn, self.dir.as_ref(), &self.actors, &pl.record)?;
         }
-        tx.execute(
+        self.db().exec(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
-            params![device.id, now, req.status.pending_docs as i64, req.status.pending_photos as i64, req.status.app_version, req.protocol],
+            vals![
+                &device.id,
+                now,
+                req.status.pending_docs as i64,
+                req.status.pending_photos as i64,
+                &req.status.app_version,
+                i64::from(req.protocol)
+            ],
         )?;
-        // Acknowledged only once durably stored: an error here fails the whole request.
-        tx.commit()?;
-        for p in batch {
-            self.cache.put(p.doc_id, Arc::new(p.loaded));
-        }
-        let directory = match &self.dir {
-            Some(d) if d.version > req.directory_version => {
-                Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
-            }
-            _ => None,
-        };
-        let templates = self
-            .templates
-            .iter()
-            .filter(|(key, _)| !req.templates.contains(key))
-            .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
-            .collect();
-        Ok(Committed { accepted, refused, directory, templates })
+        // Acknowledged only once durably stored: an error in the commit fails the whole request.
+        Ok((accepted, refused, batch))
     }
 
     /// Derives every projection row again from the stored records (schema upgrades, repairs:
     /// `gridsafe-server admin reindex`). Returns the number of records read.
     pub fn rebuild_projections(&mut self) -> Result<usize> {
-        let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare("SELECT id FROM docs ORDER BY id")?;
-            stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
-        };
+        let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
+        let ids: Vec<String> = self.db().query("SELECT id FROM docs ORDER BY id", &[])?.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
         let mut loaded = Vec::with_capacity(ids.len().min(DOC_CACHE));
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
@@ -969,6 +1139,7 @@ impl RelayStore {
         }
         self.write_projections(loaded)?;
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projections', ?1)", params![now_ms().to_string()])?;
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
         Ok(ids.len())
     }
 
@@ -988,7 +1159,7 @@ impl RelayStore {
         let stored = self.stored(req)?;
         let checked = req.push.iter().zip(&stored).map(|(d, b)| check(device, d, b.as_deref())).collect();
         let Committed { accepted, refused, directory, templates } = self.commit(device, req, checked)?;
-        let (pull, cursor, more, actors) = pull(&self.conn, device, req.cursor)?;
+        let (pull, cursor, more, actors) = pull(&mut self.db(), device, req.cursor)?;
         Ok(SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors })
     }
 
@@ -997,30 +1168,29 @@ impl RelayStore {
 
     /// Records a completed, verified upload.
     pub fn blob_completed(&mut self, sha: &str, size: u64, device: &Device) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![sha, size as i64, device.id, now_ms()],
+        self.db().exec(
+            "INSERT INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            vals![sha, size as i64, &device.id, now_ms()],
         )?;
         Ok(())
     }
 
-    pub fn blob_complete(&self, sha: &str) -> Result<bool> {
-        Ok(self.conn.query_row("SELECT count(*) FROM blobs WHERE sha256 = ?1", params![sha], |r| r.get::<_, i64>(0))? > 0)
+    pub fn blob_complete(&mut self, sha: &str) -> Result<bool> {
+        Ok(self.db().one("SELECT 1 FROM blobs WHERE sha256 = ?1", vals![sha])?.is_some())
     }
 
     /// May this device download the photo? Only when a record in its user's scope references it.
-    pub fn may_read_blob(&self, device: &Device, sha: &str) -> Result<bool> {
+    pub fn may_read_blob(&mut self, device: &Device, sha: &str) -> Result<bool> {
         self.user_may_read_blob(&device.user, sha)
     }
 
     /// May `user` see the photo? Only when a record in their scope references it.
-    pub fn user_may_read_blob(&self, user: &User, sha: &str) -> Result<bool> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT d.kind, d.grid_id, d.depts FROM blob_refs b JOIN docs d ON d.id = b.doc_id WHERE b.sha256 = ?1")?;
-        let rows = stmt.query_map(params![sha], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    pub fn user_may_read_blob(&mut self, user: &User, sha: &str) -> Result<bool> {
+        let rows = self
+            .db()
+            .query("SELECT d.kind, d.grid_id, d.depts FROM blob_refs b JOIN docs d ON d.id = b.doc_id WHERE b.sha256 = ?1", vals![sha])?;
         for row in rows {
-            let (kind, grid, depts) = row?;
+            let (kind, grid, depts) = (row.text(0)?, row.text(1)?, row.text(2)?);
             let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
             let depts = split_list(&depts);
             if may_write(user, kind, &grid, &depts) {
@@ -1110,6 +1280,8 @@ impl RelayStore {
     /// The user and CSRF token of a live dashboard session.
     pub fn web_session(&mut self, token: &str) -> Result<(User, String)> {
         self.refresh_directory()?;
+        // The office's pages read the projections: bring in what other relays took.
+        self.catch_up()?;
         let row: Option<(String, String, i64)> = self
             .conn
             .query_row(
@@ -1167,7 +1339,8 @@ impl RelayStore {
     }
 
     /// The overview's figures in `user`'s scope on `today` (Shanghai): see [`Overview`].
-    pub fn overview(&self, user: &User, today: &str) -> Result<Overview> {
+    pub fn overview(&mut self, user: &User, today: &str) -> Result<Overview> {
+        let devices = if user.role == Role::TownOffice { self.devices()? } else { vec![] };
         let dir = self.dir.as_ref().ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
         let (scope, scope_args) = projection::hazard_scope(dir, &user.id)?;
         let day = gridsafe_core::clock::parse_date(today)?;
@@ -1240,11 +1413,8 @@ impl RelayStore {
         // Phones that have not synced for STALE_DAYS (the town office follows them up).
         if user.role == Role::TownOffice {
             let cutoff = now_ms() - STALE_DAYS * 86_400_000;
-            o.stale_devices = self
-                .devices()?
-                .into_iter()
-                .filter(|d| !d.revoked && d.name != "dashboard" && d.last_sync_ms.is_none_or(|t| t < cutoff))
-                .collect();
+            o.stale_devices =
+                devices.into_iter().filter(|d| !d.revoked && d.name != "dashboard" && d.last_sync_ms.is_none_or(|t| t < cutoff)).collect();
         }
         Ok(o)
     }
@@ -1253,12 +1423,11 @@ impl RelayStore {
     /// are automerge changes by this device's own actor, so they are authored, checked, stored
     /// and synced exactly like a phone's. Its token is never issued.
     pub(crate) fn dashboard_device(&mut self, user: &User) -> Result<Device> {
-        let found: Option<String> = self
-            .conn
-            .query_row("SELECT id FROM devices WHERE user_id = ?1 AND name = 'dashboard' AND revoked_ms IS NULL", params![user.id], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let found = self
+            .db()
+            .one("SELECT id FROM devices WHERE user_id = ?1 AND name = 'dashboard' AND revoked_ms IS NULL", vals![&user.id])?
+            .map(|r| r.text(0))
+            .transpose()?;
         let id = match found {
             Some(id) => id,
             None => {
@@ -1269,19 +1438,20 @@ impl RelayStore {
                 let mut actor = [0u8; 16];
                 OsRng.fill_bytes(&mut actor);
                 let (id, actor) = (hex::encode(dev), hex::encode(actor));
-                let tx = self.conn.transaction()?;
-                tx.execute(
-                    "INSERT INTO devices (id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, 'dashboard', ?3, ?4)",
-                    params![id, user.id, sha256_hex(&raw), now_ms()],
-                )?;
-                tx.execute("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", params![actor, id, user.id])?;
-                tx.commit()?;
+                self.write_tx(|st| {
+                    let mut db = st.db();
+                    db.exec(
+                        "INSERT INTO devices (id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, 'dashboard', ?3, ?4)",
+                        vals![&id, &user.id, sha256_hex(&raw), now_ms()],
+                    )?;
+                    db.exec("INSERT INTO actors (actor, device_id, user_id) VALUES (?1, ?2, ?3)", vals![&actor, &id, &user.id])?;
+                    Ok(())
+                })?;
                 self.actors.insert(actor, user.id.clone());
                 id
             }
         };
-        let mut stmt = self.conn.prepare_cached("SELECT actor FROM actors WHERE device_id = ?1")?;
-        let actors = stmt.query_map(params![id], |r| r.get(0))?.collect::<rusqlite::Result<HashSet<String>>>()?;
+        let actors = self.device_actors(&id)?;
         Ok(Device { id, user: user.clone(), actors })
     }
 
@@ -1349,10 +1519,12 @@ impl RelayStore {
     }
 
     /// Counts for /metrics and the demo summary.
-    pub fn counts(&self) -> Result<(i64, i64, i64)> {
-        let docs: i64 = self.conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0))?;
-        let changes: i64 = self.conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
-        let devices: i64 = self.conn.query_row("SELECT count(*) FROM devices WHERE revoked_ms IS NULL", [], |r| r.get(0))?;
+    pub fn counts(&mut self) -> Result<(i64, i64, i64)> {
+        let mut db = self.db();
+        let mut count = |sql: &str| db.one(sql, &[])?.map_or(Ok(0), |r| r.int(0));
+        let docs = count("SELECT count(*) FROM docs")?;
+        let changes = count("SELECT count(*) FROM changes")?;
+        let devices = count("SELECT count(*) FROM devices WHERE revoked_ms IS NULL")?;
         Ok((docs, changes, devices))
     }
 }
@@ -1415,34 +1587,49 @@ pub type Pulled = (Vec<DocChanges>, u64, bool, Vec<(String, String)>);
 
 /// Phase 4: every change in the user's scope after `cursor` that another device wrote, up to
 /// [`PULL_BYTES`], read in one snapshot.
-pub fn pull(conn: &Connection, device: &Device, cursor: u64) -> Result<Pulled> {
-    // One read transaction: the scope query and the newest sequence number see the same log.
-    let tx = conn.unchecked_transaction()?;
+pub fn pull(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled> {
+    // One read snapshot: the scope query and the newest sequence number see the same log.
+    db.begin_read()?;
+    let r = pull_in_snapshot(db, device, cursor);
+    db.end_read()?;
+    r
+}
+
+fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled> {
     let u = &device.user;
+    // Parameters ?1 and ?2 are the cursor and the device; the scope's follow.
     let (clause, args): (String, Vec<String>) = match u.role {
-        Role::Inspector => (format!("d.grid_id IN ({})", vec!["?"; u.grids.len().max(1)].join(",")), u.grids.clone()),
+        Role::Inspector => {
+            let marks: Vec<String> = (0..u.grids.len().max(1)).map(|i| format!("?{}", i + 3)).collect();
+            let mut grids = u.grids.clone();
+            if grids.is_empty() {
+                grids.push(String::new());
+            }
+            (format!("d.grid_id IN ({})", marks.join(",")), grids)
+        }
         Role::Reviewer => {
-            ("(d.kind != 'hazard' OR d.depts LIKE ?)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
+            ("(d.kind != 'hazard' OR d.depts LIKE ?3)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
         }
         _ => ("1 = 1".into(), vec![]),
     };
     let sql = format!(
         "SELECT c.seq, c.doc_id, c.bytes, d.kind, d.heads FROM changes c JOIN docs d ON d.id = c.doc_id
-         WHERE c.seq > ? AND c.device_id != ? AND {clause} ORDER BY c.seq"
+         WHERE c.seq > ?1 AND c.device_id != ?2 AND {clause} ORDER BY c.seq"
     );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let mut params: Vec<rusqlite::types::Value> = vec![(cursor as i64).into(), device.id.clone().into()];
-    params.extend(args.into_iter().map(rusqlite::types::Value::from));
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut params: Vec<crate::db::Val> = vec![(cursor as i64).into(), device.id.clone().into()];
+    params.extend(args.into_iter().map(crate::db::Val::from));
+    // Bounded by bytes: rows past the limit are not read (the phone asks again).
+    let limit = format!("{sql} LIMIT {}", PULL_ROWS);
+    let rows = db.query(&limit, &params)?;
     let mut out: Vec<DocChanges> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut bytes = 0usize;
     let mut last = cursor;
-    let mut more = false;
-    while let Some(r) = rows.next()? {
-        let seq: i64 = r.get(0)?;
-        let doc_id: String = r.get(1)?;
-        let change: Vec<u8> = r.get(2)?;
+    let mut more = rows.len() == PULL_ROWS;
+    for r in &rows {
+        let seq = r.int(0)?;
+        let doc_id = r.text(1)?;
+        let change = r.blob(2)?;
         if bytes + change.len() > PULL_BYTES && bytes > 0 {
             more = true;
             break;
@@ -1452,38 +1639,42 @@ pub fn pull(conn: &Connection, device: &Device, cursor: u64) -> Result<Pulled> {
         match index.get(&doc_id) {
             Some(&n) => out[n].changes.push(ByteBuf::from(change)),
             None => {
-                let heads: String = r.get(4)?;
                 index.insert(doc_id.clone(), out.len());
-                out.push(DocChanges { doc_id, kind: r.get(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&heads) });
+                out.push(DocChanges { doc_id, kind: r.text(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&r.text(4)?) });
             }
         }
     }
-    drop(rows);
-    drop(stmt);
     if !more {
         // Nothing else in scope up to the newest change in this snapshot: the cursor may jump
-        // past the rest. Sequence numbers are assigned by the one writer in commit order, so no
-        // change below the newest can appear later.
-        let max: Option<i64> = tx.query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))?;
+        // past the rest. Sequence numbers become visible in order (one writer on SQLite; the
+        // change-log lock on PostgreSQL), so no change below the newest can appear later.
+        let max = db.one("SELECT max(seq) FROM changes", &[])?.map(|r| r.opt_int(0)).transpose()?.flatten();
         last = last.max(max.unwrap_or(0) as u64);
     }
-    let mut stmt = tx.prepare_cached("SELECT actor, user_id FROM actors ORDER BY actor")?;
-    let actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-    drop(stmt);
-    tx.finish()?;
+    let actors = db
+        .query("SELECT actor, user_id FROM actors ORDER BY actor", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect::<Result<_>>()?;
     Ok((out, last, more, actors))
 }
 
-/// Read-only connections for pulls, so they run beside the writer (WAL lets readers and one
-/// writer work at once) instead of queueing behind the store lock.
+/// Read-only connections beside the writer: local SQLite ones for the dashboard's projection
+/// reads (WAL lets readers and one writer work at once), and, when the shared tables are on
+/// PostgreSQL, connections there for pulls.
 #[derive(Debug)]
 pub struct Readers {
     conns: Vec<Mutex<Connection>>,
+    pg: Vec<Mutex<Pg>>,
     next: AtomicUsize,
 }
 
 impl Readers {
     pub fn open(dir: &Path, n: usize) -> Result<Readers> {
+        Readers::open_with(dir, None, n)
+    }
+
+    pub fn open_with(dir: &Path, database: Option<&str>, n: usize) -> Result<Readers> {
         let conns = (0..n.max(1))
             .map(|_| {
                 let c = Connection::open_with_flags(
@@ -1494,18 +1685,35 @@ impl Readers {
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Readers { conns, next: AtomicUsize::new(0) })
+        let pg = match database {
+            Some(url) => (0..n.max(1)).map(|_| Pg::connect(url).map(Mutex::new)).collect::<Result<Vec<_>>>()?,
+            None => vec![],
+        };
+        Ok(Readers { conns, pg, next: AtomicUsize::new(0) })
     }
 
-    /// Runs `f` on a free connection (or waits for the next one in turn).
+    /// Runs `f` on a free local connection (or waits for the next one in turn).
     pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        for c in &self.conns {
+        let guard = Self::take(&self.conns, &self.next)?;
+        f(&guard)
+    }
+
+    /// Runs `f` on the shared tables: PostgreSQL when configured, else the local file.
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
+        if self.pg.is_empty() {
+            return self.with(|c| f(&mut Db::Lite(c)));
+        }
+        let mut guard = Self::take(&self.pg, &self.next)?;
+        f(&mut Db::Pg(&mut guard))
+    }
+
+    fn take<'a, C>(pool: &'a [Mutex<C>], next: &AtomicUsize) -> Result<std::sync::MutexGuard<'a, C>> {
+        for c in pool {
             if let Ok(guard) = c.try_lock() {
-                return f(&guard);
+                return Ok(guard);
             }
         }
-        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
-        let guard = self.conns[n].lock().map_err(|_| RelayError::Storage("reader lock poisoned".into()))?;
-        f(&guard)
+        let n = next.fetch_add(1, Ordering::Relaxed) % pool.len();
+        pool[n].lock().map_err(|_| RelayError::Storage("reader lock poisoned".into()))
     }
 }

@@ -429,38 +429,216 @@ pub mod faults {
     }
 }
 
+/// The office dashboard as a browser sees it (relay scenarios, several relays).
+pub mod browser {
+    #[derive(Debug)]
+    /// A browser-like HTTP client: keeps the session cookie, does not follow redirects.
+    pub struct Browser {
+        pub agent: ureq::Agent,
+        pub base: String,
+        /// The cookies the relay set, name → value (session, sign-in form token, language).
+        pub jar: std::collections::BTreeMap<String, String>,
+    }
+
+    impl Browser {
+        pub fn new(base: &str) -> Browser {
+            let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+            Browser { agent, base: base.to_owned(), jar: Default::default() }
+        }
+
+        pub fn cookie(&self) -> Option<String> {
+            (!self.jar.is_empty()).then(|| self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+        }
+
+        pub fn keep(&mut self, headers: &ureq::http::HeaderMap) {
+            for c in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+                if let Some((k, v)) = c.split(';').next().and_then(|kv| kv.split_once('=')) {
+                    if v.is_empty() {
+                        self.jar.remove(k);
+                    } else {
+                        self.jar.insert(k.to_owned(), v.to_owned());
+                    }
+                }
+            }
+        }
+
+        pub fn get(&mut self, path: &str) -> (u16, String, ureq::http::HeaderMap) {
+            let mut req = self.agent.get(&format!("{}{path}", self.base));
+            if let Some(c) = self.cookie() {
+                req = req.header("Cookie", c);
+            }
+            let mut r = req.call().unwrap();
+            let headers = r.headers().clone();
+            self.keep(&headers);
+            (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+        }
+
+        pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+            let mut req = self.agent.get(&format!("{}{path}", self.base));
+            if let Some(c) = self.cookie() {
+                req = req.header("Cookie", c);
+            }
+            let mut r = req.call().unwrap();
+            (r.status().as_u16(), r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
+        }
+
+        pub fn post(&mut self, path: &str, form: &str) -> (u16, String, ureq::http::HeaderMap) {
+            let mut req = self.agent.post(&format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
+            if let Some(c) = self.cookie() {
+                req = req.header("Cookie", c);
+            }
+            let mut r = req.send(form).unwrap();
+            let headers = r.headers().clone();
+            self.keep(&headers);
+            (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+        }
+
+        /// Signs in through the form, as a browser does: the form's token comes with the page.
+        pub fn login_page(&mut self, user: &str, password: &str) -> (u16, String) {
+            let (_, form, _) = self.get("/login");
+            let at = form.find("name=\"nonce\" value=\"").expect("the sign-in form's token") + 20;
+            let nonce = form[at..at + 32].to_owned();
+            let (status, body, _) = self.post("/login", &format!("nonce={nonce}&user={user}&password={}", password.replace(' ', "+")));
+            (status, body)
+        }
+
+        pub fn login(&mut self, user: &str, password: &str) -> u16 {
+            self.login_page(user, password).0
+        }
+    }
+}
+
+/// A round-robin TCP balancer in front of several relays, as nginx would be in a district
+/// deployment without sticky sessions: each new connection goes to the next relay.
+pub mod balancer {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    #[derive(Debug)]
+    pub struct Balancer {
+        addr: std::net::SocketAddr,
+        served: Arc<Vec<AtomicU64>>,
+    }
+
+    fn pump(mut from: TcpStream, mut to: TcpStream) {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 || to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Write);
+        });
+    }
+
+    impl Balancer {
+        /// `upstreams`: host:port of each relay.
+        pub fn start(upstreams: Vec<String>) -> std::io::Result<Balancer> {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            let served: Arc<Vec<AtomicU64>> = Arc::new(upstreams.iter().map(|_| AtomicU64::new(0)).collect());
+            let counts = served.clone();
+            let next = AtomicUsize::new(0);
+            std::thread::spawn(move || {
+                for client in listener.incoming().flatten() {
+                    let n = next.fetch_add(1, Ordering::Relaxed) % upstreams.len();
+                    let Ok(server) = TcpStream::connect(&upstreams[n]) else { continue };
+                    counts[n].fetch_add(1, Ordering::Relaxed);
+                    if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
+                        pump(client, s2);
+                        pump(server, c2);
+                    }
+                }
+            });
+            Ok(Balancer { addr, served })
+        }
+
+        pub fn url(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+
+        /// Connections handed to each relay so far.
+        pub fn served(&self) -> Vec<u64> {
+            self.served.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+        }
+    }
+}
+
+/// A throwaway PostgreSQL for the tests: `scripts/with-postgres` starts a cluster and names it in
+/// `GRIDSAFE_TEST_PG`; each caller gets a new, empty database in it.
+pub mod pg {
+    /// The cluster's URL (the `postgres` database), or a panic that says how to get one.
+    pub fn cluster() -> String {
+        std::env::var("GRIDSAFE_TEST_PG").unwrap_or_else(|_| {
+            panic!("GRIDSAFE_TEST_PG is not set: run the tests through scripts/test, or scripts/with-postgres cargo test …")
+        })
+    }
+
+    /// A new empty database; returns its URL.
+    pub fn database() -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let url = cluster();
+        let name = format!("gridsafe_t{}_{}_{}", std::process::id(), gridsafe_core::clock::now_ms(), N.fetch_add(1, Ordering::Relaxed));
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test cluster");
+        c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+        format!("{}/{name}", url.rsplit_once('/').expect("url has a database").0)
+    }
+
+    /// Whether the relay scenarios should run on PostgreSQL (`GRIDSAFE_TEST_RELAY_DB=postgres`).
+    pub fn relay_on_postgres() -> bool {
+        std::env::var("GRIDSAFE_TEST_RELAY_DB").is_ok_and(|v| v == "postgres")
+    }
+}
+
 /// A real relay (axum, in-process on 127.0.0.1:0) on a fresh data directory with the demo
 /// directory installed and the password "correct horse" for the given users; stopped on drop.
+/// With `GRIDSAFE_TEST_RELAY_DB=postgres` its shared tables are on a new PostgreSQL database.
 pub mod relay {
+    use gridsafe_server::Config;
     use gridsafe_server::store::RelayStore;
 
     #[derive(Debug)]
     pub struct TestRelay {
         pub url: String,
         pub data: tempfile::TempDir,
+        pub config: Config,
         stop: Option<tokio::sync::oneshot::Sender<()>>,
         thread: Option<std::thread::JoinHandle<()>>,
     }
 
     impl TestRelay {
         pub fn start(users: &[&str]) -> TestRelay {
+            let database = crate::pg::relay_on_postgres().then(crate::pg::database);
+            TestRelay::start_with(users, database, None)
+        }
+
+        /// A relay whose shared tables are on `database` (when given) and photos in `blobs` (when
+        /// given): the directory and passwords are installed only if the database has none.
+        pub fn start_with(users: &[&str], database: Option<String>, blobs: Option<std::path::PathBuf>) -> TestRelay {
             let data = tempfile::tempdir().expect("tempdir");
+            let config = Config { data: data.path().to_owned(), database, blobs };
             {
-                let mut st = RelayStore::open(data.path()).expect("relay store");
-                st.import_directory(crate::fixtures::DIRECTORY_JSON).expect("directory");
-                for u in users {
-                    st.set_password(u, "correct horse").expect("password");
+                let mut st = config.open_store().expect("relay store");
+                if st.directory().is_none() {
+                    st.import_directory(crate::fixtures::DIRECTORY_JSON).expect("directory");
+                    for u in users {
+                        st.set_password(u, "correct horse").expect("password");
+                    }
                 }
             }
             let (tx, rx) = std::sync::mpsc::channel();
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let dir = data.path().to_owned();
+            let cfg = config.clone();
             let thread = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                     tx.send(listener.local_addr().expect("addr")).expect("send");
-                    gridsafe_server::serve(dir, listener, async move {
+                    gridsafe_server::serve_with(cfg, listener, async move {
                         let _ = stop_rx.await;
                     })
                     .await
@@ -468,7 +646,7 @@ pub mod relay {
                 });
             });
             let addr = rx.recv().expect("relay address");
-            TestRelay { url: format!("http://{addr}"), data, stop: Some(stop_tx), thread: Some(thread) }
+            TestRelay { url: format!("http://{addr}"), data, config, stop: Some(stop_tx), thread: Some(thread) }
         }
 
         /// host:port, for a proxy in front of it.
@@ -478,7 +656,7 @@ pub mod relay {
 
         /// Runs `f` on a second handle to the relay's store (as `gridsafe-server admin` would).
         pub fn inspect<T>(&self, f: impl FnOnce(&mut RelayStore) -> T) -> T {
-            f(&mut RelayStore::open(self.data.path()).expect("relay store"))
+            f(&mut self.config.open_store().expect("relay store"))
         }
     }
 

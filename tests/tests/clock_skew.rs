@@ -78,7 +78,7 @@ fn phones_hours_apart_keep_lifecycle_events_in_causal_order() {
 
     let mut office = phone(dir.path(), &relay, "office", 0);
     sync(&mut office);
-    let mut relay_store = RelayStore::open(relay.data.path()).unwrap();
+    let mut relay_store = relay.config.open_store().unwrap();
     let views = [wang.hazard(&h).unwrap().status, sun.hazard(&h).unwrap().status, office.hazard(&h).unwrap().status];
     let kinds: Vec<(&str, bool)> = views[0].history.iter().map(|e| (e.kind.as_str(), e.applied)).collect();
     assert_eq!(kinds, [("register", true), ("claim", true), ("reject", true), ("claim", true), ("close", true)], "{:?}", views[0].history);

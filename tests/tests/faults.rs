@@ -83,7 +83,7 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
     client::sync_all(&mut office, false, &mut |_| {}).unwrap();
 
     // Every record: the same heads on the phone, the relay and the office; no event twice.
-    let mut relay_store = RelayStore::open(relay.data.path()).unwrap();
+    let mut relay_store = relay.config.open_store().unwrap();
     let expected_hazards: usize = phones.iter().map(|p| p.3.len()).sum();
     let counts_office = office.counts().unwrap();
     assert_eq!(counts_office.get("hazard").copied(), Some(expected_hazards as u64), "{counts_office:?}");

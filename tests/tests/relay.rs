@@ -9,6 +9,7 @@ use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewPhoto, NewVenue};
 use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
 use gridsafe_server::store::RelayStore;
+use gridsafe_tests::browser::Browser;
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 use serde_bytes::ByteBuf;
@@ -451,8 +452,7 @@ fn one_time_enrolment_codes_work_once_for_their_user_until_they_expire() {
     assert!(e.contains("already been used"), "{e}");
     // Expired.
     let old = relay.inspect(|r| r.create_enrol_code("li", 60_000).unwrap());
-    let db = rusqlite::Connection::open(relay.data.path().join("relay.sqlite")).unwrap();
-    db.execute("UPDATE enrol_codes SET expires_ms = 1 WHERE used_ms IS NULL", []).unwrap();
+    relay.inspect(|r| r.db().exec("UPDATE enrol_codes SET expires_ms = 1 WHERE used_ms IS NULL", &[]).unwrap());
     let e = client::enroll_with(&mut again, &relay.url, "li", Secret::Code(&old), "again").unwrap_err().to_string();
     assert!(e.contains("expired"), "{e}");
     // Neither or both secrets → 400; codes only for real, non-admin users.
@@ -483,7 +483,7 @@ fn enrolment_guessing_is_locked_out_per_user_and_across_the_relay() {
     for _ in 0..3 {
         assert_eq!(enrol(r#"{"user":"sun","password":"guess","device_name":"x"}"#.into()).0, 401);
     }
-    let mut b = Browser::new(&relay);
+    let mut b = Browser::new(&relay.url);
     assert_eq!(b.login("sun", "guess"), 401);
     assert_eq!(b.login("sun", "guess"), 401);
     assert_eq!(enrol(r#"{"user":"sun","password":"correct horse","device_name":"x"}"#.into()).0, 429);
@@ -511,13 +511,13 @@ fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
     sync(&mut wang);
 
     // A reviewer closes a hazard; one wrong password; an administrator changes a user and a cut-off.
-    let mut sun = Browser::new(&relay);
+    let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", "wrong horse"), 401);
     assert_eq!(sun.login("sun", "correct horse"), 303);
     let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
     let close = format!("csrf={}&action=close&reason=ok", csrf_of(&page));
     assert_eq!(sun.post(&format!("/hazards/{hazard}/action"), &close).0, 303);
-    let mut admin = Browser::new(&relay);
+    let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     let (_, page, _) = admin.get("/admin/users");
     let csrf = csrf_of(&page);
@@ -539,12 +539,12 @@ fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
     assert_eq!(entries.iter().find(|e| e.action == "hazard.close").unwrap().detail, "ok");
 
     // The office reads it on the dashboard; an inspector may not.
-    let mut office = Browser::new(&relay);
+    let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (status, page, _) = office.get("/audit");
     assert_eq!(status, 200);
     assert!(page.contains("hazard.close") && page.contains("哈希链完整"), "{page}");
-    let mut w = Browser::new(&relay);
+    let mut w = Browser::new(&relay.url);
     assert_eq!(w.login("wang", "correct horse"), 303);
     assert_eq!(w.get("/audit").0, 403);
 
@@ -572,7 +572,7 @@ fn sql_in_filters_names_and_forms_is_only_ever_data() {
     let evil = "x'); DROP TABLE docs; --";
     let (_, hazard) = inspection_with_hazard(&mut wang, evil);
     sync(&mut wang);
-    let mut b = Browser::new(&relay);
+    let mut b = Browser::new(&relay.url);
     assert_eq!(b.login("office", "correct horse"), 303);
     // In every filter and the sort: no row appears that should not, nothing fails, nothing drops.
     for q in [
@@ -635,81 +635,6 @@ fn post_json(url: &str, body: &str) -> (u16, String) {
     (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap_or_default())
 }
 
-/// A browser-like HTTP client: keeps the session cookie, does not follow redirects.
-struct Browser {
-    agent: ureq::Agent,
-    base: String,
-    /// The cookies the relay set, name → value (session, sign-in form token, language).
-    jar: std::collections::BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(relay: &TestRelay) -> Browser {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        Browser { agent, base: relay.url.clone(), jar: Default::default() }
-    }
-
-    fn cookie(&self) -> Option<String> {
-        (!self.jar.is_empty()).then(|| self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
-    }
-
-    fn keep(&mut self, headers: &ureq::http::HeaderMap) {
-        for c in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
-            if let Some((k, v)) = c.split(';').next().and_then(|kv| kv.split_once('=')) {
-                if v.is_empty() {
-                    self.jar.remove(k);
-                } else {
-                    self.jar.insert(k.to_owned(), v.to_owned());
-                }
-            }
-        }
-    }
-
-    fn get(&mut self, path: &str) -> (u16, String, ureq::http::HeaderMap) {
-        let mut req = self.agent.get(&format!("{}{path}", self.base));
-        if let Some(c) = self.cookie() {
-            req = req.header("Cookie", c);
-        }
-        let mut r = req.call().unwrap();
-        let headers = r.headers().clone();
-        self.keep(&headers);
-        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
-    }
-
-    fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
-        let mut req = self.agent.get(&format!("{}{path}", self.base));
-        if let Some(c) = self.cookie() {
-            req = req.header("Cookie", c);
-        }
-        let mut r = req.call().unwrap();
-        (r.status().as_u16(), r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
-    }
-
-    fn post(&mut self, path: &str, form: &str) -> (u16, String, ureq::http::HeaderMap) {
-        let mut req = self.agent.post(&format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
-        if let Some(c) = self.cookie() {
-            req = req.header("Cookie", c);
-        }
-        let mut r = req.send(form).unwrap();
-        let headers = r.headers().clone();
-        self.keep(&headers);
-        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
-    }
-
-    /// Signs in through the form, as a browser does: the form's token comes with the page.
-    fn login_page(&mut self, user: &str, password: &str) -> (u16, String) {
-        let (_, form, _) = self.get("/login");
-        let at = form.find("name=\"nonce\" value=\"").expect("the sign-in form's token") + 20;
-        let nonce = form[at..at + 32].to_owned();
-        let (status, body, _) = self.post("/login", &format!("nonce={nonce}&user={user}&password={}", password.replace(' ', "+")));
-        (status, body)
-    }
-
-    fn login(&mut self, user: &str, password: &str) -> u16 {
-        self.login_page(user, password).0
-    }
-}
-
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
     page[at..at + 64].to_owned()
@@ -723,7 +648,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     let (_, hazard) = inspection_with_hazard(&mut wang, "<script>alert(1)</script>飞线车行");
     sync(&mut wang);
 
-    let mut b = Browser::new(&relay);
+    let mut b = Browser::new(&relay.url);
     let (status, _, h) = b.get("/hazards");
     assert_eq!(status, 303, "not signed in → the sign-in page");
     assert_eq!(h.get("location").unwrap(), "/login");
@@ -790,7 +715,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert_eq!(b.get("/hazards").0, 303);
 
     // An inspector of another village sees none of it, and a 403 page for the hazard itself.
-    let mut li = Browser::new(&relay);
+    let mut li = Browser::new(&relay.url);
     assert_eq!(li.login("li", "correct horse"), 303);
     assert!(li.get("/hazards").1.contains("共 0 条"));
     let (status, page, _) = li.get(&format!("/hazards/{hazard}"));
@@ -800,7 +725,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
 
     // The town office sees the phones that have not synced (li's never did).
     let mut silent = phone(dir.path(), "li.sqlite", &relay, "li");
-    let mut office = Browser::new(&relay);
+    let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (_, overview, _) = office.get("/");
     assert!(overview.contains("未同步的手机") && overview.contains("<td>li</td><td>li.sqlite</td><td>从未同步</td>"), "{overview}");
@@ -812,7 +737,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert!(devices.find("li.sqlite").unwrap() < devices.find("wang.sqlite").unwrap(), "silent first");
     assert!(!devices.contains("/devices/revoke"), "only an administrator gets the revoke form");
     assert_eq!(li.get("/devices").0, 403);
-    let mut admin = Browser::new(&relay);
+    let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     let (_, page, _) = admin.get("/devices");
     let at = page.find("li.sqlite<br><span class=\"muted\">").unwrap() + "li.sqlite<br><span class=\"muted\">".len();
@@ -824,14 +749,14 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert!(e.contains("enrol again"), "a revoked phone is told to enrol again: {e}");
 
     // Five failed sign-ins lock the user name, even for the right password.
-    let mut x = Browser::new(&relay);
+    let mut x = Browser::new(&relay.url);
     for _ in 0..5 {
         assert_eq!(x.login("office", "guess"), 401);
     }
     assert_eq!(x.login("office", "correct horse"), 429);
     assert!(x.login_page("office", "correct horse").1.contains("too many failed attempts for office"));
     // A sign-in without the form's own token (another site's form) is refused before the password is checked.
-    let mut y = Browser::new(&relay);
+    let mut y = Browser::new(&relay.url);
     let (status, page, _) = y.post("/login", "user=sun&password=correct+horse");
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("登录表单已过期") && !y.jar.contains_key("gs_session"), "{page}");
@@ -850,7 +775,7 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     wang.transition("wang", &hazard, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
 
-    let mut sun = Browser::new(&relay);
+    let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", "correct horse"), 303);
     let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
     assert!(page.contains(r#"<td id="state">待审核销号"#) && page.contains(r#"id="review""#), "{page}");
@@ -862,7 +787,7 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     let (status, bytes) = sun.get_bytes(&format!("/photos/{thumb}"));
     assert_eq!(status, 200);
     assert_eq!(gridsafe_core::evidence::sha256_hex(&bytes), thumb);
-    let mut li = Browser::new(&relay);
+    let mut li = Browser::new(&relay.url);
     assert_eq!(li.login("li", "correct horse"), 303);
     assert_eq!(li.get_bytes(&format!("/photos/{thumb}")).0, 403);
     assert_eq!(sun.get_bytes("/photos/..%2Frelay.sqlite").0, 400);
@@ -887,7 +812,7 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("不符合处置规则"), "{page}");
     // The inspector's dashboard view offers no review, and the rules refuse an inspector's close.
-    let mut w = Browser::new(&relay);
+    let mut w = Browser::new(&relay.url);
     assert_eq!(w.login("wang", "correct horse"), 303);
     let (_, page, _) = w.get(&format!("/hazards/{hazard}"));
     assert!(!page.contains(r#"id="review""#), "no review form for an inspector");
@@ -926,7 +851,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
     wang.transition("wang", &fixed, Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
-    let mut sun = Browser::new(&relay);
+    let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", "correct horse"), 303);
     let (_, page, _) = sun.get(&format!("/hazards/{fixed}"));
     let close = format!("csrf={}&action=close&reason=ok", csrf_of(&page));
@@ -947,7 +872,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     assert!(r.cases[0].after_photo.is_some() && r.cases[1].after_photo.is_none());
 
     // The print view shows the same numbers, with its charts.
-    let mut office = Browser::new(&relay);
+    let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (status, page, _) = office.get("/reports/monthly");
     assert_eq!(status, 200, "{page}");
@@ -975,10 +900,10 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     assert_eq!((hp[1].as_str(), hp[2].as_str(), hp[5].as_str()), ("2", "2", "2"));
 
     // Scope: another village's inspector counts none of it; an administrator sees no report.
-    let mut li = Browser::new(&relay);
+    let mut li = Browser::new(&relay.url);
     assert_eq!(li.login("li", "correct horse"), 303);
     assert!(li.get("/reports/monthly").1.contains(r#"id="total-found">0<"#));
-    let mut admin = Browser::new(&relay);
+    let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     assert_eq!(admin.get("/reports/monthly").0, 403);
     // Bad months are named; the cut-off day moves the period.
@@ -998,7 +923,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
 #[test]
 fn administrators_create_users_change_scopes_and_reset_passwords() {
     let relay = start_relay();
-    let mut admin = Browser::new(&relay);
+    let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     let (status, page, _) = admin.get("/admin/users");
     assert_eq!(status, 200, "{page}");
@@ -1029,7 +954,7 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
     let after = relay.inspect(|st| st.directory().unwrap().clone());
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.user("xu").unwrap().grids, ["heping-1"]);
-    let mut xu = Browser::new(&relay);
+    let mut xu = Browser::new(&relay.url);
     assert_eq!(xu.login("xu", "long enough"), 303);
     assert_eq!(xu.get("/hazards").0, 200);
     assert_eq!(xu.get("/admin/users").0, 403, "not an administrator");
@@ -1044,15 +969,15 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
 
     // A reset ends the user's sessions and lifts a lockout.
     for _ in 0..5 {
-        assert_eq!(Browser::new(&relay).login("xu", "guess"), 401);
+        assert_eq!(Browser::new(&relay.url).login("xu", "guess"), 401);
     }
-    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 429, "locked");
+    assert_eq!(Browser::new(&relay.url).login("xu", "long enough"), 429, "locked");
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=short")).0, 400);
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=nobody&password=long+enough")).0, 400);
     assert_eq!(admin.post("/admin/password", &format!("csrf={csrf}&user=xu&password=brand+new+one")).0, 200);
     assert_eq!(xu.get("/hazards").0, 303, "the old session ended");
-    assert_eq!(Browser::new(&relay).login("xu", "long enough"), 401);
-    assert_eq!(Browser::new(&relay).login("xu", "brand new one"), 303);
+    assert_eq!(Browser::new(&relay.url).login("xu", "long enough"), 401);
+    assert_eq!(Browser::new(&relay.url).login("xu", "brand new one"), 303);
 }
 
 #[test]
@@ -1064,7 +989,7 @@ fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order()
     std::thread::sleep(std::time::Duration::from_millis(5));
     let (_, second) = inspection_with_hazard(&mut wang, "乙店");
     sync(&mut wang);
-    let mut b = Browser::new(&relay);
+    let mut b = Browser::new(&relay.url);
     assert_eq!(b.login("office", "correct horse"), 303);
 
     let (_, page, _) = b.get("/hazards");
@@ -1198,7 +1123,7 @@ fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
     assert!(owner_get(&url).1.contains("待审核"));
     let reports = relay.inspect(|st| st.owner_reports(&hazard).unwrap());
     assert_eq!(reports.len(), 1);
-    let mut sun = Browser::new(&relay);
+    let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", "correct horse"), 303);
     let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
     assert!(page.contains(r#"id="owner-reports""#) && page.contains("已拆除飞线"), "{page}");
@@ -1229,7 +1154,7 @@ fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
     let (status, notice, _) = sun.get(&format!("/venues/{other_venue}/notice"));
     assert_eq!(status, 200, "{notice}");
     assert!(notice.contains("整改通知书") && notice.contains("隔壁车行") && notice.contains("<svg"), "{notice}");
-    let mut li = Browser::new(&relay);
+    let mut li = Browser::new(&relay.url);
     assert_eq!(li.login("li", "correct horse"), 303);
     assert_eq!(li.get(&format!("/venues/{other_venue}/notice")).0, 403);
 
@@ -1266,7 +1191,7 @@ fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
         )
         .unwrap();
     sync(&mut wang);
-    let mut office = Browser::new(&relay);
+    let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (status, page, _) = office.get("/intake");
     assert_eq!(status, 200, "{page}");
@@ -1308,7 +1233,7 @@ fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("已导入工单 3") && page.contains("待查实"), "{page}");
     assert_eq!(import(&mut office, good).0, 400, "imported before");
-    let mut sun = Browser::new(&relay);
+    let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", "correct horse"), 303);
     assert_eq!(sun.get("/intake").0, 403, "the town office's page");
 
@@ -1379,12 +1304,12 @@ fn an_owners_self_inspection_finding_is_registered_after_review() {
     assert!(page.contains("nonsense.item"), "{page}");
     assert_eq!(post(&format!("item={}&item={}&note=%E5%90%8E%E5%8E%A8", items[0], items[1])).0, 303);
 
-    let mut office = Browser::new(&relay);
+    let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", "correct horse"), 303);
     let (status, page, _) = office.get("/self-reports");
     assert_eq!(status, 200, "{page}");
     assert_eq!(page.matches("finding-decision").count(), 2, "{page}");
-    let mut w = Browser::new(&relay);
+    let mut w = Browser::new(&relay.url);
     assert_eq!(w.login("wang", "correct horse"), 303);
     assert_eq!(w.get("/self-reports").0, 403, "reviewed by departments and the office");
     let findings = relay.inspect(|st| st.owner_findings(&gridsafe_tests::fixtures::directory().user("office").unwrap().clone()).unwrap());

@@ -990,8 +990,7 @@ async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Rev
 async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, WebError> {
     let (user, _) = signed_in(&s, &headers).await?;
     crate::check_sha(&sha).map_err(|e| e.0)?;
-    let root = s.blobs.clone();
-    let bytes = s
+    let sha = s
         .with_store(move |st| {
             if !st.user_may_read_blob(&user, &sha)? {
                 return Err(RelayError::Forbidden("no record in your scope references this photo".into()));
@@ -999,14 +998,20 @@ async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPat
             if !st.blob_complete(&sha)? {
                 return Err(RelayError::NotFound(format!("photo {sha} has not been uploaded yet")));
             }
-            let bytes = std::fs::read(crate::blob_path(&root, &sha)).map_err(|e| RelayError::Storage(e.to_string()))?;
-            if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
-                return Err(RelayError::Storage(format!("证据文件已损坏 evidence altered: photo {sha} no longer matches its hash")));
-            }
-            Ok(bytes)
+            Ok(sha)
         })
         .await
         .map_err(|e| e.0)?;
+    let blobs = s.blobs.clone();
+    let bytes = crate::AppState::blocking(move || {
+        let bytes = blobs.get(&sha)?;
+        if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
+            return Err(RelayError::Storage(format!("证据文件已损坏 evidence altered: photo {sha} no longer matches its hash")));
+        }
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| e.0)?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }
 

@@ -153,7 +153,7 @@ pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mu
         .await
         .map_err(|e| e.0)?;
     // Decoding and re-encoding is CPU work: off the store lock.
-    let root = s.blobs.clone();
+    let blobs = s.blobs.clone();
     let venue_short: String = link.venue_id.chars().take(8).collect();
     let stored = crate::AppState::blocking(move || {
         let ctx = gridsafe_core::evidence::IngestContext {
@@ -165,7 +165,7 @@ pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mu
         let ev = gridsafe_core::evidence::ingest(&photo, &ctx)
             .map_err(|e| RelayError::BadRequest(format!("不是可用的照片 Not a usable photo (JPEG or PNG): {e}")))?;
         for (sha, bytes) in [(&ev.evidence_sha256, &ev.evidence), (&ev.thumbnail_sha256, &ev.thumbnail)] {
-            crate::write_blob(&root, sha, bytes)?;
+            blobs.put(sha, bytes)?;
         }
         Ok([(ev.evidence_sha256, ev.evidence.len() as u64), (ev.thumbnail_sha256, ev.thumbnail.len() as u64)])
     })

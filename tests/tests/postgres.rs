@@ -1,0 +1,306 @@
+//! Several relays on one PostgreSQL database (issue #7): two `gridsafe-server` processes share the
+//! database and a photo directory behind a round-robin balancer (no sticky sessions). Phones that
+//! work on the same records sync through both, alternately and at once; nothing is lost, nothing
+//! is duplicated, and every phone's cursor brings it everything. Also: backup and restore.
+//!
+//! Needs a PostgreSQL cluster (`GRIDSAFE_TEST_PG`): `scripts/test` starts a throwaway one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use gridsafe_client as client;
+use gridsafe_core::Store;
+use gridsafe_core::store::VenueEdit;
+use gridsafe_server::Config;
+use gridsafe_tests::balancer::Balancer;
+use gridsafe_tests::browser::Browser;
+use gridsafe_tests::{fixtures, pg};
+
+const PASSWORD: &str = "correct horse";
+
+/// A `gridsafe-server serve` process; killed on drop.
+struct RelayProcess {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_exe() -> PathBuf {
+    // target/<profile>/deps/postgres-… → target/<profile>/gridsafe-server
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join("gridsafe-server");
+    assert!(bin.exists(), "{} is missing: cargo build -p gridsafe-server (scripts/test builds it)", bin.display());
+    bin
+}
+
+fn relay_process(database: &str, blobs: &Path) -> RelayProcess {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(server_exe())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--blobs"])
+        .arg(blobs)
+        .arg("--data")
+        .arg(data.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "relay did not start: {line:?}");
+    RelayProcess { child, url, _data: data }
+}
+
+/// A database with the demo directory and passwords, as `gridsafe-server admin` would install them.
+fn district_database(users: &[&str]) -> String {
+    let url = pg::database();
+    let admin = tempfile::tempdir().unwrap();
+    let mut st = Config { data: admin.path().to_owned(), database: Some(url.clone()), blobs: None }.open_store().unwrap();
+    st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    for u in users {
+        st.set_password(u, PASSWORD).unwrap();
+    }
+    url
+}
+
+fn phone(dir: &Path, name: &str, url: &str, user: &str) -> Store {
+    let mut s = Store::create(dir.join(format!("{name}.sqlite"))).unwrap();
+    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    client::enroll(&mut s, url, user, PASSWORD, name).unwrap();
+    s
+}
+
+/// Every record a phone holds, with its heads.
+fn holdings(s: &Store) -> BTreeMap<String, Vec<String>> {
+    let ids: Vec<String> = {
+        let mut stmt = s.raw().prepare("SELECT id FROM docs ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    ids.into_iter().map(|id| (id.clone(), s.doc_heads(&id).unwrap())).collect()
+}
+
+/// Three of wang's phones and two of li's, in two grids, edit the same records and sync through
+/// the balancer: one round one after the other, then rounds all at once.
+#[test]
+fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
+    let database = district_database(&["wang", "li", "office"]);
+    let blobs = tempfile::tempdir().unwrap();
+    let (r1, r2) = (relay_process(&database, blobs.path()), relay_process(&database, blobs.path()));
+    let lb = Balancer::start(vec![r1.url.trim_start_matches("http://").into(), r2.url.trim_start_matches("http://").into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let who = [
+        ("wang-a", "wang", "heping-1"),
+        ("wang-b", "wang", "heping-1"),
+        ("wang-c", "wang", "heping-1"),
+        ("li-a", "li", "jialou-1"),
+        ("li-b", "li", "jialou-1"),
+    ];
+    let mut phones: Vec<(&str, &str, Store)> = who.iter().map(|(n, u, g)| (*u, *g, phone(dir.path(), n, &lb.url(), u))).collect();
+
+    // Each phone's first visit, synced one after the other: everyone then holds the grid's records.
+    let mut venues: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (n, (user, grid, s)) in phones.iter_mut().enumerate() {
+        let h = fixtures::flying_lead_visit(s, user, grid, n);
+        let venue = s.hazard(&h).unwrap().header.venue_id.clone();
+        venues.entry(*grid).or_default().push(venue);
+        client::sync_all(s, false, &mut |_| {}).unwrap();
+    }
+    for (_, _, s) in phones.iter_mut() {
+        client::sync_all(s, false, &mut |_| {}).unwrap();
+    }
+
+    // Rounds at once: every phone edits every venue of its grid (the same records as its
+    // colleagues' phones) and records a new visit, then all sync together.
+    const ROUNDS: usize = 6;
+    for round in 0..ROUNDS {
+        std::thread::scope(|scope| {
+            for (n, (user, grid, s)) in phones.iter_mut().enumerate() {
+                let venues = &venues[grid];
+                scope.spawn(move || {
+                    for v in venues {
+                        if s.venue(v).is_ok() {
+                            let e = VenueEdit { address: Some(format!("round {round} by phone {n}")), ..Default::default() };
+                            s.edit_venue(user, v, e).unwrap();
+                        }
+                    }
+                    fixtures::flying_lead_visit(s, user, grid, 100 + round * 10 + n);
+                    client::sync_all(s, false, &mut |_| {}).unwrap();
+                });
+            }
+        });
+    }
+    // Two quiet rounds: whatever one phone pushed after another's pull reaches it now.
+    for _ in 0..2 {
+        for (_, _, s) in phones.iter_mut() {
+            client::sync_all(s, false, &mut |_| {}).unwrap();
+        }
+    }
+    let served = lb.served();
+    assert!(served.iter().all(|&n| n > 20), "both relays took a share of the syncs: {served:?}");
+
+    // Every phone of a grid holds the same records at the same heads, and so does the database.
+    let mut relay =
+        Config { data: tempfile::tempdir().unwrap().keep(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    for grid in ["heping-1", "jialou-1"] {
+        let views: Vec<BTreeMap<String, Vec<String>>> = phones.iter().filter(|p| p.1 == grid).map(|p| holdings(&p.2)).collect();
+        for v in &views {
+            assert_eq!(v, &views[0], "phones of {grid} agree on every record and its heads");
+        }
+        // 1 + ROUNDS visits per phone, three records each, plus nothing else.
+        let phones_in_grid = views.len();
+        assert_eq!(views[0].len(), phones_in_grid * (1 + ROUNDS) * 3, "{grid}: every visit's venue, inspection and hazard");
+        for (id, heads) in &views[0] {
+            assert_eq!(relay.doc_heads(id).unwrap().as_ref(), Some(heads), "the relays hold {id} as the phones do");
+        }
+    }
+    // Each venue edit is one change in the log, once: the log holds exactly what the phones made.
+    let mut db = relay.db();
+    let changes = db.one("SELECT count(*), count(DISTINCT hash) FROM changes", &[]).unwrap().unwrap();
+    assert_eq!(changes.int(0).unwrap(), changes.int(1).unwrap(), "no change stored twice");
+    let per_doc = db.query("SELECT doc_id, count(*) FROM changes GROUP BY doc_id", &[]).unwrap();
+    let by_doc: BTreeMap<String, i64> = per_doc.iter().map(|r| (r.text(0).unwrap(), r.int(1).unwrap())).collect();
+    for (grid, vs) in &venues {
+        let editors = who.iter().filter(|w| w.2 == *grid).count() as i64;
+        for v in vs {
+            assert_eq!(by_doc[v], 1 + ROUNDS as i64 * editors, "venue {v}: its creation and one edit per phone per round");
+        }
+    }
+    // The office, enrolled through the balancer, pulls every record the district holds.
+    let mut office = phone(dir.path(), "office", &lb.url(), "office");
+    client::sync_all(&mut office, false, &mut |_| {}).unwrap();
+    let all: BTreeSet<String> = db.query("SELECT id FROM docs", &[]).unwrap().iter().map(|r| r.text(0).unwrap()).collect();
+    assert_eq!(holdings(&office).keys().cloned().collect::<BTreeSet<_>>(), all, "the office's cursor brought it everything");
+}
+
+/// A photo uploaded in two chunks, one through each relay, completes; both relays serve it to a
+/// phone whose scope covers it, and both dashboards list a hazard pushed through only one.
+#[test]
+fn photos_and_dashboards_are_shared_between_relays() {
+    let database = district_database(&["wang", "office"]);
+    let blobs = tempfile::tempdir().unwrap();
+    let (r1, r2) = (relay_process(&database, blobs.path()), relay_process(&database, blobs.path()));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang", &r1.url, "wang");
+    let token = wang.enrollment().unwrap().unwrap().1;
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let sha = gridsafe_core::evidence::sha256_hex(&bytes);
+    let put = |url: &str, offset: usize, end: usize| {
+        let mut r = agent
+            .put(&format!("{url}/v1/blobs/{sha}?offset={offset}&total={}", bytes.len()))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send(&bytes[offset..end])
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    assert_eq!(put(&r1.url, 0, 100_000), (200, r#"{"have":100000,"complete":false}"#.into()));
+    // A chunk at the wrong offset through the other relay: it knows what the first one took.
+    assert_eq!(put(&r2.url, 0, 100_000).0, 409);
+    assert_eq!(put(&r2.url, 100_000, bytes.len()), (200, format!(r#"{{"have":{},"complete":true}}"#, bytes.len())));
+    let status = |url: &str| {
+        agent
+            .get(&format!("{url}/v1/blobs/{sha}/status"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    assert_eq!(status(&r1.url), format!(r#"{{"have":{},"complete":true}}"#, bytes.len()), "the first relay sees the completed photo");
+
+    // A visit synced through relay 1; its photo downloads from relay 2.
+    let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
+    client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+    let photo = wang.hazard(&h).unwrap().header.photos[0].sha256.clone();
+    for url in [&r1.url, &r2.url] {
+        let mut r = agent.get(&format!("{url}/v1/blobs/{photo}")).header("Authorization", &format!("Bearer {token}")).call().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{url}");
+        let got = r.body_mut().with_config().limit(1 << 26).read_to_vec().unwrap();
+        assert_eq!(gridsafe_core::evidence::sha256_hex(&got), photo, "{url} serves the photo's bytes");
+    }
+
+    // Relay 2's dashboard lists the hazard it never received itself.
+    let ledger = |url: &str| {
+        let mut b = Browser::new(url);
+        assert_eq!(b.login("office", PASSWORD), 303, "{url}: signed in");
+        b.get("/hazards").1
+    };
+    let short: String = h.chars().take(8).collect();
+    for url in [&r1.url, &r2.url] {
+        let page = ledger(url);
+        assert!(page.contains(&h) || page.contains(&short), "{url}'s ledger lists hazard {h}");
+    }
+}
+
+/// Backup of a running relay and restore into a new database and directory: the same records,
+/// changes and photos, and the restored relay opens and serves them.
+#[test]
+fn backup_and_restore_on_postgres_and_sqlite() {
+    for on_pg in [false, true] {
+        let database = on_pg.then(|| district_database(&["wang"]));
+        let data = tempfile::tempdir().unwrap();
+        let cfg = Config { data: data.path().to_owned(), database: database.clone(), blobs: None };
+        if !on_pg {
+            let mut st = cfg.open_store().unwrap();
+            st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+            st.set_password("wang", PASSWORD).unwrap();
+        }
+        let relay = gridsafe_tests::relay::TestRelay::start_with(&["wang"], database, None);
+        let dir = tempfile::tempdir().unwrap();
+        let mut wang = phone(dir.path(), "wang", &relay.url, "wang");
+        let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
+        client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
+
+        let out = tempfile::tempdir().unwrap();
+        let to = out.path().join("backup");
+        let m = gridsafe_server::backup::backup(&relay.config, &to).unwrap();
+        assert_eq!((m.docs, m.photos > 0, m.postgres), (3, true, on_pg), "{m:?}");
+        let again = gridsafe_server::backup::backup(&relay.config, &to).unwrap_err().to_string();
+        assert!(again.contains("already exists"), "{again}");
+
+        let target = Config { data: out.path().join("restored"), database: on_pg.then(pg::database), blobs: None };
+        let r = gridsafe_server::backup::restore(&to, &target).unwrap();
+        assert_eq!(r, m);
+        let mut restored = target.open_store().unwrap();
+        assert_eq!(restored.doc_heads(&h).unwrap().unwrap(), wang.doc_heads(&h).unwrap(), "the hazard at the same heads");
+        let photo = wang.hazard(&h).unwrap().header.photos[0].sha256.clone();
+        assert!(restored.blob_complete(&photo).unwrap());
+        assert!(target.blob_root().join(&photo[..2]).join(&photo).exists(), "the photo's bytes came back");
+        // Restoring over a relay refuses and leaves it as it was.
+        let e = gridsafe_server::backup::restore(&to, &target).unwrap_err().to_string();
+        assert!(e.contains("not empty"), "{e}");
+        assert_eq!(target.open_store().unwrap().counts().unwrap().0, 3);
+    }
+}
+
+/// A database URL that does not answer, and one of a newer schema, fail with messages that name
+/// the problem; the relay refuses to start on either.
+#[test]
+fn bad_databases_are_named() {
+    let data = tempfile::tempdir().unwrap();
+    let e = Config { data: data.path().to_owned(), database: Some("postgres://nobody:secret@127.0.0.1:1/none".into()), blobs: None }
+        .open_store()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot connect to postgres://nobody@127.0.0.1:1/none"), "{e}");
+    assert!(!e.contains("secret"), "the password stays out of messages: {e}");
+
+    let url = pg::database();
+    let cfg = Config { data: data.path().to_owned(), database: Some(url.clone()), blobs: None };
+    drop(cfg.open_store().unwrap());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.execute("INSERT INTO gridsafe_schema (version, applied_ms) VALUES (99, 0)", &[]).unwrap();
+    let e = cfg.open_store().unwrap_err().to_string();
+    assert!(e.contains("schema 99, newer than this relay's"), "{e}");
+}

@@ -7,7 +7,7 @@ use gridsafe_core::Store;
 use gridsafe_core::clock::now_ms;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewPhoto};
-use gridsafe_server::store::{ActionDetail, RelayStore};
+use gridsafe_server::store::ActionDetail;
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 

@@ -9,7 +9,6 @@ use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewPhoto};
-use gridsafe_server::store::RelayStore;
 use gridsafe_tests::faults::{Fault, FaultProxy};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;

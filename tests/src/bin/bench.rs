@@ -8,6 +8,8 @@
 
 #[path = "bench/dashboard.rs"]
 mod dashboard;
+#[path = "bench/load.rs"]
+mod load;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -527,135 +529,6 @@ fn bench_sync() {
     );
 }
 
-/// Prepares one phone per (user, grid) with a small day each and returns its enrolment token and
-/// encoded first sync request.
-fn prepare_phones(dir: &Path, tag: &str, directory: &[u8], url: &str, who: &[(String, String)]) -> (Vec<(String, Vec<u8>)>, usize) {
-    let t = Instant::now();
-    let mut stores: Vec<Store> = who
-        .iter()
-        .enumerate()
-        .map(|(n, (u, g))| phone_with_day(&dir.join(format!("{tag}{n}.sqlite")), directory, url, u, g, 3, 6, 2, 0))
-        .collect();
-    let docs_per: usize = stores[0].counts().expect("counts").values().sum::<u64>() as usize;
-    eprintln!("prepared {} phones ({docs_per} records each) in {:.1} s", who.len(), t.elapsed().as_secs_f64());
-    let bodies = stores
-        .iter_mut()
-        .map(|s| (s.enrollment().expect("enrolment").expect("enrolled").1, s.sync_request(usize::MAX).expect("request").encode()))
-        .collect();
-    (bodies, docs_per)
-}
-
-/// Median of `RELAY_ROUNDS` bursts, each against a fresh copy of the prepared relay.
-fn burst_rounds(dir: &Path, what: &str, bodies: &[(String, Vec<u8>)], docs_per: usize) -> (f64, f64, f64, f64) {
-    let mut rounds = Vec::new();
-    for round in 0..RELAY_ROUNDS {
-        let copy = dir.join(format!("round-{round}"));
-        copy_dir(&dir.join("relay"), &copy);
-        let (mut relay, url) = spawn_relay(&copy);
-        let (wall, lat) = burst(&url, bodies, docs_per);
-        let peak = rss_mb(relay.id());
-        let _ = relay.kill();
-        let _ = relay.wait();
-        let _ = std::fs::remove_dir_all(&copy);
-        let rate = (bodies.len() * docs_per) as f64 / wall;
-        let (p50, p99) = (lat[lat.len() / 2], lat[(lat.len() * 99 / 100).min(lat.len() - 1)]);
-        eprintln!("{what}, round {}: {rate:.0} records/s, p50 {p50:.0} ms, p99 {p99:.0} ms, RSS {peak:.1} MB", round + 1);
-        rounds.push((rate, p50, p99, peak));
-    }
-    let peak = rounds.iter().map(|r| r.3).fold(0.0, f64::max);
-    rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (rate, p50, p99, _) = rounds[rounds.len() / 2];
-    println!(
-        "{what}: {} phones × {docs_per} records at once, median of {RELAY_ROUNDS} rounds: {rate:.0} records/s; sync latency p50 {p50:.0} ms, p99 {p99:.0} ms; relay peak RSS {peak:.1} MB",
-        bodies.len()
-    );
-    (rate, p50, p99, peak)
-}
-
-/// `phones` phones, each with a small day (3 venues, 6 inspections, 2 hazards), sync at once.
-/// Two layouts: a town (two phones per grid, so each pulls one colleague's records) and the worst
-/// case where the phones share six grids (each pulls what ~33 others pushed).
-fn bench_relay(phones: usize) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let directory = bench_directory(phones.div_ceil(2));
-    let (mut relay, url) = start_relay(&dir.path().join("relay"), &directory);
-    let town: Vec<(String, String)> = (0..phones).map(|n| (format!("bench-i{n}"), format!("bench-g{}", n / 2))).collect();
-    let six = [
-        ("wang", "heping-1"),
-        ("li", "jialou-1"),
-        ("zhang", "taiping-1"),
-        ("liu", "longyue-1"),
-        ("chen", "baiyang-1"),
-        ("yang", "yanwei-1"),
-    ];
-    let shared: Vec<(String, String)> = (0..phones).map(|n| (six[n % 6].0.to_owned(), six[n % 6].1.to_owned())).collect();
-    let (town_bodies, docs_per) = prepare_phones(dir.path(), "t", &directory, &url, &town);
-    let (shared_bodies, _) = prepare_phones(dir.path(), "s", &directory, &url, &shared);
-    // The relay now holds the enrolled devices (and no records): every round replays the same
-    // requests against a fresh copy of it, so rounds are comparable.
-    let _ = relay.kill();
-    let _ = relay.wait();
-    let (rate, p50, p99, peak) = burst_rounds(dir.path(), "town (2 phones per grid)", &town_bodies, docs_per);
-    let (shared_rate, shared_p50, shared_p99, shared_peak) =
-        burst_rounds(dir.path(), "shared grids (~33 phones per grid)", &shared_bodies, docs_per);
-    println!(
-        "{}",
-        json!({"bench": "relay", "phones": phones, "records": phones * docs_per, "records_per_s": rate.round(), "p50_ms": p50.round(), "p99_ms": p99.round(),
-               "relay_peak_rss_mb": round2(peak.max(shared_peak)), "shared_grids_records_per_s": shared_rate.round(),
-               "shared_grids_p50_ms": shared_p50.round(), "shared_grids_p99_ms": shared_p99.round()})
-    );
-}
-
-const RELAY_ROUNDS: usize = 5;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        if e.file_type().expect("type").is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
-/// Every phone sends its prepared request at once; returns the wall time and each latency (ms).
-fn burst(url: &str, bodies: &[(String, Vec<u8>)], docs_per: usize) -> (f64, Vec<f64>) {
-    let barrier = std::sync::Barrier::new(bodies.len() + 1);
-    let sync_url = format!("{url}/v1/sync");
-    let (wall, mut lat) = std::thread::scope(|scope| {
-        let handles: Vec<_> = bodies
-            .iter()
-            .map(|(token, body)| {
-                let b = &barrier;
-                let u = &sync_url;
-                scope.spawn(move || {
-                    let agent: ureq::Agent =
-                        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
-                    b.wait();
-                    let t = Instant::now();
-                    let mut r = agent.post(u).header("Authorization", &format!("Bearer {token}")).send(&body[..]).expect("sync");
-                    let bytes = r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("answer");
-                    (t.elapsed().as_secs_f64() * 1000.0, bytes)
-                })
-            })
-            .collect();
-        barrier.wait();
-        let t = Instant::now();
-        let answers: Vec<(f64, Vec<u8>)> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
-        let wall = t.elapsed().as_secs_f64();
-        // Decoded after the clock stops: the phones' work is not the relay's, and on this 2-core
-        // machine it would otherwise take CPU from the relay being measured.
-        for (_, bytes) in &answers {
-            let resp = gridsafe_core::sync::SyncResponse::decode(bytes).expect("decode");
-            assert!(resp.refused.is_empty(), "{:?}", resp.refused);
-            assert_eq!(resp.accepted.len(), docs_per, "every pushed record acknowledged");
-        }
-        (wall, answers.into_iter().map(|(l, _)| l).collect::<Vec<f64>>())
-    });
-    lat.sort_by(f64::total_cmp);
-    (wall, lat)
-}
-
 /// A store with `n` open hazards (one flying lead per e-bike inspection, with its photo), for the
 /// FFI boundary benchmark; built once and reused.
 fn boundary_prepare(path: &Path, n: usize) {
@@ -716,8 +589,8 @@ fn main() {
             return;
         }
         Some("relay") => {
-            let phones = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(200);
-            bench_relay(phones);
+            let n = |i: usize, d: usize| std::env::args().nth(i).and_then(|n| n.parse().ok()).unwrap_or(d);
+            load::run(n(2, 100), n(3, 16), n(4, 3));
             return;
         }
         Some("sync") => {

@@ -13,7 +13,6 @@ import path from "node:path"
 import * as A from "@automerge/automerge"
 import { Repo } from "@automerge/automerge-repo"
 import { BrowserWebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
-import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs"
 
 const [mode, input, ...rest] = process.argv.slice(2)
 const phones = fs.readdirSync(input).sort().map(p => path.join(input, p))
@@ -81,14 +80,19 @@ if (mode === "run") {
     const k = headsKey(A.getHeads(A.load(b)))
     expected.set(k, (expected.get(k) || 0) + 1)
   }
-  const repo = new Repo({ network: [], storage: new NodeFSStorageAdapter(storage) })
   let matched = 0, found = 0
   for (const a of fs.readdirSync(storage)) {
+    if (!fs.statSync(path.join(storage, a)).isDirectory()) continue
     for (const b of fs.readdirSync(path.join(storage, a))) {
-      const id = a + b
-      if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(id)) continue
-      const doc = await repo.find(`automerge:${id}`).doc()
-      if (!doc) continue
+      // A document is its snapshot and incremental chunks, loaded together (as the adapter does);
+      // sync-state files are not document data.
+      const dir = path.join(storage, a, b)
+      const chunks = fs.readdirSync(dir, { recursive: true })
+        .map(f => path.join(dir, f))
+        .filter(f => !f.includes(`${path.sep}sync-state`) && fs.statSync(f).isFile())
+      if (!chunks.length) continue
+      let doc = A.init()
+      for (const c of chunks) doc = A.loadIncremental(doc, fs.readFileSync(c))
       found++
       const k = headsKey(A.getHeads(doc))
       if (expected.get(k) > 0) {

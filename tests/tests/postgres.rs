@@ -269,6 +269,11 @@ fn backup_and_restore_on_postgres_and_sqlite() {
         let again = gridsafe_server::backup::backup(&relay.config, &to).unwrap_err().to_string();
         assert!(again.contains("already exists"), "{again}");
 
+        // A backup restored as the other kind of relay is refused before anything is written.
+        let wrong = Config { data: out.path().join("wrong"), database: (!on_pg).then(pg::database), blobs: None };
+        let e = gridsafe_server::backup::restore(&to, &wrong).unwrap_err().to_string();
+        assert!(e.contains(if on_pg { "give --database" } else { "without --database" }), "{e}");
+        assert!(!wrong.data.exists(), "nothing written");
         let target = Config { data: out.path().join("restored"), database: on_pg.then(pg::database), blobs: None };
         let r = gridsafe_server::backup::restore(&to, &target).unwrap();
         assert_eq!(r, m);

@@ -10,6 +10,8 @@
 mod dashboard;
 #[path = "bench/load.rs"]
 mod load;
+#[path = "bench/million.rs"]
+mod million;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -591,6 +593,10 @@ fn main() {
         Some("relay") => {
             let n = |i: usize, d: usize| std::env::args().nth(i).and_then(|n| n.parse().ok()).unwrap_or(d);
             load::run(n(2, 100), n(3, 16), n(4, 3));
+            return;
+        }
+        Some("relay-million") => {
+            million::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1_000_000));
             return;
         }
         Some("sync") => {

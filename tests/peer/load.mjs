@@ -87,6 +87,7 @@ if (mode === "run") {
       // A document is its snapshot and incremental chunks, loaded together (as the adapter does);
       // sync-state files are not document data.
       const dir = path.join(storage, a, b)
+      if (!fs.statSync(dir).isDirectory()) continue // the adapter's own id file
       const chunks = fs.readdirSync(dir, { recursive: true })
         .map(f => path.join(dir, f))
         .filter(f => !f.includes(`${path.sep}sync-state`) && fs.statSync(f).isFile())

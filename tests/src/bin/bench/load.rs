@@ -344,6 +344,9 @@ fn peer_round(work: &Path, input: &Path, concurrency: usize, round: usize, total
     let _ = server.wait();
     let run: Value = serde_json::from_slice(&out.stdout).expect("peer json");
     let verify = Command::new("node").arg(peer.join("load.mjs")).arg("verify").arg(input).arg(&store).output().expect("verify");
+    if !verify.status.success() {
+        eprintln!("the peer's storage check failed: {}", String::from_utf8_lossy(&verify.stderr));
+    }
     let checked: Value = serde_json::from_slice(&verify.stdout).unwrap_or(json!({}));
     let complete = checked["matching"].as_u64() == Some(total as u64);
     let stored_s = run["stored_s"].as_f64().expect("stored_s");

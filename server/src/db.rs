@@ -22,6 +22,10 @@ pub enum Val {
     Int(i64),
     Text(String),
     Blob(Vec<u8>),
+    /// Arrays, for PostgreSQL's `unnest` (a whole request's rows in one statement); SQLite has none.
+    Texts(Vec<String>),
+    Blobs(Vec<Vec<u8>>),
+    Ints(Vec<i64>),
 }
 
 impl From<i64> for Val {
@@ -121,6 +125,9 @@ impl ToSql for Val {
             Val::Int(v) => v.to_sql(ty, out),
             Val::Text(v) => v.to_sql(ty, out),
             Val::Blob(v) => v.to_sql(ty, out),
+            Val::Texts(v) => v.to_sql(ty, out),
+            Val::Blobs(v) => v.to_sql(ty, out),
+            Val::Ints(v) => v.to_sql(ty, out),
         }
     }
 
@@ -254,8 +261,9 @@ impl Db<'_> {
     pub fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         match self {
             Db::Lite(c) => {
+                let params = params.iter().map(lite_val).collect::<Result<Vec<_>>>()?;
                 let mut s = c.prepare_cached(sql)?;
-                Ok(s.execute(rusqlite::params_from_iter(params.iter().map(lite_val)))? as u64)
+                Ok(s.execute(rusqlite::params_from_iter(params))? as u64)
             }
             Db::Pg(pg) => {
                 let s = pg.stmt(sql)?;
@@ -269,9 +277,10 @@ impl Db<'_> {
     pub fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         match self {
             Db::Lite(c) => {
+                let params = params.iter().map(lite_val).collect::<Result<Vec<_>>>()?;
                 let mut s = c.prepare_cached(sql)?;
                 let n = s.column_count();
-                let mut rows = s.query(rusqlite::params_from_iter(params.iter().map(lite_val)))?;
+                let mut rows = s.query(rusqlite::params_from_iter(params))?;
                 let mut out = Vec::new();
                 while let Some(r) = rows.next()? {
                     let row = (0..n)
@@ -324,14 +333,17 @@ impl Db<'_> {
     }
 }
 
-fn lite_val(v: &Val) -> rusqlite::types::Value {
+fn lite_val(v: &Val) -> Result<rusqlite::types::Value> {
     use rusqlite::types::Value as V;
-    match v {
+    Ok(match v {
         Val::Null => V::Null,
         Val::Int(i) => V::Integer(*i),
         Val::Text(t) => V::Text(t.clone()),
         Val::Blob(b) => V::Blob(b.clone()),
-    }
+        Val::Texts(_) | Val::Blobs(_) | Val::Ints(_) => {
+            return Err(RelayError::Storage("SQLite takes no array parameters (a PostgreSQL-only statement)".into()));
+        }
+    })
 }
 
 fn pg_row(r: &postgres::Row) -> Result<Row> {

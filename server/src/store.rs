@@ -390,6 +390,12 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
     Ok(Prepared { doc_id: d.doc_id.clone(), based_on: before.map(|b| b.heads.clone()), changes, loaded: Loaded { doc, place, heads } })
 }
 
+/// Lead departments as the `docs` table keeps them: ",cyzx,pcs," ("" for none), so a scope
+/// test is one LIKE.
+fn depts_text(depts: &[String]) -> String {
+    if depts.is_empty() { String::new() } else { format!(",{},", depts.join(",")) }
+}
+
 /// May `user` write a record of this kind in this grid / for these departments?
 fn may_write(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
     match user.role {
@@ -984,10 +990,45 @@ impl RelayStore {
 
     /// Phase 1: the relay's versions of the records a request pushes.
     pub fn stored(&mut self, req: &SyncRequest) -> Result<Vec<Option<Arc<Loaded>>>> {
+        if self.pg.is_none() {
+            return req
+                .push
+                .iter()
+                .map(|d| if gridsafe_core::store::check_id("record", &d.doc_id).is_ok() { self.load(&d.doc_id) } else { Ok(None) })
+                .collect();
+        }
+        // On PostgreSQL, one query for every pushed record's heads: a record the database lacks
+        // needs no more, and a cached one is current when its heads match.
+        let heads = self.heads_of(req)?;
         req.push
             .iter()
-            .map(|d| if gridsafe_core::store::check_id("record", &d.doc_id).is_ok() { self.load(&d.doc_id) } else { Ok(None) })
+            .map(|d| match heads.get(&d.doc_id) {
+                None => Ok(None),
+                Some(h) => match self.cache.get(&d.doc_id) {
+                    Some(c) if &c.heads == h => Ok(Some(c.clone())),
+                    _ => {
+                        self.cache.pop(&d.doc_id);
+                        self.load(&d.doc_id)
+                    }
+                },
+            })
             .collect()
+    }
+
+    /// The stored heads of the records a request pushes (those the relay has), in one query.
+    fn heads_of(&mut self, req: &SyncRequest) -> Result<HashMap<String, String>> {
+        let ids: Vec<String> = req.push.iter().map(|d| d.doc_id.clone()).collect();
+        if self.pg.is_none() {
+            let mut out = HashMap::new();
+            for id in ids {
+                if let Some(h) = self.current_heads(&id)? {
+                    out.insert(id, h);
+                }
+            }
+            return Ok(out);
+        }
+        let rows = self.db().query("SELECT id, heads FROM docs WHERE id = ANY(?1::text[])", &[crate::db::Val::Texts(ids)])?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect()
     }
 
     /// The heads the relay holds for a record now (cheap: the cache or one indexed row).
@@ -1043,9 +1084,16 @@ impl RelayStore {
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
         let mut batch = Vec::new();
+        let current = self.heads_of(req)?;
+        let mut seen = HashSet::new();
         for (d, c) in req.push.iter().zip(checked) {
+            if !seen.insert(d.doc_id.as_str()) {
+                // Its second copy would be checked against the relay's version, not the first's.
+                refused.push(Refused { doc_id: d.doc_id.clone(), reason: format!("record {} is pushed twice in one request", d.doc_id) });
+                continue;
+            }
             let c = match c {
-                Ok(p) if p.based_on != self.current_heads(&p.doc_id)? => {
+                Ok(p) if p.based_on.as_ref() != current.get(&p.doc_id) => {
                     let before = self.load(&p.doc_id)?;
                     check(device, d, before.as_deref())
                 }
@@ -1061,36 +1109,12 @@ impl RelayStore {
             }
         }
         let now = now_ms();
+        let since = if self.pg.is_some() { self.write_records_pg(device, &batch, now)? } else { self.write_records(device, &batch, now)? };
         for p in &batch {
-            let mut db = match &mut self.pg {
-                Some(pg) => Db::Pg(pg),
-                None => Db::Lite(&self.conn),
-            };
-            for (hash, raw) in &p.changes {
-                db.exec(
-                    "INSERT INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                    vals![hash, &p.doc_id, &raw[..], &device.id, now],
-                )?;
-            }
-            let pl = &p.loaded.place;
-            let depts_text = if pl.depts.is_empty() { String::new() } else { format!(",{},", pl.depts.join(",")) };
-            db.exec(
-                "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
-                vals![&p.doc_id, pl.kind.as_str(), &pl.grid, depts_text, &p.loaded.heads, now],
-            )?;
-            for sha in &pl.photos {
-                db.exec("INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING", vals![sha, &p.doc_id])?;
-            }
-            let since = db
-                .one(
-                    "UPDATE docs SET since_snapshot = since_snapshot + ?2 WHERE id = ?1 RETURNING since_snapshot",
-                    vals![&p.doc_id, p.changes.len() as i64],
-                )?
-                .map_or(Ok(0), |r| r.int(0))?;
-            if since >= SNAPSHOT_EVERY {
+            if since.get(&p.doc_id).is_some_and(|n| *n >= SNAPSHOT_EVERY) {
                 // The checked document holds every change logged for the record (commit re-checks
                 // any record changed since its check), so it is exact up to the newest seq.
+                let mut db = self.db();
                 let upto = db.one("SELECT max(seq) FROM changes WHERE doc_id = ?1", vals![&p.doc_id])?.map_or(Ok(0), |r| r.int(0))?;
                 let bytes = p.loaded.doc.clone().save();
                 db.exec(
@@ -1101,7 +1125,7 @@ impl RelayStore {
                 db.exec("UPDATE docs SET since_snapshot = 0 WHERE id = ?1", vals![&p.doc_id])?;
             }
             // Local projections: in the same transaction on SQLite.
-            project(&self.conn, self.dir.as_ref(), &self.actors, &pl.record)?;
+            project(&self.conn, self.dir.as_ref(), &self.actors, &p.loaded.place.record)?;
         }
         self.db().exec(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
@@ -1116,6 +1140,87 @@ impl RelayStore {
         )?;
         // Acknowledged only once durably stored: an error in the commit fails the whole request.
         Ok((accepted, refused, batch))
+    }
+
+    /// Writes the accepted records' changes, `docs` rows and photo references, statement by
+    /// statement (SQLite: no round trips). Returns each record's changes since its snapshot.
+    fn write_records(&mut self, device: &Device, batch: &[Prepared], now: i64) -> Result<HashMap<String, i64>> {
+        let mut db = self.db();
+        let mut since = HashMap::new();
+        for p in batch {
+            for (hash, raw) in &p.changes {
+                db.exec(
+                    "INSERT INTO changes (hash, doc_id, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                    vals![hash, &p.doc_id, &raw[..], &device.id, now],
+                )?;
+            }
+            let pl = &p.loaded.place;
+            db.exec(
+                "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
+                vals![&p.doc_id, pl.kind.as_str(), &pl.grid, depts_text(&pl.depts), &p.loaded.heads, now],
+            )?;
+            for sha in &pl.photos {
+                db.exec("INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING", vals![sha, &p.doc_id])?;
+            }
+            let n = db
+                .one(
+                    "UPDATE docs SET since_snapshot = since_snapshot + ?2 WHERE id = ?1 RETURNING since_snapshot",
+                    vals![&p.doc_id, p.changes.len() as i64],
+                )?
+                .map_or(Ok(0), |r| r.int(0))?;
+            since.insert(p.doc_id.clone(), n);
+        }
+        Ok(since)
+    }
+
+    /// The same writes on PostgreSQL as three statements for the whole request (`unnest` over
+    /// arrays), not one round trip per row: they run under the change-log lock.
+    fn write_records_pg(&mut self, device: &Device, batch: &[Prepared], now: i64) -> Result<HashMap<String, i64>> {
+        use crate::db::Val;
+        let (mut hashes, mut change_docs, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut kinds, mut grids, mut depts, mut heads, mut counts) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut shas, mut sha_docs) = (Vec::new(), Vec::new());
+        for p in batch {
+            for (hash, raw) in &p.changes {
+                hashes.push(hash.clone());
+                change_docs.push(p.doc_id.clone());
+                bytes.push(raw.clone());
+            }
+            let pl = &p.loaded.place;
+            ids.push(p.doc_id.clone());
+            kinds.push(pl.kind.as_str().to_owned());
+            grids.push(pl.grid.clone());
+            depts.push(depts_text(&pl.depts));
+            heads.push(p.loaded.heads.clone());
+            counts.push(p.changes.len() as i64);
+            for sha in &pl.photos {
+                shas.push(sha.clone());
+                sha_docs.push(p.doc_id.clone());
+            }
+        }
+        let mut db = self.db();
+        db.exec(
+            "INSERT INTO changes (hash, doc_id, bytes, device_id, received_ms)
+             SELECT h, d, b, ?4, ?5 FROM unnest(?1::text[], ?2::text[], ?3::bytea[]) WITH ORDINALITY AS t(h, d, b, n) ORDER BY n
+             ON CONFLICT DO NOTHING",
+            &[Val::Texts(hashes), Val::Texts(change_docs), Val::Blobs(bytes), Val::from(&device.id), Val::Int(now)],
+        )?;
+        let rows = db.query(
+            "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, since_snapshot)
+             SELECT i, k, g, dp, hd, ?6, n FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?7::bigint[]) AS t(i, k, g, dp, hd, n)
+             ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads,
+                 updated_ms = excluded.updated_ms, since_snapshot = docs.since_snapshot + excluded.since_snapshot
+             RETURNING id, since_snapshot",
+            &[Val::Texts(ids), Val::Texts(kinds), Val::Texts(grids), Val::Texts(depts), Val::Texts(heads), Val::Int(now), Val::Ints(counts)],
+        )?;
+        if !shas.is_empty() {
+            db.exec(
+                "INSERT INTO blob_refs (sha256, doc_id) SELECT s, d FROM unnest(?1::text[], ?2::text[]) AS t(s, d) ON CONFLICT DO NOTHING",
+                &[Val::Texts(shas), Val::Texts(sha_docs)],
+            )?;
+        }
+        rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()
     }
 
     /// Derives every projection row again from the stored records (schema upgrades, repairs:

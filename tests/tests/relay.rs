@@ -1334,3 +1334,31 @@ fn an_owners_self_inspection_finding_is_registered_after_review() {
     );
     assert!(office.get("/hazards?source=self_report").1.contains("共 1 条"));
 }
+
+/// A request that pushes one record twice: the second copy is refused with the reason (it would
+/// be checked against the relay's version, not the first copy's), the first is stored once, and
+/// the phone's next sync is clean.
+#[test]
+fn a_record_pushed_twice_in_one_request_is_stored_once() {
+    let relay = start_relay();
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
+    fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
+    let mut req = wang.sync_request(usize::MAX).unwrap();
+    let twice = req.push[0].clone();
+    let changes: usize = req.push.iter().map(|d| d.changes.len()).sum();
+    req.push.push(twice.clone());
+    let token = wang.enrollment().unwrap().unwrap().1;
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut r =
+        agent.post(&format!("{}/v1/sync", relay.url)).header("Authorization", &format!("Bearer {token}")).send(&req.encode()[..]).unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let resp = gridsafe_core::sync::SyncResponse::decode(&r.body_mut().with_config().limit(1 << 26).read_to_vec().unwrap()).unwrap();
+    assert_eq!(resp.accepted.len(), req.push.len() - 1, "every record once");
+    assert_eq!(resp.refused.len(), 1);
+    assert_eq!(resp.refused[0].doc_id, twice.doc_id);
+    assert!(resp.refused[0].reason.contains("pushed twice"), "{}", resp.refused[0].reason);
+    assert_eq!(relay.inspect(|r| r.counts().unwrap().1) as usize, changes, "each change stored once");
+    sync(&mut wang);
+    assert_eq!(wang.sync_status().unwrap().pending_docs, 0, "the phone's next sync is clean");
+}

@@ -4,7 +4,9 @@
 //!
 //! Statements are written once, in the dialect both accept (`?N` placeholders, `INSERT … ON
 //! CONFLICT`, `RETURNING`), and run through [`Db`]; only the schema differs (`sql/` for SQLite,
-//! `sql/pg/` for PostgreSQL).
+//! `sql/pg/` for PostgreSQL). One exception: on PostgreSQL a commit writes a whole request's rows
+//! with `unnest` over array parameters (`store::RelayStore::write_records_pg`), because it runs
+//! under the lock every relay's commits queue for.
 
 use std::collections::HashMap;
 

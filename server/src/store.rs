@@ -540,16 +540,7 @@ impl RelayStore {
             .iter()
             .map(|r| r.text(0))
             .collect::<Result<_>>()?;
-        let mut batch = Vec::with_capacity(ids.len().min(DOC_CACHE));
-        for id in &ids {
-            if let Some(l) = self.load(id)? {
-                batch.push(l);
-            }
-            if batch.len() == DOC_CACHE {
-                self.write_projections(std::mem::take(&mut batch))?;
-            }
-        }
-        self.write_projections(batch)?;
+        self.project_records(&ids)?;
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
         Ok(ids.len())
     }
@@ -1228,24 +1219,29 @@ impl RelayStore {
     pub fn rebuild_projections(&mut self) -> Result<usize> {
         let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
         let ids: Vec<String> = self.db().query("SELECT id FROM docs ORDER BY id", &[])?.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
-        let mut loaded = Vec::with_capacity(ids.len().min(DOC_CACHE));
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
             "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx;
              DELETE FROM hazard_depts; DELETE FROM hazard_facts; DELETE FROM tasks_idx;",
         )?;
-        for id in &ids {
-            if let Some(l) = self.load(id)? {
-                loaded.push(l);
-            }
-            if loaded.len() == DOC_CACHE {
-                self.write_projections(std::mem::take(&mut loaded))?;
-            }
-        }
-        self.write_projections(loaded)?;
+        self.project_records(&ids)?;
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projections', ?1)", params![now_ms().to_string()])?;
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
         Ok(ids.len())
+    }
+
+    /// Reads each record and writes its projection rows, [`DOC_CACHE`] records per transaction.
+    fn project_records(&mut self, ids: &[String]) -> Result<()> {
+        let mut batch = Vec::with_capacity(ids.len().min(DOC_CACHE));
+        for id in ids {
+            if let Some(l) = self.load(id)? {
+                batch.push(l);
+            }
+            if batch.len() == DOC_CACHE {
+                self.write_projections(std::mem::take(&mut batch))?;
+            }
+        }
+        self.write_projections(batch)
     }
 
     fn write_projections(&mut self, batch: Vec<Arc<Loaded>>) -> Result<()> {

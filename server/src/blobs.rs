@@ -92,10 +92,14 @@ impl BlobStore for FsBlobStore {
         let mut f = OpenOptions::new().create(true).append(true).open(&part).map_err(|e| io(&part, e))?;
         // Held until `f` closes: another relay's chunk for this photo waits, then sees our bytes.
         f.lock().map_err(|e| io(&part, e))?;
+        let have = f.metadata().map_err(|e| io(&part, e))?.len();
         if let Some(size) = self.size(sha)? {
+            // Completed by another request (or relay): no upload of it remains.
+            if have == 0 {
+                let _ = std::fs::remove_file(&part);
+            }
             return Ok(Appended::Complete { size });
         }
-        let have = f.metadata().map_err(|e| io(&part, e))?.len();
         if offset != have {
             return Ok(Appended::Resume { have });
         }

@@ -345,8 +345,13 @@ async fn owner_key(State(s): State<AppState>, headers: HeaderMap) -> Result<Json
 
 async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
-    let ((docs, changes, devices), hazards, by_dept) =
-        s.with_store(move |st| Ok((st.counts()?, st.hazard_summary(&today)?, st.open_by_department()?))).await?;
+    let ((docs, changes, devices), hazards, by_dept) = s
+        .with_store(move |st| {
+            // The hazard gauges read the projections: bring in what other relays took first.
+            st.catch_up()?;
+            Ok((st.counts()?, st.hazard_summary(&today)?, st.open_by_department()?))
+        })
+        .await?;
     let m = &s.metrics;
     let mut out = String::new();
     for (name, help, kind, v) in [

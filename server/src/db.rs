@@ -233,7 +233,7 @@ impl Pg {
         self.client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).map_err(pg_err)
     }
 
-    /// The connection itself, for tools (backup, tests) that need more than [`Db`] offers.
+    /// The connection itself, for tools (backup) that need more than [`Db`] offers.
     pub fn client(&mut self) -> &mut Client {
         &mut self.client
     }
@@ -327,11 +327,6 @@ impl Db<'_> {
             Db::Lite(c) => Ok(c.execute_batch("COMMIT")?),
             Db::Pg(pg) => pg.end(true),
         }
-    }
-
-    /// Whether these are the PostgreSQL tables (several relays may be writing).
-    pub fn is_shared(&self) -> bool {
-        matches!(self, Db::Pg(_))
     }
 }
 

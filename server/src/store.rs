@@ -462,16 +462,6 @@ impl RelayStore {
         }
     }
 
-    /// Whether the shared tables are on PostgreSQL (other relays may write them).
-    pub fn is_shared(&self) -> bool {
-        self.pg.is_some()
-    }
-
-    /// The PostgreSQL connection, when there is one (backups, tests).
-    pub fn postgres(&mut self) -> Option<&mut Pg> {
-        self.pg.as_mut()
-    }
-
     /// Runs `f` in one write transaction over the shared tables and the local file (one
     /// transaction on SQLite; on PostgreSQL the shared one commits first, under the change-log
     /// lock, and the projections written locally follow: if the local commit fails, they are

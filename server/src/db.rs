@@ -181,10 +181,11 @@ impl Pg {
     /// advisory lock; returns the version.
     pub fn migrate(&mut self) -> Result<usize> {
         let c = &mut self.client;
-        c.batch_execute("CREATE TABLE IF NOT EXISTS gridsafe_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
-            .map_err(pg_err)?;
         c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK]).map_err(pg_err)?;
         let run = (|| {
+            // Under the lock too: two relays creating it at once would collide in the catalog.
+            c.batch_execute("CREATE TABLE IF NOT EXISTS gridsafe_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+                .map_err(pg_err)?;
             let at: i64 = c.query_one("SELECT coalesce(max(version), 0) FROM gridsafe_schema", &[]).map_err(pg_err)?.get(0);
             if at as usize > PG_MIGRATIONS.len() {
                 return Err(RelayError::Storage(format!(

@@ -83,11 +83,7 @@ impl Config {
 }
 
 impl AppState {
-    /// The relay's state over the data directory `data` (database and blobs).
-    pub fn open(data: &std::path::Path) -> Result<AppState, RelayError> {
-        AppState::open_with(&Config::local(data))
-    }
-
+    /// The relay's state as `cfg` places it (database, photos).
     pub fn open_with(cfg: &Config) -> Result<AppState, RelayError> {
         let store = cfg.open_store()?;
         let readers = Readers::open_with(&cfg.data, cfg.database.as_deref(), READERS)?;

@@ -1761,10 +1761,6 @@ pub struct Readers {
 }
 
 impl Readers {
-    pub fn open(dir: &Path, n: usize) -> Result<Readers> {
-        Readers::open_with(dir, None, n)
-    }
-
     pub fn open_with(dir: &Path, database: Option<&str>, n: usize) -> Result<Readers> {
         let conns = (0..n.max(1))
             .map(|_| {

@@ -585,7 +585,12 @@ pub mod pg {
         let name = format!("gridsafe_t{}_{}_{}", std::process::id(), gridsafe_core::clock::now_ms(), N.fetch_add(1, Ordering::Relaxed));
         let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test cluster");
         c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-        format!("{}/{name}", url.rsplit_once('/').expect("url has a database").0)
+        url_of(&name)
+    }
+
+    /// The URL of database `name` in the cluster.
+    pub fn url_of(name: &str) -> String {
+        format!("{}/{name}", cluster().rsplit_once('/').expect("url has a database").0)
     }
 
     /// Whether the relay scenarios should run on PostgreSQL (`GRIDSAFE_TEST_RELAY_DB=postgres`).
@@ -657,6 +662,63 @@ pub mod relay {
         /// Runs `f` on a second handle to the relay's store (as `gridsafe-server admin` would).
         pub fn inspect<T>(&self, f: impl FnOnce(&mut RelayStore) -> T) -> T {
             f(&mut self.config.open_store().expect("relay store"))
+        }
+    }
+
+    /// A `gridsafe-server serve` process on an ephemeral port (the benchmarks' and the multi-relay
+    /// tests' relays); killed on drop.
+    #[derive(Debug)]
+    pub struct RelayProcess {
+        pub child: std::process::Child,
+        pub url: String,
+        /// A local directory made for it, removed after the process is killed.
+        own_data: Option<tempfile::TempDir>,
+    }
+
+    impl RelayProcess {
+        /// Runs `exe serve` on `data`, with the shared tables on `database` and the photos in
+        /// `blobs` when given; returns once it prints its address.
+        pub fn spawn(
+            exe: &std::path::Path,
+            data: &std::path::Path,
+            database: Option<&str>,
+            blobs: Option<&std::path::Path>,
+        ) -> RelayProcess {
+            use std::io::BufRead;
+            let mut cmd = std::process::Command::new(exe);
+            cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data);
+            if let Some(db) = database {
+                cmd.args(["--database", db]);
+            }
+            if let Some(b) = blobs {
+                cmd.arg("--blobs").arg(b);
+            }
+            let mut child = cmd
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{}: {e} (build it: cargo build -p gridsafe-server)", exe.display()));
+            let mut line = String::new();
+            std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("relay address");
+            let url = line.trim().trim_start_matches("listening on ").to_owned();
+            assert!(url.starts_with("http://127.0.0.1:"), "relay did not start: {line:?}");
+            RelayProcess { child, url, own_data: None }
+        }
+
+        /// [`RelayProcess::spawn`] on a fresh local directory of its own.
+        pub fn spawn_fresh(exe: &std::path::Path, database: Option<&str>, blobs: Option<&std::path::Path>) -> RelayProcess {
+            let data = tempfile::tempdir().expect("tempdir");
+            let mut p = RelayProcess::spawn(exe, data.path(), database, blobs);
+            p.own_data = Some(data);
+            p
+        }
+    }
+
+    impl Drop for RelayProcess {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 

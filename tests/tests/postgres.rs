@@ -6,9 +6,7 @@
 //! Needs a PostgreSQL cluster (`GRIDSAFE_TEST_PG`): `scripts/test` starts a throwaway one.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use gridsafe_client as client;
 use gridsafe_core::Store;
@@ -16,23 +14,10 @@ use gridsafe_core::store::VenueEdit;
 use gridsafe_server::Config;
 use gridsafe_tests::balancer::Balancer;
 use gridsafe_tests::browser::Browser;
+use gridsafe_tests::relay::RelayProcess;
 use gridsafe_tests::{fixtures, pg};
 
 const PASSWORD: &str = "correct horse";
-
-/// A `gridsafe-server serve` process; killed on drop.
-struct RelayProcess {
-    child: Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn server_exe() -> PathBuf {
     // target/<profile>/deps/postgres-… → target/<profile>/gridsafe-server
@@ -42,22 +27,9 @@ fn server_exe() -> PathBuf {
     bin
 }
 
+/// A relay process with its own (kept) local directory, on the shared database and photo path.
 fn relay_process(database: &str, blobs: &Path) -> RelayProcess {
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(server_exe())
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--blobs"])
-        .arg(blobs)
-        .arg("--data")
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "relay did not start: {line:?}");
-    RelayProcess { child, url, _data: data }
+    RelayProcess::spawn_fresh(&server_exe(), Some(database), Some(blobs))
 }
 
 /// A database with the demo directory and passwords, as `gridsafe-server admin` would install them.
@@ -148,8 +120,8 @@ fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
     assert!(served.iter().all(|&n| n > 20), "both relays took a share of the syncs: {served:?}");
 
     // Every phone of a grid holds the same records at the same heads, and so does the database.
-    let mut relay =
-        Config { data: tempfile::tempdir().unwrap().keep(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let mut relay = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
     for grid in ["heping-1", "jialou-1"] {
         let views: Vec<BTreeMap<String, Vec<String>>> = phones.iter().filter(|p| p.1 == grid).map(|p| holdings(&p.2)).collect();
         for v in &views {

@@ -21,6 +21,7 @@ use gridsafe_core::Store;
 use gridsafe_core::store::{HazardQuery, NewPhoto, NewVenue};
 use gridsafe_core::store_key::StoreKey;
 use gridsafe_tests::fixtures;
+use gridsafe_tests::relay::RelayProcess;
 use serde_json::json;
 
 use gridsafe_tests::fixtures::{EBIKE_ANSWERS as ANSWERS_EBIKE, GAS_ANSWERS as ANSWERS_GAS, answers};
@@ -439,7 +440,7 @@ fn bench_directory(grids: usize) -> Vec<u8> {
     serde_json::to_vec(&d).expect("json")
 }
 
-fn start_relay(data: &Path, directory: &[u8]) -> (std::process::Child, String) {
+fn start_relay(data: &Path, directory: &[u8]) -> RelayProcess {
     let mut st = gridsafe_server::store::RelayStore::open(data).expect("relay store");
     let d = st.import_directory(directory).expect("directory");
     for u in d.users.iter().filter(|u| !u.grids.is_empty()) {
@@ -449,20 +450,13 @@ fn start_relay(data: &Path, directory: &[u8]) -> (std::process::Child, String) {
     spawn_relay(data)
 }
 
-fn spawn_relay(data: &Path) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let exe = std::env::current_exe().expect("exe").with_file_name("gridsafe-server");
-    let mut child = Command::new(&exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e} (build it: cargo build --release -p gridsafe-server)", exe.display()));
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("relay address");
-    (child, line.trim().trim_start_matches("listening on ").to_owned())
+/// The relay built beside this benchmark (release), as its own process.
+fn spawn_relay_with(data: &Path, database: Option<&str>, blobs: Option<&Path>) -> RelayProcess {
+    RelayProcess::spawn(&std::env::current_exe().expect("exe").with_file_name("gridsafe-server"), data, database, blobs)
+}
+
+fn spawn_relay(data: &Path) -> RelayProcess {
+    spawn_relay_with(data, None, None)
 }
 
 fn rss_mb(pid: u32) -> f64 {
@@ -481,7 +475,8 @@ fn rss_mb(pid: u32) -> f64 {
 fn bench_sync() {
     let dir = tempfile::tempdir().expect("tmp");
     let directory = fixtures::DIRECTORY_JSON;
-    let (mut relay, url) = start_relay(&dir.path().join("relay"), directory);
+    let relay = start_relay(&dir.path().join("relay"), directory);
+    let url = relay.url.clone();
     let link = gridsafe_tests::throttle::Link { bits_per_s: 1_000_000, rtt_ms: 200 };
     let proxy = gridsafe_tests::throttle::Proxy::start(url.trim_start_matches("http://"), link).expect("proxy");
     let t = Instant::now();
@@ -520,8 +515,7 @@ fn bench_sync() {
         slow_secs / floor,
         q.round_trips
     );
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
     println!(
         "{}",
         json!({"bench": "sync", "day_records": req.push.len(), "day_photo_files": p.photos_uploaded, "day_round_trips": p.round_trips,

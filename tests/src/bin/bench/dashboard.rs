@@ -327,7 +327,8 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         seed(&data, hazards, venues);
         std::fs::write(data.join(".ready"), b"").expect("marker");
     }
-    let (mut relay, url) = spawn_relay(&data);
+    let relay = spawn_relay(&data);
+    let url = relay.url.clone();
     let office = Session::login(&url, "office");
     let reviewer = Session::login(&url, "zheng");
     // Warm the relay's caches and the page cache as a working day would.
@@ -358,7 +359,7 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target)}));
     }
     // The ledger's full export: time and the relay's peak memory before and after.
-    let rss_before = rss_mb(relay.id());
+    let rss_before = rss_mb(relay.child.id());
     let mut times = Vec::new();
     let mut size = 0;
     for _ in 0..3 {
@@ -366,14 +367,13 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         times.push(t);
         size = b;
     }
-    let rss_after = rss_mb(relay.id());
+    let rss_after = rss_mb(relay.child.id());
     let export_ms = median(times);
     println!(
         "ledger XLSX, all {hazards} rows: median {export_ms:.0} ms, {:.1} MB; relay peak RSS {rss_before:.0} MB before, {rss_after:.0} MB after",
         size as f64 / 1e6
     );
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
     out.insert(
         "ledger_xlsx".into(),
         json!({"median_ms": round2(export_ms), "bytes": size, "rss_before_mb": round2(rss_before), "rss_after_mb": round2(rss_after)}),

@@ -16,7 +16,7 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -25,7 +25,9 @@ use gridsafe_core::store::{NewPhoto, NewVenue};
 use gridsafe_tests::fixtures::{self, EBIKE_ANSWERS, answers};
 use serde_json::{Value, json};
 
-use super::{bench_directory, median, rss_mb};
+use gridsafe_tests::relay::RelayProcess;
+
+use super::{bench_directory, median, rss_mb, spawn_relay_with};
 
 const PASSWORD: &str = "bench-password";
 
@@ -60,35 +62,8 @@ fn day(path: &Path, directory: &[u8], user: &str, grid: &str) -> Store {
     s
 }
 
-/// A relay process (`gridsafe-server serve`), killed on drop.
-struct Relay {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn relay(data: &Path, database: Option<&str>, blobs: &Path) -> Relay {
-    let exe = std::env::current_exe().expect("exe").with_file_name("gridsafe-server");
-    let mut cmd = Command::new(&exe);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data).arg("--blobs").arg(blobs);
-    if let Some(db) = database {
-        cmd.args(["--database", db]);
-    }
-    let mut child = cmd
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e} (cargo build --release -p gridsafe-server)", exe.display()));
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("relay address");
-    Relay { child, url: line.trim().trim_start_matches("listening on ").to_owned() }
+fn relay(data: &Path, database: Option<&str>, blobs: &Path) -> RelayProcess {
+    spawn_relay_with(data, database, Some(blobs))
 }
 
 /// Where a run's relays keep their state.
@@ -120,11 +95,6 @@ fn pg_admin() -> postgres::Client {
     postgres::Client::connect(&url, postgres::NoTls).expect("PostgreSQL cluster")
 }
 
-fn pg_url(db: &str) -> String {
-    let url = gridsafe_tests::pg::cluster();
-    format!("{}/{db}", url.rsplit_once('/').expect("url").0)
-}
-
 fn prepare(work: &Path, backend: &Backend, directory: &[u8], users: &[String], phones: &mut [Store]) -> Prepared {
     let (data, database) = match backend {
         Backend::Sqlite => (work.join("sqlite-template"), None),
@@ -133,7 +103,7 @@ fn prepare(work: &Path, backend: &Backend, directory: &[u8], users: &[String], p
             let mut admin = pg_admin();
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("old template");
             admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("template database");
-            (work.join("pg-template-local"), Some(pg_url(&name)))
+            (work.join("pg-template-local"), Some(gridsafe_tests::pg::url_of(&name)))
         }
     };
     {
@@ -246,7 +216,7 @@ fn gridsafe_round(
 ) -> Round {
     let dir = work.join(format!("{}-round-{round}", backend.name()));
     let blobs = dir.join("blobs");
-    let relays: Vec<Relay> = match backend {
+    let relays: Vec<RelayProcess> = match backend {
         Backend::Sqlite => {
             copy_dir(Path::new(&prep.template), &dir.join("data"));
             vec![relay(&dir.join("data"), None, &blobs)]
@@ -256,11 +226,11 @@ fn gridsafe_round(
             let mut admin = pg_admin();
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("old round database");
             admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", prep.template)).expect("round database");
-            (0..*instances).map(|i| relay(&dir.join(format!("local-{i}")), Some(&pg_url(&name)), &blobs)).collect()
+            (0..*instances).map(|i| relay(&dir.join(format!("local-{i}")), Some(&gridsafe_tests::pg::url_of(&name)), &blobs)).collect()
         }
     };
     let urls: Vec<String> = relays.iter().map(|r| r.url.clone()).collect();
-    let cpu = |rs: &[Relay]| rs.iter().map(|r| cpu_s(r.child.id())).sum::<f64>();
+    let cpu = |rs: &[RelayProcess]| rs.iter().map(|r| cpu_s(r.child.id())).sum::<f64>();
     let before = cpu(&relays);
     let (wall, lat) = load(&urls, &prep.tokens, bodies, docs_per, concurrency, &backend.name());
     let cpu = cpu(&relays) - before;

@@ -116,8 +116,8 @@ pub fn run(n: usize) {
             picked.push((id, bytes));
         }
     }
-    let (mut relay, url) = spawn_relay(&data);
-    let pid = relay.id();
+    let relay = spawn_relay(&data);
+    let (pid, url) = (relay.child.id(), relay.url.clone());
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
     // The store opens after the address is printed: wait until the relay answers.
     while agent.get(&format!("{url}/healthz")).call().is_err() {
@@ -174,8 +174,7 @@ pub fn run(n: usize) {
     }
     let after_dashboard = rss_mb(pid);
     eprintln!("after the dashboard's pages: peak RSS {after_dashboard:.1} MB");
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
     let peak = after_dashboard.max(after_edits).max(idle);
     println!(
         "{}",

@@ -9,6 +9,9 @@
 //!   (exported from the same phones, every change included) by automerge-repo clients, one
 //!   WebSocket per phone, CONCURRENCY phones at a time.
 //!
+//! - optionally a second peer, samod (the Rust automerge-repo) behind axum (tests/peer-samod), when
+//!   GRIDSAFE_PEER_SAMOD names its binary; the same clients, documents and storage check.
+//!
 //! For each: records durably stored per second (GridSafe answers a sync only after its commit is
 //! on disk; the peer's clock stops when its storage holds every document), sync latency p50/p99,
 //! and the servers' peak RSS. Median of ROUNDS rounds, each on a fresh copy of the prepared state.
@@ -275,30 +278,70 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
 }
 
-/// One round of the peer: a fresh sync server, the Node clients, then the check that its storage
+/// A peer: a sync server speaking the automerge-repo protocol, given the same documents by the
+/// same Node clients (tests/peer/load.mjs), its storage checked the same way.
+enum Peer {
+    /// @automerge/automerge-repo-sync-server on Node (tests/peer).
+    AutomergeRepo,
+    /// samod, the Rust automerge-repo, behind axum (tests/peer-samod), built by scripts/bench.
+    Samod(std::path::PathBuf),
+}
+
+impl Peer {
+    fn key(&self) -> &'static str {
+        match self {
+            Peer::AutomergeRepo => "automerge_repo",
+            Peer::Samod(_) => "samod",
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Peer::AutomergeRepo => "automerge-repo sync server",
+            Peer::Samod(_) => "samod sync server",
+        }
+    }
+
+    fn server(&self, peer_dir: &Path, port: u16, store: &Path) -> Command {
+        match self {
+            Peer::AutomergeRepo => {
+                let mut c = Command::new("node");
+                c.arg(peer_dir.join("node_modules/@automerge/automerge-repo-sync-server/src/index.js"))
+                    .env("PORT", port.to_string())
+                    .env("DATA_DIR", store);
+                c
+            }
+            Peer::Samod(bin) => {
+                let mut c = Command::new(bin);
+                c.arg(port.to_string()).arg(store);
+                c
+            }
+        }
+    }
+}
+
+/// One round of a peer: a fresh sync server, the Node clients, then the check that its storage
 /// holds every document at the pushed heads.
-fn peer_round(work: &Path, input: &Path, concurrency: usize, round: usize, total: usize) -> (Round, bool) {
-    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer");
-    let store = work.join(format!("peer-round-{round}"));
+fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round: usize, total: usize) -> (Round, bool) {
+    let peer_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer");
+    let store = work.join(format!("{}-round-{round}", peer.key()));
     std::fs::create_dir_all(&store).expect("peer storage");
     let port = free_port();
-    let mut server = Command::new("node")
-        .arg(peer.join("node_modules/@automerge/automerge-repo-sync-server/src/index.js"))
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", &store)
+    let mut server = peer
+        .server(&peer_dir, port, &store)
         .current_dir(&store)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("node (the automerge-repo sync server)");
+        .unwrap_or_else(|e| panic!("{}: {e}", peer.label()));
     let mut line = String::new();
     std::io::BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("sync server start");
-    assert!(line.contains("Listening"), "sync server: {line:?}");
+    assert!(line.contains("Listening"), "{}: {line:?}", peer.label());
     let before = cpu_s(server.id());
-    let bar = indicatif::ProgressBar::new_spinner().with_message("automerge-repo: phones pushing");
+    let bar = indicatif::ProgressBar::new_spinner().with_message(format!("{}: phones pushing", peer.label()));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let out = Command::new("node")
-        .arg(peer.join("load.mjs"))
+        .arg(peer_dir.join("load.mjs"))
         .args(["run"])
         .arg(input)
         .arg(format!("ws://127.0.0.1:{port}"))
@@ -307,22 +350,23 @@ fn peer_round(work: &Path, input: &Path, concurrency: usize, round: usize, total
         .output()
         .expect("node load.mjs");
     bar.finish_and_clear();
-    assert!(out.status.success(), "peer load: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{} load: {}", peer.label(), String::from_utf8_lossy(&out.stderr));
     let rss = rss_mb(server.id());
     let cpu = cpu_s(server.id()) - before;
     let _ = server.kill();
     let _ = server.wait();
     let run: Value = serde_json::from_slice(&out.stdout).expect("peer json");
-    let verify = Command::new("node").arg(peer.join("load.mjs")).arg("verify").arg(input).arg(&store).output().expect("verify");
+    let verify = Command::new("node").arg(peer_dir.join("load.mjs")).arg("verify").arg(input).arg(&store).output().expect("verify");
     if !verify.status.success() {
-        eprintln!("the peer's storage check failed: {}", String::from_utf8_lossy(&verify.stderr));
+        eprintln!("the {}'s storage check failed: {}", peer.label(), String::from_utf8_lossy(&verify.stderr));
     }
     let checked: Value = serde_json::from_slice(&verify.stdout).unwrap_or(json!({}));
     let complete = checked["matching"].as_u64() == Some(total as u64);
     let stored_s = run["stored_s"].as_f64().expect("stored_s");
     let r = Round { docs_per_s: total as f64 / stored_s, p50_ms: 0.0, p99_ms: 0.0, rss_mb: rss, cpu_s: cpu };
     eprintln!(
-        "automerge-repo, round {}: {:.0} records/s (acknowledged after {:.2} s, stored after {stored_s:.2} s), server peak RSS {:.1} MB, server CPU {cpu:.2} s; storage check {}",
+        "{}, round {}: {:.0} records/s (acknowledged after {:.2} s, stored after {stored_s:.2} s), server peak RSS {:.1} MB, server CPU {cpu:.2} s; storage check {}",
+        peer.label(),
         round + 1,
         r.docs_per_s,
         run["acked_s"].as_f64().unwrap_or(0.0),
@@ -331,6 +375,24 @@ fn peer_round(work: &Path, input: &Path, concurrency: usize, round: usize, total
     );
     let _ = std::fs::remove_dir_all(&store);
     (r, complete)
+}
+
+/// Every round of one peer, summarised; "storage_verified" says every document was found stored
+/// at the pushed heads in every round.
+fn peer_summary(peer: &Peer, work: &Path, input: &Path, concurrency: usize, rounds: usize, total: usize) -> Value {
+    let runs: Vec<(Round, bool)> = (0..rounds).map(|r| peer_round(peer, work, input, concurrency, r, total)).collect();
+    let complete = runs.iter().all(|(_, c)| *c);
+    let mut v = summary(&runs.iter().map(|(r, _)| *r).collect::<Vec<_>>());
+    v["storage_verified"] = json!(complete);
+    v.as_object_mut().expect("object").retain(|k, _| k != "p50_ms" && k != "p99_ms");
+    println!(
+        "{}: {} records/s, peak RSS {} MB, server CPU {} s, storage verified: {complete}",
+        peer.label(),
+        v["records_per_s"],
+        v["peak_rss_mb"],
+        v["server_cpu_s"]
+    );
+    v
 }
 
 pub fn run(phones: usize, concurrency: usize, rounds: usize) {
@@ -387,34 +449,33 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
         let rs: Vec<Round> = (0..rounds).map(|r| gridsafe_round(work.path(), backend, prep, &bodies, docs_per, concurrency, r)).collect();
         results.insert(backend.name(), summary(&rs));
     }
-    let peer_rounds: Vec<(Round, bool)> = (0..rounds).map(|r| peer_round(work.path(), &input, concurrency, r, total)).collect();
-    let complete = peer_rounds.iter().all(|(_, c)| *c);
-    let mut peer = summary(&peer_rounds.iter().map(|(r, _)| *r).collect::<Vec<_>>());
-    peer["storage_verified"] = json!(complete);
-    peer.as_object_mut().expect("object").retain(|k, _| k != "p50_ms" && k != "p99_ms");
-    let rate = |k: &str| results.get(k).and_then(|v| v["records_per_s"].as_f64());
-    let peer_rate = peer["records_per_s"].as_f64().unwrap_or(f64::NAN);
-    let ratio = rate("sqlite").map(|g| (g / peer_rate * 100.0).round() / 100.0);
     for (k, v) in &results {
         println!(
             "{k}: {} records/s, p50 {} ms, p99 {} ms, peak RSS {} MB, relay CPU {} s",
             v["records_per_s"], v["p50_ms"], v["p99_ms"], v["peak_rss_mb"], v["server_cpu_s"]
         );
     }
-    println!(
-        "automerge-repo sync server: {} records/s, peak RSS {} MB, server CPU {} s, storage verified: {complete}",
-        peer["records_per_s"], peer["peak_rss_mb"], peer["server_cpu_s"]
-    );
+    let mut peers = vec![Peer::AutomergeRepo];
+    match std::env::var_os("GRIDSAFE_PEER_SAMOD") {
+        Some(bin) => peers.push(Peer::Samod(bin.into())),
+        None => eprintln!("GRIDSAFE_PEER_SAMOD is not set: samod skipped (scripts/bench relay builds it)"),
+    }
     let mut out = json!({"bench": "relay", "phones": phones, "records_per_phone": docs_per, "records": total, "concurrency": concurrency, "rounds": rounds});
-    for k in ["postgres_1", "postgres_2"] {
-        if let Some(pg) = rate(k) {
-            out[format!("{k}_vs_automerge_repo")] = json!((pg / peer_rate * 100.0).round() / 100.0);
+    let rate = |k: &str| results.get(k).and_then(|v| v["records_per_s"].as_f64());
+    for peer in &peers {
+        let v = peer_summary(peer, work.path(), &input, concurrency, rounds, total);
+        let peer_rate = v["records_per_s"].as_f64().unwrap_or(f64::NAN);
+        // "ratio_vs_automerge_repo" is the SQLite relay's; the other backends get their own keys.
+        out[format!("ratio_vs_{}", peer.key())] = json!(rate("sqlite").map(|g| (g / peer_rate * 100.0).round() / 100.0));
+        for k in ["postgres_1", "postgres_2"] {
+            if let Some(pg) = rate(k) {
+                out[format!("{k}_vs_{}", peer.key())] = json!((pg / peer_rate * 100.0).round() / 100.0);
+            }
         }
+        out[peer.key()] = v;
     }
     for (k, v) in results {
         out[k] = v;
     }
-    out["automerge_repo"] = peer;
-    out["ratio_vs_automerge_repo"] = json!(ratio);
     println!("{out}");
 }

@@ -5,7 +5,8 @@
 //
 //   node load.mjs run INPUT ws://127.0.0.1:PORT SERVER_DATA_DIR CONCURRENCY
 //     → one JSON line: documents, seconds until the server acknowledged every document's heads
-//       (merged in its memory), and seconds until every document is written to its storage.
+//       (merged in its memory), seconds until every document is written to its storage, and the
+//       CPU seconds the clients (this process) used meanwhile.
 //   node load.mjs verify INPUT SERVER_DATA_DIR   (with the server stopped)
 //     → one JSON line: documents in the server's storage whose heads match what was pushed.
 import fs from "node:fs"
@@ -50,13 +51,20 @@ async function pushPhone(dir, url) {
     done()
   })))
   const ids = handles.map(h => h.documentId)
+  // Done: leave, and do not reconnect. A server may still be finishing its side of the
+  // conversation (samod sends more sync messages after the heads match); a phone that has left
+  // drops what its repo would still answer instead of writing to the closing socket, which the
+  // adapter turns into an uncaught "Websocket not ready".
+  socket.retryInterval = 0
   socket.disconnect()
+  socket.send = () => {}
   return ids
 }
 
 if (mode === "run") {
   const [url, storage, concurrency] = [rest[0], rest[1], Number(rest[2] || 8)]
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   const queue = [...phones]
   const ids = []
   const worker = async () => {
@@ -71,7 +79,8 @@ if (mode === "run") {
     if (pending.length) await new Promise(r => setTimeout(r, 20))
   }
   const stored = (performance.now() - start) / 1000
-  console.log(JSON.stringify({ documents: ids.length, acked_s: acked, stored_s: stored }))
+  const cpu = process.cpuUsage(cpuStart)
+  console.log(JSON.stringify({ documents: ids.length, acked_s: acked, stored_s: stored, client_cpu_s: (cpu.user + cpu.system) / 1e6 }))
   process.exit(0)
 } else if (mode === "verify") {
   const storage = rest[0]

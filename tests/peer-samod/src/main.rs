@@ -7,10 +7,16 @@
 //!
 //! Prints "Listening on port PORT" once it accepts connections, as the Node server does.
 use axum::{Router, extract::ws::WebSocketUpgrade, routing::get};
-use samod::{Repo, storage::TokioFilesystemStorage};
+use samod::{Repo, ShareConfig, storage::TokioFilesystemStorage};
 
 #[tokio::main]
 async fn main() {
+    // samod reports refused connections and storage failures through tracing; RUST_LOG=debug for more.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let mut args = std::env::args().skip(1);
     let (Some(port), Some(data)) = (args.next(), args.next()) else {
         eprintln!("usage: gridsafe-peer-samod PORT DATA_DIR");
@@ -24,7 +30,14 @@ async fn main() {
         eprintln!("cannot create the storage directory {data}: {e}");
         std::process::exit(1);
     });
-    let repo = Repo::build_tokio().with_storage(TokioFilesystemStorage::new(&data)).load().await;
+    // As the Node sync server (its sharePolicy returns false): a server syncs the documents a
+    // client asks about and does not announce every document it holds to every client that
+    // connects, which would make each phone's sync grow with the whole town's.
+    let repo = Repo::build_tokio()
+        .with_storage(TokioFilesystemStorage::new(&data))
+        .with_share_policy(ShareConfig::read_write().with_announce(false))
+        .load()
+        .await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| {
         eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
         std::process::exit(1);

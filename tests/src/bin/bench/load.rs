@@ -320,6 +320,17 @@ impl Peer {
     }
 }
 
+/// A peer's server process, stopped when the round ends, also when it ends in a panic (a failed
+/// round must not leave a sync server running under the next one).
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// One round of a peer: a fresh sync server, the Node clients, then the check that its storage
 /// holds every document at the pushed heads.
 fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round: usize, total: usize) -> (Round, bool, f64) {
@@ -333,17 +344,18 @@ fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round:
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     };
-    let mut server = peer
-        .server(&peer_dir, port, &store)
-        .current_dir(&store)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("peer log"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", peer.label()));
+    let mut server = Stopped(
+        peer.server(&peer_dir, port, &store)
+            .current_dir(&store)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("peer log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", peer.label())),
+    );
     let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("sync server start");
+    std::io::BufReader::new(server.0.stdout.take().expect("stdout")).read_line(&mut line).expect("sync server start");
     assert!(line.contains("Listening"), "{}: {line:?}", peer.label());
-    let before = cpu_s(server.id());
+    let before = cpu_s(server.0.id());
     let bar = indicatif::ProgressBar::new_spinner().with_message(format!("{}: phones pushing", peer.label()));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let out = Command::new("node")
@@ -364,10 +376,9 @@ fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round:
         peer.label(),
         log_tail()
     );
-    let rss = rss_mb(server.id());
-    let cpu = cpu_s(server.id()) - before;
-    let _ = server.kill();
-    let _ = server.wait();
+    let rss = rss_mb(server.0.id());
+    let cpu = cpu_s(server.0.id()) - before;
+    drop(server); // stopped before its storage is read back
     let run: Value = serde_json::from_slice(&out.stdout).expect("peer json");
     let verify = Command::new("node").arg(peer_dir.join("load.mjs")).arg("verify").arg(input).arg(&store).output().expect("verify");
     if !verify.status.success() {

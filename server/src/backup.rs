@@ -117,7 +117,7 @@ pub fn restore(from: &Path, cfg: &Config) -> Result<Manifest> {
     if let Some(url) = &cfg.database {
         let mut pg = crate::db::Pg::connect(url)?;
         let held = pg
-            .client()
+            .client()?
             .query_one("SELECT to_regclass('public.changes') IS NOT NULL", &[])
             .map_err(|e| RelayError::Storage(e.to_string()))?
             .get::<_, bool>(0);

@@ -152,9 +152,17 @@ fn to_pg(sql: &str) -> String {
 
 /// A PostgreSQL connection with its prepared statements (each statement is parsed once per
 /// connection, not once per call).
+///
+/// A connection the server dropped (a restart, a failover, an administrator ending sessions) is
+/// opened again before the next statement outside a transaction, so a relay outlives its
+/// database's restarts: the requests that met the dropped connection fail, the phones try again.
+/// Inside a transaction it is not reopened: the transaction is gone with the connection, and the
+/// statements after it must not run on their own.
 pub struct Pg {
     client: Client,
     stmts: HashMap<String, Statement>,
+    url: String,
+    in_tx: bool,
 }
 
 impl std::fmt::Debug for Pg {
@@ -173,8 +181,24 @@ const PG_MIGRATIONS: &[&str] = &[include_str!("../sql/pg/001_shared.sql")];
 
 impl Pg {
     pub fn connect(url: &str) -> Result<Pg> {
-        let client = Client::connect(url, NoTls).map_err(|e| RelayError::Storage(format!("cannot connect to {}: {e}", redact(url))))?;
-        Ok(Pg { client, stmts: HashMap::new() })
+        Ok(Pg { client: Self::open(url)?, stmts: HashMap::new(), url: url.to_owned(), in_tx: false })
+    }
+
+    fn open(url: &str) -> Result<Client> {
+        Client::connect(url, NoTls).map_err(|e| RelayError::Storage(format!("cannot connect to {}: {e}", redact(url))))
+    }
+
+    /// Reopens a dropped connection, outside a transaction (see [`Pg`]).
+    fn live(&mut self) -> Result<()> {
+        if self.client.is_closed() {
+            if self.in_tx {
+                return Err(RelayError::Storage("postgresql: the connection was lost during a transaction".into()));
+            }
+            self.client = Self::open(&self.url)?;
+            self.stmts.clear();
+            tracing::warn!(database = %redact(&self.url), "postgresql: connected again after the connection was dropped");
+        }
+        Ok(())
     }
 
     /// Brings the schema to the latest version, each step in its own transaction, under an
@@ -210,6 +234,7 @@ impl Pg {
     }
 
     fn stmt(&mut self, sql: &str) -> Result<Statement> {
+        self.live()?;
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
@@ -222,21 +247,35 @@ impl Pg {
     /// are then assigned in commit order across every relay, which is what lets a pull's cursor
     /// jump to the newest one it saw (no smaller one can commit later).
     pub fn begin_write(&mut self) -> Result<()> {
-        self.client.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")).map_err(pg_err)
+        self.begin(&format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
     }
 
     /// A read-only snapshot for a pull: every statement until [`Pg::end`] sees one state.
     pub fn begin_snapshot(&mut self) -> Result<()> {
-        self.client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").map_err(pg_err)
+        self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
+    fn begin(&mut self, sql: &str) -> Result<()> {
+        self.live()?;
+        self.in_tx = true;
+        if let Err(e) = self.client.batch_execute(sql) {
+            // A failed start ends here: the caller does not call `end`.
+            let _ = self.client.batch_execute("ROLLBACK");
+            self.in_tx = false;
+            return Err(pg_err(e));
+        }
+        Ok(())
     }
 
     pub fn end(&mut self, commit: bool) -> Result<()> {
+        self.in_tx = false;
         self.client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).map_err(pg_err)
     }
 
     /// The connection itself, for tools (backup) that need more than [`Db`] offers.
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+    pub fn client(&mut self) -> Result<&mut Client> {
+        self.live()?;
+        Ok(&mut self.client)
     }
 }
 

@@ -281,3 +281,52 @@ fn bad_databases_are_named() {
     let e = cfg.open_store().unwrap_err().to_string();
     assert!(e.contains("schema 99, newer than this relay's"), "{e}");
 }
+
+/// PostgreSQL restarted or failed over under running relays drops every connection they hold.
+/// A phone's sync that meets the dropped connection fails and keeps its work (it tries again);
+/// the relay connects again, and the next syncs go through with nothing lost, reads (a pull on
+/// another phone) included.
+#[test]
+fn a_relay_connects_again_after_postgresql_drops_its_connections() {
+    let database = district_database(&["wang"]);
+    let blobs = tempfile::tempdir().unwrap();
+    let relay = relay_process(&database, blobs.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = phone(dir.path(), "wang-a", &relay.url, "wang");
+    let mut b = phone(dir.path(), "wang-b", &relay.url, "wang");
+    fixtures::flying_lead_visit(&mut a, "wang", "heping-1", 0);
+    client::sync_all(&mut a, false, &mut |_| {}).unwrap();
+
+    let name = database.rsplit('/').next().unwrap().to_owned();
+    let mut admin = postgres::Client::connect(&pg::cluster(), postgres::NoTls).unwrap();
+    let dropped: i64 = admin
+        .query_one("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", &[&name])
+        .unwrap()
+        .get(0);
+    assert!(dropped > 0, "the relay held connections to drop");
+
+    let h = fixtures::flying_lead_visit(&mut a, "wang", "heping-1", 1);
+    let mut failed = 0;
+    let mut tries = 0;
+    for (n, s) in [&mut a, &mut b].into_iter().enumerate() {
+        // One failed sync per dropped connection at most (the writer's, then each reader's).
+        loop {
+            tries += 1;
+            match client::sync_all(s, false, &mut |_| {}) {
+                Ok(_) => break,
+                Err(e) => {
+                    failed += 1;
+                    assert!(failed <= dropped as usize, "phone {n}: still failing after {failed} tries: {e}");
+                }
+            }
+        }
+    }
+    eprintln!("{dropped} connections dropped; {failed} of {tries} syncs failed before the relay connected again");
+    assert!(b.hazard(&h).is_ok(), "the hazard pushed after the drop reached the other phone");
+    assert_eq!(holdings(&a), holdings(&b), "both phones hold every record at the same heads");
+    let local = tempfile::tempdir().unwrap();
+    let mut relay_store = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    for (id, heads) in holdings(&a) {
+        assert_eq!(relay_store.doc_heads(&id).unwrap(), Some(heads), "{id} stored as the phone holds it");
+    }
+}

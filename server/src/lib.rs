@@ -132,9 +132,11 @@ impl IntoResponse for ApiError {
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self.0, "request failed");
-        } else {
-            tracing::info!(error = %self.0, status = status.as_u16(), "request refused");
+            // The details (SQL, database host, file paths) are for the relay's log, not for
+            // whoever sent the request; the phone keeps its work and tries again.
+            return (status, "storage error on the relay (logged there); try again later").into_response();
         }
+        tracing::info!(error = %self.0, status = status.as_u16(), "request refused");
         (status, self.0.to_string()).into_response()
     }
 }

@@ -55,6 +55,8 @@ pub const DOC_CACHE: usize = 512;
 pub const SESSION_MS: i64 = 10 * 3_600_000;
 /// Failed logins that lock a user name, and the window they count in.
 pub const LOCKOUT_FAILURES: i64 = 5;
+/// Changes of the shared log [`RelayStore::catch_up`] projects per step.
+pub const CATCH_UP_STEP: i64 = 20_000;
 pub const LOCKOUT_MS: i64 = 15 * 60_000;
 /// Failed sign-ins and enrolments the whole relay takes per minute, whatever the user name: past
 /// it everyone waits a minute (a spray over many user names, which the per-user lockout misses).
@@ -507,9 +509,17 @@ impl RelayStore {
 
     /// Brings this instance's projections up to the shared change log (PostgreSQL: other relays
     /// write it too). Each record changed after the last change projected here is read again
-    /// and projected; returns how many. Idempotent, and a no-op on SQLite, where every commit
-    /// projects its records in the same transaction.
+    /// and projected. Idempotent, and a no-op on SQLite, where every commit projects its records
+    /// in the same transaction. See [`RelayStore::catch_up_by`].
     pub fn catch_up(&mut self) -> Result<usize> {
+        self.catch_up_by(CATCH_UP_STEP)
+    }
+
+    /// [`RelayStore::catch_up`], `step` changes of the log at a time, the progress recorded after
+    /// each step: a relay joining a district with a million records holds one step's record ids
+    /// in memory, not the whole log's, logs how far it is, and if stopped resumes where it was.
+    /// Returns how many records were projected (a record changed in two steps counts twice).
+    pub fn catch_up_by(&mut self, step: i64) -> Result<usize> {
         if self.pg.is_none() {
             return Ok(0);
         }
@@ -521,18 +531,24 @@ impl RelayStore {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
-        if upto <= from {
-            return Ok(0);
+        let (mut at, mut projected) = (from, 0);
+        while at < upto {
+            let to = at.saturating_add(step.max(1)).min(upto);
+            let ids: Vec<String> = self
+                .db()
+                .query("SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?2", vals![at, to])?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<_>>()?;
+            self.project_records(&ids)?;
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![to.to_string()])?;
+            projected += ids.len();
+            at = to;
+            if upto - from > step {
+                tracing::info!(at, upto, "projections catching up with the shared change log");
+            }
         }
-        let ids: Vec<String> = self
-            .db()
-            .query("SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?2", vals![from, upto])?
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<Result<_>>()?;
-        self.project_records(&ids)?;
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
-        Ok(ids.len())
+        Ok(projected)
     }
 
     // -----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::store::VenueEdit;
 use gridsafe_server::Config;
+use gridsafe_server::store::RelayStore;
 use gridsafe_tests::balancer::Balancer;
 use gridsafe_tests::browser::Browser;
 use gridsafe_tests::relay::RelayProcess;
@@ -332,4 +333,37 @@ fn a_relay_connects_again_after_postgresql_drops_its_connections() {
     for (id, heads) in holdings(&a) {
         assert_eq!(relay_store.doc_heads(&id).unwrap(), Some(heads), "{id} stored as the phone holds it");
     }
+}
+
+/// A relay joining a district brings its projections up to the shared log a step at a time (on
+/// a million records it must not hold every id at once, and a restart resumes): every record the
+/// other relay stored reaches its dashboard data, and the next catch-up projects only what is new.
+#[test]
+fn a_joining_relay_catches_up_step_by_step() {
+    let database = district_database(&["wang"]);
+    let blobs = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let mut joining = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    let relay = relay_process(&database, blobs.path());
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = phone(dir.path(), "wang-a", &relay.url, "wang");
+    for n in 0..5 {
+        fixtures::flying_lead_visit(&mut p, "wang", "heping-1", n);
+    }
+    client::sync_all(&mut p, false, &mut |_| {}).unwrap();
+    let changes = joining.db().one("SELECT count(*) FROM changes", &[]).unwrap().unwrap().int(0).unwrap();
+    assert!(changes >= 15, "five visits, three records each: {changes} changes");
+    let hazards = |st: &RelayStore| st.hazard_summary("2026-11-30").unwrap().iter().map(|c| c.count).sum::<i64>();
+    assert_eq!(hazards(&joining), 0, "nothing projected before catching up");
+
+    let projected = joining.catch_up_by(4).unwrap();
+    assert!(projected >= 15, "every record, in steps of 4 changes: {projected}");
+    assert_eq!(hazards(&joining), 5, "every hazard on the joining relay's dashboard data");
+    assert_eq!(joining.catch_up_by(4).unwrap(), 0, "caught up: nothing left to project");
+
+    fixtures::flying_lead_visit(&mut p, "wang", "heping-1", 5);
+    client::sync_all(&mut p, false, &mut |_| {}).unwrap();
+    let next = joining.catch_up_by(4).unwrap();
+    assert!((3..15).contains(&next), "only the new visit's records: {next}");
+    assert_eq!(hazards(&joining), 6);
 }

@@ -55,9 +55,9 @@ pub const DOC_CACHE: usize = 512;
 pub const SESSION_MS: i64 = 10 * 3_600_000;
 /// Failed logins that lock a user name, and the window they count in.
 pub const LOCKOUT_FAILURES: i64 = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60_000;
 /// Changes of the shared log [`RelayStore::catch_up`] projects per step.
 pub const CATCH_UP_STEP: i64 = 20_000;
-pub const LOCKOUT_MS: i64 = 15 * 60_000;
 /// Failed sign-ins and enrolments the whole relay takes per minute, whatever the user name: past
 /// it everyone waits a minute (a spray over many user names, which the per-user lockout misses).
 pub const RELAY_FAILURES_PER_MINUTE: i64 = 30;

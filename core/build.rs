@@ -20,12 +20,25 @@ fn main() {
         }
     }
     files.sort();
-    let mut out = String::from("/// (file name, contents) of every bundled template version.\npub static BUNDLED: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// (file name, contents) of every bundled template version.\npub static BUNDLED: &[(&str, &[u8])] = &[\n",
+    );
     for f in &files {
-        let rel = f.strip_prefix(dir).expect("under templates").display().to_string();
+        let rel = f
+            .strip_prefix(dir)
+            .expect("under templates")
+            .display()
+            .to_string();
         let abs = fs::canonicalize(f).expect("template path");
-        out.push_str(&format!("    ({rel:?}, include_bytes!({:?})),\n", abs.display().to_string()));
+        out.push_str(&format!(
+            "    ({rel:?}, include_bytes!({:?})),\n",
+            abs.display().to_string()
+        ));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("bundled_templates.rs"), out).expect("write bundle list");
+    fs::write(
+        Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("bundled_templates.rs"),
+        out,
+    )
+    .expect("write bundle list");
 }

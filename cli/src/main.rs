@@ -17,10 +17,19 @@ use gridsafe_core::{Error, Store};
 use serde::Serialize;
 
 #[derive(Parser, Debug)]
-#[command(name = "gridsafe", version, about = "GridSafe 网格安全巡查 — headless field client (the phone, without the phone)")]
+#[command(
+    name = "gridsafe",
+    version,
+    about = "GridSafe 网格安全巡查 — headless field client (the phone, without the phone)"
+)]
 struct Cli {
     /// Store file (the phone's database).
-    #[arg(long, global = true, env = "GRIDSAFE_STORE", default_value = "gridsafe.sqlite")]
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDSAFE_STORE",
+        default_value = "gridsafe.sqlite"
+    )]
     store: PathBuf,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
@@ -84,7 +93,12 @@ enum Cmd {
     Enroll {
         #[arg(long)]
         server: String,
-        #[arg(long, env = "GRIDSAFE_PASSWORD", required_unless_present = "code", conflicts_with = "code")]
+        #[arg(
+            long,
+            env = "GRIDSAFE_PASSWORD",
+            required_unless_present = "code",
+            conflicts_with = "code"
+        )]
         password: Option<String>,
         /// A one-time enrolment code from the office, instead of the password.
         #[arg(long)]
@@ -205,7 +219,11 @@ impl ProfileArgs {
     }
     fn responsible(&self, r: &mut Responsible) -> bool {
         let mut changed = false;
-        for (src, dst) in [(&self.owner_name, &mut r.name), (&self.owner_phone, &mut r.phone), (&self.owner_id4, &mut r.id_last4)] {
+        for (src, dst) in [
+            (&self.owner_name, &mut r.name),
+            (&self.owner_phone, &mut r.phone),
+            (&self.owner_id4, &mut r.id_last4),
+        ] {
             if let Some(v) = src {
                 *dst = v.clone();
                 changed = true;
@@ -447,7 +465,9 @@ struct Ctx {
 
 impl Ctx {
     fn user(&self) -> Result<&str> {
-        self.as_user.as_deref().context("who is acting? give --as USER (or set GRIDSAFE_USER)")
+        self.as_user
+            .as_deref()
+            .context("who is acting? give --as USER (or set GRIDSAFE_USER)")
     }
     fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> Result<()> {
         let mut out = std::io::stdout().lock();
@@ -466,7 +486,17 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn photo(path: &Option<PathBuf>, role: &str) -> Result<Option<NewPhoto>> {
-    path.as_ref().map(|p| Ok(NewPhoto { bytes: read_file(p)?, item_id: None, role: role.into(), lat: None, lon: None })).transpose()
+    path.as_ref()
+        .map(|p| {
+            Ok(NewPhoto {
+                bytes: read_file(p)?,
+                item_id: None,
+                role: role.into(),
+                lat: None,
+                lon: None,
+            })
+        })
+        .transpose()
 }
 
 /// VALUE as JSON when it parses, else as a plain string (so `no` and `是` work unquoted).
@@ -487,14 +517,28 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx { json: cli.json, as_user: cli.as_user.clone() };
-    let key = cli.key_file.as_deref().map(StoreKey::from_file).transpose()?;
+    let ctx = Ctx {
+        json: cli.json,
+        as_user: cli.as_user.clone(),
+    };
+    let key = cli
+        .key_file
+        .as_deref()
+        .map(StoreKey::from_file)
+        .transpose()?;
     if let Cmd::Init = cli.cmd {
         let store = Store::create_with(&cli.store, key.as_ref())?;
         let t = store.list_templates()?;
-        return ctx.emit(&serde_json::json!({"store": cli.store, "templates": t.len()}), || {
-            format!("已创建 created {} ({} 个检查表版本 template versions)", cli.store.display(), t.len())
-        });
+        return ctx.emit(
+            &serde_json::json!({"store": cli.store, "templates": t.len()}),
+            || {
+                format!(
+                    "已创建 created {} ({} 个检查表版本 template versions)",
+                    cli.store.display(),
+                    t.len()
+                )
+            },
+        );
     }
     let mut store = Store::open_with(&cli.store, key.as_ref())?;
     match cli.cmd {
@@ -503,17 +547,34 @@ fn run(cli: Cli) -> Result<()> {
             store.integrity_check()?;
             let counts = store.counts()?;
             let encrypted = gridsafe_core::store_key::is_encrypted(&cli.store)?;
-            ctx.emit(&serde_json::json!({"counts": counts, "encrypted": encrypted}), || {
-                format!("完好 ok{}: {counts:?}", if encrypted { "，已加密 encrypted" } else { "" })
-            })
+            ctx.emit(
+                &serde_json::json!({"counts": counts, "encrypted": encrypted}),
+                || {
+                    format!(
+                        "完好 ok{}: {counts:?}",
+                        if encrypted {
+                            "，已加密 encrypted"
+                        } else {
+                            ""
+                        }
+                    )
+                },
+            )
         }
         Cmd::Rekey { new_key_file } => {
             let new_key = StoreKey::from_file(&new_key_file)?;
             let store = store.rekey(&new_key)?;
             store.integrity_check()?;
-            ctx.emit(&serde_json::json!({"store": cli.store, "encrypted": true}), || {
-                format!("已用新密钥加密 re-encrypted {} with {}", cli.store.display(), new_key_file.display())
-            })
+            ctx.emit(
+                &serde_json::json!({"store": cli.store, "encrypted": true}),
+                || {
+                    format!(
+                        "已用新密钥加密 re-encrypted {} with {}",
+                        cli.store.display(),
+                        new_key_file.display()
+                    )
+                },
+            )
         }
         Cmd::Directory(DirectoryCmd::Import { file }) => {
             let d = store.import_directory(&read_file(&file)?)?;
@@ -555,26 +616,50 @@ fn run(cli: Cli) -> Result<()> {
             ctx.emit(&rows, || {
                 rows.iter()
                     .map(|t| {
-                        format!("{} {} {} [{}] {} · {} · {}", t.id, t.channel, t.ticket_no, t.status, t.grid_id, t.address, t.description)
+                        format!(
+                            "{} {} {} [{}] {} · {} · {}",
+                            t.id,
+                            t.channel,
+                            t.ticket_no,
+                            t.status,
+                            t.grid_id,
+                            t.address,
+                            t.description
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
             })
         }
-        Cmd::Tasks(TasksCmd::Verify { id, substantiated, venue, finding, reason, photo: p }) => {
-            let verdict =
-                gridsafe_core::store::TaskVerdict { substantiated, reason, venue_id: venue, finding, photo: photo(&p, "before")? };
+        Cmd::Tasks(TasksCmd::Verify {
+            id,
+            substantiated,
+            venue,
+            finding,
+            reason,
+            photo: p,
+        }) => {
+            let verdict = gridsafe_core::store::TaskVerdict {
+                substantiated,
+                reason,
+                venue_id: venue,
+                finding,
+                photo: photo(&p, "before")?,
+            };
             let hazard = store.verify_task(ctx.user()?, &id, verdict)?;
             let out = serde_json::json!({"task": id, "substantiated": substantiated, "hazard_id": hazard});
             ctx.emit(&out, || match &hazard {
-                Some(h) => format!("查实 substantiated: hazard {h} registered (source public_report)"),
+                Some(h) => {
+                    format!("查实 substantiated: hazard {h} registered (source public_report)")
+                }
                 None => "不属实 not substantiated: the report is closed with the reason".to_owned(),
             })
         }
         Cmd::Doc(DocCmd::Export { id, out }) => {
             let (_, bytes) = store.export_doc(&id)?;
             match out {
-                Some(p) => std::fs::write(&p, &bytes).with_context(|| format!("cannot write {}", p.display()))?,
+                Some(p) => std::fs::write(&p, &bytes)
+                    .with_context(|| format!("cannot write {}", p.display()))?,
                 None => std::io::stdout().lock().write_all(&bytes)?,
             }
             Ok(())
@@ -583,9 +668,19 @@ fn run(cli: Cli) -> Result<()> {
             let r = store.verify_evidence(&id)?;
             ctx.emit(&r, || {
                 if r.intact {
-                    format!("完好 intact: {} answers and {} photo files match the seal", r.answers_checked, r.photo_files_checked)
+                    format!(
+                        "完好 intact: {} answers and {} photo files match the seal",
+                        r.answers_checked, r.photo_files_checked
+                    )
                 } else {
-                    format!("已被改动 ALTERED:\n{}", r.problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))
+                    format!(
+                        "已被改动 ALTERED:\n{}",
+                        r.problems
+                            .iter()
+                            .map(|p| format!("  - {p}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
                 }
             })?;
             if !r.intact {
@@ -595,12 +690,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Evidence(EvidenceCmd::Export { sha256, out }) => {
             let bytes = store.blob(&sha256)?;
-            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-            ctx.emit(&serde_json::json!({"sha256": sha256, "bytes": bytes.len(), "out": out}), || {
-                format!("{} bytes → {}", bytes.len(), out.display())
-            })
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            ctx.emit(
+                &serde_json::json!({"sha256": sha256, "bytes": bytes.len(), "out": out}),
+                || format!("{} bytes → {}", bytes.len(), out.display()),
+            )
         }
-        Cmd::Enroll { server, password, code, device_name } => {
+        Cmd::Enroll {
+            server,
+            password,
+            code,
+            device_name,
+        } => {
             use gridsafe_client::Secret;
             let user = ctx.user()?.to_owned();
             let secret = match (&password, &code) {
@@ -608,10 +710,12 @@ fn run(cli: Cli) -> Result<()> {
                 (Some(p), None) => Secret::Password(p),
                 (None, None) => anyhow::bail!("give --password (or GRIDSAFE_PASSWORD) or --code"),
             };
-            let device = gridsafe_client::enroll_with(&mut store, &server, &user, secret, &device_name)?;
-            ctx.emit(&serde_json::json!({"device_id": device, "server": server, "user": user}), || {
-                format!("已注册 enrolled {user} on {server} as device {device}")
-            })
+            let device =
+                gridsafe_client::enroll_with(&mut store, &server, &user, secret, &device_name)?;
+            ctx.emit(
+                &serde_json::json!({"device_id": device, "server": server, "user": user}),
+                || format!("已注册 enrolled {user} on {server} as device {device}"),
+            )
         }
         Cmd::Sync { originals } => {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -621,7 +725,12 @@ fn run(cli: Cli) -> Result<()> {
             let p = gridsafe_client::sync_all(&mut store, originals, &mut |p| {
                 bar.set_message(format!(
                     "同步 sync: {} round trips, ↑ {} records, {} photos, {} B, ↓ {} records {} B",
-                    p.round_trips, p.docs_pushed, p.photos_uploaded, p.bytes_sent, p.docs_pulled, p.bytes_received
+                    p.round_trips,
+                    p.docs_pushed,
+                    p.photos_uploaded,
+                    p.bytes_sent,
+                    p.docs_pulled,
+                    p.bytes_received
                 ));
                 bar.tick();
             })?;
@@ -645,7 +754,10 @@ fn run(cli: Cli) -> Result<()> {
                     st.pending_docs,
                     st.pending_photos,
                     st.last_sync.as_deref().unwrap_or("never"),
-                    st.refused.iter().map(|r| format!("\n  被拒绝 refused {r}")).collect::<String>()
+                    st.refused
+                        .iter()
+                        .map(|r| format!("\n  被拒绝 refused {r}"))
+                        .collect::<String>()
                 )
             })
         }
@@ -660,7 +772,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Doc(DocCmd::Import { id, file }) => {
             let kind = store.merge_doc(&id, &read_file(&file)?)?;
-            ctx.emit(&serde_json::json!({"id": id, "kind": kind}), || format!("已合并 merged {} {id}", kind.as_str()))
+            ctx.emit(&serde_json::json!({"id": id, "kind": kind}), || {
+                format!("已合并 merged {} {id}", kind.as_str())
+            })
         }
     }
 }
@@ -668,8 +782,11 @@ fn run(cli: Cli) -> Result<()> {
 fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<()> {
     match cmd {
         None if ctx.json => {
-            let all: Vec<_> =
-                store.list_templates()?.iter().map(|r| store.template(&r.template_id, &r.version)).collect::<Result<_, _>>()?;
+            let all: Vec<_> = store
+                .list_templates()?
+                .iter()
+                .map(|r| store.template(&r.template_id, &r.version))
+                .collect::<Result<_, _>>()?;
             let all: Vec<_> = all.iter().map(|t| &**t).collect();
             ctx.emit(&all, String::new)
         }
@@ -698,7 +815,10 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
                 None => store.latest_template(&id)?,
             };
             ctx.emit(&*t, || {
-                let mut s = format!("{} {} — {} / {}\nhash {}\n", t.template_id, t.version, t.title_zh, t.title_en, t.hash);
+                let mut s = format!(
+                    "{} {} — {} / {}\nhash {}\n",
+                    t.template_id, t.version, t.title_zh, t.title_en, t.hash
+                );
                 for i in &t.items {
                     let sev = match i.severity.level {
                         gridsafe_core::template::Level::MajorCandidate => "重大隐患(待认定)",
@@ -706,17 +826,34 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
                         gridsafe_core::template::Level::General if i.severity.focus => "一般隐患★",
                         gridsafe_core::template::Level::General => "一般隐患",
                     };
-                    s.push_str(&format!("\n{}  [{}] {}\n  {}\n  {}\n", i.id, sev, i.lead_depts.join("、"), i.q_zh, i.q_en));
+                    s.push_str(&format!(
+                        "\n{}  [{}] {}\n  {}\n  {}\n",
+                        i.id,
+                        sev,
+                        i.lead_depts.join("、"),
+                        i.q_zh,
+                        i.q_en
+                    ));
                     for f in &i.fields {
                         s.push_str(&format!(
                             "    - {} ({:?}{}) {}\n",
                             f.key,
                             f.kind,
-                            f.unit.as_deref().map(|u| format!(", {u}")).unwrap_or_default(),
+                            f.unit
+                                .as_deref()
+                                .map(|u| format!(", {u}"))
+                                .unwrap_or_default(),
                             f.label_zh
                         ));
                     }
-                    s.push_str(&format!("  依据 basis: {}\n", i.refs.iter().map(|r| r.display()).collect::<Vec<_>>().join("; ")));
+                    s.push_str(&format!(
+                        "  依据 basis: {}\n",
+                        i.refs
+                            .iter()
+                            .map(|r| r.display())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
                 }
                 s
             })
@@ -724,25 +861,49 @@ fn templates(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Result<
         Some(TemplatesCmd::Import { files }) => {
             let sources = files
                 .iter()
-                .map(|f| Ok(TemplateSource { name: f.display().to_string(), bytes: read_file(f)? }))
+                .map(|f| {
+                    Ok(TemplateSource {
+                        name: f.display().to_string(),
+                        bytes: read_file(f)?,
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             let rows = store.import_templates(&sources)?;
-            ctx.emit(&rows, || format!("已安装 installed {} 个版本 versions", rows.len()))
+            ctx.emit(&rows, || {
+                format!("已安装 installed {} 个版本 versions", rows.len())
+            })
         }
     }
 }
 
 fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
     match cmd {
-        VenueCmd::Add { name, address, grid, profile } => {
-            let mut nv = NewVenue { name, address, grid_id: grid, ..Default::default() };
+        VenueCmd::Add {
+            name,
+            address,
+            grid,
+            profile,
+        } => {
+            let mut nv = NewVenue {
+                name,
+                address,
+                grid_id: grid,
+                ..Default::default()
+            };
             nv.profile.gas_supply = "none".into();
             profile.apply(&mut nv.profile);
             profile.responsible(&mut nv.responsible);
             let v = store.add_venue(ctx.user()?, nv)?;
             ctx.emit(&v, || v.id.clone())
         }
-        VenueCmd::Edit { id, name, address, grid, archive, profile } => {
+        VenueCmd::Edit {
+            id,
+            name,
+            address,
+            grid,
+            archive,
+            profile,
+        } => {
             let current = store.venue(&id)?;
             let mut p = current.profile.clone();
             let mut r = current.responsible.clone();
@@ -783,8 +944,14 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
             let html = gridsafe_core::notice::to_html(&n)?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
-                    println!("整改通知书 notice {} ({} hazards) → {}", n.number, n.hazards.len(), path.display());
+                    std::fs::write(&path, html)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!(
+                        "整改通知书 notice {} ({} hazards) → {}",
+                        n.number,
+                        n.hazards.len(),
+                        path.display()
+                    );
                 }
                 None => print!("{html}"),
             }
@@ -793,8 +960,12 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
         VenueCmd::Show { id } => {
             let v = store.venue(&id)?;
             let inspections = store.venue_inspections(&id)?;
-            let hazards = store.list_hazards(&HazardQuery { venue_id: Some(id.clone()), ..Default::default() })?;
-            let out = serde_json::json!({"venue": v, "inspections": inspections, "hazards": hazards});
+            let hazards = store.list_hazards(&HazardQuery {
+                venue_id: Some(id.clone()),
+                ..Default::default()
+            })?;
+            let out =
+                serde_json::json!({"venue": v, "inspections": inspections, "hazards": hazards});
             ctx.emit(&out, || {
                 let mut s = format!(
                     "{} {}\n{}  {} / {}\n类型 {}  燃气 {}  {} 层  住宿 {} 人\n负责人 {} {}\n",
@@ -823,7 +994,13 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
                 }
                 s.push_str(&format!("\n隐患 hazards ({})\n", hazards.len()));
                 for h in &hazards {
-                    s.push_str(&format!("  {} {} {} {}\n", h.id, h.state, h.item_id, h.due_date.as_deref().unwrap_or("")));
+                    s.push_str(&format!(
+                        "  {} {} {} {}\n",
+                        h.id,
+                        h.state,
+                        h.item_id,
+                        h.due_date.as_deref().unwrap_or("")
+                    ));
                 }
                 s
             })
@@ -833,9 +1010,16 @@ fn venue(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
             let text = String::from_utf8(read_file(&file)?).context("venue file is not UTF-8")?;
             let mut out = std::io::stdout().lock();
             let mut saved = 0;
-            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-                let nv: NewVenue = serde_json::from_str(line).with_context(|| format!("{} line {}: not a venue", file.display(), n + 1))?;
-                let v = store.add_venue(&user, nv).with_context(|| format!("{} line {}", file.display(), n + 1))?;
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let nv: NewVenue = serde_json::from_str(line)
+                    .with_context(|| format!("{} line {}: not a venue", file.display(), n + 1))?;
+                let v = store
+                    .add_venue(&user, nv)
+                    .with_context(|| format!("{} line {}", file.display(), n + 1))?;
                 // Printed only once the venue is committed to disk.
                 writeln!(out, "saved {}", v.id)?;
                 out.flush()?;
@@ -860,7 +1044,12 @@ fn print_results(results: &[gridsafe_core::eval::ItemResult]) -> String {
                 gridsafe_core::eval::Outcome::Info => "i 记录",
                 gridsafe_core::eval::Outcome::Unanswered => "? 未答",
             };
-            let why = r.findings.iter().map(|f| format!("{} / {}", f.zh, f.en)).collect::<Vec<_>>().join("; ");
+            let why = r
+                .findings
+                .iter()
+                .map(|f| format!("{} / {}", f.zh, f.en))
+                .collect::<Vec<_>>()
+                .join("; ");
             format!("{mark:<8} {:<40} {why}", r.item_id)
         })
         .collect::<Vec<_>>()
@@ -869,7 +1058,11 @@ fn print_results(results: &[gridsafe_core::eval::ItemResult]) -> String {
 
 fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
     match cmd {
-        InspectCmd::Start { venue, template, version } => {
+        InspectCmd::Start {
+            venue,
+            template,
+            version,
+        } => {
             let h = store.start_inspection(ctx.user()?, &venue, &template, version.as_deref())?;
             ctx.emit(&h, || h.id.clone())
         }
@@ -878,12 +1071,26 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             ctx.emit(&r, || print_results(&r))
         }
         InspectCmd::Answers { id, file } => {
-            let answers = gridsafe_core::eval::answers_from_json(&read_file(&file)?).with_context(|| file.display().to_string())?;
+            let answers = gridsafe_core::eval::answers_from_json(&read_file(&file)?)
+                .with_context(|| file.display().to_string())?;
             let r = store.answer(ctx.user()?, &id, &answers)?;
             ctx.emit(&r, || print_results(&r))
         }
-        InspectCmd::Attach { id, photo, item, role, lat, lon } => {
-            let p = NewPhoto { bytes: read_file(&photo)?, item_id: item, role, lat, lon };
+        InspectCmd::Attach {
+            id,
+            photo,
+            item,
+            role,
+            lat,
+            lon,
+        } => {
+            let p = NewPhoto {
+                bytes: read_file(&photo)?,
+                item_id: item,
+                role,
+                lat,
+                lon,
+            };
             let r = store.attach_photo(ctx.user()?, &id, p)?;
             ctx.emit(&r, || {
                 format!(
@@ -905,7 +1112,10 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             let r = store.finish_inspection(ctx.user()?, &id)?;
             ctx.emit(&r, || {
                 let mut s = print_results(&r.results);
-                s.push_str(&format!("\n\n登记隐患 hazards registered: {}\n", r.hazards.len()));
+                s.push_str(&format!(
+                    "\n\n登记隐患 hazards registered: {}\n",
+                    r.hazards.len()
+                ));
                 for h in &r.hazards {
                     s.push_str(&format!(
                         "  {} {} [{}] {} → {}\n",
@@ -920,7 +1130,10 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
                     s.push_str(&format!("  已有未销号隐患 already open: {item} → {hid}\n"));
                 }
                 if r.combined_elements_open >= 3 {
-                    s.push_str(&format!("  注意：该场所有 {} 项综合判定要素隐患未销号，请牵头部门研判\n", r.combined_elements_open));
+                    s.push_str(&format!(
+                        "  注意：该场所有 {} 项综合判定要素隐患未销号，请牵头部门研判\n",
+                        r.combined_elements_open
+                    ));
                 }
                 s
             })
@@ -932,7 +1145,15 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
         InspectCmd::Today => {
             let rows = store.todays_inspections(ctx.user()?)?;
             ctx.emit(&rows, || {
-                rows.iter().map(|i| format!("{} {} {} {}", i.started_at, i.id, i.venue_name, i.template_id)).collect::<Vec<_>>().join("\n")
+                rows.iter()
+                    .map(|i| {
+                        format!(
+                            "{} {} {} {}",
+                            i.started_at, i.id, i.venue_name, i.template_id
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         }
     }
@@ -940,8 +1161,17 @@ fn inspect(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
 
 fn hazards(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
     match cmd {
-        HazardsCmd::List { open, overdue, venue, all } => {
-            let scope_user = if all { None } else { Some(ctx.user()?.to_owned()) };
+        HazardsCmd::List {
+            open,
+            overdue,
+            venue,
+            all,
+        } => {
+            let scope_user = if all {
+                None
+            } else {
+                Some(ctx.user()?.to_owned())
+            };
             let rows = store.list_hazards(&HazardQuery {
                 scope_user,
                 venue_id: venue,
@@ -1006,23 +1236,98 @@ fn hazards(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
 
 fn hazard(ctx: &Ctx, store: &mut Store, cmd: HazardCmd) -> Result<()> {
     let (id, action) = match cmd {
-        HazardCmd::Notify { id, deadline, photo: p } => {
-            (id, Action { deadline, photo: photo(&p.photo, "document")?, ..Action::new(EventKind::Notify) })
-        }
-        HazardCmd::Rectify { id, photo: p } => (id, Action { photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Rectify) }),
-        HazardCmd::Claim { id, photo: p } => (id, Action { photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Claim) }),
-        HazardCmd::Close { id, note } => (id, Action { text: note, ..Action::new(EventKind::Close) }),
-        HazardCmd::Reject { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Reject) }),
-        HazardCmd::Escalate { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Escalate) }),
-        HazardCmd::Reopen { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Reopen) }),
+        HazardCmd::Notify {
+            id,
+            deadline,
+            photo: p,
+        } => (
+            id,
+            Action {
+                deadline,
+                photo: photo(&p.photo, "document")?,
+                ..Action::new(EventKind::Notify)
+            },
+        ),
+        HazardCmd::Rectify { id, photo: p } => (
+            id,
+            Action {
+                photo: photo(&p.photo, "after")?,
+                ..Action::new(EventKind::Rectify)
+            },
+        ),
+        HazardCmd::Claim { id, photo: p } => (
+            id,
+            Action {
+                photo: photo(&p.photo, "after")?,
+                ..Action::new(EventKind::Claim)
+            },
+        ),
+        HazardCmd::Close { id, note } => (
+            id,
+            Action {
+                text: note,
+                ..Action::new(EventKind::Close)
+            },
+        ),
+        HazardCmd::Reject { id, reason } => (
+            id,
+            Action {
+                reason: Some(reason),
+                ..Action::new(EventKind::Reject)
+            },
+        ),
+        HazardCmd::Escalate { id, reason } => (
+            id,
+            Action {
+                reason: Some(reason),
+                ..Action::new(EventKind::Escalate)
+            },
+        ),
+        HazardCmd::Reopen { id, reason } => (
+            id,
+            Action {
+                reason: Some(reason),
+                ..Action::new(EventKind::Reopen)
+            },
+        ),
         HazardCmd::Confirm { id } => (id, Action::new(EventKind::ConfirmMajor)),
-        HazardCmd::Downgrade { id, reason } => (id, Action { reason: Some(reason), ..Action::new(EventKind::Downgrade) }),
-        HazardCmd::Deadline { id, deadline } => (id, Action { deadline: Some(deadline), ..Action::new(EventKind::SetDeadline) }),
-        HazardCmd::Plan { id, text } => (id, Action { text: Some(text), ..Action::new(EventKind::Plan) }),
-        HazardCmd::Recheck { id, note, photo: p } => {
-            (id, Action { text: note, photo: photo(&p.photo, "after")?, ..Action::new(EventKind::Recheck) })
-        }
+        HazardCmd::Downgrade { id, reason } => (
+            id,
+            Action {
+                reason: Some(reason),
+                ..Action::new(EventKind::Downgrade)
+            },
+        ),
+        HazardCmd::Deadline { id, deadline } => (
+            id,
+            Action {
+                deadline: Some(deadline),
+                ..Action::new(EventKind::SetDeadline)
+            },
+        ),
+        HazardCmd::Plan { id, text } => (
+            id,
+            Action {
+                text: Some(text),
+                ..Action::new(EventKind::Plan)
+            },
+        ),
+        HazardCmd::Recheck { id, note, photo: p } => (
+            id,
+            Action {
+                text: note,
+                photo: photo(&p.photo, "after")?,
+                ..Action::new(EventKind::Recheck)
+            },
+        ),
     };
     let v = store.transition(ctx.user()?, &id, action)?;
-    ctx.emit(&v, || format!("{} → {} ({})", v.header.id, v.status.state.label_zh(), v.status.state.as_str()))
+    ctx.emit(&v, || {
+        format!(
+            "{} → {} ({})",
+            v.header.id,
+            v.status.state.label_zh(),
+            v.status.state.as_str()
+        )
+    })
 }

@@ -43,32 +43,57 @@ struct Enrolled {
 
 /// An HTTP agent for the relay (keeps connections open between requests).
 pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(120))).http_status_as_error(false).build().into()
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 /// Enrols this phone with the relay for `user` with a password; binds the phone's existing
 /// actors for that user.
-pub fn enroll(store: &mut Store, server: &str, user: &str, password: &str, device_name: &str) -> Result<String> {
+pub fn enroll(
+    store: &mut Store,
+    server: &str,
+    user: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<String> {
     enroll_with(store, server, user, Secret::Password(password), device_name)
 }
 
 /// The relay's address, checked: HTTPS, or plain HTTP only to this machine (tests, the demo). A
 /// phone never sends a password, a code or its records in the clear over a network.
 pub fn check_server_url(server: &str) -> Result<()> {
-    let uri: ureq::http::Uri = server.parse().with_context(|| format!("relay address {server:?} is not a URL"))?;
+    let uri: ureq::http::Uri = server
+        .parse()
+        .with_context(|| format!("relay address {server:?} is not a URL"))?;
     let host = uri.host().unwrap_or_default();
     match uri.scheme_str() {
         Some("https") if !host.is_empty() => Ok(()),
         Some("http") if matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1") => Ok(()),
-        Some("http") => bail!("relay address {server:?}: use https:// (plain http only to this machine)"),
+        Some("http") => {
+            bail!("relay address {server:?}: use https:// (plain http only to this machine)")
+        }
         _ => bail!("relay address {server:?}: expected https://host[:port]"),
     }
 }
 
 /// Enrols this phone with a password or a one-time code.
-pub fn enroll_with(store: &mut Store, server: &str, user: &str, secret: Secret<'_>, device_name: &str) -> Result<String> {
+pub fn enroll_with(
+    store: &mut Store,
+    server: &str,
+    user: &str,
+    secret: Secret<'_>,
+    device_name: &str,
+) -> Result<String> {
     check_server_url(server)?;
-    let actors: Vec<String> = store.local_actors()?.into_iter().filter(|(_, u)| u == user).map(|(a, _)| a).collect();
+    let actors: Vec<String> = store
+        .local_actors()?
+        .into_iter()
+        .filter(|(_, u)| u == user)
+        .map(|(a, _)| a)
+        .collect();
     let url = format!("{}/v1/enroll", server.trim_end_matches('/'));
     let (password, code) = match secret {
         Secret::Password(p) => (Some(p), None),
@@ -76,15 +101,30 @@ pub fn enroll_with(store: &mut Store, server: &str, user: &str, secret: Secret<'
     };
     let mut resp = agent()
         .post(&url)
-        .send_json(EnrollBody { user, password, code, device_name, actors })
+        .send_json(EnrollBody {
+            user,
+            password,
+            code,
+            device_name,
+            actors,
+        })
         .with_context(|| format!("cannot reach the relay at {server}"))?;
     let status = resp.status();
     if !status.is_success() {
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         bail!("enrolment refused ({status}): {text}");
     }
-    let e: Enrolled = resp.body_mut().read_json().context("the relay's enrolment answer is malformed")?;
-    store.set_enrollment(server.trim_end_matches('/'), &e.device_id, &e.token, &e.user_id, &e.actors)?;
+    let e: Enrolled = resp
+        .body_mut()
+        .read_json()
+        .context("the relay's enrolment answer is malformed")?;
+    store.set_enrollment(
+        server.trim_end_matches('/'),
+        &e.device_id,
+        &e.token,
+        &e.user_id,
+        &e.actors,
+    )?;
     if let Some(k) = &e.owner_key {
         store.set_owner_key(k)?;
     }
@@ -117,9 +157,16 @@ struct BlobStatus {
 }
 
 fn blob_status(agent: &ureq::Agent, server: &str, token: &str, sha: &str) -> Result<BlobStatus> {
-    let mut r = agent.get(&format!("{server}/v1/blobs/{sha}/status")).header("Authorization", &format!("Bearer {token}")).call()?;
+    let mut r = agent
+        .get(&format!("{server}/v1/blobs/{sha}/status"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()?;
     if !r.status().is_success() {
-        bail!("photo status refused ({}): {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
+        bail!(
+            "photo status refused ({}): {}",
+            r.status(),
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
     }
     Ok(r.body_mut().read_json()?)
 }
@@ -155,14 +202,20 @@ pub fn upload_blob(
         }
         let end = (offset + chunk).min(bytes.len());
         let mut r = agent
-            .put(&format!("{server}/v1/blobs/{sha}?offset={offset}&total={}", bytes.len()))
+            .put(&format!(
+                "{server}/v1/blobs/{sha}?offset={offset}&total={}",
+                bytes.len()
+            ))
             .header("Authorization", &format!("Bearer {token}"))
             .send(&bytes[offset..end])?;
         sent += end - offset;
         let status = r.status().as_u16();
         if status == 409 && conflicts < 3 {
             conflicts += 1;
-            let st: BlobStatus = r.body_mut().read_json().context("the relay's photo status is malformed")?;
+            let st: BlobStatus = r
+                .body_mut()
+                .read_json()
+                .context("the relay's photo status is malformed")?;
             if st.complete {
                 break;
             }
@@ -170,7 +223,11 @@ pub fn upload_blob(
             continue;
         }
         if !r.status().is_success() {
-            bail!("photo upload refused ({}): {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
+            bail!(
+                "photo upload refused ({}): {}",
+                r.status(),
+                r.body_mut().read_to_string().unwrap_or_default()
+            );
         }
         let st: BlobStatus = r.body_mut().read_json()?;
         offset = st.have as usize;
@@ -185,7 +242,12 @@ pub fn upload_blob(
 /// when `originals` is set, e.g. on an unmetered network), [`UPLOADS_AT_ONCE`] at a time over
 /// one connection pool. Each photo is marked uploaded as soon as the relay confirms it, so an
 /// interrupted run loses nothing; the first failure stops the run after the uploads in flight.
-pub fn upload_photos(store: &mut Store, originals: bool, on_progress: &mut dyn FnMut(&Progress), p: &mut Progress) -> Result<()> {
+pub fn upload_photos(
+    store: &mut Store,
+    originals: bool,
+    on_progress: &mut dyn FnMut(&Progress),
+    p: &mut Progress,
+) -> Result<()> {
     upload_photos_until(store, originals, on_progress, p, &|| false)
 }
 
@@ -211,7 +273,9 @@ pub fn upload_photos_until(
     p: &mut Progress,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<()> {
-    let (server, token, _) = store.enrollment()?.context("this phone is not enrolled (run `gridsafe enroll`)")?;
+    let (server, token, _) = store
+        .enrollment()?
+        .context("this phone is not enrolled (run `gridsafe enroll`)")?;
     let mut queue = store.pending_uploads(originals)?.into_iter();
     let agent = agent();
     let (work_tx, work_rx) = std::sync::mpsc::channel::<(String, Vec<u8>)>();
@@ -219,10 +283,14 @@ pub fn upload_photos_until(
     let (done_tx, done_rx) = std::sync::mpsc::channel::<(String, Result<usize>)>();
     std::thread::scope(|scope| {
         for _ in 0..UPLOADS_AT_ONCE {
-            let (rx, done, agent, server, token) = (&work_rx, done_tx.clone(), &agent, &server, &token);
+            let (rx, done, agent, server, token) =
+                (&work_rx, done_tx.clone(), &agent, &server, &token);
             scope.spawn(move || {
                 loop {
-                    let job = rx.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+                    let job = rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|r| r.recv().map_err(|_| ()));
                     let Ok((sha, bytes)) = job else { return };
                     let r = upload_blob(agent, server, token, &sha, &bytes, CHUNK, None);
                     if done.send((sha, r)).is_err() {
@@ -275,7 +343,11 @@ pub fn upload_photos_until(
 /// Syncs records, then photos. Safe to interrupt anywhere: nothing is marked sent before the
 /// relay acknowledged it, the cursor only moves with the pulled changes, and a photo resumes
 /// from the last byte the relay holds.
-pub fn sync_all(store: &mut Store, originals: bool, on_progress: &mut dyn FnMut(&Progress)) -> Result<Progress> {
+pub fn sync_all(
+    store: &mut Store,
+    originals: bool,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Progress> {
     sync_all_until(store, originals, on_progress, &|| false)
 }
 
@@ -299,7 +371,12 @@ pub fn sync(store: &mut Store, on_progress: &mut dyn FnMut(&Progress)) -> Result
 
 /// Fetches the device's owner key (signs the owner links on notices) for a phone enrolled before
 /// relays issued one at enrolment.
-fn fetch_owner_key(store: &mut Store, agent: &ureq::Agent, server: &str, token: &str) -> Result<()> {
+fn fetch_owner_key(
+    store: &mut Store,
+    agent: &ureq::Agent,
+    server: &str,
+    token: &str,
+) -> Result<()> {
     #[derive(Deserialize)]
     struct Key {
         owner_key: String,
@@ -310,15 +387,28 @@ fn fetch_owner_key(store: &mut Store, agent: &ureq::Agent, server: &str, token: 
         .call()
         .with_context(|| format!("cannot reach the relay at {server}"))?;
     if !resp.status().is_success() {
-        bail!("owner key refused ({}): {}", resp.status(), resp.body_mut().read_to_string().unwrap_or_default());
+        bail!(
+            "owner key refused ({}): {}",
+            resp.status(),
+            resp.body_mut().read_to_string().unwrap_or_default()
+        );
     }
-    let k: Key = resp.body_mut().read_json().context("the relay's owner key answer is malformed")?;
+    let k: Key = resp
+        .body_mut()
+        .read_json()
+        .context("the relay's owner key answer is malformed")?;
     store.set_owner_key(&k.owner_key)?;
     Ok(())
 }
 
-fn sync_until(store: &mut Store, on_progress: &mut dyn FnMut(&Progress), cancelled: &dyn Fn() -> bool) -> Result<Progress> {
-    let (server, token, _) = store.enrollment()?.context("this phone is not enrolled (run `gridsafe enroll`)")?;
+fn sync_until(
+    store: &mut Store,
+    on_progress: &mut dyn FnMut(&Progress),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Progress> {
+    let (server, token, _) = store
+        .enrollment()?
+        .context("this phone is not enrolled (run `gridsafe enroll`)")?;
     if !store.has_owner_key()? {
         fetch_owner_key(store, &agent(), &server, &token)?;
     }
@@ -338,7 +428,12 @@ fn sync_until(store: &mut Store, on_progress: &mut dyn FnMut(&Progress), cancell
             .send(&body[..])
             .with_context(|| format!("cannot reach the relay at {server}"))?;
         let status = resp.status();
-        let bytes = resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec().context("sync answer cut off")?;
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()
+            .context("sync answer cut off")?;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes);
             match status.as_u16() {
@@ -367,14 +462,29 @@ mod tests {
 
     #[test]
     fn credentials_go_over_https_or_stay_on_this_machine() {
-        for ok in
-            ["https://relay.lvxiang.gov.cn", "https://10.0.0.5:8443/", "http://127.0.0.1:8080", "http://localhost:3000", "http://[::1]:80"]
-        {
+        for ok in [
+            "https://relay.lvxiang.gov.cn",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://[::1]:80",
+        ] {
             check_server_url(ok).unwrap();
         }
-        for bad in ["http://relay.lvxiang.gov.cn", "http://192.168.1.10:8080", "ftp://x", "relay.example", ""] {
+        for bad in [
+            "http://relay.lvxiang.gov.cn",
+            "http://192.168.1.10:8080",
+            "ftp://x",
+            "relay.example",
+            "",
+        ] {
             assert!(check_server_url(bad).is_err(), "{bad}");
         }
-        assert!(check_server_url("http://relay.lvxiang.gov.cn").unwrap_err().to_string().contains("use https://"));
+        assert!(
+            check_server_url("http://relay.lvxiang.gov.cn")
+                .unwrap_err()
+                .to_string()
+                .contains("use https://")
+        );
     }
 }

@@ -19,12 +19,17 @@ pub fn now_ms() -> i64 {
 
 /// RFC 3339 in Shanghai local time, e.g. `2026-11-30T15:09:00.123+08:00`.
 pub fn ms_to_rfc3339(ms: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(SHANGHAI);
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(SHANGHAI);
     t.format(&Rfc3339).unwrap_or_default()
 }
 
 pub fn ms_to_date(ms: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH).to_offset(SHANGHAI).date()
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(SHANGHAI)
+        .date()
 }
 
 pub fn today() -> Date {
@@ -37,12 +42,15 @@ pub fn parse_date(s: &str) -> Result<Date> {
 }
 
 pub fn format_date(d: Date) -> String {
-    d.format(time::macros::format_description!("[year]-[month]-[day]")).unwrap_or_default()
+    d.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// A hybrid logical clock reading. Ordered by wall time, then counter; ties between replicas are
 /// broken by the actor id where events are sorted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Hlc {
     pub ms: i64,
     pub counter: u32,
@@ -51,7 +59,17 @@ pub struct Hlc {
 impl Hlc {
     /// The next local reading: never behind the wall clock, never behind anything seen before.
     pub fn tick(self, wall_ms: i64) -> Hlc {
-        if wall_ms > self.ms { Hlc { ms: wall_ms, counter: 0 } } else { Hlc { ms: self.ms, counter: self.counter + 1 } }
+        if wall_ms > self.ms {
+            Hlc {
+                ms: wall_ms,
+                counter: 0,
+            }
+        } else {
+            Hlc {
+                ms: self.ms,
+                counter: self.counter + 1,
+            }
+        }
     }
     /// Fold in a reading observed from another replica.
     pub fn observe(self, other: Hlc) -> Hlc {
@@ -71,16 +89,44 @@ mod tests {
 
     #[test]
     fn hlc_never_goes_back() {
-        let a = Hlc { ms: 1000, counter: 3 };
-        assert_eq!(a.tick(900), Hlc { ms: 1000, counter: 4 });
-        assert_eq!(a.tick(2000), Hlc { ms: 2000, counter: 0 });
-        assert_eq!(a.observe(Hlc { ms: 5000, counter: 1 }).tick(10), Hlc { ms: 5000, counter: 2 });
+        let a = Hlc {
+            ms: 1000,
+            counter: 3,
+        };
+        assert_eq!(
+            a.tick(900),
+            Hlc {
+                ms: 1000,
+                counter: 4
+            }
+        );
+        assert_eq!(
+            a.tick(2000),
+            Hlc {
+                ms: 2000,
+                counter: 0
+            }
+        );
+        assert_eq!(
+            a.observe(Hlc {
+                ms: 5000,
+                counter: 1
+            })
+            .tick(10),
+            Hlc {
+                ms: 5000,
+                counter: 2
+            }
+        );
     }
 
     #[test]
     fn dates_are_shanghai_dates() {
         // 2026-11-30T17:00Z is already 2026-12-01 in Shanghai.
-        let ms = OffsetDateTime::parse("2026-11-30T17:00:00Z", &Rfc3339).unwrap().unix_timestamp() * 1000;
+        let ms = OffsetDateTime::parse("2026-11-30T17:00:00Z", &Rfc3339)
+            .unwrap()
+            .unix_timestamp()
+            * 1000;
         assert_eq!(format_date(ms_to_date(ms)), "2026-12-01");
         assert!(parse_date("2026-13-01").is_err());
     }

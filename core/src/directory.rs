@@ -93,7 +93,8 @@ pub struct Directory {
 impl Directory {
     /// Parses and checks a directory file; the error names the entry that is wrong.
     pub fn from_json(bytes: &[u8]) -> Result<Directory> {
-        let d: Directory = serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("directory file: {e}")))?;
+        let d: Directory = serde_json::from_slice(bytes)
+            .map_err(|e| Error::invalid(format!("directory file: {e}")))?;
         d.validate()?;
         Ok(d)
     }
@@ -112,7 +113,10 @@ impl Directory {
                 return bad(format!("duplicate grid {:?}", g.id));
             }
             if !villages.contains(g.village.as_str()) {
-                return bad(format!("grid {:?} names unknown village {:?}", g.id, g.village));
+                return bad(format!(
+                    "grid {:?} names unknown village {:?}",
+                    g.id, g.village
+                ));
             }
         }
         let mut depts = HashSet::new();
@@ -123,7 +127,9 @@ impl Directory {
         }
         for (domain, ds) in &self.routing {
             if let Some(d) = ds.iter().find(|d| !depts.contains(d.as_str())) {
-                return bad(format!("routing for {domain:?} names unknown department {d:?}"));
+                return bad(format!(
+                    "routing for {domain:?} names unknown department {d:?}"
+                ));
             }
         }
         let mut users = HashSet::new();
@@ -176,6 +182,8 @@ pub struct DirectoryRoster<'a> {
 
 impl Roster for DirectoryRoster<'_> {
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User> {
-        self.actors.get(actor_hex).and_then(|u| self.directory.user(u))
+        self.actors
+            .get(actor_hex)
+            .and_then(|u| self.directory.user(u))
     }
 }

@@ -8,7 +8,11 @@ use crate::lifecycle::Refusal;
 pub enum Error {
     /// A checklist template file is invalid; nothing from the bundle was loaded.
     #[error("template {file}: item {item}: {reason}")]
-    Template { file: String, item: String, reason: String },
+    Template {
+        file: String,
+        item: String,
+        reason: String,
+    },
     /// An answer does not fit the item it answers.
     #[error("answer to {item}: {reason}")]
     Answer { item: String, reason: String },
@@ -35,7 +39,9 @@ pub enum Error {
     Store { path: String, reason: String },
     /// An encrypted store that this key does not open (the wrong key, or a damaged file). Nothing
     /// was read or changed; the store opens again with its key.
-    #[error("store {path}: cannot be decrypted with this key (wrong key, or the file is damaged); nothing was changed")]
+    #[error(
+        "store {path}: cannot be decrypted with this key (wrong key, or the file is damaged); nothing was changed"
+    )]
     WrongKey { path: String },
     /// A record document is malformed (e.g. an imported or synced document of the wrong shape).
     #[error("document {id}: {reason}")]
@@ -71,9 +77,15 @@ impl Error {
         Error::Invalid(msg.into())
     }
     pub(crate) fn answer(item: &str, reason: impl Into<String>) -> Self {
-        Error::Answer { item: item.to_owned(), reason: reason.into() }
+        Error::Answer {
+            item: item.to_owned(),
+            reason: reason.into(),
+        }
     }
     pub(crate) fn not_found(kind: &'static str, id: &str) -> Self {
-        Error::NotFound { kind, id: id.to_owned() }
+        Error::NotFound {
+            kind,
+            id: id.to_owned(),
+        }
     }
 }

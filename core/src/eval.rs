@@ -56,11 +56,17 @@ fn yn_of(item: &str, key: &str, v: &serde_json::Value) -> Result<String> {
             "no" | "n" | "否" => "no",
             "na" | "n/a" | "不适用" => "na",
             _ => {
-                return Err(Error::answer(item, format!("field {key}: {s:?} is not yes, no or na (是/否/不适用)")));
+                return Err(Error::answer(
+                    item,
+                    format!("field {key}: {s:?} is not yes, no or na (是/否/不适用)"),
+                ));
             }
         },
         other => {
-            return Err(Error::answer(item, format!("field {key}: expected yes, no or na, got {other}")));
+            return Err(Error::answer(
+                item,
+                format!("field {key}: expected yes, no or na, got {other}"),
+            ));
         }
     };
     Ok(s.to_owned())
@@ -73,7 +79,10 @@ pub fn parse_answer(item: &Item, v: &serde_json::Value) -> Result<Answer> {
     if let serde_json::Value::String(s) = v
         && matches!(s.trim().to_lowercase().as_str(), "na" | "n/a" | "不适用")
     {
-        return Ok(Answer { na: true, fields: BTreeMap::new() });
+        return Ok(Answer {
+            na: true,
+            fields: BTreeMap::new(),
+        });
     }
     let pairs: Vec<(&str, &serde_json::Value)> = match v {
         serde_json::Value::Object(m) => {
@@ -90,64 +99,127 @@ pub fn parse_answer(item: &Item, v: &serde_json::Value) -> Result<Answer> {
         let f = item.fields.iter().find(|f| f.key == key).ok_or_else(|| {
             Error::answer(
                 id,
-                format!("unknown field {key:?} (fields: {})", item.fields.iter().map(|f| f.key.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "unknown field {key:?} (fields: {})",
+                    item.fields
+                        .iter()
+                        .map(|f| f.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
         })?;
         let fv = match f.kind {
             FieldKind::Yn => FieldValue::Yn(yn_of(id, key, val)?),
             FieldKind::Measure => {
-                let n = val.as_f64().or_else(|| val.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+                let n = val
+                    .as_f64()
+                    .or_else(|| val.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
                 let n = n.ok_or_else(|| {
-                    Error::answer(id, format!("field {key}: expected a number in {}, got {val}", f.unit.as_deref().unwrap_or("")))
+                    Error::answer(
+                        id,
+                        format!(
+                            "field {key}: expected a number in {}, got {val}",
+                            f.unit.as_deref().unwrap_or("")
+                        ),
+                    )
                 })?;
                 if !n.is_finite() || n < 0.0 {
                     return Err(Error::answer(
                         id,
-                        format!("field {key}: {n} {} is negative or not a number", f.unit.as_deref().unwrap_or("")),
+                        format!(
+                            "field {key}: {n} {} is negative or not a number",
+                            f.unit.as_deref().unwrap_or("")
+                        ),
                     ));
                 }
                 if n > MAX_MEASURE {
-                    return Err(Error::answer(id, format!("field {key}: {n} is out of range (at most {MAX_MEASURE})")));
+                    return Err(Error::answer(
+                        id,
+                        format!("field {key}: {n} is out of range (at most {MAX_MEASURE})"),
+                    ));
                 }
                 FieldValue::Number(n)
             }
             FieldKind::Count => {
                 let n = match val {
-                    serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|x| x.fract() == 0.0).map(|x| x as i64)),
+                    serde_json::Value::Number(n) => n
+                        .as_i64()
+                        .or_else(|| n.as_f64().filter(|x| x.fract() == 0.0).map(|x| x as i64)),
                     serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
                     _ => None,
                 };
-                let n = n.ok_or_else(|| Error::answer(id, format!("field {key}: expected a whole number (count), got {val}")))?;
+                let n = n.ok_or_else(|| {
+                    Error::answer(
+                        id,
+                        format!("field {key}: expected a whole number (count), got {val}"),
+                    )
+                })?;
                 if !(0..=MAX_COUNT).contains(&n) {
-                    return Err(Error::answer(id, format!("field {key}: count {n} is out of range 0..={MAX_COUNT}")));
+                    return Err(Error::answer(
+                        id,
+                        format!("field {key}: count {n} is out of range 0..={MAX_COUNT}"),
+                    ));
                 }
                 FieldValue::Count(n)
             }
             FieldKind::Choice => {
-                let s = val.as_str().ok_or_else(|| Error::answer(id, format!("field {key}: expected one option, got {val}")))?;
+                let s = val.as_str().ok_or_else(|| {
+                    Error::answer(id, format!("field {key}: expected one option, got {val}"))
+                })?;
                 if !f.options.iter().any(|o| o.key == s) {
-                    return Err(Error::answer(id, format!("field {key}: unknown option {s:?} (options: {})", option_list(f))));
+                    return Err(Error::answer(
+                        id,
+                        format!(
+                            "field {key}: unknown option {s:?} (options: {})",
+                            option_list(f)
+                        ),
+                    ));
                 }
                 FieldValue::Choice(s.to_owned())
             }
             FieldKind::Multi => {
                 let list: Vec<String> = match val {
-                    serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<_>>(),
-                    serde_json::Value::String(s) => Some(s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .map(|x| x.as_str().map(str::to_owned))
+                        .collect::<Option<_>>(),
+                    serde_json::Value::String(s) => Some(
+                        s.split(',')
+                            .map(|x| x.trim().to_owned())
+                            .filter(|x| !x.is_empty())
+                            .collect(),
+                    ),
                     _ => None,
                 }
-                .ok_or_else(|| Error::answer(id, format!("field {key}: expected a list of options, got {val}")))?;
+                .ok_or_else(|| {
+                    Error::answer(
+                        id,
+                        format!("field {key}: expected a list of options, got {val}"),
+                    )
+                })?;
                 for s in &list {
                     if !f.options.iter().any(|o| &o.key == s) {
-                        return Err(Error::answer(id, format!("field {key}: unknown option {s:?} (options: {})", option_list(f))));
+                        return Err(Error::answer(
+                            id,
+                            format!(
+                                "field {key}: unknown option {s:?} (options: {})",
+                                option_list(f)
+                            ),
+                        ));
                     }
                 }
                 FieldValue::Multi(list)
             }
             FieldKind::Text => {
-                let s = val.as_str().ok_or_else(|| Error::answer(id, format!("field {key}: expected text, got {val}")))?;
+                let s = val.as_str().ok_or_else(|| {
+                    Error::answer(id, format!("field {key}: expected text, got {val}"))
+                })?;
                 if s.chars().count() > MAX_TEXT {
-                    return Err(Error::answer(id, format!("field {key}: text longer than {MAX_TEXT} characters")));
+                    return Err(Error::answer(
+                        id,
+                        format!("field {key}: text longer than {MAX_TEXT} characters"),
+                    ));
                 }
                 FieldValue::Text(s.to_owned())
             }
@@ -158,14 +230,21 @@ pub fn parse_answer(item: &Item, v: &serde_json::Value) -> Result<Answer> {
 }
 
 fn option_list(f: &crate::template::Field) -> String {
-    f.options.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ")
+    f.options
+        .iter()
+        .map(|o| o.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads an answers file: a JSON object of item id → answer (in any form [`parse_answer`] takes).
 /// Each answer is checked against its item when it is recorded.
 pub fn answers_from_json(bytes: &[u8]) -> Result<Vec<(String, serde_json::Value)>> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::invalid(format!("answers file is not JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| Error::invalid("answers file must be a JSON object of item id → answer"))?;
+    let v: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid(format!("answers file is not JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::invalid("answers file must be a JSON object of item id → answer"))?;
     Ok(obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
@@ -211,7 +290,11 @@ pub struct ItemResult {
 }
 
 fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 { format!("{n:.0}") } else { format!("{n}") }
+    if n.fract() == 0.0 {
+        format!("{n:.0}")
+    } else {
+        format!("{n}")
+    }
 }
 
 fn yn_zh(s: &str) -> &'static str {
@@ -229,7 +312,9 @@ fn threshold_value(t: &Threshold, profile: &VenueProfile, answer: &Answer) -> Op
             Some(Value::Num(v)) => Some(v * factor),
             _ => None,
         },
-        Threshold::Answer { answer: f, factor } => numeric(answer.fields.get(f)).map(|v| v * factor),
+        Threshold::Answer { answer: f, factor } => {
+            numeric(answer.fields.get(f)).map(|v| v * factor)
+        }
     }
 }
 
@@ -243,12 +328,22 @@ fn numeric(v: Option<&FieldValue>) -> Option<f64> {
 
 /// Evaluates one item. `answer` is `None` when the item was not answered.
 pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer>) -> ItemResult {
-    let result = |outcome, findings| ItemResult { item_id: item.id.clone(), outcome, findings };
+    let result = |outcome, findings| ItemResult {
+        item_id: item.id.clone(),
+        outcome,
+        findings,
+    };
     if item.applies_if.as_ref().is_some_and(|c| !c.eval(profile)) {
         return result(Outcome::NotApplicable, vec![]);
     }
     let Some(answer) = answer else {
-        return result(Outcome::Unanswered, vec![Finding { zh: "未作答".into(), en: "not answered".into() }]);
+        return result(
+            Outcome::Unanswered,
+            vec![Finding {
+                zh: "未作答".into(),
+                en: "not answered".into(),
+            }],
+        );
     };
     if answer.na {
         return result(Outcome::NotApplicable, vec![]);
@@ -271,20 +366,42 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
                     _ => true,
                 };
                 if !pass {
-                    fails.push(Finding { zh: format!("{}：{}", f.label_zh, yn_zh(s)), en: format!("{}: {s}", f.label_en) });
+                    fails.push(Finding {
+                        zh: format!("{}：{}", f.label_zh, yn_zh(s)),
+                        en: format!("{}: {s}", f.label_en),
+                    });
                 }
             }
             (FieldKind::Count | FieldKind::Measure, v) => {
                 let Some(x) = numeric(Some(v)) else { continue };
-                let unit = f.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
-                let rule = f.rules.iter().find(|r| r.when.as_ref().is_none_or(|c| c.eval(profile)));
+                let unit = f
+                    .unit
+                    .as_deref()
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
+                let rule = f
+                    .rules
+                    .iter()
+                    .find(|r| r.when.as_ref().is_none_or(|c| c.eval(profile)));
                 if let Some(r) = rule
                     && let Some(t) = threshold_value(&r.threshold, profile, answer)
                     && !r.cmp.holds(x, t)
                 {
                     fails.push(Finding {
-                        zh: format!("{} {}{unit}，应 {} {}{unit}", f.label_zh, fmt_num(x), r.cmp.symbol(), fmt_num(t)),
-                        en: format!("{} {}{unit}, must be {} {}{unit}", f.label_en, fmt_num(x), r.cmp.symbol(), fmt_num(t)),
+                        zh: format!(
+                            "{} {}{unit}，应 {} {}{unit}",
+                            f.label_zh,
+                            fmt_num(x),
+                            r.cmp.symbol(),
+                            fmt_num(t)
+                        ),
+                        en: format!(
+                            "{} {}{unit}, must be {} {}{unit}",
+                            f.label_en,
+                            fmt_num(x),
+                            r.cmp.symbol(),
+                            fmt_num(t)
+                        ),
                     });
                 }
             }
@@ -292,19 +409,29 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
                 if let Some(o) = f.options.iter().find(|o| &o.key == c)
                     && !o.pass
                 {
-                    fails.push(Finding { zh: format!("{}：{}", f.label_zh, o.zh), en: format!("{}: {}", f.label_en, o.en) });
+                    fails.push(Finding {
+                        zh: format!("{}：{}", f.label_zh, o.zh),
+                        en: format!("{}: {}", f.label_en, o.en),
+                    });
                 }
             }
             (FieldKind::Multi, FieldValue::Multi(cs)) => {
                 for o in f.options.iter().filter(|o| !o.pass && cs.contains(&o.key)) {
-                    fails.push(Finding { zh: format!("{}：{}", f.label_zh, o.zh), en: format!("{}: {}", f.label_en, o.en) });
+                    fails.push(Finding {
+                        zh: format!("{}：{}", f.label_zh, o.zh),
+                        en: format!("{}: {}", f.label_en, o.en),
+                    });
                 }
             }
             _ => {}
         }
     }
     for c in &item.checks {
-        let parts: Option<Vec<f64>> = c.sum.iter().map(|(k, w)| numeric(answer.fields.get(k)).map(|v| v * w)).collect();
+        let parts: Option<Vec<f64>> = c
+            .sum
+            .iter()
+            .map(|(k, w)| numeric(answer.fields.get(k)).map(|v| v * w))
+            .collect();
         // A check with a missing input is skipped: its inputs are fields, counted missing there.
         let (Some(parts), Some(t)) = (parts, threshold_value(&c.threshold, profile, answer)) else {
             continue;
@@ -312,18 +439,51 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
         let total: f64 = parts.iter().sum();
         if !c.cmp.holds(total, t) {
             fails.push(Finding {
-                zh: format!("{} {}，应 {} {}", c.label_zh, fmt_num(total), c.cmp.symbol(), fmt_num(t)),
-                en: format!("{} {}, must be {} {}", c.label_en, fmt_num(total), c.cmp.symbol(), fmt_num(t)),
+                zh: format!(
+                    "{} {}，应 {} {}",
+                    c.label_zh,
+                    fmt_num(total),
+                    c.cmp.symbol(),
+                    fmt_num(t)
+                ),
+                en: format!(
+                    "{} {}, must be {} {}",
+                    c.label_en,
+                    fmt_num(total),
+                    c.cmp.symbol(),
+                    fmt_num(t)
+                ),
             });
         }
     }
     if !fails.is_empty() {
-        return result(if item.severity.level == Level::Info { Outcome::Info } else { Outcome::Fail }, fails);
+        return result(
+            if item.severity.level == Level::Info {
+                Outcome::Info
+            } else {
+                Outcome::Fail
+            },
+            fails,
+        );
     }
     if !missing.is_empty() {
-        let zh = missing.iter().map(|f| f.label_zh.as_str()).collect::<Vec<_>>().join("、");
-        let en = missing.iter().map(|f| f.label_en.as_str()).collect::<Vec<_>>().join(", ");
-        return result(Outcome::Unanswered, vec![Finding { zh: format!("缺少：{zh}"), en: format!("missing: {en}") }]);
+        let zh = missing
+            .iter()
+            .map(|f| f.label_zh.as_str())
+            .collect::<Vec<_>>()
+            .join("、");
+        let en = missing
+            .iter()
+            .map(|f| f.label_en.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return result(
+            Outcome::Unanswered,
+            vec![Finding {
+                zh: format!("缺少：{zh}"),
+                en: format!("missing: {en}"),
+            }],
+        );
     }
     if item.severity.level == Level::Info {
         return result(Outcome::Info, vec![]);
@@ -347,16 +507,33 @@ pub struct Proposal {
 
 /// The hazard a failed item proposes, with its severity raised to a major candidate where the
 /// venue or the answer matches the item's escalation rule.
-pub fn propose(item: &Item, profile: &VenueProfile, answer: &Answer, result: &ItemResult) -> Option<Proposal> {
+pub fn propose(
+    item: &Item,
+    profile: &VenueProfile,
+    answer: &Answer,
+    result: &ItemResult,
+) -> Option<Proposal> {
     if result.outcome != Outcome::Fail || item.severity.level == Level::Info {
         return None;
     }
-    let by_profile = item.severity.major_if.as_ref().is_some_and(|c| c.eval(profile));
-    let by_answer = item.severity.major_if_answer.as_ref().is_some_and(|a| match answer.fields.get(&a.field) {
-        Some(FieldValue::Yn(s) | FieldValue::Choice(s)) => s == &a.eq,
-        _ => false,
-    });
-    let severity = if by_profile || by_answer { Level::MajorCandidate } else { item.severity.level };
+    let by_profile = item
+        .severity
+        .major_if
+        .as_ref()
+        .is_some_and(|c| c.eval(profile));
+    let by_answer =
+        item.severity
+            .major_if_answer
+            .as_ref()
+            .is_some_and(|a| match answer.fields.get(&a.field) {
+                Some(FieldValue::Yn(s) | FieldValue::Choice(s)) => s == &a.eq,
+                _ => false,
+            });
+    let severity = if by_profile || by_answer {
+        Level::MajorCandidate
+    } else {
+        item.severity.level
+    };
     Some(Proposal {
         item_id: item.id.clone(),
         domain: item.domain.clone(),
@@ -365,7 +542,11 @@ pub fn propose(item: &Item, profile: &VenueProfile, answer: &Answer, result: &It
         combined_group: item.severity.combined_group.clone(),
         lead_depts: item.lead_depts.clone(),
         // A major candidate is never fixed on the spot: it goes to the department first.
-        fix_mode: if severity == Level::MajorCandidate { FixMode::Deadline } else { item.fix_mode_default },
+        fix_mode: if severity == Level::MajorCandidate {
+            FixMode::Deadline
+        } else {
+            item.fix_mode_default
+        },
         deadline_days: item.deadline_days,
         findings: result.findings.clone(),
     })
@@ -381,7 +562,10 @@ mod tests {
         load_bundle(&bundled_sources(), &|_, _| None).unwrap()
     }
     fn item<'a>(ts: &'a [Template], id: &str) -> &'a Item {
-        ts.iter().flat_map(|t| t.items.iter()).find(|i| i.id == id).unwrap()
+        ts.iter()
+            .flat_map(|t| t.items.iter())
+            .find(|i| i.id == id)
+            .unwrap()
     }
     fn restaurant() -> VenueProfile {
         VenueProfile {
@@ -395,7 +579,12 @@ mod tests {
             ..Default::default()
         }
     }
-    fn run(ts: &[Template], id: &str, p: &VenueProfile, v: serde_json::Value) -> (ItemResult, Option<Proposal>) {
+    fn run(
+        ts: &[Template],
+        id: &str,
+        p: &VenueProfile,
+        v: serde_json::Value,
+    ) -> (ItemResult, Option<Proposal>) {
         let it = item(ts, id);
         let a = parse_answer(it, &v).unwrap();
         let r = evaluate_item(it, p, Some(&a));
@@ -408,12 +597,27 @@ mod tests {
         let ts = templates();
         let p = restaurant();
         // pass = no (a negative question)
-        assert_eq!(run(&ts, "ebike.flying_lead", &p, json!("no")).0.outcome, Outcome::Pass);
-        assert_eq!(run(&ts, "ebike.flying_lead", &p, json!("是")).0.outcome, Outcome::Fail);
+        assert_eq!(
+            run(&ts, "ebike.flying_lead", &p, json!("no")).0.outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run(&ts, "ebike.flying_lead", &p, json!("是")).0.outcome,
+            Outcome::Fail
+        );
         // pass = yes
-        assert_eq!(run(&ts, "gas.alarm_installed", &p, json!(true)).0.outcome, Outcome::Pass);
-        assert_eq!(run(&ts, "gas.alarm_installed", &p, json!("no")).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "gas.alarm_installed", &p, json!("na")).0.outcome, Outcome::NotApplicable);
+        assert_eq!(
+            run(&ts, "gas.alarm_installed", &p, json!(true)).0.outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run(&ts, "gas.alarm_installed", &p, json!("no")).0.outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(&ts, "gas.alarm_installed", &p, json!("na")).0.outcome,
+            Outcome::NotApplicable
+        );
     }
 
     #[test]
@@ -421,26 +625,55 @@ mod tests {
         let ts = templates();
         let p = restaurant();
         // ≤ : gas hose longer than 2.0 m fails; exactly 2.0 passes.
-        assert_eq!(run(&ts, "gas.hose_length", &p, json!(2.0)).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(&ts, "gas.hose_length", &p, json!(2.0)).0.outcome,
+            Outcome::Pass
+        );
         let (r, prop) = run(&ts, "gas.hose_length", &p, json!(2.3));
         assert_eq!(r.outcome, Outcome::Fail);
-        assert!(r.findings[0].en.contains("2.3 m, must be ≤ 2 m"), "{:?}", r.findings);
+        assert!(
+            r.findings[0].en.contains("2.3 m, must be ≤ 2 m"),
+            "{:?}",
+            r.findings
+        );
         assert_eq!(prop.unwrap().lead_depts, vec!["gjb"]);
         // ≥ : fire lane clear width under 4.0 m fails.
-        assert_eq!(run(&ts, "lifeline.fire_lane_width", &p, json!(3.9)).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "lifeline.fire_lane_width", &p, json!("4")).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(&ts, "lifeline.fire_lane_width", &p, json!(3.9))
+                .0
+                .outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(&ts, "lifeline.fire_lane_width", &p, json!("4"))
+                .0
+                .outcome,
+            Outcome::Pass
+        );
         // grouped: escape window height ≥1.0, width ≥0.8, sill ≤1.2.
         let ok = json!({"yn": "yes", "clear_height": 1.1, "clear_width": 0.8, "sill_height": 1.2});
-        assert_eq!(run(&ts, "selfbuilt.escape_window", &p, ok).0.outcome, Outcome::Pass);
-        let high_sill = json!({"yn": "yes", "clear_height": 1.1, "clear_width": 0.9, "sill_height": 1.5});
+        assert_eq!(
+            run(&ts, "selfbuilt.escape_window", &p, ok).0.outcome,
+            Outcome::Pass
+        );
+        let high_sill =
+            json!({"yn": "yes", "clear_height": 1.1, "clear_width": 0.9, "sill_height": 1.5});
         let (r, _) = run(&ts, "selfbuilt.escape_window", &p, high_sill);
         assert_eq!(r.outcome, Outcome::Fail);
         assert_eq!(r.findings.len(), 1);
         assert!(r.findings[0].zh.contains("窗台高度"));
         let partial = json!({"yn": "yes", "clear_height": 1.1});
-        assert_eq!(run(&ts, "selfbuilt.escape_window", &p, partial).0.outcome, Outcome::Unanswered);
+        assert_eq!(
+            run(&ts, "selfbuilt.escape_window", &p, partial).0.outcome,
+            Outcome::Unanswered
+        );
         // A window that cannot be opened fails without measuring it.
-        assert_eq!(run(&ts, "selfbuilt.escape_window", &p, json!("no")).0.outcome, Outcome::Fail);
+        assert_eq!(
+            run(&ts, "selfbuilt.escape_window", &p, json!("no"))
+                .0
+                .outcome,
+            Outcome::Fail
+        );
     }
 
     #[test]
@@ -448,30 +681,124 @@ mod tests {
         let ts = templates();
         let mut p = restaurant();
         // Two floors, 120 m², non-combustible: one stair is enough.
-        assert_eq!(run(&ts, "selfbuilt.stair_count", &p, json!(1)).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(&ts, "selfbuilt.stair_count", &p, json!(1)).0.outcome,
+            Outcome::Pass
+        );
         // Four floors triggers the ≥2 rule.
         p.floors_above_ground = 4;
-        assert_eq!(run(&ts, "selfbuilt.stair_count", &p, json!(1)).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "selfbuilt.stair_count", &p, json!(2)).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(&ts, "selfbuilt.stair_count", &p, json!(1)).0.outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(&ts, "selfbuilt.stair_count", &p, json!(2)).0.outcome,
+            Outcome::Pass
+        );
         // One extinguisher per floor.
-        assert_eq!(run(&ts, "selfbuilt.extinguishers", &p, json!({"count": 3, "condition_ok": "yes"})).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "selfbuilt.extinguishers", &p, json!({"count": 4, "condition_ok": "yes"})).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(
+                &ts,
+                "selfbuilt.extinguishers",
+                &p,
+                json!({"count": 3, "condition_ok": "yes"})
+            )
+            .0
+            .outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(
+                &ts,
+                "selfbuilt.extinguishers",
+                &p,
+                json!({"count": 4, "condition_ok": "yes"})
+            )
+            .0
+            .outcome,
+            Outcome::Pass
+        );
         // Exits present vs required; exit width ≥ 80 % of required.
-        assert_eq!(run(&ts, "lifeline.exit_count", &p, json!({"actual": 1, "required": 2})).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "lifeline.exit_total_width", &p, json!({"width": 1.6, "required": 2.0})).0.outcome, Outcome::Pass);
-        assert_eq!(run(&ts, "lifeline.exit_total_width", &p, json!({"width": 1.5, "required": 2.0})).0.outcome, Outcome::Fail);
+        assert_eq!(
+            run(
+                &ts,
+                "lifeline.exit_count",
+                &p,
+                json!({"actual": 1, "required": 2})
+            )
+            .0
+            .outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(
+                &ts,
+                "lifeline.exit_total_width",
+                &p,
+                json!({"width": 1.6, "required": 2.0})
+            )
+            .0
+            .outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run(
+                &ts,
+                "lifeline.exit_total_width",
+                &p,
+                json!({"width": 1.5, "required": 2.0})
+            )
+            .0
+            .outcome,
+            Outcome::Fail
+        );
         // Weighted sum: 7 × 15 kg = 105 kg > 100 kg.
-        assert_eq!(run(&ts, "gas.cylinder_count", &p, json!({"kg15": 7, "kg5": 0, "kg50": 0})).0.outcome, Outcome::Fail);
-        assert_eq!(run(&ts, "gas.cylinder_count", &p, json!({"kg15": 6, "kg5": 2, "kg50": 0})).0.outcome, Outcome::Pass);
+        assert_eq!(
+            run(
+                &ts,
+                "gas.cylinder_count",
+                &p,
+                json!({"kg15": 7, "kg5": 0, "kg50": 0})
+            )
+            .0
+            .outcome,
+            Outcome::Fail
+        );
+        assert_eq!(
+            run(
+                &ts,
+                "gas.cylinder_count",
+                &p,
+                json!({"kg15": 6, "kg5": 2, "kg50": 0})
+            )
+            .0
+            .outcome,
+            Outcome::Pass
+        );
     }
 
     #[test]
     fn choice_and_info_items() {
         let ts = templates();
         let p = restaurant();
-        assert_eq!(run(&ts, "selfbuilt.separation_material", &p, json!("solid")).0.outcome, Outcome::Pass);
-        assert_eq!(run(&ts, "selfbuilt.separation_material", &p, json!("gypsum")).0.outcome, Outcome::Fail);
-        let (r, prop) = run(&ts, "ebike.facility_available", &p, json!({"yn": "no", "charging_points": 0}));
+        assert_eq!(
+            run(&ts, "selfbuilt.separation_material", &p, json!("solid"))
+                .0
+                .outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run(&ts, "selfbuilt.separation_material", &p, json!("gypsum"))
+                .0
+                .outcome,
+            Outcome::Fail
+        );
+        let (r, prop) = run(
+            &ts,
+            "ebike.facility_available",
+            &p,
+            json!({"yn": "no", "charging_points": 0}),
+        );
         assert_eq!(r.outcome, Outcome::Info);
         assert!(prop.is_none(), "INFO items never become hazards");
     }
@@ -485,17 +812,36 @@ mod tests {
         let it = item(&ts, "gas.lpg_underground");
         assert_eq!(evaluate_item(it, &p, None).outcome, Outcome::NotApplicable);
         // Field-level: the NG detector rule applies, the LPG one does not.
-        let (r, _) = run(&ts, "gas.alarm_height", &p, json!({"ng_to_ceiling": 0.5, "ng_above_appliance": "no"}));
+        let (r, _) = run(
+            &ts,
+            "gas.alarm_height",
+            &p,
+            json!({"ng_to_ceiling": 0.5, "ng_above_appliance": "no"}),
+        );
         assert_eq!(r.outcome, Outcome::Fail);
-        let (r, _) = run(&ts, "gas.alarm_height", &p, json!({"ng_to_ceiling": 0.2, "ng_above_appliance": "no"}));
+        let (r, _) = run(
+            &ts,
+            "gas.alarm_height",
+            &p,
+            json!({"ng_to_ceiling": 0.2, "ng_above_appliance": "no"}),
+        );
         assert_eq!(r.outcome, Outcome::Pass);
         // High-rise only.
-        assert_eq!(evaluate_item(item(&ts, "ebike.highrise_public_area"), &p, None).outcome, Outcome::NotApplicable);
+        assert_eq!(
+            evaluate_item(item(&ts, "ebike.highrise_public_area"), &p, None).outcome,
+            Outcome::NotApplicable
+        );
         p.building_height_m = 30.0;
-        assert_eq!(evaluate_item(item(&ts, "ebike.highrise_public_area"), &p, None).outcome, Outcome::Unanswered);
+        assert_eq!(
+            evaluate_item(item(&ts, "ebike.highrise_public_area"), &p, None).outcome,
+            Outcome::Unanswered
+        );
         // Sleeping occupants.
         p.residents_count = 0;
-        assert_eq!(evaluate_item(item(&ts, "selfbuilt.escape_window"), &p, None).outcome, Outcome::NotApplicable);
+        assert_eq!(
+            evaluate_item(item(&ts, "selfbuilt.escape_window"), &p, None).outcome,
+            Outcome::NotApplicable
+        );
     }
 
     #[test]
@@ -512,23 +858,41 @@ mod tests {
         assert_eq!(prop.fix_mode, FixMode::Deadline);
         // Flying-lead charging: general, fixable on the spot, a focus item.
         let prop = run(&ts, "ebike.flying_lead", &p, json!("yes")).1.unwrap();
-        assert_eq!((prop.severity, prop.fix_mode, prop.focus), (Level::General, FixMode::OnSpot, true));
+        assert_eq!(
+            (prop.severity, prop.fix_mode, prop.focus),
+            (Level::General, FixMode::OnSpot, true)
+        );
         assert_eq!(prop.lead_depts, vec!["cyzx", "pcs"]);
         // The combined-element tag is kept.
-        let prop = run(&ts, "lifeline.corridor_blocked", &p, json!("yes")).1.unwrap();
+        let prop = run(&ts, "lifeline.corridor_blocked", &p, json!("yes"))
+            .1
+            .unwrap();
         assert_eq!(prop.combined_group.as_deref(), Some("7.3"));
         assert_eq!(prop.severity, Level::General);
         // Escalation by profile: hazardous goods stored in a crowded place.
-        let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes")).1.unwrap();
+        let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes"))
+            .1
+            .unwrap();
         assert_eq!(prop.severity, Level::MajorCandidate);
         p.is_crowded_place = false;
-        let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes")).1.unwrap();
+        let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes"))
+            .1
+            .unwrap();
         assert_eq!(prop.severity, Level::General);
         // Escalation by answer: a medium-pressure main encroached.
-        let prop = run(&ts, "gas.pipeline_encroachment", &p, json!({"yn": "yes", "pressure": "medium_or_higher"})).1.unwrap();
+        let prop = run(
+            &ts,
+            "gas.pipeline_encroachment",
+            &p,
+            json!({"yn": "yes", "pressure": "medium_or_higher"}),
+        )
+        .1
+        .unwrap();
         assert_eq!(prop.severity, Level::MajorCandidate);
         // Structural findings go to 规建办 and 城建中心.
-        let prop = run(&ts, "selfbuilt.structural_referral", &p, json!("yes")).1.unwrap();
+        let prop = run(&ts, "selfbuilt.structural_referral", &p, json!("yes"))
+            .1
+            .unwrap();
         assert_eq!(prop.lead_depts, vec!["gjb", "cjzx"]);
     }
 
@@ -549,40 +913,88 @@ mod tests {
                 ]
             }]
         });
-        let src = crate::template::TemplateSource { name: "t.json".into(), bytes: serde_json::to_vec(&t).unwrap() };
+        let src = crate::template::TemplateSource {
+            name: "t.json".into(),
+            bytes: serde_json::to_vec(&t).unwrap(),
+        };
         let ts = load_bundle(&[src], &|_, _| None).unwrap();
         let p = restaurant();
         let ok = json!({"gt": 1.01, "lt": 2, "where": ["ok"], "note": "fine"});
         assert_eq!(run(&ts, "t.all", &p, ok).0.outcome, Outcome::Pass);
-        assert_eq!(run(&ts, "t.all", &p, json!({"gt": 1.0, "lt": 2, "where": ["ok"]})).0.outcome, Outcome::Fail, "> is strict");
-        assert_eq!(run(&ts, "t.all", &p, json!({"gt": 2, "lt": 3, "where": ["ok"]})).0.outcome, Outcome::Fail, "< is strict");
-        let (r, _) = run(&ts, "t.all", &p, json!({"gt": 2, "lt": 0, "where": "ok,bad"}));
+        assert_eq!(
+            run(
+                &ts,
+                "t.all",
+                &p,
+                json!({"gt": 1.0, "lt": 2, "where": ["ok"]})
+            )
+            .0
+            .outcome,
+            Outcome::Fail,
+            "> is strict"
+        );
+        assert_eq!(
+            run(&ts, "t.all", &p, json!({"gt": 2, "lt": 3, "where": ["ok"]}))
+                .0
+                .outcome,
+            Outcome::Fail,
+            "< is strict"
+        );
+        let (r, _) = run(
+            &ts,
+            "t.all",
+            &p,
+            json!({"gt": 2, "lt": 0, "where": "ok,bad"}),
+        );
         assert_eq!(r.outcome, Outcome::Fail);
         assert!(r.findings[0].en.contains("bad"));
-        let e = parse_answer(item(&ts, "t.all"), &json!({"note": "x".repeat(MAX_TEXT + 1)})).unwrap_err();
+        let e = parse_answer(
+            item(&ts, "t.all"),
+            &json!({"note": "x".repeat(MAX_TEXT + 1)}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("longer than"));
         let e = parse_answer(item(&ts, "t.all"), &json!({"note": 5})).unwrap_err();
         assert!(e.to_string().contains("expected text"));
         let e = parse_answer(item(&ts, "t.all"), &json!({"where": ["nowhere"]})).unwrap_err();
         assert!(e.to_string().contains("unknown option"));
         // Text alone never decides: the item stays unanswered until its scored fields are given.
-        assert_eq!(run(&ts, "t.all", &p, json!({"note": "only a note"})).0.outcome, Outcome::Unanswered);
+        assert_eq!(
+            run(&ts, "t.all", &p, json!({"note": "only a note"}))
+                .0
+                .outcome,
+            Outcome::Unanswered
+        );
     }
 
     #[test]
     fn wrong_answers_name_the_item() {
         let ts = templates();
-        let e = |id: &str, v: serde_json::Value| parse_answer(item(&ts, id), &v).unwrap_err().to_string();
+        let e = |id: &str, v: serde_json::Value| {
+            parse_answer(item(&ts, id), &v).unwrap_err().to_string()
+        };
         let m = e("gas.hose_length", json!(-1.5));
-        assert!(m.contains("gas.hose_length") && m.contains("negative"), "{m}");
+        assert!(
+            m.contains("gas.hose_length") && m.contains("negative"),
+            "{m}"
+        );
         let m = e("gas.hose_length", json!("long"));
-        assert!(m.contains("gas.hose_length") && m.contains("expected a number"), "{m}");
+        assert!(
+            m.contains("gas.hose_length") && m.contains("expected a number"),
+            "{m}"
+        );
         let m = e("selfbuilt.stair_count", json!("two"));
-        assert!(m.contains("selfbuilt.stair_count") && m.contains("whole number"), "{m}");
+        assert!(
+            m.contains("selfbuilt.stair_count") && m.contains("whole number"),
+            "{m}"
+        );
         let m = e("selfbuilt.stair_count", json!(1.5));
         assert!(m.contains("whole number"), "{m}");
         let m = e("ebike.flying_lead", json!("maybe"));
-        assert!(m.contains("ebike.flying_lead") && m.contains("yes, no or na"), "{m}");
+        assert!(
+            m.contains("ebike.flying_lead") && m.contains("yes, no or na"),
+            "{m}"
+        );
         let m = e("selfbuilt.separation_material", json!("brick"));
         assert!(m.contains("unknown option"), "{m}");
         let m = e("selfbuilt.escape_window", json!({"colour": "red"}));

@@ -27,7 +27,11 @@ impl std::fmt::Display for Refusal {
 }
 
 fn refuse(code: &str, zh: &str, en: &str) -> Refusal {
-    Refusal { code: code.into(), zh: zh.into(), en: en.into() }
+    Refusal {
+        code: code.into(),
+        zh: zh.into(),
+        en: en.into(),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,8 +139,15 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 7] =
-        [State::Draft, State::Registered, State::Notified, State::Rectifying, State::RectifiedClaimed, State::Escalated, State::Closed];
+    pub const ALL: [State; 7] = [
+        State::Draft,
+        State::Registered,
+        State::Notified,
+        State::Rectifying,
+        State::RectifiedClaimed,
+        State::Escalated,
+        State::Closed,
+    ];
 
     pub fn parse(s: &str) -> Option<State> {
         Self::ALL.iter().copied().find(|k| k.as_str() == s)
@@ -169,7 +180,10 @@ impl State {
     }
     /// States whose deadline runs: the owner still has to act.
     pub fn awaits_rectification(self) -> bool {
-        matches!(self, State::Registered | State::Notified | State::Rectifying | State::Escalated)
+        matches!(
+            self,
+            State::Registered | State::Notified | State::Rectifying | State::Escalated
+        )
     }
 }
 
@@ -225,14 +239,22 @@ pub struct HazardStatus {
 impl HazardStatus {
     /// Overdue on `today` (Shanghai date): open, still awaiting rectification, deadline passed.
     pub fn is_overdue(&self, today: time::Date) -> bool {
-        self.state.awaits_rectification() && self.deadline.as_deref().and_then(|d| parse_date(d).ok()).is_some_and(|d| d < today)
+        self.state.awaits_rectification()
+            && self
+                .deadline
+                .as_deref()
+                .and_then(|d| parse_date(d).ok())
+                .is_some_and(|d| d < today)
     }
 }
 
 fn in_scope(user: &User, h: &HazardHeader) -> bool {
     match user.role {
         Role::Inspector => user.grids.iter().any(|g| g == &h.grid_id),
-        Role::Reviewer => user.department.as_ref().is_some_and(|d| h.lead_depts.contains(d)),
+        Role::Reviewer => user
+            .department
+            .as_ref()
+            .is_some_and(|d| h.lead_depts.contains(d)),
         Role::TownOffice => true,
         Role::Admin => false,
     }
@@ -244,7 +266,18 @@ fn in_scope(user: &User, h: &HazardHeader) -> bool {
 pub fn order(events: &mut [StoredEvent]) {
     fn key(e: &StoredEvent) -> impl Ord + '_ {
         let r = &e.record;
-        ((r.ms, r.counter, &e.actor, &r.id), (&r.kind, &r.reason, &r.deadline, &r.photo, &r.inspection_id, &r.text, e.tampered))
+        (
+            (r.ms, r.counter, &e.actor, &r.id),
+            (
+                &r.kind,
+                &r.reason,
+                &r.deadline,
+                &r.photo,
+                &r.inspection_id,
+                &r.text,
+                e.tampered,
+            ),
+        )
     }
     events.sort_by(|a, b| key(a).cmp(&key(b)));
 }
@@ -279,7 +312,10 @@ pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) 
             apply(&mut s, header, e, user)
         };
         let r = &e.record;
-        let hlc = Hlc { ms: r.ms, counter: r.counter };
+        let hlc = Hlc {
+            ms: r.ms,
+            counter: r.counter,
+        };
         s.last_hlc = s.last_hlc.max(hlc);
         s.history.push(HistoryEntry {
             id: r.id.clone(),
@@ -304,18 +340,42 @@ fn nonempty(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|x| !x.trim().is_empty())
 }
 
-fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&User>) -> Result<(), Refusal> {
+fn apply(
+    s: &mut HazardStatus,
+    h: &HazardHeader,
+    e: &StoredEvent,
+    user: Option<&User>,
+) -> Result<(), Refusal> {
     let r = &e.record;
     if e.tampered {
-        return Err(refuse("tampered", "事件被他人改写", "event fields were written by another actor"));
+        return Err(refuse(
+            "tampered",
+            "事件被他人改写",
+            "event fields were written by another actor",
+        ));
     }
-    let kind = EventKind::parse(&r.kind).ok_or_else(|| refuse("unknown_kind", "未知事件类型", "unknown event kind"))?;
-    let user = user.ok_or_else(|| refuse("unknown_actor", "未知设备或用户", "the writing device is not bound to a known user"))?;
+    let kind = EventKind::parse(&r.kind)
+        .ok_or_else(|| refuse("unknown_kind", "未知事件类型", "unknown event kind"))?;
+    let user = user.ok_or_else(|| {
+        refuse(
+            "unknown_actor",
+            "未知设备或用户",
+            "the writing device is not bound to a known user",
+        )
+    })?;
     if user.role == Role::Admin {
-        return Err(refuse("admin", "管理员不参与隐患处置", "administrators manage users, not hazards"));
+        return Err(refuse(
+            "admin",
+            "管理员不参与隐患处置",
+            "administrators manage users, not hazards",
+        ));
     }
     if !in_scope(user, h) {
-        return Err(refuse("out_of_scope", "不在本人网格或牵头部门范围内", "the hazard is outside this user's grids or department"));
+        return Err(refuse(
+            "out_of_scope",
+            "不在本人网格或牵头部门范围内",
+            "the hazard is outside this user's grids or department",
+        ));
     }
     let office_or_dept = matches!(user.role, Role::Reviewer | Role::TownOffice);
     let event_day = ms_to_date(r.ms);
@@ -323,16 +383,34 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         match d {
             None => Ok(None),
             Some(d) => {
-                let date = parse_date(d).map_err(|_| refuse("bad_deadline", "整改期限格式错误", "deadline is not a date (YYYY-MM-DD)"))?;
+                let date = parse_date(d).map_err(|_| {
+                    refuse(
+                        "bad_deadline",
+                        "整改期限格式错误",
+                        "deadline is not a date (YYYY-MM-DD)",
+                    )
+                })?;
                 if date < event_day {
-                    return Err(refuse("deadline_past", "整改期限早于当日", "deadline is before the day of the event"));
+                    return Err(refuse(
+                        "deadline_past",
+                        "整改期限早于当日",
+                        "deadline is before the day of the event",
+                    ));
                 }
                 Ok(Some(format_date(date)))
             }
         }
     };
     let need_reason = || {
-        if nonempty(&r.reason) { Ok(()) } else { Err(refuse("reason_required", "须填写原因", "a reason is required")) }
+        if nonempty(&r.reason) {
+            Ok(())
+        } else {
+            Err(refuse(
+                "reason_required",
+                "须填写原因",
+                "a reason is required",
+            ))
+        }
     };
     let st = s.state;
     let wrong_state = || Refusal {
@@ -362,12 +440,19 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         }
         EventKind::Rectify => {
             if user.role != Role::Inspector {
-                return Err(refuse("inspector_only", "即改由现场网格员记录", "an on-the-spot fix is recorded by the inspector on site"));
+                return Err(refuse(
+                    "inspector_only",
+                    "即改由现场网格员记录",
+                    "an on-the-spot fix is recorded by the inspector on site",
+                ));
             }
             if !matches!(st, State::Registered | State::Notified) {
                 return Err(wrong_state());
             }
-            if matches!(s.confirmation, Confirmation::Pending | Confirmation::Confirmed) {
+            if matches!(
+                s.confirmation,
+                Confirmation::Pending | Confirmation::Confirmed
+            ) {
                 return Err(refuse(
                     "major_not_on_spot",
                     "重大隐患不得即改销号，须牵头部门处置",
@@ -375,36 +460,69 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
                 ));
             }
             if h.photos.iter().all(|p| p.role != "before") {
-                return Err(refuse("before_photo_missing", "缺少整改前照片", "no before photo was taken"));
+                return Err(refuse(
+                    "before_photo_missing",
+                    "缺少整改前照片",
+                    "no before photo was taken",
+                ));
             }
             if !nonempty(&r.photo) {
-                return Err(refuse("after_photo_missing", "缺少整改后照片", "an after photo is required"));
+                return Err(refuse(
+                    "after_photo_missing",
+                    "缺少整改后照片",
+                    "an after photo is required",
+                ));
             }
-            if h.inspection_id.is_none() || r.inspection_id != h.inspection_id || event_day != ms_to_date(h.found_ms) {
-                return Err(refuse("not_same_visit", "即改须在同一次检查中完成", "an on-the-spot fix must be recorded in the same visit"));
+            if h.inspection_id.is_none()
+                || r.inspection_id != h.inspection_id
+                || event_day != ms_to_date(h.found_ms)
+            {
+                return Err(refuse(
+                    "not_same_visit",
+                    "即改须在同一次检查中完成",
+                    "an on-the-spot fix must be recorded in the same visit",
+                ));
             }
             s.state = State::RectifiedClaimed;
             s.fix_mode = "on_spot".into();
             s.rectified_at = Some(ms_to_rfc3339(r.ms));
         }
         EventKind::Claim => {
-            if !matches!(st, State::Registered | State::Notified | State::Rectifying | State::Escalated) {
+            if !matches!(
+                st,
+                State::Registered | State::Notified | State::Rectifying | State::Escalated
+            ) {
                 return Err(wrong_state());
             }
             if user.role != Role::Inspector {
-                return Err(refuse("inspector_only", "整改申报由网格员提交", "a rectification is claimed by the inspector"));
+                return Err(refuse(
+                    "inspector_only",
+                    "整改申报由网格员提交",
+                    "a rectification is claimed by the inspector",
+                ));
             }
             if s.confirmation == Confirmation::Pending {
-                return Err(refuse("confirmation_pending", "重大隐患待认定", "the major candidate awaits the department's confirmation"));
+                return Err(refuse(
+                    "confirmation_pending",
+                    "重大隐患待认定",
+                    "the major candidate awaits the department's confirmation",
+                ));
             }
             if !nonempty(&r.photo) {
-                return Err(refuse("after_photo_missing", "缺少整改后照片", "an after photo is required"));
+                return Err(refuse(
+                    "after_photo_missing",
+                    "缺少整改后照片",
+                    "an after photo is required",
+                ));
             }
             s.state = State::RectifiedClaimed;
             s.rectified_at = Some(ms_to_rfc3339(r.ms));
         }
         EventKind::OwnerClaim => {
-            if !matches!(st, State::Registered | State::Notified | State::Rectifying | State::Escalated) {
+            if !matches!(
+                st,
+                State::Registered | State::Notified | State::Rectifying | State::Escalated
+            ) {
                 return Err(wrong_state());
             }
             if !office_or_dept {
@@ -415,10 +533,18 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
                 ));
             }
             if s.confirmation == Confirmation::Pending {
-                return Err(refuse("confirmation_pending", "重大隐患待认定", "the major candidate awaits the department's confirmation"));
+                return Err(refuse(
+                    "confirmation_pending",
+                    "重大隐患待认定",
+                    "the major candidate awaits the department's confirmation",
+                ));
             }
             if !nonempty(&r.photo) {
-                return Err(refuse("after_photo_missing", "缺少整改后照片", "an after photo is required"));
+                return Err(refuse(
+                    "after_photo_missing",
+                    "缺少整改后照片",
+                    "an after photo is required",
+                ));
             }
             s.state = State::RectifiedClaimed;
             s.rectified_at = Some(ms_to_rfc3339(r.ms));
@@ -443,7 +569,11 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
             }
             if s.confirmation == Confirmation::Confirmed {
                 if s.plan.is_none() {
-                    return Err(refuse("plan_required", "重大隐患须有治理方案", "a major hazard needs a treatment plan (治理方案)"));
+                    return Err(refuse(
+                        "plan_required",
+                        "重大隐患须有治理方案",
+                        "a major hazard needs a treatment plan (治理方案)",
+                    ));
                 }
                 if !s.rechecked_by.iter().any(|u| u != &user.id) {
                     return Err(refuse(
@@ -459,7 +589,11 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         }
         EventKind::Reject => {
             if !office_or_dept {
-                return Err(refuse("reviewer_only", "须由牵头部门审核", "only the lead department or town office reviews rectifications"));
+                return Err(refuse(
+                    "reviewer_only",
+                    "须由牵头部门审核",
+                    "only the lead department or town office reviews rectifications",
+                ));
             }
             if st != State::RectifiedClaimed {
                 return Err(wrong_state());
@@ -471,14 +605,26 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         }
         EventKind::Escalate => {
             if !office_or_dept {
-                return Err(refuse("reviewer_only", "须由牵头部门或镇安委办升级", "only the lead department or town office escalates"));
+                return Err(refuse(
+                    "reviewer_only",
+                    "须由牵头部门或镇安委办升级",
+                    "only the lead department or town office escalates",
+                ));
             }
             if !matches!(st, State::Registered | State::Notified | State::Rectifying) {
                 return Err(wrong_state());
             }
-            let overdue = s.deadline.as_deref().and_then(|d| parse_date(d).ok()).is_some_and(|d| d < event_day);
+            let overdue = s
+                .deadline
+                .as_deref()
+                .and_then(|d| parse_date(d).ok())
+                .is_some_and(|d| d < event_day);
             if !overdue {
-                return Err(refuse("not_overdue", "未逾期，不能升级督办", "only an overdue hazard can be escalated"));
+                return Err(refuse(
+                    "not_overdue",
+                    "未逾期，不能升级督办",
+                    "only an overdue hazard can be escalated",
+                ));
             }
             need_reason()?;
             s.state = State::Escalated;
@@ -486,7 +632,11 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         }
         EventKind::Reopen => {
             if !office_or_dept {
-                return Err(refuse("reviewer_only", "须由牵头部门或镇安委办重新打开", "only the lead department or town office reopens"));
+                return Err(refuse(
+                    "reviewer_only",
+                    "须由牵头部门或镇安委办重新打开",
+                    "only the lead department or town office reopens",
+                ));
             }
             if st != State::Closed {
                 return Err(wrong_state());
@@ -507,7 +657,11 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
                 ));
             }
             if s.confirmation != Confirmation::Pending {
-                return Err(refuse("not_pending", "不是待认定的重大隐患", "not a major candidate awaiting confirmation"));
+                return Err(refuse(
+                    "not_pending",
+                    "不是待认定的重大隐患",
+                    "not a major candidate awaiting confirmation",
+                ));
             }
             if st == State::Closed {
                 return Err(wrong_state());
@@ -523,12 +677,22 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
         }
         EventKind::SetDeadline => {
             if !office_or_dept {
-                return Err(refuse("reviewer_only", "整改期限由牵头部门设定", "only the lead department or town office sets deadlines"));
+                return Err(refuse(
+                    "reviewer_only",
+                    "整改期限由牵头部门设定",
+                    "only the lead department or town office sets deadlines",
+                ));
             }
             if !st.awaits_rectification() {
                 return Err(wrong_state());
             }
-            let d = check_deadline(&r.deadline)?.ok_or_else(|| refuse("deadline_required", "须填写整改期限", "a deadline is required"))?;
+            let d = check_deadline(&r.deadline)?.ok_or_else(|| {
+                refuse(
+                    "deadline_required",
+                    "须填写整改期限",
+                    "a deadline is required",
+                )
+            })?;
             s.deadline = Some(d);
             if st == State::Escalated {
                 s.state = State::Rectifying;
@@ -539,7 +703,11 @@ fn apply(s: &mut HazardStatus, h: &HazardHeader, e: &StoredEvent, user: Option<&
                 return Err(wrong_state());
             }
             if !nonempty(&r.text) {
-                return Err(refuse("text_required", "须填写治理方案内容", "the plan text is required"));
+                return Err(refuse(
+                    "text_required",
+                    "须填写治理方案内容",
+                    "the plan text is required",
+                ));
             }
             s.plan = r.text.clone();
         }

@@ -52,13 +52,29 @@ pub fn build(
     issued_on: Date,
     owner_url: Option<String>,
 ) -> Result<Notice> {
-    let dept_name = |code: &str| dir.department(code).map_or_else(|| code.to_owned(), |d| d.name_zh.clone());
-    let mut open: Vec<&(HazardHeader, HazardStatus)> =
-        hazards.iter().filter(|(h, s)| h.venue_id == venue.id && s.state.is_open() && s.state.as_str() != "rectified_claimed").collect();
+    let dept_name = |code: &str| {
+        dir.department(code)
+            .map_or_else(|| code.to_owned(), |d| d.name_zh.clone())
+    };
+    let mut open: Vec<&(HazardHeader, HazardStatus)> = hazards
+        .iter()
+        .filter(|(h, s)| {
+            h.venue_id == venue.id && s.state.is_open() && s.state.as_str() != "rectified_claimed"
+        })
+        .collect();
     if open.is_empty() {
-        return Err(Error::invalid(format!("venue {} has no open hazard awaiting rectification to notify", venue.name)));
+        return Err(Error::invalid(format!(
+            "venue {} has no open hazard awaiting rectification to notify",
+            venue.name
+        )));
     }
-    open.sort_by(|a, b| (a.1.deadline.is_none(), &a.1.deadline, a.0.found_ms).cmp(&(b.1.deadline.is_none(), &b.1.deadline, b.0.found_ms)));
+    open.sort_by(|a, b| {
+        (a.1.deadline.is_none(), &a.1.deadline, a.0.found_ms).cmp(&(
+            b.1.deadline.is_none(),
+            &b.1.deadline,
+            b.0.found_ms,
+        ))
+    });
     let mut departments: Vec<String> = Vec::new();
     let hazards = open
         .into_iter()
@@ -80,16 +96,28 @@ pub fn build(
             }
         })
         .collect();
-    let short: String = venue.id.chars().filter(|c| c.is_ascii_hexdigit()).skip(8).take(8).collect();
+    let short: String = venue
+        .id
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .skip(8)
+        .take(8)
+        .collect();
     Ok(Notice {
         number: format!("LX-{short}-{}", format_date(issued_on).replace('-', "")),
         town_zh: dir.town_zh.clone(),
         venue_name: venue.name.clone(),
         venue_address: venue.address.clone(),
-        village_zh: dir.villages.iter().find(|v| v.code == venue.village).map_or_else(|| venue.village.clone(), |v| v.name_zh.clone()),
+        village_zh: dir
+            .villages
+            .iter()
+            .find(|v| v.code == venue.village)
+            .map_or_else(|| venue.village.clone(), |v| v.name_zh.clone()),
         responsible_name: venue.responsible.name.clone(),
         hazards,
-        inspector_name: dir.user(inspector).map_or_else(|| inspector.to_owned(), |u| u.name.clone()),
+        inspector_name: dir
+            .user(inspector)
+            .map_or_else(|| inspector.to_owned(), |u| u.name.clone()),
         departments,
         issued_on: format_date(issued_on),
         owner_url,
@@ -116,7 +144,11 @@ fn esc(s: &str) -> String {
 pub fn qr_svg(url: &str) -> Result<String> {
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| Error::invalid(format!("owner link does not fit a QR code: {e}")))?;
-    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(150, 150).quiet_zone(true).build())
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(150, 150)
+        .quiet_zone(true)
+        .build())
 }
 
 /// The notice as one self-contained HTML page (A4, prints cleanly; no script, no external file).

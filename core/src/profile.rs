@@ -8,10 +8,18 @@ use crate::error::{Error, Result};
 
 /// Venue types of §0.6, as stable codes with their Chinese names.
 pub const VENUE_TYPES: &[(&str, &str, &str)] = &[
-    ("selfbuilt_business", "经营性自建房", "Self-built house used for business"),
+    (
+        "selfbuilt_business",
+        "经营性自建房",
+        "Self-built house used for business",
+    ),
     ("street_shop", "沿街商铺", "Street shop"),
     ("small_restaurant", "小餐饮", "Small restaurant"),
-    ("three_in_one", "三合一", "Mixed living/business/storage (三合一)"),
+    (
+        "three_in_one",
+        "三合一",
+        "Mixed living/business/storage (三合一)",
+    ),
     ("group_rental", "群租房", "Overcrowded rental (群租)"),
     ("small_workshop", "小作坊", "Small workshop"),
     ("small_warehouse", "小仓库", "Small warehouse"),
@@ -22,7 +30,11 @@ pub const VENUE_TYPES: &[(&str, &str, &str)] = &[
 pub const GAS_SUPPLIES: &[(&str, &str, &str)] = &[
     ("piped_ng", "管道天然气", "Piped natural gas"),
     ("lpg", "瓶装液化石油气", "Bottled LPG"),
-    ("other_fuel", "其他(醇基、二甲醚等)", "Other fuel (alcohol-based, DME, ...)"),
+    (
+        "other_fuel",
+        "其他(醇基、二甲醚等)",
+        "Other fuel (alcohol-based, DME, ...)",
+    ),
     ("none", "不用气", "No gas"),
 ];
 
@@ -47,13 +59,19 @@ impl VenueProfile {
     /// Checks codes and ranges; names the field that is wrong.
     pub fn validate(&self) -> Result<()> {
         if self.venue_type.is_empty() {
-            return Err(Error::invalid("venue_type: at least one venue type is required"));
+            return Err(Error::invalid(
+                "venue_type: at least one venue type is required",
+            ));
         }
         for t in &self.venue_type {
             if !VENUE_TYPES.iter().any(|(c, ..)| c == t) {
                 return Err(Error::invalid(format!(
                     "venue_type: unknown type {t:?} (one of {})",
-                    VENUE_TYPES.iter().map(|v| v.0).collect::<Vec<_>>().join(", ")
+                    VENUE_TYPES
+                        .iter()
+                        .map(|v| v.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
@@ -61,18 +79,28 @@ impl VenueProfile {
             return Err(Error::invalid(format!(
                 "gas_supply: unknown value {:?} (one of {})",
                 self.gas_supply,
-                GAS_SUPPLIES.iter().map(|v| v.0).collect::<Vec<_>>().join(", ")
+                GAS_SUPPLIES
+                    .iter()
+                    .map(|v| v.0)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        for (name, v, max) in
-            [("max_floor_area_m2", self.max_floor_area_m2, 1_000_000.0), ("building_height_m", self.building_height_m, 1_000.0)]
-        {
+        for (name, v, max) in [
+            ("max_floor_area_m2", self.max_floor_area_m2, 1_000_000.0),
+            ("building_height_m", self.building_height_m, 1_000.0),
+        ] {
             if !v.is_finite() || v < 0.0 || v > max {
-                return Err(Error::invalid(format!("{name}: {v} is out of range 0..{max}")));
+                return Err(Error::invalid(format!(
+                    "{name}: {v} is out of range 0..{max}"
+                )));
             }
         }
         if self.floors_above_ground > 200 {
-            return Err(Error::invalid(format!("floors_above_ground: {} is out of range", self.floors_above_ground)));
+            return Err(Error::invalid(format!(
+                "floors_above_ground: {} is out of range",
+                self.floors_above_ground
+            )));
         }
         Ok(())
     }
@@ -91,7 +119,9 @@ impl VenueProfile {
             "gas_supply" => Value::Str(self.gas_supply.clone()),
             // Derived. Total area is estimated from the largest floor: the profile does not
             // record every floor's area.
-            "total_floor_area_m2" => Value::Num(self.max_floor_area_m2 * f64::from(self.floors_above_ground.max(1))),
+            "total_floor_area_m2" => {
+                Value::Num(self.max_floor_area_m2 * f64::from(self.floors_above_ground.max(1)))
+            }
             // 高层: residential > 27 m, other buildings > 24 m.
             "is_high_rise" => {
                 let residential_only = self.venue_type.iter().all(|t| t == "group_rental");
@@ -116,10 +146,20 @@ pub enum Value {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum Condition {
-    All { all: Vec<Condition> },
-    Any { any: Vec<Condition> },
-    Not { not: Box<Condition> },
-    Field { field: String, op: Op, value: serde_json::Value },
+    All {
+        all: Vec<Condition>,
+    },
+    Any {
+        any: Vec<Condition>,
+    },
+    Not {
+        not: Box<Condition>,
+    },
+    Field {
+        field: String,
+        op: Op,
+        value: serde_json::Value,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,18 +178,30 @@ impl Condition {
     /// Load-time check: every field exists and every value has the field's type.
     pub fn check(&self) -> std::result::Result<(), String> {
         match self {
-            Condition::All { all: cs } | Condition::Any { any: cs } => cs.iter().try_for_each(Condition::check),
+            Condition::All { all: cs } | Condition::Any { any: cs } => {
+                cs.iter().try_for_each(Condition::check)
+            }
             Condition::Not { not } => not.check(),
             Condition::Field { field, op, value } => {
-                let sample = VenueProfile::default().value(field).ok_or_else(|| format!("unknown profile field {field:?}"))?;
+                let sample = VenueProfile::default()
+                    .value(field)
+                    .ok_or_else(|| format!("unknown profile field {field:?}"))?;
                 let ok = match (&sample, op, value) {
-                    (Value::Num(_), Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le, v) => v.is_number(),
+                    (Value::Num(_), Op::Eq | Op::Ne | Op::Gt | Op::Ge | Op::Lt | Op::Le, v) => {
+                        v.is_number()
+                    }
                     (Value::Bool(_), Op::Eq | Op::Ne, v) => v.is_boolean(),
                     (Value::Str(_), Op::Eq | Op::Ne, v) => v.is_string(),
                     (Value::Set(_), Op::Contains, v) => v.is_string(),
                     _ => false,
                 };
-                if ok { Ok(()) } else { Err(format!("condition on {field:?}: operator {op:?} with value {value} does not fit the field")) }
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "condition on {field:?}: operator {op:?} with value {value} does not fit the field"
+                    ))
+                }
             }
         }
     }
@@ -165,7 +217,9 @@ impl Condition {
                 (Some(Value::Bool(a)), Op::Ne) => value.as_bool() != Some(a),
                 (Some(Value::Str(a)), Op::Eq) => value.as_str() == Some(a.as_str()),
                 (Some(Value::Str(a)), Op::Ne) => value.as_str() != Some(a.as_str()),
-                (Some(Value::Set(a)), Op::Contains) => value.as_str().is_some_and(|v| a.iter().any(|x| x == v)),
+                (Some(Value::Set(a)), Op::Contains) => {
+                    value.as_str().is_some_and(|v| a.iter().any(|x| x == v))
+                }
                 _ => false,
             },
         }
@@ -212,7 +266,8 @@ mod tests {
         let mut p = restaurant();
         p.residents_count = 0;
         assert!(!c.eval(&p));
-        let hi: Condition = serde_json::from_str(r#"{"field":"is_high_rise","op":"eq","value":true}"#).unwrap();
+        let hi: Condition =
+            serde_json::from_str(r#"{"field":"is_high_rise","op":"eq","value":true}"#).unwrap();
         assert!(!hi.eval(&p));
         p.building_height_m = 25.0;
         assert!(hi.eval(&p), "a 25 m business building is high-rise");
@@ -224,9 +279,11 @@ mod tests {
 
     #[test]
     fn bad_conditions_are_named() {
-        let c: Condition = serde_json::from_str(r#"{"field":"floor_count","op":"gt","value":1}"#).unwrap();
+        let c: Condition =
+            serde_json::from_str(r#"{"field":"floor_count","op":"gt","value":1}"#).unwrap();
         assert!(c.check().unwrap_err().contains("floor_count"));
-        let c: Condition = serde_json::from_str(r#"{"field":"has_basement","op":"gt","value":1}"#).unwrap();
+        let c: Condition =
+            serde_json::from_str(r#"{"field":"has_basement","op":"gt","value":1}"#).unwrap();
         assert!(c.check().is_err());
     }
 
@@ -241,6 +298,11 @@ mod tests {
         assert!(p.validate().unwrap_err().to_string().contains("castle"));
         let mut p = restaurant();
         p.building_height_m = -3.0;
-        assert!(p.validate().unwrap_err().to_string().contains("building_height_m"));
+        assert!(
+            p.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("building_height_m")
+        );
     }
 }

@@ -21,9 +21,17 @@ pub const TASKS_DDL: &str = include_str!("../sql/tasks.sql");
 
 /// A hazard's derived state: the lifecycle fold over its events, with authorship from the actor
 /// map (actor hex → user id) and roles and scopes from the directory.
-pub fn fold_with(dir: Option<&Directory>, actors: &HashMap<String, String>, h: &HazardHeader, evs: &[StoredEvent]) -> HazardStatus {
+pub fn fold_with(
+    dir: Option<&Directory>,
+    actors: &HashMap<String, String>,
+    h: &HazardHeader,
+    evs: &[StoredEvent],
+) -> HazardStatus {
     let empty = Directory::default();
-    let roster = DirectoryRoster { directory: dir.unwrap_or(&empty), actors };
+    let roster = DirectoryRoster {
+        directory: dir.unwrap_or(&empty),
+        actors,
+    };
     fold(h, evs, &roster)
 }
 
@@ -40,15 +48,26 @@ pub fn record_event(
     actors: &HashMap<String, String>,
 ) -> Result<HazardStatus> {
     let actor = doc.get_actor().to_hex_string();
-    events.push(StoredEvent { record: ev.clone(), actor, tampered: false });
+    events.push(StoredEvent {
+        record: ev.clone(),
+        actor,
+        tampered: false,
+    });
     let status = fold_with(dir, actors, header, events);
-    let mine = status.history.iter().find(|h| h.id == ev.id).ok_or_else(|| Error::invalid("event lost in fold"))?;
+    let mine = status
+        .history
+        .iter()
+        .find(|h| h.id == ev.id)
+        .ok_or_else(|| Error::invalid("event lost in fold"))?;
     if !mine.applied {
-        let refusal = mine.refusal.clone().unwrap_or_else(|| crate::lifecycle::Refusal {
-            code: "refused".into(),
-            zh: "拒绝".into(),
-            en: "refused".into(),
-        });
+        let refusal = mine
+            .refusal
+            .clone()
+            .unwrap_or_else(|| crate::lifecycle::Refusal {
+                code: "refused".into(),
+                zh: "拒绝".into(),
+                en: "refused".into(),
+            });
         events.pop();
         return Err(Error::Refused(refusal));
     }
@@ -81,8 +100,7 @@ pub fn index_task(tx: &Connection, t: &crate::records::Task) -> Result<()> {
 }
 
 /// The columns [`task_row`] reads, in its order.
-pub const TASK_COLUMNS: &str =
-    "id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id";
+pub const TASK_COLUMNS: &str = "id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id";
 
 /// A `tasks_idx` row selected with [`TASK_COLUMNS`] (the phone's list and the office's intake page).
 pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::store::TaskRow> {
@@ -105,7 +123,11 @@ pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::store::TaskRow
 pub fn index_inspection(tx: &Connection, i: &Inspection) -> Result<()> {
     let h = &i.header;
     let (finished, failed, hazards) = match &i.finish {
-        Some(f) => (true, f.results.values().filter(|o| *o == "fail").count() as i64, f.hazard_ids.len() as i64),
+        Some(f) => (
+            true,
+            f.results.values().filter(|o| *o == "fail").count() as i64,
+            f.hazard_ids.len() as i64,
+        ),
         None => (false, 0, 0),
     };
     tx.execute(
@@ -157,9 +179,15 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
             now_ms()
         ],
     )?;
-    tx.execute("DELETE FROM hazard_depts WHERE hazard_id = ?1", params![h.id])?;
+    tx.execute(
+        "DELETE FROM hazard_depts WHERE hazard_id = ?1",
+        params![h.id],
+    )?;
     for d in &h.lead_depts {
-        tx.execute("INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)", params![d, h.id])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)",
+            params![d, h.id],
+        )?;
     }
     Ok(())
 }
@@ -168,12 +196,18 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
 /// inspector's grids, a reviewer's department, everything for the town office; administrators
 /// see none.
 pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<String>)> {
-    let user = dir.user(user_id).ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+    let user = dir
+        .user(user_id)
+        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
     Ok(match user.role {
-        Role::Inspector => (format!("grid_id IN ({})", placeholders(user.grids.len())), user.grids.clone()),
-        Role::Reviewer => {
-            ("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into(), vec![user.department.clone().unwrap_or_default()])
-        }
+        Role::Inspector => (
+            format!("grid_id IN ({})", placeholders(user.grids.len())),
+            user.grids.clone(),
+        ),
+        Role::Reviewer => (
+            "id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into(),
+            vec![user.department.clone().unwrap_or_default()],
+        ),
         Role::TownOffice => ("1 = 1".into(), vec![]),
         Role::Admin => return Err(Error::Forbidden("administrators do not see hazards".into())),
     })
@@ -182,7 +216,11 @@ pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<Strin
 /// Hazards from the projection, in the user's scope when `q.scope_user` is set, soonest deadline
 /// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
 /// phone's lists and the office ledger run this same query.
-pub fn list_hazards(conn: &Connection, dir: &Directory, q: &HazardQuery) -> Result<(Vec<HazardRow>, u64)> {
+pub fn list_hazards(
+    conn: &Connection,
+    dir: &Directory,
+    q: &HazardQuery,
+) -> Result<(Vec<HazardRow>, u64)> {
     let mut rows = Vec::new();
     let total = for_each_hazard(conn, dir, q, &mut |r| {
         rows.push(r);
@@ -192,7 +230,12 @@ pub fn list_hazards(conn: &Connection, dir: &Directory, q: &HazardQuery) -> Resu
 }
 
 /// [`list_hazards`] one row at a time, so an export of 100,000 rows never holds them all.
-pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &mut dyn FnMut(HazardRow) -> Result<()>) -> Result<u64> {
+pub fn for_each_hazard(
+    conn: &Connection,
+    dir: &Directory,
+    q: &HazardQuery,
+    f: &mut dyn FnMut(HazardRow) -> Result<()>,
+) -> Result<u64> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
     if let Some(u) = &q.scope_user {
@@ -225,36 +268,63 @@ pub fn for_each_hazard(conn: &Connection, dir: &Directory, q: &HazardQuery, f: &
     if q.open_only {
         clauses.push("is_open = 1".into());
     }
-    for (bound, op, v) in [("found_from", ">=", &q.found_from), ("found_to", "<", &q.found_to)] {
+    for (bound, op, v) in [
+        ("found_from", ">=", &q.found_from),
+        ("found_to", "<", &q.found_to),
+    ] {
         if let Some(v) = v {
-            let d = crate::clock::parse_date(v).map_err(|_| Error::invalid(format!("{bound}: {v:?} is not a date (YYYY-MM-DD)")))?;
+            let d = crate::clock::parse_date(v).map_err(|_| {
+                Error::invalid(format!("{bound}: {v:?} is not a date (YYYY-MM-DD)"))
+            })?;
             // found_to includes its day: compare with the start of the next one.
-            let d = if op == "<" { d.next_day().unwrap_or(d) } else { d };
+            let d = if op == "<" {
+                d.next_day().unwrap_or(d)
+            } else {
+                d
+            };
             clauses.push(format!("found_ms {op} ?"));
             args.push(crate::clock::start_of_day_ms(d).to_string());
         }
     }
     let order = match q.sort.as_deref() {
         None | Some("") => crate::store::SORTS[0].1,
-        Some(s) => crate::store::SORTS.iter().find(|(k, _)| *k == s).map(|(_, o)| *o).ok_or_else(|| {
-            Error::invalid(format!("sort: unknown order {s:?} (one of {})", crate::store::SORTS.map(|(k, _)| k).join(", ")))
-        })?,
+        Some(s) => crate::store::SORTS
+            .iter()
+            .find(|(k, _)| *k == s)
+            .map(|(_, o)| *o)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "sort: unknown order {s:?} (one of {})",
+                    crate::store::SORTS.map(|(k, _)| k).join(", ")
+                ))
+            })?,
     };
     let today_s = format_date(today());
     if q.overdue_only {
         clauses.push("awaiting = 1 AND due_date < ?".into());
         args.push(today_s.clone());
     }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let total: i64 =
-        conn.query_row(&format!("SELECT count(*) FROM hazards_idx{filter}"), rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM hazards_idx{filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
     let mut sql = format!(
         "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
                 lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx{filter}
          ORDER BY {order}"
     );
     if q.limit.is_some() || q.offset.is_some() {
-        sql.push_str(&format!(" LIMIT {} OFFSET {}", q.limit.map_or(-1, i64::from), q.offset.unwrap_or(0)));
+        sql.push_str(&format!(
+            " LIMIT {} OFFSET {}",
+            q.limit.map_or(-1, i64::from),
+            q.offset.unwrap_or(0)
+        ));
     }
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -302,9 +372,13 @@ mod tests {
                  AND sql IS NOT NULL ORDER BY name",
             )
             .unwrap();
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap();
         // Compare the statements without their layout.
-        rows.map(|r| r.map(|(n, s)| (n, s.split_whitespace().collect::<Vec<_>>().join(" ")))).collect::<rusqlite::Result<_>>().unwrap()
+        rows.map(|r| r.map(|(n, s)| (n, s.split_whitespace().collect::<Vec<_>>().join(" "))))
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
     }
 
     #[test]

@@ -244,7 +244,10 @@ struct HazardRoot {
 }
 
 fn doc_err(id: &str, reason: impl Into<String>) -> Error {
-    Error::Document { id: id.to_owned(), reason: reason.into() }
+    Error::Document {
+        id: id.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Runs automerge over bytes that came from outside (a phone's push, an imported file, a pull).
@@ -252,8 +255,12 @@ fn doc_err(id: &str, reason: impl Into<String>) -> Error {
 /// `sync_push` fuzz target: an `unwrap` in its op import); a panic here becomes
 /// [`Error::Document`] for `id`, and the half-applied document is dropped by the caller.
 pub fn untrusted<T>(id: &str, f: impl FnOnce() -> T) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|_| doc_err(id, "malformed automerge data (the changes cannot be read); nothing was applied"))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+        doc_err(
+            id,
+            "malformed automerge data (the changes cannot be read); nothing was applied",
+        )
+    })
 }
 
 /// automerge chunk types, from the chunk header (magic, checksum, type, length).
@@ -278,12 +285,19 @@ pub fn check_chunks(id: &str, bytes: &[u8], allowed: &[u8]) -> Result<()> {
         }
         let kind = rest[8];
         if !allowed.contains(&kind) {
-            return Err(doc_err(id, format!("automerge chunk of type {kind} is not accepted here (expected one of {allowed:?})")));
+            return Err(doc_err(
+                id,
+                format!(
+                    "automerge chunk of type {kind} is not accepted here (expected one of {allowed:?})"
+                ),
+            ));
         }
         // The contents' length, unsigned LEB128.
         let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
         loop {
-            let b = *rest.get(at).ok_or_else(|| doc_err(id, "truncated automerge chunk header"))?;
+            let b = *rest
+                .get(at)
+                .ok_or_else(|| doc_err(id, "truncated automerge chunk header"))?;
             at += 1;
             if shift >= 63 {
                 return Err(doc_err(id, "automerge chunk length overflows"));
@@ -294,8 +308,12 @@ pub fn check_chunks(id: &str, bytes: &[u8], allowed: &[u8]) -> Result<()> {
                 break;
             }
         }
-        let end = usize::try_from(len).ok().and_then(|l| at.checked_add(l)).filter(|&e| e <= rest.len());
-        let end = end.ok_or_else(|| doc_err(id, "automerge chunk is longer than the bytes given"))?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| at.checked_add(l))
+            .filter(|&e| e <= rest.len());
+        let end =
+            end.ok_or_else(|| doc_err(id, "automerge chunk is longer than the bytes given"))?;
         rest = &rest[end..];
     }
     Ok(())
@@ -307,26 +325,45 @@ pub fn new_doc(actor: &ActorId) -> AutoCommit {
 
 /// Reads and checks `schema` and `kind`.
 pub fn doc_kind(doc: &AutoCommit, id: &str) -> Result<DocKind> {
-    let schema: Option<u64> = hydrate_prop(doc, ROOT, "schema").map_err(|e| doc_err(id, format!("no schema version: {e}")))?;
+    let schema: Option<u64> = hydrate_prop(doc, ROOT, "schema")
+        .map_err(|e| doc_err(id, format!("no schema version: {e}")))?;
     let schema = schema.ok_or_else(|| doc_err(id, "not a GridSafe record (no schema version)"))?;
     if schema > SCHEMA {
-        return Err(doc_err(id, format!("schema {schema} is newer than this build understands ({SCHEMA}); update the app")));
+        return Err(doc_err(
+            id,
+            format!(
+                "schema {schema} is newer than this build understands ({SCHEMA}); update the app"
+            ),
+        ));
     }
-    let kind: Option<String> = hydrate_prop(doc, ROOT, "kind").map_err(|e| doc_err(id, e.to_string()))?;
-    kind.as_deref().and_then(DocKind::parse).ok_or_else(|| doc_err(id, format!("unknown record kind {kind:?}")))
+    let kind: Option<String> =
+        hydrate_prop(doc, ROOT, "kind").map_err(|e| doc_err(id, e.to_string()))?;
+    kind.as_deref()
+        .and_then(DocKind::parse)
+        .ok_or_else(|| doc_err(id, format!("unknown record kind {kind:?}")))
 }
 
 fn expect_kind(doc: &AutoCommit, id: &str, kind: DocKind) -> Result<()> {
     let k = doc_kind(doc, id)?;
     if k != kind {
-        return Err(doc_err(id, format!("is a {} record, not a {}", k.as_str(), kind.as_str())));
+        return Err(doc_err(
+            id,
+            format!("is a {} record, not a {}", k.as_str(), kind.as_str()),
+        ));
     }
     Ok(())
 }
 
 pub fn new_venue_doc(actor: &ActorId, venue: &Venue) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    reconcile(&mut doc, VenueRoot { schema: SCHEMA, kind: "venue".into(), venue: venue.clone() })?;
+    reconcile(
+        &mut doc,
+        VenueRoot {
+            schema: SCHEMA,
+            kind: "venue".into(),
+            venue: venue.clone(),
+        },
+    )?;
     Ok(doc)
 }
 
@@ -336,14 +373,19 @@ fn doc_json(v: &automerge::hydrate::Value) -> serde_json::Value {
     use automerge::ScalarValue as S;
     use automerge::hydrate::Value as H;
     match v {
-        H::Map(m) => serde_json::Value::Object(m.iter().map(|(k, mv)| (k.clone(), doc_json(&mv.value))).collect()),
+        H::Map(m) => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, mv)| (k.clone(), doc_json(&mv.value)))
+                .collect(),
+        ),
         H::List(l) => serde_json::Value::Array(l.iter().map(|lv| doc_json(&lv.value)).collect()),
         H::Text(t) => serde_json::Value::String(t.to_string()),
         H::Scalar(s) => match s {
             S::Str(s) => serde_json::Value::String(s.to_string()),
             S::Int(i) => (*i).into(),
             S::Uint(u) => (*u).into(),
-            S::F64(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            S::F64(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
             S::Counter(c) => i64::from(c).into(),
             S::Timestamp(t) => (*t).into(),
             S::Boolean(b) => (*b).into(),
@@ -358,8 +400,15 @@ fn doc_json(v: &automerge::hydrate::Value) -> serde_json::Value {
 /// full) and in the phone's lists. Writing stays autosurgeon's; a test holds the two readers
 /// equal on every record kind.
 fn read_fast<T: serde::de::DeserializeOwned>(doc: &AutoCommit, id: &str) -> Result<T> {
-    let v = doc.hydrate(ROOT, None).map_err(|e| doc_err(id, e.to_string()))?;
-    serde_path_to_error::deserialize(doc_json(&v)).map_err(|e| doc_err(id, format!("malformed record at {}: {}", e.path(), e.inner())))
+    let v = doc
+        .hydrate(ROOT, None)
+        .map_err(|e| doc_err(id, e.to_string()))?;
+    serde_path_to_error::deserialize(doc_json(&v)).map_err(|e| {
+        doc_err(
+            id,
+            format!("malformed record at {}: {}", e.path(), e.inner()),
+        )
+    })
 }
 
 pub fn read_venue(doc: &AutoCommit, id: &str) -> Result<Venue> {
@@ -413,7 +462,14 @@ struct TaskRoot {
 
 pub fn new_task_doc(actor: &ActorId, task: &Task) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    reconcile(&mut doc, TaskRoot { schema: SCHEMA, kind: "task".into(), task: task.clone() })?;
+    reconcile(
+        &mut doc,
+        TaskRoot {
+            schema: SCHEMA,
+            kind: "task".into(),
+            task: task.clone(),
+        },
+    )?;
     Ok(doc)
 }
 
@@ -431,8 +487,20 @@ pub fn put_task_outcome(doc: &mut AutoCommit, id: &str, outcome: &TaskOutcome) -
 
 pub fn new_inspection_doc(actor: &ActorId, header: &InspectionHeader) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    let inspection = Inspection { header: header.clone(), answers: BTreeMap::new(), photos: vec![], finish: None };
-    reconcile(&mut doc, InspectionRoot { schema: SCHEMA, kind: "inspection".into(), inspection })?;
+    let inspection = Inspection {
+        header: header.clone(),
+        answers: BTreeMap::new(),
+        photos: vec![],
+        finish: None,
+    };
+    reconcile(
+        &mut doc,
+        InspectionRoot {
+            schema: SCHEMA,
+            kind: "inspection".into(),
+            inspection,
+        },
+    )?;
     Ok(doc)
 }
 
@@ -441,14 +509,24 @@ pub fn read_inspection(doc: &AutoCommit, id: &str) -> Result<Inspection> {
     Ok(read_fast::<InspectionRoot>(doc, id)?.inspection)
 }
 
-fn obj(doc: &AutoCommit, parent: &automerge::ObjId, key: &str, id: &str) -> Result<automerge::ObjId> {
+fn obj(
+    doc: &AutoCommit,
+    parent: &automerge::ObjId,
+    key: &str,
+    id: &str,
+) -> Result<automerge::ObjId> {
     match doc.get(parent, key)? {
         Some((Value::Object(_), o)) => Ok(o),
         _ => Err(doc_err(id, format!("missing {key}"))),
     }
 }
 
-pub fn put_answer(doc: &mut AutoCommit, id: &str, item_id: &str, answer: &AnswerRecord) -> Result<()> {
+pub fn put_answer(
+    doc: &mut AutoCommit,
+    id: &str,
+    item_id: &str,
+    answer: &AnswerRecord,
+) -> Result<()> {
     let insp = obj(doc, &ROOT, "inspection", id)?;
     let answers = obj(doc, &insp, "answers", id)?;
     reconcile_prop(doc, &answers, item_id, answer)?;
@@ -470,9 +548,21 @@ pub fn put_finish(doc: &mut AutoCommit, id: &str, finish: &Finish) -> Result<()>
 }
 
 /// A new hazard document holding its header and its first event (registration), in one change.
-pub fn new_hazard_doc(actor: &ActorId, header: &HazardHeader, register: &EventRecord) -> Result<AutoCommit> {
+pub fn new_hazard_doc(
+    actor: &ActorId,
+    header: &HazardHeader,
+    register: &EventRecord,
+) -> Result<AutoCommit> {
     let mut doc = new_doc(actor);
-    reconcile(&mut doc, HazardRoot { schema: SCHEMA, kind: "hazard".into(), hazard: header.clone(), events: vec![register.clone()] })?;
+    reconcile(
+        &mut doc,
+        HazardRoot {
+            schema: SCHEMA,
+            kind: "hazard".into(),
+            hazard: header.clone(),
+            events: vec![register.clone()],
+        },
+    )?;
     Ok(doc)
 }
 
@@ -512,14 +602,22 @@ pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<Stor
                 }
             }
         }
-        out.push(StoredEvent { record, actor, tampered });
+        out.push(StoredEvent {
+            record,
+            actor,
+            tampered,
+        });
     }
     Ok((header, out))
 }
 
 /// The actor ids that wrote any change in the document.
 pub fn actors_in(doc: &mut AutoCommit) -> Vec<String> {
-    let mut a: Vec<String> = doc.get_changes(&[]).iter().map(|c| c.actor_id().to_hex_string()).collect();
+    let mut a: Vec<String> = doc
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.actor_id().to_hex_string())
+        .collect();
     a.sort();
     a.dedup();
     a
@@ -575,15 +673,33 @@ mod tests {
             village: "heping".into(),
             grid_id: "heping-1".into(),
             profile: profile.clone(),
-            responsible: Responsible { name: "王老板".into(), phone: "13800000000".into(), id_last4: "123X".into() },
+            responsible: Responsible {
+                name: "王老板".into(),
+                phone: "13800000000".into(),
+                id_last4: "123X".into(),
+            },
             created_at: "2026-11-30".into(),
             created_by: "wang".into(),
             archived: false,
         };
         let mut vdoc = new_venue_doc(&a, &venue).unwrap();
         let mut other = vdoc.fork().with_actor(ActorId::random());
-        update_venue(&mut vdoc, &Venue { name: "王记饭店".into(), ..venue.clone() }).unwrap();
-        update_venue(&mut other, &Venue { archived: true, ..venue.clone() }).unwrap();
+        update_venue(
+            &mut vdoc,
+            &Venue {
+                name: "王记饭店".into(),
+                ..venue.clone()
+            },
+        )
+        .unwrap();
+        update_venue(
+            &mut other,
+            &Venue {
+                archived: true,
+                ..venue.clone()
+            },
+        )
+        .unwrap();
         vdoc.merge(&mut other).unwrap();
         let slow: Venue = hydrate_prop(&vdoc, ROOT, "venue").unwrap();
         assert_eq!(read_venue(&vdoc, "v1").unwrap(), slow);
@@ -610,13 +726,40 @@ mod tests {
             ("whole".to_owned(), FieldValue::Number(2.0)),
             ("count".to_owned(), FieldValue::Count(-3)),
             ("choice".to_owned(), FieldValue::Choice("pipeline".into())),
-            ("multi".to_owned(), FieldValue::Multi(vec!["a".into(), "b".into()])),
+            (
+                "multi".to_owned(),
+                FieldValue::Multi(vec!["a".into(), "b".into()]),
+            ),
             ("empty".to_owned(), FieldValue::Multi(vec![])),
-            ("text".to_owned(), FieldValue::Text("软管老化，长度 2.5 米".into())),
+            (
+                "text".to_owned(),
+                FieldValue::Text("软管老化，长度 2.5 米".into()),
+            ),
         ]);
-        put_answer(&mut doc, "i1", "gas.hose", &AnswerRecord { na: false, fields, at: "t".into(), by: "wang".into() }).unwrap();
-        put_answer(&mut doc, "i1", "gas.alarm", &AnswerRecord { na: true, fields: BTreeMap::new(), at: "t".into(), by: "wang".into() })
-            .unwrap();
+        put_answer(
+            &mut doc,
+            "i1",
+            "gas.hose",
+            &AnswerRecord {
+                na: false,
+                fields,
+                at: "t".into(),
+                by: "wang".into(),
+            },
+        )
+        .unwrap();
+        put_answer(
+            &mut doc,
+            "i1",
+            "gas.alarm",
+            &AnswerRecord {
+                na: true,
+                fields: BTreeMap::new(),
+                at: "t".into(),
+                by: "wang".into(),
+            },
+        )
+        .unwrap();
         let mut fork = doc.fork().with_actor(ActorId::random());
         push_photo(&mut doc, "i1", &photo(1, true)).unwrap();
         push_photo(&mut fork, "i1", &photo(2, false)).unwrap();
@@ -624,7 +767,10 @@ mod tests {
         let finish = Finish {
             at: "t2".into(),
             by: "wang".into(),
-            results: BTreeMap::from([("gas.hose".into(), "fail".into()), ("gas.alarm".into(), "na".into())]),
+            results: BTreeMap::from([
+                ("gas.hose".into(), "fail".into()),
+                ("gas.alarm".into(), "na".into()),
+            ]),
             hazard_ids: vec!["h1".into()],
             manifest: Some(Manifest {
                 root: "cd".repeat(32),
@@ -637,13 +783,21 @@ mod tests {
         let fast = read_inspection(&doc, "i1").unwrap();
         assert_eq!(fast, slow.inspection);
         assert_eq!(fast.photos.len(), 2);
-        assert_eq!(fast.answers["gas.hose"].fields["whole"], FieldValue::Number(2.0));
+        assert_eq!(
+            fast.answers["gas.hose"].fields["whole"],
+            FieldValue::Number(2.0)
+        );
         // A field of the wrong type is refused by both readers, and named.
         let insp = obj(&doc, &ROOT, "inspection", "i1").unwrap();
         let h = obj(&doc, &insp, "header", "i1").unwrap();
         doc.put(&h, "started_ms", "yesterday").unwrap();
         assert!(autosurgeon::hydrate::<_, InspectionRoot>(&doc).is_err());
-        assert!(read_inspection(&doc, "i1").unwrap_err().to_string().contains("started_ms"));
+        assert!(
+            read_inspection(&doc, "i1")
+                .unwrap_err()
+                .to_string()
+                .contains("started_ms")
+        );
     }
 
     fn header() -> HazardHeader {
@@ -710,7 +864,9 @@ mod tests {
 
         // b rewrites a's registration event: detected.
         let events_obj = obj(&other, &ROOT, "events", "h1").unwrap();
-        let Some((_, first)) = other.get(&events_obj, 0).unwrap() else { panic!() };
+        let Some((_, first)) = other.get(&events_obj, 0).unwrap() else {
+            panic!()
+        };
         other.put(&first, "kind", "close").unwrap();
         let (_, events) = read_hazard(&other, "h1").unwrap();
         assert!(events[0].tampered);
@@ -720,10 +876,20 @@ mod tests {
     fn kinds_and_schema_are_checked() {
         let a = ActorId::random();
         let doc = new_hazard_doc(&a, &header(), &ev("e1", "register")).unwrap();
-        assert!(read_venue(&doc, "h1").unwrap_err().to_string().contains("not a venue"));
+        assert!(
+            read_venue(&doc, "h1")
+                .unwrap_err()
+                .to_string()
+                .contains("not a venue")
+        );
         let mut newer = doc.clone();
         newer.put(ROOT, "schema", SCHEMA + 1).unwrap();
-        assert!(doc_kind(&newer, "h1").unwrap_err().to_string().contains("newer"));
+        assert!(
+            doc_kind(&newer, "h1")
+                .unwrap_err()
+                .to_string()
+                .contains("newer")
+        );
         let empty = AutoCommit::new();
         assert!(doc_kind(&empty, "x").is_err());
     }

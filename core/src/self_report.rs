@@ -41,7 +41,15 @@ pub fn items(templates: &[Template], profile: &VenueProfile) -> Vec<SelfCheckIte
 
 /// The hazard a reviewed self-inspection finding registers: the item's question, basis and lead
 /// departments, the owner's note as the finding, found by the reviewer who registered it.
-pub fn hazard_header(t: &Template, item: &Item, venue: &Venue, note: &str, id: String, found_by: &str, found_ms: i64) -> HazardHeader {
+pub fn hazard_header(
+    t: &Template,
+    item: &Item,
+    venue: &Venue,
+    note: &str,
+    id: String,
+    found_by: &str,
+    found_ms: i64,
+) -> HazardHeader {
     let days = i64::from(item.deadline_days.max(1));
     HazardHeader {
         id,
@@ -56,18 +64,28 @@ pub fn hazard_header(t: &Template, item: &Item, venue: &Venue, note: &str, id: S
         domain: item.domain.clone(),
         title_zh: item.q_zh.clone(),
         title_en: item.q_en.clone(),
-        finding_zh: if note.trim().is_empty() { "场所自查发现".to_owned() } else { format!("场所自查发现：{}", note.trim()) },
+        finding_zh: if note.trim().is_empty() {
+            "场所自查发现".to_owned()
+        } else {
+            format!("场所自查发现：{}", note.trim())
+        },
         finding_en: "found by the venue's own self-inspection".to_owned(),
         basis_refs: item.refs.iter().map(Reference::display).collect(),
         basis_edition: t.basis_edition.clone(),
-        severity_proposed: if item.severity.level == Level::MajorCandidate { "major_candidate".into() } else { "general".into() },
+        severity_proposed: if item.severity.level == Level::MajorCandidate {
+            "major_candidate".into()
+        } else {
+            "general".into()
+        },
         focus: item.severity.focus,
         combined_group: item.severity.combined_group.clone(),
         lead_depts: item.lead_depts.clone(),
         source: "self_report".into(),
         ticket_no: None,
         fix_mode: "deadline".into(),
-        deadline: Some(format_date(ms_to_date(found_ms) + time::Duration::days(days))),
+        deadline: Some(format_date(
+            ms_to_date(found_ms) + time::Duration::days(days),
+        )),
         recurrence_of: None,
         found_at: ms_to_rfc3339(found_ms),
         found_ms,

@@ -25,7 +25,8 @@ use crate::lifecycle::{EventKind, HazardStatus, event};
 use crate::profile::VenueProfile;
 use crate::projection;
 use crate::records::{
-    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader, PhotoRef, Responsible, Venue,
+    self, AnswerRecord, DocKind, EventRecord, Finish, HazardHeader, Inspection, InspectionHeader,
+    PhotoRef, Responsible, Venue,
 };
 use crate::store_key::{self, StoreKey};
 use crate::sync::{self, DeviceStatus, DocChanges, SyncRequest, SyncResponse};
@@ -238,7 +239,13 @@ pub struct Action {
 
 impl Action {
     pub fn new(kind: EventKind) -> Action {
-        Action { kind, reason: None, deadline: None, text: None, photo: None }
+        Action {
+            kind,
+            reason: None,
+            deadline: None,
+            text: None,
+            photo: None,
+        }
     }
 }
 
@@ -303,7 +310,10 @@ pub const SORTS: [(&str, &str); 6] = [
     ("found_desc", "found_ms DESC, id"),
     ("found", "found_ms, id"),
     ("village", "village, due_date IS NULL, due_date, id"),
-    ("severity", "severity = 'general', severity, due_date IS NULL, due_date, id"),
+    (
+        "severity",
+        "severity = 'general', severity, due_date IS NULL, due_date, id",
+    ),
     ("updated", "updated_ms DESC, id"),
 ];
 
@@ -320,7 +330,10 @@ pub struct Store {
 }
 
 fn store_err(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Store { path: path.display().to_string(), reason: reason.into() }
+    Error::Store {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// A new record or event id: a UUIDv7 (time-ordered).
@@ -330,7 +343,9 @@ pub fn new_id() -> String {
 
 /// Ids are UUIDs; anything else is refused before it reaches SQL or a document.
 pub fn check_id(kind: &str, id: &str) -> Result<()> {
-    uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| Error::invalid(format!("{kind} id {id:?} is not a UUID")))
 }
 
 const PHOTO_ROLES: &[&str] = &["before", "after", "document", "signature"];
@@ -350,7 +365,9 @@ impl Store {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| store_err(path, e.to_string()))?;
         if let Some(k) = key {
@@ -359,7 +376,10 @@ impl Store {
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         let mut store = Store::finish_open(conn, path)?;
         let tx = store.conn.transaction()?;
-        tx.execute("INSERT INTO meta (key, value) VALUES ('created_ms', ?1), ('hlc', '0:0')", params![now_ms().to_string()])?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('created_ms', ?1), ('hlc', '0:0')",
+            params![now_ms().to_string()],
+        )?;
         tx.commit()?;
         store.install_bundled()?;
         Ok(store)
@@ -378,27 +398,48 @@ impl Store {
     pub fn open_with(path: impl AsRef<Path>, key: Option<&StoreKey>) -> Result<Store> {
         let path = path.as_ref();
         if !path.is_file() {
-            return Err(store_err(path, "no such store (create it with `gridsafe init`)"));
+            return Err(store_err(
+                path,
+                "no such store (create it with `gridsafe init`)",
+            ));
         }
         match (key, store_key::is_encrypted(path)?) {
-            (None, true) => return Err(store_err(path, "is encrypted (or is not a SQLite file): open it with its key")),
+            (None, true) => {
+                return Err(store_err(
+                    path,
+                    "is encrypted (or is not a SQLite file): open it with its key",
+                ));
+            }
             (Some(k), false) => Store::open_with(path, None)?.rewrite(k)?,
             _ => {}
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| store_err(path, e.to_string()))?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| store_err(path, e.to_string()))?;
         if let Some(k) = key {
             k.apply(&conn)?;
         }
-        let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| {
-            if key.is_some() && store_key::is_not_a_database(&e) {
-                Error::WrongKey { path: path.display().to_string() }
-            } else {
-                store_err(path, format!("not a GridSafe store (corrupt or not a SQLite database: {e})"))
-            }
-        })?;
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| {
+                if key.is_some() && store_key::is_not_a_database(&e) {
+                    Error::WrongKey {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    store_err(
+                        path,
+                        format!("not a GridSafe store (corrupt or not a SQLite database: {e})"),
+                    )
+                }
+            })?;
         if app_id != APPLICATION_ID {
-            return Err(store_err(path, format!("not a GridSafe store (application id {app_id:#x})")));
+            return Err(store_err(
+                path,
+                format!("not a GridSafe store (application id {app_id:#x})"),
+            ));
         }
         let mut store = Store::finish_open(conn, path)?;
         store.install_bundled()?;
@@ -421,14 +462,19 @@ impl Store {
         // Left by a rewrite that a crash interrupted; the store itself was never touched.
         let _ = std::fs::remove_file(&tmp);
         let before = store_key::census(&self.conn)?;
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let exported = store_key::export(&self.conn, &tmp, key, version, APPLICATION_ID);
         let path = self.path.clone();
         // Closing the last connection checkpoints and removes the old WAL.
         drop(self);
         let checked = exported.and_then(|()| {
             // Read-write: the copy may be in WAL mode, which a read-only connection cannot open alone.
-            let conn = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            let conn = Connection::open_with_flags(
+                &tmp,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
             key.apply(&conn)?;
             store_key::census(&conn)
         });
@@ -436,7 +482,12 @@ impl Store {
             Ok(after) if after == before => store_key::replace(&tmp, &path),
             Ok(after) => {
                 let _ = std::fs::remove_file(&tmp);
-                Err(store_err(&path, format!("re-encrypted copy differs ({after:?} vs {before:?}); the store was left as it was")))
+                Err(store_err(
+                    &path,
+                    format!(
+                        "re-encrypted copy differs ({after:?} vs {before:?}); the store was left as it was"
+                    ),
+                ))
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -450,7 +501,10 @@ impl Store {
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(|e| store_err(path, format!("cannot open (corrupt?): {e}")))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(store_err(path, format!("cannot use WAL journal (got {mode})")));
+            return Err(store_err(
+                path,
+                format!("cannot use WAL journal (got {mode})"),
+            ));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -463,26 +517,41 @@ impl Store {
         if version > STORE_SCHEMA as i64 {
             return Err(store_err(
                 path,
-                format!("written by a newer GridSafe (schema {version}, this build knows {STORE_SCHEMA}); update the app"),
+                format!(
+                    "written by a newer GridSafe (schema {version}, this build knows {STORE_SCHEMA}); update the app"
+                ),
             ));
         }
-        MIGRATIONS.to_latest(&mut conn).map_err(|e| store_err(path, format!("migration failed: {e}")))?;
-        let mut store =
-            Store { conn, path: path.to_owned(), templates: HashMap::new(), directory: None, actors: HashMap::new(), skew_ms: 0 };
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|e| store_err(path, format!("migration failed: {e}")))?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            templates: HashMap::new(),
+            directory: None,
+            actors: HashMap::new(),
+            skew_ms: 0,
+        };
         store.load_cached()?;
         Ok(store)
     }
 
     fn load_cached(&mut self) -> Result<()> {
-        let dir: Option<Vec<u8>> = self.conn.query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?;
+        let dir: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT body FROM directory WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
         self.directory = match dir {
-            Some(b) => {
-                Some(Arc::new(serde_json::from_slice(&b).map_err(|e| store_err(&self.path, format!("stored directory unreadable: {e}")))?))
-            }
+            Some(b) => Some(Arc::new(serde_json::from_slice(&b).map_err(|e| {
+                store_err(&self.path, format!("stored directory unreadable: {e}"))
+            })?)),
             None => None,
         };
         let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors")?;
-        self.actors = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        self.actors = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(())
     }
 
@@ -510,8 +579,17 @@ impl Store {
 
     /// `PRAGMA integrity_check`; `Ok(())` when the file is sound.
     pub fn integrity_check(&self) -> Result<()> {
-        let res: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if res == "ok" { Ok(()) } else { Err(store_err(&self.path, format!("integrity check failed: {res}"))) }
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if res == "ok" {
+            Ok(())
+        } else {
+            Err(store_err(
+                &self.path,
+                format!("integrity check failed: {res}"),
+            ))
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -530,7 +608,10 @@ impl Store {
             return Ok(());
         }
         self.import_templates(&sources)?;
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bundle_hash', ?1)", params![bundle_hash])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('bundle_hash', ?1)",
+            params![bundle_hash],
+        )?;
         Ok(())
     }
 
@@ -545,9 +626,11 @@ impl Store {
         let mut rows = Vec::new();
         for t in &loaded {
             let existing: Option<String> = tx
-                .query_row("SELECT hash FROM templates WHERE template_id = ?1 AND version = ?2", params![t.template_id, t.version], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT hash FROM templates WHERE template_id = ?1 AND version = ?2",
+                    params![t.template_id, t.version],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match existing {
                 Some(h) if h == t.hash => continue,
@@ -604,9 +687,11 @@ impl Store {
         }
         let row: Option<(Vec<u8>, String)> = self
             .conn
-            .query_row("SELECT body, hash FROM templates WHERE template_id = ?1 AND version = ?2", params![id, version], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT body, hash FROM templates WHERE template_id = ?1 AND version = ?2",
+                params![id, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let (body, hash) = row.ok_or_else(|| Error::not_found("template", &key))?;
         Ok(Arc::new(template::from_stored(&body, &hash)?))
@@ -620,8 +705,11 @@ impl Store {
 
     /// The newest installed version of a template (versions are `YYYY.MM-x` and sort as text).
     pub fn latest_template(&self, id: &str) -> Result<Arc<Template>> {
-        let v: Option<String> =
-            self.conn.query_row("SELECT max(version) FROM templates WHERE template_id = ?1", params![id], |r| r.get(0))?;
+        let v: Option<String> = self.conn.query_row(
+            "SELECT max(version) FROM templates WHERE template_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
         let v = v.ok_or_else(|| Error::not_found("template", id))?;
         self.template(id, &v)
     }
@@ -635,7 +723,10 @@ impl Store {
         if let Some(old) = &self.directory
             && d.version < old.version
         {
-            return Err(Error::invalid(format!("directory version {} is older than the installed version {}", d.version, old.version)));
+            return Err(Error::invalid(format!(
+                "directory version {} is older than the installed version {}",
+                d.version, old.version
+            )));
         }
         self.conn.execute(
             "INSERT OR REPLACE INTO directory (id, version, body) VALUES (1, ?1, ?2)",
@@ -646,27 +737,53 @@ impl Store {
     }
 
     pub fn directory(&self) -> Result<Arc<Directory>> {
-        self.directory.clone().ok_or_else(|| Error::invalid("no directory loaded (run `gridsafe directory import FILE`)"))
+        self.directory.clone().ok_or_else(|| {
+            Error::invalid("no directory loaded (run `gridsafe directory import FILE`)")
+        })
     }
 
     /// Binds a remote actor to a user (the relay tells phones which device wrote what).
     pub fn bind_actor(&mut self, actor_hex: &str, user_id: &str) -> Result<()> {
-        hex::decode(actor_hex).map_err(|_| Error::invalid(format!("actor {actor_hex:?} is not hex")))?;
-        self.conn.execute("INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 0)", params![actor_hex, user_id])?;
-        self.actors.entry(actor_hex.to_owned()).or_insert_with(|| user_id.to_owned());
+        hex::decode(actor_hex)
+            .map_err(|_| Error::invalid(format!("actor {actor_hex:?} is not hex")))?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 0)",
+            params![actor_hex, user_id],
+        )?;
+        self.actors
+            .entry(actor_hex.to_owned())
+            .or_insert_with(|| user_id.to_owned());
         Ok(())
     }
 
     /// Records a relay enrolment: the server, the device token, and the actors the relay bound to
     /// this device for `user_id` (kept as this phone's own).
-    pub fn set_enrollment(&mut self, server: &str, device_id: &str, token: &str, user_id: &str, actors: &[String]) -> Result<()> {
+    pub fn set_enrollment(
+        &mut self,
+        server: &str,
+        device_id: &str,
+        token: &str,
+        user_id: &str,
+        actors: &[String],
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for a in actors {
             hex::decode(a).map_err(|_| Error::invalid(format!("actor {a:?} is not hex")))?;
-            tx.execute("INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)", params![a, user_id])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)",
+                params![a, user_id],
+            )?;
         }
-        for (k, v) in [("server", server), ("device_id", device_id), ("device_token", token), ("device_user", user_id)] {
-            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+        for (k, v) in [
+            ("server", server),
+            ("device_id", device_id),
+            ("device_token", token),
+            ("device_user", user_id),
+        ] {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
         }
         tx.commit()?;
         for a in actors {
@@ -677,10 +794,16 @@ impl Store {
 
     /// (server URL, device token, user) when this phone is enrolled.
     pub fn enrollment(&self) -> Result<Option<(String, String, String)>> {
-        Ok(match (self.meta("server")?, self.meta("device_token")?, self.meta("device_user")?) {
-            (Some(s), Some(t), Some(u)) => Some((s, t, u)),
-            _ => None,
-        })
+        Ok(
+            match (
+                self.meta("server")?,
+                self.meta("device_token")?,
+                self.meta("device_user")?,
+            ) {
+                (Some(s), Some(t), Some(u)) => Some((s, t, u)),
+                _ => None,
+            },
+        )
     }
 
     /// Keeps the owner key the relay issued this device (hex, 32 bytes): it signs the owner links
@@ -689,7 +812,10 @@ impl Store {
         if key_hex.len() != 64 || hex::decode(key_hex).is_err() {
             return Err(Error::invalid("owner key: expected 64 hex characters"));
         }
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('owner_key', ?1)", params![key_hex])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('owner_key', ?1)",
+            params![key_hex],
+        )?;
         Ok(())
     }
 
@@ -701,7 +827,11 @@ impl Store {
     /// [`crate::owner_link::VALID_MS`]); `None` until the phone is enrolled and holds an owner key.
     pub fn owner_url(&self, venue_id: &str) -> Result<Option<String>> {
         check_id("venue", venue_id)?;
-        let (Some(server), Some(device_id), Some(key)) = (self.meta("server")?, self.meta("device_id")?, self.meta("owner_key")?) else {
+        let (Some(server), Some(device_id), Some(key)) = (
+            self.meta("server")?,
+            self.meta("device_id")?,
+            self.meta("owner_key")?,
+        ) else {
             return Ok(None);
         };
         let now = self.now();
@@ -711,34 +841,69 @@ impl Store {
             issued_ms: now,
             expires_ms: now + crate::owner_link::VALID_MS,
         };
-        Ok(Some(format!("{}/o/{}", server.trim_end_matches('/'), crate::owner_link::sign(&key, &link)?)))
+        Ok(Some(format!(
+            "{}/o/{}",
+            server.trim_end_matches('/'),
+            crate::owner_link::sign(&key, &link)?
+        )))
     }
 
     /// The rectification notice (整改通知书) for a venue's open hazards, issued by `as_user` today,
     /// with the owner's link when this phone can sign one (see [`crate::notice`]).
     pub fn notice(&self, as_user: &str, venue_id: &str) -> Result<crate::notice::Notice> {
         let dir = self.directory()?;
-        let user = dir.user(as_user).ok_or_else(|| Error::Forbidden(format!("unknown user {as_user:?}")))?;
+        let user = dir
+            .user(as_user)
+            .ok_or_else(|| Error::Forbidden(format!("unknown user {as_user:?}")))?;
         let venue = self.venue(venue_id)?;
         if user.role == crate::directory::Role::Inspector && !user.grids.contains(&venue.grid_id) {
-            return Err(Error::Forbidden(format!("venue {} is outside {as_user}'s grids", venue.name)));
+            return Err(Error::Forbidden(format!(
+                "venue {} is outside {as_user}'s grids",
+                venue.name
+            )));
         }
-        let rows = self.list_hazards(&HazardQuery { venue_id: Some(venue_id.to_owned()), open_only: true, ..HazardQuery::default() })?;
-        let hazards = rows.iter().map(|r| self.hazard(&r.id).map(|v| (v.header, v.status))).collect::<Result<Vec<_>>>()?;
-        crate::notice::build(&dir, &venue, &hazards, as_user, self.today(), self.owner_url(venue_id)?)
+        let rows = self.list_hazards(&HazardQuery {
+            venue_id: Some(venue_id.to_owned()),
+            open_only: true,
+            ..HazardQuery::default()
+        })?;
+        let hazards = rows
+            .iter()
+            .map(|r| self.hazard(&r.id).map(|v| (v.header, v.status)))
+            .collect::<Result<Vec<_>>>()?;
+        crate::notice::build(
+            &dir,
+            &venue,
+            &hazards,
+            as_user,
+            self.today(),
+            self.owner_url(venue_id)?,
+        )
     }
 
     /// Public reports to verify, in `scope_user`'s grids when given; unverified first.
     pub fn list_tasks(&self, scope_user: Option<&str>) -> Result<Vec<TaskRow>> {
         let grids: Vec<String> = match scope_user {
-            Some(u) => self.directory()?.user(u).map(|u| u.grids.clone()).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?,
+            Some(u) => self
+                .directory()?
+                .user(u)
+                .map(|u| u.grids.clone())
+                .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?,
             None => vec![],
         };
-        let filter = if scope_user.is_some() { format!("WHERE grid_id IN ({})", placeholders(grids.len())) } else { String::new() };
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {} FROM tasks_idx {filter} ORDER BY status != 'to_verify', received_at", projection::TASK_COLUMNS))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(grids.iter()), projection::task_row)?;
+        let filter = if scope_user.is_some() {
+            format!("WHERE grid_id IN ({})", placeholders(grids.len()))
+        } else {
+            String::new()
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM tasks_idx {filter} ORDER BY status != 'to_verify', received_at",
+            projection::TASK_COLUMNS
+        ))?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(grids.iter()),
+            projection::task_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -746,32 +911,56 @@ impl Store {
     /// registered at the venue with source `public_report` and the ticket number, routed to the
     /// directory's lead departments for the report's domain; not substantiated → closed with the
     /// reason. Once only; the inspector of the report's grid only. Returns the new hazard's id.
-    pub fn verify_task(&mut self, as_user: &str, task_id: &str, v: TaskVerdict) -> Result<Option<String>> {
+    pub fn verify_task(
+        &mut self,
+        as_user: &str,
+        task_id: &str,
+        v: TaskVerdict,
+    ) -> Result<Option<String>> {
         check_id("task", task_id)?;
         let (user, actor) = self.act_as(as_user)?;
         let (doc, since) = self.doc(task_id, DocKind::Task)?;
         let mut doc = doc.with_actor(actor.clone());
         let task = records::read_task(&doc, task_id)?;
         if user.role != crate::directory::Role::Inspector || !user.grids.contains(&task.grid_id) {
-            return Err(Error::Forbidden(format!("report {} is for grid {}, not {as_user}'s", task.ticket_no, task.grid_id)));
+            return Err(Error::Forbidden(format!(
+                "report {} is for grid {}, not {as_user}'s",
+                task.ticket_no, task.grid_id
+            )));
         }
         if let Some(o) = &task.outcome {
-            let verdict = if o.substantiated { "substantiated" } else { "not substantiated" };
-            return Err(Error::invalid(format!("report {} was already verified ({verdict}) by {}", task.ticket_no, o.by)));
+            let verdict = if o.substantiated {
+                "substantiated"
+            } else {
+                "not substantiated"
+            };
+            return Err(Error::invalid(format!(
+                "report {} was already verified ({verdict}) by {}",
+                task.ticket_no, o.by
+            )));
         }
         if !v.substantiated && v.reason.trim().is_empty() {
-            return Err(Error::invalid("a report that is not substantiated needs the reason (查无此事, 已自行整改, 地址不符 …)"));
+            return Err(Error::invalid(
+                "a report that is not substantiated needs the reason (查无此事, 已自行整改, 地址不符 …)",
+            ));
         }
         let dir = self.directory()?;
         let venue = match (v.substantiated, v.venue_id.as_deref()) {
             (false, _) => None,
-            (true, None) => return Err(Error::invalid("a substantiated report needs the venue the hazard is at")),
+            (true, None) => {
+                return Err(Error::invalid(
+                    "a substantiated report needs the venue the hazard is at",
+                ));
+            }
             (true, Some(venue_id)) => {
                 check_id("venue", venue_id)?;
                 let (vdoc, _) = self.doc(venue_id, DocKind::Venue)?;
                 let venue = records::read_venue(&vdoc, venue_id)?;
                 if !user.grids.contains(&venue.grid_id) {
-                    return Err(Error::Forbidden(format!("venue {} is outside {as_user}'s grids", venue.name)));
+                    return Err(Error::Forbidden(format!(
+                        "venue {} is outside {as_user}'s grids",
+                        venue.name
+                    )));
                 }
                 Some(venue)
             }
@@ -787,7 +976,15 @@ impl Store {
             })?;
             let hlc = Store::next_hlc(&tx, wall)?;
             let photos = match &v.photo {
-                Some(p) => vec![self.store_photo(&tx, &NewPhoto { role: "before".into(), ..p.clone() }, venue_id, &user.id)?],
+                Some(p) => vec![self.store_photo(
+                    &tx,
+                    &NewPhoto {
+                        role: "before".into(),
+                        ..p.clone()
+                    },
+                    venue_id,
+                    &user.id,
+                )?],
                 None => vec![],
             };
             let short: String = task.description.chars().take(40).collect();
@@ -804,7 +1001,11 @@ impl Store {
                 domain: task.category.clone(),
                 title_zh: format!("群众举报查实：{short}"),
                 title_en: format!("Public report {} substantiated", task.ticket_no),
-                finding_zh: if v.finding.trim().is_empty() { task.description.clone() } else { v.finding.trim().to_owned() },
+                finding_zh: if v.finding.trim().is_empty() {
+                    task.description.clone()
+                } else {
+                    v.finding.trim().to_owned()
+                },
                 finding_en: String::new(),
                 basis_refs: vec![],
                 basis_edition: BTreeMap::new(),
@@ -815,7 +1016,9 @@ impl Store {
                 source: "public_report".into(),
                 ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
                 fix_mode: "deadline".into(),
-                deadline: Some(format_date(self.today() + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS))),
+                deadline: Some(format_date(
+                    self.today() + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS),
+                )),
                 recurrence_of: None,
                 found_at: ms_to_rfc3339(hlc.ms),
                 found_ms: hlc.ms,
@@ -846,7 +1049,9 @@ impl Store {
 
     /// This phone's own actors and the users they act for (what enrolment binds on the relay).
     pub fn local_actors(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT actor, user_id FROM actors WHERE local = 1 ORDER BY actor")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -854,30 +1059,51 @@ impl Store {
     /// The user acting, and this phone's actor for them (created on first use).
     fn act_as(&mut self, user_id: &str) -> Result<(User, ActorId)> {
         let dir = self.directory()?;
-        let user = dir.user(user_id).cloned().ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
-        let existing: Option<String> =
-            self.conn.query_row("SELECT actor FROM actors WHERE user_id = ?1 AND local = 1", params![user_id], |r| r.get(0)).optional()?;
+        let user = dir
+            .user(user_id)
+            .cloned()
+            .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+        let existing: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT actor FROM actors WHERE user_id = ?1 AND local = 1",
+                params![user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
         let hex_actor = match existing {
             Some(a) => a,
             None => {
                 let a = ActorId::random().to_hex_string();
-                self.conn.execute("INSERT INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)", params![a, user_id])?;
+                self.conn.execute(
+                    "INSERT INTO actors (actor, user_id, local) VALUES (?1, ?2, 1)",
+                    params![a, user_id],
+                )?;
                 self.actors.insert(a.clone(), user_id.to_owned());
                 a
             }
         };
-        let actor = ActorId::from(hex::decode(&hex_actor).map_err(|_| store_err(&self.path, "corrupt actor table"))?);
+        let actor = ActorId::from(
+            hex::decode(&hex_actor).map_err(|_| store_err(&self.path, "corrupt actor table"))?,
+        );
         Ok((user, actor))
     }
 
     fn read_hlc(tx: &Transaction<'_>) -> Result<Hlc> {
-        let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
+        let v: String =
+            tx.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0))?;
         let (ms, c) = v.split_once(':').unwrap_or(("0", "0"));
-        Ok(Hlc { ms: ms.parse().unwrap_or(0), counter: c.parse().unwrap_or(0) })
+        Ok(Hlc {
+            ms: ms.parse().unwrap_or(0),
+            counter: c.parse().unwrap_or(0),
+        })
     }
 
     fn write_hlc(tx: &Transaction<'_>, h: Hlc) -> Result<()> {
-        tx.execute("UPDATE meta SET value = ?1 WHERE key = 'hlc'", params![format!("{}:{}", h.ms, h.counter)])?;
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'hlc'",
+            params![format!("{}:{}", h.ms, h.counter)],
+        )?;
         Ok(())
     }
 
@@ -897,25 +1123,38 @@ impl Store {
     // -----------------------------------------------------------------------------------------
     // Documents
 
-    fn load_doc(conn: &Connection, id: &str) -> Result<Option<(AutoCommit, DocKind, Vec<ChangeHash>)>> {
-        let row: Option<(String, Vec<u8>)> =
-            conn.query_row("SELECT kind, snapshot FROM docs WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    fn load_doc(
+        conn: &Connection,
+        id: &str,
+    ) -> Result<Option<(AutoCommit, DocKind, Vec<ChangeHash>)>> {
+        let row: Option<(String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT kind, snapshot FROM docs WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
         let Some((kind, snapshot)) = row else {
             return Ok(None);
         };
         let mut doc = AutoCommit::load(&snapshot)?;
-        let mut stmt = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
         let chunks = stmt.query_map(params![id], |r| r.get::<_, Vec<u8>>(0))?;
         for c in chunks {
             doc.load_incremental(&c?)?;
         }
-        let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document { id: id.into(), reason: format!("unknown kind {kind}") })?;
+        let kind = DocKind::parse(&kind).ok_or_else(|| Error::Document {
+            id: id.into(),
+            reason: format!("unknown kind {kind}"),
+        })?;
         let heads = doc.get_heads();
         Ok(Some((doc, kind, heads)))
     }
 
     fn doc(&self, id: &str, kind: DocKind) -> Result<(AutoCommit, Vec<ChangeHash>)> {
-        let (doc, k, heads) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found(kind.as_str(), id))?;
+        let (doc, k, heads) =
+            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found(kind.as_str(), id))?;
         if k != kind {
             return Err(Error::not_found(kind.as_str(), id));
         }
@@ -931,11 +1170,19 @@ impl Store {
     fn parse_heads(text: &str) -> Result<Vec<ChangeHash>> {
         text.split(',')
             .filter(|s| !s.is_empty())
-            .map(|h| h.parse::<ChangeHash>().map_err(|_| Error::invalid(format!("{h:?} is not a change hash"))))
+            .map(|h| {
+                h.parse::<ChangeHash>()
+                    .map_err(|_| Error::invalid(format!("{h:?} is not a change hash")))
+            })
             .collect()
     }
 
-    fn insert_doc(tx: &Transaction<'_>, id: &str, kind: DocKind, doc: &mut AutoCommit) -> Result<()> {
+    fn insert_doc(
+        tx: &Transaction<'_>,
+        id: &str,
+        kind: DocKind,
+        doc: &mut AutoCommit,
+    ) -> Result<()> {
         let snapshot = doc.save();
         tx.execute(
             "INSERT INTO docs (id, kind, snapshot, chunks, heads, updated_ms) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
@@ -946,17 +1193,31 @@ impl Store {
 
     /// Appends what changed since `since` as one chunk; compacts into a snapshot every
     /// [`COMPACT_AFTER`] chunks.
-    fn save_doc(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, since: &[ChangeHash]) -> Result<()> {
+    fn save_doc(
+        tx: &Transaction<'_>,
+        id: &str,
+        doc: &mut AutoCommit,
+        since: &[ChangeHash],
+    ) -> Result<()> {
         Store::save_doc_with(tx, id, doc, since, false)
     }
 
     /// As [`Store::save_doc`]; `compact` forces a snapshot (e.g. when a record stops changing).
-    fn save_doc_with(tx: &Transaction<'_>, id: &str, doc: &mut AutoCommit, since: &[ChangeHash], compact: bool) -> Result<()> {
+    fn save_doc_with(
+        tx: &Transaction<'_>,
+        id: &str,
+        doc: &mut AutoCommit,
+        since: &[ChangeHash],
+        compact: bool,
+    ) -> Result<()> {
         let heads = doc.get_heads();
         if heads == since {
             return Ok(());
         }
-        let chunks: i64 = tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| r.get(0))?;
+        let chunks: i64 =
+            tx.query_row("SELECT chunks FROM docs WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })?;
         if compact || chunks + 1 >= COMPACT_AFTER {
             tx.execute(
                 "UPDATE docs SET snapshot = ?2, chunks = 0, heads = ?3, updated_ms = ?4, dirty = (server_heads != ?3) WHERE id = ?1",
@@ -965,7 +1226,10 @@ impl Store {
             tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", params![id])?;
         } else {
             let inc = doc.save_after(since);
-            tx.execute("INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)", params![id, chunks, inc])?;
+            tx.execute(
+                "INSERT INTO doc_chunks (doc_id, seq, data) VALUES (?1, ?2, ?3)",
+                params![id, chunks, inc],
+            )?;
             tx.execute(
                 "UPDATE docs SET chunks = ?2, heads = ?3, updated_ms = ?4, dirty = (server_heads != ?3) WHERE id = ?1",
                 params![id, chunks + 1, Store::heads_text(&heads), now_ms()],
@@ -977,14 +1241,16 @@ impl Store {
     /// A record's heads (sorted hex change hashes).
     pub fn doc_heads(&self, id: &str) -> Result<Vec<String>> {
         check_id("record", id)?;
-        let (mut doc, _, _) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
+        let (mut doc, _, _) =
+            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
         Ok(split_list(&Store::heads_text(&doc.get_heads())))
     }
 
     /// A record's full automerge bytes (backup and interop).
     pub fn export_doc(&self, id: &str) -> Result<(DocKind, Vec<u8>)> {
         check_id("record", id)?;
-        let (mut doc, kind, _) = Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
+        let (mut doc, kind, _) =
+            Store::load_doc(&self.conn, id)?.ok_or_else(|| Error::not_found("record", id))?;
         Ok((kind, doc.save()))
     }
 
@@ -994,9 +1260,20 @@ impl Store {
     pub fn merge_doc(&mut self, id: &str, bytes: &[u8]) -> Result<DocKind> {
         check_id("record", id)?;
         // A strict load first: `load_incremental` alone silently skips bytes it cannot parse.
-        records::check_chunks(id, bytes, &[records::CHUNK_DOCUMENT, records::CHUNK_CHANGE, records::CHUNK_COMPRESSED_CHANGE])?;
-        let mut incoming = records::untrusted(id, || AutoCommit::load(bytes))?
-            .map_err(|e| Error::Document { id: id.into(), reason: format!("not automerge data: {e}") })?;
+        records::check_chunks(
+            id,
+            bytes,
+            &[
+                records::CHUNK_DOCUMENT,
+                records::CHUNK_CHANGE,
+                records::CHUNK_COMPRESSED_CHANGE,
+            ],
+        )?;
+        let mut incoming =
+            records::untrusted(id, || AutoCommit::load(bytes))?.map_err(|e| Error::Document {
+                id: id.into(),
+                reason: format!("not automerge data: {e}"),
+            })?;
         let changes = incoming.get_changes(&[]);
         let tx = self.conn.unchecked_transaction()?;
         let kind = self.merge_changes(&tx, id, changes)?.0;
@@ -1006,7 +1283,12 @@ impl Store {
 
     /// Applies changes to record `id` inside `tx`, checks that the result is a well-formed record
     /// under that id, saves it and refreshes its projection. Returns the kind and the new heads.
-    fn merge_changes(&self, tx: &Transaction<'_>, id: &str, changes: Vec<automerge::Change>) -> Result<(DocKind, Vec<ChangeHash>)> {
+    fn merge_changes(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        changes: Vec<automerge::Change>,
+    ) -> Result<(DocKind, Vec<ChangeHash>)> {
         let existing = Store::load_doc(tx, id)?;
         let (mut doc, before_kind, since) = match existing {
             Some((d, k, h)) => (d, Some(k), Some(h)),
@@ -1014,11 +1296,17 @@ impl Store {
         };
         records::untrusted(id, || doc.apply_changes(changes))??;
         if !doc.get_missing_deps(&[]).is_empty() {
-            return Err(Error::Document { id: id.into(), reason: "changes depend on history this phone does not have".into() });
+            return Err(Error::Document {
+                id: id.into(),
+                reason: "changes depend on history this phone does not have".into(),
+            });
         }
         let kind = records::doc_kind(&doc, id)?;
         if before_kind.is_some_and(|k| k != kind) {
-            return Err(Error::Document { id: id.into(), reason: "the change would alter the record's kind".into() });
+            return Err(Error::Document {
+                id: id.into(),
+                reason: "the change would alter the record's kind".into(),
+            });
         }
         let header_id = match kind {
             DocKind::Venue => records::read_venue(&doc, id)?.id,
@@ -1027,7 +1315,10 @@ impl Store {
             DocKind::Task => records::read_task(&doc, id)?.id,
         };
         if header_id != id {
-            return Err(Error::Document { id: id.into(), reason: format!("holds record {header_id}, not {id}") });
+            return Err(Error::Document {
+                id: id.into(),
+                reason: format!("holds record {header_id}, not {id}"),
+            });
         }
         match since {
             Some(since) => Store::save_doc(tx, id, &mut doc, &since)?,
@@ -1035,10 +1326,13 @@ impl Store {
         }
         match kind {
             DocKind::Venue => projection::index_venue(tx, &records::read_venue(&doc, id)?)?,
-            DocKind::Inspection => projection::index_inspection(tx, &records::read_inspection(&doc, id)?)?,
+            DocKind::Inspection => {
+                projection::index_inspection(tx, &records::read_inspection(&doc, id)?)?
+            }
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(&doc, id)?;
-                let status = projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
+                let status =
+                    projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
                 Store::observe_hlc(tx, status.last_hlc)?;
                 projection::index_hazard(tx, &h, &status)?;
             }
@@ -1053,9 +1347,12 @@ impl Store {
     /// Builds the next sync request: every record with changes the relay has not acknowledged
     /// (only those changes), up to about `max_bytes` of changes.
     pub fn sync_request(&self, max_bytes: usize) -> Result<SyncRequest> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, kind, server_heads FROM docs WHERE dirty = 1 ORDER BY updated_ms, id")?;
-        let dirty: Vec<(String, String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, server_heads FROM docs WHERE dirty = 1 ORDER BY updated_ms, id",
+        )?;
+        let dirty: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut push = Vec::new();
         let mut bytes = 0usize;
         let mut more = false;
@@ -1064,22 +1361,40 @@ impl Store {
                 more = true;
                 break;
             }
-            let Some((mut doc, _, _)) = Store::load_doc(&self.conn, id)? else { continue };
+            let Some((mut doc, _, _)) = Store::load_doc(&self.conn, id)? else {
+                continue;
+            };
             let have = Store::parse_heads(server)?;
-            let changes: Vec<ByteBuf> = doc.get_changes(&have).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+            let changes: Vec<ByteBuf> = doc
+                .get_changes(&have)
+                .iter()
+                .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+                .collect();
             if changes.is_empty() {
                 continue;
             }
             bytes += changes.iter().map(|c| c.len()).sum::<usize>();
-            push.push(DocChanges { doc_id: id.clone(), kind: kind.clone(), changes, heads: vec![] });
+            push.push(DocChanges {
+                doc_id: id.clone(),
+                kind: kind.clone(),
+                changes,
+                heads: vec![],
+            });
         }
-        let cursor: u64 = self.meta("sync_cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let cursor: u64 = self
+            .meta("sync_cursor")?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let pending_photos = self.pending_photo_count()?;
         Ok(SyncRequest {
             protocol: sync::PROTOCOL,
             cursor,
             directory_version: self.directory.as_ref().map_or(0, |d| d.version),
-            templates: self.list_templates()?.into_iter().map(|t| format!("{}@{}", t.template_id, t.version)).collect(),
+            templates: self
+                .list_templates()?
+                .into_iter()
+                .map(|t| format!("{}@{}", t.template_id, t.version))
+                .collect(),
             status: DeviceStatus {
                 pending_docs: dirty.len() as u64,
                 pending_photos: pending_photos as u64,
@@ -1092,11 +1407,20 @@ impl Store {
 
     /// Evidence copies and thumbnails not yet on the relay (originals wait for an unmetered network).
     fn pending_photo_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM blobs WHERE uploaded_ms IS NULL AND kind != 'original'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     /// Applies the relay's answer: templates and directory first, then, in one transaction, the
@@ -1104,11 +1428,20 @@ impl Store {
     /// applied again next time, with nothing lost or doubled.
     pub fn apply_sync_response(&mut self, resp: &SyncResponse) -> Result<SyncOutcome> {
         if resp.protocol != sync::PROTOCOL {
-            return Err(Error::invalid(format!("sync response: protocol version {} is not supported", resp.protocol)));
+            return Err(Error::invalid(format!(
+                "sync response: protocol version {} is not supported",
+                resp.protocol
+            )));
         }
         if !resp.templates.is_empty() {
-            let sources: Vec<TemplateSource> =
-                resp.templates.iter().map(|t| TemplateSource { name: t.name.clone(), bytes: t.bytes.to_vec() }).collect();
+            let sources: Vec<TemplateSource> = resp
+                .templates
+                .iter()
+                .map(|t| TemplateSource {
+                    name: t.name.clone(),
+                    bytes: t.bytes.to_vec(),
+                })
+                .collect();
             self.import_templates(&sources)?;
         }
         if let Some(d) = &resp.directory {
@@ -1122,7 +1455,10 @@ impl Store {
         for a in &resp.accepted {
             check_id("record", &a.doc_id)?;
             let acked = Store::heads_text(&Store::parse_heads(&a.heads.join(","))?);
-            tx.execute("UPDATE docs SET server_heads = ?2, dirty = (heads != ?2) WHERE id = ?1", params![a.doc_id, acked])?;
+            tx.execute(
+                "UPDATE docs SET server_heads = ?2, dirty = (heads != ?2) WHERE id = ?1",
+                params![a.doc_id, acked],
+            )?;
         }
         for r in &resp.refused {
             refused_ids.push((r.doc_id.clone(), r.reason.clone()));
@@ -1134,8 +1470,10 @@ impl Store {
                 .changes
                 .iter()
                 .map(|c| {
-                    automerge::Change::from_bytes(c.to_vec())
-                        .map_err(|e| Error::Document { id: d.doc_id.clone(), reason: format!("bad change: {e}") })
+                    automerge::Change::from_bytes(c.to_vec()).map_err(|e| Error::Document {
+                        id: d.doc_id.clone(),
+                        reason: format!("bad change: {e}"),
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             let (_, heads) = self.merge_changes(&tx, &d.doc_id, changes)?;
@@ -1146,12 +1484,30 @@ impl Store {
             )?;
             pulled += 1;
         }
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_cursor', ?1)", params![resp.cursor.to_string()])?;
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync_ms', ?1)", params![now_ms().to_string()])?;
-        let refused_text = refused_ids.iter().map(|(id, why)| format!("{id}: {why}")).collect::<Vec<_>>().join("\n");
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_refused', ?1)", params![refused_text])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_cursor', ?1)",
+            params![resp.cursor.to_string()],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sync_ms', ?1)",
+            params![now_ms().to_string()],
+        )?;
+        let refused_text = refused_ids
+            .iter()
+            .map(|(id, why)| format!("{id}: {why}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_refused', ?1)",
+            params![refused_text],
+        )?;
         tx.commit()?;
-        Ok(SyncOutcome { pushed: resp.accepted.len(), refused: refused_ids, pulled, more: resp.more })
+        Ok(SyncOutcome {
+            pushed: resp.accepted.len(),
+            refused: refused_ids,
+            pulled,
+            more: resp.more,
+        })
     }
 
     /// Photos not yet uploaded, thumbnails first, then evidence copies, then (only if asked, e.g. on
@@ -1161,21 +1517,33 @@ impl Store {
             "SELECT sha256, kind, size FROM blobs WHERE uploaded_ms IS NULL AND (kind != 'original' OR ?1)
              ORDER BY CASE kind WHEN 'thumbnail' THEN 0 WHEN 'evidence' THEN 1 ELSE 2 END, created_ms, sha256",
         )?;
-        let rows = stmt.query_map(params![include_originals], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        let rows = stmt.query_map(params![include_originals], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Marks a photo as held by the relay. A camera original is kept only until then (its hash
     /// stays in the record, so the relay's copy can still be verified).
     pub fn mark_uploaded(&mut self, sha256: &str) -> Result<()> {
-        self.conn.execute("DELETE FROM blobs WHERE sha256 = ?1 AND kind = 'original'", params![sha256])?;
-        self.conn.execute("UPDATE blobs SET uploaded_ms = ?2 WHERE sha256 = ?1", params![sha256, now_ms()])?;
+        self.conn.execute(
+            "DELETE FROM blobs WHERE sha256 = ?1 AND kind = 'original'",
+            params![sha256],
+        )?;
+        self.conn.execute(
+            "UPDATE blobs SET uploaded_ms = ?2 WHERE sha256 = ?1",
+            params![sha256, now_ms()],
+        )?;
         Ok(())
     }
 
     /// What is still waiting to sync, and when the last sync succeeded.
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        let pending_docs: i64 = self.conn.query_row("SELECT count(*) FROM docs WHERE dirty = 1", [], |r| r.get(0))?;
+        let pending_docs: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM docs WHERE dirty = 1", [], |r| {
+                    r.get(0)
+                })?;
         let pending_photos = self.pending_photo_count()?;
         let last: Option<i64> = self.meta("last_sync_ms")?.and_then(|v| v.parse().ok());
         let refused = self.meta("sync_refused")?.unwrap_or_default();
@@ -1183,8 +1551,15 @@ impl Store {
             pending_docs: pending_docs as u64,
             pending_photos: pending_photos as u64,
             last_sync: last.map(ms_to_rfc3339),
-            refused: refused.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect(),
-            cursor: self.meta("sync_cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0),
+            refused: refused
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            cursor: self
+                .meta("sync_cursor")?
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
         })
     }
 
@@ -1193,7 +1568,10 @@ impl Store {
 
     fn check_grid_scope(user: &User, grid_id: &str) -> Result<()> {
         if user.role == Role::Inspector && !user.grids.iter().any(|g| g == grid_id) {
-            return Err(Error::Forbidden(format!("grid {grid_id} is not one of {}'s grids", user.id)));
+            return Err(Error::Forbidden(format!(
+                "grid {grid_id} is not one of {}'s grids",
+                user.id
+            )));
         }
         Ok(())
     }
@@ -1202,12 +1580,16 @@ impl Store {
         let (user, actor) = self.act_as(as_user)?;
         let dir = self.directory()?;
         if user.role == Role::Admin {
-            return Err(Error::Forbidden("administrators do not register venues".into()));
+            return Err(Error::Forbidden(
+                "administrators do not register venues".into(),
+            ));
         }
         if v.name.trim().is_empty() {
             return Err(Error::invalid("venue name is required"));
         }
-        let grid = dir.grid(&v.grid_id).ok_or_else(|| Error::invalid(format!("unknown grid {:?}", v.grid_id)))?;
+        let grid = dir
+            .grid(&v.grid_id)
+            .ok_or_else(|| Error::invalid(format!("unknown grid {:?}", v.grid_id)))?;
         Store::check_grid_scope(&user, &grid.id)?;
         v.profile.validate()?;
         let venue = Venue {
@@ -1251,7 +1633,9 @@ impl Store {
             v.address = a.trim().to_owned();
         }
         if let Some(g) = e.grid_id {
-            let grid = dir.grid(&g).ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
+            let grid = dir
+                .grid(&g)
+                .ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
             Store::check_grid_scope(&user, &grid.id)?;
             v.grid_id = grid.id.clone();
             v.village = grid.village.clone();
@@ -1283,7 +1667,9 @@ impl Store {
     /// Venues of the user's grids (all venues for office roles), by name.
     pub fn list_venues(&self, scope_user: Option<&str>) -> Result<Vec<VenueRow>> {
         let grids = self.scope_grids(scope_user)?;
-        let mut sql = String::from("SELECT id, name, address, village, grid_id, venue_types, archived, last_inspected_ms FROM venues_idx");
+        let mut sql = String::from(
+            "SELECT id, name, address, village, grid_id, venue_types, archived, last_inspected_ms FROM venues_idx",
+        );
         if let Some(g) = &grids {
             sql.push_str(&format!(" WHERE grid_id IN ({})", placeholders(g.len())));
         }
@@ -1310,7 +1696,9 @@ impl Store {
     fn scope_grids(&self, scope_user: Option<&str>) -> Result<Option<Vec<String>>> {
         let Some(u) = scope_user else { return Ok(None) };
         let dir = self.directory()?;
-        let user = dir.user(u).ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
+        let user = dir
+            .user(u)
+            .ok_or_else(|| Error::Forbidden(format!("unknown user {u:?}")))?;
         Ok(match user.role {
             Role::Inspector => Some(user.grids.clone()),
             _ => None,
@@ -1330,8 +1718,15 @@ impl Store {
     ) -> Result<InspectionHeader> {
         check_id("venue", venue_id)?;
         let (user, actor) = self.act_as(as_user)?;
-        if !matches!(user.role, Role::Inspector | Role::Reviewer | Role::TownOffice) {
-            return Err(Error::Forbidden(format!("{} ({}) cannot inspect", user.id, user.role.label_zh())));
+        if !matches!(
+            user.role,
+            Role::Inspector | Role::Reviewer | Role::TownOffice
+        ) {
+            return Err(Error::Forbidden(format!(
+                "{} ({}) cannot inspect",
+                user.id,
+                user.role.label_zh()
+            )));
         }
         let venue = self.venue(venue_id)?;
         Store::check_grid_scope(&user, &venue.grid_id)?;
@@ -1362,7 +1757,12 @@ impl Store {
             profile: venue.profile.clone(),
         };
         let mut doc = records::new_inspection_doc(&actor, &header)?;
-        let insp = Inspection { header: header.clone(), answers: BTreeMap::new(), photos: vec![], finish: None };
+        let insp = Inspection {
+            header: header.clone(),
+            answers: BTreeMap::new(),
+            photos: vec![],
+            finish: None,
+        };
         let tx = self.conn.transaction()?;
         Store::insert_doc(&tx, &header.id, DocKind::Inspection, &mut doc)?;
         projection::index_inspection(&tx, &insp)?;
@@ -1383,33 +1783,56 @@ impl Store {
         let (doc, since) = self.doc(id, DocKind::Inspection)?;
         let insp = records::read_inspection(&doc, id)?;
         if insp.header.inspector != user.id {
-            return Err(Error::Forbidden(format!("inspection {id} belongs to {}", insp.header.inspector)));
+            return Err(Error::Forbidden(format!(
+                "inspection {id} belongs to {}",
+                insp.header.inspector
+            )));
         }
         if insp.finish.is_some() {
-            return Err(Error::invalid(format!("inspection {id} is finished; its answers can no longer change")));
+            return Err(Error::invalid(format!(
+                "inspection {id} is finished; its answers can no longer change"
+            )));
         }
         let t = self.template_cached(&insp.header.template_id, &insp.header.template_version)?;
         if t.hash != insp.header.template_hash {
-            return Err(Error::Document { id: id.into(), reason: format!("pinned template {} does not match its recorded hash", t.key()) });
+            return Err(Error::Document {
+                id: id.into(),
+                reason: format!(
+                    "pinned template {} does not match its recorded hash",
+                    t.key()
+                ),
+            });
         }
         Ok((user, doc.with_actor(actor), since, insp, t))
     }
 
     /// Records answers (item id → value as the user gave it). All or nothing: one wrong answer
     /// and none are saved.
-    pub fn answer(&mut self, as_user: &str, inspection_id: &str, answers: &[(String, serde_json::Value)]) -> Result<Vec<ItemResult>> {
+    pub fn answer(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+        answers: &[(String, serde_json::Value)],
+    ) -> Result<Vec<ItemResult>> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         let at = ms_to_rfc3339(self.now());
         let mut results = Vec::with_capacity(answers.len());
         let mut parsed = Vec::with_capacity(answers.len());
         for (item_id, v) in answers {
-            let item = t.item(item_id).ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
+            let item = t
+                .item(item_id)
+                .ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
             let a = parse_answer(item, v)?;
             results.push(evaluate_item(item, &insp.header.profile, Some(&a)));
             parsed.push((item_id, a));
         }
         for (item_id, a) in parsed {
-            let rec = AnswerRecord { na: a.na, fields: a.fields, at: at.clone(), by: user.id.clone() };
+            let rec = AnswerRecord {
+                na: a.na,
+                fields: a.fields,
+                at: at.clone(),
+                by: user.id.clone(),
+            };
             records::put_answer(&mut doc, inspection_id, item_id, &rec)?;
         }
         let tx = self.conn.transaction()?;
@@ -1420,17 +1843,32 @@ impl Store {
 
     /// Runs the evidence pipeline on a photo and stores its variants (evidence copy, thumbnail,
     /// and the original unless the policy drops it). Nothing is stored if the photo is refused.
-    fn store_photo(&self, tx: &Transaction<'_>, p: &NewPhoto, venue_id: &str, by: &str) -> Result<PhotoRef> {
+    fn store_photo(
+        &self,
+        tx: &Transaction<'_>,
+        p: &NewPhoto,
+        venue_id: &str,
+        by: &str,
+    ) -> Result<PhotoRef> {
         if !PHOTO_ROLES.contains(&p.role.as_str()) {
-            return Err(Error::invalid(format!("photo role {:?} is not one of {}", p.role, PHOTO_ROLES.join(", "))));
+            return Err(Error::invalid(format!(
+                "photo role {:?} is not one of {}",
+                p.role,
+                PHOTO_ROLES.join(", ")
+            )));
         }
         if let (Some(lat), Some(lon)) = (p.lat, p.lon)
             && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon))
         {
-            return Err(Error::invalid(format!("GPS position {lat},{lon} is out of range")));
+            return Err(Error::invalid(format!(
+                "GPS position {lat},{lon} is out of range"
+            )));
         }
         if p.bytes.len() > MAX_PHOTO_BYTES {
-            return Err(Error::Photo(format!("the file is {} bytes; the limit is {MAX_PHOTO_BYTES}", p.bytes.len())));
+            return Err(Error::Photo(format!(
+                "the file is {} bytes; the limit is {MAX_PHOTO_BYTES}",
+                p.bytes.len()
+            )));
         }
         let ctx = IngestContext {
             venue_short: venue_id.chars().filter(|c| *c != '-').take(8).collect(),
@@ -1476,18 +1914,34 @@ impl Store {
     /// Whether camera originals are kept (until uploaded) or dropped once processed.
     pub fn originals_policy(&self) -> Result<OriginalsPolicy> {
         let v = self.meta("originals")?;
-        Ok(if v.as_deref() == Some("drop") { OriginalsPolicy::Drop } else { OriginalsPolicy::Keep })
+        Ok(if v.as_deref() == Some("drop") {
+            OriginalsPolicy::Drop
+        } else {
+            OriginalsPolicy::Keep
+        })
     }
 
     pub fn set_originals_policy(&mut self, p: OriginalsPolicy) -> Result<()> {
-        let v = if p == OriginalsPolicy::Drop { "drop" } else { "keep" };
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('originals', ?1)", params![v])?;
+        let v = if p == OriginalsPolicy::Drop {
+            "drop"
+        } else {
+            "keep"
+        };
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('originals', ?1)",
+            params![v],
+        )?;
         Ok(())
     }
 
     /// Processes a photo through the evidence pipeline, stores it content-addressed and
     /// references it from the inspection.
-    pub fn attach_photo(&mut self, as_user: &str, inspection_id: &str, photo: NewPhoto) -> Result<PhotoRef> {
+    pub fn attach_photo(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+        photo: NewPhoto,
+    ) -> Result<PhotoRef> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         if let Some(item) = &photo.item_id
             && t.item(item).is_none()
@@ -1504,10 +1958,16 @@ impl Store {
 
     pub fn blob(&self, sha256: &str) -> Result<Vec<u8>> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid(format!("{sha256:?} is not a SHA-256 hex string")));
+            return Err(Error::invalid(format!(
+                "{sha256:?} is not a SHA-256 hex string"
+            )));
         }
         self.conn
-            .query_row("SELECT data FROM blobs WHERE sha256 = ?1", params![sha256.to_ascii_lowercase()], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM blobs WHERE sha256 = ?1",
+                params![sha256.to_ascii_lowercase()],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or_else(|| Error::not_found("photo", sha256))
     }
@@ -1517,7 +1977,14 @@ impl Store {
     pub fn verify_evidence(&self, inspection_id: &str) -> Result<evidence::EvidenceReport> {
         let insp = self.inspection(inspection_id)?;
         let lookup = |sha: &str| -> Result<Option<Vec<u8>>> {
-            Ok(self.conn.query_row("SELECT data FROM blobs WHERE sha256 = ?1", params![sha], |r| r.get(0)).optional()?)
+            Ok(self
+                .conn
+                .query_row(
+                    "SELECT data FROM blobs WHERE sha256 = ?1",
+                    params![sha],
+                    |r| r.get(0),
+                )
+                .optional()?)
         };
         evidence::verify(&insp, &lookup)
     }
@@ -1541,28 +2008,50 @@ impl Store {
     /// Finishes an inspection: every applicable item answered, every failed item that needs a
     /// photo has one; registers a hazard per failed item (once per venue and item while one is
     /// open; as a linked recurrence when the last one was closed). One transaction.
-    pub fn finish_inspection(&mut self, as_user: &str, inspection_id: &str) -> Result<FinishReport> {
+    pub fn finish_inspection(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+    ) -> Result<FinishReport> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         let actor = doc.get_actor().clone();
         let results = evaluate_all(&t, &insp);
-        let unanswered: Vec<&str> = results.iter().filter(|r| r.outcome == Outcome::Unanswered).map(|r| r.item_id.as_str()).collect();
+        let unanswered: Vec<&str> = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Unanswered)
+            .map(|r| r.item_id.as_str())
+            .collect();
         if !unanswered.is_empty() {
             return Err(Error::Incomplete {
                 id: inspection_id.into(),
-                reason: format!("unanswered items (answer or mark na): {}", unanswered.join(", ")),
+                reason: format!(
+                    "unanswered items (answer or mark na): {}",
+                    unanswered.join(", ")
+                ),
             });
         }
         let missing_photo: Vec<&str> = results
             .iter()
             .filter(|r| r.outcome == Outcome::Fail)
-            .filter(|r| t.item(&r.item_id).is_some_and(|i| i.photo.requires_photo_on_fail()))
-            .filter(|r| !insp.photos.iter().any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before"))
+            .filter(|r| {
+                t.item(&r.item_id)
+                    .is_some_and(|i| i.photo.requires_photo_on_fail())
+            })
+            .filter(|r| {
+                !insp
+                    .photos
+                    .iter()
+                    .any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before")
+            })
             .map(|r| r.item_id.as_str())
             .collect();
         if !missing_photo.is_empty() {
             return Err(Error::Incomplete {
                 id: inspection_id.into(),
-                reason: format!("failed items need a before photo: {}", missing_photo.join(", ")),
+                reason: format!(
+                    "failed items need a before photo: {}",
+                    missing_photo.join(", ")
+                ),
             });
         }
         let wall = self.now();
@@ -1591,8 +2080,9 @@ impl Store {
                 continue;
             }
             let hlc = Store::next_hlc(&tx, wall)?;
-            let deadline = (p.fix_mode == template::FixMode::Deadline)
-                .then(|| format_date(today_date + time::Duration::days(i64::from(p.deadline_days))));
+            let deadline = (p.fix_mode == template::FixMode::Deadline).then(|| {
+                format_date(today_date + time::Duration::days(i64::from(p.deadline_days)))
+            });
             let header = HazardHeader {
                 id: new_id(),
                 venue_id: insp.header.venue_id.clone(),
@@ -1606,29 +2096,53 @@ impl Store {
                 domain: item.domain.clone(),
                 title_zh: item.q_zh.clone(),
                 title_en: item.q_en.clone(),
-                finding_zh: p.findings.iter().map(|f| f.zh.as_str()).collect::<Vec<_>>().join("；"),
-                finding_en: p.findings.iter().map(|f| f.en.as_str()).collect::<Vec<_>>().join("; "),
+                finding_zh: p
+                    .findings
+                    .iter()
+                    .map(|f| f.zh.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                finding_en: p
+                    .findings
+                    .iter()
+                    .map(|f| f.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 basis_refs: item.refs.iter().map(template::Reference::display).collect(),
                 basis_edition: t.basis_edition.clone(),
-                severity_proposed: if p.severity == Level::MajorCandidate { "major_candidate".into() } else { "general".into() },
+                severity_proposed: if p.severity == Level::MajorCandidate {
+                    "major_candidate".into()
+                } else {
+                    "general".into()
+                },
                 focus: p.focus,
                 combined_group: p.combined_group.clone(),
                 lead_depts: p.lead_depts.clone(),
                 source: "inspection".into(),
                 ticket_no: None,
-                fix_mode: if p.fix_mode == template::FixMode::OnSpot { "on_spot".into() } else { "deadline".into() },
+                fix_mode: if p.fix_mode == template::FixMode::OnSpot {
+                    "on_spot".into()
+                } else {
+                    "deadline".into()
+                },
                 deadline,
                 recurrence_of: prior.map(|(id, _)| id),
                 found_at: ms_to_rfc3339(hlc.ms),
                 found_ms: hlc.ms,
                 found_by: user.id.clone(),
-                photos: insp.photos.iter().filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str())).cloned().collect(),
+                photos: insp
+                    .photos
+                    .iter()
+                    .filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str()))
+                    .cloned()
+                    .collect(),
             };
             let reg = event(new_id(), EventKind::Register, hlc);
             let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
             Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
             let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
-            let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+            let status =
+                projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
             projection::index_hazard(&tx, &header, &status)?;
             hazard_ids.push(header.id.clone());
             hazards.push(row_of(&header, &status, today_date));
@@ -1636,7 +2150,10 @@ impl Store {
         let finish = Finish {
             at: ms_to_rfc3339(wall),
             by: user.id.clone(),
-            results: results.iter().map(|r| (r.item_id.clone(), r.outcome.code().to_owned())).collect(),
+            results: results
+                .iter()
+                .map(|r| (r.item_id.clone(), r.outcome.code().to_owned()))
+                .collect(),
             hazard_ids,
             manifest: Some(evidence::seal(&insp)),
         };
@@ -1652,21 +2169,37 @@ impl Store {
             |r| r.get(0),
         )?;
         tx.commit()?;
-        Ok(FinishReport { inspection_id: inspection_id.to_owned(), results, hazards, already_open, combined_elements_open: combined })
+        Ok(FinishReport {
+            inspection_id: inspection_id.to_owned(),
+            results,
+            hazards,
+            already_open,
+            combined_elements_open: combined,
+        })
     }
 
     /// Inspections of a venue, newest first.
     pub fn venue_inspections(&self, venue_id: &str) -> Result<Vec<InspectionRow>> {
         check_id("venue", venue_id)?;
-        self.inspection_rows("WHERE venue_id = ?1 ORDER BY started_ms DESC", params![venue_id])
+        self.inspection_rows(
+            "WHERE venue_id = ?1 ORDER BY started_ms DESC",
+            params![venue_id],
+        )
     }
 
     /// The user's inspections started today (Shanghai date).
     pub fn todays_inspections(&self, user: &str) -> Result<Vec<InspectionRow>> {
-        self.inspection_rows("WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms", params![user, format_date(self.today())])
+        self.inspection_rows(
+            "WHERE inspector = ?1 AND day = ?2 ORDER BY started_ms",
+            params![user, format_date(self.today())],
+        )
     }
 
-    fn inspection_rows(&self, clause: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<InspectionRow>> {
+    fn inspection_rows(
+        &self,
+        clause: &str,
+        p: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<InspectionRow>> {
         let sql = format!(
             "SELECT id, venue_id, venue_name, template_id, template_version, inspector, started_ms, finished, failed, hazards FROM inspections_idx {clause}"
         );
@@ -1697,12 +2230,21 @@ impl Store {
         let (header, evs) = records::read_hazard(&doc, id)?;
         let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
         let overdue = status.is_overdue(self.today());
-        Ok(HazardView { header, status, overdue })
+        Ok(HazardView {
+            header,
+            status,
+            overdue,
+        })
     }
 
     /// Applies a lifecycle action as `as_user`. Refused actions return the reason and change
     /// nothing (not even the photo store).
-    pub fn transition(&mut self, as_user: &str, hazard_id: &str, action: Action) -> Result<HazardView> {
+    pub fn transition(
+        &mut self,
+        as_user: &str,
+        hazard_id: &str,
+        action: Action,
+    ) -> Result<HazardView> {
         check_id("hazard", hazard_id)?;
         let (user, actor) = self.act_as(as_user)?;
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
@@ -1721,7 +2263,14 @@ impl Store {
         if action.kind == EventKind::Rectify {
             ev.inspection_id = header.inspection_id.clone();
         }
-        let status = match projection::record_event(&mut doc, &header, &mut evs, ev, self.directory.as_deref(), &self.actors) {
+        let status = match projection::record_event(
+            &mut doc,
+            &header,
+            &mut evs,
+            ev,
+            self.directory.as_deref(),
+            &self.actors,
+        ) {
             Ok(s) => s,
             Err(e) => {
                 drop(tx);
@@ -1732,7 +2281,11 @@ impl Store {
         projection::index_hazard(&tx, &header, &status)?;
         tx.commit()?;
         let overdue = status.is_overdue(self.today());
-        Ok(HazardView { header, status, overdue })
+        Ok(HazardView {
+            header,
+            status,
+            overdue,
+        })
     }
 
     /// Lists hazards from the projection. With a scope user: an inspector sees their grids, a
@@ -1743,8 +2296,12 @@ impl Store {
 
     /// Counts of records by kind (status screens, benchmarks).
     pub fn counts(&self) -> Result<BTreeMap<String, u64>> {
-        let mut stmt = self.conn.prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, count(*) FROM docs GROUP BY kind")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1757,15 +2314,28 @@ impl Store {
 
 /// Splits a comma-separated column (heads, venue types, departments), skipping empty parts.
 pub fn split_list(s: &str) -> Vec<String> {
-    s.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect()
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub(crate) fn placeholders(n: usize) -> String {
-    if n == 0 { "NULL".into() } else { vec!["?"; n].join(",") }
+    if n == 0 {
+        "NULL".into()
+    } else {
+        vec!["?"; n].join(",")
+    }
 }
 
 fn answer_of(insp: &Inspection, item_id: &str) -> Answer {
-    insp.answers.get(item_id).map(|a| Answer { na: a.na, fields: a.fields.clone() }).unwrap_or_default()
+    insp.answers
+        .get(item_id)
+        .map(|a| Answer {
+            na: a.na,
+            fields: a.fields.clone(),
+        })
+        .unwrap_or_default()
 }
 
 /// Evaluates every item of the pinned template against the inspection's answers.
@@ -1773,7 +2343,10 @@ pub fn evaluate_all(t: &Template, insp: &Inspection) -> Vec<ItemResult> {
     t.items
         .iter()
         .map(|item| {
-            let a = insp.answers.get(&item.id).map(|a| Answer { na: a.na, fields: a.fields.clone() });
+            let a = insp.answers.get(&item.id).map(|a| Answer {
+                na: a.na,
+                fields: a.fields.clone(),
+            });
             evaluate_item(item, &insp.header.profile, a.as_ref())
         })
         .collect()
@@ -1791,7 +2364,10 @@ fn row_of(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> HazardRow {
         title_zh: h.title_zh.clone(),
         title_en: h.title_en.clone(),
         severity: s.severity.clone(),
-        confirmation: serde_json::to_value(s.confirmation).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        confirmation: serde_json::to_value(s.confirmation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         state: s.state.as_str().into(),
         due_date: s.deadline.clone(),
         overdue: s.is_overdue(today),
@@ -1813,8 +2389,13 @@ mod migration_tests {
     fn the_known_schema_is_the_last_migration() {
         let mut conn = Connection::open_in_memory().unwrap();
         MIGRATIONS.to_latest(&mut conn).unwrap();
-        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-        assert_eq!(v, STORE_SCHEMA as i64, "bump STORE_SCHEMA with every migration");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            v, STORE_SCHEMA as i64,
+            "bump STORE_SCHEMA with every migration"
+        );
     }
 
     /// Schema 4 rebuilds the documents table to admit task records: a store from before keeps
@@ -1832,16 +2413,24 @@ mod migration_tests {
         assert!(conn.execute("INSERT INTO docs (id, kind, snapshot, heads, updated_ms) VALUES ('t', 'task', x'', '', 0)", []).is_err());
         MIGRATIONS.to_latest(&mut conn).unwrap();
         let row: (String, Vec<u8>, i64, String, i64) = conn
-            .query_row("SELECT kind, snapshot, chunks, server_heads, dirty FROM docs WHERE id = 'a'", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
+            .query_row(
+                "SELECT kind, snapshot, chunks, server_heads, dirty FROM docs WHERE id = 'a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
             .unwrap();
         assert_eq!(row, ("venue".into(), vec![1], 1, "s".into(), 0));
-        let chunk: Vec<u8> = conn.query_row("SELECT data FROM doc_chunks WHERE doc_id = 'a'", [], |r| r.get(0)).unwrap();
+        let chunk: Vec<u8> = conn
+            .query_row("SELECT data FROM doc_chunks WHERE doc_id = 'a'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(chunk, vec![2]);
         conn.execute("INSERT INTO docs (id, kind, snapshot, heads, updated_ms) VALUES ('t', 'task', x'', '', 0)", []).unwrap();
         conn.execute("DELETE FROM docs WHERE id = 'a'", []).unwrap();
-        let left: i64 = conn.query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0)).unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(left, 0, "chunks still cascade with their document");
     }
 }

@@ -95,12 +95,18 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T> {
-    ciborium::from_reader(bytes).map_err(|e| Error::invalid(format!("{what}: not a valid protocol v{PROTOCOL} message: {e}")))
+    ciborium::from_reader(bytes).map_err(|e| {
+        Error::invalid(format!(
+            "{what}: not a valid protocol v{PROTOCOL} message: {e}"
+        ))
+    })
 }
 
 fn check_version(what: &str, v: u32) -> Result<()> {
     if v != PROTOCOL {
-        return Err(Error::invalid(format!("{what}: protocol version {v} is not supported (this build speaks {PROTOCOL})")));
+        return Err(Error::invalid(format!(
+            "{what}: protocol version {v} is not supported (this build speaks {PROTOCOL})"
+        )));
     }
     Ok(())
 }
@@ -116,7 +122,11 @@ impl SyncRequest {
     }
     /// Raw automerge bytes carried (for the wire-overhead measure).
     pub fn change_bytes(&self) -> usize {
-        self.push.iter().flat_map(|d| d.changes.iter()).map(|c| c.len()).sum()
+        self.push
+            .iter()
+            .flat_map(|d| d.changes.iter())
+            .map(|c| c.len())
+            .sum()
     }
 }
 
@@ -130,7 +140,11 @@ impl SyncResponse {
         Ok(r)
     }
     pub fn change_bytes(&self) -> usize {
-        self.pull.iter().flat_map(|d| d.changes.iter()).map(|c| c.len()).sum()
+        self.pull
+            .iter()
+            .flat_map(|d| d.changes.iter())
+            .map(|c| c.len())
+            .sum()
     }
 }
 
@@ -152,16 +166,33 @@ mod tests {
                 heads: vec![],
             }],
             more_to_push: false,
-            status: DeviceStatus { pending_docs: 1, pending_photos: 2, app_version: "0.1.0".into() },
+            status: DeviceStatus {
+                pending_docs: 1,
+                pending_photos: 2,
+                app_version: "0.1.0".into(),
+            },
         };
         let bytes = req.encode();
         assert_eq!(SyncRequest::decode(&bytes).unwrap(), req);
         // Changes travel as raw CBOR byte strings (0x43 = 3 bytes follow), not base64.
         assert!(bytes.windows(4).any(|w| w == [0x43, 1, 2, 3]));
-        assert!(SyncRequest::decode(b"\xff\x00garbage").unwrap_err().to_string().contains("not a valid protocol"));
+        assert!(
+            SyncRequest::decode(b"\xff\x00garbage")
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid protocol")
+        );
         let mut v2 = req.clone();
         v2.protocol = 2;
-        assert!(SyncRequest::decode(&v2.encode()).unwrap_err().to_string().contains("version 2"));
-        assert!(SyncResponse::decode(&bytes).is_err(), "a request is not a response");
+        assert!(
+            SyncRequest::decode(&v2.encode())
+                .unwrap_err()
+                .to_string()
+                .contains("version 2")
+        );
+        assert!(
+            SyncResponse::decode(&bytes).is_err(),
+            "a request is not a response"
+        );
     }
 }

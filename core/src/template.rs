@@ -33,7 +33,13 @@ pub struct TemplateSource {
 
 /// Every template version shipped inside this build.
 pub fn bundled_sources() -> Vec<TemplateSource> {
-    bundled::BUNDLED.iter().map(|(n, b)| TemplateSource { name: (*n).to_owned(), bytes: b.to_vec() }).collect()
+    bundled::BUNDLED
+        .iter()
+        .map(|(n, b)| TemplateSource {
+            name: (*n).to_owned(),
+            bytes: b.to_vec(),
+        })
+        .collect()
 }
 
 /// A resolved, validated template version. Its `hash` is the SHA-256 of its canonical JSON
@@ -310,7 +316,10 @@ pub struct Reference {
 
 impl Reference {
     pub fn display(&self) -> String {
-        let tag = serde_json::to_value(self.verify).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let tag = serde_json::to_value(self.verify)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         format!("{} [{tag}]", self.cite)
     }
 }
@@ -379,24 +388,46 @@ struct Parsed {
 }
 
 fn terr(file: &str, item: &str, reason: impl Into<String>) -> Error {
-    Error::Template { file: file.to_owned(), item: item.to_owned(), reason: reason.into() }
+    Error::Template {
+        file: file.to_owned(),
+        item: item.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 fn is_code(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
 }
 
 fn parse_one(src: &TemplateSource) -> Result<Parsed> {
     let file = src.name.as_str();
-    let raw: RawTemplate = serde_json::from_slice(&src.bytes).map_err(|e| terr(file, "-", format!("not a valid template file: {e}")))?;
+    let raw: RawTemplate = serde_json::from_slice(&src.bytes)
+        .map_err(|e| terr(file, "-", format!("not a valid template file: {e}")))?;
     if raw.format != FORMAT {
-        return Err(terr(file, "-", format!("template format {} is not supported (this build reads format {FORMAT})", raw.format)));
+        return Err(terr(
+            file,
+            "-",
+            format!(
+                "template format {} is not supported (this build reads format {FORMAT})",
+                raw.format
+            ),
+        ));
     }
     if !is_code(&raw.template_id) || raw.version.trim().is_empty() || !is_code(&raw.domain) {
-        return Err(terr(file, "-", "template_id and domain must be lowercase codes and version must not be empty"));
+        return Err(terr(
+            file,
+            "-",
+            "template_id and domain must be lowercase codes and version must not be empty",
+        ));
     }
     if raw.lead_depts.is_empty() || !raw.lead_depts.iter().all(|d| is_code(d)) {
-        return Err(terr(file, "-", "lead_depts must list at least one department code"));
+        return Err(terr(
+            file,
+            "-",
+            "lead_depts must list at least one department code",
+        ));
     }
     if raw.deadline_days == 0 {
         return Err(terr(file, "-", "deadline_days must be at least 1"));
@@ -407,34 +438,58 @@ fn parse_one(src: &TemplateSource) -> Result<Parsed> {
     let mut items = Vec::with_capacity(raw.items.len());
     let mut seen = HashSet::new();
     for (n, v) in raw.items.iter().enumerate() {
-        let id_hint = v.get("id").and_then(|i| i.as_str()).map_or_else(|| format!("#{}", n + 1), str::to_owned);
-        let ri: RawItem = serde_json::from_value(v.clone()).map_err(|e| terr(file, &id_hint, e.to_string()))?;
+        let id_hint = v
+            .get("id")
+            .and_then(|i| i.as_str())
+            .map_or_else(|| format!("#{}", n + 1), str::to_owned);
+        let ri: RawItem =
+            serde_json::from_value(v.clone()).map_err(|e| terr(file, &id_hint, e.to_string()))?;
         if !seen.insert(ri.id.clone()) {
             return Err(terr(file, &ri.id, "duplicate item id"));
         }
         let item = validate_item(file, &raw, ri)?;
         items.push(item);
     }
-    Ok(Parsed { file: file.to_owned(), raw, items })
+    Ok(Parsed {
+        file: file.to_owned(),
+        raw,
+        items,
+    })
 }
 
 fn validate_threshold(file: &str, item: &str, t: &Threshold, fields: &[Field]) -> Result<()> {
     match t {
-        Threshold::Number(n) if !n.is_finite() || *n < 0.0 => Err(terr(file, item, format!("threshold {n} must be a non-negative number"))),
+        Threshold::Number(n) if !n.is_finite() || *n < 0.0 => Err(terr(
+            file,
+            item,
+            format!("threshold {n} must be a non-negative number"),
+        )),
         Threshold::Number(_) => Ok(()),
         Threshold::Profile { profile, factor } => {
             crate::profile::VenueProfile::default()
                 .value(profile)
                 .filter(|v| matches!(v, crate::profile::Value::Num(_)))
-                .ok_or_else(|| terr(file, item, format!("threshold refers to unknown numeric profile field {profile:?}")))?;
+                .ok_or_else(|| {
+                    terr(
+                        file,
+                        item,
+                        format!("threshold refers to unknown numeric profile field {profile:?}"),
+                    )
+                })?;
             if !factor.is_finite() || *factor <= 0.0 {
                 return Err(terr(file, item, "threshold factor must be positive"));
             }
             Ok(())
         }
         Threshold::Answer { answer, factor } => {
-            if !fields.iter().any(|f| &f.key == answer && matches!(f.kind, FieldKind::Count | FieldKind::Measure)) {
-                return Err(terr(file, item, format!("threshold refers to unknown numeric field {answer:?}")));
+            if !fields.iter().any(|f| {
+                &f.key == answer && matches!(f.kind, FieldKind::Count | FieldKind::Measure)
+            }) {
+                return Err(terr(
+                    file,
+                    item,
+                    format!("threshold refers to unknown numeric field {answer:?}"),
+                ));
             }
             if !factor.is_finite() || *factor <= 0.0 {
                 return Err(terr(file, item, "threshold factor must be positive"));
@@ -448,7 +503,9 @@ fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<Item> {
     let id = ri.id.as_str();
     let e = |r: String| terr(file, id, r);
     if !is_code(id) || !id.contains('.') {
-        return Err(e("item id must be a dotted lowercase code such as gas.hose_length".into()));
+        return Err(e(
+            "item id must be a dotted lowercase code such as gas.hose_length".into(),
+        ));
     }
     if ri.q_zh.trim().is_empty() || ri.q_en.trim().is_empty() {
         return Err(e("question text is required in Chinese and English".into()));
@@ -474,16 +531,26 @@ fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<Item> {
         match f.kind {
             FieldKind::Yn => {
                 if f.pass.is_none() {
-                    return Err(fe("a yes/no field must state its pass value (yes, no or any)"));
+                    return Err(fe(
+                        "a yes/no field must state its pass value (yes, no or any)",
+                    ));
                 }
             }
             FieldKind::Measure => {
-                let unit = f.unit.as_deref().ok_or_else(|| fe("a measurement needs a unit"))?;
+                let unit = f
+                    .unit
+                    .as_deref()
+                    .ok_or_else(|| fe("a measurement needs a unit"))?;
                 if !UNITS.contains(&unit) {
-                    return Err(fe(&format!("unknown unit {unit:?} (known: {})", UNITS.join(", "))));
+                    return Err(fe(&format!(
+                        "unknown unit {unit:?} (known: {})",
+                        UNITS.join(", ")
+                    )));
                 }
                 if f.rules.is_empty() && !f.record_only {
-                    return Err(fe("missing threshold: a measurement needs a rule, or record_only"));
+                    return Err(fe(
+                        "missing threshold: a measurement needs a rule, or record_only",
+                    ));
                 }
             }
             FieldKind::Count => {
@@ -522,14 +589,26 @@ fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<Item> {
     }
     for c in &ri.checks {
         if c.sum.is_empty()
-            || c.sum.keys().any(|k| !ri.fields.iter().any(|f| &f.key == k && matches!(f.kind, FieldKind::Count | FieldKind::Measure)))
+            || c.sum.keys().any(|k| {
+                !ri.fields
+                    .iter()
+                    .any(|f| &f.key == k && matches!(f.kind, FieldKind::Count | FieldKind::Measure))
+            })
         {
-            return Err(e(format!("check {:?} sums unknown or non-numeric fields", c.key)));
+            return Err(e(format!(
+                "check {:?} sums unknown or non-numeric fields",
+                c.key
+            )));
         }
         validate_threshold(file, id, &c.threshold, &ri.fields)?;
     }
-    if !ri.fields.iter().any(Field::is_scored) && ri.checks.is_empty() && ri.severity.level != Level::Info {
-        return Err(e("an item that can fail needs a scored field or a check (or severity level info)".into()));
+    if !ri.fields.iter().any(Field::is_scored)
+        && ri.checks.is_empty()
+        && ri.severity.level != Level::Info
+    {
+        return Err(e(
+            "an item that can fail needs a scored field or a check (or severity level info)".into(),
+        ));
     }
     if let Some(c) = &ri.severity.major_if {
         c.check().map_err(|r| e(format!("major_if: {r}")))?;
@@ -537,10 +616,15 @@ fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<Item> {
     if let Some(a) = &ri.severity.major_if_answer
         && !ri.fields.iter().any(|f| f.key == a.field)
     {
-        return Err(e(format!("major_if_answer refers to unknown field {:?}", a.field)));
+        return Err(e(format!(
+            "major_if_answer refers to unknown field {:?}",
+            a.field
+        )));
     }
     if ri.refs.is_empty() && ri.severity.level != Level::Info {
-        return Err(e("an item that can fail needs at least one reference".into()));
+        return Err(e(
+            "an item that can fail needs at least one reference".into()
+        ));
     }
     if ri.refs.iter().any(|r| r.cite.trim().is_empty()) {
         return Err(e("a reference needs a citation".into()));
@@ -584,12 +668,25 @@ pub fn content_hash(t: &Template) -> String {
 
 /// Loads a bundle of template files. Includes are resolved against the bundle first, then
 /// against `known` (versions already installed). Any error rejects the whole bundle.
-pub fn load_bundle(sources: &[TemplateSource], known: &dyn Fn(&str, &str) -> Option<Arc<Template>>) -> Result<Vec<Template>> {
+pub fn load_bundle(
+    sources: &[TemplateSource],
+    known: &dyn Fn(&str, &str) -> Option<Arc<Template>>,
+) -> Result<Vec<Template>> {
     let parsed: Vec<Parsed> = sources.iter().map(parse_one).collect::<Result<_>>()?;
     let mut by_key: HashMap<(String, String), usize> = HashMap::new();
     for (i, p) in parsed.iter().enumerate() {
-        if by_key.insert((p.raw.template_id.clone(), p.raw.version.clone()), i).is_some() {
-            return Err(terr(&p.file, "-", format!("{}@{} appears twice in the bundle", p.raw.template_id, p.raw.version)));
+        if by_key
+            .insert((p.raw.template_id.clone(), p.raw.version.clone()), i)
+            .is_some()
+        {
+            return Err(terr(
+                &p.file,
+                "-",
+                format!(
+                    "{}@{} appears twice in the bundle",
+                    p.raw.template_id, p.raw.version
+                ),
+            ));
         }
     }
     let mut out = Vec::with_capacity(parsed.len());
@@ -597,22 +694,43 @@ pub fn load_bundle(sources: &[TemplateSource], known: &dyn Fn(&str, &str) -> Opt
         let mut items = p.items.clone();
         let mut ids: HashSet<String> = items.iter().map(|i| i.id.clone()).collect();
         for inc in &p.raw.includes {
-            let from_bundle = by_key.get(&(inc.template.clone(), inc.version.clone())).map(|&j| &parsed[j]);
+            let from_bundle = by_key
+                .get(&(inc.template.clone(), inc.version.clone()))
+                .map(|&j| &parsed[j]);
             let item = match from_bundle {
                 Some(q) => q.items.iter().find(|i| i.id == inc.item).cloned(),
                 None => known(&inc.template, &inc.version)
                     .ok_or_else(|| {
-                        terr(&p.file, &inc.item, format!("included template {}@{} is not available", inc.template, inc.version))
+                        terr(
+                            &p.file,
+                            &inc.item,
+                            format!(
+                                "included template {}@{} is not available",
+                                inc.template, inc.version
+                            ),
+                        )
                     })?
                     .items
                     .iter()
                     .find(|i| i.id == inc.item && i.included_from.is_none())
                     .cloned(),
             };
-            let mut item =
-                item.ok_or_else(|| terr(&p.file, &inc.item, format!("included item is not defined in {}@{}", inc.template, inc.version)))?;
+            let mut item = item.ok_or_else(|| {
+                terr(
+                    &p.file,
+                    &inc.item,
+                    format!(
+                        "included item is not defined in {}@{}",
+                        inc.template, inc.version
+                    ),
+                )
+            })?;
             if !ids.insert(item.id.clone()) {
-                return Err(terr(&p.file, &item.id, "duplicate item id (defined and included)"));
+                return Err(terr(
+                    &p.file,
+                    &item.id,
+                    "duplicate item id (defined and included)",
+                ));
             }
             item.included_from = Some(format!("{}@{}", inc.template, inc.version));
             items.push(item);
@@ -639,7 +757,11 @@ pub fn from_stored(json: &[u8], expected_hash: &str) -> Result<Template> {
     let mut t: Template = serde_json::from_slice(json)?;
     t.hash = content_hash(&t);
     if t.hash != expected_hash {
-        return Err(terr(&format!("{}@{}", t.template_id, t.version), "-", "stored template does not match its content hash"));
+        return Err(terr(
+            &format!("{}@{}", t.template_id, t.version),
+            "-",
+            "stored template does not match its content hash",
+        ));
     }
     Ok(t)
 }
@@ -656,11 +778,17 @@ mod tests {
     fn bundled_templates_load_with_every_item() {
         let ts = load_bundle(&bundled_sources(), &none).unwrap();
         assert_eq!(ts.len(), 5);
-        let own: usize = ts.iter().map(|t| t.items.iter().filter(|i| i.included_from.is_none()).count()).sum();
+        let own: usize = ts
+            .iter()
+            .map(|t| t.items.iter().filter(|i| i.included_from.is_none()).count())
+            .sum();
         assert_eq!(own, 103, "all 103 items of checklists.md §1–5");
         let mixed = ts.iter().find(|t| t.template_id == "lx.mixed").unwrap();
         let inc = mixed.item("ebike.flying_lead").unwrap();
-        assert_eq!(inc.domain, "ebike", "an included item keeps its home domain");
+        assert_eq!(
+            inc.domain, "ebike",
+            "an included item keeps its home domain"
+        );
         assert_eq!(inc.included_from.as_deref(), Some("lx.ebike@2026.11-a"));
         for t in &ts {
             assert_eq!(t.hash, content_hash(t));
@@ -675,7 +803,10 @@ mod tests {
             "lead_depts": ["cyzx"], "deadline_days": 7,
             "items": [item]
         });
-        TemplateSource { name: "lx.test/1.json".into(), bytes: serde_json::to_vec(&t).unwrap() }
+        TemplateSource {
+            name: "lx.test/1.json".into(),
+            bytes: serde_json::to_vec(&t).unwrap(),
+        }
     }
 
     fn good_item() -> serde_json::Value {
@@ -689,7 +820,9 @@ mod tests {
     }
 
     fn err_of(item: serde_json::Value) -> String {
-        load_bundle(&[with_item(item)], &none).unwrap_err().to_string()
+        load_bundle(&[with_item(item)], &none)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -699,20 +832,32 @@ mod tests {
         let mut i = good_item();
         i["fields"][0]["unit"] = "cm".into();
         let e = err_of(i);
-        assert!(e.contains("lx.test/1.json") && e.contains("test.len") && e.contains("unknown unit \"cm\""), "{e}");
+        assert!(
+            e.contains("lx.test/1.json")
+                && e.contains("test.len")
+                && e.contains("unknown unit \"cm\""),
+            "{e}"
+        );
 
         let mut i = good_item();
         i["fields"][0].as_object_mut().unwrap().remove("rules");
         let e = err_of(i);
-        assert!(e.contains("test.len") && e.contains("missing threshold"), "{e}");
+        assert!(
+            e.contains("test.len") && e.contains("missing threshold"),
+            "{e}"
+        );
 
         let mut i = good_item();
-        i["fields"][0]["rules"][0].as_object_mut().unwrap().remove("threshold");
+        i["fields"][0]["rules"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("threshold");
         let e = err_of(i);
         assert!(e.contains("test.len") && e.contains("threshold"), "{e}");
 
         let mut i = good_item();
-        i["fields"][0] = serde_json::json!({"key": "yn", "type": "yn", "label_zh": "是", "label_en": "Y"});
+        i["fields"][0] =
+            serde_json::json!({"key": "yn", "type": "yn", "label_zh": "是", "label_en": "Y"});
         assert!(err_of(i).contains("pass value"));
 
         let mut i = good_item();
@@ -732,9 +877,15 @@ mod tests {
             "lead_depts": ["cyzx"], "deadline_days": 7,
             "items": [good_item(), good_item()]
         });
-        let src = TemplateSource { name: "dup.json".into(), bytes: serde_json::to_vec(&t).unwrap() };
+        let src = TemplateSource {
+            name: "dup.json".into(),
+            bytes: serde_json::to_vec(&t).unwrap(),
+        };
         let e = load_bundle(&[src], &none).unwrap_err().to_string();
-        assert!(e.contains("dup.json") && e.contains("test.len") && e.contains("duplicate item id"), "{e}");
+        assert!(
+            e.contains("dup.json") && e.contains("test.len") && e.contains("duplicate item id"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -748,7 +899,9 @@ mod tests {
 
     #[test]
     fn hash_changes_with_any_content() {
-        let a = load_bundle(&[with_item(good_item())], &none).unwrap().remove(0);
+        let a = load_bundle(&[with_item(good_item())], &none)
+            .unwrap()
+            .remove(0);
         let mut i = good_item();
         i["fields"][0]["rules"][0]["threshold"] = 2.5.into();
         let b = load_bundle(&[with_item(i)], &none).unwrap().remove(0);

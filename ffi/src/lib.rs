@@ -28,8 +28,15 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 });
 
 /// Runs blocking work on the library's threads and awaits it from any executor.
-async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, GridSafeError> + Send + 'static) -> Result<T, GridSafeError> {
-    RUNTIME.spawn_blocking(f).await.map_err(|e| GridSafeError::Storage { reason: format!("worker thread failed: {e}") })?
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, GridSafeError> + Send + 'static,
+) -> Result<T, GridSafeError> {
+    RUNTIME
+        .spawn_blocking(f)
+        .await
+        .map_err(|e| GridSafeError::Storage {
+            reason: format!("worker thread failed: {e}"),
+        })?
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,15 +88,26 @@ impl From<gridsafe_core::Error> for GridSafeError {
         use gridsafe_core::Error as E;
         let reason = e.to_string();
         match e {
-            E::Refused(r) => GridSafeError::Refused { code: r.code, reason },
-            E::Forbidden(_) => GridSafeError::Refused { code: "forbidden".into(), reason },
+            E::Refused(r) => GridSafeError::Refused {
+                code: r.code,
+                reason,
+            },
+            E::Forbidden(_) => GridSafeError::Refused {
+                code: "forbidden".into(),
+                reason,
+            },
             E::NotFound { .. } => GridSafeError::NotFound { reason },
             E::Incomplete { .. } => GridSafeError::Incomplete { reason },
-            E::Template { .. } | E::Answer { .. } | E::Photo(_) | E::Invalid(_) | E::Document { .. } | E::Json(_) => {
-                GridSafeError::InvalidInput { reason }
-            }
+            E::Template { .. }
+            | E::Answer { .. }
+            | E::Photo(_)
+            | E::Invalid(_)
+            | E::Document { .. }
+            | E::Json(_) => GridSafeError::InvalidInput { reason },
             E::WrongKey { .. } => GridSafeError::WrongKey { reason },
-            E::Store { .. } | E::Sqlite(_) | E::Automerge(_) | E::Reconcile(_) | E::Hydrate(_) => GridSafeError::Storage { reason },
+            E::Store { .. } | E::Sqlite(_) | E::Automerge(_) | E::Reconcile(_) | E::Hydrate(_) => {
+                GridSafeError::Storage { reason }
+            }
         }
     }
 }
@@ -97,7 +115,9 @@ impl From<gridsafe_core::Error> for GridSafeError {
 /// Errors from the HTTP client: a cancel, a core error, an authorisation failure or the network.
 fn client_error(e: anyhow::Error) -> GridSafeError {
     if e.downcast_ref::<gridsafe_client::Cancelled>().is_some() {
-        return GridSafeError::Cancelled { reason: e.to_string() };
+        return GridSafeError::Cancelled {
+            reason: e.to_string(),
+        };
     }
     let e = match e.downcast::<gridsafe_core::Error>() {
         Ok(core) => return core.into(),
@@ -519,20 +539,39 @@ pub struct GridStore {
 }
 
 /// A lock of the store object; a poisoned one (a panic while held) is a storage error.
-fn locked<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<std::sync::MutexGuard<'a, T>, GridSafeError> {
-    m.lock().map_err(|_| GridSafeError::Storage { reason: format!("{what} lock poisoned") })
+fn locked<'a, T>(
+    m: &'a Mutex<T>,
+    what: &str,
+) -> Result<std::sync::MutexGuard<'a, T>, GridSafeError> {
+    m.lock().map_err(|_| GridSafeError::Storage {
+        reason: format!("{what} lock poisoned"),
+    })
 }
 
 impl GridStore {
     fn open_keyed(path: String, key: Option<StoreKey>) -> Result<Arc<Self>, GridSafeError> {
         let p = PathBuf::from(&path);
-        let store = if p.exists() { Store::open_with(&p, key.as_ref())? } else { Store::create_with(&p, key.as_ref())? };
-        Ok(Arc::new(GridStore { path: p, key: Mutex::new(key), inner: Mutex::new(Some(store)), syncing: Mutex::new(()) }))
+        let store = if p.exists() {
+            Store::open_with(&p, key.as_ref())?
+        } else {
+            Store::create_with(&p, key.as_ref())?
+        };
+        Ok(Arc::new(GridStore {
+            path: p,
+            key: Mutex::new(key),
+            inner: Mutex::new(Some(store)),
+            syncing: Mutex::new(()),
+        }))
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Store) -> gridsafe_core::Result<T>) -> Result<T, GridSafeError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> gridsafe_core::Result<T>,
+    ) -> Result<T, GridSafeError> {
         let mut guard = locked(&self.inner, "store")?;
-        let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
+        let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed {
+            reason: format!("store {} is closed", self.path.display()),
+        })?;
         Ok(f(store)?)
     }
 }
@@ -554,7 +593,13 @@ fn item_result(r: gridsafe_core::eval::ItemResult) -> ItemResult {
 }
 
 fn photo_of(p: PhotoInput) -> NewPhoto {
-    NewPhoto { bytes: p.bytes, item_id: p.item_id, role: p.role, lat: p.lat, lon: p.lon }
+    NewPhoto {
+        bytes: p.bytes,
+        item_id: p.item_id,
+        role: p.role,
+        lat: p.lat,
+        lon: p.lon,
+    }
 }
 
 fn hazard_of(h: gridsafe_core::store::HazardRow) -> Hazard {
@@ -639,12 +684,18 @@ impl GridStore {
     /// is running.
     pub fn rekey(&self, new_key: Vec<u8>) -> Result<(), GridSafeError> {
         let new_key = StoreKey::from_bytes(&zeroize::Zeroizing::new(new_key))?;
-        let _no_sync = self.syncing.try_lock().map_err(|_| GridSafeError::Refused {
-            code: "sync_running".into(),
-            reason: "同步进行中，请稍后再更换密钥 a sync is running; change the key after it".into(),
-        })?;
+        let _no_sync = self
+            .syncing
+            .try_lock()
+            .map_err(|_| GridSafeError::Refused {
+                code: "sync_running".into(),
+                reason: "同步进行中，请稍后再更换密钥 a sync is running; change the key after it"
+                    .into(),
+            })?;
         let mut guard = locked(&self.inner, "store")?;
-        let store = guard.take().ok_or_else(|| GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) })?;
+        let store = guard.take().ok_or_else(|| GridSafeError::Closed {
+            reason: format!("store {} is closed", self.path.display()),
+        })?;
         match store.rekey(&new_key) {
             Ok(s) => {
                 *guard = Some(s);
@@ -728,9 +779,19 @@ impl GridStore {
 
     /// Starts an inspection of a venue with the newest version of a checklist (`lx.gas`,
     /// `lx.ebike`, `lx.selfbuilt`, `lx.lifeline`, `lx.threeinone`).
-    pub fn start_inspection(&self, user: String, venue_id: String, template_id: String) -> Result<InspectionStarted, GridSafeError> {
+    pub fn start_inspection(
+        &self,
+        user: String,
+        venue_id: String,
+        template_id: String,
+    ) -> Result<InspectionStarted, GridSafeError> {
         let h = self.with(|s| s.start_inspection(&user, &venue_id, &template_id, None))?;
-        Ok(InspectionStarted { id: h.id, venue_id: h.venue_id, template_id: h.template_id, template_version: h.template_version })
+        Ok(InspectionStarted {
+            id: h.id,
+            venue_id: h.venue_id,
+            template_id: h.template_id,
+            template_version: h.template_version,
+        })
     }
 
     /// The inspection's checklist (its pinned template version) with each item's result so far;
@@ -750,7 +811,10 @@ impl GridStore {
                     .into_iter()
                     .map(|f| ChecklistField {
                         key: f.key,
-                        kind: serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                        kind: serde_json::to_value(f.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
                         label_zh: f.label_zh,
                         label_en: f.label_en,
                         unit: f.unit,
@@ -759,7 +823,10 @@ impl GridStore {
                         option_labels_en: f.options.into_iter().map(|o| o.en).collect(),
                     })
                     .collect(),
-                photo_required: matches!(item.photo, PhotoRule::Required | PhotoRule::RequiredWithMeasure),
+                photo_required: matches!(
+                    item.photo,
+                    PhotoRule::Required | PhotoRule::RequiredWithMeasure
+                ),
                 note_zh: item.note_zh,
                 note_en: item.note_en,
                 result: item_result(result),
@@ -769,23 +836,43 @@ impl GridStore {
 
     /// Records answers, given as a JSON object of item id → answer (the format of the CLI's
     /// answers files); returns the items' results so far.
-    pub fn answer(&self, user: String, inspection_id: String, answers_json: String) -> Result<Vec<ItemResult>, GridSafeError> {
+    pub fn answer(
+        &self,
+        user: String,
+        inspection_id: String,
+        answers_json: String,
+    ) -> Result<Vec<ItemResult>, GridSafeError> {
         let answers = gridsafe_core::eval::answers_from_json(answers_json.as_bytes())?;
         let results = self.with(|s| s.answer(&user, &inspection_id, &answers))?;
         Ok(results.into_iter().map(item_result).collect())
     }
 
     /// Turns a camera photo into its evidence copy and thumbnail and attaches it.
-    pub async fn attach_photo(self: Arc<Self>, user: String, inspection_id: String, photo: PhotoInput) -> Result<Photo, GridSafeError> {
+    pub async fn attach_photo(
+        self: Arc<Self>,
+        user: String,
+        inspection_id: String,
+        photo: PhotoInput,
+    ) -> Result<Photo, GridSafeError> {
         off_thread(move || {
             let p = self.with(|s| s.attach_photo(&user, &inspection_id, photo_of(photo)))?;
-            Ok(Photo { sha256: p.sha256, size: p.size, width: p.width, height: p.height, thumb_sha256: p.thumb_sha256 })
+            Ok(Photo {
+                sha256: p.sha256,
+                size: p.size,
+                width: p.width,
+                height: p.height,
+                thumb_sha256: p.thumb_sha256,
+            })
         })
         .await
     }
 
     /// Finishes an inspection: evaluates it, seals it and registers its hazards.
-    pub fn finish_inspection(&self, user: String, inspection_id: String) -> Result<Finished, GridSafeError> {
+    pub fn finish_inspection(
+        &self,
+        user: String,
+        inspection_id: String,
+    ) -> Result<Finished, GridSafeError> {
         let f = self.with(|s| s.finish_inspection(&user, &inspection_id))?;
         Ok(Finished {
             inspection_id: f.inspection_id,
@@ -804,7 +891,11 @@ impl GridStore {
             limit: filter.limit,
             ..HazardQuery::default()
         };
-        Ok(self.with(|s| s.list_hazards(&q))?.into_iter().map(hazard_of).collect())
+        Ok(self
+            .with(|s| s.list_hazards(&q))?
+            .into_iter()
+            .map(hazard_of)
+            .collect())
     }
 
     pub fn hazard(&self, id: String) -> Result<HazardDetail, GridSafeError> {
@@ -863,7 +954,12 @@ impl GridStore {
 
     /// Applies a lifecycle action as `user`; a refusal comes back as [`GridSafeError::Refused`]
     /// with the rule's reason and the hazard unchanged.
-    pub async fn transition(self: Arc<Self>, user: String, hazard_id: String, action: ActionInput) -> Result<HazardDetail, GridSafeError> {
+    pub async fn transition(
+        self: Arc<Self>,
+        user: String,
+        hazard_id: String,
+        action: ActionInput,
+    ) -> Result<HazardDetail, GridSafeError> {
         off_thread(move || {
             let a = Action {
                 kind: action.action.into(),
@@ -872,7 +968,9 @@ impl GridStore {
                 text: action.text,
                 photo: action.photo.map(photo_of),
             };
-            Ok(detail_of(self.with(|s| s.transition(&user, &hazard_id, a))?))
+            Ok(detail_of(
+                self.with(|s| s.transition(&user, &hazard_id, a))?,
+            ))
         })
         .await
     }
@@ -887,12 +985,15 @@ impl GridStore {
     ) -> Result<String, GridSafeError> {
         off_thread(move || {
             let mut guard = locked(&self.inner, "store")?;
-            let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed { reason: "store is closed".into() })?;
+            let store = guard.as_mut().ok_or_else(|| GridSafeError::Closed {
+                reason: "store is closed".into(),
+            })?;
             let secret = match &secret {
                 EnrolSecret::Password { password } => gridsafe_client::Secret::Password(password),
                 EnrolSecret::Code { code } => gridsafe_client::Secret::Code(code),
             };
-            gridsafe_client::enroll_with(store, &server, &user, secret, &device_name).map_err(client_error)
+            gridsafe_client::enroll_with(store, &server, &user, secret, &device_name)
+                .map_err(client_error)
         })
         .await
     }
@@ -909,7 +1010,9 @@ impl GridStore {
         off_thread(move || {
             let _syncing = locked(&self.syncing, "sync")?;
             if locked(&self.inner, "store")?.is_none() {
-                return Err(GridSafeError::Closed { reason: format!("store {} is closed", self.path.display()) });
+                return Err(GridSafeError::Closed {
+                    reason: format!("store {} is closed", self.path.display()),
+                });
             }
             let key = locked(&self.key, "key")?.clone();
             let mut own = Store::open_with(&self.path, key.as_ref())?;
@@ -918,7 +1021,9 @@ impl GridStore {
                     l.on_progress(SyncProgress::from(p));
                 }
             };
-            let result = gridsafe_client::sync_all_until(&mut own, originals, &mut report, &|| cancel.is_cancelled());
+            let result = gridsafe_client::sync_all_until(&mut own, originals, &mut report, &|| {
+                cancel.is_cancelled()
+            });
             drop(own);
             // The app's connection re-reads the directory and actor bindings the sync brought.
             if let Ok(mut guard) = self.inner.lock()
@@ -929,7 +1034,11 @@ impl GridStore {
             let p = result.map_err(client_error)?;
             Ok(SyncReport {
                 progress: SyncProgress::from(&p),
-                refused: p.refused.into_iter().map(|(doc_id, reason)| RefusedRecord { doc_id, reason }).collect(),
+                refused: p
+                    .refused
+                    .into_iter()
+                    .map(|(doc_id, reason)| RefusedRecord { doc_id, reason })
+                    .collect(),
             })
         })
         .await

@@ -18,11 +18,22 @@ impl Roster for Users {
 }
 
 fn user(id: &str, role: Role, dept: Option<&str>) -> User {
-    User { id: id.into(), name: id.into(), role, department: dept.map(Into::into), grids: vec!["G1".into()] }
+    User {
+        id: id.into(),
+        name: id.into(),
+        role,
+        department: dept.map(Into::into),
+        grids: vec!["G1".into()],
+    }
 }
 
 const ACTORS: [&str; 5] = ["aa", "bb", "cc", "dd", "ee"];
-const TEXTS: [Option<&str>; 4] = [None, Some(""), Some("2026-12-31"), Some("没有整改 not fixed")];
+const TEXTS: [Option<&str>; 4] = [
+    None,
+    Some(""),
+    Some("2026-12-31"),
+    Some("没有整改 not fixed"),
+];
 
 fn header(major: bool, on_spot: bool) -> HazardHeader {
     HazardHeader {
@@ -59,7 +70,9 @@ fn header(major: bool, on_spot: bool) -> HazardHeader {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let roster = Users(HashMap::from([
         ("aa".to_owned(), user("insp", Role::Inspector, None)),
         ("bb".to_owned(), user("rev", Role::Reviewer, Some("FIRE"))),
@@ -75,7 +88,11 @@ fuzz_target!(|data: &[u8]| {
             StoredEvent {
                 record: EventRecord {
                     id: format!("e{}", c[5] % 16),
-                    kind: if c[0] >= 250 { "bogus".into() } else { kind.as_str().into() },
+                    kind: if c[0] >= 250 {
+                        "bogus".into()
+                    } else {
+                        kind.as_str().into()
+                    },
                     ms: 1_764_468_000_000 + i64::from(u16::from_le_bytes([c[2], c[3]])) * 60_000,
                     counter: u32::from(c[4] % 4),
                     reason: TEXTS[usize::from(c[6] & 3)].map(Into::into),
@@ -94,11 +111,18 @@ fuzz_target!(|data: &[u8]| {
     let mut reversed = events.clone();
     reversed.reverse();
     let b = fold(&h, &reversed, &roster);
-    assert_eq!(a, b, "the fold depends on the order the events were read in");
+    assert_eq!(
+        a, b,
+        "the fold depends on the order the events were read in"
+    );
     let mut rotated = events;
     if !rotated.is_empty() {
         let k = usize::from(flags >> 2) % rotated.len();
         rotated.rotate_left(k);
     }
-    assert_eq!(a, fold(&h, &rotated, &roster), "the fold depends on the order the events were read in");
+    assert_eq!(
+        a,
+        fold(&h, &rotated, &roster),
+        "the fold depends on the order the events were read in"
+    );
 });

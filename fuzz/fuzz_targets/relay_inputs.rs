@@ -10,10 +10,15 @@ use libfuzzer_sys::fuzz_target;
 const KEY: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     match mode % 3 {
         0 => match parse_csv(rest) {
-            Ok(rows) => assert!(rows.iter().all(|(line, _)| *line >= 2), "a ticket line number points at the header"),
+            Ok(rows) => assert!(
+                rows.iter().all(|(line, _)| *line >= 2),
+                "a ticket line number points at the header"
+            ),
             Err(errs) => assert!(!errs.is_empty() && errs.iter().all(|e| !e.is_empty())),
         },
         1 => {
@@ -25,7 +30,8 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             if let Ok(d) = Directory::from_json(rest) {
-                d.validate().expect("from_json returns validated directories");
+                d.validate()
+                    .expect("from_json returns validated directories");
             }
         }
     }

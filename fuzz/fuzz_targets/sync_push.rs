@@ -19,11 +19,25 @@ fn device(pushes: &[DocChanges], role: Role) -> Device {
         .iter()
         .flat_map(|d| d.changes.iter())
         .filter(|c| records::check_chunks("fuzz", c, &[1, 2]).is_ok())
-        .filter_map(|c| records::untrusted("fuzz", || Change::from_bytes(c.to_vec())).ok()?.ok())
+        .filter_map(|c| {
+            records::untrusted("fuzz", || Change::from_bytes(c.to_vec()))
+                .ok()?
+                .ok()
+        })
         .map(|c| c.actor_id().to_hex_string())
         .collect();
-    let user = User { id: "insp".into(), name: "insp".into(), role, department: Some("FIRE".into()), grids: vec!["G1".into()] };
-    Device { id: "dev".into(), user, actors }
+    let user = User {
+        id: "insp".into(),
+        name: "insp".into(),
+        role,
+        department: Some("FIRE".into()),
+        grids: vec!["G1".into()],
+    };
+    Device {
+        id: "dev".into(),
+        user,
+        actors,
+    }
 }
 
 /// The record id the document claims (so the id check passes and the shape checks run).
@@ -48,7 +62,10 @@ fn let_automerge_panics_unwind() {
     std::panic::set_hook(Box::new(move |info| {
         // Third-party code (automerge, hexane, ...): a panic that escapes our catch still reaches
         // libfuzzer-sys's own catch, which aborts, so nothing is hidden.
-        if info.location().is_some_and(|l| l.file().contains("/registry/src/")) {
+        if info
+            .location()
+            .is_some_and(|l| l.file().contains("/registry/src/"))
+        {
             return;
         }
         abort(info);

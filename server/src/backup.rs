@@ -42,9 +42,14 @@ fn pg_tool(name: &str) -> PathBuf {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd.output().map_err(|e| RelayError::Storage(format!("{what}: {e} (is the PostgreSQL client installed?)")))?;
+    let out = cmd.output().map_err(|e| {
+        RelayError::Storage(format!("{what}: {e} (is the PostgreSQL client installed?)"))
+    })?;
     if !out.status.success() {
-        return Err(RelayError::Storage(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(RelayError::Storage(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(())
 }
@@ -52,7 +57,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
 /// Copies every complete photo file under `from` (not unfinished uploads) to `to`.
 fn copy_photos(from: &Path, to: &Path) -> Result<(u64, u64)> {
     let (mut n, mut bytes) = (0, 0);
-    let Ok(dirs) = std::fs::read_dir(from) else { return Ok((0, 0)) };
+    let Ok(dirs) = std::fs::read_dir(from) else {
+        return Ok((0, 0));
+    };
     for d in dirs {
         let d = d.map_err(|e| io(from, e))?;
         let name = d.file_name();
@@ -63,7 +70,8 @@ fn copy_photos(from: &Path, to: &Path) -> Result<(u64, u64)> {
         std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
         for f in std::fs::read_dir(d.path()).map_err(|e| io(&d.path(), e))? {
             let f = f.map_err(|e| io(&d.path(), e))?;
-            bytes += std::fs::copy(f.path(), target.join(f.file_name())).map_err(|e| io(&f.path(), e))?;
+            bytes += std::fs::copy(f.path(), target.join(f.file_name()))
+                .map_err(|e| io(&f.path(), e))?;
             n += 1;
         }
     }
@@ -73,22 +81,38 @@ fn copy_photos(from: &Path, to: &Path) -> Result<(u64, u64)> {
 /// Backs up the relay `cfg` names into `to` (which must not exist).
 pub fn backup(cfg: &Config, to: &Path) -> Result<Manifest> {
     if to.exists() {
-        return Err(RelayError::BadRequest(format!("{} already exists; name a new directory", to.display())));
+        return Err(RelayError::BadRequest(format!(
+            "{} already exists; name a new directory",
+            to.display()
+        )));
     }
     let mut store = cfg.open_store()?;
     std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
     if let Some(url) = &cfg.database {
         run(
-            Command::new(pg_tool("pg_dump")).args(["--format=custom", "--no-owner", "--file"]).arg(to.join("shared.pgdump")).arg(url),
+            Command::new(pg_tool("pg_dump"))
+                .args(["--format=custom", "--no-owner", "--file"])
+                .arg(to.join("shared.pgdump"))
+                .arg(url),
             "pg_dump",
         )?;
     }
     let (docs, changes, _) = store.counts()?;
     drop(store);
     let conn = Connection::open(cfg.data.join("relay.sqlite"))?;
-    conn.execute("VACUUM INTO ?1", [to.join("relay.sqlite").to_string_lossy()])?;
+    conn.execute(
+        "VACUUM INTO ?1",
+        [to.join("relay.sqlite").to_string_lossy()],
+    )?;
     let (photos, photo_bytes) = copy_photos(&cfg.blob_root(), &to.join("blobs"))?;
-    let m = Manifest { created_ms: crate::store::now_ms(), postgres: cfg.database.is_some(), docs, changes, photos, photo_bytes };
+    let m = Manifest {
+        created_ms: crate::store::now_ms(),
+        postgres: cfg.database.is_some(),
+        docs,
+        changes,
+        photos,
+        photo_bytes,
+    };
     let json = serde_json::to_vec_pretty(&m).map_err(|e| RelayError::Storage(e.to_string()))?;
     std::fs::write(to.join("manifest.json"), json).map_err(|e| io(to, e))?;
     Ok(m)
@@ -102,8 +126,15 @@ fn is_empty_dir(p: &Path) -> bool {
 /// directory) must be empty or absent, and with PostgreSQL the database must hold no relay.
 /// The restored store is opened and its counts checked against the manifest.
 pub fn restore(from: &Path, cfg: &Config) -> Result<Manifest> {
-    let manifest: Manifest = serde_json::from_slice(&std::fs::read(from.join("manifest.json")).map_err(|e| io(from, e))?)
-        .map_err(|e| RelayError::BadRequest(format!("{}: not a GridSafe backup manifest: {e}", from.display())))?;
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(from.join("manifest.json")).map_err(|e| io(from, e))?,
+    )
+    .map_err(|e| {
+        RelayError::BadRequest(format!(
+            "{}: not a GridSafe backup manifest: {e}",
+            from.display()
+        ))
+    })?;
     if manifest.postgres != cfg.database.is_some() {
         return Err(RelayError::BadRequest(if manifest.postgres {
             "this backup holds a PostgreSQL relay: give --database".into()
@@ -112,7 +143,10 @@ pub fn restore(from: &Path, cfg: &Config) -> Result<Manifest> {
         }));
     }
     if !is_empty_dir(&cfg.data) || !is_empty_dir(&cfg.blob_root()) {
-        return Err(RelayError::BadRequest(format!("{} is not empty; restore into a new data directory", cfg.data.display())));
+        return Err(RelayError::BadRequest(format!(
+            "{} is not empty; restore into a new data directory",
+            cfg.data.display()
+        )));
     }
     if let Some(url) = &cfg.database {
         let mut pg = crate::db::Pg::connect(url)?;
@@ -122,7 +156,9 @@ pub fn restore(from: &Path, cfg: &Config) -> Result<Manifest> {
             .map_err(|e| RelayError::Storage(e.to_string()))?
             .get::<_, bool>(0);
         if held {
-            return Err(RelayError::BadRequest("the database already holds a relay; restore into an empty database".into()));
+            return Err(RelayError::BadRequest(
+                "the database already holds a relay; restore into an empty database".into(),
+            ));
         }
         run(
             Command::new(pg_tool("pg_restore"))
@@ -133,7 +169,8 @@ pub fn restore(from: &Path, cfg: &Config) -> Result<Manifest> {
         )?;
     }
     std::fs::create_dir_all(&cfg.data).map_err(|e| io(&cfg.data, e))?;
-    std::fs::copy(from.join("relay.sqlite"), cfg.data.join("relay.sqlite")).map_err(|e| io(from, e))?;
+    std::fs::copy(from.join("relay.sqlite"), cfg.data.join("relay.sqlite"))
+        .map_err(|e| io(from, e))?;
     let (photos, _) = copy_photos(&from.join("blobs"), &cfg.blob_root())?;
     let mut store = RelayStore::open_with(&cfg.data, cfg.database.as_deref())?;
     let (docs, changes, _) = store.counts()?;

@@ -82,14 +82,20 @@ impl BlobStore for FsBlobStore {
     }
 
     fn partial(&self, sha: &str) -> Result<u64> {
-        Ok(std::fs::metadata(self.part(sha)).map(|m| m.len()).unwrap_or(0))
+        Ok(std::fs::metadata(self.part(sha))
+            .map(|m| m.len())
+            .unwrap_or(0))
     }
 
     fn append(&self, sha: &str, offset: u64, bytes: &[u8], total: u64) -> Result<Appended> {
         let part = self.part(sha);
         let dir = part.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let mut f = OpenOptions::new().create(true).append(true).open(&part).map_err(|e| io(&part, e))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part)
+            .map_err(|e| io(&part, e))?;
         // Held until `f` closes: another relay's chunk for this photo waits, then sees our bytes.
         f.lock().map_err(|e| io(&part, e))?;
         let have = f.metadata().map_err(|e| io(&part, e))?.len();
@@ -112,7 +118,9 @@ impl BlobStore for FsBlobStore {
         let all = std::fs::read(&part).map_err(|e| io(&part, e))?;
         if gridsafe_core::evidence::sha256_hex(&all) != sha {
             std::fs::remove_file(&part).map_err(|e| io(&part, e))?;
-            return Err(RelayError::BadRequest("the uploaded bytes do not match their SHA-256; upload again".into()));
+            return Err(RelayError::BadRequest(
+                "the uploaded bytes do not match their SHA-256; upload again".into(),
+            ));
         }
         self.place(&part, sha)?;
         Ok(Appended::Complete { size: have })

@@ -83,32 +83,42 @@ pub struct Row(Vec<Val>);
 
 impl Row {
     fn at(&self, i: usize) -> Result<&Val> {
-        self.0.get(i).ok_or_else(|| RelayError::Storage(format!("result has no column {i}")))
+        self.0
+            .get(i)
+            .ok_or_else(|| RelayError::Storage(format!("result has no column {i}")))
     }
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         match self.at(i)? {
             Val::Null => Ok(None),
             Val::Int(v) => Ok(Some(*v)),
-            other => Err(RelayError::Storage(format!("column {i}: expected an integer, found {other:?}"))),
+            other => Err(RelayError::Storage(format!(
+                "column {i}: expected an integer, found {other:?}"
+            ))),
         }
     }
     pub fn int(&self, i: usize) -> Result<i64> {
-        self.opt_int(i)?.ok_or_else(|| RelayError::Storage(format!("column {i}: unexpected NULL")))
+        self.opt_int(i)?
+            .ok_or_else(|| RelayError::Storage(format!("column {i}: unexpected NULL")))
     }
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
         match self.at(i)? {
             Val::Null => Ok(None),
             Val::Text(v) => Ok(Some(v.clone())),
-            other => Err(RelayError::Storage(format!("column {i}: expected text, found {other:?}"))),
+            other => Err(RelayError::Storage(format!(
+                "column {i}: expected text, found {other:?}"
+            ))),
         }
     }
     pub fn text(&self, i: usize) -> Result<String> {
-        self.opt_text(i)?.ok_or_else(|| RelayError::Storage(format!("column {i}: unexpected NULL")))
+        self.opt_text(i)?
+            .ok_or_else(|| RelayError::Storage(format!("column {i}: unexpected NULL")))
     }
     pub fn blob(&self, i: usize) -> Result<Vec<u8>> {
         match self.at(i)? {
             Val::Blob(v) => Ok(v.clone()),
-            other => Err(RelayError::Storage(format!("column {i}: expected bytes, found {other:?}"))),
+            other => Err(RelayError::Storage(format!(
+                "column {i}: expected bytes, found {other:?}"
+            ))),
         }
     }
 }
@@ -167,7 +177,9 @@ pub struct Pg {
 
 impl std::fmt::Debug for Pg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pg").field("statements", &self.stmts.len()).finish()
+        f.debug_struct("Pg")
+            .field("statements", &self.stmts.len())
+            .finish()
     }
 }
 
@@ -181,18 +193,26 @@ const PG_MIGRATIONS: &[&str] = &[include_str!("../sql/pg/001_shared.sql")];
 
 impl Pg {
     pub fn connect(url: &str) -> Result<Pg> {
-        Ok(Pg { client: Self::open(url)?, stmts: HashMap::new(), url: url.to_owned(), in_tx: false })
+        Ok(Pg {
+            client: Self::open(url)?,
+            stmts: HashMap::new(),
+            url: url.to_owned(),
+            in_tx: false,
+        })
     }
 
     fn open(url: &str) -> Result<Client> {
-        Client::connect(url, NoTls).map_err(|e| RelayError::Storage(format!("cannot connect to {}: {e}", redact(url))))
+        Client::connect(url, NoTls)
+            .map_err(|e| RelayError::Storage(format!("cannot connect to {}: {e}", redact(url))))
     }
 
     /// Reopens a dropped connection, outside a transaction (see [`Pg`]).
     fn live(&mut self) -> Result<()> {
         if self.client.is_closed() {
             if self.in_tx {
-                return Err(RelayError::Storage("postgresql: the connection was lost during a transaction".into()));
+                return Err(RelayError::Storage(
+                    "postgresql: the connection was lost during a transaction".into(),
+                ));
             }
             self.client = Self::open(&self.url)?;
             self.stmts.clear();
@@ -205,12 +225,16 @@ impl Pg {
     /// advisory lock; returns the version.
     pub fn migrate(&mut self) -> Result<usize> {
         let c = &mut self.client;
-        c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK]).map_err(pg_err)?;
+        c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(pg_err)?;
         let run = (|| {
             // Under the lock too: two relays creating it at once would collide in the catalog.
             c.batch_execute("CREATE TABLE IF NOT EXISTS gridsafe_schema (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
                 .map_err(pg_err)?;
-            let at: i64 = c.query_one("SELECT coalesce(max(version), 0) FROM gridsafe_schema", &[]).map_err(pg_err)?.get(0);
+            let at: i64 = c
+                .query_one("SELECT coalesce(max(version), 0) FROM gridsafe_schema", &[])
+                .map_err(pg_err)?
+                .get(0);
             if at as usize > PG_MIGRATIONS.len() {
                 return Err(RelayError::Storage(format!(
                     "the database is at schema {at}, newer than this relay's {}; upgrade the relay",
@@ -219,7 +243,8 @@ impl Pg {
             }
             for (n, sql) in PG_MIGRATIONS.iter().enumerate().skip(at as usize) {
                 let mut tx = c.transaction().map_err(pg_err)?;
-                tx.batch_execute(sql).map_err(|e| RelayError::Storage(format!("migration {}: {e}", n + 1)))?;
+                tx.batch_execute(sql)
+                    .map_err(|e| RelayError::Storage(format!("migration {}: {e}", n + 1)))?;
                 tx.execute(
                     "INSERT INTO gridsafe_schema (version, applied_ms) VALUES ($1, $2)",
                     &[&(n as i64 + 1), &crate::store::now_ms()],
@@ -229,7 +254,8 @@ impl Pg {
             }
             Ok(PG_MIGRATIONS.len())
         })();
-        c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]).map_err(pg_err)?;
+        c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK])
+            .map_err(pg_err)?;
         run
     }
 
@@ -238,7 +264,10 @@ impl Pg {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(&to_pg(sql)).map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
+        let s = self
+            .client
+            .prepare(&to_pg(sql))
+            .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
         self.stmts.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
@@ -247,7 +276,9 @@ impl Pg {
     /// are then assigned in commit order across every relay, which is what lets a pull's cursor
     /// jump to the newest one it saw (no smaller one can commit later).
     pub fn begin_write(&mut self) -> Result<()> {
-        self.begin(&format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+        self.begin(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        ))
     }
 
     /// A read-only snapshot for a pull: every statement until [`Pg::end`] sees one state.
@@ -269,7 +300,9 @@ impl Pg {
 
     pub fn end(&mut self, commit: bool) -> Result<()> {
         self.in_tx = false;
-        self.client.batch_execute(if commit { "COMMIT" } else { "ROLLBACK" }).map_err(pg_err)
+        self.client
+            .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
+            .map_err(pg_err)
     }
 
     /// The connection itself, for tools (backup) that need more than [`Db`] offers.
@@ -309,8 +342,11 @@ impl Db<'_> {
             }
             Db::Pg(pg) => {
                 let s = pg.stmt(sql)?;
-                let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                pg.client.execute(&s, &p).map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))
+                let p: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                pg.client
+                    .execute(&s, &p)
+                    .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))
             }
         }
     }
@@ -331,7 +367,9 @@ impl Db<'_> {
                                 ValueRef::Null => Val::Null,
                                 ValueRef::Integer(v) => Val::Int(v),
                                 ValueRef::Real(v) => Val::Int(v as i64),
-                                ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                                ValueRef::Text(t) => {
+                                    Val::Text(String::from_utf8_lossy(t).into_owned())
+                                }
                                 ValueRef::Blob(b) => Val::Blob(b.to_vec()),
                             })
                         })
@@ -342,8 +380,12 @@ impl Db<'_> {
             }
             Db::Pg(pg) => {
                 let s = pg.stmt(sql)?;
-                let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                let rows = pg.client.query(&s, &p).map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
+                let p: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                let rows = pg
+                    .client
+                    .query(&s, &p)
+                    .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
                 rows.iter().map(pg_row).collect()
             }
         }
@@ -378,7 +420,9 @@ fn lite_val(v: &Val) -> Result<rusqlite::types::Value> {
         Val::Text(t) => V::Text(t.clone()),
         Val::Blob(b) => V::Blob(b.clone()),
         Val::Texts(_) | Val::Blobs(_) | Val::Ints(_) => {
-            return Err(RelayError::Storage("SQLite takes no array parameters (a PostgreSQL-only statement)".into()));
+            return Err(RelayError::Storage(
+                "SQLite takes no array parameters (a PostgreSQL-only statement)".into(),
+            ));
         }
     })
 }
@@ -387,12 +431,25 @@ fn pg_row(r: &postgres::Row) -> Result<Row> {
     let get = |i: usize, ty: &Type| -> std::result::Result<Val, postgres::Error> {
         Ok(match *ty {
             Type::INT8 => r.get::<_, Option<i64>>(i).map_or(Val::Null, Val::Int),
-            Type::INT4 => r.get::<_, Option<i32>>(i).map_or(Val::Null, |v| Val::Int(v.into())),
-            Type::INT2 => r.get::<_, Option<i16>>(i).map_or(Val::Null, |v| Val::Int(v.into())),
-            Type::BOOL => r.get::<_, Option<bool>>(i).map_or(Val::Null, |v| Val::Int(v.into())),
+            Type::INT4 => r
+                .get::<_, Option<i32>>(i)
+                .map_or(Val::Null, |v| Val::Int(v.into())),
+            Type::INT2 => r
+                .get::<_, Option<i16>>(i)
+                .map_or(Val::Null, |v| Val::Int(v.into())),
+            Type::BOOL => r
+                .get::<_, Option<bool>>(i)
+                .map_or(Val::Null, |v| Val::Int(v.into())),
             Type::BYTEA => r.get::<_, Option<Vec<u8>>>(i).map_or(Val::Null, Val::Blob),
-            _ => r.try_get::<_, Option<String>>(i)?.map_or(Val::Null, Val::Text),
+            _ => r
+                .try_get::<_, Option<String>>(i)?
+                .map_or(Val::Null, Val::Text),
         })
     };
-    r.columns().iter().enumerate().map(|(i, c)| get(i, c.type_()).map_err(pg_err)).collect::<Result<Vec<_>>>().map(Row)
+    r.columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| get(i, c.type_()).map_err(pg_err))
+        .collect::<Result<Vec<_>>>()
+        .map(Row)
 }

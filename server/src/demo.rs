@@ -42,13 +42,21 @@ impl Photos {
             let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
                 .with_context(|| format!("cannot read {}", dir.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg")))
+                .filter(|p| {
+                    p.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("jpg") || e.eq_ignore_ascii_case("jpeg")
+                    })
+                })
                 .collect();
             paths.sort();
             for p in paths {
                 files.push(std::fs::read(&p)?);
             }
-            anyhow::ensure!(!files.is_empty(), "no JPEG photographs in {}", dir.display());
+            anyhow::ensure!(
+                !files.is_empty(),
+                "no JPEG photographs in {}",
+                dir.display()
+            );
         } else {
             for n in 0..generated {
                 files.push(synthetic_photo(4000, 3000, n as u32)?);
@@ -79,7 +87,11 @@ pub fn synthetic_photo(w: usize, h: usize, seed: u32) -> Result<Vec<u8>> {
             } else if (w * 2 / 5..w * 3 / 5).contains(&x) && y > h / 2 {
                 (60, 45, 35)
             } else {
-                (170 + ((x / 40 + y / 25) % 2) as i32 * 20, 150, 130 + (seed % 5) as i32 * 10)
+                (
+                    170 + ((x / 40 + y / 25) % 2) as i32 * 20,
+                    150,
+                    130 + (seed % 5) as i32 * 10,
+                )
             };
             let i = (y * w + x) * 3;
             px[i] = (r + noise).clamp(0, 255) as u8;
@@ -87,11 +99,20 @@ pub fn synthetic_photo(w: usize, h: usize, seed: u32) -> Result<Vec<u8>> {
             px[i + 2] = (b + noise).clamp(0, 255) as u8;
         }
     }
-    let img = turbojpeg::Image { pixels: px.as_slice(), width: w, pitch: w * 3, height: h, format: turbojpeg::PixelFormat::RGB };
+    let img = turbojpeg::Image {
+        pixels: px.as_slice(),
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
     Ok(turbojpeg::compress(img, 90, turbojpeg::Subsamp::Sub2x2)?.to_vec())
 }
 
-fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Result<Vec<(String, serde_json::Value)>> {
+fn answers(
+    json: &str,
+    overrides: &[(&str, serde_json::Value)],
+) -> Result<Vec<(String, serde_json::Value)>> {
     let mut a = gridsafe_core::eval::answers_from_json(json.as_bytes())?;
     for (k, v) in overrides {
         a.retain(|(item, _)| item != k);
@@ -100,7 +121,13 @@ fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Result<Vec<(S
     Ok(a)
 }
 
-fn profile(types: &[&str], gas: &str, residents: u32, crowded: bool, basement: bool) -> VenueProfile {
+fn profile(
+    types: &[&str],
+    gas: &str,
+    residents: u32,
+    crowded: bool,
+    basement: bool,
+) -> VenueProfile {
     VenueProfile {
         venue_type: types.iter().map(|s| (*s).to_owned()).collect(),
         floors_above_ground: 2,
@@ -127,11 +154,32 @@ pub struct DemoSummary {
 
 /// One inspector's offline day: venues of every type in their grid, gas and e-bike checklists with
 /// photos, a flying lead fixed on the spot (即改), a major candidate for 规建办.
-fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum: &mut DemoSummary) -> Result<Vec<String>> {
+fn inspector_day(
+    s: &mut Store,
+    user: &str,
+    grid: &str,
+    photos: &mut Photos,
+    sum: &mut DemoSummary,
+) -> Result<Vec<String>> {
     let venues = [
-        ("老街小吃", profile(&["small_restaurant", "selfbuilt_business"], "lpg", 2, true, true)),
-        ("惠民电动车行", profile(&["street_shop"], "none", 0, true, false)),
-        ("顺发五金店", profile(&["street_shop", "three_in_one"], "piped_ng", 3, true, false)),
+        (
+            "老街小吃",
+            profile(
+                &["small_restaurant", "selfbuilt_business"],
+                "lpg",
+                2,
+                true,
+                true,
+            ),
+        ),
+        (
+            "惠民电动车行",
+            profile(&["street_shop"], "none", 0, true, false),
+        ),
+        (
+            "顺发五金店",
+            profile(&["street_shop", "three_in_one"], "piped_ng", 3, true, false),
+        ),
     ];
     let mut hazards = Vec::new();
     for (n, (name, p)) in venues.into_iter().enumerate() {
@@ -142,7 +190,11 @@ fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum
                 address: format!("{grid} {}号", 10 + n),
                 grid_id: grid.into(),
                 profile: p.clone(),
-                responsible: Responsible { name: "业主".into(), phone: "13800000000".into(), id_last4: "0000".into() },
+                responsible: Responsible {
+                    name: "业主".into(),
+                    phone: "13800000000".into(),
+                    id_last4: "0000".into(),
+                },
             },
         )?;
         sum.venues += 1;
@@ -159,16 +211,28 @@ fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum
             let mut a = answers(
                 GAS_ANSWERS,
                 &[
-                    ("gas.lpg_underground", serde_json::json!(if lpg && p.has_basement { "yes" } else { "no" })),
+                    (
+                        "gas.lpg_underground",
+                        serde_json::json!(if lpg && p.has_basement { "yes" } else { "no" }),
+                    ),
                     ("gas.hose_length", serde_json::json!(2.4)),
                 ],
             )?;
             if !lpg {
                 a.retain(|(k, _)| {
-                    !k.starts_with("gas.cylinder") && k != "gas.lpg_underground" && k != "gas.alarm_height" && k != "gas.alarm_distance"
+                    !k.starts_with("gas.cylinder")
+                        && k != "gas.lpg_underground"
+                        && k != "gas.alarm_height"
+                        && k != "gas.alarm_distance"
                 });
-                a.push(("gas.alarm_height".into(), serde_json::json!({"ng_to_ceiling": 0.2, "ng_above_appliance": "no"})));
-                a.push(("gas.alarm_distance".into(), serde_json::json!({"ng_distance": 5})));
+                a.push((
+                    "gas.alarm_height".into(),
+                    serde_json::json!({"ng_to_ceiling": 0.2, "ng_above_appliance": "no"}),
+                ));
+                a.push((
+                    "gas.alarm_distance".into(),
+                    serde_json::json!({"ng_distance": 5}),
+                ));
             }
             s.answer(user, &i.id, &a)?;
             for item in ["gas.hose_length", "gas.shutoff_installed"] {
@@ -196,8 +260,21 @@ fn inspector_day(s: &mut Store, user: &str, grid: &str, photos: &mut Photos, sum
         for h in &r.hazards {
             if h.item_id == "ebike.flying_lead" {
                 // 即改: the cable is removed while the worker waits; after photo, same visit.
-                let after = NewPhoto { bytes: photos.take(), item_id: None, role: "after".into(), lat: Some(30.83), lon: Some(121.2) };
-                s.transition(user, &h.id, Action { photo: Some(after), ..Action::new(EventKind::Rectify) })?;
+                let after = NewPhoto {
+                    bytes: photos.take(),
+                    item_id: None,
+                    role: "after".into(),
+                    lat: Some(30.83),
+                    lon: Some(121.2),
+                };
+                s.transition(
+                    user,
+                    &h.id,
+                    Action {
+                        photo: Some(after),
+                        ..Action::new(EventKind::Rectify)
+                    },
+                )?;
                 sum.photos += 1;
             }
             hazards.push(h.id.clone());
@@ -217,7 +294,11 @@ pub fn run_phones(url: &str, dir: &Path, photos_dir: Option<&Path>) -> Result<De
         client::enroll(&mut s, url, user, PASSWORD, name)?;
         Ok(s)
     };
-    let inspectors = [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1")];
+    let inspectors = [
+        ("wang", "heping-1"),
+        ("li", "jialou-1"),
+        ("zhang", "taiping-1"),
+    ];
     let mut phones = Vec::new();
     for (user, grid) in inspectors {
         let mut s = open(&format!("phone-{user}"), user)?;
@@ -236,14 +317,42 @@ pub fn run_phones(url: &str, dir: &Path, photos_dir: Option<&Path>) -> Result<De
     client::sync_all(&mut office, false, &mut |_| {})?;
     let (user, wang, _) = &mut phones[0];
     let target = wang
-        .list_hazards(&HazardQuery { scope_user: Some((*user).into()), open_only: true, ..Default::default() })?
+        .list_hazards(&HazardQuery {
+            scope_user: Some((*user).into()),
+            open_only: true,
+            ..Default::default()
+        })?
         .into_iter()
-        .find(|h| h.lead_depts.iter().any(|d| d == "gjb") && h.state == "registered" && h.severity == "general")
+        .find(|h| {
+            h.lead_depts.iter().any(|d| d == "gjb")
+                && h.state == "registered"
+                && h.severity == "general"
+        })
         .map(|h| h.id);
     if let Some(h) = &target {
-        let after = NewPhoto { bytes: photos.take(), item_id: None, role: "after".into(), lat: Some(30.83), lon: Some(121.2) };
-        wang.transition(user, h, Action { photo: Some(after), ..Action::new(EventKind::Claim) })?;
-        office.transition("zheng", h, Action { text: Some("督促业主限期整改，复查后销号".into()), ..Action::new(EventKind::Plan) })?;
+        let after = NewPhoto {
+            bytes: photos.take(),
+            item_id: None,
+            role: "after".into(),
+            lat: Some(30.83),
+            lon: Some(121.2),
+        };
+        wang.transition(
+            user,
+            h,
+            Action {
+                photo: Some(after),
+                ..Action::new(EventKind::Claim)
+            },
+        )?;
+        office.transition(
+            "zheng",
+            h,
+            Action {
+                text: Some("督促业主限期整改，复查后销号".into()),
+                ..Action::new(EventKind::Plan)
+            },
+        )?;
         client::sync_all(wang, true, &mut |_| {})?;
         client::sync_all(&mut office, false, &mut |_| {})?;
         // The office reviews the claim and closes; the phone learns it on its next sync.

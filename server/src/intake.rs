@@ -55,20 +55,42 @@ fn domain_code(dir: &Directory, category: &str) -> Option<String> {
 }
 
 /// Checks a ticket against the directory; the reason names the field.
-fn check_ticket(dir: &Directory, t: &Ticket) -> std::result::Result<(String, String, String), String> {
-    for (name, v) in [("工单号 ticket number", &t.ticket_no), ("地址 address", &t.address), ("描述 description", &t.description)] {
+fn check_ticket(
+    dir: &Directory,
+    t: &Ticket,
+) -> std::result::Result<(String, String, String), String> {
+    for (name, v) in [
+        ("工单号 ticket number", &t.ticket_no),
+        ("地址 address", &t.address),
+        ("描述 description", &t.description),
+    ] {
         if v.trim().is_empty() {
             return Err(format!("{name} is empty"));
         }
     }
-    if t.ticket_no.len() > 64 || t.description.chars().count() > 2_000 || t.address.chars().count() > 200 {
-        return Err("a field is too long (ticket ≤ 64, address ≤ 200, description ≤ 2,000 characters)".into());
+    if t.ticket_no.len() > 64
+        || t.description.chars().count() > 2_000
+        || t.address.chars().count() > 200
+    {
+        return Err(
+            "a field is too long (ticket ≤ 64, address ≤ 200, description ≤ 2,000 characters)"
+                .into(),
+        );
     }
     let day = t.received_at.trim().get(..10).unwrap_or("");
-    gridsafe_core::clock::parse_date(day).map_err(|_| format!("时间 time {:?} does not start with a date (YYYY-MM-DD)", t.received_at))?;
+    gridsafe_core::clock::parse_date(day).map_err(|_| {
+        format!(
+            "时间 time {:?} does not start with a date (YYYY-MM-DD)",
+            t.received_at
+        )
+    })?;
     let domain = domain_code(dir, &t.category).ok_or_else(|| {
         let known: Vec<&str> = dir.routing.keys().map(String::as_str).collect();
-        format!("类别 category {:?} is not one of {}", t.category, known.join(", "))
+        format!(
+            "类别 category {:?} is not one of {}",
+            t.category,
+            known.join(", ")
+        )
     })?;
     let grid = dir
         .grids
@@ -82,23 +104,39 @@ fn check_ticket(dir: &Directory, t: &Ticket) -> std::result::Result<(String, Str
 pub fn parse_csv(bytes: &[u8]) -> std::result::Result<Vec<(usize, Ticket)>, Vec<String>> {
     let text = match std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)) {
         Ok(t) => t,
-        Err(e) => return Err(vec![format!("the file is not UTF-8 text (save it as CSV UTF-8): {e}")]),
+        Err(e) => {
+            return Err(vec![format!(
+                "the file is not UTF-8 text (save it as CSV UTF-8): {e}"
+            )]);
+        }
     };
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(vec![format!("line 1: {e}")]),
     };
     let mut index = [None; 7];
     for (i, h) in headers.iter().enumerate() {
-        if let Some(c) = COLUMNS.iter().position(|(_, names)| names.contains(&h.trim())) {
+        if let Some(c) = COLUMNS
+            .iter()
+            .position(|(_, names)| names.contains(&h.trim()))
+        {
             index[c] = Some(i);
         }
     }
-    let missing: Vec<&str> =
-        COLUMNS.iter().zip(index).filter(|((key, _), i)| i.is_none() && *key != "channel").map(|((_, n), _)| n[0]).collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .zip(index)
+        .filter(|((key, _), i)| i.is_none() && *key != "channel")
+        .map(|((_, n), _)| n[0])
+        .collect();
     if !missing.is_empty() {
-        return Err(vec![format!("line 1: missing column(s) {}", missing.join(", "))]);
+        return Err(vec![format!(
+            "line 1: missing column(s) {}",
+            missing.join(", ")
+        )]);
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -111,7 +149,13 @@ pub fn parse_csv(bytes: &[u8]) -> std::result::Result<Vec<(usize, Ticket)>, Vec<
                 continue;
             }
         };
-        let get = |c: usize| index[c].and_then(|i| rec.get(i)).unwrap_or("").trim().to_owned();
+        let get = |c: usize| {
+            index[c]
+                .and_then(|i| rec.get(i))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
         let channel = get(6);
         out.push((
             line,
@@ -122,14 +166,25 @@ pub fn parse_csv(bytes: &[u8]) -> std::result::Result<Vec<(usize, Ticket)>, Vec<
                 description: get(3),
                 category: get(4),
                 grid: get(5),
-                channel: if channel.is_empty() { "12345".into() } else { channel },
+                channel: if channel.is_empty() {
+                    "12345".into()
+                } else {
+                    channel
+                },
             },
         ));
     }
     if out.len() > MAX_TICKETS {
-        errors.push(format!("{} tickets; one import takes at most {MAX_TICKETS}", out.len()));
+        errors.push(format!(
+            "{} tickets; one import takes at most {MAX_TICKETS}",
+            out.len()
+        ));
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 impl RelayStore {
@@ -138,10 +193,15 @@ impl RelayStore {
     /// office enters them, as its dashboard device.
     pub fn import_tickets(&mut self, user: &User, tickets: &[(usize, Ticket)]) -> Result<usize> {
         if user.role != Role::TownOffice {
-            return Err(RelayError::Forbidden("public reports are entered by the town office".into()));
+            return Err(RelayError::Forbidden(
+                "public reports are entered by the town office".into(),
+            ));
         }
         self.refresh_directory()?;
-        let dir = self.dir.clone().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let dir = self
+            .dir
+            .clone()
+            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
         let mut errors = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut tasks = Vec::new();
@@ -156,7 +216,10 @@ impl RelayStore {
                 }
             };
             if !seen.insert((t.channel.clone(), t.ticket_no.clone())) {
-                errors.push(format!("line {line}: ticket {} appears twice in this file", t.ticket_no));
+                errors.push(format!(
+                    "line {line}: ticket {} appears twice in this file",
+                    t.ticket_no
+                ));
                 continue;
             }
             let exists: bool = self.conn.query_row(
@@ -165,7 +228,10 @@ impl RelayStore {
                 |r| r.get(0),
             )?;
             if exists {
-                errors.push(format!("line {line}: ticket {} was imported before", t.ticket_no));
+                errors.push(format!(
+                    "line {line}: ticket {} was imported before",
+                    t.ticket_no
+                ));
                 continue;
             }
             tasks.push(Task {
@@ -184,7 +250,10 @@ impl RelayStore {
             });
         }
         if !errors.is_empty() {
-            return Err(RelayError::BadRequest(format!("nothing imported; fix these lines: {}", errors.join("; "))));
+            return Err(RelayError::BadRequest(format!(
+                "nothing imported; fix these lines: {}",
+                errors.join("; ")
+            )));
         }
         if tasks.is_empty() {
             return Err(RelayError::BadRequest("the file holds no ticket".into()));

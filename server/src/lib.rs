@@ -69,11 +69,16 @@ pub struct Config {
 
 impl Config {
     pub fn local(data: impl Into<PathBuf>) -> Config {
-        Config { data: data.into(), ..Config::default() }
+        Config {
+            data: data.into(),
+            ..Config::default()
+        }
     }
 
     pub fn blob_root(&self) -> PathBuf {
-        self.blobs.clone().unwrap_or_else(|| self.data.join("blobs"))
+        self.blobs
+            .clone()
+            .unwrap_or_else(|| self.data.join("blobs"))
     }
 
     /// Opens the store this configuration names (as the admin commands do).
@@ -96,8 +101,13 @@ impl AppState {
     }
 
     /// Runs blocking work off the async runtime, without the store lock.
-    pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RelayError> + Send + 'static) -> Result<T, ApiError> {
-        tokio::task::spawn_blocking(f).await.map_err(|e| ApiError(RelayError::Storage(e.to_string())))?.map_err(ApiError)
+    pub(crate) async fn blocking<T: Send + 'static>(
+        f: impl FnOnce() -> Result<T, RelayError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ApiError(RelayError::Storage(e.to_string())))?
+            .map_err(ApiError)
     }
 
     /// Runs `f` on the store off the async runtime (SQLite and automerge work is blocking).
@@ -107,7 +117,9 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().map_err(|_| RelayError::Storage("store lock poisoned".into()))?;
+            let mut guard = store
+                .lock()
+                .map_err(|_| RelayError::Storage("store lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
@@ -134,7 +146,11 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self.0, "request failed");
             // The details (SQL, database host, file paths) are for the relay's log, not for
             // whoever sent the request; the phone keeps its work and tries again.
-            return (status, "storage error on the relay (logged there); try again later").into_response();
+            return (
+                status,
+                "storage error on the relay (logged there); try again later",
+            )
+                .into_response();
         }
         tracing::info!(error = %self.0, status = status.as_u16(), "request refused");
         (status, self.0.to_string()).into_response()
@@ -155,13 +171,22 @@ struct EnrollBody {
     actors: Vec<String>,
 }
 
-async fn enroll(State(s): State<AppState>, Json(b): Json<EnrollBody>) -> Result<impl IntoResponse, ApiError> {
-    let name = if b.device_name.trim().is_empty() { "phone".to_owned() } else { b.device_name.chars().take(64).collect() };
+async fn enroll(
+    State(s): State<AppState>,
+    Json(b): Json<EnrollBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let name = if b.device_name.trim().is_empty() {
+        "phone".to_owned()
+    } else {
+        b.device_name.chars().take(64).collect()
+    };
     let e = s
         .with_store(move |st| match (&b.password, &b.code) {
             (Some(p), None) => st.enroll(&b.user, p, &name, &b.actors),
             (None, Some(c)) => st.enroll_with_code(&b.user, c, &name, &b.actors),
-            _ => Err(RelayError::BadRequest("give either a password or an enrolment code".into())),
+            _ => Err(RelayError::BadRequest(
+                "give either a password or an enrolment code".into(),
+            )),
         })
         .await?;
     s.metrics.enrolments.fetch_add(1, Ordering::Relaxed);
@@ -183,16 +208,29 @@ fn bearer(h: &HeaderMap) -> Result<String, ApiError> {
 async fn sync_phases(s: &AppState, token: String, body: Bytes) -> Result<Vec<u8>, ApiError> {
     let device = s.with_store(move |st| st.authenticate(&token)).await?;
     store::refuse_admin(&device).map_err(ApiError)?;
-    let req = AppState::blocking(move || SyncRequest::decode(&body).map_err(|e| RelayError::BadRequest(e.to_string()))).await?;
+    let req = AppState::blocking(move || {
+        SyncRequest::decode(&body).map_err(|e| RelayError::BadRequest(e.to_string()))
+    })
+    .await?;
     let req = Arc::new(req);
     let r = req.clone();
     let stored = s.with_store(move |st| st.stored(&r)).await?;
     let (r, dev) = (req.clone(), device.clone());
-    let checked =
-        AppState::blocking(move || Ok(r.push.iter().zip(&stored).map(|(d, b)| store::check(&dev, d, b.as_deref())).collect::<Vec<_>>()))
-            .await?;
+    let checked = AppState::blocking(move || {
+        Ok(r.push
+            .iter()
+            .zip(&stored)
+            .map(|(d, b)| store::check(&dev, d, b.as_deref()))
+            .collect::<Vec<_>>())
+    })
+    .await?;
     let (r, dev) = (req.clone(), device.clone());
-    let store::Committed { accepted, refused, directory, templates } = s.with_store(move |st| st.commit(&dev, &r, checked)).await?;
+    let store::Committed {
+        accepted,
+        refused,
+        directory,
+        templates,
+    } = s.with_store(move |st| st.commit(&dev, &r, checked)).await?;
     let (readers, dev, cursor) = (s.readers.clone(), device.clone(), req.cursor);
     let metrics = s.metrics.clone();
     AppState::blocking(move || {
@@ -207,7 +245,11 @@ async fn sync_phases(s: &AppState, token: String, body: Bytes) -> Result<Vec<u8>
     .await
 }
 
-async fn sync(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn sync(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
     s.metrics.syncs.fetch_add(1, Ordering::Relaxed);
     match sync_phases(&s, token, body).await {
@@ -225,10 +267,16 @@ pub const MAX_CHUNK: usize = 1024 * 1024;
 
 pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
     // Also what keeps a blob id from ever naming a path outside the blob directory.
-    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if sha.len() == 64
+        && sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
-        Err(ApiError(RelayError::BadRequest(format!("blob id {sha:?} is not a lowercase SHA-256 hex string"))))
+        Err(ApiError(RelayError::BadRequest(format!(
+            "blob id {sha:?} is not a lowercase SHA-256 hex string"
+        ))))
     }
 }
 
@@ -239,7 +287,11 @@ pub struct BlobStatus {
     pub complete: bool,
 }
 
-async fn blob_status(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Json<BlobStatus>, ApiError> {
+async fn blob_status(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(sha): AxPath<String>,
+) -> Result<Json<BlobStatus>, ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
     let complete = s
@@ -252,9 +304,15 @@ async fn blob_status(State(s): State<AppState>, headers: HeaderMap, AxPath(sha):
     let st = AppState::blocking(move || {
         let (sha, complete) = complete;
         if complete && let Some(size) = blobs.size(&sha)? {
-            return Ok(BlobStatus { have: size, complete: true });
+            return Ok(BlobStatus {
+                have: size,
+                complete: true,
+            });
         }
-        Ok(BlobStatus { have: blobs.partial(&sha)?, complete: false })
+        Ok(BlobStatus {
+            have: blobs.partial(&sha)?,
+            complete: false,
+        })
     })
     .await?;
     Ok(Json(st))
@@ -279,10 +337,15 @@ async fn blob_put(
     let token = bearer(&headers)?;
     check_sha(&sha)?;
     if q.total == 0 || q.total > MAX_BLOB {
-        return Err(ApiError(RelayError::BadRequest(format!("photo size {} is outside 1..={MAX_BLOB} bytes", q.total))));
+        return Err(ApiError(RelayError::BadRequest(format!(
+            "photo size {} is outside 1..={MAX_BLOB} bytes",
+            q.total
+        ))));
     }
     if q.offset + body.len() as u64 > q.total {
-        return Err(ApiError(RelayError::BadRequest("chunk runs past the declared total".into())));
+        return Err(ApiError(RelayError::BadRequest(
+            "chunk runs past the declared total".into(),
+        )));
     }
     let (device, complete) = {
         let sha = sha.clone();
@@ -293,33 +356,67 @@ async fn blob_put(
         .await?
     };
     if complete {
-        return Ok((StatusCode::OK, Json(BlobStatus { have: q.total, complete: true })));
+        return Ok((
+            StatusCode::OK,
+            Json(BlobStatus {
+                have: q.total,
+                complete: true,
+            }),
+        ));
     }
     let blobs = s.blobs.clone();
     let sha2 = sha.clone();
-    let appended = AppState::blocking(move || blobs.append(&sha2, q.offset, &body, q.total)).await?;
+    let appended =
+        AppState::blocking(move || blobs.append(&sha2, q.offset, &body, q.total)).await?;
     match appended {
         // Not an error the client must show: it resumes from what the relay holds.
-        blobs::Appended::Resume { have } => Ok((StatusCode::CONFLICT, Json(BlobStatus { have, complete: false }))),
-        blobs::Appended::Partial { have } => Ok((StatusCode::OK, Json(BlobStatus { have, complete: false }))),
+        blobs::Appended::Resume { have } => Ok((
+            StatusCode::CONFLICT,
+            Json(BlobStatus {
+                have,
+                complete: false,
+            }),
+        )),
+        blobs::Appended::Partial { have } => Ok((
+            StatusCode::OK,
+            Json(BlobStatus {
+                have,
+                complete: false,
+            }),
+        )),
         blobs::Appended::Complete { size } => {
-            s.with_store(move |st| st.blob_completed(&sha, size, &device)).await?;
-            Ok((StatusCode::OK, Json(BlobStatus { have: size, complete: true })))
+            s.with_store(move |st| st.blob_completed(&sha, size, &device))
+                .await?;
+            Ok((
+                StatusCode::OK,
+                Json(BlobStatus {
+                    have: size,
+                    complete: true,
+                }),
+            ))
         }
     }
 }
 
-async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, ApiError> {
+async fn blob_get(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(sha): AxPath<String>,
+) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
     let sha = s
         .with_store(move |st| {
             let device = st.authenticate(&token)?;
             if !st.may_read_blob(&device, &sha)? {
-                return Err(RelayError::Forbidden("no record in your scope references this photo".into()));
+                return Err(RelayError::Forbidden(
+                    "no record in your scope references this photo".into(),
+                ));
             }
             if !st.blob_complete(&sha)? {
-                return Err(RelayError::BadRequest("this photo has not been uploaded yet".into()));
+                return Err(RelayError::BadRequest(
+                    "this photo has not been uploaded yet".into(),
+                ));
             }
             Ok(sha)
         })
@@ -330,7 +427,10 @@ async fn blob_get(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): Ax
 }
 
 /// The device's owner key (phones enrolled before owner links existed fetch it once).
-async fn owner_key(State(s): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn owner_key(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let token = bearer(&headers)?;
     let key = s
         .with_store(move |st| {
@@ -347,22 +447,53 @@ async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiErro
         .with_store(move |st| {
             // The hazard gauges read the projections: bring in what other relays took first.
             st.catch_up()?;
-            Ok((st.counts()?, st.hazard_summary(&today)?, st.open_by_department()?))
+            Ok((
+                st.counts()?,
+                st.hazard_summary(&today)?,
+                st.open_by_department()?,
+            ))
         })
         .await?;
     let m = &s.metrics;
     let mut out = String::new();
     for (name, help, kind, v) in [
-        ("gridsafe_syncs_total", "Sync requests received", "counter", m.syncs.load(Ordering::Relaxed) as i64),
-        ("gridsafe_sync_errors_total", "Sync requests that failed", "counter", m.sync_errors.load(Ordering::Relaxed) as i64),
-        ("gridsafe_docs_accepted_total", "Records accepted from phones", "counter", m.docs_accepted.load(Ordering::Relaxed) as i64),
-        ("gridsafe_docs_refused_total", "Records refused (scope, actor, shape)", "counter", m.docs_refused.load(Ordering::Relaxed) as i64),
-        ("gridsafe_enrolments_total", "Devices enrolled", "counter", m.enrolments.load(Ordering::Relaxed) as i64),
+        (
+            "gridsafe_syncs_total",
+            "Sync requests received",
+            "counter",
+            m.syncs.load(Ordering::Relaxed) as i64,
+        ),
+        (
+            "gridsafe_sync_errors_total",
+            "Sync requests that failed",
+            "counter",
+            m.sync_errors.load(Ordering::Relaxed) as i64,
+        ),
+        (
+            "gridsafe_docs_accepted_total",
+            "Records accepted from phones",
+            "counter",
+            m.docs_accepted.load(Ordering::Relaxed) as i64,
+        ),
+        (
+            "gridsafe_docs_refused_total",
+            "Records refused (scope, actor, shape)",
+            "counter",
+            m.docs_refused.load(Ordering::Relaxed) as i64,
+        ),
+        (
+            "gridsafe_enrolments_total",
+            "Devices enrolled",
+            "counter",
+            m.enrolments.load(Ordering::Relaxed) as i64,
+        ),
         ("gridsafe_documents", "Records stored", "gauge", docs),
         ("gridsafe_changes", "Changes in the log", "gauge", changes),
         ("gridsafe_devices", "Active devices", "gauge", devices),
     ] {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
     }
     // From the projections: what the town office tracks to zero.
     out.push_str("# HELP gridsafe_hazards Hazards by village, domain, state and severity\n# TYPE gridsafe_hazards gauge\n");
@@ -377,34 +508,55 @@ async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiErro
         ));
     }
     out.push_str("# HELP gridsafe_hazards_overdue Hazards past their deadline, still awaiting rectification\n# TYPE gridsafe_hazards_overdue gauge\n");
-    let mut overdue: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
+    let mut overdue: std::collections::BTreeMap<(&str, &str), i64> =
+        std::collections::BTreeMap::new();
     for h in &hazards {
         *overdue.entry((&h.village, &h.domain)).or_default() += h.overdue;
     }
     for ((village, domain), n) in overdue {
-        out.push_str(&format!("gridsafe_hazards_overdue{{village=\"{}\",domain=\"{}\"}} {n}\n", label(village), label(domain)));
+        out.push_str(&format!(
+            "gridsafe_hazards_overdue{{village=\"{}\",domain=\"{}\"}} {n}\n",
+            label(village),
+            label(domain)
+        ));
     }
     out.push_str(
         "# HELP gridsafe_hazards_open_by_department Open hazards per lead department\n# TYPE gridsafe_hazards_open_by_department gauge\n",
     );
     for (dept, n) in by_dept {
-        out.push_str(&format!("gridsafe_hazards_open_by_department{{department=\"{}\"}} {n}\n", label(&dept)));
+        out.push_str(&format!(
+            "gridsafe_hazards_open_by_department{{department=\"{}\"}} {n}\n",
+            label(&dept)
+        ));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }
 
 /// A Prometheus label value, escaped.
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .route("/v1/enroll", post(enroll).layer(DefaultBodyLimit::max(64 * 1024)))
-        .route("/v1/sync", post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)))
-        .route("/v1/blobs/{sha}", get(blob_get).put(blob_put).layer(DefaultBodyLimit::max(MAX_CHUNK)))
+        .route(
+            "/v1/enroll",
+            post(enroll).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route(
+            "/v1/sync",
+            post(sync).layer(DefaultBodyLimit::max(MAX_SYNC_BODY)),
+        )
+        .route(
+            "/v1/blobs/{sha}",
+            get(blob_get)
+                .put(blob_put)
+                .layer(DefaultBodyLimit::max(MAX_CHUNK)),
+        )
         .route("/v1/blobs/{sha}/status", get(blob_status))
         .route("/v1/owner-key", get(owner_key))
         .merge(web::routes())
@@ -432,7 +584,9 @@ pub async fn serve_with(
     let database = cfg.database.as_deref().map(db::redact);
     tracing::info!(%addr, data = %cfg.data.display(), database = database.as_deref().unwrap_or("sqlite"), "relay listening");
     let keep = state.clone();
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     // The PostgreSQL client closes its connection by blocking: not on an async worker.
     tokio::task::spawn_blocking(move || drop(keep)).await?;
     tracing::info!("relay stopped");

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use gridsafe_server::store::RelayStore;
 
 #[derive(Parser, Debug)]
-#[command(name = "gridsafe-server", version, about = "GridSafe relay — merges field data and serves the office")]
+#[command(
+    name = "gridsafe-server",
+    version,
+    about = "GridSafe relay — merges field data and serves the office"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -78,7 +82,11 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn config(self) -> gridsafe_server::Config {
-        gridsafe_server::Config { data: self.data, database: self.database, blobs: self.blobs }
+        gridsafe_server::Config {
+            data: self.data,
+            database: self.database,
+            blobs: self.blobs,
+        }
     }
 }
 
@@ -134,29 +142,46 @@ const CONSOLE: &str = "console";
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Serve { store, listen } => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
                 // The bound address on stdout, so a parent process can find an ephemeral port.
                 println!("listening on http://{}", listener.local_addr()?);
                 gridsafe_server::serve_with(store.config(), listener, shutdown_signal()).await
             })
         }
-        Cmd::Demo { data, listen, photos, exit } => {
+        Cmd::Demo {
+            data,
+            listen,
+            photos,
+            exit,
+        } => {
             let data = match data {
                 Some(d) => d,
-                None => std::env::temp_dir().join(format!("gridsafe-demo-{}", gridsafe_core::clock::now_ms())),
+                None => std::env::temp_dir()
+                    .join(format!("gridsafe-demo-{}", gridsafe_core::clock::now_ms())),
             };
             if data.exists() && std::fs::read_dir(&data)?.next().is_some() {
-                anyhow::bail!("{} is not empty; the demo needs a fresh data directory", data.display());
+                anyhow::bail!(
+                    "{} is not empty; the demo needs a fresh data directory",
+                    data.display()
+                );
             }
             gridsafe_server::demo::seed_relay(&data)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
                 let url = format!("http://{}", listener.local_addr()?);
@@ -199,21 +224,39 @@ fn main() -> Result<()> {
                 m.changes,
                 m.photos,
                 m.photo_bytes,
-                if m.postgres { ", shared tables by pg_dump" } else { "" }
+                if m.postgres {
+                    ", shared tables by pg_dump"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }
         Cmd::Restore { store, from } => {
             let m = gridsafe_server::backup::restore(&from, &store.config())?;
-            println!("restored {} records, {} changes, {} photos from {}", m.docs, m.changes, m.photos, from.display());
+            println!(
+                "restored {} records, {} changes, {} photos from {}",
+                m.docs,
+                m.changes,
+                m.photos,
+                from.display()
+            );
             Ok(())
         }
         Cmd::Admin { store: args, cmd } => {
             let mut store = args.config().open_store()?;
             match cmd {
                 AdminCmd::Directory { file } => {
-                    let d = store.import_directory(&std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?)?;
-                    store.audit(CONSOLE, "directory.import", &file.display().to_string(), &format!("v{}", d.version))?;
+                    let d = store.import_directory(
+                        &std::fs::read(&file)
+                            .with_context(|| format!("cannot read {}", file.display()))?,
+                    )?;
+                    store.audit(
+                        CONSOLE,
+                        "directory.import",
+                        &file.display().to_string(),
+                        &format!("v{}", d.version),
+                    )?;
                     println!(
                         "directory v{}: {} villages, {} grids, {} departments, {} users",
                         d.version,
@@ -231,7 +274,9 @@ fn main() -> Result<()> {
                 AdminCmd::EnrolCode { user, hours } => {
                     let code = store.create_enrol_code(&user, hours * 3_600_000)?;
                     store.audit(CONSOLE, "enrol_code.create", &user, &format!("{hours} h"))?;
-                    println!("一次性注册码 one-time enrolment code for {user}: {code} (valid {hours} h, single use)");
+                    println!(
+                        "一次性注册码 one-time enrolment code for {user}: {code} (valid {hours} h, single use)"
+                    );
                 }
                 AdminCmd::Devices => {
                     for d in store.devices()? {
@@ -241,7 +286,9 @@ fn main() -> Result<()> {
                             d.user_id,
                             d.name,
                             if d.revoked { "REVOKED" } else { "active" },
-                            d.last_sync_ms.map(gridsafe_core::clock::ms_to_rfc3339).unwrap_or_else(|| "never".into()),
+                            d.last_sync_ms
+                                .map(gridsafe_core::clock::ms_to_rfc3339)
+                                .unwrap_or_else(|| "never".into()),
                             d.pending_docs.unwrap_or(0),
                             d.pending_photos.unwrap_or(0),
                             d.app_version.unwrap_or_default()
@@ -254,11 +301,16 @@ fn main() -> Result<()> {
                     println!("revoked {device}");
                 }
                 AdminCmd::Hazards { json } => {
-                    let rows = store.hazard_summary(&gridsafe_core::clock::format_date(gridsafe_core::clock::today()))?;
+                    let rows = store.hazard_summary(&gridsafe_core::clock::format_date(
+                        gridsafe_core::clock::today(),
+                    ))?;
                     if json {
                         println!("{}", serde_json::to_string_pretty(&rows)?);
                     } else {
-                        println!("{:<12} {:<10} {:<20} {:<16} {:>6} {:>8}", "village", "domain", "state", "severity", "count", "overdue");
+                        println!(
+                            "{:<12} {:<10} {:<20} {:<16} {:>6} {:>8}",
+                            "village", "domain", "state", "severity", "count", "overdue"
+                        );
                         for r in &rows {
                             println!(
                                 "{:<12} {:<10} {:<20} {:<16} {:>6} {:>8}",
@@ -283,7 +335,10 @@ fn main() -> Result<()> {
                         store.set_report_cutoff_day(d)?;
                         store.audit(CONSOLE, "report.cutoff", "monthly report", &d.to_string())?;
                     }
-                    println!("monthly report cut-off: day {} of each month, 24:00", store.report_cutoff_day()?);
+                    println!(
+                        "monthly report cut-off: day {} of each month, 24:00",
+                        store.report_cutoff_day()?
+                    );
                 }
                 AdminCmd::Audit { limit, verify } => {
                     if verify {

@@ -39,24 +39,37 @@ pub const DOMAINS: [(&str, &str, &str); 6] = [
 
 /// Template id → its domain, from the templates this build ships (each template id covers one
 /// domain in every version).
-static TEMPLATE_DOMAINS: std::sync::LazyLock<BTreeMap<String, String>> = std::sync::LazyLock::new(|| {
-    gridsafe_core::template::bundled_sources()
-        .iter()
-        .filter_map(|t| serde_json::from_slice::<serde_json::Value>(&t.bytes).ok())
-        .filter_map(|v| Some((v.get("template_id")?.as_str()?.to_owned(), v.get("domain")?.as_str()?.to_owned())))
-        .collect()
-});
+static TEMPLATE_DOMAINS: std::sync::LazyLock<BTreeMap<String, String>> =
+    std::sync::LazyLock::new(|| {
+        gridsafe_core::template::bundled_sources()
+            .iter()
+            .filter_map(|t| serde_json::from_slice::<serde_json::Value>(&t.bytes).ok())
+            .filter_map(|v| {
+                Some((
+                    v.get("template_id")?.as_str()?.to_owned(),
+                    v.get("domain")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    });
 
 /// The hazard sources of §6.2, in the report's column order.
 pub const SOURCES: [(&str, &str, &str); 4] = [
     ("inspection", "督导检查发现", "Inspection"),
     ("self_report", "企业自查上报", "Self-report"),
-    ("public_report", "群众举报查实", "Public report (12345, 随申拍)"),
+    (
+        "public_report",
+        "群众举报查实",
+        "Public report (12345, 随申拍)",
+    ),
     ("referral", "转办", "Referral"),
 ];
 
 pub fn domain_label(code: &str) -> (&str, &str) {
-    DOMAINS.iter().find(|d| d.0 == code).map_or((code, code), |d| (d.1, d.2))
+    DOMAINS
+        .iter()
+        .find(|d| d.0 == code)
+        .map_or((code, code), |d| (d.1, d.2))
 }
 
 /// A report period: the days from `from` to `to`, both included (Shanghai dates).
@@ -82,10 +95,19 @@ impl Period {
         }
         let m = Month::try_from(m).map_err(|_| bad())?;
         let to = Date::from_calendar_date(y, m, cutoff_day).map_err(|_| bad())?;
-        let (py, pm) = if m == Month::January { (y - 1, Month::December) } else { (y, m.previous()) };
+        let (py, pm) = if m == Month::January {
+            (y - 1, Month::December)
+        } else {
+            (y, m.previous())
+        };
         let prev = Date::from_calendar_date(py, pm, cutoff_day).map_err(|_| bad())?;
         let from = prev.next_day().ok_or_else(bad)?;
-        Ok(Period { month: format!("{y:04}-{:02}", u8::from(m)), from: format_date(from), to: format_date(to), cutoff_day })
+        Ok(Period {
+            month: format!("{y:04}-{:02}", u8::from(m)),
+            from: format_date(from),
+            to: format_date(to),
+            cutoff_day,
+        })
     }
 
     /// The period `today` falls in: after the cut-off day, next month's report.
@@ -115,7 +137,10 @@ impl Period {
     fn bounds_ms(&self) -> Result<(i64, i64)> {
         let from = parse_date(&self.from)?;
         let to = parse_date(&self.to)?;
-        Ok((start_of_day_ms(from), start_of_day_ms(to.next_day().unwrap_or(to))))
+        Ok((
+            start_of_day_ms(from),
+            start_of_day_ms(to.next_day().unwrap_or(to)),
+        ))
     }
 }
 
@@ -123,19 +148,30 @@ fn check_cutoff(day: u8) -> Result<()> {
     if (1..=28).contains(&day) {
         Ok(())
     } else {
-        Err(RelayError::BadRequest(format!("the report cut-off day must be 1–28 (every month has it), not {day}")))
+        Err(RelayError::BadRequest(format!(
+            "the report cut-off day must be 1–28 (every month has it), not {day}"
+        )))
     }
 }
 
 /// The configured cut-off day (`gridsafe-server admin report-cutoff`), or the default.
 pub fn cutoff_day(conn: &Connection) -> Result<u8> {
-    let v: Option<String> = conn.query_row("SELECT value FROM meta WHERE key = 'report_cutoff_day'", [], |r| r.get(0)).optional()?;
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'report_cutoff_day'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
     Ok(v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CUTOFF_DAY))
 }
 
 pub fn set_cutoff_day(conn: &Connection, day: u8) -> Result<()> {
     check_cutoff(day)?;
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('report_cutoff_day', ?1)", [day.to_string()])?;
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('report_cutoff_day', ?1)",
+        [day.to_string()],
+    )?;
     Ok(())
 }
 
@@ -214,7 +250,11 @@ impl VillageStats {
     }
     /// Hazards found in the period per 100 venues in the register, one decimal.
     pub fn per_100(&self) -> String {
-        if self.venues == 0 { "—".into() } else { format!("{:.1}", self.found as f64 * 100.0 / self.venues as f64) }
+        if self.venues == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}", self.found as f64 * 100.0 / self.venues as f64)
+        }
     }
     pub fn rectification_pct(&self) -> i64 {
         pct(self.closed_total, self.registered_total)
@@ -296,16 +336,32 @@ pub struct Report {
 
 /// The monthly report for `period` in `user`'s scope (an inspector's grids, a reviewer's
 /// department, the whole town for the town office), as of `today`.
-pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period, today: Date) -> Result<Report> {
+pub fn monthly(
+    conn: &Connection,
+    dir: &Directory,
+    user: &User,
+    period: &Period,
+    today: Date,
+) -> Result<Report> {
     let (scope, scope_args) = hazard_scope(dir, &user.id)?;
     let (from_ms, to_ms) = period.bounds_ms()?;
     let to_day = parse_date(&period.to)?;
-    let (from_text, end_text) = (period.from.clone(), format_date(to_day.next_day().unwrap_or(to_day)));
-    let year_start =
-        to_day.replace_month(Month::January).and_then(|d| d.replace_day(1)).map_err(|e| RelayError::BadRequest(e.to_string()))?;
+    let (from_text, end_text) = (
+        period.from.clone(),
+        format_date(to_day.next_day().unwrap_or(to_day)),
+    );
+    let year_start = to_day
+        .replace_month(Month::January)
+        .and_then(|d| d.replace_day(1))
+        .map_err(|e| RelayError::BadRequest(e.to_string()))?;
     let (year_ms, year_text) = (start_of_day_ms(year_start), format_date(year_start));
     let today_text = format_date(today);
-    let village_zh = |code: &str| dir.villages.iter().find(|v| v.code == code).map_or_else(|| code.to_owned(), |v| v.name_zh.clone());
+    let village_zh = |code: &str| {
+        dir.villages
+            .iter()
+            .find(|v| v.code == code)
+            .map_or_else(|| code.to_owned(), |v| v.name_zh.clone())
+    };
     let with_scope = |mut a: Vec<V>| {
         a.extend(scope_args.iter().cloned().map(V::from));
         a
@@ -359,8 +415,16 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
 
     // Venues inspected per domain (the template's) × village, and per village overall. Venues are
     // scoped by grid for inspectors; a department's reviewer sees the town's inspection effort.
-    let grids: Vec<String> = if user.role == Role::Inspector { user.grids.clone() } else { vec![] };
-    let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
+    let grids: Vec<String> = if user.role == Role::Inspector {
+        user.grids.clone()
+    } else {
+        vec![]
+    };
+    let venue_scope = if grids.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        format!("grid_id IN ({})", vec!["?"; grids.len()].join(","))
+    };
     // Inspections are read by grid through a covering index (migration 008); the directory
     // places each grid in its village.
     let village_of = |grid: String| dir.grid(&grid).map_or(grid, |g| g.village.clone());
@@ -372,12 +436,23 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
             "SELECT template_id, grid_id, count(DISTINCT venue_id) FROM inspections_idx
              WHERE finished = 1 AND started_ms >= ?1 AND started_ms < ?2 AND {venue_scope} GROUP BY template_id, grid_id"
         ))?;
-        let rows =
-            stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(vargs.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (template, grid, n) = row?;
-            let domain = domain_of.get(&template).cloned().unwrap_or_else(|| "other".into());
-            cells.entry((domain, village_of(grid))).or_default().venues_inspected += n;
+            let domain = domain_of
+                .get(&template)
+                .cloned()
+                .unwrap_or_else(|| "other".into());
+            cells
+                .entry((domain, village_of(grid)))
+                .or_default()
+                .venues_inspected += n;
         }
     }
 
@@ -393,7 +468,11 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
         let rows: Vec<DomainRow> = cells
             .iter()
             .filter(|((dom, _), _)| *dom == d)
-            .map(|((_, v), c)| DomainRow { village: v.clone(), village_zh: village_zh(v), c: c.clone() })
+            .map(|((_, v), c)| DomainRow {
+                village: v.clone(),
+                village_zh: village_zh(v),
+                c: c.clone(),
+            })
             .collect();
         let mut total = Counts::default();
         for r in &rows {
@@ -401,25 +480,46 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
         }
         totals.add(&total);
         let (zh, en) = domain_label(&d);
-        domains.push(DomainBlock { label_zh: zh.to_owned(), label_en: en.to_owned(), domain: d, rows, total });
+        domains.push(DomainBlock {
+            label_zh: zh.to_owned(),
+            label_en: en.to_owned(),
+            domain: d,
+            rows,
+            total,
+        });
     }
 
     // Per village.
     let mut villages: BTreeMap<String, VillageStats> = dir
         .villages
         .iter()
-        .map(|v| (v.code.clone(), VillageStats { village: v.code.clone(), village_zh: v.name_zh.clone(), ..VillageStats::default() }))
+        .map(|v| {
+            (
+                v.code.clone(),
+                VillageStats {
+                    village: v.code.clone(),
+                    village_zh: v.name_zh.clone(),
+                    ..VillageStats::default()
+                },
+            )
+        })
         .collect();
     {
         let venue_args: Vec<V> = vargs[2..].to_vec();
         let mut stmt = conn
             .prepare_cached(&format!("SELECT village, count(*) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"))?;
-        let rows = stmt.query_map(params_from_iter(venue_args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map(params_from_iter(venue_args.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (v, n) = row?;
             villages
                 .entry(v.clone())
-                .or_insert_with(|| VillageStats { village_zh: village_zh(&v), village: v, ..VillageStats::default() })
+                .or_insert_with(|| VillageStats {
+                    village_zh: village_zh(&v),
+                    village: v,
+                    ..VillageStats::default()
+                })
                 .venues = n;
         }
         // A venue belongs to one grid, so distinct venues per grid add up per village.
@@ -427,8 +527,13 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
             "SELECT grid_id, count(*), count(DISTINCT CASE WHEN finished = 1 THEN venue_id END) FROM inspections_idx
              WHERE started_ms >= ?1 AND started_ms < ?2 AND {venue_scope} GROUP BY grid_id"
         ))?;
-        let rows =
-            stmt.query_map(params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(vargs.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (g, n, inspected) = row?;
             let v = village_of(g);
@@ -440,7 +545,11 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
             e.inspections += n;
             e.inspected += inspected;
         }
-        let args = with_scope(vec![V::from(from_ms), V::from(to_ms), V::from(today_text.clone())]);
+        let args = with_scope(vec![
+            V::from(from_ms),
+            V::from(to_ms),
+            V::from(today_text.clone()),
+        ]);
         let mut stmt = conn.prepare(&format!(
             "SELECT village,
                     coalesce(sum(found_ms >= ?1 AND found_ms < ?2), 0), coalesce(sum(found_ms >= ?1 AND found_ms < ?2 AND fix_mode = 'on_spot'), 0),
@@ -450,7 +559,17 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
              FROM hazards_idx WHERE {scope} GROUP BY village"
         ))?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get::<_, String>(0)?, [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
+            Ok((
+                r.get::<_, String>(0)?,
+                [
+                    r.get::<_, i64>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ],
+            ))
         })?;
         for row in rows {
             let (v, n) = row?;
@@ -459,7 +578,14 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
                 village: v,
                 ..VillageStats::default()
             });
-            [e.found, e.on_spot, e.registered_total, e.closed_total, e.overdue, e.recurrences] = n;
+            [
+                e.found,
+                e.on_spot,
+                e.registered_total,
+                e.closed_total,
+                e.overdue,
+                e.recurrences,
+            ] = n;
         }
         for ((_, v), c) in &cells {
             if let Some(e) = villages.get_mut(v) {
@@ -491,7 +617,11 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
         })?;
         for row in rows {
             let mut f = row?;
-            let inspected: i64 = cells.iter().filter(|((d, _), _)| *d == f.domain).map(|(_, c)| c.venues_inspected).sum();
+            let inspected: i64 = cells
+                .iter()
+                .filter(|((d, _), _)| *d == f.domain)
+                .map(|(_, c)| c.venues_inspected)
+                .sum();
             f.venues_pct = pct(f.venues, inspected);
             focus.push(f);
         }
@@ -565,10 +695,20 @@ pub fn monthly(conn: &Connection, dir: &Directory, user: &User, period: &Period,
             majors.push(m);
         }
     }
-    let confirmed = |stock: bool| majors.iter().filter(move |m| m.severity == "major" && m.stock == stock);
+    let confirmed = |stock: bool| {
+        majors
+            .iter()
+            .filter(move |m| m.severity == "major" && m.stock == stock)
+    };
     let open = |m: &&MajorRow| !matches!(m.state.as_str(), "closed" | "rejected");
-    let (major_stock, major_stock_open) = (confirmed(true).count() as i64, confirmed(true).filter(open).count() as i64);
-    let (major_increment, major_increment_open) = (confirmed(false).count() as i64, confirmed(false).filter(open).count() as i64);
+    let (major_stock, major_stock_open) = (
+        confirmed(true).count() as i64,
+        confirmed(true).filter(open).count() as i64,
+    );
+    let (major_increment, major_increment_open) = (
+        confirmed(false).count() as i64,
+        confirmed(false).filter(open).count() as i64,
+    );
 
     Ok(Report {
         period: period.clone(),
@@ -593,27 +733,59 @@ mod tests {
     #[test]
     fn periods_end_on_the_cut_off_day_and_start_after_the_previous_one() {
         let p = Period::of_month("2026-11", 28).unwrap();
-        assert_eq!((p.from.as_str(), p.to.as_str()), ("2026-10-29", "2026-11-28"));
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str()),
+            ("2026-10-29", "2026-11-28")
+        );
         let p = Period::of_month("2026-03", 28).unwrap();
-        assert_eq!((p.from.as_str(), p.to.as_str()), ("2026-03-01", "2026-03-28"), "February has no 29th in 2026");
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str()),
+            ("2026-03-01", "2026-03-28"),
+            "February has no 29th in 2026"
+        );
         let p = Period::of_month("2026-01", 25).unwrap();
-        assert_eq!((p.from.as_str(), p.to.as_str()), ("2025-12-26", "2026-01-25"));
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str()),
+            ("2025-12-26", "2026-01-25")
+        );
         let d = |s| parse_date(s).unwrap();
-        assert_eq!(Period::containing(d("2026-11-28"), 28).unwrap().month, "2026-11");
-        assert_eq!(Period::containing(d("2026-11-29"), 28).unwrap().month, "2026-12");
-        assert_eq!(Period::containing(d("2026-12-30"), 28).unwrap().month, "2027-01");
+        assert_eq!(
+            Period::containing(d("2026-11-28"), 28).unwrap().month,
+            "2026-11"
+        );
+        assert_eq!(
+            Period::containing(d("2026-11-29"), 28).unwrap().month,
+            "2026-12"
+        );
+        assert_eq!(
+            Period::containing(d("2026-12-30"), 28).unwrap().month,
+            "2027-01"
+        );
         assert_eq!(p.previous().unwrap().month, "2025-12");
         assert_eq!(p.next().unwrap().month, "2026-02");
     }
 
     #[test]
     fn bad_months_and_cut_off_days_are_named() {
-        for m in ["2026-13", "2026", "26-11", "2026-00", "abcd-ef", "2026-11-01", "12026-01"] {
+        for m in [
+            "2026-13",
+            "2026",
+            "26-11",
+            "2026-00",
+            "abcd-ef",
+            "2026-11-01",
+            "12026-01",
+        ] {
             let e = Period::of_month(m, 28).unwrap_err().to_string();
             assert!(e.contains(m), "{m}: {e}");
         }
         for d in [0, 29, 31] {
-            assert!(Period::of_month("2026-11", d).unwrap_err().to_string().contains("cut-off day"));
+            assert!(
+                Period::of_month("2026-11", d)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("cut-off day")
+            );
         }
     }
 }

@@ -14,7 +14,9 @@ use automerge::{AutoCommit, Change};
 use gridsafe_core::directory::{Directory, Role, User};
 use gridsafe_core::records::{self, DocKind};
 use gridsafe_core::store::split_list;
-use gridsafe_core::sync::{Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
+use gridsafe_core::sync::{
+    Acked, DocChanges, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile,
+};
 use gridsafe_core::{projection, template};
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -81,8 +83,20 @@ pub struct AuditEntry {
 
 /// SHA-256 over the previous hash and this entry's fields, JSON-encoded so no field can bleed
 /// into the next.
-fn audit_hash(prev: &str, seq: i64, at: i64, actor: &str, action: &str, target: &str, detail: &str) -> String {
-    sha256_hex(serde_json::json!([prev, seq, at, actor, action, target, detail]).to_string().as_bytes())
+fn audit_hash(
+    prev: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> String {
+    sha256_hex(
+        serde_json::json!([prev, seq, at, actor, action, target, detail])
+            .to_string()
+            .as_bytes(),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +208,11 @@ pub struct VillageRow {
 impl VillageRow {
     /// Share of the village's venues inspected this month, in whole percent.
     pub fn coverage_pct(&self) -> i64 {
-        if self.venues == 0 { 0 } else { self.inspected_venues * 100 / self.venues }
+        if self.venues == 0 {
+            0
+        } else {
+            self.inspected_venues * 100 / self.venues
+        }
     }
 }
 
@@ -283,28 +301,56 @@ fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
     let (inner, grid, depts, record) = match kind {
         DocKind::Venue => {
             let v = records::read_venue(doc, id)?;
-            (v.id.clone(), v.grid_id.clone(), vec![], Record::Venue(Box::new(v)))
+            (
+                v.id.clone(),
+                v.grid_id.clone(),
+                vec![],
+                Record::Venue(Box::new(v)),
+            )
         }
         DocKind::Inspection => {
             let i = records::read_inspection(doc, id)?;
             i.photos.iter().for_each(&mut push);
-            (i.header.id.clone(), i.header.grid_id.clone(), vec![], Record::Inspection(Box::new(i)))
+            (
+                i.header.id.clone(),
+                i.header.grid_id.clone(),
+                vec![],
+                Record::Inspection(Box::new(i)),
+            )
         }
         DocKind::Hazard => {
             let (h, evs) = records::read_hazard(doc, id)?;
             h.photos.iter().for_each(&mut push);
             photos.extend(evs.iter().filter_map(|e| e.record.photo.clone()));
-            (h.id.clone(), h.grid_id.clone(), h.lead_depts.clone(), Record::Hazard(Box::new(h), evs))
+            (
+                h.id.clone(),
+                h.grid_id.clone(),
+                h.lead_depts.clone(),
+                Record::Hazard(Box::new(h), evs),
+            )
         }
         DocKind::Task => {
             let t = records::read_task(doc, id)?;
-            (t.id.clone(), t.grid_id.clone(), vec![], Record::Task(Box::new(t)))
+            (
+                t.id.clone(),
+                t.grid_id.clone(),
+                vec![],
+                Record::Task(Box::new(t)),
+            )
         }
     };
     if inner != id {
-        return Err(RelayError::BadRequest(format!("record {id} holds record {inner}")));
+        return Err(RelayError::BadRequest(format!(
+            "record {id} holds record {inner}"
+        )));
     }
-    Ok(Placement { kind, grid, depts, photos, record })
+    Ok(Placement {
+        kind,
+        grid,
+        depts,
+        photos,
+        record,
+    })
 }
 
 /// A record as the relay holds it. Shared read-only between requests; a request that changes it
@@ -345,8 +391,12 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         .changes
         .iter()
         .map(|c| {
-            records::check_chunks(&d.doc_id, c, &[records::CHUNK_CHANGE, records::CHUNK_COMPRESSED_CHANGE])
-                .map_err(|e| RelayError::BadRequest(e.to_string()))?;
+            records::check_chunks(
+                &d.doc_id,
+                c,
+                &[records::CHUNK_CHANGE, records::CHUNK_COMPRESSED_CHANGE],
+            )
+            .map_err(|e| RelayError::BadRequest(e.to_string()))?;
             records::untrusted(&d.doc_id, || Change::from_bytes(c.to_vec()))
                 .map_err(|e| RelayError::BadRequest(e.to_string()))?
                 .map_err(|e| RelayError::BadRequest(format!("not an automerge change: {e}")))
@@ -355,13 +405,19 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
     for c in &changes {
         let actor = c.actor_id().to_hex_string();
         if !device.actors.contains(&actor) {
-            return Err(RelayError::Forbidden(format!("change {} carries actor {actor}, which is not bound to this device", c.hash())));
+            return Err(RelayError::Forbidden(format!(
+                "change {} carries actor {actor}, which is not bound to this device",
+                c.hash()
+            )));
         }
     }
     if let Some(b) = before
         && !may_write(&device.user, b.place.kind, &b.place.grid, &b.place.depts)
     {
-        return Err(RelayError::Forbidden(format!("record {} is outside {}'s scope", d.doc_id, device.user.id)));
+        return Err(RelayError::Forbidden(format!(
+            "record {} is outside {}'s scope",
+            d.doc_id, device.user.id
+        )));
     }
     let hashes: Vec<String> = changes.iter().map(|c| c.hash().to_string()).collect();
     let mut doc = before.map(|b| b.doc.clone()).unwrap_or_default();
@@ -369,7 +425,10 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         .map_err(|e| RelayError::BadRequest(e.to_string()))?
         .map_err(|e| RelayError::BadRequest(format!("changes do not apply: {e}")))?;
     if !doc.get_missing_deps(&[]).is_empty() {
-        return Err(RelayError::BadRequest("changes depend on history the relay does not have; push the earlier changes first".into()));
+        return Err(RelayError::BadRequest(
+            "changes depend on history the relay does not have; push the earlier changes first"
+                .into(),
+        ));
     }
     let heads = heads_of(&mut doc);
     let place = match before {
@@ -379,23 +438,43 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
     };
     if let Some(b) = before {
         if b.place.kind != place.kind {
-            return Err(RelayError::BadRequest("the change would alter the record's kind".into()));
+            return Err(RelayError::BadRequest(
+                "the change would alter the record's kind".into(),
+            ));
         }
         if b.place.hazard_header().is_some() && b.place.hazard_header() != place.hazard_header() {
-            return Err(RelayError::Forbidden("a hazard's registration data cannot change; record an event instead".into()));
+            return Err(RelayError::Forbidden(
+                "a hazard's registration data cannot change; record an event instead".into(),
+            ));
         }
     }
     if !may_write(&device.user, place.kind, &place.grid, &place.depts) {
-        return Err(RelayError::Forbidden(format!("record {} ({}) is outside {}'s scope", d.doc_id, place.grid, device.user.id)));
+        return Err(RelayError::Forbidden(format!(
+            "record {} ({}) is outside {}'s scope",
+            d.doc_id, place.grid, device.user.id
+        )));
     }
-    let changes = hashes.into_iter().zip(&d.changes).map(|(h, raw)| (h, raw.to_vec())).collect();
-    Ok(Prepared { doc_id: d.doc_id.clone(), based_on: before.map(|b| b.heads.clone()), changes, loaded: Loaded { doc, place, heads } })
+    let changes = hashes
+        .into_iter()
+        .zip(&d.changes)
+        .map(|(h, raw)| (h, raw.to_vec()))
+        .collect();
+    Ok(Prepared {
+        doc_id: d.doc_id.clone(),
+        based_on: before.map(|b| b.heads.clone()),
+        changes,
+        loaded: Loaded { doc, place, heads },
+    })
 }
 
 /// Lead departments as the `docs` table keeps them: ",cyzx,pcs," ("" for none), so a scope
 /// test is one LIKE.
 fn depts_text(depts: &[String]) -> String {
-    if depts.is_empty() { String::new() } else { format!(",{},", depts.join(",")) }
+    if depts.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", depts.join(","))
+    }
 }
 
 /// May `user` write a record of this kind in this grid / for these departments?
@@ -430,24 +509,42 @@ impl RelayStore {
             }
             None => None,
         };
-        std::fs::create_dir_all(dir).map_err(|e| RelayError::Storage(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RelayError::Storage(format!("{}: {e}", dir.display())))?;
         let mut conn = Connection::open(dir.join("relay.sqlite"))?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        MIGRATIONS.to_latest(&mut conn).map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
-        let templates =
-            template::bundled_sources().into_iter().map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t)).collect();
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
+        let templates = template::bundled_sources()
+            .into_iter()
+            .map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t))
+            .collect();
         let cache = lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN));
-        let mut st = RelayStore { conn, pg, cache, dir: None, templates, actors: HashMap::new() };
+        let mut st = RelayStore {
+            conn,
+            pg,
+            cache,
+            dir: None,
+            templates,
+            actors: HashMap::new(),
+        };
         st.dir = st.read_directory()?;
         st.refresh_actors()?;
         if st.pg.is_some() {
             // Another relay may have written since this one last ran.
             st.catch_up()?;
         } else {
-            let built: Option<String> =
-                st.conn.query_row("SELECT value FROM meta WHERE key = 'projections'", [], |r| r.get(0)).optional()?;
+            let built: Option<String> = st
+                .conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'projections'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if built.is_none() {
                 // A relay from before the projections existed: derive them once from the change log.
                 st.rebuild_projections()?;
@@ -499,10 +596,16 @@ impl RelayStore {
 
     /// Re-reads the actor → user table when devices were enrolled (here or on another relay).
     fn refresh_actors(&mut self) -> Result<()> {
-        let n = self.db().one("SELECT count(*) FROM actors", &[])?.map_or(Ok(0), |r| r.int(0))?;
+        let n = self
+            .db()
+            .one("SELECT count(*) FROM actors", &[])?
+            .map_or(Ok(0), |r| r.int(0))?;
         if n as usize != self.actors.len() {
             let rows = self.db().query("SELECT actor, user_id FROM actors", &[])?;
-            self.actors = rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect::<Result<_>>()?;
+            self.actors = rows
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                .collect::<Result<_>>()?;
         }
         Ok(())
     }
@@ -526,26 +629,43 @@ impl RelayStore {
         self.refresh_actors()?;
         let from: i64 = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'projected_seq'", [], |r| r.get::<_, String>(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'projected_seq'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
+        let upto = self
+            .db()
+            .one("SELECT coalesce(max(seq), 0) FROM changes", &[])?
+            .map_or(Ok(0), |r| r.int(0))?;
         let (mut at, mut projected) = (from, 0);
         while at < upto {
             let to = at.saturating_add(step.max(1)).min(upto);
             let ids: Vec<String> = self
                 .db()
-                .query("SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?2", vals![at, to])?
+                .query(
+                    "SELECT DISTINCT doc_id FROM changes WHERE seq > ?1 AND seq <= ?2",
+                    vals![at, to],
+                )?
                 .iter()
                 .map(|r| r.text(0))
                 .collect::<Result<_>>()?;
             self.project_records(&ids)?;
-            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![to.to_string()])?;
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)",
+                params![to.to_string()],
+            )?;
             projected += ids.len();
             at = to;
             if upto - from > step {
-                tracing::info!(at, upto, "projections catching up with the shared change log");
+                tracing::info!(
+                    at,
+                    upto,
+                    "projections catching up with the shared change log"
+                );
             }
         }
         Ok(projected)
@@ -555,14 +675,21 @@ impl RelayStore {
     // Directory and credentials
 
     fn read_directory(&mut self) -> Result<Option<Directory>> {
-        let b = self.db().one("SELECT body FROM directory WHERE id = 1", &[])?;
-        b.map(|b| Directory::from_json(&b.blob(0)?).map_err(RelayError::from)).transpose()
+        let b = self
+            .db()
+            .one("SELECT body FROM directory WHERE id = 1", &[])?;
+        b.map(|b| Directory::from_json(&b.blob(0)?).map_err(RelayError::from))
+            .transpose()
     }
 
     /// Re-reads the directory only when `gridsafe-server admin` (another process) installed a new
     /// version: one indexed lookup per request instead of parsing the JSON every time.
     pub(crate) fn refresh_directory(&mut self) -> Result<()> {
-        let v = self.db().one("SELECT version FROM directory WHERE id = 1", &[])?.map(|r| r.int(0)).transpose()?;
+        let v = self
+            .db()
+            .one("SELECT version FROM directory WHERE id = 1", &[])?
+            .map(|r| r.int(0))
+            .transpose()?;
         if v.map(|v| v as u64) != self.dir.as_ref().map(|d| d.version) {
             self.dir = self.read_directory()?;
         }
@@ -589,15 +716,23 @@ impl RelayStore {
     }
 
     pub fn set_password(&mut self, user_id: &str, password: &str) -> Result<()> {
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
         if dir.user(user_id).is_none() {
             return Err(RelayError::BadRequest(format!("unknown user {user_id:?}")));
         }
         if password.chars().count() < 8 {
-            return Err(RelayError::BadRequest("a password needs at least 8 characters".into()));
+            return Err(RelayError::BadRequest(
+                "a password needs at least 8 characters".into(),
+            ));
         }
         let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| RelayError::Storage(e.to_string()))?.to_string();
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| RelayError::Storage(e.to_string()))?
+            .to_string();
         self.db().exec(
             "INSERT INTO credentials (user_id, pw_hash, updated_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (user_id) DO UPDATE SET pw_hash = excluded.pw_hash, updated_ms = excluded.updated_ms",
@@ -611,13 +746,26 @@ impl RelayStore {
     /// next sync. A change that leaves the directory invalid is refused and changes nothing.
     pub fn upsert_user(&mut self, user: User) -> Result<Directory> {
         let id = user.id.trim();
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-            return Err(RelayError::BadRequest(format!("user id {:?}: use 1–64 letters, digits, '_', '-' or '.'", user.id)));
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(RelayError::BadRequest(format!(
+                "user id {:?}: use 1–64 letters, digits, '_', '-' or '.'",
+                user.id
+            )));
         }
         if user.name.trim().is_empty() {
-            return Err(RelayError::BadRequest(format!("user {id}: the name is empty")));
+            return Err(RelayError::BadRequest(format!(
+                "user {id}: the name is empty"
+            )));
         }
-        let mut dir = self.dir.clone().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let mut dir = self
+            .dir
+            .clone()
+            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
         match dir.users.iter_mut().find(|u| u.id == user.id) {
             Some(u) => *u = user,
             None => dir.users.push(user),
@@ -631,18 +779,33 @@ impl RelayStore {
     /// and a lockout is lifted. Phones already enrolled keep their device tokens.
     pub fn reset_password(&mut self, user_id: &str, password: &str) -> Result<()> {
         self.set_password(user_id, password)?;
-        self.conn.execute("DELETE FROM web_sessions WHERE user_id = ?1", params![user_id])?;
-        self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+        self.conn.execute(
+            "DELETE FROM web_sessions WHERE user_id = ?1",
+            params![user_id],
+        )?;
+        self.conn.execute(
+            "DELETE FROM login_failures WHERE user_id = ?1",
+            params![user_id],
+        )?;
         Ok(())
     }
 
     /// The monthly report for `month` (`YYYY-MM`; the period holding today when `None`) in
     /// `user_id`'s scope, as the dashboard shows it (`gridsafe-server admin report`).
-    pub fn monthly_report(&mut self, user_id: &str, month: Option<&str>) -> Result<crate::report::Report> {
+    pub fn monthly_report(
+        &mut self,
+        user_id: &str,
+        month: Option<&str>,
+    ) -> Result<crate::report::Report> {
         self.refresh_directory()?;
         self.catch_up()?;
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
-        let user = dir.user(user_id).ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let user = dir
+            .user(user_id)
+            .ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
         let cutoff = crate::report::cutoff_day(&self.conn)?;
         let today = gridsafe_core::clock::today();
         let period = match month {
@@ -664,10 +827,19 @@ impl RelayStore {
         let fail = || RelayError::Unauthorized("wrong user name or password".into());
         let dir = self.dir.as_ref().ok_or_else(fail)?;
         let user = dir.user(user_id).cloned().ok_or_else(fail)?;
-        let hash = self.db().one("SELECT pw_hash FROM credentials WHERE user_id = ?1", vals![user_id])?.map(|r| r.text(0)).transpose()?;
+        let hash = self
+            .db()
+            .one(
+                "SELECT pw_hash FROM credentials WHERE user_id = ?1",
+                vals![user_id],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?;
         let hash = hash.ok_or_else(fail)?;
         let parsed = PasswordHash::new(&hash).map_err(|e| RelayError::Storage(e.to_string()))?;
-        Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| fail())?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| fail())?;
         Ok(user)
     }
 
@@ -679,8 +851,13 @@ impl RelayStore {
     /// The entry's hash covers the previous entry's, so a changed or removed row breaks the chain.
     pub fn audit(&mut self, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let last: Option<(i64, String)> =
-            tx.query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        let last: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
         let (prev_seq, prev_hash) = last.unwrap_or((0, AUDIT_GENESIS.to_owned()));
         let (seq, at) = (prev_seq + 1, now_ms());
         let hash = audit_hash(&prev_hash, seq, at, actor, action, target, detail);
@@ -714,17 +891,40 @@ impl RelayStore {
     /// Walks the whole chain; returns how many entries it holds, or names the first entry that
     /// was changed, removed or inserted out of order.
     pub fn verify_audit(&self) -> Result<u64> {
-        let mut stmt = self.conn.prepare("SELECT seq, at_ms, actor, action, target, detail, hash FROM audit_log ORDER BY seq")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at_ms, actor, action, target, detail, hash FROM audit_log ORDER BY seq",
+        )?;
         let mut rows = stmt.query([])?;
         let (mut prev_seq, mut prev_hash, mut n) = (0i64, AUDIT_GENESIS.to_owned(), 0u64);
         while let Some(r) = rows.next()? {
-            let (seq, at, actor, action, target, detail, hash): (i64, i64, String, String, String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+            let (seq, at, actor, action, target, detail, hash): (
+                i64,
+                i64,
+                String,
+                String,
+                String,
+                String,
+                String,
+            ) = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            );
             if seq != prev_seq + 1 {
-                return Err(RelayError::Storage(format!("audit log: entries {} to {} are missing", prev_seq + 1, seq - 1)));
+                return Err(RelayError::Storage(format!(
+                    "audit log: entries {} to {} are missing",
+                    prev_seq + 1,
+                    seq - 1
+                )));
             }
             if audit_hash(&prev_hash, seq, at, &actor, &action, &target, &detail) != hash {
-                return Err(RelayError::Storage(format!("audit log: entry {seq} was altered")));
+                return Err(RelayError::Storage(format!(
+                    "audit log: entry {seq} was altered"
+                )));
             }
             (prev_seq, prev_hash, n) = (seq, hash, n + 1);
         }
@@ -736,9 +936,17 @@ impl RelayStore {
 
     /// Enrols a phone for a user who gives their password: a random token (stored hashed) and the
     /// phone's actors bound to the new device (an actor already bound elsewhere is refused).
-    pub fn enroll(&mut self, user_id: &str, password: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
+    pub fn enroll(
+        &mut self,
+        user_id: &str,
+        password: &str,
+        device_name: &str,
+        actors: &[String],
+    ) -> Result<Enrolled> {
         self.refresh_directory()?;
-        let user = self.guarded(user_id, "enrolment (password)", |st| st.check_password(user_id, password))?;
+        let user = self.guarded(user_id, "enrolment (password)", |st| {
+            st.check_password(user_id, password)
+        })?;
         self.enroll_user(user, device_name, actors, None)
     }
 
@@ -747,9 +955,17 @@ impl RelayStore {
     /// sign-ins and enrolments together) or the relay has seen [`RELAY_FAILURES_PER_MINUTE`]
     /// failures in the last minute; a failure is counted, a success clears the user's count.
     /// Failures go to the audit log as `auth.failed` with `what` was tried.
-    fn guarded<T>(&mut self, user_id: &str, what: &str, check: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    fn guarded<T>(
+        &mut self,
+        user_id: &str,
+        what: &str,
+        check: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         let now = now_ms();
-        self.conn.execute("DELETE FROM login_failures WHERE at_ms < ?1", params![now - LOCKOUT_MS])?;
+        self.conn.execute(
+            "DELETE FROM login_failures WHERE at_ms < ?1",
+            params![now - LOCKOUT_MS],
+        )?;
         let (mine, recent): (i64, i64) = self.conn.query_row(
             "SELECT coalesce(sum(user_id = ?1), 0), coalesce(sum(at_ms >= ?2), 0) FROM login_failures",
             params![user_id, now - 60_000],
@@ -762,15 +978,23 @@ impl RelayStore {
             )));
         }
         if recent >= RELAY_FAILURES_PER_MINUTE {
-            return Err(RelayError::TooMany("too many failed sign-ins on this relay; try again in a minute".into()));
+            return Err(RelayError::TooMany(
+                "too many failed sign-ins on this relay; try again in a minute".into(),
+            ));
         }
         match check(self) {
             Ok(v) => {
-                self.conn.execute("DELETE FROM login_failures WHERE user_id = ?1", params![user_id])?;
+                self.conn.execute(
+                    "DELETE FROM login_failures WHERE user_id = ?1",
+                    params![user_id],
+                )?;
                 Ok(v)
             }
             Err(e @ RelayError::Unauthorized(_)) => {
-                self.conn.execute("INSERT INTO login_failures (user_id, at_ms) VALUES (?1, ?2)", params![user_id, now])?;
+                self.conn.execute(
+                    "INSERT INTO login_failures (user_id, at_ms) VALUES (?1, ?2)",
+                    params![user_id, now],
+                )?;
                 self.audit(user_id, "auth.failed", user_id, what)?;
                 Err(e)
             }
@@ -781,19 +1005,31 @@ impl RelayStore {
     /// Creates a one-time enrolment code for a user, valid for `valid_ms`; returns it for printing
     /// (only its hash is kept).
     pub fn create_enrol_code(&mut self, user_id: &str, valid_ms: i64) -> Result<String> {
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
-        let user = dir.user(user_id).ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
+        let user = dir
+            .user(user_id)
+            .ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
         if user.role == Role::Admin {
-            return Err(RelayError::BadRequest("administrators do not enrol phones".into()));
+            return Err(RelayError::BadRequest(
+                "administrators do not enrol phones".into(),
+            ));
         }
         if !(60_000..=30 * 86_400_000).contains(&valid_ms) {
-            return Err(RelayError::BadRequest("a code is valid between one minute and 30 days".into()));
+            return Err(RelayError::BadRequest(
+                "a code is valid between one minute and 30 days".into(),
+            ));
         }
         // 12 symbols without look-alikes (0/O, 1/I/L): ~59 bits, read out or typed on a phone.
         const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
         let mut raw = [0u8; 12];
         OsRng.fill_bytes(&mut raw);
-        let code: String = raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+        let code: String = raw
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect();
         let now = now_ms();
         self.db().exec(
             "INSERT INTO enrol_codes (code_hash, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -803,38 +1039,68 @@ impl RelayStore {
     }
 
     /// Enrols a phone with a user name and a one-time code from [`RelayStore::create_enrol_code`].
-    pub fn enroll_with_code(&mut self, user_id: &str, code: &str, device_name: &str, actors: &[String]) -> Result<Enrolled> {
+    pub fn enroll_with_code(
+        &mut self,
+        user_id: &str,
+        code: &str,
+        device_name: &str,
+        actors: &[String],
+    ) -> Result<Enrolled> {
         self.refresh_directory()?;
-        let (user, hash) = self.guarded(user_id, "enrolment (code)", |st| st.check_enrol_code(user_id, code))?;
+        let (user, hash) = self.guarded(user_id, "enrolment (code)", |st| {
+            st.check_enrol_code(user_id, code)
+        })?;
         self.enroll_user(user, device_name, actors, Some(hash))
     }
 
     /// The user a one-time code belongs to, and the code's hash, if it is theirs and unspent.
     fn check_enrol_code(&mut self, user_id: &str, code: &str) -> Result<(User, String)> {
-        let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+        let normal: String = code
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         let hash = sha256_hex(normal.as_bytes());
         let row: Option<(String, i64, Option<i64>)> = self
             .db()
-            .one("SELECT user_id, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1", vals![&hash])?
+            .one(
+                "SELECT user_id, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1",
+                vals![&hash],
+            )?
             .map(|r| Ok::<_, RelayError>((r.text(0)?, r.int(1)?, r.opt_int(2)?)))
             .transpose()?;
         let user = match row {
             Some((owner, _, _)) if owner != user_id => None,
-            Some((_, _, Some(_))) => return Err(RelayError::Unauthorized("this enrolment code has already been used".into())),
+            Some((_, _, Some(_))) => {
+                return Err(RelayError::Unauthorized(
+                    "this enrolment code has already been used".into(),
+                ));
+            }
             Some((_, expires, None)) if expires <= now_ms() => {
-                return Err(RelayError::Unauthorized("this enrolment code has expired; ask the office for a new one".into()));
+                return Err(RelayError::Unauthorized(
+                    "this enrolment code has expired; ask the office for a new one".into(),
+                ));
             }
             Some(_) => self.dir.as_ref().and_then(|d| d.user(user_id)).cloned(),
             None => None,
         };
-        let user = user.ok_or_else(|| RelayError::Unauthorized("wrong user name or enrolment code".into()))?;
+        let user = user
+            .ok_or_else(|| RelayError::Unauthorized("wrong user name or enrolment code".into()))?;
         Ok((user, hash))
     }
 
     /// Creates the device; a code, when given, is spent in the same transaction.
-    fn enroll_user(&mut self, user: User, device_name: &str, actors: &[String], code_hash: Option<String>) -> Result<Enrolled> {
+    fn enroll_user(
+        &mut self,
+        user: User,
+        device_name: &str,
+        actors: &[String],
+        code_hash: Option<String>,
+    ) -> Result<Enrolled> {
         if user.role == Role::Admin {
-            return Err(RelayError::Forbidden("administrators do not enrol phones".into()));
+            return Err(RelayError::Forbidden(
+                "administrators do not enrol phones".into(),
+            ));
         }
         let mut token = [0u8; 32];
         OsRng.fill_bytes(&mut token);
@@ -850,7 +1116,9 @@ impl RelayStore {
         }
         for a in &actors {
             if hex::decode(a).map_or(true, |b| b.is_empty() || b.len() > 32) {
-                return Err(RelayError::BadRequest(format!("actor {a:?} is not a hex actor id")));
+                return Err(RelayError::BadRequest(format!(
+                    "actor {a:?} is not a hex actor id"
+                )));
             }
         }
         let mut key = [0u8; 32];
@@ -881,36 +1149,67 @@ impl RelayStore {
             }
             Ok(())
         })?;
-        self.actors.extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
+        self.actors
+            .extend(actors.iter().map(|a| (a.clone(), user.id.clone())));
         self.audit(&user.id, "device.enroll", &device_id, device_name)?;
-        Ok(Enrolled { device_id, token, user_id: user.id, actors, owner_key })
+        Ok(Enrolled {
+            device_id,
+            token,
+            user_id: user.id,
+            actors,
+            owner_key,
+        })
     }
 
     pub fn authenticate(&mut self, token: &str) -> Result<Device> {
         self.refresh_directory()?;
         let row: Option<(String, String, Option<i64>)> = self
             .db()
-            .one("SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1", vals![sha256_hex(token.as_bytes())])?
+            .one(
+                "SELECT id, user_id, revoked_ms FROM devices WHERE token_hash = ?1",
+                vals![sha256_hex(token.as_bytes())],
+            )?
             .map(|r| Ok::<_, RelayError>((r.text(0)?, r.text(1)?, r.opt_int(2)?)))
             .transpose()?;
-        let (id, user_id, revoked) = row.ok_or_else(|| RelayError::Unauthorized("unknown device token".into()))?;
+        let (id, user_id, revoked) =
+            row.ok_or_else(|| RelayError::Unauthorized("unknown device token".into()))?;
         if revoked.is_some() {
-            return Err(RelayError::Unauthorized("this device has been revoked".into()));
+            return Err(RelayError::Unauthorized(
+                "this device has been revoked".into(),
+            ));
         }
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
-        let user = dir.user(&user_id).cloned().ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::Unauthorized("no directory".into()))?;
+        let user = dir
+            .user(&user_id)
+            .cloned()
+            .ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
         let actors = self.device_actors(&id)?;
         Ok(Device { id, user, actors })
     }
 
     fn device_actors(&mut self, device_id: &str) -> Result<HashSet<String>> {
-        self.db().query("SELECT actor FROM actors WHERE device_id = ?1", vals![device_id])?.iter().map(|r| r.text(0)).collect()
+        self.db()
+            .query(
+                "SELECT actor FROM actors WHERE device_id = ?1",
+                vals![device_id],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
     }
 
     pub fn revoke(&mut self, device_id: &str) -> Result<()> {
-        let n = self.db().exec("UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL", vals![device_id, now_ms()])?;
+        let n = self.db().exec(
+            "UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            vals![device_id, now_ms()],
+        )?;
         if n == 0 {
-            return Err(RelayError::BadRequest(format!("no active device {device_id}")));
+            return Err(RelayError::BadRequest(format!(
+                "no active device {device_id}"
+            )));
         }
         Ok(())
     }
@@ -960,25 +1259,34 @@ impl RelayStore {
         }
         let snapshot: Option<(Vec<u8>, i64)> = self
             .db()
-            .one("SELECT bytes, upto_seq FROM snapshots WHERE doc_id = ?1", vals![id])?
+            .one(
+                "SELECT bytes, upto_seq FROM snapshots WHERE doc_id = ?1",
+                vals![id],
+            )?
             .map(|r| Ok::<_, RelayError>((r.blob(0)?, r.int(1)?)))
             .transpose()?;
         // A snapshot that does not load is only a lost shortcut: the log has every change.
-        let (mut doc, after) = match snapshot.and_then(|(b, upto)| AutoCommit::load(&b).ok().map(|d| (d, upto))) {
-            Some((d, upto)) => (d, upto),
-            None => (AutoCommit::new(), 0),
-        };
+        let (mut doc, after) =
+            match snapshot.and_then(|(b, upto)| AutoCommit::load(&b).ok().map(|d| (d, upto))) {
+                Some((d, upto)) => (d, upto),
+                None => (AutoCommit::new(), 0),
+            };
         let changes = self
             .db()
-            .query("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq", vals![id, after])?
+            .query(
+                "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+                vals![id, after],
+            )?
             .iter()
             .map(|r| Change::from_bytes(r.blob(0)?).map_err(|e| RelayError::Storage(e.to_string())))
             .collect::<Result<Vec<_>>>()?;
         if changes.is_empty() && after == 0 {
             return Ok(None);
         }
-        doc.apply_changes(changes).map_err(|e| RelayError::Storage(e.to_string()))?;
-        let place = place(&doc, id).map_err(|e| RelayError::Storage(format!("stored record {id} no longer reads: {e}")))?;
+        doc.apply_changes(changes)
+            .map_err(|e| RelayError::Storage(e.to_string()))?;
+        let place = place(&doc, id)
+            .map_err(|e| RelayError::Storage(format!("stored record {id} no longer reads: {e}")))?;
         let heads = heads_of(&mut doc);
         let loaded = Arc::new(Loaded { doc, place, heads });
         self.cache.put(id.to_owned(), loaded.clone());
@@ -991,7 +1299,13 @@ impl RelayStore {
             return req
                 .push
                 .iter()
-                .map(|d| if gridsafe_core::store::check_id("record", &d.doc_id).is_ok() { self.load(&d.doc_id) } else { Ok(None) })
+                .map(|d| {
+                    if gridsafe_core::store::check_id("record", &d.doc_id).is_ok() {
+                        self.load(&d.doc_id)
+                    } else {
+                        Ok(None)
+                    }
+                })
                 .collect();
         }
         // On PostgreSQL, one query for every pushed record's heads: a record the database lacks
@@ -1024,7 +1338,10 @@ impl RelayStore {
             }
             return Ok(out);
         }
-        let rows = self.db().query("SELECT id, heads FROM docs WHERE id = ANY(?1::text[])", &[crate::db::Val::Texts(ids)])?;
+        let rows = self.db().query(
+            "SELECT id, heads FROM docs WHERE id = ANY(?1::text[])",
+            &[crate::db::Val::Texts(ids)],
+        )?;
         rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect()
     }
 
@@ -1041,31 +1358,48 @@ impl RelayStore {
 
     /// The heads the shared tables hold for a record.
     fn stored_heads(&mut self, id: &str) -> Result<Option<String>> {
-        self.db().one("SELECT heads FROM docs WHERE id = ?1", vals![id])?.map(|r| r.text(0)).transpose()
+        self.db()
+            .one("SELECT heads FROM docs WHERE id = ?1", vals![id])?
+            .map(|r| r.text(0))
+            .transpose()
     }
 
     /// Phase 3: writes the records that passed [`check`] in one transaction (one fsync per
     /// request) and records the device's status. A record another request changed since phase 1
     /// is checked again, here, on top of the relay's current version.
-    pub fn commit(&mut self, device: &Device, req: &SyncRequest, checked: Vec<Result<Prepared>>) -> Result<Committed> {
+    pub fn commit(
+        &mut self,
+        device: &Device,
+        req: &SyncRequest,
+        checked: Vec<Result<Prepared>>,
+    ) -> Result<Committed> {
         // On PostgreSQL the re-check runs under the change-log lock, against what every relay wrote.
-        let (accepted, refused, batch) = self.write_tx(|st| st.commit_in_tx(device, req, checked))?;
+        let (accepted, refused, batch) =
+            self.write_tx(|st| st.commit_in_tx(device, req, checked))?;
         for p in batch {
             self.cache.put(p.doc_id, Arc::new(p.loaded));
         }
         let directory = match &self.dir {
-            Some(d) if d.version > req.directory_version => {
-                Some(ByteBuf::from(serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?))
-            }
+            Some(d) if d.version > req.directory_version => Some(ByteBuf::from(
+                serde_json::to_vec(d).map_err(|e| RelayError::Storage(e.to_string()))?,
+            )),
             _ => None,
         };
         let templates = self
             .templates
             .iter()
             .filter(|(key, _)| !req.templates.contains(key))
-            .map(|(_, t)| TemplateFile { name: t.name.clone(), bytes: ByteBuf::from(t.bytes.clone()) })
+            .map(|(_, t)| TemplateFile {
+                name: t.name.clone(),
+                bytes: ByteBuf::from(t.bytes.clone()),
+            })
             .collect();
-        Ok(Committed { accepted, refused, directory, templates })
+        Ok(Committed {
+            accepted,
+            refused,
+            directory,
+            templates,
+        })
     }
 
     #[allow(clippy::type_complexity)]
@@ -1086,7 +1420,10 @@ impl RelayStore {
         for (d, c) in req.push.iter().zip(checked) {
             if !seen.insert(d.doc_id.as_str()) {
                 // Its second copy would be checked against the relay's version, not the first's.
-                refused.push(Refused { doc_id: d.doc_id.clone(), reason: format!("record {} is pushed twice in one request", d.doc_id) });
+                refused.push(Refused {
+                    doc_id: d.doc_id.clone(),
+                    reason: format!("record {} is pushed twice in one request", d.doc_id),
+                });
                 continue;
             }
             let c = match c {
@@ -1098,31 +1435,54 @@ impl RelayStore {
             };
             match c {
                 Ok(p) => {
-                    accepted.push(Acked { doc_id: p.doc_id.clone(), heads: split_list(&p.loaded.heads) });
+                    accepted.push(Acked {
+                        doc_id: p.doc_id.clone(),
+                        heads: split_list(&p.loaded.heads),
+                    });
                     batch.push(p);
                 }
                 Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
-                Err(e) => refused.push(Refused { doc_id: d.doc_id.clone(), reason: e.to_string() }),
+                Err(e) => refused.push(Refused {
+                    doc_id: d.doc_id.clone(),
+                    reason: e.to_string(),
+                }),
             }
         }
         let now = now_ms();
-        let since = if self.pg.is_some() { self.write_records_pg(device, &batch, now)? } else { self.write_records(device, &batch, now)? };
+        let since = if self.pg.is_some() {
+            self.write_records_pg(device, &batch, now)?
+        } else {
+            self.write_records(device, &batch, now)?
+        };
         for p in &batch {
             if since.get(&p.doc_id).is_some_and(|n| *n >= SNAPSHOT_EVERY) {
                 // The checked document holds every change logged for the record (commit re-checks
                 // any record changed since its check), so it is exact up to the newest seq.
                 let mut db = self.db();
-                let upto = db.one("SELECT max(seq) FROM changes WHERE doc_id = ?1", vals![&p.doc_id])?.map_or(Ok(0), |r| r.int(0))?;
+                let upto = db
+                    .one(
+                        "SELECT max(seq) FROM changes WHERE doc_id = ?1",
+                        vals![&p.doc_id],
+                    )?
+                    .map_or(Ok(0), |r| r.int(0))?;
                 let bytes = p.loaded.doc.clone().save();
                 db.exec(
                     "INSERT INTO snapshots (doc_id, bytes, upto_seq) VALUES (?1, ?2, ?3)
                      ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, upto_seq = excluded.upto_seq",
                     vals![&p.doc_id, bytes, upto],
                 )?;
-                db.exec("UPDATE docs SET since_snapshot = 0 WHERE id = ?1", vals![&p.doc_id])?;
+                db.exec(
+                    "UPDATE docs SET since_snapshot = 0 WHERE id = ?1",
+                    vals![&p.doc_id],
+                )?;
             }
             // Local projections: in the same transaction on SQLite.
-            project(&self.conn, self.dir.as_ref(), &self.actors, &p.loaded.place.record)?;
+            project(
+                &self.conn,
+                self.dir.as_ref(),
+                &self.actors,
+                &p.loaded.place.record,
+            )?;
         }
         self.db().exec(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
@@ -1141,7 +1501,12 @@ impl RelayStore {
 
     /// Writes the accepted records' changes, `docs` rows and photo references, statement by
     /// statement (SQLite: no round trips). Returns each record's changes since its snapshot.
-    fn write_records(&mut self, device: &Device, batch: &[Prepared], now: i64) -> Result<HashMap<String, i64>> {
+    fn write_records(
+        &mut self,
+        device: &Device,
+        batch: &[Prepared],
+        now: i64,
+    ) -> Result<HashMap<String, i64>> {
         let mut db = self.db();
         let mut since = HashMap::new();
         for p in batch {
@@ -1158,7 +1523,10 @@ impl RelayStore {
                 vals![&p.doc_id, pl.kind.as_str(), &pl.grid, depts_text(&pl.depts), &p.loaded.heads, now],
             )?;
             for sha in &pl.photos {
-                db.exec("INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING", vals![sha, &p.doc_id])?;
+                db.exec(
+                    "INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    vals![sha, &p.doc_id],
+                )?;
             }
             let n = db
                 .one(
@@ -1173,10 +1541,16 @@ impl RelayStore {
 
     /// The same writes on PostgreSQL as three statements for the whole request (`unnest` over
     /// arrays), not one round trip per row: they run under the change-log lock.
-    fn write_records_pg(&mut self, device: &Device, batch: &[Prepared], now: i64) -> Result<HashMap<String, i64>> {
+    fn write_records_pg(
+        &mut self,
+        device: &Device,
+        batch: &[Prepared],
+        now: i64,
+    ) -> Result<HashMap<String, i64>> {
         use crate::db::Val;
         let (mut hashes, mut change_docs, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut ids, mut kinds, mut grids, mut depts, mut heads, mut counts) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut ids, mut kinds, mut grids, mut depts, mut heads, mut counts) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut shas, mut sha_docs) = (Vec::new(), Vec::new());
         for p in batch {
             for (hash, raw) in &p.changes {
@@ -1223,16 +1597,30 @@ impl RelayStore {
     /// Derives every projection row again from the stored records (schema upgrades, repairs:
     /// `gridsafe-server admin reindex`). Returns the number of records read.
     pub fn rebuild_projections(&mut self) -> Result<usize> {
-        let upto = self.db().one("SELECT coalesce(max(seq), 0) FROM changes", &[])?.map_or(Ok(0), |r| r.int(0))?;
-        let ids: Vec<String> = self.db().query("SELECT id FROM docs ORDER BY id", &[])?.iter().map(|r| r.text(0)).collect::<Result<_>>()?;
+        let upto = self
+            .db()
+            .one("SELECT coalesce(max(seq), 0) FROM changes", &[])?
+            .map_or(Ok(0), |r| r.int(0))?;
+        let ids: Vec<String> = self
+            .db()
+            .query("SELECT id FROM docs ORDER BY id", &[])?
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<_>>()?;
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
             "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx;
              DELETE FROM hazard_depts; DELETE FROM hazard_facts; DELETE FROM tasks_idx;",
         )?;
         self.project_records(&ids)?;
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projections', ?1)", params![now_ms().to_string()])?;
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)", params![upto.to_string()])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('projections', ?1)",
+            params![now_ms().to_string()],
+        )?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_seq', ?1)",
+            params![upto.to_string()],
+        )?;
         Ok(ids.len())
     }
 
@@ -1264,10 +1652,30 @@ impl RelayStore {
     pub fn sync(&mut self, device: &Device, req: &SyncRequest) -> Result<SyncResponse> {
         refuse_admin(device)?;
         let stored = self.stored(req)?;
-        let checked = req.push.iter().zip(&stored).map(|(d, b)| check(device, d, b.as_deref())).collect();
-        let Committed { accepted, refused, directory, templates } = self.commit(device, req, checked)?;
+        let checked = req
+            .push
+            .iter()
+            .zip(&stored)
+            .map(|(d, b)| check(device, d, b.as_deref()))
+            .collect();
+        let Committed {
+            accepted,
+            refused,
+            directory,
+            templates,
+        } = self.commit(device, req, checked)?;
         let (pull, cursor, more, actors) = pull(&mut self.db(), device, req.cursor)?;
-        Ok(SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors })
+        Ok(SyncResponse {
+            protocol: PROTOCOL,
+            accepted,
+            refused,
+            pull,
+            cursor,
+            more,
+            directory,
+            templates,
+            actors,
+        })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1283,7 +1691,10 @@ impl RelayStore {
     }
 
     pub fn blob_complete(&mut self, sha: &str) -> Result<bool> {
-        Ok(self.db().one("SELECT 1 FROM blobs WHERE sha256 = ?1", vals![sha])?.is_some())
+        Ok(self
+            .db()
+            .one("SELECT 1 FROM blobs WHERE sha256 = ?1", vals![sha])?
+            .is_some())
     }
 
     /// May this device download the photo? Only when a record in its user's scope references it.
@@ -1308,7 +1719,9 @@ impl RelayStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT h.grid_id, h.lead_depts FROM owner_reports o JOIN hazards_idx h ON h.id = o.hazard_id WHERE o.photo = ?1 OR o.thumb = ?1",
         )?;
-        let rows = stmt.query_map(params![sha], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map(params![sha], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in rows {
             let (grid, depts) = row?;
             if may_write(user, DocKind::Hazard, &grid, &split_list(&depts)) {
@@ -1370,7 +1783,9 @@ impl RelayStore {
     pub fn web_login(&mut self, user_id: &str, password: &str) -> Result<(String, String, User)> {
         self.refresh_directory()?;
         let now = now_ms();
-        let user = self.guarded(user_id, "dashboard sign-in", |st| st.check_password(user_id, password))?;
+        let user = self.guarded(user_id, "dashboard sign-in", |st| {
+            st.check_password(user_id, password)
+        })?;
         self.audit(&user.id, "auth.login", &user.id, "dashboard")?;
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);
@@ -1397,9 +1812,12 @@ impl RelayStore {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let (user_id, csrf, expires) = row.ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+        let (user_id, csrf, expires) =
+            row.ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
         if expires <= now_ms() {
-            return Err(RelayError::Unauthorized("the session has expired; please sign in again".into()));
+            return Err(RelayError::Unauthorized(
+                "the session has expired; please sign in again".into(),
+            ));
         }
         let user = self
             .dir
@@ -1411,35 +1829,65 @@ impl RelayStore {
     }
 
     pub fn web_logout(&mut self, token: &str) -> Result<()> {
-        self.conn.execute("DELETE FROM web_sessions WHERE token_hash = ?1", params![sha256_hex(token.as_bytes())])?;
+        self.conn.execute(
+            "DELETE FROM web_sessions WHERE token_hash = ?1",
+            params![sha256_hex(token.as_bytes())],
+        )?;
         Ok(())
     }
 
     /// The hazard ledger: the projection query the phones use, in `user`'s scope.
-    pub fn ledger(&self, user: &User, q: &gridsafe_core::store::HazardQuery) -> Result<(Vec<gridsafe_core::store::HazardRow>, u64)> {
+    pub fn ledger(
+        &self,
+        user: &User,
+        q: &gridsafe_core::store::HazardQuery,
+    ) -> Result<(Vec<gridsafe_core::store::HazardRow>, u64)> {
         if user.role == Role::Admin {
-            return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()));
+            return Err(RelayError::Forbidden(
+                "administrators manage users and devices; they do not see hazards".into(),
+            ));
         }
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
-        let q = gridsafe_core::store::HazardQuery { scope_user: Some(user.id.clone()), ..q.clone() };
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
+        let q = gridsafe_core::store::HazardQuery {
+            scope_user: Some(user.id.clone()),
+            ..q.clone()
+        };
         Ok(projection::list_hazards(&self.conn, dir, &q)?)
     }
 
     /// One hazard with its derived state and history, if it is in `user`'s scope (403 otherwise).
-    pub fn hazard_view(&mut self, user: &User, id: &str) -> Result<(records::HazardHeader, gridsafe_core::lifecycle::HazardStatus)> {
+    pub fn hazard_view(
+        &mut self,
+        user: &User,
+        id: &str,
+    ) -> Result<(
+        records::HazardHeader,
+        gridsafe_core::lifecycle::HazardStatus,
+    )> {
         gridsafe_core::store::check_id("hazard", id)?;
-        let loaded = self.load(id)?.ok_or_else(|| RelayError::NotFound(format!("hazard {id}")))?;
+        let loaded = self
+            .load(id)?
+            .ok_or_else(|| RelayError::NotFound(format!("hazard {id}")))?;
         let Record::Hazard(h, evs) = &loaded.place.record else {
             return Err(RelayError::NotFound(format!("hazard {id}")));
         };
         let visible = match user.role {
             Role::TownOffice => true,
             Role::Inspector => user.grids.contains(&h.grid_id),
-            Role::Reviewer => user.department.as_ref().is_some_and(|d| h.lead_depts.contains(d)),
+            Role::Reviewer => user
+                .department
+                .as_ref()
+                .is_some_and(|d| h.lead_depts.contains(d)),
             Role::Admin => false,
         };
         if !visible {
-            return Err(RelayError::Forbidden(format!("hazard {id} is outside {}'s scope", user.id)));
+            return Err(RelayError::Forbidden(format!(
+                "hazard {id} is outside {}'s scope",
+                user.id
+            )));
         }
         let status = projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
         Ok(((**h).clone(), status))
@@ -1447,24 +1895,55 @@ impl RelayStore {
 
     /// The overview's figures in `user`'s scope on `today` (Shanghai): see [`Overview`].
     pub fn overview(&mut self, user: &User, today: &str) -> Result<Overview> {
-        let devices = if user.role == Role::TownOffice { self.devices()? } else { vec![] };
-        let dir = self.dir.as_ref().ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
+        let devices = if user.role == Role::TownOffice {
+            self.devices()?
+        } else {
+            vec![]
+        };
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
         let (scope, scope_args) = projection::hazard_scope(dir, &user.id)?;
         let day = gridsafe_core::clock::parse_date(today)?;
-        let month_start = day.replace_day(1).map_err(|e| RelayError::BadRequest(e.to_string()))?;
-        let year_start =
-            month_start.replace_month(gridsafe_core::clock::Month::January).map_err(|e| RelayError::BadRequest(e.to_string()))?;
-        let (month_ms, year_ms) = (gridsafe_core::clock::start_of_day_ms(month_start), gridsafe_core::clock::start_of_day_ms(year_start));
-        let (month_text, year_text) = (gridsafe_core::clock::format_date(month_start), gridsafe_core::clock::format_date(year_start));
+        let month_start = day
+            .replace_day(1)
+            .map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        let year_start = month_start
+            .replace_month(gridsafe_core::clock::Month::January)
+            .map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        let (month_ms, year_ms) = (
+            gridsafe_core::clock::start_of_day_ms(month_start),
+            gridsafe_core::clock::start_of_day_ms(year_start),
+        );
+        let (month_text, year_text) = (
+            gridsafe_core::clock::format_date(month_start),
+            gridsafe_core::clock::format_date(year_start),
+        );
         use rusqlite::types::Value as V;
         let mut villages: std::collections::BTreeMap<String, VillageRow> = dir
             .villages
             .iter()
-            .map(|v| (v.code.clone(), VillageRow { village: v.code.clone(), name_zh: v.name_zh.clone(), ..VillageRow::default() }))
+            .map(|v| {
+                (
+                    v.code.clone(),
+                    VillageRow {
+                        village: v.code.clone(),
+                        name_zh: v.name_zh.clone(),
+                        ..VillageRow::default()
+                    },
+                )
+            })
             .collect();
         // Hazards: one pass per village over a covering index (migration 008); the town's
         // figures are the villages' sums.
-        let mut args: Vec<V> = vec![V::from(today.to_owned()), V::from(month_text), V::from(year_ms), V::from(year_text), V::from(year_ms)];
+        let mut args: Vec<V> = vec![
+            V::from(today.to_owned()),
+            V::from(month_text),
+            V::from(year_ms),
+            V::from(year_text),
+            V::from(year_ms),
+        ];
         args.extend(scope_args.iter().cloned().map(V::from));
         let mut o = Overview::default();
         {
@@ -1476,7 +1955,17 @@ impl RelayStore {
                  FROM hazards_idx WHERE {scope} GROUP BY village"
             ))?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((r.get::<_, String>(0)?, [r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?]))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    [
+                        r.get::<_, i64>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ],
+                ))
             })?;
             for row in rows {
                 let (v, [general, major, overdue, closed, stock, increment]) = row?;
@@ -1486,23 +1975,39 @@ impl RelayStore {
                 o.closed_this_month += closed;
                 o.major_stock += stock;
                 o.major_increment += increment;
-                let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() });
+                let e = villages.entry(v.clone()).or_insert_with(|| VillageRow {
+                    village: v,
+                    ..VillageRow::default()
+                });
                 e.open = general + major;
                 e.overdue = overdue;
             }
         }
         // Per village: venues and this month's inspection coverage.
-        let grids: Vec<String> = if user.role == Role::Inspector { user.grids.clone() } else { vec![] };
-        let venue_scope = if grids.is_empty() { "1 = 1".to_owned() } else { format!("grid_id IN ({})", vec!["?"; grids.len()].join(",")) };
+        let grids: Vec<String> = if user.role == Role::Inspector {
+            user.grids.clone()
+        } else {
+            vec![]
+        };
+        let venue_scope = if grids.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            format!("grid_id IN ({})", vec!["?"; grids.len()].join(","))
+        };
         let mut vargs: Vec<V> = vec![V::from(month_ms)];
         vargs.extend(grids.iter().cloned().map(V::from));
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT village, count(*), coalesce(sum(last_inspected_ms >= ?1), 0) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+        })?;
         for row in rows {
             let (v, n, inspected) = row?;
-            let e = villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v.clone(), ..VillageRow::default() });
+            let e = villages.entry(v.clone()).or_insert_with(|| VillageRow {
+                village: v.clone(),
+                ..VillageRow::default()
+            });
             e.venues = n;
             e.inspected_venues = inspected;
         }
@@ -1510,18 +2015,30 @@ impl RelayStore {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT grid_id, count(*) FROM inspections_idx WHERE started_ms >= ?1 AND {venue_scope} GROUP BY grid_id"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(vargs.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (g, n) = row?;
             let v = dir.grid(&g).map_or(g, |g| g.village.clone());
-            villages.entry(v.clone()).or_insert_with(|| VillageRow { village: v, ..VillageRow::default() }).inspections += n;
+            villages
+                .entry(v.clone())
+                .or_insert_with(|| VillageRow {
+                    village: v,
+                    ..VillageRow::default()
+                })
+                .inspections += n;
         }
         o.villages = villages.into_values().collect();
         // Phones that have not synced for STALE_DAYS (the town office follows them up).
         if user.role == Role::TownOffice {
             let cutoff = now_ms() - STALE_DAYS * 86_400_000;
-            o.stale_devices =
-                devices.into_iter().filter(|d| !d.revoked && d.name != "dashboard" && d.last_sync_ms.is_none_or(|t| t < cutoff)).collect();
+            o.stale_devices = devices
+                .into_iter()
+                .filter(|d| {
+                    !d.revoked && d.name != "dashboard" && d.last_sync_ms.is_none_or(|t| t < cutoff)
+                })
+                .collect();
         }
         Ok(o)
     }
@@ -1559,7 +2076,11 @@ impl RelayStore {
             }
         };
         let actors = self.device_actors(&id)?;
-        Ok(Device { id, user: user.clone(), actors })
+        Ok(Device {
+            id,
+            user: user.clone(),
+            actors,
+        })
     }
 
     /// A review action from the dashboard (close, reject, confirm, downgrade, deadline, plan,
@@ -1573,40 +2094,75 @@ impl RelayStore {
         kind: gridsafe_core::lifecycle::EventKind,
         detail: ActionDetail,
     ) -> Result<gridsafe_core::lifecycle::HazardStatus> {
-        let ActionDetail { reason, deadline, text, photo } = detail;
+        let ActionDetail {
+            reason,
+            deadline,
+            text,
+            photo,
+        } = detail;
         gridsafe_core::store::check_id("hazard", hazard_id)?;
         self.refresh_directory()?;
         let device = self.dashboard_device(user)?;
-        let loaded = self.load(hazard_id)?.ok_or_else(|| RelayError::NotFound(format!("hazard {hazard_id}")))?;
+        let loaded = self
+            .load(hazard_id)?
+            .ok_or_else(|| RelayError::NotFound(format!("hazard {hazard_id}")))?;
         let Record::Hazard(header, events) = &loaded.place.record else {
             return Err(RelayError::NotFound(format!("hazard {hazard_id}")));
         };
         if !may_write(user, DocKind::Hazard, &header.grid_id, &header.lead_depts) {
-            return Err(RelayError::Forbidden(format!("hazard {hazard_id} is outside {}'s scope", user.id)));
+            return Err(RelayError::Forbidden(format!(
+                "hazard {hazard_id} is outside {}'s scope",
+                user.id
+            )));
         }
         let actor = dashboard_actor(&device)?;
         let mut doc = loaded.doc.clone().with_actor(actor);
         let before = doc.get_heads();
         let last = projection::fold_with(self.dir.as_ref(), &self.actors, header, events).last_hlc;
-        let mut ev = gridsafe_core::lifecycle::event(gridsafe_core::store::new_id(), kind, last.tick(now_ms()));
+        let mut ev = gridsafe_core::lifecycle::event(
+            gridsafe_core::store::new_id(),
+            kind,
+            last.tick(now_ms()),
+        );
         ev.reason = reason.filter(|s| !s.trim().is_empty());
         ev.deadline = deadline.filter(|s| !s.trim().is_empty());
         ev.text = text.filter(|s| !s.trim().is_empty());
         ev.photo = photo;
         let mut evs = events.clone();
-        let status = projection::record_event(&mut doc, header, &mut evs, ev, self.dir.as_ref(), &self.actors).map_err(|e| match e {
+        let status = projection::record_event(
+            &mut doc,
+            header,
+            &mut evs,
+            ev,
+            self.dir.as_ref(),
+            &self.actors,
+        )
+        .map_err(|e| match e {
             gridsafe_core::Error::Refused(r) => RelayError::Refused(format!("{} / {}", r.zh, r.en)),
             other => RelayError::from(other),
         })?;
-        let changes = doc.get_changes(&before).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
-        let push = DocChanges { doc_id: hazard_id.to_owned(), kind: "hazard".into(), changes, heads: vec![] };
+        let changes = doc
+            .get_changes(&before)
+            .into_iter()
+            .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+            .collect();
+        let push = DocChanges {
+            doc_id: hazard_id.to_owned(),
+            kind: "hazard".into(),
+            changes,
+            heads: vec![],
+        };
         self.push_as_dashboard(&device, vec![(push, Some(loaded))])?;
         Ok(status)
     }
 
     /// Commits records written on the dashboard as its device's push: the same check and commit
     /// as a phone's, in one transaction; any refusal fails the whole call.
-    pub(crate) fn push_as_dashboard(&mut self, device: &Device, docs: Vec<(DocChanges, Option<Arc<Loaded>>)>) -> Result<()> {
+    pub(crate) fn push_as_dashboard(
+        &mut self,
+        device: &Device,
+        docs: Vec<(DocChanges, Option<Arc<Loaded>>)>,
+    ) -> Result<()> {
         let (push, before): (Vec<DocChanges>, Vec<Option<Arc<Loaded>>>) = docs.into_iter().unzip();
         let req = SyncRequest {
             protocol: PROTOCOL,
@@ -1615,9 +2171,17 @@ impl RelayStore {
             templates: self.templates.iter().map(|(k, _)| k.clone()).collect(),
             push,
             more_to_push: false,
-            status: gridsafe_core::sync::DeviceStatus { app_version: "dashboard".into(), ..Default::default() },
+            status: gridsafe_core::sync::DeviceStatus {
+                app_version: "dashboard".into(),
+                ..Default::default()
+            },
         };
-        let checked = req.push.iter().zip(&before).map(|(d, b)| check(device, d, b.as_deref())).collect();
+        let checked = req
+            .push
+            .iter()
+            .zip(&before)
+            .map(|(d, b)| check(device, d, b.as_deref()))
+            .collect();
         let committed = self.commit(device, &req, checked)?;
         if let Some(r) = committed.refused.first() {
             return Err(RelayError::Forbidden(r.reason.clone()));
@@ -1638,18 +2202,38 @@ impl RelayStore {
 
 /// A new record's whole history as one push (records the dashboard creates).
 pub(crate) fn whole_doc(doc: &mut AutoCommit, id: &str, kind: &str) -> DocChanges {
-    let changes = doc.get_changes(&[]).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
-    DocChanges { doc_id: id.to_owned(), kind: kind.to_owned(), changes, heads: vec![] }
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+        .collect();
+    DocChanges {
+        doc_id: id.to_owned(),
+        kind: kind.to_owned(),
+        changes,
+        heads: vec![],
+    }
 }
 
 /// The automerge actor of a dashboard device (its only one), for the changes it writes.
 pub(crate) fn dashboard_actor(device: &Device) -> Result<automerge::ActorId> {
-    let hex_actor = device.actors.iter().next().ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
-    Ok(automerge::ActorId::from(hex::decode(hex_actor).map_err(|e| RelayError::Storage(e.to_string()))?))
+    let hex_actor = device
+        .actors
+        .iter()
+        .next()
+        .ok_or_else(|| RelayError::Storage("dashboard device has no actor".into()))?;
+    Ok(automerge::ActorId::from(
+        hex::decode(hex_actor).map_err(|e| RelayError::Storage(e.to_string()))?,
+    ))
 }
 
 /// Writes a record's projection rows (the same code as on the phone).
-fn project(conn: &Connection, dir: Option<&Directory>, actors: &HashMap<String, String>, record: &Record) -> Result<()> {
+fn project(
+    conn: &Connection,
+    dir: Option<&Directory>,
+    actors: &HashMap<String, String>,
+    record: &Record,
+) -> Result<()> {
     match record {
         Record::Venue(v) => projection::index_venue(conn, v)?,
         Record::Inspection(i) => projection::index_inspection(conn, i)?,
@@ -1664,14 +2248,23 @@ fn project(conn: &Connection, dir: Option<&Directory>, actors: &HashMap<String, 
 }
 
 /// The relay-only facts of a hazard for the monthly report (see `sql/008_report.sql`).
-fn index_facts(conn: &Connection, h: &records::HazardHeader, s: &gridsafe_core::lifecycle::HazardStatus) -> Result<()> {
+fn index_facts(
+    conn: &Connection,
+    h: &records::HazardHeader,
+    s: &gridsafe_core::lifecycle::HazardStatus,
+) -> Result<()> {
     let before = h
         .photos
         .iter()
         .find(|p| p.role == "before")
         .or(h.photos.first())
         .map(|p| p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()));
-    let after = s.history.iter().rev().filter(|e| e.applied).find_map(|e| e.photo.clone());
+    let after = s
+        .history
+        .iter()
+        .rev()
+        .filter(|e| e.applied)
+        .find_map(|e| e.photo.clone());
     conn.execute(
         "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1683,7 +2276,9 @@ fn index_facts(conn: &Connection, h: &records::HazardHeader, s: &gridsafe_core::
 /// Administrators manage the relay; they hold no records.
 pub fn refuse_admin(device: &Device) -> Result<()> {
     if device.user.role == Role::Admin {
-        return Err(RelayError::Forbidden("administrators do not sync records".into()));
+        return Err(RelayError::Forbidden(
+            "administrators do not sync records".into(),
+        ));
     }
     Ok(())
 }
@@ -1707,16 +2302,19 @@ fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled>
     // Parameters ?1 and ?2 are the cursor and the device; the scope's follow.
     let (clause, args): (String, Vec<String>) = match u.role {
         Role::Inspector => {
-            let marks: Vec<String> = (0..u.grids.len().max(1)).map(|i| format!("?{}", i + 3)).collect();
+            let marks: Vec<String> = (0..u.grids.len().max(1))
+                .map(|i| format!("?{}", i + 3))
+                .collect();
             let mut grids = u.grids.clone();
             if grids.is_empty() {
                 grids.push(String::new());
             }
             (format!("d.grid_id IN ({})", marks.join(",")), grids)
         }
-        Role::Reviewer => {
-            ("(d.kind != 'hazard' OR d.depts LIKE ?3)".into(), vec![format!("%,{},%", u.department.clone().unwrap_or_default())])
-        }
+        Role::Reviewer => (
+            "(d.kind != 'hazard' OR d.depts LIKE ?3)".into(),
+            vec![format!("%,{},%", u.department.clone().unwrap_or_default())],
+        ),
         _ => ("1 = 1".into(), vec![]),
     };
     let sql = format!(
@@ -1747,7 +2345,12 @@ fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled>
             Some(&n) => out[n].changes.push(ByteBuf::from(change)),
             None => {
                 index.insert(doc_id.clone(), out.len());
-                out.push(DocChanges { doc_id, kind: r.text(3)?, changes: vec![ByteBuf::from(change)], heads: split_list(&r.text(4)?) });
+                out.push(DocChanges {
+                    doc_id,
+                    kind: r.text(3)?,
+                    changes: vec![ByteBuf::from(change)],
+                    heads: split_list(&r.text(4)?),
+                });
             }
         }
     }
@@ -1755,7 +2358,11 @@ fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled>
         // Nothing else in scope up to the newest change in this snapshot: the cursor may jump
         // past the rest. Sequence numbers become visible in order (one writer on SQLite; the
         // change-log lock on PostgreSQL), so no change below the newest can appear later.
-        let max = db.one("SELECT max(seq) FROM changes", &[])?.map(|r| r.opt_int(0)).transpose()?.flatten();
+        let max = db
+            .one("SELECT max(seq) FROM changes", &[])?
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten();
         last = last.max(max.unwrap_or(0) as u64);
     }
     let actors = db
@@ -1782,17 +2389,25 @@ impl Readers {
             .map(|_| {
                 let c = Connection::open_with_flags(
                     dir.join("relay.sqlite"),
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 c.busy_timeout(std::time::Duration::from_secs(10))?;
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>>>()?;
         let pg = match database {
-            Some(url) => (0..n.max(1)).map(|_| Pg::connect(url).map(Mutex::new)).collect::<Result<Vec<_>>>()?,
+            Some(url) => (0..n.max(1))
+                .map(|_| Pg::connect(url).map(Mutex::new))
+                .collect::<Result<Vec<_>>>()?,
             None => vec![],
         };
-        Ok(Readers { conns, pg, next: AtomicUsize::new(0) })
+        Ok(Readers {
+            conns,
+            pg,
+            next: AtomicUsize::new(0),
+        })
     }
 
     /// Runs `f` on a free local connection (or waits for the next one in turn).
@@ -1810,13 +2425,18 @@ impl Readers {
         f(&mut Db::Pg(&mut guard))
     }
 
-    fn take<'a, C>(pool: &'a [Mutex<C>], next: &AtomicUsize) -> Result<std::sync::MutexGuard<'a, C>> {
+    fn take<'a, C>(
+        pool: &'a [Mutex<C>],
+        next: &AtomicUsize,
+    ) -> Result<std::sync::MutexGuard<'a, C>> {
         for c in pool {
             if let Ok(guard) = c.try_lock() {
                 return Ok(guard);
             }
         }
         let n = next.fetch_add(1, Ordering::Relaxed) % pool.len();
-        pool[n].lock().map_err(|_| RelayError::Storage("reader lock poisoned".into()))
+        pool[n]
+            .lock()
+            .map_err(|_| RelayError::Storage("reader lock poisoned".into()))
     }
 }

@@ -16,14 +16,28 @@ fn demo_seeds_syncs_and_merges_a_conflict() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("3 inspectors + 1 office reviewer, 4 devices enrolled"), "{stdout}");
-    assert!(stdout.contains("conflict") && stdout.contains("merged, then closed"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3 inspectors + 1 office reviewer, 4 devices enrolled"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("conflict") && stdout.contains("merged, then closed"),
+        "{stdout}"
+    );
     // The inspector's phone learnt the office's close.
     let phone = data.path().join("demo/phones/phone-wang.sqlite");
     let store = gridsafe_core::Store::open(&phone).unwrap();
-    let closed =
-        store.list_hazards(&gridsafe_core::store::HazardQuery::default()).unwrap().into_iter().filter(|h| h.state == "closed").count();
+    let closed = store
+        .list_hazards(&gridsafe_core::store::HazardQuery::default())
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.state == "closed")
+        .count();
     assert!(closed >= 1);
     assert_eq!(store.sync_status().unwrap().pending_docs, 0);
     // A non-empty data directory is refused rather than reused.

@@ -21,8 +21,14 @@ fn start(data: &Path, listen: &str) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     (child, url)
 }
 
@@ -35,15 +41,33 @@ fn day(s: &mut Store, user: &str, grid: &str, n: usize) {
         is_crowded_place: true,
         ..Default::default()
     };
-    let v = s.add_venue(user, NewVenue { name: format!("店{n}"), grid_id: grid.into(), profile, ..Default::default() }).unwrap();
+    let v = s
+        .add_venue(
+            user,
+            NewVenue {
+                name: format!("店{n}"),
+                grid_id: grid.into(),
+                profile,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let i = s.start_inspection(user, &v.id, "lx.ebike", None).unwrap();
-    let a = gridsafe_core::eval::answers_from_json(&std::fs::read(root.join("examples/answers/ebike-shop.json")).unwrap()).unwrap();
+    let a = gridsafe_core::eval::answers_from_json(
+        &std::fs::read(root.join("examples/answers/ebike-shop.json")).unwrap(),
+    )
+    .unwrap();
     s.answer(user, &i.id, &a).unwrap();
     let photo = std::fs::read(root.join("examples/photos/corridor-before.jpg")).unwrap();
     s.attach_photo(
         user,
         &i.id,
-        NewPhoto { bytes: photo, item_id: Some("ebike.flying_lead".into()), role: "before".into(), ..Default::default() },
+        NewPhoto {
+            bytes: photo,
+            item_id: Some("ebike.flying_lead".into()),
+            role: "before".into(),
+            ..Default::default()
+        },
     )
     .unwrap();
     s.finish_inspection(user, &i.id).unwrap();
@@ -53,7 +77,13 @@ fn day(s: &mut Store, user: &str, grid: &str, n: usize) {
 fn sigkill_during_fifty_concurrent_syncs_loses_no_acknowledged_change() {
     let data = tempfile::tempdir().unwrap();
     let phones_dir = tempfile::tempdir().unwrap();
-    let dir_json = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("examples/lvxiang-directory.json")).unwrap();
+    let dir_json = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .join("examples/lvxiang-directory.json"),
+    )
+    .unwrap();
     {
         let mut st = RelayStore::open(data.path()).unwrap();
         let d = st.import_directory(&dir_json).unwrap();
@@ -63,7 +93,13 @@ fn sigkill_during_fifty_concurrent_syncs_loses_no_acknowledged_change() {
     }
     let (mut relay, url) = start(data.path(), "127.0.0.1:0");
     let addr = url.trim_start_matches("http://").to_owned();
-    let inspectors = [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1")];
+    let inspectors = [
+        ("wang", "heping-1"),
+        ("li", "jialou-1"),
+        ("zhang", "taiping-1"),
+        ("liu", "longyue-1"),
+        ("chen", "baiyang-1"),
+    ];
     let mut phones: Vec<Store> = (0..50)
         .map(|n| {
             let (user, grid) = inspectors[n % inspectors.len()];
@@ -102,7 +138,12 @@ fn sigkill_during_fifty_concurrent_syncs_loses_no_acknowledged_change() {
     for (s, ok) in results {
         if ok {
             for v in s.list_venues(None).unwrap() {
-                assert_eq!(check.doc_heads(&v.id).unwrap(), Some(s.doc_heads(&v.id).unwrap()), "acknowledged venue {} lost", v.id);
+                assert_eq!(
+                    check.doc_heads(&v.id).unwrap(),
+                    Some(s.doc_heads(&v.id).unwrap()),
+                    "acknowledged venue {} lost",
+                    v.id
+                );
             }
         }
         phones.push(s);
@@ -117,7 +158,10 @@ fn sigkill_during_fifty_concurrent_syncs_loses_no_acknowledged_change() {
     assert_eq!(docs, 50 * 3, "50 venues, 50 inspections, 50 hazards");
     for s in &phones {
         for v in s.list_venues(None).unwrap() {
-            assert_eq!(check.doc_heads(&v.id).unwrap(), Some(s.doc_heads(&v.id).unwrap()));
+            assert_eq!(
+                check.doc_heads(&v.id).unwrap(),
+                Some(s.doc_heads(&v.id).unwrap())
+            );
         }
     }
     relay.kill().unwrap();

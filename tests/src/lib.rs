@@ -16,8 +16,12 @@ pub mod fixtures {
     pub const EBIKE_ANSWERS: &str = include_str!("../../examples/answers/ebike-shop.json");
 
     /// An example answers file with some answers replaced.
-    pub fn answers(json: &str, overrides: &[(&str, serde_json::Value)]) -> Vec<(String, serde_json::Value)> {
-        let mut a = gridsafe_core::eval::answers_from_json(json.as_bytes()).expect("example answers file");
+    pub fn answers(
+        json: &str,
+        overrides: &[(&str, serde_json::Value)],
+    ) -> Vec<(String, serde_json::Value)> {
+        let mut a =
+            gridsafe_core::eval::answers_from_json(json.as_bytes()).expect("example answers file");
         for (k, v) in overrides {
             a.retain(|(item, _)| item != k);
             a.push(((*k).to_owned(), v.clone()));
@@ -31,16 +35,29 @@ pub mod fixtures {
 
     /// A grid worker's visit: a venue, an e-bike inspection finding a flying lead and its before
     /// photo (three records, one photo). Returns the hazard's id.
-    pub fn flying_lead_visit(s: &mut gridsafe_core::Store, user: &str, grid: &str, n: usize) -> String {
+    pub fn flying_lead_visit(
+        s: &mut gridsafe_core::Store,
+        user: &str,
+        grid: &str,
+        n: usize,
+    ) -> String {
         use gridsafe_core::store::{NewPhoto, NewVenue};
         let v = s
             .add_venue(
                 user,
-                NewVenue { name: format!("{user}-店{n}"), grid_id: grid.into(), profile: restaurant_profile(), ..Default::default() },
+                NewVenue {
+                    name: format!("{user}-店{n}"),
+                    grid_id: grid.into(),
+                    profile: restaurant_profile(),
+                    ..Default::default()
+                },
             )
             .expect("venue");
-        let i = s.start_inspection(user, &v.id, "lx.ebike", None).expect("inspection");
-        s.answer(user, &i.id, &answers(EBIKE_ANSWERS, &[])).expect("answers");
+        let i = s
+            .start_inspection(user, &v.id, "lx.ebike", None)
+            .expect("inspection");
+        s.answer(user, &i.id, &answers(EBIKE_ANSWERS, &[]))
+            .expect("answers");
         let photo = NewPhoto {
             bytes: PHOTO_BEFORE.to_vec(),
             item_id: Some("ebike.flying_lead".into()),
@@ -48,7 +65,11 @@ pub mod fixtures {
             ..Default::default()
         };
         s.attach_photo(user, &i.id, photo).expect("photo");
-        s.finish_inspection(user, &i.id).expect("finish").hazards.remove(0).id
+        s.finish_inspection(user, &i.id)
+            .expect("finish")
+            .hazards
+            .remove(0)
+            .id
     }
 
     /// A two-storey LPG restaurant with a basement and two people sleeping upstairs.
@@ -96,7 +117,8 @@ pub mod throttle {
         fn schedule(&self, n: usize, now: Instant) -> Instant {
             let mut free = self.free_at.lock().unwrap_or_else(|e| e.into_inner());
             let start = (*free).max(now);
-            let done = start + Duration::from_secs_f64(n as f64 * 8.0 / self.link.bits_per_s as f64);
+            let done =
+                start + Duration::from_secs_f64(n as f64 * 8.0 / self.link.bits_per_s as f64);
             *free = done;
             done + Duration::from_millis(self.link.rtt_ms / 2)
         }
@@ -116,8 +138,14 @@ pub mod throttle {
             let addr = listener.local_addr()?;
             let carried = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
-            let up = Arc::new(Wire { link, free_at: Mutex::new(Instant::now()) });
-            let down = Arc::new(Wire { link, free_at: Mutex::new(Instant::now()) });
+            let up = Arc::new(Wire {
+                link,
+                free_at: Mutex::new(Instant::now()),
+            });
+            let down = Arc::new(Wire {
+                link,
+                free_at: Mutex::new(Instant::now()),
+            });
             let (upstream, c, s) = (upstream.to_owned(), carried.clone(), stop.clone());
             std::thread::spawn(move || {
                 for client in listener.incoming() {
@@ -125,7 +153,9 @@ pub mod throttle {
                         break;
                     }
                     let Ok(client) = client else { continue };
-                    let Ok(server) = TcpStream::connect(&upstream) else { continue };
+                    let Ok(server) = TcpStream::connect(&upstream) else {
+                        continue;
+                    };
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
                     if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
@@ -134,7 +164,11 @@ pub mod throttle {
                     }
                 }
             });
-            Ok(Proxy { addr, carried, stop })
+            Ok(Proxy {
+                addr,
+                carried,
+                stop,
+            })
         }
 
         pub fn url(&self) -> String {
@@ -269,7 +303,12 @@ pub mod faults {
             let counts = Arc::new(Mutex::new(std::collections::HashMap::new()));
             let rng = Arc::new(Rng(AtomicU64::new(seed)));
             let stash: Stash = Arc::default();
-            let (upstream, s, e, c) = (upstream.to_owned(), stop.clone(), enabled.clone(), counts.clone());
+            let (upstream, s, e, c) = (
+                upstream.to_owned(),
+                stop.clone(),
+                enabled.clone(),
+                counts.clone(),
+            );
             std::thread::spawn(move || {
                 for client in listener.incoming() {
                     if s.load(Ordering::Relaxed) {
@@ -291,14 +330,22 @@ pub mod faults {
                     } else {
                         Fault::Pass
                     };
-                    *c.lock().unwrap_or_else(|p| p.into_inner()).entry(fault).or_default() += 1;
+                    *c.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(fault)
+                        .or_default() += 1;
                     let (upstream, rng, stash) = (upstream.clone(), rng.clone(), stash.clone());
                     std::thread::spawn(move || {
                         let _ = handle(client, &upstream, fault, &rng, &stash);
                     });
                 }
             });
-            Ok(FaultProxy { addr, stop, enabled, counts })
+            Ok(FaultProxy {
+                addr,
+                stop,
+                enabled,
+                counts,
+            })
         }
 
         pub fn url(&self) -> String {
@@ -311,7 +358,10 @@ pub mod faults {
 
         /// How many connections got each fault.
         pub fn counts(&self) -> std::collections::HashMap<Fault, u64> {
-            self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            self.counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
         }
     }
 
@@ -340,7 +390,9 @@ pub mod faults {
         let len: usize = head
             .lines()
             .find_map(|l| {
-                l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().parse().unwrap_or(0))
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .map(|(_, v)| v.trim().parse().unwrap_or(0))
             })
             .unwrap_or(0);
         let mut body = buf[head_end..].to_vec();
@@ -351,7 +403,11 @@ pub mod faults {
             }
             body.extend_from_slice(&chunk[..n]);
         }
-        let mut lines: Vec<&str> = head.trim_end().split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
+        let mut lines: Vec<&str> = head
+            .trim_end()
+            .split("\r\n")
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
         lines.push("Connection: close");
         Ok((format!("{}\r\n\r\n", lines.join("\r\n")).into_bytes(), body))
     }
@@ -367,7 +423,13 @@ pub mod faults {
         Ok(answer)
     }
 
-    fn handle(mut client: TcpStream, upstream: &str, fault: Fault, rng: &Rng, stash: &Stash) -> std::io::Result<()> {
+    fn handle(
+        mut client: TcpStream,
+        upstream: &str,
+        fault: Fault,
+        rng: &Rng,
+        stash: &Stash,
+    ) -> std::io::Result<()> {
         client.set_read_timeout(Some(Duration::from_secs(60)))?;
         if fault == Fault::Refuse {
             return client.shutdown(Shutdown::Both);
@@ -411,13 +473,17 @@ pub mod faults {
             }
             Fault::Reorder => {
                 let answer = exchange(upstream, &head, &body)?;
-                stash.lock().unwrap_or_else(|p| p.into_inner()).push((head, body));
+                stash
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((head, body));
                 client.write_all(&answer)?;
                 client.shutdown(Shutdown::Both)
             }
             Fault::Pass | Fault::Refuse => {
                 // Stale requests first: the relay sees them after newer ones.
-                let late: Vec<_> = std::mem::take(&mut *stash.lock().unwrap_or_else(|p| p.into_inner()));
+                let late: Vec<_> =
+                    std::mem::take(&mut *stash.lock().unwrap_or_else(|p| p.into_inner()));
                 for (h, b) in late {
                     let _ = exchange(upstream, &h, &b);
                 }
@@ -442,16 +508,34 @@ pub mod browser {
 
     impl Browser {
         pub fn new(base: &str) -> Browser {
-            let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-            Browser { agent, base: base.to_owned(), jar: Default::default() }
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into();
+            Browser {
+                agent,
+                base: base.to_owned(),
+                jar: Default::default(),
+            }
         }
 
         pub fn cookie(&self) -> Option<String> {
-            (!self.jar.is_empty()).then(|| self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "))
+            (!self.jar.is_empty()).then(|| {
+                self.jar
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
         }
 
         pub fn keep(&mut self, headers: &ureq::http::HeaderMap) {
-            for c in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+            for c in headers
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+            {
                 if let Some((k, v)) = c.split(';').next().and_then(|kv| kv.split_once('=')) {
                     if v.is_empty() {
                         self.jar.remove(k);
@@ -470,7 +554,11 @@ pub mod browser {
             let mut r = req.call().unwrap();
             let headers = r.headers().clone();
             self.keep(&headers);
-            (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+            (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+                headers,
+            )
         }
 
         pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
@@ -479,26 +567,49 @@ pub mod browser {
                 req = req.header("Cookie", c);
             }
             let mut r = req.call().unwrap();
-            (r.status().as_u16(), r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
+            (
+                r.status().as_u16(),
+                r.body_mut()
+                    .with_config()
+                    .limit(64 << 20)
+                    .read_to_vec()
+                    .unwrap_or_default(),
+            )
         }
 
         pub fn post(&mut self, path: &str, form: &str) -> (u16, String, ureq::http::HeaderMap) {
-            let mut req = self.agent.post(&format!("{}{path}", self.base)).header("Content-Type", "application/x-www-form-urlencoded");
+            let mut req = self
+                .agent
+                .post(&format!("{}{path}", self.base))
+                .header("Content-Type", "application/x-www-form-urlencoded");
             if let Some(c) = self.cookie() {
                 req = req.header("Cookie", c);
             }
             let mut r = req.send(form).unwrap();
             let headers = r.headers().clone();
             self.keep(&headers);
-            (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), headers)
+            (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+                headers,
+            )
         }
 
         /// Signs in through the form, as a browser does: the form's token comes with the page.
         pub fn login_page(&mut self, user: &str, password: &str) -> (u16, String) {
             let (_, form, _) = self.get("/login");
-            let at = form.find("name=\"nonce\" value=\"").expect("the sign-in form's token") + 20;
+            let at = form
+                .find("name=\"nonce\" value=\"")
+                .expect("the sign-in form's token")
+                + 20;
             let nonce = form[at..at + 32].to_owned();
-            let (status, body, _) = self.post("/login", &format!("nonce={nonce}&user={user}&password={}", password.replace(' ', "+")));
+            let (status, body, _) = self.post(
+                "/login",
+                &format!(
+                    "nonce={nonce}&user={user}&password={}",
+                    password.replace(' ', "+")
+                ),
+            );
             (status, body)
         }
 
@@ -539,13 +650,16 @@ pub mod balancer {
         pub fn start(upstreams: Vec<String>) -> std::io::Result<Balancer> {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             let addr = listener.local_addr()?;
-            let served: Arc<Vec<AtomicU64>> = Arc::new(upstreams.iter().map(|_| AtomicU64::new(0)).collect());
+            let served: Arc<Vec<AtomicU64>> =
+                Arc::new(upstreams.iter().map(|_| AtomicU64::new(0)).collect());
             let counts = served.clone();
             let next = AtomicUsize::new(0);
             std::thread::spawn(move || {
                 for client in listener.incoming().flatten() {
                     let n = next.fetch_add(1, Ordering::Relaxed) % upstreams.len();
-                    let Ok(server) = TcpStream::connect(&upstreams[n]) else { continue };
+                    let Ok(server) = TcpStream::connect(&upstreams[n]) else {
+                        continue;
+                    };
                     counts[n].fetch_add(1, Ordering::Relaxed);
                     if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
                         pump(client, s2);
@@ -562,7 +676,10 @@ pub mod balancer {
 
         /// Connections handed to each relay so far.
         pub fn served(&self) -> Vec<u64> {
-            self.served.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+            self.served
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect()
         }
     }
 }
@@ -582,15 +699,25 @@ pub mod pg {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let url = cluster();
-        let name = format!("gridsafe_t{}_{}_{}", std::process::id(), gridsafe_core::clock::now_ms(), N.fetch_add(1, Ordering::Relaxed));
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test cluster");
-        c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+        let name = format!(
+            "gridsafe_t{}_{}_{}",
+            std::process::id(),
+            gridsafe_core::clock::now_ms(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut c =
+            postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test cluster");
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
         url_of(&name)
     }
 
     /// The URL of database `name` in the cluster.
     pub fn url_of(name: &str) -> String {
-        format!("{}/{name}", cluster().rsplit_once('/').expect("url has a database").0)
+        format!(
+            "{}/{name}",
+            cluster().rsplit_once('/').expect("url has a database").0
+        )
     }
 
     /// Whether the relay scenarios should run on PostgreSQL (`GRIDSAFE_TEST_RELAY_DB=postgres`).
@@ -623,13 +750,22 @@ pub mod relay {
 
         /// A relay whose shared tables are on `database` (when given) and photos in `blobs` (when
         /// given): the directory and passwords are installed only if the database has none.
-        pub fn start_with(users: &[&str], database: Option<String>, blobs: Option<std::path::PathBuf>) -> TestRelay {
+        pub fn start_with(
+            users: &[&str],
+            database: Option<String>,
+            blobs: Option<std::path::PathBuf>,
+        ) -> TestRelay {
             let data = tempfile::tempdir().expect("tempdir");
-            let config = Config { data: data.path().to_owned(), database, blobs };
+            let config = Config {
+                data: data.path().to_owned(),
+                database,
+                blobs,
+            };
             {
                 let mut st = config.open_store().expect("relay store");
                 if st.directory().is_none() {
-                    st.import_directory(crate::fixtures::DIRECTORY_JSON).expect("directory");
+                    st.import_directory(crate::fixtures::DIRECTORY_JSON)
+                        .expect("directory");
                     for u in users {
                         st.set_password(u, "correct horse").expect("password");
                     }
@@ -639,9 +775,15 @@ pub mod relay {
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
             let cfg = config.clone();
             let thread = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
                     tx.send(listener.local_addr().expect("addr")).expect("send");
                     gridsafe_server::serve_with(cfg, listener, async move {
                         let _ = stop_rx.await;
@@ -651,7 +793,13 @@ pub mod relay {
                 });
             });
             let addr = rx.recv().expect("relay address");
-            TestRelay { url: format!("http://{addr}"), data, config, stop: Some(stop_tx), thread: Some(thread) }
+            TestRelay {
+                url: format!("http://{addr}"),
+                data,
+                config,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }
         }
 
         /// host:port, for a proxy in front of it.
@@ -686,7 +834,8 @@ pub mod relay {
         ) -> RelayProcess {
             use std::io::BufRead;
             let mut cmd = std::process::Command::new(exe);
-            cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data);
+            cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+                .arg(data);
             if let Some(db) = database {
                 cmd.args(["--database", db]);
             }
@@ -698,16 +847,34 @@ pub mod relay {
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
-                .unwrap_or_else(|e| panic!("{}: {e} (build it: cargo build -p gridsafe-server)", exe.display()));
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e} (build it: cargo build -p gridsafe-server)",
+                        exe.display()
+                    )
+                });
             let mut line = String::new();
-            std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("relay address");
+            std::io::BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("relay address");
             let url = line.trim().trim_start_matches("listening on ").to_owned();
-            assert!(url.starts_with("http://127.0.0.1:"), "relay did not start: {line:?}");
-            RelayProcess { child, url, own_data: None }
+            assert!(
+                url.starts_with("http://127.0.0.1:"),
+                "relay did not start: {line:?}"
+            );
+            RelayProcess {
+                child,
+                url,
+                own_data: None,
+            }
         }
 
         /// [`RelayProcess::spawn`] on a fresh local directory of its own.
-        pub fn spawn_fresh(exe: &std::path::Path, database: Option<&str>, blobs: Option<&std::path::Path>) -> RelayProcess {
+        pub fn spawn_fresh(
+            exe: &std::path::Path,
+            database: Option<&str>,
+            blobs: Option<&std::path::Path>,
+        ) -> RelayProcess {
             let data = tempfile::tempdir().expect("tempdir");
             let mut p = RelayProcess::spawn(exe, data.path(), database, blobs);
             p.own_data = Some(data);

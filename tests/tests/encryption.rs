@@ -46,9 +46,18 @@ fn the_store_file_and_its_photos_are_unreadable_without_the_key() {
 
     assert!(is_encrypted(&path).unwrap());
     let raw = std::fs::read(&path).unwrap();
-    assert!(!raw.starts_with(b"SQLite format 3"), "no plain SQLite header");
-    assert!(!contains(&raw, "wang-店7".as_bytes()), "the venue's name is not in the file");
-    assert!(!contains(&raw, &before.2[before.2.len() / 2..before.2.len() / 2 + 64]), "nor the photo's bytes");
+    assert!(
+        !raw.starts_with(b"SQLite format 3"),
+        "no plain SQLite header"
+    );
+    assert!(
+        !contains(&raw, "wang-店7".as_bytes()),
+        "the venue's name is not in the file"
+    );
+    assert!(
+        !contains(&raw, &before.2[before.2.len() / 2..before.2.len() / 2 + 64]),
+        "nor the photo's bytes"
+    );
     assert!(!contains(&raw, b"heping-1"), "nor the grid");
 
     // Without a key, with a wrong key: clear errors, and the file is byte for byte the same.
@@ -57,7 +66,10 @@ fn the_store_file_and_its_photos_are_unreadable_without_the_key() {
     assert!(e.to_string().contains("is encrypted"), "{e}");
     let e = Store::open_with(&path, Some(&key(2))).unwrap_err();
     assert!(matches!(e, Error::WrongKey { .. }), "{e:?}");
-    assert!(e.to_string().contains("cannot be decrypted with this key"), "{e}");
+    assert!(
+        e.to_string().contains("cannot be decrypted with this key"),
+        "{e}"
+    );
     assert_eq!(sha(&path), hash, "a wrong key changes nothing");
 
     // The right key: everything is there.
@@ -79,7 +91,11 @@ fn keys_rotate_and_an_interrupted_rotation_leaves_the_old_key_working() {
     std::fs::write(&stale, b"half-written").unwrap();
     drop(s);
     let s = Store::open_with(&path, Some(&key(1))).unwrap();
-    assert_eq!(contents(&s, &h), before, "the old key still opens the untouched store");
+    assert_eq!(
+        contents(&s, &h),
+        before,
+        "the old key still opens the untouched store"
+    );
 
     let mut s = s.rekey(&key(3)).unwrap();
     assert!(!stale.exists(), "the stale copy is gone");
@@ -87,7 +103,10 @@ fn keys_rotate_and_an_interrupted_rotation_leaves_the_old_key_working() {
     // The store keeps working under the new key, and only the new key opens it.
     let h2 = fixtures::flying_lead_visit(&mut s, "wang", "heping-1", 8);
     drop(s);
-    assert!(matches!(Store::open_with(&path, Some(&key(1))).unwrap_err(), Error::WrongKey { .. }));
+    assert!(matches!(
+        Store::open_with(&path, Some(&key(1))).unwrap_err(),
+        Error::WrongKey { .. }
+    ));
     let s = Store::open_with(&path, Some(&key(3))).unwrap();
     assert_eq!(contents(&s, &h), before);
     assert_eq!(s.hazard(&h2).unwrap().status.state.as_str(), "registered");
@@ -102,13 +121,19 @@ fn an_unencrypted_store_from_an_older_app_is_encrypted_on_the_way_in() {
     let before = contents(&s, &h);
     drop(s);
     assert!(!is_encrypted(&path).unwrap());
-    assert!(contains(&std::fs::read(&path).unwrap(), b"heping-1"), "plain before");
+    assert!(
+        contains(&std::fs::read(&path).unwrap(), b"heping-1"),
+        "plain before"
+    );
 
     let s = Store::open_with(&path, Some(&key(4))).unwrap();
     assert_eq!(contents(&s, &h), before);
     drop(s);
     assert!(is_encrypted(&path).unwrap());
-    assert!(!contains(&std::fs::read(&path).unwrap(), b"heping-1"), "encrypted after");
+    assert!(
+        !contains(&std::fs::read(&path).unwrap(), b"heping-1"),
+        "encrypted after"
+    );
     assert!(Store::open(&path).is_err());
 
     // A file that is not a GridSafe store is refused, not encrypted.
@@ -132,5 +157,8 @@ fn an_encrypted_phone_syncs_its_records_and_photos() {
     client::sync_all(&mut office, false, &mut |_| {}).unwrap();
     assert_eq!(office.doc_heads(&h).unwrap(), wang.doc_heads(&h).unwrap());
     let sha = wang.hazard(&h).unwrap().header.photos[0].sha256.clone();
-    assert!(relay.inspect(|r| r.blob_complete(&sha).unwrap()), "the photo reached the relay whole");
+    assert!(
+        relay.inspect(|r| r.blob_complete(&sha).unwrap()),
+        "the photo reached the relay whole"
+    );
 }

@@ -7,11 +7,21 @@ use gridsafe_tests::fixtures;
 use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/photos").join(name)).unwrap()
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/photos")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn ctx() -> IngestContext {
-    IngestContext { venue_short: "01a22b58".into(), inspector: "wang".into(), app_gps: None, now_ms: 1_795_000_000_000 }
+    IngestContext {
+        venue_short: "01a22b58".into(),
+        inspector: "wang".into(),
+        app_gps: None,
+        now_ms: 1_795_000_000_000,
+    }
 }
 
 fn rgb_at(jpeg: &[u8], x: usize, y: usize) -> [u8; 3] {
@@ -21,7 +31,9 @@ fn rgb_at(jpeg: &[u8], x: usize, y: usize) -> [u8; 3] {
 }
 
 fn turbojpeg_decompress(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
-    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg).unwrap().into_rgb8();
+    let img = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+        .unwrap()
+        .into_rgb8();
     (img.width() as usize, img.height() as usize, img.into_raw())
 }
 
@@ -30,17 +42,29 @@ fn orientation_is_applied_and_metadata_stripped() {
     let src = fixture("oriented6.jpg");
     let e = ingest(&src, &ctx()).unwrap();
     // 960×600 in the sensor, rotated 90° clockwise by EXIF orientation 6 → 600×960 upright.
-    assert_eq!((e.orientation, e.original_width, e.original_height), (6, 600, 960));
+    assert_eq!(
+        (e.orientation, e.original_width, e.original_height),
+        (6, 600, 960)
+    );
     assert_eq!((e.width, e.height), (600, 960));
     assert_eq!((e.thumb_width, e.thumb_height), (200, 320));
     // The red marker in the sensor's top-left corner is now in the top-right corner.
     let tr = rgb_at(&e.evidence, 560, 20);
     let tl = rgb_at(&e.evidence, 20, 20);
-    assert!(tr[0] > 200 && tr[1] < 60 && tr[2] < 60, "top-right should be red: {tr:?}");
-    assert!(!(tl[0] > 200 && tl[1] < 60), "top-left should not be red: {tl:?}");
+    assert!(
+        tr[0] > 200 && tr[1] < 60 && tr[2] < 60,
+        "top-right should be red: {tr:?}"
+    );
+    assert!(
+        !(tl[0] > 200 && tl[1] < 60),
+        "top-left should not be red: {tl:?}"
+    );
     // EXIF is read into the record...
     assert!(e.captured_from_exif);
-    assert_eq!(gridsafe_core::clock::ms_to_rfc3339(e.captured_ms), "2026-11-30T09:41:07+08:00");
+    assert_eq!(
+        gridsafe_core::clock::ms_to_rfc3339(e.captured_ms),
+        "2026-11-30T09:41:07+08:00"
+    );
     let (lat, lon) = e.gps.unwrap();
     assert!((lat - 30.8312).abs() < 1e-4 && (lon - 121.2004).abs() < 1e-4);
     assert_eq!(e.gps_source, "exif");
@@ -51,7 +75,10 @@ fn orientation_is_applied_and_metadata_stripped() {
         assert!(!contains(out, b"HW-SERIAL-0042") && !contains(out, b"Zhang San"));
         assert!(out.starts_with(&[0xFF, 0xD8, 0xFF]));
     }
-    assert!(contains(&src, b"HW-SERIAL-0042"), "the fixture does carry a serial");
+    assert!(
+        contains(&src, b"HW-SERIAL-0042"),
+        "the fixture does carry a serial"
+    );
     // Hashes are SHA-256 of the exact bytes.
     assert_eq!(e.original_sha256, sha256_hex(&src));
     assert_eq!(e.evidence_sha256, sha256_hex(&e.evidence));
@@ -65,20 +92,34 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[test]
 fn large_photos_are_bounded_and_watermarked() {
     // A camera-sized photo: 5640×3172 from Debian's mate-backgrounds when present, else generated.
-    let big = std::fs::read("/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg").unwrap_or_else(|_| {
-        let img = image::RgbImage::from_fn(4000, 3000, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8]));
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
-        out
-    });
-    let e = ingest(&big, &IngestContext { app_gps: Some((30.83, 121.2)), ..ctx() }).unwrap();
+    let big = std::fs::read("/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg")
+        .unwrap_or_else(|_| {
+            let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
+                image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+            });
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+                .encode_image(&img)
+                .unwrap();
+            out
+        });
+    let e = ingest(
+        &big,
+        &IngestContext {
+            app_gps: Some((30.83, 121.2)),
+            ..ctx()
+        },
+    )
+    .unwrap();
     assert_eq!(e.width.max(e.height), 1600);
     assert_eq!(e.thumb_width.max(e.thumb_height), 320);
     assert_eq!(e.gps_source, "app");
     // The watermark band darkens the bottom-left corner and carries white text.
     let (w, h, px) = turbojpeg_decompress(&e.evidence);
-    let band: Vec<[u8; 3]> =
-        (h - 60..h).flat_map(|y| (0..400).map(move |x| (y * w + x) * 3)).map(|i| [px[i], px[i + 1], px[i + 2]]).collect();
+    let band: Vec<[u8; 3]> = (h - 60..h)
+        .flat_map(|y| (0..400).map(move |x| (y * w + x) * 3))
+        .map(|i| [px[i], px[i + 1], px[i + 2]])
+        .collect();
     let white = band.iter().filter(|p| p.iter().all(|&c| c > 200)).count();
     assert!(white > 500, "white glyph pixels in the band: {white}");
 }
@@ -87,12 +128,18 @@ fn large_photos_are_bounded_and_watermarked() {
 fn valid_jpeg_variants_work() {
     for name in ["progressive.jpg", "gray.jpg", "cmyk.jpg", "rgba.png"] {
         let e = ingest(&fixture(name), &ctx()).unwrap_or_else(|err| panic!("{name}: {err}"));
-        assert!(e.width > 0 && !e.evidence.is_empty() && !e.thumbnail.is_empty(), "{name}");
+        assert!(
+            e.width > 0 && !e.evidence.is_empty() && !e.thumbnail.is_empty(),
+            "{name}"
+        );
     }
     // CMYK comes out with its colours, not inverted: the red marker stays red.
     let e = ingest(&fixture("cmyk.jpg"), &ctx()).unwrap();
     let p = rgb_at(&e.evidence, 20, 20);
-    assert!(p[0] > 180 && p[1] < 90 && p[2] < 90, "cmyk red marker: {p:?}");
+    assert!(
+        p[0] > 180 && p[1] < 90 && p[2] < 90,
+        "cmyk red marker: {p:?}"
+    );
 }
 
 #[test]
@@ -129,7 +176,10 @@ fn store_with_inspection() -> (tempfile::TempDir, Store, String) {
         .add_venue(
             "wang",
             NewVenue {
-                name: "证据小店".into(), grid_id: "heping-1".into(), profile: fixtures::restaurant_profile(), ..Default::default()
+                name: "证据小店".into(),
+                grid_id: "heping-1".into(),
+                profile: fixtures::restaurant_profile(),
+                ..Default::default()
             },
         )
         .unwrap();
@@ -141,24 +191,43 @@ fn store_with_inspection() -> (tempfile::TempDir, Store, String) {
 fn bad_photos_leave_the_inspection_unchanged() {
     let (_d, mut s, i) = store_with_inspection();
     let before = s.export_doc(&i).unwrap().1;
-    for name in ["not-an-image.jpg", "empty.jpg", "truncated.jpg", "gray16.png", "bomb.png"] {
+    for name in [
+        "not-an-image.jpg",
+        "empty.jpg",
+        "truncated.jpg",
+        "gray16.png",
+        "bomb.png",
+    ] {
         let r = s.attach_photo(
             "wang",
             &i,
-            NewPhoto { bytes: fixture(name), item_id: Some("gas.hose_length".into()), role: "before".into(), ..Default::default() },
+            NewPhoto {
+                bytes: fixture(name),
+                item_id: Some("gas.hose_length".into()),
+                role: "before".into(),
+                ..Default::default()
+            },
         );
         assert!(matches!(r, Err(Error::Photo(_))), "{name}: {r:?}");
     }
     assert_eq!(s.export_doc(&i).unwrap().1, before);
-    let blobs: i64 = s.raw().query_row("SELECT count(*) FROM blobs", [], |r| r.get(0)).unwrap();
+    let blobs: i64 = s
+        .raw()
+        .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(blobs, 0, "nothing stored");
 }
 
 #[test]
 fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
     let (_d, mut s, i) = store_with_inspection();
-    let answers =
-        fixtures::answers(fixtures::GAS_ANSWERS, &[("gas.lpg_underground", json!("no")), ("gas.shutoff_installed", json!("yes"))]);
+    let answers = fixtures::answers(
+        fixtures::GAS_ANSWERS,
+        &[
+            ("gas.lpg_underground", json!("no")),
+            ("gas.shutoff_installed", json!("yes")),
+        ],
+    );
     s.answer("wang", &i, &answers).unwrap();
     let p = s
         .attach_photo(
@@ -177,7 +246,11 @@ fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
     assert_eq!(p.gps_source.as_deref(), Some("exif"));
     assert_eq!(p.captured_at, "2026-11-30T09:41:07+08:00");
     // Evidence copy, thumbnail and (by default) the original are stored, content-addressed.
-    for sha in [&p.sha256, p.thumb_sha256.as_ref().unwrap(), p.original_sha256.as_ref().unwrap()] {
+    for sha in [
+        &p.sha256,
+        p.thumb_sha256.as_ref().unwrap(),
+        p.original_sha256.as_ref().unwrap(),
+    ] {
         assert_eq!(&sha256_hex(&s.blob(sha).unwrap()), sha);
     }
     s.finish_inspection("wang", &i).unwrap();
@@ -190,7 +263,14 @@ fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
         .unwrap();
     let report = s.verify_evidence(&i).unwrap();
     assert!(!report.intact);
-    assert!(report.problems.iter().any(|m| m.contains(&p.sha256[..12]) && m.contains("evidence")), "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|m| m.contains(&p.sha256[..12]) && m.contains("evidence")),
+        "{:?}",
+        report.problems
+    );
 
     // A changed answer (written behind the app's back) is detected and named.
     let (_d2, mut s2, i2) = store_with_inspection();
@@ -210,10 +290,20 @@ fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
     let mut doc = automerge::AutoCommit::load(&s2.export_doc(&i2).unwrap().1).unwrap();
     let mut insp = gridsafe_core::records::read_inspection(&doc, &i2).unwrap();
     let mut hose = insp.answers.remove("gas.hose_length").unwrap();
-    hose.fields.insert("length".into(), gridsafe_core::eval::FieldValue::Number(1.9));
+    hose.fields.insert(
+        "length".into(),
+        gridsafe_core::eval::FieldValue::Number(1.9),
+    );
     gridsafe_core::records::put_answer(&mut doc, &i2, "gas.hose_length", &hose).unwrap();
     s2.merge_doc(&i2, &doc.save()).unwrap();
     let report = s2.verify_evidence(&i2).unwrap();
     assert!(!report.intact);
-    assert!(report.problems.iter().any(|m| m.contains("gas.hose_length")), "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|m| m.contains("gas.hose_length")),
+        "{:?}",
+        report.problems
+    );
 }

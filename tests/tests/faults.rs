@@ -13,8 +13,13 @@ use gridsafe_tests::faults::{Fault, FaultProxy};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
-const PHONES: [(&str, &str); 5] =
-    [("wang", "heping-1"), ("li", "jialou-1"), ("zhang", "taiping-1"), ("liu", "longyue-1"), ("chen", "baiyang-1")];
+const PHONES: [(&str, &str); 5] = [
+    ("wang", "heping-1"),
+    ("li", "jialou-1"),
+    ("zhang", "taiping-1"),
+    ("liu", "longyue-1"),
+    ("chen", "baiyang-1"),
+];
 const ROUNDS: usize = 100;
 
 #[test]
@@ -44,8 +49,20 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
                 hazards.push(fixtures::flying_lead_visit(s, user, grid, round));
             }
             if round == 50 {
-                let after = NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
-                s.transition(user, &hazards[0], Action { photo: Some(after), ..Action::new(EventKind::Claim) }).unwrap();
+                let after = NewPhoto {
+                    bytes: fixtures::PHOTO_AFTER.to_vec(),
+                    role: "after".into(),
+                    ..Default::default()
+                };
+                s.transition(
+                    user,
+                    &hazards[0],
+                    Action {
+                        photo: Some(after),
+                        ..Action::new(EventKind::Claim)
+                    },
+                )
+                .unwrap();
             }
             match client::sync_all(s, false, &mut |_| {}) {
                 Ok(_) => ok += 1,
@@ -65,16 +82,26 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
         Fault::Duplicate,
         Fault::Reorder,
     ] {
-        assert!(counts.get(&f).copied().unwrap_or(0) > 0, "{f:?} never happened: {counts:?}");
+        assert!(
+            counts.get(&f).copied().unwrap_or(0) > 0,
+            "{f:?} never happened: {counts:?}"
+        );
     }
-    assert!(failed > 50 && ok > 50, "the faults bit and syncs still got through: {ok} ok, {failed} failed");
+    assert!(
+        failed > 50 && ok > 50,
+        "the faults bit and syncs still got through: {ok} ok, {failed} failed"
+    );
 
     // The network recovers: one clean sync each, then the office pulls everything.
     proxy.set_faults(false);
     for (_, _, s, _) in phones.iter_mut() {
         client::sync_all(s, false, &mut |_| {}).unwrap();
         let st = s.sync_status().unwrap();
-        assert_eq!((st.pending_docs, st.pending_photos), (0, 0), "nothing left behind: {st:?}");
+        assert_eq!(
+            (st.pending_docs, st.pending_photos),
+            (0, 0),
+            "nothing left behind: {st:?}"
+        );
     }
     let mut office = Store::create(dir.path().join("office.sqlite")).unwrap();
     office.import_directory(fixtures::DIRECTORY_JSON).unwrap();
@@ -85,19 +112,42 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
     let mut relay_store = relay.config.open_store().unwrap();
     let expected_hazards: usize = phones.iter().map(|p| p.3.len()).sum();
     let counts_office = office.counts().unwrap();
-    assert_eq!(counts_office.get("hazard").copied(), Some(expected_hazards as u64), "{counts_office:?}");
-    assert_eq!(counts_office.get("venue").copied(), Some(expected_hazards as u64));
+    assert_eq!(
+        counts_office.get("hazard").copied(),
+        Some(expected_hazards as u64),
+        "{counts_office:?}"
+    );
+    assert_eq!(
+        counts_office.get("venue").copied(),
+        Some(expected_hazards as u64)
+    );
     for (user, _, s, hazards) in &phones {
         for h in hazards {
             let mine = s.hazard(h).unwrap();
             let theirs = office.hazard(h).unwrap();
-            assert_eq!(s.doc_heads(h).unwrap(), office.doc_heads(h).unwrap(), "{user} {h}");
-            assert_eq!(relay_store.doc_heads(h).unwrap().unwrap(), s.doc_heads(h).unwrap());
+            assert_eq!(
+                s.doc_heads(h).unwrap(),
+                office.doc_heads(h).unwrap(),
+                "{user} {h}"
+            );
+            assert_eq!(
+                relay_store.doc_heads(h).unwrap().unwrap(),
+                s.doc_heads(h).unwrap()
+            );
             assert_eq!(mine.status.history.len(), theirs.status.history.len());
-            let ids: std::collections::HashSet<&str> = theirs.status.history.iter().map(|e| e.id.as_str()).collect();
+            let ids: std::collections::HashSet<&str> = theirs
+                .status
+                .history
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect();
             assert_eq!(ids.len(), theirs.status.history.len(), "no event twice");
         }
-        assert_eq!(s.hazard(&hazards[0]).unwrap().status.state.as_str(), "rectified_claimed", "{user}'s claim made it");
+        assert_eq!(
+            s.hazard(&hazards[0]).unwrap().status.state.as_str(),
+            "rectified_claimed",
+            "{user}'s claim made it"
+        );
     }
 
     // Every photo on the relay, whole: its bytes hash to its name.
@@ -108,13 +158,23 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
         if entry.parent().is_some_and(|p| p.ends_with("partial")) {
             continue;
         }
-        assert_eq!(gridsafe_core::evidence::sha256_hex(&bytes), name, "{}", entry.display());
+        assert_eq!(
+            gridsafe_core::evidence::sha256_hex(&bytes),
+            name,
+            "{}",
+            entry.display()
+        );
         *by_hash.entry(name).or_default() += 1;
     }
     for (_, _, s, hazards) in &phones {
         for h in hazards {
             for p in s.hazard(h).unwrap().header.photos {
-                assert!(relay_store.blob_complete(&p.sha256).unwrap() && by_hash.contains_key(&p.sha256), "photo {} lost", p.sha256);
+                assert!(
+                    relay_store.blob_complete(&p.sha256).unwrap()
+                        && by_hash.contains_key(&p.sha256),
+                    "photo {} lost",
+                    p.sha256
+                );
             }
         }
     }

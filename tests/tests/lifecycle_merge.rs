@@ -114,7 +114,10 @@ fn header(venue_id: &str) -> HazardHeader {
     }
 }
 
-fn status(r: &Replica, roster: &DirectoryRoster<'_>) -> (HazardHeader, Vec<StoredEvent>, HazardStatus) {
+fn status(
+    r: &Replica,
+    roster: &DirectoryRoster<'_>,
+) -> (HazardHeader, Vec<StoredEvent>, HazardStatus) {
     let (h, evs) = records::read_hazard(&r.hazard, &header("").id).unwrap();
     let s = fold(&h, &evs, roster);
     (h, evs, s)
@@ -137,15 +140,31 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
         archived: false,
     };
     for n in 0..3u8 {
-        let actors: Vec<ActorId> =
-            (0..USERS.len() as u8).map(|u| ActorId::from(&[n + 1, u + 1, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7][..])).collect();
+        let actors: Vec<ActorId> = (0..USERS.len() as u8)
+            .map(|u| ActorId::from(&[n + 1, u + 1, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7][..]))
+            .collect();
         for (u, a) in actors.iter().enumerate() {
             actor_map.insert(a.to_hex_string(), USERS[u].to_owned());
         }
-        replicas.push(Replica { hazard: AutoCommit::new(), venue: AutoCommit::new(), hlc: Hlc { ms: BASE_MS, counter: 0 }, actors });
+        replicas.push(Replica {
+            hazard: AutoCommit::new(),
+            venue: AutoCommit::new(),
+            hlc: Hlc {
+                ms: BASE_MS,
+                counter: 0,
+            },
+            actors,
+        });
     }
     // Replica 0's inspector registers the hazard and the venue; the others receive them.
-    let reg = event("018f0000-0000-7000-8000-00000000e000".into(), EventKind::Register, Hlc { ms: BASE_MS, counter: 0 });
+    let reg = event(
+        "018f0000-0000-7000-8000-00000000e000".into(),
+        EventKind::Register,
+        Hlc {
+            ms: BASE_MS,
+            counter: 0,
+        },
+    );
     let mut h0 = records::new_hazard_doc(&replicas[0].actors[0], &header(&venue.id), &reg).unwrap();
     let mut v0 = records::new_venue_doc(&replicas[0].actors[0], &venue).unwrap();
     for r in &mut replicas {
@@ -153,11 +172,22 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
         r.venue = v0.fork();
     }
     let _ = (&mut h0, &mut v0);
-    let roster = DirectoryRoster { directory: &dir, actors: &actor_map };
+    let roster = DirectoryRoster {
+        directory: &dir,
+        actors: &actor_map,
+    };
     let mut seq = 1u32;
     for op in ops {
         match op {
-            Op::Event { replica, user, kind, reason, photo, deadline_days, skew_min } => {
+            Op::Event {
+                replica,
+                user,
+                kind,
+                reason,
+                photo,
+                deadline_days,
+                skew_min,
+            } => {
                 let r = &mut replicas[replica];
                 let wall = BASE_MS + i64::from(seq) * 60_000 + skew_min * 60_000;
                 r.hlc = r.hlc.tick(wall);
@@ -171,7 +201,8 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
                     ev.photo = Some("b".repeat(64));
                 }
                 if matches!(kind, EventKind::Notify | EventKind::SetDeadline) {
-                    let d = gridsafe_core::clock::ms_to_date(wall) + time::Duration::days(deadline_days);
+                    let d = gridsafe_core::clock::ms_to_date(wall)
+                        + time::Duration::days(deadline_days);
                     ev.deadline = Some(gridsafe_core::clock::format_date(d));
                 }
                 if kind == EventKind::Plan {
@@ -182,9 +213,17 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
                 }
                 let (h, mut evs, _) = status(r, &roster);
                 let actor = r.actors[user].clone();
-                evs.push(StoredEvent { record: ev.clone(), actor: actor.to_hex_string(), tampered: false });
+                evs.push(StoredEvent {
+                    record: ev.clone(),
+                    actor: actor.to_hex_string(),
+                    tampered: false,
+                });
                 let s = fold(&h, &evs, &roster);
-                if s.history.iter().find(|e| e.id == ev.id).is_some_and(|e| e.applied) {
+                if s.history
+                    .iter()
+                    .find(|e| e.id == ev.id)
+                    .is_some_and(|e| e.applied)
+                {
                     r.hazard.set_actor(actor);
                     records::append_event(&mut r.hazard, &h.id, &ev).unwrap();
                 }
@@ -192,12 +231,20 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
             Op::RawInspectorClose { replica } => {
                 let r = &mut replicas[replica];
                 r.hlc = r.hlc.tick(BASE_MS + i64::from(seq) * 60_000);
-                let ev = event(format!("018f0000-0000-7000-8000-{seq:012x}"), EventKind::Close, r.hlc);
+                let ev = event(
+                    format!("018f0000-0000-7000-8000-{seq:012x}"),
+                    EventKind::Close,
+                    r.hlc,
+                );
                 seq += 1;
                 r.hazard.set_actor(r.actors[0].clone());
                 records::append_event(&mut r.hazard, &header("").id, &ev).unwrap();
             }
-            Op::EditVenue { replica, field, value } => {
+            Op::EditVenue {
+                replica,
+                field,
+                value,
+            } => {
                 let r = &mut replicas[replica];
                 let mut v = records::read_venue(&r.venue, &venue.id).unwrap();
                 match field {
@@ -209,7 +256,8 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
                 records::update_venue(&mut r.venue, &v).unwrap();
             }
             Op::Merge { from, to } if from != to => {
-                let (mut src_h, mut src_v) = (replicas[from].hazard.fork(), replicas[from].venue.fork());
+                let (mut src_h, mut src_v) =
+                    (replicas[from].hazard.fork(), replicas[from].venue.fork());
                 let dst = &mut replicas[to];
                 dst.hazard.merge(&mut src_h).unwrap();
                 dst.venue.merge(&mut src_v).unwrap();
@@ -229,11 +277,22 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
         }
     }
     let views: Vec<_> = replicas.iter().map(|r| status(r, &roster)).collect();
-    let venues: Vec<_> = replicas.iter().map(|r| records::read_venue(&r.venue, &venue.id).unwrap()).collect();
+    let venues: Vec<_> = replicas
+        .iter()
+        .map(|r| records::read_venue(&r.venue, &venue.id).unwrap())
+        .collect();
     for n in 1..3 {
-        prop_assert_eq!(replicas[0].hazard.get_heads(), replicas[n].hazard.get_heads());
+        prop_assert_eq!(
+            replicas[0].hazard.get_heads(),
+            replicas[n].hazard.get_heads()
+        );
         prop_assert_eq!(replicas[0].venue.get_heads(), replicas[n].venue.get_heads());
-        prop_assert_eq!(&views[0].2, &views[n].2, "derived state differs between replica 0 and {}", n);
+        prop_assert_eq!(
+            &views[0].2,
+            &views[n].2,
+            "derived state differs between replica 0 and {}",
+            n
+        );
         prop_assert_eq!(&venues[0], &venues[n]);
     }
     let s = &views[0].2;
@@ -245,10 +304,17 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
     // Applied closes of this major candidate happened only after confirmation and with a plan
     // and a second person's recheck: replay to check.
     if s.state == State::Closed {
-        prop_assert!(matches!(s.confirmation, Confirmation::Confirmed | Confirmation::Downgraded));
+        prop_assert!(matches!(
+            s.confirmation,
+            Confirmation::Confirmed | Confirmation::Downgraded
+        ));
         if s.confirmation == Confirmation::Confirmed {
             prop_assert!(s.plan.is_some());
-            prop_assert!(s.rechecked_by.iter().any(|u| Some(u) != s.closed_by.as_ref()));
+            prop_assert!(
+                s.rechecked_by
+                    .iter()
+                    .any(|u| Some(u) != s.closed_by.as_ref())
+            );
         }
     }
     // The fold does not depend on the order events are read in.
@@ -273,16 +339,64 @@ proptest! {
 fn concurrent_close_and_reject_resolve_the_same_everywhere() {
     // The office closes while the department rejects, offline on two replicas.
     let ops = vec![
-        Op::Event { replica: 0, user: 1, kind: 8, reason: false, photo: false, deadline_days: 5, skew_min: 0 }, // confirm_major (zheng)
+        Op::Event {
+            replica: 0,
+            user: 1,
+            kind: 8,
+            reason: false,
+            photo: false,
+            deadline_days: 5,
+            skew_min: 0,
+        }, // confirm_major (zheng)
         Op::Merge { from: 0, to: 1 },
         Op::Merge { from: 0, to: 2 },
-        Op::Event { replica: 1, user: 0, kind: 3, reason: false, photo: true, deadline_days: 0, skew_min: 0 }, // claim (wang)
+        Op::Event {
+            replica: 1,
+            user: 0,
+            kind: 3,
+            reason: false,
+            photo: true,
+            deadline_days: 0,
+            skew_min: 0,
+        }, // claim (wang)
         Op::Merge { from: 1, to: 0 },
         Op::Merge { from: 1, to: 2 },
-        Op::Event { replica: 0, user: 1, kind: 5, reason: true, photo: false, deadline_days: 0, skew_min: 0 }, // reject (zheng)
-        Op::Event { replica: 2, user: 3, kind: 11, reason: false, photo: false, deadline_days: 0, skew_min: 0 }, // plan (office)
-        Op::Event { replica: 2, user: 2, kind: 12, reason: false, photo: false, deadline_days: 0, skew_min: 0 }, // recheck (feng)
-        Op::Event { replica: 2, user: 3, kind: 4, reason: false, photo: false, deadline_days: 0, skew_min: 0 }, // close (office)
+        Op::Event {
+            replica: 0,
+            user: 1,
+            kind: 5,
+            reason: true,
+            photo: false,
+            deadline_days: 0,
+            skew_min: 0,
+        }, // reject (zheng)
+        Op::Event {
+            replica: 2,
+            user: 3,
+            kind: 11,
+            reason: false,
+            photo: false,
+            deadline_days: 0,
+            skew_min: 0,
+        }, // plan (office)
+        Op::Event {
+            replica: 2,
+            user: 2,
+            kind: 12,
+            reason: false,
+            photo: false,
+            deadline_days: 0,
+            skew_min: 0,
+        }, // recheck (feng)
+        Op::Event {
+            replica: 2,
+            user: 3,
+            kind: 4,
+            reason: false,
+            photo: false,
+            deadline_days: 0,
+            skew_min: 0,
+        }, // close (office)
         Op::RawInspectorClose { replica: 1 },
     ];
     run(ops, vec![2, 0, 1]).unwrap();
@@ -294,16 +408,37 @@ fn forged_copies_of_one_event_fold_the_same_in_any_order() {
     // (only a forged change makes them) once applied whichever copy a replica read first.
     let dir: Directory = fixtures::directory();
     let actors = HashMap::from([("aa".to_owned(), "wang".to_owned())]);
-    let roster = DirectoryRoster { directory: &dir, actors: &actors };
+    let roster = DirectoryRoster {
+        directory: &dir,
+        actors: &actors,
+    };
     let mut h = header("v");
     h.severity_proposed = "general".into();
-    let reg = event("e0".into(), EventKind::Register, Hlc { ms: BASE_MS, counter: 0 });
+    let reg = event(
+        "e0".into(),
+        EventKind::Register,
+        Hlc {
+            ms: BASE_MS,
+            counter: 0,
+        },
+    );
     let mut forged = reg.clone();
     forged.reason = Some("forged".into());
-    let stored = |r: &gridsafe_core::records::EventRecord| StoredEvent { record: r.clone(), actor: "aa".into(), tampered: false };
+    let stored = |r: &gridsafe_core::records::EventRecord| StoredEvent {
+        record: r.clone(),
+        actor: "aa".into(),
+        tampered: false,
+    };
     let a = fold(&h, &[stored(&reg), stored(&forged)], &roster);
     let b = fold(&h, &[stored(&forged), stored(&reg)], &roster);
     assert_eq!(a, b);
-    assert_eq!(a.history.iter().filter(|e| e.applied).count(), 1, "one copy applies");
-    assert_eq!(a.history[1].refusal.as_ref().map(|r| r.code.as_str()), Some("duplicate_event"));
+    assert_eq!(
+        a.history.iter().filter(|e| e.applied).count(),
+        1,
+        "one copy applies"
+    );
+    assert_eq!(
+        a.history[1].refusal.as_ref().map(|r| r.code.as_str()),
+        Some("duplicate_event")
+    );
 }

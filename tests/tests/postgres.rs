@@ -23,8 +23,16 @@ const PASSWORD: &str = "correct horse";
 fn server_exe() -> PathBuf {
     // target/<profile>/deps/postgres-… → target/<profile>/gridsafe-server
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(Path::parent).unwrap().join("gridsafe-server");
-    assert!(bin.exists(), "{} is missing: cargo build -p gridsafe-server (scripts/test builds it)", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("gridsafe-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build -p gridsafe-server (scripts/test builds it)",
+        bin.display()
+    );
     bin
 }
 
@@ -37,7 +45,13 @@ fn relay_process(database: &str, blobs: &Path) -> RelayProcess {
 fn district_database(users: &[&str]) -> String {
     let url = pg::database();
     let admin = tempfile::tempdir().unwrap();
-    let mut st = Config { data: admin.path().to_owned(), database: Some(url.clone()), blobs: None }.open_store().unwrap();
+    let mut st = Config {
+        data: admin.path().to_owned(),
+        database: Some(url.clone()),
+        blobs: None,
+    }
+    .open_store()
+    .unwrap();
     st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
     for u in users {
         st.set_password(u, PASSWORD).unwrap();
@@ -56,9 +70,14 @@ fn phone(dir: &Path, name: &str, url: &str, user: &str) -> Store {
 fn holdings(s: &Store) -> BTreeMap<String, Vec<String>> {
     let ids: Vec<String> = {
         let mut stmt = s.raw().prepare("SELECT id FROM docs ORDER BY id").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
-    ids.into_iter().map(|id| (id.clone(), s.doc_heads(&id).unwrap())).collect()
+    ids.into_iter()
+        .map(|id| (id.clone(), s.doc_heads(&id).unwrap()))
+        .collect()
 }
 
 /// Three of wang's phones and two of li's, in two grids, edit the same records and sync through
@@ -67,8 +86,15 @@ fn holdings(s: &Store) -> BTreeMap<String, Vec<String>> {
 fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
     let database = district_database(&["wang", "li", "office"]);
     let blobs = tempfile::tempdir().unwrap();
-    let (r1, r2) = (relay_process(&database, blobs.path()), relay_process(&database, blobs.path()));
-    let lb = Balancer::start(vec![r1.url.trim_start_matches("http://").into(), r2.url.trim_start_matches("http://").into()]).unwrap();
+    let (r1, r2) = (
+        relay_process(&database, blobs.path()),
+        relay_process(&database, blobs.path()),
+    );
+    let lb = Balancer::start(vec![
+        r1.url.trim_start_matches("http://").into(),
+        r2.url.trim_start_matches("http://").into(),
+    ])
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let who = [
         ("wang-a", "wang", "heping-1"),
@@ -77,7 +103,10 @@ fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
         ("li-a", "li", "jialou-1"),
         ("li-b", "li", "jialou-1"),
     ];
-    let mut phones: Vec<(&str, &str, Store)> = who.iter().map(|(n, u, g)| (*u, *g, phone(dir.path(), n, &lb.url(), u))).collect();
+    let mut phones: Vec<(&str, &str, Store)> = who
+        .iter()
+        .map(|(n, u, g)| (*u, *g, phone(dir.path(), n, &lb.url(), u)))
+        .collect();
 
     // Each phone's first visit, synced one after the other: everyone then holds the grid's records.
     let mut venues: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -101,7 +130,10 @@ fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
                 scope.spawn(move || {
                     for v in venues {
                         if s.venue(v).is_ok() {
-                            let e = VenueEdit { address: Some(format!("round {round} by phone {n}")), ..Default::default() };
+                            let e = VenueEdit {
+                                address: Some(format!("round {round} by phone {n}")),
+                                ..Default::default()
+                            };
                             s.edit_venue(user, v, e).unwrap();
                         }
                     }
@@ -118,40 +150,89 @@ fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
         }
     }
     let served = lb.served();
-    assert!(served.iter().all(|&n| n > 20), "both relays took a share of the syncs: {served:?}");
+    assert!(
+        served.iter().all(|&n| n > 20),
+        "both relays took a share of the syncs: {served:?}"
+    );
 
     // Every phone of a grid holds the same records at the same heads, and so does the database.
     let local = tempfile::tempdir().unwrap();
-    let mut relay = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    let mut relay = Config {
+        data: local.path().to_owned(),
+        database: Some(database.clone()),
+        blobs: None,
+    }
+    .open_store()
+    .unwrap();
     for grid in ["heping-1", "jialou-1"] {
-        let views: Vec<BTreeMap<String, Vec<String>>> = phones.iter().filter(|p| p.1 == grid).map(|p| holdings(&p.2)).collect();
+        let views: Vec<BTreeMap<String, Vec<String>>> = phones
+            .iter()
+            .filter(|p| p.1 == grid)
+            .map(|p| holdings(&p.2))
+            .collect();
         for v in &views {
-            assert_eq!(v, &views[0], "phones of {grid} agree on every record and its heads");
+            assert_eq!(
+                v, &views[0],
+                "phones of {grid} agree on every record and its heads"
+            );
         }
         // 1 + ROUNDS visits per phone, three records each, plus nothing else.
         let phones_in_grid = views.len();
-        assert_eq!(views[0].len(), phones_in_grid * (1 + ROUNDS) * 3, "{grid}: every visit's venue, inspection and hazard");
+        assert_eq!(
+            views[0].len(),
+            phones_in_grid * (1 + ROUNDS) * 3,
+            "{grid}: every visit's venue, inspection and hazard"
+        );
         for (id, heads) in &views[0] {
-            assert_eq!(relay.doc_heads(id).unwrap().as_ref(), Some(heads), "the relays hold {id} as the phones do");
+            assert_eq!(
+                relay.doc_heads(id).unwrap().as_ref(),
+                Some(heads),
+                "the relays hold {id} as the phones do"
+            );
         }
     }
     // Each venue edit is one change in the log, once: the log holds exactly what the phones made.
     let mut db = relay.db();
-    let changes = db.one("SELECT count(*), count(DISTINCT hash) FROM changes", &[]).unwrap().unwrap();
-    assert_eq!(changes.int(0).unwrap(), changes.int(1).unwrap(), "no change stored twice");
-    let per_doc = db.query("SELECT doc_id, count(*) FROM changes GROUP BY doc_id", &[]).unwrap();
-    let by_doc: BTreeMap<String, i64> = per_doc.iter().map(|r| (r.text(0).unwrap(), r.int(1).unwrap())).collect();
+    let changes = db
+        .one("SELECT count(*), count(DISTINCT hash) FROM changes", &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        changes.int(0).unwrap(),
+        changes.int(1).unwrap(),
+        "no change stored twice"
+    );
+    let per_doc = db
+        .query("SELECT doc_id, count(*) FROM changes GROUP BY doc_id", &[])
+        .unwrap();
+    let by_doc: BTreeMap<String, i64> = per_doc
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.int(1).unwrap()))
+        .collect();
     for (grid, vs) in &venues {
         let editors = who.iter().filter(|w| w.2 == *grid).count() as i64;
         for v in vs {
-            assert_eq!(by_doc[v], 1 + ROUNDS as i64 * editors, "venue {v}: its creation and one edit per phone per round");
+            assert_eq!(
+                by_doc[v],
+                1 + ROUNDS as i64 * editors,
+                "venue {v}: its creation and one edit per phone per round"
+            );
         }
     }
     // The office, enrolled through the balancer, pulls every record the district holds.
     let mut office = phone(dir.path(), "office", &lb.url(), "office");
     client::sync_all(&mut office, false, &mut |_| {}).unwrap();
-    let all: BTreeSet<String> = db.query("SELECT id FROM docs", &[]).unwrap().iter().map(|r| r.text(0).unwrap()).collect();
-    assert_eq!(holdings(&office).keys().cloned().collect::<BTreeSet<_>>(), all, "the office's cursor brought it everything");
+    let all: BTreeSet<String> = db
+        .query("SELECT id FROM docs", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.text(0).unwrap())
+        .collect();
+    assert_eq!(
+        holdings(&office).keys().cloned().collect::<BTreeSet<_>>(),
+        all,
+        "the office's cursor brought it everything"
+    );
 }
 
 /// A photo uploaded in two chunks, one through each relay, completes; both relays serve it to a
@@ -160,26 +241,46 @@ fn two_relay_processes_on_one_database_lose_and_duplicate_nothing() {
 fn photos_and_dashboards_are_shared_between_relays() {
     let database = district_database(&["wang", "office"]);
     let blobs = tempfile::tempdir().unwrap();
-    let (r1, r2) = (relay_process(&database, blobs.path()), relay_process(&database, blobs.path()));
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let (r1, r2) = (
+        relay_process(&database, blobs.path()),
+        relay_process(&database, blobs.path()),
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
 
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), "wang", &r1.url, "wang");
     let token = wang.enrollment().unwrap().unwrap().1;
-    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let sha = gridsafe_core::evidence::sha256_hex(&bytes);
     let put = |url: &str, offset: usize, end: usize| {
         let mut r = agent
-            .put(&format!("{url}/v1/blobs/{sha}?offset={offset}&total={}", bytes.len()))
+            .put(&format!(
+                "{url}/v1/blobs/{sha}?offset={offset}&total={}",
+                bytes.len()
+            ))
             .header("Authorization", &format!("Bearer {token}"))
             .send(&bytes[offset..end])
             .unwrap();
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     };
-    assert_eq!(put(&r1.url, 0, 100_000), (200, r#"{"have":100000,"complete":false}"#.into()));
+    assert_eq!(
+        put(&r1.url, 0, 100_000),
+        (200, r#"{"have":100000,"complete":false}"#.into())
+    );
     // A chunk at the wrong offset through the other relay: it knows what the first one took.
     assert_eq!(put(&r2.url, 0, 100_000).0, 409);
-    assert_eq!(put(&r2.url, 100_000, bytes.len()), (200, format!(r#"{{"have":{},"complete":true}}"#, bytes.len())));
+    assert_eq!(
+        put(&r2.url, 100_000, bytes.len()),
+        (
+            200,
+            format!(r#"{{"have":{},"complete":true}}"#, bytes.len())
+        )
+    );
     let status = |url: &str| {
         agent
             .get(&format!("{url}/v1/blobs/{sha}/status"))
@@ -190,17 +291,34 @@ fn photos_and_dashboards_are_shared_between_relays() {
             .read_to_string()
             .unwrap()
     };
-    assert_eq!(status(&r1.url), format!(r#"{{"have":{},"complete":true}}"#, bytes.len()), "the first relay sees the completed photo");
+    assert_eq!(
+        status(&r1.url),
+        format!(r#"{{"have":{},"complete":true}}"#, bytes.len()),
+        "the first relay sees the completed photo"
+    );
 
     // A visit synced through relay 1; its photo downloads from relay 2.
     let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
     let photo = wang.hazard(&h).unwrap().header.photos[0].sha256.clone();
     for url in [&r1.url, &r2.url] {
-        let mut r = agent.get(&format!("{url}/v1/blobs/{photo}")).header("Authorization", &format!("Bearer {token}")).call().unwrap();
+        let mut r = agent
+            .get(&format!("{url}/v1/blobs/{photo}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{url}");
-        let got = r.body_mut().with_config().limit(1 << 26).read_to_vec().unwrap();
-        assert_eq!(gridsafe_core::evidence::sha256_hex(&got), photo, "{url} serves the photo's bytes");
+        let got = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 26)
+            .read_to_vec()
+            .unwrap();
+        assert_eq!(
+            gridsafe_core::evidence::sha256_hex(&got),
+            photo,
+            "{url} serves the photo's bytes"
+        );
     }
 
     // Relay 2's dashboard lists the hazard it never received itself.
@@ -212,7 +330,10 @@ fn photos_and_dashboards_are_shared_between_relays() {
     let short: String = h.chars().take(8).collect();
     for url in [&r1.url, &r2.url] {
         let page = ledger(url);
-        assert!(page.contains(&h) || page.contains(&short), "{url}'s ledger lists hazard {h}");
+        assert!(
+            page.contains(&h) || page.contains(&short),
+            "{url}'s ledger lists hazard {h}"
+        );
     }
 }
 
@@ -223,7 +344,11 @@ fn backup_and_restore_on_postgres_and_sqlite() {
     for on_pg in [false, true] {
         let database = on_pg.then(|| district_database(&["wang"]));
         let data = tempfile::tempdir().unwrap();
-        let cfg = Config { data: data.path().to_owned(), database: database.clone(), blobs: None };
+        let cfg = Config {
+            data: data.path().to_owned(),
+            database: database.clone(),
+            blobs: None,
+        };
         if !on_pg {
             let mut st = cfg.open_store().unwrap();
             st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
@@ -238,25 +363,57 @@ fn backup_and_restore_on_postgres_and_sqlite() {
         let out = tempfile::tempdir().unwrap();
         let to = out.path().join("backup");
         let m = gridsafe_server::backup::backup(&relay.config, &to).unwrap();
-        assert_eq!((m.docs, m.photos > 0, m.postgres), (3, true, on_pg), "{m:?}");
-        let again = gridsafe_server::backup::backup(&relay.config, &to).unwrap_err().to_string();
+        assert_eq!(
+            (m.docs, m.photos > 0, m.postgres),
+            (3, true, on_pg),
+            "{m:?}"
+        );
+        let again = gridsafe_server::backup::backup(&relay.config, &to)
+            .unwrap_err()
+            .to_string();
         assert!(again.contains("already exists"), "{again}");
 
         // A backup restored as the other kind of relay is refused before anything is written.
-        let wrong = Config { data: out.path().join("wrong"), database: (!on_pg).then(pg::database), blobs: None };
-        let e = gridsafe_server::backup::restore(&to, &wrong).unwrap_err().to_string();
-        assert!(e.contains(if on_pg { "give --database" } else { "without --database" }), "{e}");
+        let wrong = Config {
+            data: out.path().join("wrong"),
+            database: (!on_pg).then(pg::database),
+            blobs: None,
+        };
+        let e = gridsafe_server::backup::restore(&to, &wrong)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(if on_pg {
+                "give --database"
+            } else {
+                "without --database"
+            }),
+            "{e}"
+        );
         assert!(!wrong.data.exists(), "nothing written");
-        let target = Config { data: out.path().join("restored"), database: on_pg.then(pg::database), blobs: None };
+        let target = Config {
+            data: out.path().join("restored"),
+            database: on_pg.then(pg::database),
+            blobs: None,
+        };
         let r = gridsafe_server::backup::restore(&to, &target).unwrap();
         assert_eq!(r, m);
         let mut restored = target.open_store().unwrap();
-        assert_eq!(restored.doc_heads(&h).unwrap().unwrap(), wang.doc_heads(&h).unwrap(), "the hazard at the same heads");
+        assert_eq!(
+            restored.doc_heads(&h).unwrap().unwrap(),
+            wang.doc_heads(&h).unwrap(),
+            "the hazard at the same heads"
+        );
         let photo = wang.hazard(&h).unwrap().header.photos[0].sha256.clone();
         assert!(restored.blob_complete(&photo).unwrap());
-        assert!(target.blob_root().join(&photo[..2]).join(&photo).exists(), "the photo's bytes came back");
+        assert!(
+            target.blob_root().join(&photo[..2]).join(&photo).exists(),
+            "the photo's bytes came back"
+        );
         // Restoring over a relay refuses and leaves it as it was.
-        let e = gridsafe_server::backup::restore(&to, &target).unwrap_err().to_string();
+        let e = gridsafe_server::backup::restore(&to, &target)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not empty"), "{e}");
         assert_eq!(target.open_store().unwrap().counts().unwrap().0, 3);
     }
@@ -267,18 +424,36 @@ fn backup_and_restore_on_postgres_and_sqlite() {
 #[test]
 fn bad_databases_are_named() {
     let data = tempfile::tempdir().unwrap();
-    let e = Config { data: data.path().to_owned(), database: Some("postgres://nobody:secret@127.0.0.1:1/none".into()), blobs: None }
-        .open_store()
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("cannot connect to postgres://nobody@127.0.0.1:1/none"), "{e}");
-    assert!(!e.contains("secret"), "the password stays out of messages: {e}");
+    let e = Config {
+        data: data.path().to_owned(),
+        database: Some("postgres://nobody:secret@127.0.0.1:1/none".into()),
+        blobs: None,
+    }
+    .open_store()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("cannot connect to postgres://nobody@127.0.0.1:1/none"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("secret"),
+        "the password stays out of messages: {e}"
+    );
 
     let url = pg::database();
-    let cfg = Config { data: data.path().to_owned(), database: Some(url.clone()), blobs: None };
+    let cfg = Config {
+        data: data.path().to_owned(),
+        database: Some(url.clone()),
+        blobs: None,
+    };
     drop(cfg.open_store().unwrap());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    c.execute("INSERT INTO gridsafe_schema (version, applied_ms) VALUES (99, 0)", &[]).unwrap();
+    c.execute(
+        "INSERT INTO gridsafe_schema (version, applied_ms) VALUES (99, 0)",
+        &[],
+    )
+    .unwrap();
     let e = cfg.open_store().unwrap_err().to_string();
     assert!(e.contains("schema 99, newer than this relay's"), "{e}");
 }
@@ -318,20 +493,45 @@ fn a_relay_connects_again_after_postgresql_drops_its_connections() {
                 Err(e) => {
                     let e = e.to_string();
                     assert!(e.contains("storage error on the relay"), "{e}");
-                    assert!(!e.contains("SELECT") && !e.contains("postgres"), "the database's details stay in the relay's log: {e}");
+                    assert!(
+                        !e.contains("SELECT") && !e.contains("postgres"),
+                        "the database's details stay in the relay's log: {e}"
+                    );
                     failed += 1;
-                    assert!(failed <= dropped as usize, "phone {n}: still failing after {failed} tries: {e}");
+                    assert!(
+                        failed <= dropped as usize,
+                        "phone {n}: still failing after {failed} tries: {e}"
+                    );
                 }
             }
         }
     }
-    eprintln!("{dropped} connections dropped; {failed} of {tries} syncs failed before the relay connected again");
-    assert!(b.hazard(&h).is_ok(), "the hazard pushed after the drop reached the other phone");
-    assert_eq!(holdings(&a), holdings(&b), "both phones hold every record at the same heads");
+    eprintln!(
+        "{dropped} connections dropped; {failed} of {tries} syncs failed before the relay connected again"
+    );
+    assert!(
+        b.hazard(&h).is_ok(),
+        "the hazard pushed after the drop reached the other phone"
+    );
+    assert_eq!(
+        holdings(&a),
+        holdings(&b),
+        "both phones hold every record at the same heads"
+    );
     let local = tempfile::tempdir().unwrap();
-    let mut relay_store = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    let mut relay_store = Config {
+        data: local.path().to_owned(),
+        database: Some(database.clone()),
+        blobs: None,
+    }
+    .open_store()
+    .unwrap();
     for (id, heads) in holdings(&a) {
-        assert_eq!(relay_store.doc_heads(&id).unwrap(), Some(heads), "{id} stored as the phone holds it");
+        assert_eq!(
+            relay_store.doc_heads(&id).unwrap(),
+            Some(heads),
+            "{id} stored as the phone holds it"
+        );
     }
 }
 
@@ -343,7 +543,13 @@ fn a_joining_relay_catches_up_step_by_step() {
     let database = district_database(&["wang"]);
     let blobs = tempfile::tempdir().unwrap();
     let local = tempfile::tempdir().unwrap();
-    let mut joining = Config { data: local.path().to_owned(), database: Some(database.clone()), blobs: None }.open_store().unwrap();
+    let mut joining = Config {
+        data: local.path().to_owned(),
+        database: Some(database.clone()),
+        blobs: None,
+    }
+    .open_store()
+    .unwrap();
     let relay = relay_process(&database, blobs.path());
     let dir = tempfile::tempdir().unwrap();
     let mut p = phone(dir.path(), "wang-a", &relay.url, "wang");
@@ -351,19 +557,48 @@ fn a_joining_relay_catches_up_step_by_step() {
         fixtures::flying_lead_visit(&mut p, "wang", "heping-1", n);
     }
     client::sync_all(&mut p, false, &mut |_| {}).unwrap();
-    let changes = joining.db().one("SELECT count(*) FROM changes", &[]).unwrap().unwrap().int(0).unwrap();
-    assert!(changes >= 15, "five visits, three records each: {changes} changes");
-    let hazards = |st: &RelayStore| st.hazard_summary("2026-11-30").unwrap().iter().map(|c| c.count).sum::<i64>();
+    let changes = joining
+        .db()
+        .one("SELECT count(*) FROM changes", &[])
+        .unwrap()
+        .unwrap()
+        .int(0)
+        .unwrap();
+    assert!(
+        changes >= 15,
+        "five visits, three records each: {changes} changes"
+    );
+    let hazards = |st: &RelayStore| {
+        st.hazard_summary("2026-11-30")
+            .unwrap()
+            .iter()
+            .map(|c| c.count)
+            .sum::<i64>()
+    };
     assert_eq!(hazards(&joining), 0, "nothing projected before catching up");
 
     let projected = joining.catch_up_by(4).unwrap();
-    assert!(projected >= 15, "every record, in steps of 4 changes: {projected}");
-    assert_eq!(hazards(&joining), 5, "every hazard on the joining relay's dashboard data");
-    assert_eq!(joining.catch_up_by(4).unwrap(), 0, "caught up: nothing left to project");
+    assert!(
+        projected >= 15,
+        "every record, in steps of 4 changes: {projected}"
+    );
+    assert_eq!(
+        hazards(&joining),
+        5,
+        "every hazard on the joining relay's dashboard data"
+    );
+    assert_eq!(
+        joining.catch_up_by(4).unwrap(),
+        0,
+        "caught up: nothing left to project"
+    );
 
     fixtures::flying_lead_visit(&mut p, "wang", "heping-1", 5);
     client::sync_all(&mut p, false, &mut |_| {}).unwrap();
     let next = joining.catch_up_by(4).unwrap();
-    assert!((3..15).contains(&next), "only the new visit's records: {next}");
+    assert!(
+        (3..15).contains(&next),
+        "only the new visit's records: {next}"
+    );
     assert_eq!(hazards(&joining), 6);
 }

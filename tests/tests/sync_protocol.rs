@@ -34,17 +34,24 @@ impl MiniRelay {
         let req = SyncRequest::decode(req_bytes).unwrap();
         let mut accepted = Vec::new();
         for d in &req.push {
-            let (_, doc) = self.docs.entry(d.doc_id.clone()).or_insert_with(|| (d.kind.clone(), AutoCommit::new()));
+            let (_, doc) = self
+                .docs
+                .entry(d.doc_id.clone())
+                .or_insert_with(|| (d.kind.clone(), AutoCommit::new()));
             for c in &d.changes {
                 let change = automerge::Change::from_bytes(c.to_vec()).unwrap();
                 let hash = change.hash().to_string();
                 if !self.log.iter().any(|(_, _, h, _, _)| *h == hash) {
                     let seq = self.log.len() as u64 + 1;
-                    self.log.push((seq, d.doc_id.clone(), hash, c.to_vec(), device.into()));
+                    self.log
+                        .push((seq, d.doc_id.clone(), hash, c.to_vec(), device.into()));
                 }
                 doc.apply_changes([change]).unwrap();
             }
-            accepted.push(Acked { doc_id: d.doc_id.clone(), heads: doc.get_heads().iter().map(|h| h.to_string()).collect() });
+            accepted.push(Acked {
+                doc_id: d.doc_id.clone(),
+                heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+            });
         }
         let mut by_doc: Vec<DocChanges> = Vec::new();
         for (_, doc_id, _, bytes, from) in self.log.iter().filter(|(seq, ..)| *seq > req.cursor) {
@@ -92,7 +99,10 @@ fn sync(relay: &mut MiniRelay, device: &str, s: &mut Store) -> (usize, usize) {
     let resp_bytes = relay.sync(device, &req_bytes);
     let resp = SyncResponse::decode(&resp_bytes).unwrap();
     s.apply_sync_response(&resp).unwrap();
-    (raw + resp.change_bytes(), req_bytes.len() + resp_bytes.len())
+    (
+        raw + resp.change_bytes(),
+        req_bytes.len() + resp_bytes.len(),
+    )
 }
 
 fn a_day(s: &mut Store) -> Vec<String> {
@@ -130,7 +140,13 @@ fn a_day(s: &mut Store) -> Vec<String> {
             },
         )
         .unwrap();
-        hazards.extend(s.finish_inspection("wang", &i.id).unwrap().hazards.into_iter().map(|h| h.id));
+        hazards.extend(
+            s.finish_inspection("wang", &i.id)
+                .unwrap()
+                .hazards
+                .into_iter()
+                .map(|h| h.id),
+        );
     }
     hazards
 }
@@ -146,26 +162,57 @@ fn a_day_syncs_in_one_request_and_decisions_flow_back() {
 
     // One request pushes the whole day; wire bytes stay close to the raw change bytes.
     let (raw, wire) = sync(&mut relay, "phone-wang", &mut inspector);
-    assert!(wire as f64 <= raw as f64 * 1.1 + 2048.0, "wire {wire} vs raw {raw}");
+    assert!(
+        wire as f64 <= raw as f64 * 1.1 + 2048.0,
+        "wire {wire} vs raw {raw}"
+    );
     assert_eq!(inspector.sync_status().unwrap().pending_docs, 0);
 
     // The office has never seen these records: it learns of all of them by cursor.
     sync(&mut relay, "pc-office", &mut office);
-    assert_eq!(office.list_hazards(&HazardQuery::default()).unwrap().len(), hazards.len());
-    assert_eq!(office.hazard(&hazards[0]).unwrap().status, inspector.hazard(&hazards[0]).unwrap().status);
+    assert_eq!(
+        office.list_hazards(&HazardQuery::default()).unwrap().len(),
+        hazards.len()
+    );
+    assert_eq!(
+        office.hazard(&hazards[0]).unwrap().status,
+        inspector.hazard(&hazards[0]).unwrap().status
+    );
     assert_eq!(office.list_venues(None).unwrap().len(), 5);
 
     // Offline on both sides: the inspector rectifies one hazard, the office escalates nothing but
     // closes another after a claim it learns about later.
-    let after = || NewPhoto { bytes: fixtures::PHOTO_AFTER.to_vec(), role: "after".into(), ..Default::default() };
-    inspector.transition("wang", &hazards[0], Action { photo: Some(after()), ..Action::new(EventKind::Claim) }).unwrap();
+    let after = || NewPhoto {
+        bytes: fixtures::PHOTO_AFTER.to_vec(),
+        role: "after".into(),
+        ..Default::default()
+    };
+    inspector
+        .transition(
+            "wang",
+            &hazards[0],
+            Action {
+                photo: Some(after()),
+                ..Action::new(EventKind::Claim)
+            },
+        )
+        .unwrap();
     sync(&mut relay, "phone-wang", &mut inspector);
     sync(&mut relay, "pc-office", &mut office);
-    office.transition("zheng", &hazards[0], Action::new(EventKind::Close)).unwrap();
+    office
+        .transition("zheng", &hazards[0], Action::new(EventKind::Close))
+        .unwrap();
     sync(&mut relay, "pc-office", &mut office);
     sync(&mut relay, "phone-wang", &mut inspector);
-    assert_eq!(inspector.hazard(&hazards[0]).unwrap().status.state.as_str(), "closed", "the reviewer's decision reached the phone");
-    assert_eq!(inspector.hazard(&hazards[0]).unwrap().status, office.hazard(&hazards[0]).unwrap().status);
+    assert_eq!(
+        inspector.hazard(&hazards[0]).unwrap().status.state.as_str(),
+        "closed",
+        "the reviewer's decision reached the phone"
+    );
+    assert_eq!(
+        inspector.hazard(&hazards[0]).unwrap().status,
+        office.hazard(&hazards[0]).unwrap().status
+    );
     assert_eq!(inspector.sync_status().unwrap().pending_docs, 0);
     assert_eq!(office.sync_status().unwrap().pending_docs, 0);
 }
@@ -187,12 +234,19 @@ fn replays_and_lost_responses_lose_and_duplicate_nothing() {
     assert_eq!(relay.log.len(), log_len);
     // The phone still thinks everything is pending and syncs again: same log, then applied.
     let req2 = inspector.sync_request(usize::MAX).unwrap().encode();
-    assert_eq!(req2, req, "nothing was marked sent before the acknowledgement");
-    inspector.apply_sync_response(&SyncResponse::decode(&again).unwrap()).unwrap();
+    assert_eq!(
+        req2, req,
+        "nothing was marked sent before the acknowledgement"
+    );
+    inspector
+        .apply_sync_response(&SyncResponse::decode(&again).unwrap())
+        .unwrap();
     assert_eq!(relay.log.len(), log_len);
     assert_eq!(inspector.sync_status().unwrap().pending_docs, 0);
     // Applying the same response twice changes nothing either.
-    inspector.apply_sync_response(&SyncResponse::decode(&again).unwrap()).unwrap();
+    inspector
+        .apply_sync_response(&SyncResponse::decode(&again).unwrap())
+        .unwrap();
     sync(&mut relay, "pc-office", &mut office);
     sync(&mut relay, "pc-office", &mut office);
     assert_eq!(office.counts().unwrap(), inspector.counts().unwrap());
@@ -204,7 +258,9 @@ fn replays_and_lost_responses_lose_and_duplicate_nothing() {
         let req = inspector.sync_request(4_000).unwrap();
         let more = req.more_to_push;
         let resp = relay.sync("phone-wang", &req.encode());
-        inspector.apply_sync_response(&SyncResponse::decode(&resp).unwrap()).unwrap();
+        inspector
+            .apply_sync_response(&SyncResponse::decode(&resp).unwrap())
+            .unwrap();
         rounds += 1;
         if !more {
             break;
@@ -239,5 +295,9 @@ fn bad_responses_are_refused_and_change_nothing() {
     };
     assert!(inspector.apply_sync_response(&bad).is_err());
     assert_eq!(inspector.counts().unwrap(), before);
-    assert_eq!(inspector.sync_status().unwrap().cursor, 0, "the cursor did not move");
+    assert_eq!(
+        inspector.sync_status().unwrap().cursor,
+        0,
+        "the cursor did not move"
+    );
 }

@@ -47,10 +47,16 @@ const ROLES: [(Role, &str, &str, &str); 4] = [
 ];
 
 /// The signed-in administrator and the session's CSRF token; the form's token checked when given.
-async fn admin(s: &AppState, headers: &HeaderMap, form_csrf: Option<&str>) -> Result<(User, String), WebError> {
+async fn admin(
+    s: &AppState,
+    headers: &HeaderMap,
+    form_csrf: Option<&str>,
+) -> Result<(User, String), WebError> {
     let (user, csrf) = signed_in(s, headers).await?;
     if user.role != Role::Admin {
-        return Err(RelayError::Forbidden("user administration is the administrator's".into()).into());
+        return Err(
+            RelayError::Forbidden("user administration is the administrator's".into()).into(),
+        );
     }
     if let Some(f) = form_csrf {
         check_csrf(f, &csrf)?;
@@ -58,9 +64,21 @@ async fn admin(s: &AppState, headers: &HeaderMap, form_csrf: Option<&str>) -> Re
     Ok((user, csrf))
 }
 
-async fn page(s: &AppState, user: &User, csrf: &str, notice: Option<String>) -> Result<Response, WebError> {
-    let (dir, cutoff_day) =
-        s.with_store(|st| Ok((st.directory().cloned().unwrap_or_default(), st.report_cutoff_day()?))).await.map_err(|e| e.0)?;
+async fn page(
+    s: &AppState,
+    user: &User,
+    csrf: &str,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let (dir, cutoff_day) = s
+        .with_store(|st| {
+            Ok((
+                st.directory().cloned().unwrap_or_default(),
+                st.report_cutoff_day()?,
+            ))
+        })
+        .await
+        .map_err(|e| e.0)?;
     let c = Chrome::new(user, csrf);
     let users = dir
         .users
@@ -76,10 +94,39 @@ async fn page(s: &AppState, user: &User, csrf: &str, notice: Option<String>) -> 
             }
         })
         .collect();
-    let roles = ROLES.iter().map(|r| Opt { value: r.1.to_owned(), label: c.t(r.2, r.3).to_owned() }).collect();
-    let depts = dir.departments.iter().map(|d| Opt { value: d.code.clone(), label: d.name_zh.clone() }).collect();
-    let grids = dir.grids.iter().map(|g| Opt { value: g.id.clone(), label: format!("{} ({})", g.name_zh, g.village) }).collect();
-    Ok(html(AdminPage { c, users, roles, depts, grids, cutoff_day, version: dir.version, notice }))
+    let roles = ROLES
+        .iter()
+        .map(|r| Opt {
+            value: r.1.to_owned(),
+            label: c.t(r.2, r.3).to_owned(),
+        })
+        .collect();
+    let depts = dir
+        .departments
+        .iter()
+        .map(|d| Opt {
+            value: d.code.clone(),
+            label: d.name_zh.clone(),
+        })
+        .collect();
+    let grids = dir
+        .grids
+        .iter()
+        .map(|g| Opt {
+            value: g.id.clone(),
+            label: format!("{} ({})", g.name_zh, g.village),
+        })
+        .collect();
+    Ok(html(AdminPage {
+        c,
+        users,
+        roles,
+        depts,
+        grids,
+        cutoff_day,
+        version: dir.version,
+        notice,
+    }))
 }
 
 pub async fn users(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
@@ -106,22 +153,45 @@ pub struct UserForm {
 
 /// Creates a user or changes one's role and scope; the new directory version reaches the phones
 /// on their next sync.
-pub async fn save_user(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<UserForm>) -> Result<Response, WebError> {
+pub async fn save_user(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<UserForm>,
+) -> Result<Response, WebError> {
     let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
-    let role =
-        ROLES.iter().find(|r| r.1 == f.role).map(|r| r.0).ok_or_else(|| RelayError::BadRequest(format!("unknown role {:?}", f.role)))?;
+    let role = ROLES
+        .iter()
+        .find(|r| r.1 == f.role)
+        .map(|r| r.0)
+        .ok_or_else(|| RelayError::BadRequest(format!("unknown role {:?}", f.role)))?;
     let department = Some(f.department.trim().to_owned()).filter(|d| !d.is_empty());
-    let grids: Vec<String> =
-        f.grids.split(|c: char| c == ',' || c == '，' || c.is_whitespace()).filter(|g| !g.is_empty()).map(str::to_owned).collect();
-    let user = User { id: f.id.trim().to_owned(), name: f.name.trim().to_owned(), role, department, grids };
+    let grids: Vec<String> = f
+        .grids
+        .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let user = User {
+        id: f.id.trim().to_owned(),
+        name: f.name.trim().to_owned(),
+        role,
+        department,
+        grids,
+    };
     let (id, password, me_id) = (user.id.clone(), f.password.clone(), me.id.clone());
     let version = s
         .with_store(move |st| {
             let is_new = st.directory().is_none_or(|d| d.user(&user.id).is_none());
             if is_new && password.chars().count() < 8 {
-                return Err(RelayError::BadRequest(format!("user {}: a new user needs a password of at least 8 characters", user.id)));
+                return Err(RelayError::BadRequest(format!(
+                    "user {}: a new user needs a password of at least 8 characters",
+                    user.id
+                )));
             }
-            let detail = format!("role={:?} department={:?} grids={:?} new={is_new}", user.role, user.department, user.grids);
+            let detail = format!(
+                "role={:?} department={:?} grids={:?} new={is_new}",
+                user.role, user.department, user.grids
+            );
             let dir = st.upsert_user(user)?;
             st.audit(&me_id, "user.save", &id, &detail)?;
             if !password.is_empty() {
@@ -134,7 +204,12 @@ pub async fn save_user(State(s): State<AppState>, headers: HeaderMap, Form(f): F
         .map_err(|e| e.0)?;
     tracing::info!(admin = %me.id, user = %f.id.trim(), role = %f.role, version, "user saved on the dashboard");
     let c = Chrome::new(&me, &csrf);
-    let notice = format!("{} {} · {} {version}", c.t("已保存用户", "Saved user"), f.id.trim(), c.t("目录版本", "directory version"));
+    let notice = format!(
+        "{} {} · {} {version}",
+        c.t("已保存用户", "Saved user"),
+        f.id.trim(),
+        c.t("目录版本", "directory version")
+    );
     page(&s, &me, &csrf, Some(notice)).await
 }
 
@@ -147,7 +222,11 @@ pub struct PasswordForm {
 }
 
 /// Resets a user's password: their dashboard sessions end and a lockout is lifted.
-pub async fn reset_password(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Result<Response, WebError> {
+pub async fn reset_password(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, WebError> {
     let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
     let (user, password, me_id) = (f.user.clone(), f.password, me.id.clone());
     s.with_store(move |st| {
@@ -170,9 +249,16 @@ pub struct CutoffForm {
 }
 
 /// Sets the monthly report's cut-off day (1–28).
-pub async fn set_cutoff(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CutoffForm>) -> Result<Response, WebError> {
+pub async fn set_cutoff(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CutoffForm>,
+) -> Result<Response, WebError> {
     let (me, _) = admin(&s, &headers, Some(&f.csrf)).await?;
-    let day: u8 = f.day.trim().parse().map_err(|_| RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day)))?;
+    let day: u8 =
+        f.day.trim().parse().map_err(|_| {
+            RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day))
+        })?;
     let me_id = me.id.clone();
     s.with_store(move |st| {
         st.set_report_cutoff_day(day)?;

@@ -31,15 +31,33 @@ fn office_only(user: &User) -> Result<(), WebError> {
     }
 }
 
-async fn render(s: &AppState, user: &User, csrf: &str, notice: Option<String>) -> Result<Response, WebError> {
+async fn render(
+    s: &AppState,
+    user: &User,
+    csrf: &str,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
     let (tasks, grids) = s
         .with_store(|st| {
-            let grids = st.directory().map(|d| d.grids.iter().map(|g| (g.id.clone(), g.name_zh.clone())).collect()).unwrap_or_default();
+            let grids = st
+                .directory()
+                .map(|d| {
+                    d.grids
+                        .iter()
+                        .map(|g| (g.id.clone(), g.name_zh.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
             Ok((st.tasks(300)?, grids))
         })
         .await
         .map_err(|e| e.0)?;
-    Ok(html(IntakePage { c: Chrome::new(user, csrf), tasks, grids, notice }))
+    Ok(html(IntakePage {
+        c: Chrome::new(user, csrf),
+        tasks,
+        grids,
+        notice,
+    }))
 }
 
 pub async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
@@ -63,13 +81,21 @@ pub struct TicketForm {
 }
 
 /// One ticket entered by hand.
-pub async fn add(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<TicketForm>) -> Result<Response, WebError> {
+pub async fn add(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<TicketForm>,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     office_only(&user)?;
     check_csrf(&f.csrf, &csrf)?;
     let t = Ticket {
         ticket_no: f.ticket_no,
-        channel: if f.channel.trim().is_empty() { "12345".into() } else { f.channel },
+        channel: if f.channel.trim().is_empty() {
+            "12345".into()
+        } else {
+            f.channel
+        },
         received_at: f.received_at,
         address: f.address,
         description: f.description,
@@ -92,11 +118,17 @@ pub async fn add(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Ti
 }
 
 /// A CSV export: every line checked first; one bad line and nothing is imported.
-pub async fn import(State(s): State<AppState>, headers: HeaderMap, mut form: Multipart) -> Result<Response, WebError> {
+pub async fn import(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     office_only(&user)?;
     let (mut form_csrf, mut file) = (String::new(), Vec::new());
-    let bad = |e: axum::extract::multipart::MultipartError| RelayError::BadRequest(format!("upload: {e}"));
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        RelayError::BadRequest(format!("upload: {e}"))
+    };
     while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "csrf" => form_csrf = field.text().await.map_err(bad)?,
@@ -105,8 +137,12 @@ pub async fn import(State(s): State<AppState>, headers: HeaderMap, mut form: Mul
         }
     }
     check_csrf(&form_csrf, &csrf)?;
-    let tickets =
-        parse_csv(&file).map_err(|errors| RelayError::BadRequest(format!("nothing imported; fix these lines: {}", errors.join("; "))))?;
+    let tickets = parse_csv(&file).map_err(|errors| {
+        RelayError::BadRequest(format!(
+            "nothing imported; fix these lines: {}",
+            errors.join("; ")
+        ))
+    })?;
     let u = user.clone();
     let n = s
         .with_store(move |st| {

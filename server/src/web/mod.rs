@@ -50,7 +50,10 @@ tokio::task_local! {
 }
 
 fn ctx() -> RequestCtx {
-    CTX.try_with(Clone::clone).unwrap_or(RequestCtx { lang: Lang::Zh, path: "/".into() })
+    CTX.try_with(Clone::clone).unwrap_or(RequestCtx {
+        lang: Lang::Zh,
+        path: "/".into(),
+    })
 }
 
 /// The frame of every page: who is signed in (empty on the sign-in and error pages), the
@@ -80,7 +83,14 @@ impl Chrome {
 
     fn anonymous() -> Chrome {
         let c = ctx();
-        Chrome { user_id: String::new(), user_name: String::new(), csrf: String::new(), role: None, lang: c.lang, path: c.path }
+        Chrome {
+            user_id: String::new(),
+            user_name: String::new(),
+            csrf: String::new(),
+            role: None,
+            lang: c.lang,
+            path: c.path,
+        }
     }
 
     /// The text in the page's language.
@@ -101,7 +111,11 @@ impl Chrome {
 
     /// The link that switches language and comes back here.
     pub fn toggle_href(&self) -> String {
-        format!("/lang?to={}&back={}", self.t("en", "zh"), urlencode(&self.path))
+        format!(
+            "/lang?to={}&back={}",
+            self.t("en", "zh"),
+            urlencode(&self.path)
+        )
     }
 
     pub fn signed_in(&self) -> bool {
@@ -109,7 +123,10 @@ impl Chrome {
     }
 
     pub fn sees_hazards(&self) -> bool {
-        matches!(self.role, Some(Role::Inspector | Role::Reviewer | Role::TownOffice))
+        matches!(
+            self.role,
+            Some(Role::Inspector | Role::Reviewer | Role::TownOffice)
+        )
     }
 
     pub fn sees_devices(&self) -> bool {
@@ -152,7 +169,10 @@ impl Chrome {
     }
 
     pub fn source(&self, code: &str) -> String {
-        crate::report::SOURCES.iter().find(|s| s.0 == code).map_or_else(|| code.to_owned(), |s| self.t(s.1, s.2).to_owned())
+        crate::report::SOURCES
+            .iter()
+            .find(|s| s.0 == code)
+            .map_or_else(|| code.to_owned(), |s| self.t(s.1, s.2).to_owned())
     }
 }
 
@@ -169,8 +189,15 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Reads the language cookie and the path once per request, for every page and error page.
 async fn request_context(req: Request, next: Next) -> Response {
-    let lang = if cookie(req.headers(), LANG_COOKIE).as_deref() == Some("en") { Lang::En } else { Lang::Zh };
-    let path = req.uri().path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let lang = if cookie(req.headers(), LANG_COOKIE).as_deref() == Some("en") {
+        Lang::En
+    } else {
+        Lang::Zh
+    };
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
     CTX.scope(RequestCtx { lang, path }, next.run(req)).await
 }
 
@@ -186,9 +213,17 @@ struct LangQuery {
 async fn switch_lang(Query(q): Query<LangQuery>) -> Result<Response, WebError> {
     let lang = match q.to.as_str() {
         "zh" | "en" => q.to.as_str(),
-        other => return Err(RelayError::BadRequest(format!("unknown language {other:?} (zh or en)")).into()),
+        other => {
+            return Err(
+                RelayError::BadRequest(format!("unknown language {other:?} (zh or en)")).into(),
+            );
+        }
     };
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') { q.back.as_str() } else { "/" };
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
+        q.back.as_str()
+    } else {
+        "/"
+    };
     let mut r = Redirect::to(back).into_response();
     let c = format!("{LANG_COOKIE}={lang}; SameSite=Lax; Path=/; Max-Age=31536000");
     if let Ok(v) = HeaderValue::from_str(&c) {
@@ -284,7 +319,9 @@ impl Filters {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -340,16 +377,49 @@ struct Choices {
 
 impl Choices {
     fn new(dir: &gridsafe_core::directory::Directory, c: &Chrome) -> Choices {
-        let ch = |value: &str, label: String| Choice { value: value.to_owned(), label };
-        let named = |zh: &str, en: &str| if en.is_empty() { zh.to_owned() } else { c.t(zh, en).to_owned() };
+        let ch = |value: &str, label: String| Choice {
+            value: value.to_owned(),
+            label,
+        };
+        let named = |zh: &str, en: &str| {
+            if en.is_empty() {
+                zh.to_owned()
+            } else {
+                c.t(zh, en).to_owned()
+            }
+        };
         Choices {
-            villages: dir.villages.iter().map(|v| ch(&v.code, named(&v.name_zh, &v.name_en))).collect(),
-            grids: dir.grids.iter().map(|g| ch(&g.id, format!("{} ({})", g.name_zh, g.id))).collect(),
-            depts: dir.departments.iter().map(|d| ch(&d.code, named(&d.name_zh, &d.name_en))).collect(),
-            domains: crate::report::DOMAINS.iter().map(|d| ch(d.0, c.t(d.1, d.2).to_owned())).collect(),
-            states: gridsafe_core::lifecycle::State::ALL.iter().map(|s| ch(s.as_str(), c.state(s.as_str()))).collect(),
-            severities: ["general", "major_candidate", "major"].iter().map(|s| ch(s, c.severity(s))).collect(),
-            sources: crate::report::SOURCES.iter().map(|s| ch(s.0, c.t(s.1, s.2).to_owned())).collect(),
+            villages: dir
+                .villages
+                .iter()
+                .map(|v| ch(&v.code, named(&v.name_zh, &v.name_en)))
+                .collect(),
+            grids: dir
+                .grids
+                .iter()
+                .map(|g| ch(&g.id, format!("{} ({})", g.name_zh, g.id)))
+                .collect(),
+            depts: dir
+                .departments
+                .iter()
+                .map(|d| ch(&d.code, named(&d.name_zh, &d.name_en)))
+                .collect(),
+            domains: crate::report::DOMAINS
+                .iter()
+                .map(|d| ch(d.0, c.t(d.1, d.2).to_owned()))
+                .collect(),
+            states: gridsafe_core::lifecycle::State::ALL
+                .iter()
+                .map(|s| ch(s.as_str(), c.state(s.as_str())))
+                .collect(),
+            severities: ["general", "major_candidate", "major"]
+                .iter()
+                .map(|s| ch(s, c.severity(s)))
+                .collect(),
+            sources: crate::report::SOURCES
+                .iter()
+                .map(|s| ch(s.0, c.t(s.1, s.2).to_owned()))
+                .collect(),
             sorts: [
                 ("due", "整改期限", "Deadline"),
                 ("found_desc", "最新发现", "Newest found"),
@@ -495,15 +565,33 @@ impl IntoResponse for WebError {
             RelayError::Unauthorized(_) => return Redirect::to("/login").into_response(),
             RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "无权查看", "Not in your scope"),
             RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到", "Not found"),
-            RelayError::Refused(_) => (StatusCode::CONFLICT, "不符合处置规则", "Refused by the lifecycle rules"),
-            RelayError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "操作过于频繁", "Too many requests"),
+            RelayError::Refused(_) => (
+                StatusCode::CONFLICT,
+                "不符合处置规则",
+                "Refused by the lifecycle rules",
+            ),
+            RelayError::TooMany(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "操作过于频繁",
+                "Too many requests",
+            ),
             RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "请求有误", "Bad request"),
-            RelayError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "服务器错误", "Server error"),
+            RelayError::Storage(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "服务器错误",
+                "Server error",
+            ),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self.0, "dashboard request failed");
         }
-        let page = ErrorPage { c: Chrome::anonymous(), status: status.as_u16(), title_zh: zh, title_en: en, reason: self.0.to_string() };
+        let page = ErrorPage {
+            c: Chrome::anonymous(),
+            status: status.as_u16(),
+            title_zh: zh,
+            title_en: en,
+            reason: self.0.to_string(),
+        };
         (status, html(page)).into_response()
     }
 }
@@ -524,15 +612,21 @@ pub(crate) fn check_csrf(form: &str, session: &str) -> Result<(), WebError> {
     use subtle::ConstantTimeEq;
     // Constant time: how many leading characters matched must not show in the response time.
     if !bool::from(form.as_bytes().ct_eq(session.as_bytes())) {
-        return Err(RelayError::Forbidden("the form's security token does not match this session; reload the page".into()).into());
+        return Err(RelayError::Forbidden(
+            "the form's security token does not match this session; reload the page".into(),
+        )
+        .into());
     }
     Ok(())
 }
 
 /// The signed-in user and the session's CSRF token.
 async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<(User, String), WebError> {
-    let token = session_token(headers).ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
-    Ok(s.with_store(move |st| st.web_session(&token)).await.map_err(|e| e.0)?)
+    let token =
+        session_token(headers).ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+    Ok(s.with_store(move |st| st.web_session(&token))
+        .await
+        .map_err(|e| e.0)?)
 }
 
 /// The sign-in form with a fresh double-submit token: the same random value in a cookie and in
@@ -541,8 +635,19 @@ fn login_form(status: StatusCode, user: String, error: Option<String>) -> Respon
     let mut raw = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
     let nonce = hex::encode(raw);
-    let mut r = (status, html(LoginPage { c: Chrome::anonymous(), user, error, nonce: nonce.clone() })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600")) {
+    let mut r = (
+        status,
+        html(LoginPage {
+            c: Chrome::anonymous(),
+            user,
+            error,
+            nonce: nonce.clone(),
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600"
+    )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -560,7 +665,11 @@ struct LoginForm {
     nonce: String,
 }
 
-async fn login(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let user = f.user.trim().to_owned();
     if f.nonce.is_empty() || cookie(&headers, LOGIN_COOKIE).as_deref() != Some(f.nonce.as_str()) {
         tracing::info!(user = %user, "dashboard sign-in without the form's token");
@@ -572,7 +681,10 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Logi
         Ok((token, _, who)) => {
             tracing::info!(user = %who.id, "dashboard sign-in");
             // HttpOnly: no script reads it; SameSite=Strict: no other site's form or link sends it.
-            let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", crate::store::SESSION_MS / 1000);
+            let cookie = format!(
+                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                crate::store::SESSION_MS / 1000
+            );
             let mut r = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
@@ -590,7 +702,11 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Logi
                 RelayError::Unauthorized(r) | RelayError::TooMany(r) => r,
                 other => other.to_string(),
             };
-            login_form(status, user, Some(format!("登录失败 Sign-in failed: {reason}")))
+            login_form(
+                status,
+                user,
+                Some(format!("登录失败 Sign-in failed: {reason}")),
+            )
         }
     }
 }
@@ -601,23 +717,39 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Result<Response, WebError> {
+async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
     let (_, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     if let Some(token) = session_token(&headers) {
-        s.with_store(move |st| st.web_logout(&token)).await.map_err(|e| e.0)?;
+        s.with_store(move |st| st.web_logout(&token))
+            .await
+            .map_err(|e| e.0)?;
     }
     let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("gs_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gs_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
     Ok(r)
 }
 
-async fn ledger(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+async fn ledger(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     let page = f.page.unwrap_or(1).max(1);
     let q = f.query(Some(PAGE), Some((page - 1) * PAGE));
     let u = user.clone();
-    let (rows, total) = s.with_store(move |st| st.ledger(&u, &q)).await.map_err(|e| e.0)?;
+    let (rows, total) = s
+        .with_store(move |st| st.ledger(&u, &q))
+        .await
+        .map_err(|e| e.0)?;
     let pages = (total.div_ceil(u64::from(PAGE)) as u32).max(1);
     let view = FiltersView {
         village: f.village.clone(),
@@ -633,15 +765,41 @@ async fn ledger(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<F
         open: f.open.is_some(),
         overdue: f.overdue.is_some(),
     };
-    let dir = s.with_store(|st| Ok(st.directory().cloned().unwrap_or_default())).await.map_err(|e| e.0)?;
+    let dir = s
+        .with_store(|st| Ok(st.directory().cloned().unwrap_or_default()))
+        .await
+        .map_err(|e| e.0)?;
     let c = Chrome::new(&user, &csrf);
     let choices = Choices::new(&dir, &c);
-    Ok(html(LedgerPage { c, f: view, choices, query: f.query_string(), rows, total, page, pages }))
+    Ok(html(LedgerPage {
+        c,
+        f: view,
+        choices,
+        query: f.query_string(),
+        rows,
+        total,
+        page,
+        pages,
+    }))
 }
 
 /// The ledger's columns in exports, Chinese headers (the office's spreadsheets).
-const EXPORT_COLUMNS: [&str; 14] =
-    ["隐患编号", "隐患", "场所", "村居", "网格", "领域", "检查项", "等级", "状态", "整改期限", "是否逾期", "牵头部门", "来源", "发现时间"];
+const EXPORT_COLUMNS: [&str; 14] = [
+    "隐患编号",
+    "隐患",
+    "场所",
+    "村居",
+    "网格",
+    "领域",
+    "检查项",
+    "等级",
+    "状态",
+    "整改期限",
+    "是否逾期",
+    "牵头部门",
+    "来源",
+    "发现时间",
+];
 
 fn export_cells(h: &HazardRow) -> [String; 14] {
     [
@@ -667,17 +825,28 @@ fn export_cells(h: &HazardRow) -> [String; 14] {
 pub(crate) async fn on_reader<T: Send + 'static>(
     s: &AppState,
     user: &User,
-    f: impl FnOnce(&rusqlite::Connection, &gridsafe_core::directory::Directory) -> Result<T, RelayError> + Send + 'static,
+    f: impl FnOnce(&rusqlite::Connection, &gridsafe_core::directory::Directory) -> Result<T, RelayError>
+    + Send
+    + 'static,
 ) -> Result<T, WebError> {
     if user.role == Role::Admin {
-        return Err(RelayError::Forbidden("administrators manage users and devices; they do not see hazards".into()).into());
+        return Err(RelayError::Forbidden(
+            "administrators manage users and devices; they do not see hazards".into(),
+        )
+        .into());
     }
     let dir = s
-        .with_store(|st| st.directory().cloned().ok_or_else(|| RelayError::Storage("no directory installed".into())))
+        .with_store(|st| {
+            st.directory()
+                .cloned()
+                .ok_or_else(|| RelayError::Storage("no directory installed".into()))
+        })
         .await
         .map_err(|e| e.0)?;
     let readers = s.readers.clone();
-    crate::AppState::blocking(move || readers.with(|conn| f(conn, &dir))).await.map_err(|e| WebError(e.0))
+    crate::AppState::blocking(move || readers.with(|conn| f(conn, &dir)))
+        .await
+        .map_err(|e| WebError(e.0))
 }
 
 /// Runs `write` over every row of the user's filtered ledger on a read-only connection (exports
@@ -687,16 +856,22 @@ async fn export<T: Send + 'static>(
     headers: &HeaderMap,
     f: &Filters,
     write: impl FnOnce(
-        &mut dyn FnMut(&mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>) -> Result<u64, RelayError>,
+        &mut dyn FnMut(
+            &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>,
+        ) -> Result<u64, RelayError>,
     ) -> Result<T, RelayError>
     + Send
     + 'static,
 ) -> Result<T, WebError> {
     let (user, _) = signed_in(s, headers).await?;
-    let q = HazardQuery { scope_user: Some(user.id.clone()), ..f.query(None, None) };
+    let q = HazardQuery {
+        scope_user: Some(user.id.clone()),
+        ..f.query(None, None)
+    };
     on_reader(s, &user, move |conn, dir| {
         let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
-            gridsafe_core::projection::for_each_hazard(conn, dir, &q, each).map_err(RelayError::from)
+            gridsafe_core::projection::for_each_hazard(conn, dir, &q, each)
+                .map_err(RelayError::from)
         };
         write(&mut rows)
     })
@@ -707,7 +882,10 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
     let (user, csrf) = signed_in(&s, &headers).await?;
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
-    let o = s.with_store(move |st| st.overview(&u, &t)).await.map_err(|e| e.0)?;
+    let o = s
+        .with_store(move |st| st.overview(&u, &t))
+        .await
+        .map_err(|e| e.0)?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let o = OverviewView {
         open_general: o.open_general,
@@ -723,7 +901,9 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
             .map(|d| DeviceView {
                 user_id: d.user_id,
                 name: d.name,
-                last_sync: d.last_sync_ms.map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+                last_sync: d
+                    .last_sync_ms
+                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
                 pending_docs: d.pending_docs.unwrap_or(0),
                 pending_photos: d.pending_photos.unwrap_or(0),
                 app_version: d.app_version.unwrap_or_default(),
@@ -731,11 +911,21 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap) -> Result<Respo
             .collect(),
     };
     let show_devices = user.role == gridsafe_core::directory::Role::TownOffice;
-    Ok(html(OverviewPage { c: Chrome::new(&user, &csrf), today, o, show_devices, stale_days: crate::store::STALE_DAYS }))
+    Ok(html(OverviewPage {
+        c: Chrome::new(&user, &csrf),
+        today,
+        o,
+        show_devices,
+        stale_days: crate::store::STALE_DAYS,
+    }))
 }
 
 /// The filtered ledger as CSV; a UTF-8 BOM so spreadsheet programs on office PCs read the Chinese.
-async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+async fn ledger_csv(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Result<Response, WebError> {
     let body = export(&s, &headers, &f, |rows| {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         let io = |e: csv::Error| RelayError::Storage(e.to_string());
@@ -750,7 +940,8 @@ async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Que
         if let Some(e) = failed {
             return Err(io(e));
         }
-        w.into_inner().map_err(|e| RelayError::Storage(e.to_string()))
+        w.into_inner()
+            .map_err(|e| RelayError::Storage(e.to_string()))
     })
     .await?;
     Ok(download("text/csv; charset=utf-8", "hazards.csv", body))
@@ -758,7 +949,11 @@ async fn ledger_csv(State(s): State<AppState>, headers: HeaderMap, Query(f): Que
 
 /// The filtered ledger as XLSX (rust_xlsxwriter in constant-memory mode: rows go to a temporary
 /// file as they are written, so 100,000 rows never sit in memory).
-async fn ledger_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(f): Query<Filters>) -> Result<Response, WebError> {
+async fn ledger_xlsx(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Result<Response, WebError> {
     let body = export(&s, &headers, &f, |rows| {
         use rust_xlsxwriter::{Format, Workbook};
         let x = |e: rust_xlsxwriter::XlsxError| RelayError::Storage(format!("xlsx: {e}"));
@@ -767,7 +962,8 @@ async fn ledger_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(f): Qu
         ws.set_name("隐患台账").map_err(x)?;
         let bold = Format::new().set_bold();
         for (c, name) in EXPORT_COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *name, &bold).map_err(x)?;
+            ws.write_string_with_format(0, c as u16, *name, &bold)
+                .map_err(x)?;
         }
         let mut r = 0u32;
         let mut failed = None;
@@ -786,23 +982,38 @@ async fn ledger_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(f): Qu
         wb.save_to_buffer().map_err(x)
     })
     .await?;
-    Ok(download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "hazards.xlsx", body))
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "hazards.xlsx",
+        body,
+    ))
 }
 
 fn download(mime: &'static str, name: &str, body: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
-    let mut r = ([(header::CONTENT_TYPE, HeaderValue::from_static(mime))], body).into_response();
+    let mut r = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
+        body,
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r
 }
 
-async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPath<String>) -> Result<Response, WebError> {
+async fn hazard(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     let u = user.clone();
     let user_role = user.role;
-    let (h, status) = s.with_store(move |st| st.hazard_view(&u, &id)).await.map_err(|e| e.0)?;
+    let (h, status) = s
+        .with_store(move |st| st.hazard_view(&u, &id))
+        .await
+        .map_err(|e| e.0)?;
     let overdue = status.is_overdue(gridsafe_core::clock::today());
     let mut wanted: Vec<(String, String, String)> = h
         .photos
@@ -825,7 +1036,14 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         .with_store(move |st| {
             let photos = wanted
                 .into_iter()
-                .map(|(label, evidence, thumb)| Ok(PhotoView { held: st.blob_complete(&evidence)?, label, evidence, thumb }))
+                .map(|(label, evidence, thumb)| {
+                    Ok(PhotoView {
+                        held: st.blob_complete(&evidence)?,
+                        label,
+                        evidence,
+                        thumb,
+                    })
+                })
                 .collect::<Result<Vec<_>, RelayError>>()?;
             Ok((photos, st.owner_reports(&hid)?))
         })
@@ -838,7 +1056,10 @@ async fn hazard(State(s): State<AppState>, headers: HeaderMap, AxPath(id): AxPat
         deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
         overdue,
         history: status.history,
-        can_review: matches!(user_role, gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice),
+        can_review: matches!(
+            user_role,
+            gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice
+        ),
         photos,
         owner_reports,
         h,
@@ -859,7 +1080,16 @@ struct ActionForm {
 }
 
 /// The review actions the dashboard offers (the phone's are rectify and claim).
-const REVIEW_ACTIONS: [&str; 8] = ["close", "reject", "confirm_major", "downgrade", "set_deadline", "plan", "recheck", "escalate"];
+const REVIEW_ACTIONS: [&str; 8] = [
+    "close",
+    "reject",
+    "confirm_major",
+    "downgrade",
+    "set_deadline",
+    "plan",
+    "recheck",
+    "escalate",
+];
 
 /// A review action: checked by core's lifecycle rules and written as the reviewer's change; a
 /// refusal comes back as a page with the rule's reason, and nothing is written.
@@ -877,13 +1107,22 @@ async fn hazard_action(
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
     s.with_store(move |st| {
-        let detail =
-            [f.reason.trim(), f.deadline.trim(), f.text.trim()].iter().filter(|t| !t.is_empty()).copied().collect::<Vec<_>>().join(" · ");
+        let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
+            .iter()
+            .filter(|t| !t.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" · ");
         let status = st.web_action(
             &user,
             &id,
             kind,
-            crate::store::ActionDetail { reason: Some(f.reason), deadline: Some(f.deadline), text: Some(f.text), photo: None },
+            crate::store::ActionDetail {
+                reason: Some(f.reason),
+                deadline: Some(f.deadline),
+                text: Some(f.text),
+                photo: None,
+            },
         )?;
         st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
         Ok(status)
@@ -899,7 +1138,10 @@ fn office_or_admin(user: &User) -> Result<(), WebError> {
     if matches!(user.role, Role::TownOffice | Role::Admin) {
         Ok(())
     } else {
-        Err(RelayError::Forbidden("device health is the town office's and the administrator's".into()).into())
+        Err(RelayError::Forbidden(
+            "device health is the town office's and the administrator's".into(),
+        )
+        .into())
     }
 }
 
@@ -907,7 +1149,11 @@ fn office_or_admin(user: &User) -> Result<(), WebError> {
 const AUDIT_PAGE: u32 = 100;
 
 /// The audit log (town office and administrators), newest first, with the state of its chain.
-async fn audit(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, WebError> {
+async fn audit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     office_or_admin(&user)?;
     let (entries, chain) = s
@@ -917,7 +1163,9 @@ async fn audit(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Au
         })
         .await
         .map_err(|e| e.0)?;
-    let older = (entries.len() == AUDIT_PAGE as usize).then(|| entries.last().map(|e| e.seq)).flatten();
+    let older = (entries.len() == AUDIT_PAGE as usize)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
     let entries = entries
         .into_iter()
         .map(|e| AuditRow {
@@ -929,7 +1177,12 @@ async fn audit(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<Au
             detail: e.detail,
         })
         .collect();
-    Ok(html(AuditPage { c: Chrome::new(&user, &csrf), entries, chain, older }))
+    Ok(html(AuditPage {
+        c: Chrome::new(&user, &csrf),
+        entries,
+        chain,
+        older,
+    }))
 }
 
 /// Every phone: last sync, what it reported pending, app and protocol version; silent phones first.
@@ -944,7 +1197,9 @@ async fn devices(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         .filter(|d| d.name != "dashboard")
         .map(|d| DeviceHealth {
             stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
-            last_sync: d.last_sync_ms.map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+            last_sync: d
+                .last_sync_ms
+                .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
             id: d.id,
             user_id: d.user_id,
             name: d.name,
@@ -957,7 +1212,11 @@ async fn devices(State(s): State<AppState>, headers: HeaderMap) -> Result<Respon
         .collect();
     devices.sort_by_key(|d| (!d.stale, d.revoked));
     let can_revoke = user.role == gridsafe_core::directory::Role::Admin;
-    Ok(html(DevicesPage { c: Chrome::new(&user, &csrf), devices, can_revoke }))
+    Ok(html(DevicesPage {
+        c: Chrome::new(&user, &csrf),
+        devices,
+        can_revoke,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -968,7 +1227,11 @@ struct RevokeForm {
 }
 
 /// Revokes a lost or replaced phone: its token stops working at once (administrators only).
-async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<RevokeForm>) -> Result<Response, WebError> {
+async fn revoke(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     if user.role != gridsafe_core::directory::Role::Admin {
@@ -987,16 +1250,24 @@ async fn revoke(State(s): State<AppState>, headers: HeaderMap, Form(f): Form<Rev
 
 /// A photo for a signed-in user whose scope covers a record referencing it. Its bytes are hashed
 /// again on every view: a file changed on disk is refused as altered evidence, never shown.
-async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPath<String>) -> Result<Response, WebError> {
+async fn photo(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(sha): AxPath<String>,
+) -> Result<Response, WebError> {
     let (user, _) = signed_in(&s, &headers).await?;
     crate::check_sha(&sha).map_err(|e| e.0)?;
     let sha = s
         .with_store(move |st| {
             if !st.user_may_read_blob(&user, &sha)? {
-                return Err(RelayError::Forbidden("no record in your scope references this photo".into()));
+                return Err(RelayError::Forbidden(
+                    "no record in your scope references this photo".into(),
+                ));
             }
             if !st.blob_complete(&sha)? {
-                return Err(RelayError::NotFound(format!("photo {sha} has not been uploaded yet")));
+                return Err(RelayError::NotFound(format!(
+                    "photo {sha} has not been uploaded yet"
+                )));
             }
             Ok(sha)
         })
@@ -1006,7 +1277,9 @@ async fn photo(State(s): State<AppState>, headers: HeaderMap, AxPath(sha): AxPat
     let bytes = crate::AppState::blocking(move || {
         let bytes = blobs.get(&sha)?;
         if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
-            return Err(RelayError::Storage(format!("证据文件已损坏 evidence altered: photo {sha} no longer matches its hash")));
+            return Err(RelayError::Storage(format!(
+                "证据文件已损坏 evidence altered: photo {sha} no longer matches its hash"
+            )));
         }
         Ok(bytes)
     })
@@ -1027,8 +1300,14 @@ async fn secure_headers(req: Request, next: Next) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -1058,14 +1337,19 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))
         .route("/intake", get(intake::page))
         .route("/intake/tickets", post(intake::add))
-        .route("/intake/import", post(intake::import).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)))
+        .route(
+            "/intake/import",
+            post(intake::import).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
         .route("/self-reports", get(owner::findings))
         .route("/self-reports/{id}", post(owner::decide_finding))
         .route("/o/{token}/self-check", post(owner::self_check))
         .route("/o/{token}", get(owner::page))
         .route(
             "/o/{token}/report",
-            post(owner::report).layer(axum::extract::DefaultBodyLimit::max(crate::owner::MAX_PHOTO_BYTES + 64 * 1024)),
+            post(owner::report).layer(axum::extract::DefaultBodyLimit::max(
+                crate::owner::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
         )
         .layer(axum::middleware::from_fn(request_context))
         .layer(axum::middleware::from_fn(secure_headers))

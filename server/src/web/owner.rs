@@ -45,7 +45,13 @@ pub async fn page(
         })
         .await
         .map_err(|e| e.0)?;
-    Ok(html(OwnerPageT { c: Chrome::anonymous(), token, p, sent: q.sent.is_some(), checklist }))
+    Ok(html(OwnerPageT {
+        c: Chrome::anonymous(),
+        token,
+        p,
+        sent: q.sent.is_some(),
+        checklist,
+    }))
 }
 
 /// The owner's self-inspection: the items ticked as not met (and a note) become findings that a
@@ -55,8 +61,16 @@ pub async fn self_check(
     AxPath(token): AxPath<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let items: Vec<String> = fields.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
-    let note = fields.iter().find(|(k, _)| k == "note").map(|(_, v)| v.clone()).unwrap_or_default();
+    let items: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "item")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let note = fields
+        .iter()
+        .find(|(k, _)| k == "note")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let t = token.clone();
     s.with_store(move |st| {
         let link = st.check_owner_link(&t)?;
@@ -78,8 +92,14 @@ struct SelfReportsPage {
 pub async fn findings(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
     let (user, csrf) = signed_in(&s, &headers).await?;
     let u = user.clone();
-    let findings = s.with_store(move |st| st.owner_findings(&u)).await.map_err(|e| e.0)?;
-    Ok(html(SelfReportsPage { c: Chrome::new(&user, &csrf), findings }))
+    let findings = s
+        .with_store(move |st| st.owner_findings(&u))
+        .await
+        .map_err(|e| e.0)?;
+    Ok(html(SelfReportsPage {
+        c: Chrome::new(&user, &csrf),
+        findings,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,27 +123,50 @@ pub async fn decide_finding(
     let register = match f.decision.as_str() {
         "register" => true,
         "dismiss" => false,
-        other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (register or dismiss)")).into()),
+        other => {
+            return Err(RelayError::BadRequest(format!(
+                "unknown decision {other:?} (register or dismiss)"
+            ))
+            .into());
+        }
     };
     let who = user.id.clone();
     let hazard = s
         .with_store(move |st| {
             let hazard = st.decide_owner_finding(&user, &id, register, &f.reason)?;
-            let action = if register { "self_report.register" } else { "self_report.dismiss" };
-            st.audit(&user.id, action, &id, hazard.as_deref().unwrap_or(f.reason.trim()))?;
+            let action = if register {
+                "self_report.register"
+            } else {
+                "self_report.dismiss"
+            };
+            st.audit(
+                &user.id,
+                action,
+                &id,
+                hazard.as_deref().unwrap_or(f.reason.trim()),
+            )?;
             Ok(hazard)
         })
         .await
         .map_err(|e| e.0)?;
     tracing::info!(user = %who, register, "self-inspection finding decided");
-    Ok(Redirect::to(&hazard.map_or_else(|| "/self-reports".to_owned(), |h| format!("/hazards/{h}"))).into_response())
+    Ok(Redirect::to(
+        &hazard.map_or_else(|| "/self-reports".to_owned(), |h| format!("/hazards/{h}")),
+    )
+    .into_response())
 }
 
 /// An owner's report: the photo goes through the evidence pipeline (a JPEG or PNG of sane size,
 /// re-encoded without metadata, hashed), is stored as blobs, and waits for the lead department.
-pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mut form: Multipart) -> Result<Response, WebError> {
+pub async fn report(
+    State(s): State<AppState>,
+    AxPath(token): AxPath<String>,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
     let (mut hazard, mut note, mut photo) = (String::new(), String::new(), Vec::new());
-    let bad = |e: axum::extract::multipart::MultipartError| RelayError::BadRequest(format!("upload: {e}"));
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        RelayError::BadRequest(format!("upload: {e}"))
+    };
     while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
             "hazard" => hazard = field.text().await.map_err(bad)?,
@@ -141,7 +184,10 @@ pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mu
         }
     }
     if photo.is_empty() {
-        return Err(RelayError::BadRequest("请选择整改后的照片 Choose a photo of the rectified hazard".into()).into());
+        return Err(RelayError::BadRequest(
+            "请选择整改后的照片 Choose a photo of the rectified hazard".into(),
+        )
+        .into());
     }
     let (t, h, n) = (token.clone(), hazard.clone(), note.clone());
     let link = s
@@ -162,31 +208,58 @@ pub async fn report(State(s): State<AppState>, AxPath(token): AxPath<String>, mu
             app_gps: None,
             now_ms: gridsafe_core::clock::now_ms(),
         };
-        let ev = gridsafe_core::evidence::ingest(&photo, &ctx)
-            .map_err(|e| RelayError::BadRequest(format!("不是可用的照片 Not a usable photo (JPEG or PNG): {e}")))?;
-        for (sha, bytes) in [(&ev.evidence_sha256, &ev.evidence), (&ev.thumbnail_sha256, &ev.thumbnail)] {
+        let ev = gridsafe_core::evidence::ingest(&photo, &ctx).map_err(|e| {
+            RelayError::BadRequest(format!(
+                "不是可用的照片 Not a usable photo (JPEG or PNG): {e}"
+            ))
+        })?;
+        for (sha, bytes) in [
+            (&ev.evidence_sha256, &ev.evidence),
+            (&ev.thumbnail_sha256, &ev.thumbnail),
+        ] {
             blobs.put(sha, bytes)?;
         }
-        Ok([(ev.evidence_sha256, ev.evidence.len() as u64), (ev.thumbnail_sha256, ev.thumbnail.len() as u64)])
+        Ok([
+            (ev.evidence_sha256, ev.evidence.len() as u64),
+            (ev.thumbnail_sha256, ev.thumbnail.len() as u64),
+        ])
     })
     .await
     .map_err(|e| WebError(e.0))?;
-    s.with_store(move |st| st.add_owner_report(&link, &hazard, [(&stored[0].0, stored[0].1), (&stored[1].0, stored[1].1)], &note))
-        .await
-        .map_err(|e| e.0)?;
+    s.with_store(move |st| {
+        st.add_owner_report(
+            &link,
+            &hazard,
+            [(&stored[0].0, stored[0].1), (&stored[1].0, stored[1].1)],
+            &note,
+        )
+    })
+    .await
+    .map_err(|e| e.0)?;
     Ok(Redirect::to(&format!("/o/{token}?sent=1")).into_response())
 }
 
 /// The base URL owners reach this relay at, as the office's browser did (a reverse proxy sets
 /// X-Forwarded-Proto).
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
     format!("{proto}://{host}")
 }
 
 /// The printable rectification notice of a venue (core's document, the same as the phone shows).
-pub async fn notice(State(s): State<AppState>, headers: HeaderMap, AxPath(venue): AxPath<String>) -> Result<Response, WebError> {
+pub async fn notice(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AxPath(venue): AxPath<String>,
+) -> Result<Response, WebError> {
     let (user, _) = signed_in(&s, &headers).await?;
     let base = base_url(&headers);
     let body = s
@@ -220,13 +293,27 @@ pub async fn decide(
     let accept = match f.decision.as_str() {
         "accept" => true,
         "reject" => false,
-        other => return Err(RelayError::BadRequest(format!("unknown decision {other:?} (accept or reject)")).into()),
+        other => {
+            return Err(RelayError::BadRequest(format!(
+                "unknown decision {other:?} (accept or reject)"
+            ))
+            .into());
+        }
     };
     let (h, who) = (hazard.clone(), user.id.clone());
     s.with_store(move |st| {
         st.decide_owner_report(&user, &h, &report, accept, &f.reason)?;
-        let action = if accept { "owner_report.accept" } else { "owner_report.return" };
-        st.audit(&user.id, action, &h, &format!("report {report} {}", f.reason.trim()))
+        let action = if accept {
+            "owner_report.accept"
+        } else {
+            "owner_report.return"
+        };
+        st.audit(
+            &user.id,
+            action,
+            &h,
+            &format!("report {report} {}", f.reason.trim()),
+        )
     })
     .await
     .map_err(|e| e.0)?;

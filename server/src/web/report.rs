@@ -59,10 +59,19 @@ impl Chart {
                         seg
                     })
                     .collect();
-                Bar { label, y: i as i64 * ROW_H + 4, segs, end: x, value }
+                Bar {
+                    label,
+                    y: i as i64 * ROW_H + 4,
+                    segs,
+                    end: x,
+                    value,
+                }
             })
             .collect::<Vec<_>>();
-        Chart { height: bars.len() as i64 * ROW_H + 8, bars }
+        Chart {
+            height: bars.len() as i64 * ROW_H + 8,
+            bars,
+        }
     }
 }
 
@@ -87,14 +96,22 @@ impl ReportPage {
     }
 }
 
-async fn report_for(s: &AppState, headers: &HeaderMap, q: &ReportQuery) -> Result<(Chrome, Report), WebError> {
+async fn report_for(
+    s: &AppState,
+    headers: &HeaderMap,
+    q: &ReportQuery,
+) -> Result<(Chrome, Report), WebError> {
     let (user, csrf) = signed_in(s, headers).await?;
     let month = q.month.trim().to_owned();
     let u = user.clone();
     let r = on_reader(s, &user, move |conn, dir| {
         let cutoff = report::cutoff_day(conn)?;
         let today = gridsafe_core::clock::today();
-        let period = if month.is_empty() { Period::containing(today, cutoff)? } else { Period::of_month(&month, cutoff)? };
+        let period = if month.is_empty() {
+            Period::containing(today, cutoff)?
+        } else {
+            Period::of_month(&month, cutoff)?
+        };
         report::monthly(conn, dir, &u, &period, today)
     })
     .await?;
@@ -102,7 +119,11 @@ async fn report_for(s: &AppState, headers: &HeaderMap, q: &ReportQuery) -> Resul
 }
 
 /// The report as a page that prints cleanly (the navigation and forms are not printed).
-pub async fn monthly_page(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Result<Response, WebError> {
+pub async fn monthly_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, WebError> {
     let (c, r) = report_for(&s, &headers, &q).await?;
     let found_max = r.domains.iter().map(|d| d.total.found()).max().unwrap_or(0);
     let found_chart = Chart::new(
@@ -110,8 +131,20 @@ pub async fn monthly_page(State(s): State<AppState>, headers: HeaderMap, Query(q
             .iter()
             .map(|d| {
                 let label = c.t(&d.label_zh, &d.label_en).to_owned();
-                let value = format!("{} ({} {})", d.total.found(), d.total.found_major, c.t("重大", "major"));
-                (label, vec![(d.total.found_general, GENERAL), (d.total.found_major, MAJOR)], value)
+                let value = format!(
+                    "{} ({} {})",
+                    d.total.found(),
+                    d.total.found_major,
+                    c.t("重大", "major")
+                );
+                (
+                    label,
+                    vec![
+                        (d.total.found_general, GENERAL),
+                        (d.total.found_major, MAJOR),
+                    ],
+                    value,
+                )
             })
             .collect(),
         found_max,
@@ -121,18 +154,38 @@ pub async fn monthly_page(State(s): State<AppState>, headers: HeaderMap, Query(q
             .iter()
             .map(|v| {
                 let value = format!("{}% ({}/{})", v.coverage_pct(), v.inspected, v.venues);
-                (v.village_zh.clone(), vec![(v.coverage_pct(), COVERED)], value)
+                (
+                    v.village_zh.clone(),
+                    vec![(v.coverage_pct(), COVERED)],
+                    value,
+                )
             })
             .collect(),
         100,
     );
     let previous = r.period.previous().map_err(WebError::from)?.month;
     let next = r.period.next().map_err(WebError::from)?.month;
-    Ok(html(ReportPage { c, r, previous, next, found_chart, coverage_chart }))
+    Ok(html(ReportPage {
+        c,
+        r,
+        previous,
+        next,
+        found_chart,
+        coverage_chart,
+    }))
 }
 
 fn counts_cells(c: &Counts) -> Vec<f64> {
-    let mut v = vec![c.venues_inspected, c.found_general, c.found_major, c.on_spot, c.rectified, c.closed, c.open, c.overdue];
+    let mut v = vec![
+        c.venues_inspected,
+        c.found_general,
+        c.found_major,
+        c.on_spot,
+        c.rectified,
+        c.closed,
+        c.open,
+        c.overdue,
+    ];
     v.extend(c.by_source);
     v.into_iter().map(|n| n as f64).collect()
 }
@@ -155,29 +208,52 @@ pub const COUNT_COLUMNS: [&str; 12] = [
 
 /// The report as a workbook: the domain × village summary, the village statistics, focus items,
 /// typical cases and the major-hazard ledger, one sheet each, numbers as numbers.
-pub async fn monthly_xlsx(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Result<Response, WebError> {
+pub async fn monthly_xlsx(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, WebError> {
     let (_, r) = report_for(&s, &headers, &q).await?;
     let name = format!("monthly-report-{}.xlsx", r.period.month);
-    let body = crate::AppState::blocking(move || workbook(&r).map_err(|e| RelayError::Storage(format!("xlsx: {e}"))))
-        .await
-        .map_err(|e| WebError(e.0))?;
-    Ok(download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &name, body))
+    let body = crate::AppState::blocking(move || {
+        workbook(&r).map_err(|e| RelayError::Storage(format!("xlsx: {e}")))
+    })
+    .await
+    .map_err(|e| WebError(e.0))?;
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &name,
+        body,
+    ))
 }
 
 fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, Workbook, Worksheet};
     let bold = Format::new().set_bold();
     let mut wb = Workbook::new();
-    let header = |ws: &mut Worksheet, row: u32, cols: &[&str]| -> Result<(), rust_xlsxwriter::XlsxError> {
-        for (c, name) in cols.iter().enumerate() {
-            ws.write_string_with_format(row, c as u16, *name, &bold)?;
-        }
-        Ok(())
-    };
+    let header =
+        |ws: &mut Worksheet, row: u32, cols: &[&str]| -> Result<(), rust_xlsxwriter::XlsxError> {
+            for (c, name) in cols.iter().enumerate() {
+                ws.write_string_with_format(row, c as u16, *name, &bold)?;
+            }
+            Ok(())
+        };
 
     let ws = wb.add_worksheet().set_name("汇总")?;
-    ws.write_string_with_format(0, 0, format!("{} 月报 · 统计期 {} 至 {}", r.period.month, r.period.from, r.period.to), &bold)?;
-    ws.write_string(1, 0, format!("生成时间 {} · 未销号、逾期为生成时数据", r.generated_at))?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!(
+            "{} 月报 · 统计期 {} 至 {}",
+            r.period.month, r.period.from, r.period.to
+        ),
+        &bold,
+    )?;
+    ws.write_string(
+        1,
+        0,
+        format!("生成时间 {} · 未销号、逾期为生成时数据", r.generated_at),
+    )?;
     let mut cols = vec!["领域", "村居"];
     cols.extend(COUNT_COLUMNS);
     header(ws, 3, &cols)?;
@@ -225,19 +301,43 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     for (i, v) in r.villages.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, &v.village_zh)?;
-        let nums = [v.venues, v.inspected, v.coverage_pct(), v.inspections, v.found];
+        let nums = [
+            v.venues,
+            v.inspected,
+            v.coverage_pct(),
+            v.inspections,
+            v.found,
+        ];
         for (c, n) in nums.iter().enumerate() {
             ws.write_number(row, 1 + c as u16, *n as f64)?;
         }
         ws.write_string(row, 6, v.per_100())?;
-        let nums = [v.on_spot_pct(), v.closed, v.rectification_pct(), v.overdue, v.recurrences];
+        let nums = [
+            v.on_spot_pct(),
+            v.closed,
+            v.rectification_pct(),
+            v.overdue,
+            v.recurrences,
+        ];
         for (c, n) in nums.iter().enumerate() {
             ws.write_number(row, 7 + c as u16, *n as f64)?;
         }
     }
 
     let ws = wb.add_worksheet().set_name("重点事项")?;
-    header(ws, 0, &["检查项", "事项", "领域", "本期发现", "未销号", "涉及场所", "占检查场所%"])?;
+    header(
+        ws,
+        0,
+        &[
+            "检查项",
+            "事项",
+            "领域",
+            "本期发现",
+            "未销号",
+            "涉及场所",
+            "占检查场所%",
+        ],
+    )?;
     for (i, f) in r.focus.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, &f.item_id)?;
@@ -249,12 +349,37 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     }
 
     let ws = wb.add_worksheet().set_name("典型案例")?;
-    header(ws, 0, &["隐患编号", "隐患", "场所", "村居", "等级", "状态", "依据", "整改前照片 SHA-256", "整改后照片 SHA-256"])?;
+    header(
+        ws,
+        0,
+        &[
+            "隐患编号",
+            "隐患",
+            "场所",
+            "村居",
+            "等级",
+            "状态",
+            "依据",
+            "整改前照片 SHA-256",
+            "整改后照片 SHA-256",
+        ],
+    )?;
     for (i, c) in r.cases.iter().enumerate() {
         let row = i as u32 + 1;
         let after = c.after_photo.clone().unwrap_or_default();
-        for (col, v) in
-            [&c.id, &c.title_zh, &c.venue_name, &c.village_zh, &c.severity, &c.state, &c.basis, &c.before_thumb, &after].iter().enumerate()
+        for (col, v) in [
+            &c.id,
+            &c.title_zh,
+            &c.venue_name,
+            &c.village_zh,
+            &c.severity,
+            &c.state,
+            &c.basis,
+            &c.before_thumb,
+            &after,
+        ]
+        .iter()
+        .enumerate()
         {
             ws.write_string(row, col as u16, v.as_str())?;
         }
@@ -292,7 +417,15 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     )?;
     for (i, m) in r.majors.iter().enumerate() {
         let row = i as u32 + 2;
-        let texts = [&m.id, &m.venue_name, &m.village_zh, &report::domain_label(&m.domain).0.to_owned(), &m.title_zh, &m.basis, &m.found];
+        let texts = [
+            &m.id,
+            &m.venue_name,
+            &m.village_zh,
+            &report::domain_label(&m.domain).0.to_owned(),
+            &m.title_zh,
+            &m.basis,
+            &m.found,
+        ];
         for (c, v) in texts.iter().enumerate() {
             ws.write_string(row, c as u16, v.as_str())?;
         }

@@ -13,7 +13,9 @@ use samod::{Repo, ShareConfig, storage::TokioFilesystemStorage};
 async fn main() {
     // samod reports refused connections and storage failures through tracing; RUST_LOG=debug for more.
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
@@ -38,12 +40,18 @@ async fn main() {
         .with_share_policy(ShareConfig::read_write().with_announce(false))
         .load()
         .await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap_or_else(|e| {
-        eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
-        std::process::exit(1);
-    });
-    let url: url::Url = format!("ws://127.0.0.1:{port}/").parse().expect("a ws:// URL from a port parses");
-    let acceptor = repo.make_acceptor(url).expect("a freshly loaded repo accepts");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        });
+    let url: url::Url = format!("ws://127.0.0.1:{port}/")
+        .parse()
+        .expect("a ws:// URL from a port parses");
+    let acceptor = repo
+        .make_acceptor(url)
+        .expect("a freshly loaded repo accepts");
     let app = Router::new().route(
         "/",
         get(move |upgrade: WebSocketUpgrade| {

@@ -24,7 +24,9 @@ use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::RelayProcess;
 use serde_json::json;
 
-use gridsafe_tests::fixtures::{EBIKE_ANSWERS as ANSWERS_EBIKE, GAS_ANSWERS as ANSWERS_GAS, answers};
+use gridsafe_tests::fixtures::{
+    EBIKE_ANSWERS as ANSWERS_EBIKE, GAS_ANSWERS as ANSWERS_GAS, answers,
+};
 
 fn args() -> (String, PathBuf, usize) {
     let a: Vec<String> = std::env::args().skip(1).collect();
@@ -72,20 +74,32 @@ fn photo(item: &str) -> NewPhoto {
 }
 
 fn inspectors() -> Vec<(String, Vec<String>)> {
-    fixtures::directory().users.iter().filter(|u| !u.grids.is_empty()).map(|u| (u.id.clone(), u.grids.clone())).collect()
+    fixtures::directory()
+        .users
+        .iter()
+        .filter(|u| !u.grids.is_empty())
+        .map(|u| (u.id.clone(), u.grids.clone()))
+        .collect()
 }
 
 /// One venue's history: four inspections (gas, e-bike, gas again, e-bike again), two hazards.
 fn generate(path: &Path, venues: usize) {
     let t0 = Instant::now();
     let mut s = Store::create(path).expect("create bench store");
-    s.import_directory(fixtures::DIRECTORY_JSON).expect("directory");
+    s.import_directory(fixtures::DIRECTORY_JSON)
+        .expect("directory");
     // Generation only: durability is not what is measured here.
-    s.raw().pragma_update(None, "synchronous", "OFF").expect("pragma");
+    s.raw()
+        .pragma_update(None, "synchronous", "OFF")
+        .expect("pragma");
     let inspectors = inspectors();
     let gas_fail = answers(
         ANSWERS_GAS,
-        &[("gas.lpg_underground", json!("no")), ("gas.shutoff_installed", json!("yes")), ("gas.shutoff_test_record", json!("yes"))],
+        &[
+            ("gas.lpg_underground", json!("no")),
+            ("gas.shutoff_installed", json!("yes")),
+            ("gas.shutoff_test_record", json!("yes")),
+        ],
     );
     let ebike_fail = answers(ANSWERS_EBIKE, &[]);
     let ebike_ok = answers(ANSWERS_EBIKE, &[("ebike.flying_lead", json!("no"))]);
@@ -110,12 +124,16 @@ fn generate(path: &Path, venues: usize) {
         // 1: gas, hose too long → 1 hazard.
         let i = s.start_inspection(user, &v, "lx.gas", None).expect("start");
         s.answer(user, &i.id, &gas_fail).expect("answer");
-        s.attach_photo(user, &i.id, photo("gas.hose_length")).expect("photo");
+        s.attach_photo(user, &i.id, photo("gas.hose_length"))
+            .expect("photo");
         s.finish_inspection(user, &i.id).expect("finish");
         // 2: e-bike, flying lead → 1 hazard.
-        let i = s.start_inspection(user, &v, "lx.ebike", None).expect("start");
+        let i = s
+            .start_inspection(user, &v, "lx.ebike", None)
+            .expect("start");
         s.answer(user, &i.id, &ebike_fail).expect("answer");
-        s.attach_photo(user, &i.id, photo("ebike.flying_lead")).expect("photo");
+        s.attach_photo(user, &i.id, photo("ebike.flying_lead"))
+            .expect("photo");
         s.finish_inspection(user, &i.id).expect("finish");
         // 3, 4: follow-up visits, clean.
         for (t, a) in [("lx.gas", clean_gas()), ("lx.ebike", ebike_ok.clone())] {
@@ -124,15 +142,32 @@ fn generate(path: &Path, venues: usize) {
             s.finish_inspection(user, &i.id).expect("finish");
         }
         if n % 500 == 499 {
-            eprintln!("  generated {} venues ({:.0} s)", n + 1, t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  generated {} venues ({:.0} s)",
+                n + 1,
+                t0.elapsed().as_secs_f64()
+            );
         }
     }
     // Fixture: move a fifth of the deadlines into the past in the projection, so the overdue
     // query has overdue rows to find (real ones take days to appear).
-    s.raw().execute("UPDATE hazards_idx SET due_date = '2026-01-15' WHERE awaiting = 1 AND rowid % 5 = 0", []).expect("fixture");
-    s.raw().pragma_update(None, "synchronous", "FULL").expect("pragma");
-    s.raw().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;").expect("checkpoint");
-    eprintln!("generated {} in {:.1} s", path.display(), t0.elapsed().as_secs_f64());
+    s.raw()
+        .execute(
+            "UPDATE hazards_idx SET due_date = '2026-01-15' WHERE awaiting = 1 AND rowid % 5 = 0",
+            [],
+        )
+        .expect("fixture");
+    s.raw()
+        .pragma_update(None, "synchronous", "FULL")
+        .expect("pragma");
+    s.raw()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .expect("checkpoint");
+    eprintln!(
+        "generated {} in {:.1} s",
+        path.display(),
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -168,8 +203,16 @@ fn measure(path: &Path, key: Option<&StoreKey>) {
         .collect();
     let mut s = Store::open_with(path, key).expect("open");
     let counts = s.counts().expect("counts");
-    let mine_q = HazardQuery { scope_user: Some("wang".into()), open_only: true, ..Default::default() };
-    let overdue_q = HazardQuery { scope_user: Some("wang".into()), overdue_only: true, ..Default::default() };
+    let mine_q = HazardQuery {
+        scope_user: Some("wang".into()),
+        open_only: true,
+        ..Default::default()
+    };
+    let overdue_q = HazardQuery {
+        scope_user: Some("wang".into()),
+        overdue_only: true,
+        ..Default::default()
+    };
     let mine_rows = s.list_hazards(&mine_q).expect("mine").len();
     let overdue_rows = s.list_hazards(&overdue_q).expect("overdue").len();
     let timed_query = |q: &HazardQuery| -> Vec<f64> {
@@ -200,11 +243,21 @@ fn measure(path: &Path, key: Option<&StoreKey>) {
         let mut profile = fixtures::restaurant_profile();
         profile.has_basement = false;
         let v = s
-            .add_venue("wang", NewVenue { name: format!("计时场所{n}"), grid_id: "heping-1".into(), profile, ..Default::default() })
+            .add_venue(
+                "wang",
+                NewVenue {
+                    name: format!("计时场所{n}"),
+                    grid_id: "heping-1".into(),
+                    profile,
+                    ..Default::default()
+                },
+            )
             .expect("venue")
             .id;
         let t = Instant::now();
-        let i = s.start_inspection("wang", &v, "lx.gas", None).expect("start");
+        let i = s
+            .start_inspection("wang", &v, "lx.gas", None)
+            .expect("start");
         s.answer("wang", &i.id, &three_fail).expect("answer");
         for item in ["gas.hose_length", "gas.hose_joint", "gas.shutoff_installed"] {
             s.attach_photo("wang", &i.id, photo(item)).expect("photo");
@@ -224,19 +277,49 @@ fn measure(path: &Path, key: Option<&StoreKey>) {
                  FROM docs d GROUP BY d.kind ORDER BY d.kind",
             )
             .expect("sizes");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as f64))).expect("sizes").map(|r| r.expect("row")).collect()
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as f64))
+        })
+        .expect("sizes")
+        .map(|r| r.expect("row"))
+        .collect()
     };
-    let file_mb = std::fs::metadata(path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
-    let (open_ms, mine_ms, overdue_ms, record_ms) = (median(open_runs), median(mine), median(overdue), median(record));
+    let file_mb = std::fs::metadata(path)
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0);
+    let (open_ms, mine_ms, overdue_ms, record_ms) = (
+        median(open_runs),
+        median(mine),
+        median(overdue),
+        median(record),
+    );
     let peak = peak_rss_mb();
     let encrypted = key.is_some();
-    println!("GridSafe core benchmark — store {} ({file_mb:.0} MB, encrypted: {encrypted}): {counts:?}", path.display());
-    println!("{:<52} {:>10} {:>10} {:>8}", "measure", "median ms", "target ms", "ratio");
+    println!(
+        "GridSafe core benchmark — store {} ({file_mb:.0} MB, encrypted: {encrypted}): {counts:?}",
+        path.display()
+    );
+    println!(
+        "{:<52} {:>10} {:>10} {:>8}",
+        "measure", "median ms", "target ms", "ratio"
+    );
     for (name, v, target) in [
         ("open the store", open_ms, 50.0),
-        (&*format!("my open hazards by due date ({mine_rows} rows)"), mine_ms, 10.0),
-        (&*format!("overdue in my grids ({overdue_rows} rows)"), overdue_ms, 10.0),
-        ("record 25-item inspection, 3 failures, 3 photos, register", record_ms, 30.0),
+        (
+            &*format!("my open hazards by due date ({mine_rows} rows)"),
+            mine_ms,
+            10.0,
+        ),
+        (
+            &*format!("overdue in my grids ({overdue_rows} rows)"),
+            overdue_ms,
+            10.0,
+        ),
+        (
+            "record 25-item inspection, 3 failures, 3 photos, register",
+            record_ms,
+            30.0,
+        ),
     ] {
         println!("{name:<52} {v:>10.2} {target:>10.1} {:>8.2}", v / target);
     }
@@ -245,8 +328,10 @@ fn measure(path: &Path, key: Option<&StoreKey>) {
         println!("  {kind:<11} mean {avg:>8.0} B   largest snapshot {max:>8.0} B");
     }
     println!("peak RSS {peak:.1} MB (at start of measuring: {rss_start:.1} MB)");
-    let size_json: serde_json::Map<String, serde_json::Value> =
-        sizes.iter().map(|(k, a, _)| (format!("{k}_bytes"), json!(a.round()))).collect();
+    let size_json: serde_json::Map<String, serde_json::Value> = sizes
+        .iter()
+        .map(|(k, a, _)| (format!("{k}_bytes"), json!(a.round())))
+        .collect();
     println!(
         "{}",
         json!({
@@ -280,7 +365,10 @@ fn evidence_one(input: &Path, out: &Path) {
     drop(bytes);
     std::fs::write(out.join("ev.jpg"), &e.evidence).expect("write");
     std::fs::write(out.join("th.jpg"), &e.thumbnail).expect("write");
-    println!("{} {} {}", e.original_sha256, e.evidence_sha256, e.thumbnail_sha256);
+    println!(
+        "{} {} {}",
+        e.original_sha256, e.evidence_sha256, e.thumbnail_sha256
+    );
 }
 
 struct Run {
@@ -294,17 +382,30 @@ fn timed(cmd: &str, out: &Path) -> Run {
     let _ = std::fs::remove_file(out.join("ev.jpg"));
     // Wall time measured here (GNU time's %e has only 10 ms resolution); RSS from GNU time.
     let t = Instant::now();
-    let o = Command::new("/usr/bin/time").args(["-f", "%e %M", "sh", "-c", cmd]).output().expect("/usr/bin/time (apt-get install time)");
+    let o = Command::new("/usr/bin/time")
+        .args(["-f", "%e %M", "sh", "-c", cmd])
+        .output()
+        .expect("/usr/bin/time (apt-get install time)");
     let wall = t.elapsed().as_secs_f64();
-    assert!(o.status.success(), "{cmd}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     let last = err.lines().last().unwrap_or_default().to_owned();
     let mut it = last.split_whitespace();
     let _gnu_secs: f64 = it.next().and_then(|x| x.parse().ok()).expect("time output");
     let secs = wall;
     let kb: f64 = it.next().and_then(|x| x.parse().ok()).expect("time output");
-    let ev_bytes = std::fs::metadata(out.join("ev.jpg")).map(|m| m.len()).unwrap_or(0);
-    Run { secs, rss_mb: kb / 1024.0, ev_bytes }
+    let ev_bytes = std::fs::metadata(out.join("ev.jpg"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Run {
+        secs,
+        rss_mb: kb / 1024.0,
+        ev_bytes,
+    }
 }
 
 fn bench_evidence(photos: &Path, rounds: usize) {
@@ -323,7 +424,8 @@ fn bench_evidence(photos: &Path, rounds: usize) {
         "{:<34} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8}",
         "photo", "vips ms", "IM ms", "ours ms", "ours/v", "IM/v", "RSS MB", "vipsMB", "bytes/v"
     );
-    let (mut ratios, mut im_ratios, mut byte_ratios, mut peak, mut vips_peak) = (Vec::new(), Vec::new(), Vec::new(), 0f64, 0f64);
+    let (mut ratios, mut im_ratios, mut byte_ratios, mut peak, mut vips_peak) =
+        (Vec::new(), Vec::new(), Vec::new(), 0f64, 0f64);
     let (mut sum_ours, mut sum_vips) = (0.0, 0.0);
     for f in &files {
         let i = f.display();
@@ -353,8 +455,15 @@ fn bench_evidence(photos: &Path, rounds: usize) {
         byte_ratios.push(bytes);
         sum_ours += gm;
         sum_vips += vm;
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        println!("{name:<34} {vm:>9.0} {mm:>9.0} {gm:>9.0} {:>7.2} {:>7.2} {rss:>7.1} {vrss:>8.1} {bytes:>8.3}", gm / vm, mm / vm);
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "{name:<34} {vm:>9.0} {mm:>9.0} {gm:>9.0} {:>7.2} {:>7.2} {rss:>7.1} {vrss:>8.1} {bytes:>8.3}",
+            gm / vm,
+            mm / vm
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
     let ratio = median(ratios.clone());
@@ -398,21 +507,47 @@ fn phone_with_day(
         let mut profile = fixtures::restaurant_profile();
         profile.gas_supply = "none".into();
         vs.push(
-            s.add_venue(user, NewVenue { name: format!("场所{n}"), grid_id: grid.into(), profile, ..Default::default() })
-                .expect("venue")
-                .id,
+            s.add_venue(
+                user,
+                NewVenue {
+                    name: format!("场所{n}"),
+                    grid_id: grid.into(),
+                    profile,
+                    ..Default::default()
+                },
+            )
+            .expect("venue")
+            .id,
         );
     }
     for n in 0..inspections {
-        let i = s.start_inspection(user, &vs[n % vs.len()], "lx.ebike", None).expect("start");
+        let i = s
+            .start_inspection(user, &vs[n % vs.len()], "lx.ebike", None)
+            .expect("start");
         let hazard = n < hazards;
-        s.answer(user, &i.id, if hazard { &fail } else { &ok }).expect("answer");
+        s.answer(user, &i.id, if hazard { &fail } else { &ok })
+            .expect("answer");
         for k in 0..photos_per.max(usize::from(hazard)) {
-            let item = if k == 0 && hazard { "ebike.flying_lead" } else { "ebike.management_signage" };
-            let seed = (path.as_os_str().len() * 1_000_003 + n * 101 + k) as u32 ^ (gridsafe_core::clock::now_ms() as u32);
+            let item = if k == 0 && hazard {
+                "ebike.flying_lead"
+            } else {
+                "ebike.management_signage"
+            };
+            let seed = (path.as_os_str().len() * 1_000_003 + n * 101 + k) as u32
+                ^ (gridsafe_core::clock::now_ms() as u32);
             let bytes = gridsafe_server::demo::synthetic_photo(1600, 1200, seed).expect("photo");
-            s.attach_photo(user, &i.id, NewPhoto { bytes, item_id: Some(item.into()), role: "before".into(), lat: None, lon: None })
-                .expect("photo");
+            s.attach_photo(
+                user,
+                &i.id,
+                NewPhoto {
+                    bytes,
+                    item_id: Some(item.into()),
+                    role: "before".into(),
+                    lat: None,
+                    lon: None,
+                },
+            )
+            .expect("photo");
         }
         s.finish_inspection(user, &i.id).expect("finish");
     }
@@ -422,9 +557,14 @@ fn phone_with_day(
 /// The demo town plus `grids` bench grids with two inspectors each (`bench-i0` … on `bench-g0` …):
 /// in a real town a grid has one or two workers, so a phone pulls one colleague's work.
 fn bench_directory(grids: usize) -> Vec<u8> {
-    let mut d: serde_json::Value = serde_json::from_slice(fixtures::DIRECTORY_JSON).expect("directory");
-    let villages: Vec<String> =
-        d["villages"].as_array().expect("villages").iter().map(|v| v["code"].as_str().expect("code").to_owned()).collect();
+    let mut d: serde_json::Value =
+        serde_json::from_slice(fixtures::DIRECTORY_JSON).expect("directory");
+    let villages: Vec<String> = d["villages"]
+        .as_array()
+        .expect("villages")
+        .iter()
+        .map(|v| v["code"].as_str().expect("code").to_owned())
+        .collect();
     for g in 0..grids {
         let village = &villages[g % villages.len()];
         d["grids"]
@@ -452,7 +592,14 @@ fn start_relay(data: &Path, directory: &[u8]) -> RelayProcess {
 
 /// The relay built beside this benchmark (release), as its own process.
 fn spawn_relay_with(data: &Path, database: Option<&str>, blobs: Option<&Path>) -> RelayProcess {
-    RelayProcess::spawn(&std::env::current_exe().expect("exe").with_file_name("gridsafe-server"), data, database, blobs)
+    RelayProcess::spawn(
+        &std::env::current_exe()
+            .expect("exe")
+            .with_file_name("gridsafe-server"),
+        data,
+        database,
+        blobs,
+    )
 }
 
 fn spawn_relay(data: &Path) -> RelayProcess {
@@ -477,17 +624,52 @@ fn bench_sync() {
     let directory = fixtures::DIRECTORY_JSON;
     let relay = start_relay(&dir.path().join("relay"), directory);
     let url = relay.url.clone();
-    let link = gridsafe_tests::throttle::Link { bits_per_s: 1_000_000, rtt_ms: 200 };
-    let proxy = gridsafe_tests::throttle::Proxy::start(url.trim_start_matches("http://"), link).expect("proxy");
+    let link = gridsafe_tests::throttle::Link {
+        bits_per_s: 1_000_000,
+        rtt_ms: 200,
+    };
+    let proxy = gridsafe_tests::throttle::Proxy::start(url.trim_start_matches("http://"), link)
+        .expect("proxy");
     let t = Instant::now();
-    let mut day = phone_with_day(&dir.path().join("day.sqlite"), directory, &url, "wang", "heping-1", 50, 50, 20, 4);
+    let mut day = phone_with_day(
+        &dir.path().join("day.sqlite"),
+        directory,
+        &url,
+        "wang",
+        "heping-1",
+        50,
+        50,
+        20,
+        4,
+    );
     // This phone reaches the relay only through the slow link.
-    let mut slow = phone_with_day(&dir.path().join("slow.sqlite"), directory, &proxy.url(), "li", "jialou-1", 50, 50, 20, 4);
-    eprintln!("prepared two phones' days in {:.1} s", t.elapsed().as_secs_f64());
-    let hazards = day.list_hazards(&HazardQuery::default()).expect("hazards").len();
+    let mut slow = phone_with_day(
+        &dir.path().join("slow.sqlite"),
+        directory,
+        &proxy.url(),
+        "li",
+        "jialou-1",
+        50,
+        50,
+        20,
+        4,
+    );
+    eprintln!(
+        "prepared two phones' days in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let hazards = day
+        .list_hazards(&HazardQuery::default())
+        .expect("hazards")
+        .len();
     let req = day.sync_request(usize::MAX).expect("request");
     let raw_changes = req.change_bytes();
-    let photo_bytes: u64 = day.pending_uploads(false).expect("uploads").iter().map(|(_, _, n)| n).sum();
+    let photo_bytes: u64 = day
+        .pending_uploads(false)
+        .expect("uploads")
+        .iter()
+        .map(|(_, _, n)| n)
+        .sum();
     let t = Instant::now();
     let p = gridsafe_client::sync_all(&mut day, false, &mut |_| {}).expect("sync day");
     let day_secs = t.elapsed().as_secs_f64();
@@ -504,7 +686,8 @@ fn bench_sync() {
     // bytes it carried at the link rate (plus one RTT); the ratio is what the protocol adds.
     proxy.reset_count();
     let t = Instant::now();
-    let q = gridsafe_client::sync_all(&mut slow, false, &mut |_| {}).expect("sync over the slow link");
+    let q =
+        gridsafe_client::sync_all(&mut slow, false, &mut |_| {}).expect("sync over the slow link");
     let slow_secs = t.elapsed().as_secs_f64();
     let carried = proxy.bytes_carried();
     let floor = carried as f64 * 8.0 / link.bits_per_s as f64;
@@ -534,30 +717,48 @@ fn boundary_prepare(path: &Path, n: usize) {
     let tmp = path.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
     let mut s = Store::create(&tmp).expect("store");
-    s.import_directory(fixtures::DIRECTORY_JSON).expect("directory");
+    s.import_directory(fixtures::DIRECTORY_JSON)
+        .expect("directory");
     let fail = answers(ANSWERS_EBIKE, &[]);
     for k in 0..n {
         let mut profile = fixtures::restaurant_profile();
         profile.gas_supply = "none".into();
         let v = s
-            .add_venue("wang", NewVenue { name: format!("车行{k}"), grid_id: "heping-1".into(), profile, ..Default::default() })
+            .add_venue(
+                "wang",
+                NewVenue {
+                    name: format!("车行{k}"),
+                    grid_id: "heping-1".into(),
+                    profile,
+                    ..Default::default()
+                },
+            )
             .expect("venue");
-        let i = s.start_inspection("wang", &v.id, "lx.ebike", None).expect("start");
+        let i = s
+            .start_inspection("wang", &v.id, "lx.ebike", None)
+            .expect("start");
         s.answer("wang", &i.id, &fail).expect("answer");
-        s.attach_photo("wang", &i.id, photo("ebike.flying_lead")).expect("photo");
+        s.attach_photo("wang", &i.id, photo("ebike.flying_lead"))
+            .expect("photo");
         s.finish_inspection("wang", &i.id).expect("finish");
     }
     drop(s);
     std::fs::rename(&tmp, path).expect("rename");
     for ext in ["-wal", "-shm"] {
-        let _ = std::fs::rename(format!("{}{ext}", tmp.display()), format!("{}{ext}", path.display()));
+        let _ = std::fs::rename(
+            format!("{}{ext}", tmp.display()),
+            format!("{}{ext}", path.display()),
+        );
     }
 }
 
 /// The same call the Kotlin benchmark makes, in Rust: median ms of listing 1,000 hazards.
 fn boundary_rust(path: &Path) -> f64 {
     let s = Store::open(path).expect("store");
-    let q = HazardQuery { limit: Some(1000), ..Default::default() };
+    let q = HazardQuery {
+        limit: Some(1000),
+        ..Default::default()
+    };
     for _ in 0..5 {
         s.list_hazards(&q).expect("list");
     }
@@ -581,16 +782,29 @@ fn main() {
         }
         Some("boundary-rust") => {
             let p = PathBuf::from(std::env::args().nth(2).expect("path"));
-            println!("{}", json!({"rust_list_1000_ms": round2(boundary_rust(&p)), "rounds": 51}));
+            println!(
+                "{}",
+                json!({"rust_list_1000_ms": round2(boundary_rust(&p)), "rounds": 51})
+            );
             return;
         }
         Some("relay") => {
-            let n = |i: usize, d: usize| std::env::args().nth(i).and_then(|n| n.parse().ok()).unwrap_or(d);
+            let n = |i: usize, d: usize| {
+                std::env::args()
+                    .nth(i)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(d)
+            };
             load::run(n(2, 100), n(3, 16), n(4, 3));
             return;
         }
         Some("relay-million") => {
-            million::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1_000_000));
+            million::run(
+                std::env::args()
+                    .nth(2)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1_000_000),
+            );
             return;
         }
         Some("sync") => {
@@ -598,7 +812,12 @@ fn main() {
             return;
         }
         Some("dashboard") => {
-            let n = |i: usize, d: usize| std::env::args().nth(i).and_then(|n| n.parse().ok()).unwrap_or(d);
+            let n = |i: usize, d: usize| {
+                std::env::args()
+                    .nth(i)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(d)
+            };
             dashboard::run(n(2, 100_000), n(3, 30_000), n(4, 15));
             return;
         }
@@ -610,7 +829,13 @@ fn main() {
         Some("evidence") => {
             let a: Vec<String> = std::env::args().collect();
             let rounds = a.get(3).and_then(|r| r.parse().ok()).unwrap_or(5);
-            bench_evidence(Path::new(a.get(2).expect("usage: gridsafe-bench evidence PHOTO_DIR [ROUNDS]")), rounds);
+            bench_evidence(
+                Path::new(
+                    a.get(2)
+                        .expect("usage: gridsafe-bench evidence PHOTO_DIR [ROUNDS]"),
+                ),
+                rounds,
+            );
             return;
         }
         _ => {}
@@ -627,7 +852,10 @@ fn main() {
             std::fs::create_dir_all(&data).expect("data dir");
             let path = data.join(format!("core-{venues}.sqlite"));
             if !path.exists() {
-                eprintln!("generating {venues} venues × 4 inspections (once; cached at {})", path.display());
+                eprintln!(
+                    "generating {venues} venues × 4 inspections (once; cached at {})",
+                    path.display()
+                );
                 let tmp = data.join(format!("core-{venues}.sqlite.partial"));
                 let _ = std::fs::remove_file(&tmp);
                 generate(&tmp, venues);
@@ -662,10 +890,16 @@ fn main() {
                 if !out.status.success() {
                     std::process::exit(out.status.code().unwrap_or(1));
                 }
-                let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("figures");
+                let last: serde_json::Value =
+                    serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("figures");
                 figures.push(last);
             }
-            let ratio = |k: &str| round2(figures[1][k].as_f64().unwrap_or(0.0) / figures[0][k].as_f64().unwrap_or(1.0).max(1e-9));
+            let ratio = |k: &str| {
+                round2(
+                    figures[1][k].as_f64().unwrap_or(0.0)
+                        / figures[0][k].as_f64().unwrap_or(1.0).max(1e-9),
+                )
+            };
             println!(
                 "{}",
                 json!({

@@ -24,7 +24,10 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
         out.insert(name, serde_json::json!(rows));
     }
     println!("{}", serde_json::Value::Object(out));

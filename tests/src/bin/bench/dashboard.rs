@@ -17,7 +17,9 @@ use std::time::Instant;
 use automerge::{ActorId, AutoCommit};
 use gridsafe_core::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms};
 use gridsafe_core::lifecycle::{self, EventKind};
-use gridsafe_core::records::{self, EventRecord, Finish, HazardHeader, InspectionHeader, PhotoRef, Responsible, Venue};
+use gridsafe_core::records::{
+    self, EventRecord, Finish, HazardHeader, InspectionHeader, PhotoRef, Responsible, Venue,
+};
 use gridsafe_core::store::new_id;
 use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
 use gridsafe_core::template::{self, Template};
@@ -37,7 +39,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -50,7 +55,9 @@ impl Lcg {
 
 fn device(st: &mut RelayStore, user: &str, name: &str) -> (Device, ActorId) {
     let actor = ActorId::random();
-    let e = st.enroll(user, PASSWORD, name, &[actor.to_hex_string()]).expect("enrol");
+    let e = st
+        .enroll(user, PASSWORD, name, &[actor.to_hex_string()])
+        .expect("enrol");
     (st.authenticate(&e.token).expect("authenticate"), actor)
 }
 
@@ -66,14 +73,32 @@ fn push(st: &mut RelayStore, device: &Device, docs: Vec<DocChanges>) {
         status: DeviceStatus::default(),
     };
     let before = st.stored(&req).expect("stored");
-    let checked = req.push.iter().zip(&before).map(|(d, b)| check(device, d, b.as_deref())).collect();
+    let checked = req
+        .push
+        .iter()
+        .zip(&before)
+        .map(|(d, b)| check(device, d, b.as_deref()))
+        .collect();
     let c = st.commit(device, &req, checked).expect("commit");
-    assert!(c.refused.is_empty(), "refused: {:?}", &c.refused[..c.refused.len().min(3)]);
+    assert!(
+        c.refused.is_empty(),
+        "refused: {:?}",
+        &c.refused[..c.refused.len().min(3)]
+    );
 }
 
 fn whole(doc: &mut AutoCommit, id: &str, kind: &str) -> DocChanges {
-    let changes = doc.get_changes(&[]).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
-    DocChanges { doc_id: id.to_owned(), kind: kind.to_owned(), changes, heads: vec![] }
+    let changes = doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+        .collect();
+    DocChanges {
+        doc_id: id.to_owned(),
+        kind: kind.to_owned(),
+        changes,
+        heads: vec![],
+    }
 }
 
 fn event(kind: EventKind, ms: i64) -> EventRecord {
@@ -81,7 +106,13 @@ fn event(kind: EventKind, ms: i64) -> EventRecord {
 }
 
 fn fake_sha(seed: u64, n: u64) -> String {
-    format!("{:016x}{:016x}{:016x}{:016x}", seed, n, seed ^ n, seed.wrapping_mul(31) ^ n)
+    format!(
+        "{:016x}{:016x}{:016x}{:016x}",
+        seed,
+        n,
+        seed ^ n,
+        seed.wrapping_mul(31) ^ n
+    )
 }
 
 fn photo(sha: String, role: &str, at: &str, by: &str) -> PhotoRef {
@@ -110,15 +141,23 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
     let t0 = Instant::now();
     let grids = venues.div_ceil(190);
     let mut st = RelayStore::open(data).expect("relay");
-    let dir = st.import_directory(&bench_directory(grids)).expect("directory");
+    let dir = st
+        .import_directory(&bench_directory(grids))
+        .expect("directory");
     for u in &dir.users {
         st.set_password(&u.id, PASSWORD).expect("password");
     }
-    let reviewers: HashMap<String, (Device, ActorId)> = [("cyzx", "sun"), ("pcs", "wu"), ("gjb", "zheng"), ("cjzx", "qian")]
-        .iter()
-        .map(|(d, u)| ((*d).to_owned(), device(&mut st, u, "bench")))
-        .collect();
-    let templates: Vec<Template> = template::load_bundle(&template::bundled_sources(), &|_, _| None).expect("templates");
+    let reviewers: HashMap<String, (Device, ActorId)> = [
+        ("cyzx", "sun"),
+        ("pcs", "wu"),
+        ("gjb", "zheng"),
+        ("cjzx", "qian"),
+    ]
+    .iter()
+    .map(|(d, u)| ((*d).to_owned(), device(&mut st, u, "bench")))
+    .collect();
+    let templates: Vec<Template> =
+        template::load_bundle(&template::bundled_sources(), &|_, _| None).expect("templates");
     let mut rng = Lcg(0x6121_5afe);
     let now = now_ms();
     let start = now - 3 * 365 * DAY;
@@ -142,7 +181,11 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
                 village: village.clone(),
                 grid_id: grid.clone(),
                 profile: gridsafe_tests::fixtures::restaurant_profile(),
-                responsible: Responsible { name: "业主".into(), phone: "13800000000".into(), id_last4: "0000".into() },
+                responsible: Responsible {
+                    name: "业主".into(),
+                    phone: "13800000000".into(),
+                    id_last4: "0000".into(),
+                },
                 created_at: ms_to_rfc3339(start),
                 created_by: inspector.clone(),
                 archived: false,
@@ -181,7 +224,11 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
             let share = hazards / venues + usize::from(vi < hazards % venues);
             for _ in 0..share {
                 let t = &templates[rng.below(templates.len() as u64) as usize];
-                let items: Vec<_> = t.items.iter().filter(|i| !i.lead_depts.is_empty()).collect();
+                let items: Vec<_> = t
+                    .items
+                    .iter()
+                    .filter(|i| !i.lead_depts.is_empty())
+                    .collect();
                 let item = items[rng.below(items.len() as u64) as usize];
                 let found = start + rng.below((now - start - DAY) as u64) as i64;
                 let major = rng.chance(1);
@@ -215,20 +262,35 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
                     combined_group: None,
                     lead_depts: item.lead_depts.clone(),
                     source: source.into(),
-                    ticket_no: (source == "public_report").then(|| format!("12345-{}", rng.below(1_000_000))),
-                    fix_mode: if rng.chance(20) { "on_spot" } else { "deadline" }.into(),
-                    deadline: Some(format_date(ms_to_date(found + i64::from(item.deadline_days.max(3)) * DAY))),
+                    ticket_no: (source == "public_report")
+                        .then(|| format!("12345-{}", rng.below(1_000_000))),
+                    fix_mode: if rng.chance(20) {
+                        "on_spot"
+                    } else {
+                        "deadline"
+                    }
+                    .into(),
+                    deadline: Some(format_date(ms_to_date(
+                        found + i64::from(item.deadline_days.max(3)) * DAY,
+                    ))),
                     recurrence_of: None,
                     found_by: inspector.clone(),
                     photos: if rng.chance(30) {
-                        vec![photo(fake_sha(g as u64, made_hazards as u64), "before", &found_at, &inspector)]
+                        vec![photo(
+                            fake_sha(g as u64, made_hazards as u64),
+                            "before",
+                            &found_at,
+                            &inspector,
+                        )]
                     } else {
                         vec![]
                     },
                     found_at,
                     found_ms: found,
                 };
-                let mut doc = records::new_hazard_doc(&actor, &h, &event(EventKind::Register, found)).expect("hazard");
+                let mut doc =
+                    records::new_hazard_doc(&actor, &h, &event(EventKind::Register, found))
+                        .expect("hazard");
                 let old = now - found > 14 * DAY;
                 let claimed = !major && old && rng.chance(75);
                 if claimed {
@@ -249,13 +311,20 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
                 if let (Some(ev), Some((_, ractor))) = (decision, reviewers.get(dept)) {
                     let mut theirs = doc.fork().with_actor(ractor.clone());
                     records::append_event(&mut theirs, &id, &ev).expect("decision");
-                    let change = theirs.get_last_local_change().expect("change").raw_bytes().to_vec();
-                    reviewer_pushes.entry(dept.clone()).or_default().push(DocChanges {
-                        doc_id: id.clone(),
-                        kind: "hazard".into(),
-                        changes: vec![ByteBuf::from(change)],
-                        heads: vec![],
-                    });
+                    let change = theirs
+                        .get_last_local_change()
+                        .expect("change")
+                        .raw_bytes()
+                        .to_vec();
+                    reviewer_pushes
+                        .entry(dept.clone())
+                        .or_default()
+                        .push(DocChanges {
+                            doc_id: id.clone(),
+                            kind: "hazard".into(),
+                            changes: vec![ByteBuf::from(change)],
+                            heads: vec![],
+                        });
                 }
                 made_hazards += 1;
                 if batch.len() >= BATCH {
@@ -270,7 +339,10 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
             push(&mut st, &dev, batch);
         }
         made_venues += in_grid;
-        eprint!("\rseeding: {made_venues}/{venues} venues, {made_hazards}/{hazards} hazards, {:.0} s   ", t0.elapsed().as_secs_f64());
+        eprint!(
+            "\rseeding: {made_venues}/{venues} venues, {made_hazards}/{hazards} hazards, {:.0} s   ",
+            t0.elapsed().as_secs_f64()
+        );
     }
     for (dept, docs) in reviewer_pushes {
         let (dev, _) = &reviewers[&dept];
@@ -278,7 +350,10 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
             push(&mut st, dev, chunk.to_vec());
         }
     }
-    eprintln!("\nseeded {made_venues} venues and {made_hazards} hazards in {:.0} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "\nseeded {made_venues} venues and {made_hazards} hazards in {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
 }
 
 /// A signed-in dashboard session over HTTP.
@@ -290,13 +365,28 @@ struct Session {
 
 impl Session {
     fn login(base: &str, user: &str) -> Session {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        let mut r = agent.get(&format!("{base}/login")).call().expect("login page");
-        let nonce_cookie =
-            r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("cookie").to_owned();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut r = agent
+            .get(&format!("{base}/login"))
+            .call()
+            .expect("login page");
+        let nonce_cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .expect("cookie")
+            .to_owned();
         let page = r.body_mut().read_to_string().expect("page");
         let at = page.find("name=\"nonce\" value=\"").expect("nonce") + 20;
-        let form = format!("nonce={}&user={user}&password={PASSWORD}", &page[at..at + 32]);
+        let form = format!(
+            "nonce={}&user={user}&password={PASSWORD}",
+            &page[at..at + 32]
+        );
         let r = agent
             .post(&format!("{base}/login"))
             .header("Cookie", &nonce_cookie)
@@ -304,23 +394,45 @@ impl Session {
             .send(form)
             .expect("login");
         assert_eq!(r.status().as_u16(), 303, "sign-in as {user}");
-        let cookie =
-            r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).and_then(|c| c.split(';').next()).expect("session").to_owned();
-        Session { agent, base: base.to_owned(), cookie }
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .expect("session")
+            .to_owned();
+        Session {
+            agent,
+            base: base.to_owned(),
+            cookie,
+        }
     }
 
     /// Milliseconds for the whole answer, and its size.
     fn time(&self, path: &str) -> (f64, usize) {
         let t = Instant::now();
-        let mut r = self.agent.get(&format!("{}{path}", self.base)).header("Cookie", &self.cookie).call().expect("request");
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .call()
+            .expect("request");
         assert_eq!(r.status().as_u16(), 200, "{path}");
-        let body = r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("body");
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .expect("body");
         (t.elapsed().as_secs_f64() * 1000.0, body.len())
     }
 }
 
 pub fn run(hazards: usize, venues: usize, rounds: usize) {
-    let root = std::env::var("BENCH_DATA").map_or_else(|_| std::path::PathBuf::from("bench-data"), std::path::PathBuf::from);
+    let root = std::env::var("BENCH_DATA").map_or_else(
+        |_| std::path::PathBuf::from("bench-data"),
+        std::path::PathBuf::from,
+    );
     let data = root.join(format!("dashboard-{hazards}-{venues}"));
     if !data.join(".ready").exists() {
         let _ = std::fs::remove_dir_all(&data);
@@ -335,16 +447,51 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     office.time("/");
     let cases: Vec<(&str, &Session, String, f64)> = vec![
         ("overview (town office)", &office, "/".into(), 150.0),
-        ("ledger first page (town office)", &office, "/hazards".into(), 150.0),
-        ("ledger open + overdue, one village", &office, "/hazards?village=heping&open=1&overdue=1".into(), 150.0),
-        ("ledger page 1000", &office, "/hazards?page=1000".into(), 150.0),
+        (
+            "ledger first page (town office)",
+            &office,
+            "/hazards".into(),
+            150.0,
+        ),
+        (
+            "ledger open + overdue, one village",
+            &office,
+            "/hazards?village=heping&open=1&overdue=1".into(),
+            150.0,
+        ),
+        (
+            "ledger page 1000",
+            &office,
+            "/hazards?page=1000".into(),
+            150.0,
+        ),
         ("overview (reviewer, 规建办)", &reviewer, "/".into(), 150.0),
-        ("ledger first page (reviewer)", &reviewer, "/hazards".into(), 150.0),
-        ("monthly report (print view)", &office, "/reports/monthly".into(), 2000.0),
-        ("monthly report XLSX", &office, "/reports/monthly.xlsx".into(), 2000.0),
+        (
+            "ledger first page (reviewer)",
+            &reviewer,
+            "/hazards".into(),
+            150.0,
+        ),
+        (
+            "monthly report (print view)",
+            &office,
+            "/reports/monthly".into(),
+            2000.0,
+        ),
+        (
+            "monthly report XLSX",
+            &office,
+            "/reports/monthly.xlsx".into(),
+            2000.0,
+        ),
     ];
-    println!("dashboard, {hazards} hazards, {venues} venues; medians of {rounds} requests over loopback (client-side time ≥ server time)");
-    println!("{:<40} {:>10} {:>10} {:>8} {:>10}", "page", "median ms", "target ms", "ratio", "bytes");
+    println!(
+        "dashboard, {hazards} hazards, {venues} venues; medians of {rounds} requests over loopback (client-side time ≥ server time)"
+    );
+    println!(
+        "{:<40} {:>10} {:>10} {:>8} {:>10}",
+        "page", "median ms", "target ms", "ratio", "bytes"
+    );
     let mut out = serde_json::Map::new();
     for (name, s, path, target) in &cases {
         let mut times = Vec::new();
@@ -355,7 +502,10 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
             bytes = b;
         }
         let m = median(times);
-        println!("{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10}", m / target);
+        println!(
+            "{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10}",
+            m / target
+        );
         out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target)}));
     }
     // The ledger's full export: time and the relay's peak memory before and after.
@@ -378,5 +528,8 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         "ledger_xlsx".into(),
         json!({"median_ms": round2(export_ms), "bytes": size, "rss_before_mb": round2(rss_before), "rss_after_mb": round2(rss_after)}),
     );
-    println!("{}", json!({"bench": "dashboard", "hazards": hazards, "venues": venues, "rounds": rounds, "results": out}));
+    println!(
+        "{}",
+        json!({"bench": "dashboard", "hazards": hazards, "venues": venues, "rounds": rounds, "results": out})
+    );
 }

@@ -44,13 +44,26 @@ fn day(path: &Path, directory: &[u8], user: &str, grid: &str) -> Store {
         .map(|n| {
             let mut profile = fixtures::restaurant_profile();
             profile.gas_supply = "none".into();
-            s.add_venue(user, NewVenue { name: format!("场所{n}"), grid_id: grid.into(), profile, ..Default::default() }).expect("venue").id
+            s.add_venue(
+                user,
+                NewVenue {
+                    name: format!("场所{n}"),
+                    grid_id: grid.into(),
+                    profile,
+                    ..Default::default()
+                },
+            )
+            .expect("venue")
+            .id
         })
         .collect();
     for n in 0..16 {
-        let i = s.start_inspection(user, &venues[n % venues.len()], "lx.ebike", None).expect("inspection");
+        let i = s
+            .start_inspection(user, &venues[n % venues.len()], "lx.ebike", None)
+            .expect("inspection");
         let hazard = n < 4;
-        s.answer(user, &i.id, if hazard { &fail } else { &ok }).expect("answers");
+        s.answer(user, &i.id, if hazard { &fail } else { &ok })
+            .expect("answers");
         if hazard {
             let photo = NewPhoto {
                 bytes: fixtures::PHOTO_BEFORE.to_vec(),
@@ -98,19 +111,33 @@ fn pg_admin() -> postgres::Client {
     postgres::Client::connect(&url, postgres::NoTls).expect("PostgreSQL cluster")
 }
 
-fn prepare(work: &Path, backend: &Backend, directory: &[u8], users: &[String], phones: &mut [Store]) -> Prepared {
+fn prepare(
+    work: &Path,
+    backend: &Backend,
+    directory: &[u8],
+    users: &[String],
+    phones: &mut [Store],
+) -> Prepared {
     let (data, database) = match backend {
         Backend::Sqlite => (work.join("sqlite-template"), None),
         Backend::Postgres { .. } => {
             let name = "gridsafe_bench_template".to_owned();
             let mut admin = pg_admin();
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("old template");
-            admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("template database");
-            (work.join("pg-template-local"), Some(gridsafe_tests::pg::url_of(&name)))
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .expect("old template");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("template database");
+            (
+                work.join("pg-template-local"),
+                Some(gridsafe_tests::pg::url_of(&name)),
+            )
         }
     };
     {
-        let mut st = gridsafe_server::store::RelayStore::open_with(&data, database.as_deref()).expect("relay store");
+        let mut st = gridsafe_server::store::RelayStore::open_with(&data, database.as_deref())
+            .expect("relay store");
         st.import_directory(directory).expect("directory");
         for u in users {
             st.set_password(u, PASSWORD).expect("password");
@@ -149,8 +176,16 @@ struct Round {
 fn cpu_s(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name's closing parenthesis: state is field 3, utime 14, stime 15.
-    let rest: Vec<&str> = stat.rsplit_once(')').map_or("", |r| r.1).split_whitespace().collect();
-    let ticks = |i: usize| rest.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let rest: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |r| r.1)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        rest.get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -164,18 +199,30 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Sends every phone's day, `concurrency` at a time, alternating between `urls`.
-fn load(urls: &[String], tokens: &[String], bodies: &[Vec<u8>], docs_per: usize, concurrency: usize, what: &str) -> (f64, Vec<f64>) {
+fn load(
+    urls: &[String],
+    tokens: &[String],
+    bodies: &[Vec<u8>],
+    docs_per: usize,
+    concurrency: usize,
+    what: &str,
+) -> (f64, Vec<f64>) {
     let next = AtomicUsize::new(0);
     let bar = indicatif::ProgressBar::new(bodies.len() as u64).with_message(what.to_owned());
-    bar.set_style(indicatif::ProgressStyle::with_template("{msg:>12} {bar:40} {pos}/{len} phones {elapsed}").expect("style"));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} {bar:40} {pos}/{len} phones {elapsed}")
+            .expect("style"),
+    );
     let t = Instant::now();
     let mut lat: Vec<f64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
                 let (next, bar) = (&next, &bar);
                 scope.spawn(move || {
-                    let agent: ureq::Agent =
-                        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .timeout_global(Some(std::time::Duration::from_secs(600)))
+                        .build()
+                        .into();
                     let mut lat = Vec::new();
                     loop {
                         let n = next.fetch_add(1, Ordering::Relaxed);
@@ -184,11 +231,20 @@ fn load(urls: &[String], tokens: &[String], bodies: &[Vec<u8>], docs_per: usize,
                         }
                         let url = format!("{}/v1/sync", urls[n % urls.len()]);
                         let t = Instant::now();
-                        let mut r =
-                            agent.post(&url).header("Authorization", &format!("Bearer {}", tokens[n])).send(&bodies[n][..]).expect("sync");
-                        let bytes = r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("answer");
+                        let mut r = agent
+                            .post(&url)
+                            .header("Authorization", &format!("Bearer {}", tokens[n]))
+                            .send(&bodies[n][..])
+                            .expect("sync");
+                        let bytes = r
+                            .body_mut()
+                            .with_config()
+                            .limit(1 << 30)
+                            .read_to_vec()
+                            .expect("answer");
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                        let resp = gridsafe_core::sync::SyncResponse::decode(&bytes).expect("decode");
+                        let resp =
+                            gridsafe_core::sync::SyncResponse::decode(&bytes).expect("decode");
                         assert!(resp.refused.is_empty(), "{:?}", resp.refused);
                         assert_eq!(resp.accepted.len(), docs_per, "every record acknowledged");
                         bar.inc(1);
@@ -196,7 +252,10 @@ fn load(urls: &[String], tokens: &[String], bodies: &[Vec<u8>], docs_per: usize,
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
     });
     let wall = t.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -227,20 +286,46 @@ fn gridsafe_round(
         Backend::Postgres { instances } => {
             let name = format!("gridsafe_bench_r{round}");
             let mut admin = pg_admin();
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("old round database");
-            admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", prep.template)).expect("round database");
-            (0..*instances).map(|i| relay(&dir.join(format!("local-{i}")), Some(&gridsafe_tests::pg::url_of(&name)), &blobs)).collect()
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .expect("old round database");
+            admin
+                .batch_execute(&format!(
+                    "CREATE DATABASE {name} TEMPLATE {}",
+                    prep.template
+                ))
+                .expect("round database");
+            (0..*instances)
+                .map(|i| {
+                    relay(
+                        &dir.join(format!("local-{i}")),
+                        Some(&gridsafe_tests::pg::url_of(&name)),
+                        &blobs,
+                    )
+                })
+                .collect()
         }
     };
     let urls: Vec<String> = relays.iter().map(|r| r.url.clone()).collect();
     let cpu = |rs: &[RelayProcess]| rs.iter().map(|r| cpu_s(r.child.id())).sum::<f64>();
     let before = cpu(&relays);
-    let (wall, lat) = load(&urls, &prep.tokens, bodies, docs_per, concurrency, &backend.name());
+    let (wall, lat) = load(
+        &urls,
+        &prep.tokens,
+        bodies,
+        docs_per,
+        concurrency,
+        &backend.name(),
+    );
     let cpu = cpu(&relays) - before;
-    let rss = relays.iter().map(|r| rss_mb(r.child.id())).fold(0.0, f64::max);
+    let rss = relays
+        .iter()
+        .map(|r| rss_mb(r.child.id()))
+        .fold(0.0, f64::max);
     drop(relays);
     if let Backend::Postgres { .. } = backend {
-        let _ = pg_admin().batch_execute(&format!("DROP DATABASE IF EXISTS gridsafe_bench_r{round}"));
+        let _ =
+            pg_admin().batch_execute(&format!("DROP DATABASE IF EXISTS gridsafe_bench_r{round}"));
     }
     let _ = std::fs::remove_dir_all(&dir);
     let r = Round {
@@ -275,7 +360,11 @@ fn summary(rounds: &[Round]) -> Value {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A peer: a sync server speaking the automerge-repo protocol, given the same documents by the
@@ -306,9 +395,12 @@ impl Peer {
         match self {
             Peer::AutomergeRepo => {
                 let mut c = Command::new("node");
-                c.arg(peer_dir.join("node_modules/@automerge/automerge-repo-sync-server/src/index.js"))
-                    .env("PORT", port.to_string())
-                    .env("DATA_DIR", store);
+                c.arg(
+                    peer_dir
+                        .join("node_modules/@automerge/automerge-repo-sync-server/src/index.js"),
+                )
+                .env("PORT", port.to_string())
+                .env("DATA_DIR", store);
                 c
             }
             Peer::Samod(bin) => {
@@ -333,7 +425,14 @@ impl Drop for Stopped {
 
 /// One round of a peer: a fresh sync server, the Node clients, then the check that its storage
 /// holds every document at the pushed heads.
-fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round: usize, total: usize) -> (Round, bool, f64) {
+fn peer_round(
+    peer: &Peer,
+    work: &Path,
+    input: &Path,
+    concurrency: usize,
+    round: usize,
+    total: usize,
+) -> (Round, bool, f64) {
     let peer_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer");
     let store = work.join(format!("{}-round-{round}", peer.key()));
     std::fs::create_dir_all(&store).expect("peer storage");
@@ -353,10 +452,13 @@ fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round:
             .unwrap_or_else(|e| panic!("{}: {e}", peer.label())),
     );
     let mut line = String::new();
-    std::io::BufReader::new(server.0.stdout.take().expect("stdout")).read_line(&mut line).expect("sync server start");
+    std::io::BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("sync server start");
     assert!(line.contains("Listening"), "{}: {line:?}", peer.label());
     let before = cpu_s(server.0.id());
-    let bar = indicatif::ProgressBar::new_spinner().with_message(format!("{}: phones pushing", peer.label()));
+    let bar = indicatif::ProgressBar::new_spinner()
+        .with_message(format!("{}: phones pushing", peer.label()));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let out = Command::new("node")
         .arg(peer_dir.join("load.mjs"))
@@ -380,14 +482,30 @@ fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round:
     let cpu = cpu_s(server.0.id()) - before;
     drop(server); // stopped before its storage is read back
     let run: Value = serde_json::from_slice(&out.stdout).expect("peer json");
-    let verify = Command::new("node").arg(peer_dir.join("load.mjs")).arg("verify").arg(input).arg(&store).output().expect("verify");
+    let verify = Command::new("node")
+        .arg(peer_dir.join("load.mjs"))
+        .arg("verify")
+        .arg(input)
+        .arg(&store)
+        .output()
+        .expect("verify");
     if !verify.status.success() {
-        eprintln!("the {}'s storage check failed: {}", peer.label(), String::from_utf8_lossy(&verify.stderr));
+        eprintln!(
+            "the {}'s storage check failed: {}",
+            peer.label(),
+            String::from_utf8_lossy(&verify.stderr)
+        );
     }
     let checked: Value = serde_json::from_slice(&verify.stdout).unwrap_or(json!({}));
     let complete = checked["matching"].as_u64() == Some(total as u64);
     let stored_s = run["stored_s"].as_f64().expect("stored_s");
-    let r = Round { docs_per_s: total as f64 / stored_s, p50_ms: 0.0, p99_ms: 0.0, rss_mb: rss, cpu_s: cpu };
+    let r = Round {
+        docs_per_s: total as f64 / stored_s,
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+        rss_mb: rss,
+        cpu_s: cpu,
+    };
     let client_cpu = run["client_cpu_s"].as_f64().unwrap_or(f64::NAN);
     eprintln!(
         "{}, round {}: {:.0} records/s (acknowledged after {:.2} s, stored after {stored_s:.2} s), server peak RSS {:.1} MB, server CPU {cpu:.2} s, clients' CPU {client_cpu:.2} s; storage check {}",
@@ -404,15 +522,27 @@ fn peer_round(peer: &Peer, work: &Path, input: &Path, concurrency: usize, round:
 
 /// Every round of one peer, summarised; "storage_verified" says every document was found stored
 /// at the pushed heads in every round.
-fn peer_summary(peer: &Peer, work: &Path, input: &Path, concurrency: usize, rounds: usize, total: usize) -> Value {
-    let runs: Vec<(Round, bool, f64)> = (0..rounds).map(|r| peer_round(peer, work, input, concurrency, r, total)).collect();
+fn peer_summary(
+    peer: &Peer,
+    work: &Path,
+    input: &Path,
+    concurrency: usize,
+    rounds: usize,
+    total: usize,
+) -> Value {
+    let runs: Vec<(Round, bool, f64)> = (0..rounds)
+        .map(|r| peer_round(peer, work, input, concurrency, r, total))
+        .collect();
     let complete = runs.iter().all(|(_, c, _)| *c);
     let mut v = summary(&runs.iter().map(|(r, _, _)| *r).collect::<Vec<_>>());
     v["storage_verified"] = json!(complete);
     // The Node clients run the automerge-repo protocol in the timed window (GridSafe's phones
     // build their request before it): shown so a reader can see which side was the limit.
-    v["client_cpu_s"] = json!((median(runs.iter().map(|(_, _, c)| *c).collect()) * 100.0).round() / 100.0);
-    v.as_object_mut().expect("object").retain(|k, _| k != "p50_ms" && k != "p99_ms");
+    v["client_cpu_s"] =
+        json!((median(runs.iter().map(|(_, _, c)| *c).collect()) * 100.0).round() / 100.0);
+    v.as_object_mut()
+        .expect("object")
+        .retain(|k, _| k != "p50_ms" && k != "p99_ms");
     println!(
         "{}: {} records/s, peak RSS {} MB, server CPU {} s, clients' CPU {} s, storage verified: {complete}",
         peer.label(),
@@ -434,7 +564,12 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
         .iter()
         .enumerate()
         .map(|(n, u)| {
-            let s = day(&work.path().join(format!("phone-{n}.sqlite")), &directory, u, &format!("bench-g{}", n / 2));
+            let s = day(
+                &work.path().join(format!("phone-{n}.sqlite")),
+                &directory,
+                u,
+                &format!("bench-g{}", n / 2),
+            );
             bar.inc(1);
             s
         })
@@ -442,7 +577,10 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
     bar.finish_and_clear();
     let docs_per: usize = stores[0].counts().expect("counts").values().sum::<u64>() as usize;
     let total = phones * docs_per;
-    eprintln!("prepared {phones} phones × {docs_per} records in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "prepared {phones} phones × {docs_per} records in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // The same documents for the peer, every change included.
     let input = work.path().join("peer-input");
@@ -450,11 +588,21 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
         let dir = input.join(format!("p{n:05}"));
         std::fs::create_dir_all(&dir).expect("mkdir");
         let ids: Vec<String> = {
-            let mut stmt = s.raw().prepare("SELECT id FROM docs ORDER BY id").expect("ids");
-            stmt.query_map([], |r| r.get(0)).expect("ids").map(|r| r.expect("id")).collect()
+            let mut stmt = s
+                .raw()
+                .prepare("SELECT id FROM docs ORDER BY id")
+                .expect("ids");
+            stmt.query_map([], |r| r.get(0))
+                .expect("ids")
+                .map(|r| r.expect("id"))
+                .collect()
         };
         for (k, id) in ids.iter().enumerate() {
-            std::fs::write(dir.join(format!("{k:03}.automerge")), s.export_doc(id).expect("export").1).expect("write");
+            std::fs::write(
+                dir.join(format!("{k:03}.automerge")),
+                s.export_doc(id).expect("export").1,
+            )
+            .expect("write");
         }
     }
 
@@ -462,20 +610,54 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
     let postgres = std::env::var("GRIDSAFE_TEST_PG").is_ok();
     let mut backends = vec![Backend::Sqlite];
     if postgres {
-        backends.extend([Backend::Postgres { instances: 1 }, Backend::Postgres { instances: 2 }]);
+        backends.extend([
+            Backend::Postgres { instances: 1 },
+            Backend::Postgres { instances: 2 },
+        ]);
     } else {
-        eprintln!("GRIDSAFE_TEST_PG is not set: PostgreSQL runs skipped (scripts/bench relay starts a throwaway cluster)");
+        eprintln!(
+            "GRIDSAFE_TEST_PG is not set: PostgreSQL runs skipped (scripts/bench relay starts a throwaway cluster)"
+        );
     }
-    let sqlite = prepare(work.path(), &Backend::Sqlite, &directory, &users, &mut stores);
-    let pg = postgres.then(|| prepare(work.path(), &Backend::Postgres { instances: 1 }, &directory, &users, &mut stores));
+    let sqlite = prepare(
+        work.path(),
+        &Backend::Sqlite,
+        &directory,
+        &users,
+        &mut stores,
+    );
+    let pg = postgres.then(|| {
+        prepare(
+            work.path(),
+            &Backend::Postgres { instances: 1 },
+            &directory,
+            &users,
+            &mut stores,
+        )
+    });
     // Built after enrolment (the request carries no token), once for every run.
-    let bodies: Vec<Vec<u8>> = stores.iter_mut().map(|s| s.sync_request(usize::MAX).expect("request").encode()).collect();
+    let bodies: Vec<Vec<u8>> = stores
+        .iter_mut()
+        .map(|s| s.sync_request(usize::MAX).expect("request").encode())
+        .collect();
     for backend in &backends {
         let prep = match backend {
             Backend::Sqlite => &sqlite,
             Backend::Postgres { .. } => pg.as_ref().expect("PostgreSQL prepared"),
         };
-        let rs: Vec<Round> = (0..rounds).map(|r| gridsafe_round(work.path(), backend, prep, &bodies, docs_per, concurrency, r)).collect();
+        let rs: Vec<Round> = (0..rounds)
+            .map(|r| {
+                gridsafe_round(
+                    work.path(),
+                    backend,
+                    prep,
+                    &bodies,
+                    docs_per,
+                    concurrency,
+                    r,
+                )
+            })
+            .collect();
         results.insert(backend.name(), summary(&rs));
     }
     for (k, v) in &results {
@@ -487,7 +669,9 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
     let mut peers = vec![Peer::AutomergeRepo];
     match std::env::var_os("GRIDSAFE_PEER_SAMOD") {
         Some(bin) => peers.push(Peer::Samod(bin.into())),
-        None => eprintln!("GRIDSAFE_PEER_SAMOD is not set: samod skipped (scripts/bench relay builds it)"),
+        None => eprintln!(
+            "GRIDSAFE_PEER_SAMOD is not set: samod skipped (scripts/bench relay builds it)"
+        ),
     }
     let mut out = json!({"bench": "relay", "phones": phones, "records_per_phone": docs_per, "records": total, "concurrency": concurrency, "rounds": rounds});
     let rate = |k: &str| results.get(k).and_then(|v| v["records_per_s"].as_f64());
@@ -495,10 +679,12 @@ pub fn run(phones: usize, concurrency: usize, rounds: usize) {
         let v = peer_summary(peer, work.path(), &input, concurrency, rounds, total);
         let peer_rate = v["records_per_s"].as_f64().unwrap_or(f64::NAN);
         // "ratio_vs_automerge_repo" is the SQLite relay's; the other backends get their own keys.
-        out[format!("ratio_vs_{}", peer.key())] = json!(rate("sqlite").map(|g| (g / peer_rate * 100.0).round() / 100.0));
+        out[format!("ratio_vs_{}", peer.key())] =
+            json!(rate("sqlite").map(|g| (g / peer_rate * 100.0).round() / 100.0));
         for k in ["postgres_1", "postgres_2"] {
             if let Some(pg) = rate(k) {
-                out[format!("{k}_vs_{}", peer.key())] = json!((pg / peer_rate * 100.0).round() / 100.0);
+                out[format!("{k}_vs_{}", peer.key())] =
+                    json!((pg / peer_rate * 100.0).round() / 100.0);
             }
         }
         out[peer.key()] = v;

@@ -35,7 +35,11 @@ fn venue(i: usize, village: &str, grid: &str) -> Venue {
         village: village.to_owned(),
         grid_id: grid.to_owned(),
         profile: gridsafe_tests::fixtures::restaurant_profile(),
-        responsible: Responsible { name: "业主".into(), phone: "13800000000".into(), id_last4: "0000".into() },
+        responsible: Responsible {
+            name: "业主".into(),
+            phone: "13800000000".into(),
+            id_last4: "0000".into(),
+        },
         created_at: ms_to_rfc3339(now_ms()),
         created_by: "office".into(),
         archived: false,
@@ -46,13 +50,18 @@ fn seed(data: &Path, n: usize) {
     let t0 = Instant::now();
     let grids = n.div_ceil(PER_GRID);
     let mut st = RelayStore::open(data).expect("relay");
-    let dir = st.import_directory(&bench_directory(grids)).expect("directory");
+    let dir = st
+        .import_directory(&bench_directory(grids))
+        .expect("directory");
     st.set_password("office", PASSWORD).expect("password");
     let actor = ActorId::random();
-    let e = st.enroll("office", PASSWORD, "seed", &[actor.to_hex_string()]).expect("enrol");
+    let e = st
+        .enroll("office", PASSWORD, "seed", &[actor.to_hex_string()])
+        .expect("enrol");
     drop(st);
     let mut conn = rusqlite::Connection::open(data.join("relay.sqlite")).expect("db");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
     let now = now_ms();
     let mut made = 0;
     while made < n {
@@ -79,20 +88,36 @@ fn seed(data: &Path, n: usize) {
         }
         tx.commit().expect("commit");
         made = (made + 50_000).min(n);
-        eprint!("\rseeding: {made}/{n} venues, {:.0} s   ", t0.elapsed().as_secs_f64());
+        eprint!(
+            "\rseeding: {made}/{n} venues, {:.0} s   ",
+            t0.elapsed().as_secs_f64()
+        );
     }
     eprintln!();
     std::fs::write(data.join(".ready"), "").expect("ready");
 }
 
 fn sync(agent: &ureq::Agent, url: &str, token: &str, req: &SyncRequest) -> SyncResponse {
-    let mut r =
-        agent.post(&format!("{url}/v1/sync")).header("Authorization", &format!("Bearer {token}")).send(&req.encode()[..]).expect("sync");
-    SyncResponse::decode(&r.body_mut().with_config().limit(1 << 30).read_to_vec().expect("body")).expect("decode")
+    let mut r = agent
+        .post(&format!("{url}/v1/sync"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&req.encode()[..])
+        .expect("sync");
+    SyncResponse::decode(
+        &r.body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .expect("body"),
+    )
+    .expect("decode")
 }
 
 pub fn run(n: usize) {
-    let root = std::env::var("BENCH_DATA").map_or_else(|_| std::path::PathBuf::from("bench-data"), std::path::PathBuf::from);
+    let root = std::env::var("BENCH_DATA").map_or_else(
+        |_| std::path::PathBuf::from("bench-data"),
+        std::path::PathBuf::from,
+    );
     let data = root.join(format!("relay-million-{n}"));
     if !data.join(".ready").exists() {
         let _ = std::fs::remove_dir_all(&data);
@@ -103,22 +128,39 @@ pub fn run(n: usize) {
     let mut picked: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
     {
         let conn = rusqlite::Connection::open(data.join("relay.sqlite")).expect("db");
-        let stored: i64 = conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0)).expect("count");
+        let stored: i64 = conn
+            .query_row("SELECT count(*) FROM docs", [], |r| r.get(0))
+            .expect("count");
         eprintln!(
             "relay holds {stored} records ({:.0} MB on disk)",
             std::fs::metadata(data.join("relay.sqlite")).map_or(0, |m| m.len()) as f64 / 1e6
         );
-        let mut ids = conn.prepare("SELECT id FROM docs WHERE kind = 'venue' ORDER BY random() LIMIT 20000").expect("ids");
-        let ids: Vec<String> = ids.query_map([], |r| r.get(0)).expect("ids").map(|r| r.expect("id")).collect();
-        let mut ch = conn.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq").expect("changes");
+        let mut ids = conn
+            .prepare("SELECT id FROM docs WHERE kind = 'venue' ORDER BY random() LIMIT 20000")
+            .expect("ids");
+        let ids: Vec<String> = ids
+            .query_map([], |r| r.get(0))
+            .expect("ids")
+            .map(|r| r.expect("id"))
+            .collect();
+        let mut ch = conn
+            .prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")
+            .expect("changes");
         for id in ids {
-            let bytes: Vec<Vec<u8>> = ch.query_map([&id], |r| r.get(0)).expect("changes").map(|r| r.expect("bytes")).collect();
+            let bytes: Vec<Vec<u8>> = ch
+                .query_map([&id], |r| r.get(0))
+                .expect("changes")
+                .map(|r| r.expect("bytes"))
+                .collect();
             picked.push((id, bytes));
         }
     }
     let relay = spawn_relay(&data);
     let (pid, url) = (relay.child.id(), relay.url.clone());
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(600))).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(600)))
+        .build()
+        .into();
     // The store opens after the address is printed: wait until the relay answers.
     while agent.get(&format!("{url}/healthz")).call().is_err() {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -140,13 +182,27 @@ pub fn run(n: usize) {
             .iter()
             .map(|(id, changes)| {
                 let mut doc = AutoCommit::new().with_actor(actor.clone());
-                doc.apply_changes(changes.iter().map(|b| automerge::Change::from_bytes(b.clone()).expect("change"))).expect("apply");
+                doc.apply_changes(
+                    changes
+                        .iter()
+                        .map(|b| automerge::Change::from_bytes(b.clone()).expect("change")),
+                )
+                .expect("apply");
                 let mut v = records::read_venue(&doc, id).expect("venue");
                 let before = doc.get_heads();
                 v.address = format!("{} (复查)", v.address);
                 records::update_venue(&mut doc, &v).expect("edit");
-                let changes = doc.get_changes(&before).into_iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
-                DocChanges { doc_id: id.clone(), kind: "venue".into(), changes, heads: vec![] }
+                let changes = doc
+                    .get_changes(&before)
+                    .into_iter()
+                    .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+                    .collect();
+                DocChanges {
+                    doc_id: id.clone(),
+                    kind: "venue".into(),
+                    changes,
+                    heads: vec![],
+                }
             })
             .collect();
         let req = SyncRequest {
@@ -164,7 +220,10 @@ pub fn run(n: usize) {
     }
     let edits_s = t.elapsed().as_secs_f64();
     let after_edits = rss_mb(pid);
-    eprintln!("after 20,000 edits to stored venues ({:.0} edits/s): peak RSS {after_edits:.1} MB", 20_000.0 / edits_s);
+    eprintln!(
+        "after 20,000 edits to stored venues ({:.0} edits/s): peak RSS {after_edits:.1} MB",
+        20_000.0 / edits_s
+    );
     // The office's dashboard: overview and the first ledger pages.
     let mut b = gridsafe_tests::browser::Browser::new(&url);
     assert_eq!(b.login("office", PASSWORD), 303);

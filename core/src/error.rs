@@ -1,7 +1,21 @@
 //! The core's one error type. Variants are what a caller acts on differently; each names what was
 //! wrong (file, item, id) so the message can be shown as is.
 
-use crate::lifecycle::Refusal;
+use serde::{Deserialize, Serialize};
+
+/// Why an event was refused, in both languages, with a stable code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}) [{}]", self.en, self.zh, self.code)
+    }
+}
 
 /// Errors returned by `gridsafe-core`.
 #[derive(Debug, thiserror::Error)]

@@ -3,21 +3,166 @@
 //! deadline and departments are derived by one piece of code wherever they are read. The tables'
 //! DDL is [`DDL`] (the phone's first migration holds the same tables).
 
+mod query;
+
+pub use query::{for_each_hazard, hazard_scope, list_hazards};
+
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 use rusqlite::{Connection, params};
 
-use crate::clock::{format_date, ms_to_date, ms_to_rfc3339, now_ms, today};
-use crate::directory::{Directory, DirectoryRoster, Role};
+use crate::clock::{format_date, ms_to_date, now_ms};
+use crate::directory::{Directory, DirectoryRoster};
 use crate::error::{Error, Result};
 use crate::lifecycle::{HazardStatus, fold};
 use crate::records::{HazardHeader, Inspection, StoredEvent, Venue};
-use crate::store::{HazardQuery, HazardRow, check_id, placeholders, split_list};
 
 /// The projection tables, for a database that does not have them yet (the relay's).
-pub const DDL: &str = include_str!("../sql/projections.sql");
+pub const DDL: &str = include_str!("../../sql/projections.sql");
 /// The public-report task table (phone migration 4, relay migration 10).
-pub const TASKS_DDL: &str = include_str!("../sql/tasks.sql");
+pub const TASKS_DDL: &str = include_str!("../../sql/tasks.sql");
+
+/// A hazard as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HazardRow {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub village: String,
+    pub grid_id: String,
+    pub item_id: String,
+    pub domain: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub severity: String,
+    pub confirmation: String,
+    pub state: String,
+    pub due_date: Option<String>,
+    pub overdue: bool,
+    pub lead_depts: Vec<String>,
+    pub source: String,
+    pub fix_mode: String,
+    pub focus: bool,
+    pub combined_group: Option<String>,
+    pub found_at: String,
+    pub recurrence_of: Option<String>,
+}
+
+/// A public report to verify, as listed (from the projection).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub ticket_no: String,
+    pub channel: String,
+    pub received_at: String,
+    pub address: String,
+    pub description: String,
+    pub category: String,
+    pub village: String,
+    pub grid_id: String,
+    /// to_verify / substantiated / not_substantiated
+    pub status: String,
+    pub reason: Option<String>,
+    pub hazard_id: Option<String>,
+}
+
+/// Which hazards to list.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HazardQuery {
+    /// Restrict to what the user is responsible for (grids, department).
+    pub scope_user: Option<String>,
+    pub venue_id: Option<String>,
+    pub open_only: bool,
+    pub overdue_only: bool,
+    pub limit: Option<u32>,
+    /// Rows to skip (pages of the office ledger).
+    #[serde(default)]
+    pub offset: Option<u32>,
+    /// Exact-match filters of the office ledger (village code, domain, state, severity, lead
+    /// department, source).
+    #[serde(default)]
+    pub village: Option<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub dept: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// Found on or after / on or before these Shanghai dates (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub found_from: Option<String>,
+    #[serde(default)]
+    pub found_to: Option<String>,
+    /// Order of the rows: [`SORTS`]; soonest deadline first when absent.
+    #[serde(default)]
+    pub sort: Option<String>,
+}
+
+/// The orders a hazard list can be sorted in, and their SQL.
+pub const SORTS: [(&str, &str); 6] = [
+    ("due", "due_date IS NULL, due_date, found_ms, id"),
+    ("found_desc", "found_ms DESC, id"),
+    ("found", "found_ms, id"),
+    ("village", "village, due_date IS NULL, due_date, id"),
+    (
+        "severity",
+        "severity = 'general', severity, due_date IS NULL, due_date, id",
+    ),
+    ("updated", "updated_ms DESC, id"),
+];
+
+/// Splits a comma-separated column (heads, venue types, departments), skipping empty parts.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn placeholders(n: usize) -> String {
+    if n == 0 {
+        "NULL".into()
+    } else {
+        vec!["?"; n].join(",")
+    }
+}
+
+pub fn hazard_row(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> HazardRow {
+    HazardRow {
+        id: h.id.clone(),
+        venue_id: h.venue_id.clone(),
+        venue_name: h.venue_name.clone(),
+        village: h.village.clone(),
+        grid_id: h.grid_id.clone(),
+        item_id: h.item_id.clone(),
+        domain: h.domain.clone(),
+        title_zh: h.title_zh.clone(),
+        title_en: h.title_en.clone(),
+        severity: s.severity.clone(),
+        confirmation: serde_json::to_value(s.confirmation)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        state: s.state.as_str().into(),
+        due_date: s.deadline.clone(),
+        overdue: s.is_overdue(today),
+        lead_depts: h.lead_depts.clone(),
+        source: h.source.clone(),
+        fix_mode: s.fix_mode.clone(),
+        focus: h.focus,
+        combined_group: h.combined_group.clone(),
+        found_at: h.found_at.clone(),
+        recurrence_of: h.recurrence_of.clone(),
+    }
+}
 
 /// A hazard's derived state: the lifecycle fold over its events, with authorship from the actor
 /// map (actor hex → user id) and roles and scopes from the directory.
@@ -103,8 +248,8 @@ pub fn index_task(tx: &Connection, t: &crate::records::Task) -> Result<()> {
 pub const TASK_COLUMNS: &str = "id, ticket_no, channel, received_at, address, description, category, village, grid_id, status, reason, hazard_id";
 
 /// A `tasks_idx` row selected with [`TASK_COLUMNS`] (the phone's list and the office's intake page).
-pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<crate::store::TaskRow> {
-    Ok(crate::store::TaskRow {
+pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
         id: r.get(0)?,
         ticket_no: r.get(1)?,
         channel: r.get(2)?,
@@ -190,175 +335,6 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
         )?;
     }
     Ok(())
-}
-
-/// The SQL condition (over `hazards_idx`) for the hazards `user_id` is responsible for: an
-/// inspector's grids, a reviewer's department, everything for the town office; administrators
-/// see none.
-pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<String>)> {
-    let user = dir
-        .user(user_id)
-        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
-    Ok(match user.role {
-        Role::Inspector => (
-            format!("grid_id IN ({})", placeholders(user.grids.len())),
-            user.grids.clone(),
-        ),
-        Role::Reviewer => (
-            "id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into(),
-            vec![user.department.clone().unwrap_or_default()],
-        ),
-        Role::TownOffice => ("1 = 1".into(), vec![]),
-        Role::Admin => return Err(Error::Forbidden("administrators do not see hazards".into())),
-    })
-}
-
-/// Hazards from the projection, in the user's scope when `q.scope_user` is set, soonest deadline
-/// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
-/// phone's lists and the office ledger run this same query.
-pub fn list_hazards(
-    conn: &Connection,
-    dir: &Directory,
-    q: &HazardQuery,
-) -> Result<(Vec<HazardRow>, u64)> {
-    let mut rows = Vec::new();
-    let total = for_each_hazard(conn, dir, q, &mut |r| {
-        rows.push(r);
-        Ok(())
-    })?;
-    Ok((rows, total))
-}
-
-/// [`list_hazards`] one row at a time, so an export of 100,000 rows never holds them all.
-pub fn for_each_hazard(
-    conn: &Connection,
-    dir: &Directory,
-    q: &HazardQuery,
-    f: &mut dyn FnMut(HazardRow) -> Result<()>,
-) -> Result<u64> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<String> = Vec::new();
-    if let Some(u) = &q.scope_user {
-        let (clause, a) = hazard_scope(dir, u)?;
-        clauses.push(clause);
-        args.extend(a);
-    }
-    if let Some(v) = &q.venue_id {
-        check_id("venue", v)?;
-        clauses.push("venue_id = ?".into());
-        args.push(v.clone());
-    }
-    for (col, v) in [
-        ("village", &q.village),
-        ("grid_id", &q.grid),
-        ("domain", &q.domain),
-        ("state", &q.state),
-        ("severity", &q.severity),
-        ("source", &q.source),
-    ] {
-        if let Some(v) = v {
-            clauses.push(format!("{col} = ?"));
-            args.push(v.clone());
-        }
-    }
-    if let Some(d) = &q.dept {
-        clauses.push("id IN (SELECT hazard_id FROM hazard_depts WHERE dept = ?)".into());
-        args.push(d.clone());
-    }
-    if q.open_only {
-        clauses.push("is_open = 1".into());
-    }
-    for (bound, op, v) in [
-        ("found_from", ">=", &q.found_from),
-        ("found_to", "<", &q.found_to),
-    ] {
-        if let Some(v) = v {
-            let d = crate::clock::parse_date(v).map_err(|_| {
-                Error::invalid(format!("{bound}: {v:?} is not a date (YYYY-MM-DD)"))
-            })?;
-            // found_to includes its day: compare with the start of the next one.
-            let d = if op == "<" {
-                d.next_day().unwrap_or(d)
-            } else {
-                d
-            };
-            clauses.push(format!("found_ms {op} ?"));
-            args.push(crate::clock::start_of_day_ms(d).to_string());
-        }
-    }
-    let order = match q.sort.as_deref() {
-        None | Some("") => crate::store::SORTS[0].1,
-        Some(s) => crate::store::SORTS
-            .iter()
-            .find(|(k, _)| *k == s)
-            .map(|(_, o)| *o)
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "sort: unknown order {s:?} (one of {})",
-                    crate::store::SORTS.map(|(k, _)| k).join(", ")
-                ))
-            })?,
-    };
-    let today_s = format_date(today());
-    if q.overdue_only {
-        clauses.push("awaiting = 1 AND due_date < ?".into());
-        args.push(today_s.clone());
-    }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM hazards_idx{filter}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let mut sql = format!(
-        "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
-                lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx{filter}
-         ORDER BY {order}"
-    );
-    if q.limit.is_some() || q.offset.is_some() {
-        sql.push_str(&format!(
-            " LIMIT {} OFFSET {}",
-            q.limit.map_or(-1, i64::from),
-            q.offset.unwrap_or(0)
-        ));
-    }
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        let due: Option<String> = r.get(12)?;
-        let awaiting: bool = r.get(13)?;
-        let depts: String = r.get(14)?;
-        Ok(HazardRow {
-            id: r.get(0)?,
-            venue_id: r.get(1)?,
-            venue_name: r.get(2)?,
-            village: r.get(3)?,
-            grid_id: r.get(4)?,
-            item_id: r.get(5)?,
-            domain: r.get(6)?,
-            title_zh: r.get(7)?,
-            title_en: r.get(8)?,
-            severity: r.get(9)?,
-            confirmation: r.get(10)?,
-            state: r.get(11)?,
-            overdue: awaiting && due.as_deref().is_some_and(|d| d < today_s.as_str()),
-            due_date: due,
-            lead_depts: split_list(&depts),
-            source: r.get(15)?,
-            fix_mode: r.get(16)?,
-            focus: r.get(17)?,
-            combined_group: r.get(18)?,
-            found_at: ms_to_rfc3339(r.get(19)?),
-            recurrence_of: r.get(20)?,
-        })
-    })?;
-    for row in rows {
-        f(row?)?;
-    }
-    Ok(total as u64)
 }
 
 #[cfg(test)]

@@ -5,9 +5,19 @@
 //! appends always land in the same list object. Photos are never inside documents: only their
 //! SHA-256 and metadata are.
 
+mod hazard;
+
+pub use hazard::{
+    EventRecord, HazardHeader, StoredEvent, append_event, new_hazard_doc, read_hazard,
+};
+
+mod chunks;
+
+pub use chunks::{CHUNK_CHANGE, CHUNK_COMPRESSED_CHANGE, CHUNK_DOCUMENT, check_chunks, untrusted};
+
 use std::collections::BTreeMap;
 
-use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc, Value};
 use autosurgeon::{Hydrate, Reconcile, hydrate_prop, reconcile, reconcile_insert, reconcile_prop};
 use serde::{Deserialize, Serialize};
 
@@ -170,153 +180,11 @@ struct InspectionRoot {
     inspection: Inspection,
 }
 
-/// 隐患: the registration data. Never edited after creation; everything that changes is an event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
-pub struct HazardHeader {
-    pub id: String,
-    pub venue_id: String,
-    pub venue_name: String,
-    pub village: String,
-    pub grid_id: String,
-    pub inspection_id: Option<String>,
-    pub template_id: String,
-    pub template_version: String,
-    pub item_id: String,
-    pub domain: String,
-    pub title_zh: String,
-    pub title_en: String,
-    pub finding_zh: String,
-    pub finding_en: String,
-    pub basis_refs: Vec<String>,
-    pub basis_edition: BTreeMap<String, String>,
-    /// general / major_candidate
-    pub severity_proposed: String,
-    pub focus: bool,
-    pub combined_group: Option<String>,
-    pub lead_depts: Vec<String>,
-    /// inspection / self_report / public_report / referral
-    pub source: String,
-    pub ticket_no: Option<String>,
-    /// on_spot / deadline
-    pub fix_mode: String,
-    /// Default deadline (YYYY-MM-DD) from the item; a notice or reviewer may change it.
-    pub deadline: Option<String>,
-    pub recurrence_of: Option<String>,
-    pub found_at: String,
-    pub found_ms: i64,
-    pub found_by: String,
-    /// Before photos.
-    pub photos: Vec<PhotoRef>,
-}
-
-/// A lifecycle event as stored. Who wrote it is not a field: it is the actor of the change that
-/// created the event object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
-pub struct EventRecord {
-    pub id: String,
-    pub kind: String,
-    /// Hybrid logical clock: wall milliseconds and counter.
-    pub ms: i64,
-    pub counter: u32,
-    pub reason: Option<String>,
-    pub deadline: Option<String>,
-    pub photo: Option<String>,
-    pub inspection_id: Option<String>,
-    pub text: Option<String>,
-}
-
-/// An event with its provenance, read back from a document.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredEvent {
-    pub record: EventRecord,
-    /// Hex actor id of the change that created the event.
-    pub actor: String,
-    /// True when any field of the event was written by another actor than its creator.
-    pub tampered: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
-struct HazardRoot {
-    schema: u64,
-    kind: String,
-    hazard: HazardHeader,
-    events: Vec<EventRecord>,
-}
-
 fn doc_err(id: &str, reason: impl Into<String>) -> Error {
     Error::Document {
         id: id.to_owned(),
         reason: reason.into(),
     }
-}
-
-/// Runs automerge over bytes that came from outside (a phone's push, an imported file, a pull).
-/// automerge 0.12 panics on some malformed changes instead of returning an error (found by the
-/// `sync_push` fuzz target: an `unwrap` in its op import); a panic here becomes
-/// [`Error::Document`] for `id`, and the half-applied document is dropped by the caller.
-pub fn untrusted<T>(id: &str, f: impl FnOnce() -> T) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
-        doc_err(
-            id,
-            "malformed automerge data (the changes cannot be read); nothing was applied",
-        )
-    })
-}
-
-/// automerge chunk types, from the chunk header (magic, checksum, type, length).
-pub const CHUNK_DOCUMENT: u8 = 0;
-pub const CHUNK_CHANGE: u8 = 1;
-pub const CHUNK_COMPRESSED_CHANGE: u8 = 2;
-
-/// Walks the chunk headers of automerge bytes from outside and refuses any chunk whose type is
-/// not in `allowed`, before automerge parses a byte of it. automerge 0.12 also reads "bundle"
-/// chunks (type 3), and a 76-byte bundle declaring a huge delta-encoded column makes it allocate
-/// 2 GiB (found by the `sync_push` fuzz target); phones never send one, so the relay and the
-/// phone accept only what a phone produces.
-pub fn check_chunks(id: &str, bytes: &[u8], allowed: &[u8]) -> Result<()> {
-    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-    let mut rest = bytes;
-    if rest.is_empty() {
-        return Err(doc_err(id, "no automerge data"));
-    }
-    while !rest.is_empty() {
-        if rest.len() < 9 || rest[..4] != MAGIC {
-            return Err(doc_err(id, "not automerge data (no chunk header)"));
-        }
-        let kind = rest[8];
-        if !allowed.contains(&kind) {
-            return Err(doc_err(
-                id,
-                format!(
-                    "automerge chunk of type {kind} is not accepted here (expected one of {allowed:?})"
-                ),
-            ));
-        }
-        // The contents' length, unsigned LEB128.
-        let (mut len, mut shift, mut at) = (0u64, 0u32, 9usize);
-        loop {
-            let b = *rest
-                .get(at)
-                .ok_or_else(|| doc_err(id, "truncated automerge chunk header"))?;
-            at += 1;
-            if shift >= 63 {
-                return Err(doc_err(id, "automerge chunk length overflows"));
-            }
-            len |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| at.checked_add(l))
-            .filter(|&e| e <= rest.len());
-        let end =
-            end.ok_or_else(|| doc_err(id, "automerge chunk is longer than the bytes given"))?;
-        rest = &rest[end..];
-    }
-    Ok(())
 }
 
 pub fn new_doc(actor: &ActorId) -> AutoCommit {
@@ -545,70 +413,6 @@ pub fn put_finish(doc: &mut AutoCommit, id: &str, finish: &Finish) -> Result<()>
     let insp = obj(doc, &ROOT, "inspection", id)?;
     reconcile_prop(doc, &insp, "finish", Some(finish))?;
     Ok(())
-}
-
-/// A new hazard document holding its header and its first event (registration), in one change.
-pub fn new_hazard_doc(
-    actor: &ActorId,
-    header: &HazardHeader,
-    register: &EventRecord,
-) -> Result<AutoCommit> {
-    let mut doc = new_doc(actor);
-    reconcile(
-        &mut doc,
-        HazardRoot {
-            schema: SCHEMA,
-            kind: "hazard".into(),
-            hazard: header.clone(),
-            events: vec![register.clone()],
-        },
-    )?;
-    Ok(doc)
-}
-
-pub fn append_event(doc: &mut AutoCommit, id: &str, ev: &EventRecord) -> Result<()> {
-    let events = obj(doc, &ROOT, "events", id)?;
-    let len = doc.length(&events);
-    reconcile_insert(doc, events, len, ev)?;
-    Ok(())
-}
-
-fn actor_of(id: &automerge::ObjId) -> Option<String> {
-    match id {
-        automerge::ObjId::Id(_, actor, _) => Some(actor.to_hex_string()),
-        automerge::ObjId::Root => None,
-    }
-}
-
-/// Reads the header and every event with the actor that created it.
-pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<StoredEvent>)> {
-    expect_kind(doc, id, DocKind::Hazard)?;
-    let header: HazardHeader = hydrate_prop(doc, ROOT, "hazard")?;
-    let events = obj(doc, &ROOT, "events", id)?;
-    let n = doc.length(&events);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let Some((Value::Object(ObjType::Map), ev_obj)) = doc.get(&events, i)? else {
-            return Err(doc_err(id, format!("event {i} is not a map")));
-        };
-        let record: EventRecord = hydrate_prop(doc, &events, i)?;
-        let actor = actor_of(&ev_obj).unwrap_or_default();
-        // Any value of any field written by someone else marks the event as tampered with.
-        let mut tampered = false;
-        for key in doc.keys(&ev_obj) {
-            for (_, vid) in doc.get_all(&ev_obj, key.as_str())? {
-                if actor_of(&vid).is_some_and(|a| a != actor) {
-                    tampered = true;
-                }
-            }
-        }
-        out.push(StoredEvent {
-            record,
-            actor,
-            tampered,
-        });
-    }
-    Ok((header, out))
 }
 
 /// The actor ids that wrote any change in the document.

@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::store::{RelayError, Result};
+use crate::error::{RelayError, Result};
 
 /// Where an upload stands after one chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

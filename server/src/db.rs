@@ -15,7 +15,7 @@ use postgres::{Client, NoTls, Statement};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use crate::store::{RelayError, Result};
+use crate::error::{RelayError, Result};
 
 /// One SQL value, as both databases store it: integers are 64-bit (BIGINT in PostgreSQL).
 #[derive(Clone, Debug, PartialEq)]
@@ -247,7 +247,7 @@ impl Pg {
                     .map_err(|e| RelayError::Storage(format!("migration {}: {e}", n + 1)))?;
                 tx.execute(
                     "INSERT INTO gridsafe_schema (version, applied_ms) VALUES ($1, $2)",
-                    &[&(n as i64 + 1), &crate::store::now_ms()],
+                    &[&(n as i64 + 1), &gridsafe_core::clock::now_ms()],
                 )
                 .map_err(pg_err)?;
                 tx.commit().map_err(pg_err)?;

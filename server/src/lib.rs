@@ -11,6 +11,7 @@ pub mod backup;
 pub mod blobs;
 pub mod db;
 pub mod demo;
+pub mod error;
 pub mod intake;
 pub mod owner;
 pub mod report;

@@ -1,0 +1,64 @@
+//! Photo records: which uploads are complete, and who may read a photo (by the records that
+//! reference it).
+
+use gridsafe_core::directory::User;
+use gridsafe_core::policy;
+use gridsafe_core::records::DocKind;
+use gridsafe_core::store::split_list;
+use rusqlite::params;
+
+use super::Device;
+use super::{RelayStore, Result, now_ms};
+use crate::vals;
+
+impl RelayStore {
+    /// Records a completed, verified upload.
+    pub fn blob_completed(&mut self, sha: &str, size: u64, device: &Device) -> Result<()> {
+        self.db().exec(
+            "INSERT INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            vals![sha, size as i64, &device.id, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    pub fn blob_complete(&mut self, sha: &str) -> Result<bool> {
+        Ok(self
+            .db()
+            .one("SELECT 1 FROM blobs WHERE sha256 = ?1", vals![sha])?
+            .is_some())
+    }
+
+    /// May this device download the photo? Only when a record in its user's scope references it.
+    pub fn may_read_blob(&mut self, device: &Device, sha: &str) -> Result<bool> {
+        self.user_may_read_blob(&device.user, sha)
+    }
+
+    /// May `user` see the photo? Only when a record in their scope references it.
+    pub fn user_may_read_blob(&mut self, user: &User, sha: &str) -> Result<bool> {
+        let rows = self
+            .db()
+            .query("SELECT d.kind, d.grid_id, d.depts FROM blob_refs b JOIN docs d ON d.id = b.doc_id WHERE b.sha256 = ?1", vals![sha])?;
+        for row in rows {
+            let (kind, grid, depts) = (row.text(0)?, row.text(1)?, row.text(2)?);
+            let kind = DocKind::parse(&kind).unwrap_or(DocKind::Venue);
+            let depts = split_list(&depts);
+            if policy::may_write_record(user, kind, &grid, &depts) {
+                return Ok(true);
+            }
+        }
+        // An owner's photo not (yet) accepted into a record: readable where its hazard is.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.grid_id, h.lead_depts FROM owner_reports o JOIN hazards_idx h ON h.id = o.hazard_id WHERE o.photo = ?1 OR o.thumb = ?1",
+        )?;
+        let rows = stmt.query_map(params![sha], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (grid, depts) = row?;
+            if policy::may_write_record(user, DocKind::Hazard, &grid, &split_list(&depts)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,72 @@
+//! Dashboard sessions: sign-in with the per-user and relay-wide lockouts, the session lookup on
+//! every page, sign-out.
+
+use super::{RelayError, RelayStore, Result, now_ms, sha256_hex};
+use gridsafe_core::directory::User;
+use rand_core::{OsRng, RngCore};
+use rusqlite::{OptionalExtension, params};
+
+/// A dashboard session lasts a working day.
+pub const SESSION_MS: i64 = 10 * 3_600_000;
+
+impl RelayStore {
+    /// Signs a user in to the dashboard: a random session token (stored hashed, valid
+    /// [`SESSION_MS`]) and a CSRF token for its forms. After [`LOCKOUT_FAILURES`] failed attempts
+    /// within [`LOCKOUT_MS`] the user name is locked for the rest of that window, even with the
+    /// right password.
+    pub fn web_login(&mut self, user_id: &str, password: &str) -> Result<(String, String, User)> {
+        self.refresh_directory()?;
+        let now = now_ms();
+        let user = self.guarded(user_id, "dashboard sign-in", |st| {
+            st.check_password(user_id, password)
+        })?;
+        self.audit(&user.id, "auth.login", &user.id, "dashboard")?;
+        let mut raw = [0u8; 32];
+        OsRng.fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        OsRng.fill_bytes(&mut raw);
+        let csrf = hex::encode(raw);
+        self.conn.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![sha256_hex(token.as_bytes()), user.id, csrf, now, now + SESSION_MS],
+        )?;
+        Ok((token, csrf, user))
+    }
+
+    /// The user and CSRF token of a live dashboard session.
+    pub fn web_session(&mut self, token: &str) -> Result<(User, String)> {
+        self.refresh_directory()?;
+        // The office's pages read the projections: bring in what other relays took.
+        self.catch_up()?;
+        let row: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT user_id, csrf, expires_ms FROM web_sessions WHERE token_hash = ?1",
+                params![sha256_hex(token.as_bytes())],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (user_id, csrf, expires) =
+            row.ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+        if expires <= now_ms() {
+            return Err(RelayError::Unauthorized(
+                "the session has expired; please sign in again".into(),
+            ));
+        }
+        let user = self
+            .dir
+            .as_ref()
+            .and_then(|d| d.user(&user_id))
+            .cloned()
+            .ok_or_else(|| RelayError::Unauthorized(format!("user {user_id} no longer exists")))?;
+        Ok((user, csrf))
+    }
+
+    pub fn web_logout(&mut self, token: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM web_sessions WHERE token_hash = ?1",
+            params![sha256_hex(token.as_bytes())],
+        )?;
+        Ok(())
+    }
+}

@@ -1,5 +1,9 @@
 //! The relay's one error type: what a caller acts on differently (sign in again, not allowed,
-//! bad input, unknown, refused by a rule, too many, storage). The web layer maps each to a status.
+//! bad input, unknown, refused by a rule, too many, storage), and [`ApiError`], the same as an
+//! answer to a phone.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -34,3 +38,32 @@ impl From<gridsafe_core::Error> for RelayError {
 }
 
 pub type Result<T, E = RelayError> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub struct ApiError(pub RelayError);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            RelayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::NotFound(_) => StatusCode::NOT_FOUND,
+            RelayError::Refused(_) => StatusCode::CONFLICT,
+            RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "request failed");
+            // The details (SQL, database host, file paths) are for the relay's log, not for
+            // whoever sent the request; the phone keeps its work and tries again.
+            return (
+                status,
+                "storage error on the relay (logged there); try again later",
+            )
+                .into_response();
+        }
+        tracing::info!(error = %self.0, status = status.as_u16(), "request refused");
+        (status, self.0.to_string()).into_response()
+    }
+}

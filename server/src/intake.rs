@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use gridsafe_core::store::TaskRow;
 
-use crate::store::{RelayError, RelayStore};
+use crate::error::RelayError;
+use crate::store::RelayStore;
 
 type Result<T> = std::result::Result<T, RelayError>;
 

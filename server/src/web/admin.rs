@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
-use crate::store::RelayError;
+use crate::error::RelayError;
 
 struct UserRow {
     id: String,

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
+use crate::error::RelayError;
 use crate::intake::{Ticket, parse_csv};
-use crate::store::RelayError;
 
 #[derive(Template)]
 #[template(path = "intake.html")]

@@ -17,7 +17,7 @@ use gridsafe_core::store::{HazardQuery, HazardRow};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::store::RelayError;
+use crate::error::RelayError;
 
 mod admin;
 mod intake;
@@ -1256,7 +1256,7 @@ async fn photo(
     AxPath(sha): AxPath<String>,
 ) -> Result<Response, WebError> {
     let (user, _) = signed_in(&s, &headers).await?;
-    crate::check_sha(&sha).map_err(|e| e.0)?;
+    crate::api::check_sha(&sha).map_err(|e| e.0)?;
     let sha = s
         .with_store(move |st| {
             if !st.user_may_read_blob(&user, &sha)? {

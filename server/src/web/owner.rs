@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{Chrome, WebError, check_csrf, html, signed_in};
 use crate::AppState;
+use crate::error::RelayError;
 use crate::owner::{MAX_PHOTO_BYTES, OwnerPage};
-use crate::store::RelayError;
 
 #[derive(Template)]
 #[template(path = "owner.html")]

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{Chrome, WebError, download, html, on_reader, signed_in};
 use crate::AppState;
+use crate::error::RelayError;
 use crate::report::{self, Counts, Period, Report};
-use crate::store::RelayError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

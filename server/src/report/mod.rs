@@ -8,17 +8,25 @@
 //! starts the day after the previous month's cut-off. Flows (found, 即改, rectified, closed) count
 //! inside the period; stocks (open, overdue) are as of the moment the report is generated.
 
+mod model;
+
+use model::pct;
+pub use model::{Case, Counts, DomainBlock, DomainRow, FocusRow, MajorRow, Report, VillageStats};
+
+mod period;
+
+pub use period::{Period, cutoff_day, set_cutoff_day};
+
 use std::collections::BTreeMap;
 
 use gridsafe_core::clock::{Month, format_date, ms_to_date, parse_date, start_of_day_ms};
 use gridsafe_core::directory::{Directory, Role, User};
 use gridsafe_core::projection::hazard_scope;
 use rusqlite::types::Value as V;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
-use serde::Serialize;
+use rusqlite::{Connection, params_from_iter};
 use time::Date;
 
-use crate::store::RelayError;
+use crate::error::RelayError;
 
 type Result<T> = std::result::Result<T, RelayError>;
 
@@ -70,268 +78,6 @@ pub fn domain_label(code: &str) -> (&str, &str) {
         .iter()
         .find(|d| d.0 == code)
         .map_or((code, code), |d| (d.1, d.2))
-}
-
-/// A report period: the days from `from` to `to`, both included (Shanghai dates).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Period {
-    /// The report's month, `YYYY-MM`: the month the cut-off day falls in.
-    pub month: String,
-    pub from: String,
-    pub to: String,
-    pub cutoff_day: u8,
-}
-
-impl Period {
-    /// The period of the report for `month` (`YYYY-MM`) with the cut-off on `cutoff_day` (1–28,
-    /// so that every month has it).
-    pub fn of_month(month: &str, cutoff_day: u8) -> Result<Period> {
-        check_cutoff(cutoff_day)?;
-        let bad = || RelayError::BadRequest(format!("month {month:?} is not YYYY-MM"));
-        let (y, m) = month.split_once('-').ok_or_else(bad)?;
-        let (y, m): (i32, u8) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        if !(2000..=2100).contains(&y) {
-            return Err(bad());
-        }
-        let m = Month::try_from(m).map_err(|_| bad())?;
-        let to = Date::from_calendar_date(y, m, cutoff_day).map_err(|_| bad())?;
-        let (py, pm) = if m == Month::January {
-            (y - 1, Month::December)
-        } else {
-            (y, m.previous())
-        };
-        let prev = Date::from_calendar_date(py, pm, cutoff_day).map_err(|_| bad())?;
-        let from = prev.next_day().ok_or_else(bad)?;
-        Ok(Period {
-            month: format!("{y:04}-{:02}", u8::from(m)),
-            from: format_date(from),
-            to: format_date(to),
-            cutoff_day,
-        })
-    }
-
-    /// The period `today` falls in: after the cut-off day, next month's report.
-    pub fn containing(today: Date, cutoff_day: u8) -> Result<Period> {
-        let (mut y, mut m) = (today.year(), today.month());
-        if today.day() > cutoff_day {
-            if m == Month::December {
-                y += 1;
-            }
-            m = m.next();
-        }
-        Period::of_month(&format!("{y:04}-{:02}", u8::from(m)), cutoff_day)
-    }
-
-    /// The previous month's period (for the "previous report" link).
-    pub fn previous(&self) -> Result<Period> {
-        let from = parse_date(&self.from)?;
-        Period::containing(from.previous_day().unwrap_or(from), self.cutoff_day)
-    }
-
-    pub fn next(&self) -> Result<Period> {
-        let to = parse_date(&self.to)?;
-        Period::containing(to.next_day().unwrap_or(to), self.cutoff_day)
-    }
-
-    /// Milliseconds of the period's first instant and of the instant after its last day.
-    fn bounds_ms(&self) -> Result<(i64, i64)> {
-        let from = parse_date(&self.from)?;
-        let to = parse_date(&self.to)?;
-        Ok((
-            start_of_day_ms(from),
-            start_of_day_ms(to.next_day().unwrap_or(to)),
-        ))
-    }
-}
-
-fn check_cutoff(day: u8) -> Result<()> {
-    if (1..=28).contains(&day) {
-        Ok(())
-    } else {
-        Err(RelayError::BadRequest(format!(
-            "the report cut-off day must be 1–28 (every month has it), not {day}"
-        )))
-    }
-}
-
-/// The configured cut-off day (`gridsafe-server admin report-cutoff`), or the default.
-pub fn cutoff_day(conn: &Connection) -> Result<u8> {
-    let v: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'report_cutoff_day'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CUTOFF_DAY))
-}
-
-pub fn set_cutoff_day(conn: &Connection, day: u8) -> Result<()> {
-    check_cutoff(day)?;
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('report_cutoff_day', ?1)",
-        [day.to_string()],
-    )?;
-    Ok(())
-}
-
-/// The counts of one domain × village cell (or a total).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub venues_inspected: i64,
-    pub found_general: i64,
-    pub found_major: i64,
-    pub on_spot: i64,
-    pub rectified: i64,
-    pub closed: i64,
-    pub open: i64,
-    pub overdue: i64,
-    /// Found in the period, per [`SOURCES`].
-    pub by_source: [i64; 4],
-}
-
-impl Counts {
-    fn add(&mut self, o: &Counts) {
-        self.venues_inspected += o.venues_inspected;
-        self.found_general += o.found_general;
-        self.found_major += o.found_major;
-        self.on_spot += o.on_spot;
-        self.rectified += o.rectified;
-        self.closed += o.closed;
-        self.open += o.open;
-        self.overdue += o.overdue;
-        for (a, b) in self.by_source.iter_mut().zip(o.by_source) {
-            *a += b;
-        }
-    }
-
-    pub fn found(&self) -> i64 {
-        self.found_general + self.found_major
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct DomainRow {
-    pub village: String,
-    pub village_zh: String,
-    pub c: Counts,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct DomainBlock {
-    pub domain: String,
-    pub label_zh: String,
-    pub label_en: String,
-    pub rows: Vec<DomainRow>,
-    pub total: Counts,
-}
-
-/// Per-village statistics (§6.4 "Per-village statistics").
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct VillageStats {
-    pub village: String,
-    pub village_zh: String,
-    pub venues: i64,
-    pub inspected: i64,
-    pub inspections: i64,
-    pub found: i64,
-    pub on_spot: i64,
-    pub closed: i64,
-    /// Every hazard found up to the period's end, and how many of them are closed.
-    pub registered_total: i64,
-    pub closed_total: i64,
-    pub overdue: i64,
-    pub recurrences: i64,
-}
-
-impl VillageStats {
-    pub fn coverage_pct(&self) -> i64 {
-        pct(self.inspected, self.venues)
-    }
-    /// Hazards found in the period per 100 venues in the register, one decimal.
-    pub fn per_100(&self) -> String {
-        if self.venues == 0 {
-            "—".into()
-        } else {
-            format!("{:.1}", self.found as f64 * 100.0 / self.venues as f64)
-        }
-    }
-    pub fn rectification_pct(&self) -> i64 {
-        pct(self.closed_total, self.registered_total)
-    }
-    pub fn on_spot_pct(&self) -> i64 {
-        pct(self.on_spot, self.found)
-    }
-}
-
-fn pct(a: i64, b: i64) -> i64 {
-    if b == 0 { 0 } else { a * 100 / b }
-}
-
-/// A focus item (GEN★): found in the period, at how many venues, and the share of the venues
-/// inspected in its domain.
-#[derive(Clone, Debug, Serialize)]
-pub struct FocusRow {
-    pub item_id: String,
-    pub title_zh: String,
-    pub title_en: String,
-    pub domain: String,
-    pub found: i64,
-    pub open: i64,
-    pub venues: i64,
-    pub venues_pct: i64,
-}
-
-/// A typical case: a hazard found in the period, with its first before photo and last after photo.
-#[derive(Clone, Debug, Serialize)]
-pub struct Case {
-    pub id: String,
-    pub title_zh: String,
-    pub venue_name: String,
-    pub village_zh: String,
-    pub severity: String,
-    pub state: String,
-    pub basis: String,
-    pub before_thumb: String,
-    pub after_photo: Option<String>,
-}
-
-/// A row of the major-hazard ledger (§6.4 "Major-hazard ledger: 存量 vs 增量").
-#[derive(Clone, Debug, Serialize)]
-pub struct MajorRow {
-    pub id: String,
-    pub venue_name: String,
-    pub village_zh: String,
-    pub domain: String,
-    pub title_zh: String,
-    pub basis: String,
-    pub found: String,
-    pub year: i32,
-    pub severity: String,
-    pub state: String,
-    pub due_date: String,
-    pub plan: bool,
-    pub escalations: i64,
-    /// Stock (found before the report's year) or increment (found in it).
-    pub stock: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    pub period: Period,
-    pub generated_at: String,
-    pub totals: Counts,
-    pub domains: Vec<DomainBlock>,
-    pub villages: Vec<VillageStats>,
-    pub focus: Vec<FocusRow>,
-    pub cases: Vec<Case>,
-    pub majors: Vec<MajorRow>,
-    /// Confirmed majors found before the report's year and open at its start (§6.4).
-    pub major_stock: i64,
-    pub major_stock_open: i64,
-    /// Confirmed majors found in the report's year.
-    pub major_increment: i64,
-    pub major_increment_open: i64,
 }
 
 /// The monthly report for `period` in `user`'s scope (an inspector's grids, a reviewer's

@@ -1,0 +1,98 @@
+//! The venue's rectification notice as the office prints it, and revoking a venue's owner links.
+
+use super::*;
+use crate::store::{Record, RelayError, RelayStore};
+use gridsafe_core::directory::{Role, User};
+use gridsafe_core::owner_link::{self, OwnerLink};
+use rusqlite::params;
+
+impl RelayStore {
+    /// Ends every owner link of a venue issued until now (a lost or misused notice); phones'
+    /// next notices work again.
+    pub fn revoke_owner_links(&mut self, user: &User, venue_id: &str) -> Result<()> {
+        gridsafe_core::store::check_id("venue", venue_id)?;
+        if !matches!(user.role, Role::Reviewer | Role::TownOffice) {
+            return Err(RelayError::Forbidden(
+                "owner links are revoked by a lead department or the town office".into(),
+            ));
+        }
+        self.conn.execute(
+            "INSERT OR REPLACE INTO owner_link_revocations (venue_id, revoked_ms, revoked_by) VALUES (?1, ?2, ?3)",
+            params![venue_id, gridsafe_core::clock::now_ms(), user.id],
+        )?;
+        Ok(())
+    }
+
+    /// The rectification notice of a venue as the office prints it: core's notice over the
+    /// relay's records, with an owner link signed by `user`'s dashboard device, under `base_url`.
+    pub fn venue_notice(
+        &mut self,
+        user: &User,
+        venue_id: &str,
+        base_url: &str,
+    ) -> Result<gridsafe_core::notice::Notice> {
+        gridsafe_core::store::check_id("venue", venue_id)?;
+        self.refresh_directory()?;
+        let venue = self.load_venue(venue_id)?;
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1")?;
+            stmt.query_map(params![venue_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut hazards = Vec::new();
+        for id in ids {
+            if let Some(l) = self.load(&id)?
+                && let Record::Hazard(h, evs) = &l.place.record
+            {
+                hazards.push((
+                    (**h).clone(),
+                    gridsafe_core::projection::fold_with(self.dir.as_ref(), &self.actors, h, evs),
+                ));
+            }
+        }
+        let covers = match user.role {
+            Role::TownOffice => true,
+            Role::Inspector => user.grids.contains(&venue.grid_id),
+            Role::Reviewer => hazards.iter().any(|(h, _)| {
+                user.department
+                    .as_ref()
+                    .is_some_and(|d| h.lead_depts.contains(d))
+            }),
+            Role::Admin => false,
+        };
+        if !covers {
+            return Err(RelayError::Forbidden(format!(
+                "venue {venue_id} is outside {}'s scope",
+                user.id
+            )));
+        }
+        let device = self.dashboard_device(user)?;
+        let key = self.owner_key(&device)?;
+        let now = gridsafe_core::clock::now_ms();
+        let link = OwnerLink {
+            device_id: device.id.clone(),
+            venue_id: venue_id.to_owned(),
+            issued_ms: now,
+            expires_ms: now + owner_link::VALID_MS,
+        };
+        let url = format!(
+            "{}/o/{}",
+            base_url.trim_end_matches('/'),
+            owner_link::sign(&key, &link)?
+        );
+        let inspector = hazards
+            .first()
+            .map_or_else(|| user.id.clone(), |(h, _)| h.found_by.clone());
+        let dir = self.dir.clone().unwrap_or_default();
+        Ok(gridsafe_core::notice::build(
+            &dir,
+            &venue,
+            &hazards,
+            &inspector,
+            gridsafe_core::clock::today(),
+            Some(url),
+        )?)
+    }
+}

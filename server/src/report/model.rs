@@ -1,0 +1,164 @@
+//! What a report holds: counts per domain and village, focus items, typical cases, the major-hazard
+//! ledger.
+
+use super::*;
+use serde::Serialize;
+
+/// The counts of one domain × village cell (or a total).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub venues_inspected: i64,
+    pub found_general: i64,
+    pub found_major: i64,
+    pub on_spot: i64,
+    pub rectified: i64,
+    pub closed: i64,
+    pub open: i64,
+    pub overdue: i64,
+    /// Found in the period, per [`SOURCES`].
+    pub by_source: [i64; 4],
+}
+
+impl Counts {
+    pub(crate) fn add(&mut self, o: &Counts) {
+        self.venues_inspected += o.venues_inspected;
+        self.found_general += o.found_general;
+        self.found_major += o.found_major;
+        self.on_spot += o.on_spot;
+        self.rectified += o.rectified;
+        self.closed += o.closed;
+        self.open += o.open;
+        self.overdue += o.overdue;
+        for (a, b) in self.by_source.iter_mut().zip(o.by_source) {
+            *a += b;
+        }
+    }
+
+    pub fn found(&self) -> i64 {
+        self.found_general + self.found_major
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DomainRow {
+    pub village: String,
+    pub village_zh: String,
+    pub c: Counts,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DomainBlock {
+    pub domain: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub rows: Vec<DomainRow>,
+    pub total: Counts,
+}
+
+/// Per-village statistics (§6.4 "Per-village statistics").
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VillageStats {
+    pub village: String,
+    pub village_zh: String,
+    pub venues: i64,
+    pub inspected: i64,
+    pub inspections: i64,
+    pub found: i64,
+    pub on_spot: i64,
+    pub closed: i64,
+    /// Every hazard found up to the period's end, and how many of them are closed.
+    pub registered_total: i64,
+    pub closed_total: i64,
+    pub overdue: i64,
+    pub recurrences: i64,
+}
+
+impl VillageStats {
+    pub fn coverage_pct(&self) -> i64 {
+        pct(self.inspected, self.venues)
+    }
+    /// Hazards found in the period per 100 venues in the register, one decimal.
+    pub fn per_100(&self) -> String {
+        if self.venues == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}", self.found as f64 * 100.0 / self.venues as f64)
+        }
+    }
+    pub fn rectification_pct(&self) -> i64 {
+        pct(self.closed_total, self.registered_total)
+    }
+    pub fn on_spot_pct(&self) -> i64 {
+        pct(self.on_spot, self.found)
+    }
+}
+
+pub(crate) fn pct(a: i64, b: i64) -> i64 {
+    if b == 0 { 0 } else { a * 100 / b }
+}
+
+/// A focus item (GEN★): found in the period, at how many venues, and the share of the venues
+/// inspected in its domain.
+#[derive(Clone, Debug, Serialize)]
+pub struct FocusRow {
+    pub item_id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub domain: String,
+    pub found: i64,
+    pub open: i64,
+    pub venues: i64,
+    pub venues_pct: i64,
+}
+
+/// A typical case: a hazard found in the period, with its first before photo and last after photo.
+#[derive(Clone, Debug, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub title_zh: String,
+    pub venue_name: String,
+    pub village_zh: String,
+    pub severity: String,
+    pub state: String,
+    pub basis: String,
+    pub before_thumb: String,
+    pub after_photo: Option<String>,
+}
+
+/// A row of the major-hazard ledger (§6.4 "Major-hazard ledger: 存量 vs 增量").
+#[derive(Clone, Debug, Serialize)]
+pub struct MajorRow {
+    pub id: String,
+    pub venue_name: String,
+    pub village_zh: String,
+    pub domain: String,
+    pub title_zh: String,
+    pub basis: String,
+    pub found: String,
+    pub year: i32,
+    pub severity: String,
+    pub state: String,
+    pub due_date: String,
+    pub plan: bool,
+    pub escalations: i64,
+    /// Stock (found before the report's year) or increment (found in it).
+    pub stock: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub period: Period,
+    pub generated_at: String,
+    pub totals: Counts,
+    pub domains: Vec<DomainBlock>,
+    pub villages: Vec<VillageStats>,
+    pub focus: Vec<FocusRow>,
+    pub cases: Vec<Case>,
+    pub majors: Vec<MajorRow>,
+    /// Confirmed majors found before the report's year and open at its start (§6.4).
+    pub major_stock: i64,
+    pub major_stock_open: i64,
+    /// Confirmed majors found in the report's year.
+    pub major_increment: i64,
+    pub major_increment_open: i64,
+}

@@ -382,7 +382,7 @@ pub fn venue_list_grids(user: &User) -> Option<&[String]> {
 
 /// May `user` issue a venue's rectification notice? Inspectors only in their own grids.
 pub fn may_issue_notice(user: &User, venue_grid: &str) -> bool {
-    !(user.role == Role::Inspector && !user.grids.iter().any(|g| g == venue_grid))
+    user.role != Role::Inspector || user.grids.iter().any(|g| g == venue_grid)
 }
 
 /// May `user` verify a public report of `grid` on site? The inspector of that grid only.

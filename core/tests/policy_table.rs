@@ -123,7 +123,10 @@ fn ev(n: u32, kind: EventKind, by: &str, h: &HazardHeader) -> StoredEvent {
 }
 
 /// The states of §6.3 as the rules distinguish them, each reached by a history of allowed events.
-fn setups() -> Vec<(&'static str, bool, Vec<(EventKind, &'static str)>)> {
+/// A state's name, whether the hazard is a major candidate, and the events that reach it.
+type Setup = (&'static str, bool, Vec<(EventKind, &'static str)>);
+
+fn setups() -> Vec<Setup> {
     use EventKind as K;
     vec![
         ("draft", false, vec![]),

@@ -4,12 +4,11 @@
 
 use askama::Template;
 use axum::extract::{Form, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::{Role, User};
 use serde::Deserialize;
 
-use super::{Chrome, WebError, check_csrf, html, signed_in};
+use super::{Chrome, SignedIn, WebError, check_csrf, html};
 use crate::AppState;
 use crate::error::RelayError;
 
@@ -47,12 +46,8 @@ const ROLES: [(Role, &str, &str, &str); 4] = [
 ];
 
 /// The signed-in administrator and the session's CSRF token; the form's token checked when given.
-async fn admin(
-    s: &AppState,
-    headers: &HeaderMap,
-    form_csrf: Option<&str>,
-) -> Result<(User, String), WebError> {
-    let (user, csrf) = signed_in(s, headers).await?;
+fn admin(signed: SignedIn, form_csrf: Option<&str>) -> Result<(User, String), WebError> {
+    let SignedIn { user, csrf } = signed;
     if user.role != Role::Admin {
         return Err(
             RelayError::Forbidden("user administration is the administrator's".into()).into(),
@@ -129,8 +124,8 @@ async fn page(
     }))
 }
 
-pub async fn users(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
-    let (user, csrf) = admin(&s, &headers, None).await?;
+pub async fn users(State(s): State<AppState>, signed: SignedIn) -> Result<Response, WebError> {
+    let (user, csrf) = admin(signed, None)?;
     page(&s, &user, &csrf, None).await
 }
 
@@ -155,10 +150,10 @@ pub struct UserForm {
 /// on their next sync.
 pub async fn save_user(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    signed: SignedIn,
     Form(f): Form<UserForm>,
 ) -> Result<Response, WebError> {
-    let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let (me, csrf) = admin(signed, Some(&f.csrf))?;
     let role = ROLES
         .iter()
         .find(|r| r.1 == f.role)
@@ -224,10 +219,10 @@ pub struct PasswordForm {
 /// Resets a user's password: their dashboard sessions end and a lockout is lifted.
 pub async fn reset_password(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    signed: SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
-    let (me, csrf) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let (me, csrf) = admin(signed, Some(&f.csrf))?;
     let (user, password, me_id) = (f.user.clone(), f.password, me.id.clone());
     s.with_store(move |st| {
         st.reset_password(&user, &password)?;
@@ -251,10 +246,10 @@ pub struct CutoffForm {
 /// Sets the monthly report's cut-off day (1–28).
 pub async fn set_cutoff(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    signed: SignedIn,
     Form(f): Form<CutoffForm>,
 ) -> Result<Response, WebError> {
-    let (me, _) = admin(&s, &headers, Some(&f.csrf)).await?;
+    let (me, _) = admin(signed, Some(&f.csrf))?;
     let day: u8 =
         f.day.trim().parse().map_err(|_| {
             RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day))

@@ -3,13 +3,12 @@
 
 use askama::Template;
 use axum::extract::{Form, Multipart, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use gridsafe_core::directory::{Role, User};
 use gridsafe_core::store::TaskRow;
 use serde::Deserialize;
 
-use super::{Chrome, WebError, check_csrf, html, signed_in};
+use super::{Chrome, SignedIn, WebError, check_csrf, html};
 use crate::AppState;
 use crate::error::RelayError;
 use crate::intake::{Ticket, parse_csv};
@@ -60,8 +59,10 @@ async fn render(
     }))
 }
 
-pub async fn page(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
+pub async fn page(
+    State(s): State<AppState>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
     office_only(&user)?;
     render(&s, &user, &csrf, None).await
 }
@@ -83,10 +84,9 @@ pub struct TicketForm {
 /// One ticket entered by hand.
 pub async fn add(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { user, csrf }: SignedIn,
     Form(f): Form<TicketForm>,
 ) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
     office_only(&user)?;
     check_csrf(&f.csrf, &csrf)?;
     let t = Ticket {
@@ -120,10 +120,9 @@ pub async fn add(
 /// A CSV export: every line checked first; one bad line and nothing is imported.
 pub async fn import(
     State(s): State<AppState>,
-    headers: HeaderMap,
+    SignedIn { user, csrf }: SignedIn,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
     office_only(&user)?;
     let (mut form_csrf, mut file) = (String::new(), Vec::new());
     let bad = |e: axum::extract::multipart::MultipartError| {

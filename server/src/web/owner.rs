@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, WebError, check_csrf, html, signed_in};
+use super::{Chrome, SignedIn, WebError, check_csrf, html};
 use crate::AppState;
 use crate::error::RelayError;
 use crate::owner::{MAX_PHOTO_BYTES, OwnerPage};
@@ -89,8 +89,10 @@ struct SelfReportsPage {
 }
 
 /// The lead department's queue of owners' self-inspection findings.
-pub async fn findings(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
+pub async fn findings(
+    State(s): State<AppState>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
     let u = user.clone();
     let findings = s
         .with_store(move |st| st.owner_findings(&u))
@@ -114,11 +116,10 @@ pub struct FindingForm {
 /// Registers a finding as a hazard (source self_report) or dismisses it with a reason.
 pub async fn decide_finding(
     State(s): State<AppState>,
-    headers: HeaderMap,
     AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
     Form(f): Form<FindingForm>,
 ) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     let register = match f.decision.as_str() {
         "register" => true,
@@ -259,8 +260,8 @@ pub async fn notice(
     State(s): State<AppState>,
     headers: HeaderMap,
     AxPath(venue): AxPath<String>,
+    SignedIn { user, .. }: SignedIn,
 ) -> Result<Response, WebError> {
-    let (user, _) = signed_in(&s, &headers).await?;
     let base = base_url(&headers);
     let body = s
         .with_store(move |st| {
@@ -284,11 +285,10 @@ pub struct DecisionForm {
 /// Accept (as the hazard's owner_claim) or reject (with a reason) an owner's report.
 pub async fn decide(
     State(s): State<AppState>,
-    headers: HeaderMap,
     AxPath((hazard, report)): AxPath<(String, String)>,
+    SignedIn { user, csrf }: SignedIn,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     let accept = match f.decision.as_str() {
         "accept" => true,
@@ -330,11 +330,10 @@ pub struct CsrfOnly {
 /// Ends every owner link of a venue issued until now.
 pub async fn revoke_links(
     State(s): State<AppState>,
-    headers: HeaderMap,
     AxPath(venue): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
-    let (user, csrf) = signed_in(&s, &headers).await?;
     check_csrf(&f.csrf, &csrf)?;
     let (v, who) = (venue.clone(), user.id.clone());
     s.with_store(move |st| {

@@ -3,11 +3,10 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, WebError, download, html, on_reader, signed_in};
+use super::{Chrome, SignedIn, WebError, download, html, on_reader};
 use crate::AppState;
 use crate::error::RelayError;
 use crate::report::{self, Counts, Period, Report};
@@ -98,10 +97,9 @@ impl ReportPage {
 
 async fn report_for(
     s: &AppState,
-    headers: &HeaderMap,
+    SignedIn { user, csrf }: SignedIn,
     q: &ReportQuery,
 ) -> Result<(Chrome, Report), WebError> {
-    let (user, csrf) = signed_in(s, headers).await?;
     let month = q.month.trim().to_owned();
     let u = user.clone();
     let r = on_reader(s, &user, move |conn, dir| {
@@ -121,10 +119,10 @@ async fn report_for(
 /// The report as a page that prints cleanly (the navigation and forms are not printed).
 pub async fn monthly_page(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Query(q): Query<ReportQuery>,
+    signed: SignedIn,
 ) -> Result<Response, WebError> {
-    let (c, r) = report_for(&s, &headers, &q).await?;
+    let (c, r) = report_for(&s, signed, &q).await?;
     let found_max = r.domains.iter().map(|d| d.total.found()).max().unwrap_or(0);
     let found_chart = Chart::new(
         r.domains
@@ -210,10 +208,10 @@ pub const COUNT_COLUMNS: [&str; 12] = [
 /// typical cases and the major-hazard ledger, one sheet each, numbers as numbers.
 pub async fn monthly_xlsx(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Query(q): Query<ReportQuery>,
+    signed: SignedIn,
 ) -> Result<Response, WebError> {
-    let (_, r) = report_for(&s, &headers, &q).await?;
+    let (_, r) = report_for(&s, signed, &q).await?;
     let name = format!("monthly-report-{}.xlsx", r.period.month);
     let body = crate::AppState::blocking(move || {
         workbook(&r).map_err(|e| RelayError::Storage(format!("xlsx: {e}")))

@@ -1,0 +1,173 @@
+//! Device health (what each phone last reported), revoking a phone, and the audit log.
+
+use super::*;
+use crate::AppState;
+use crate::error::RelayError;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use gridsafe_core::directory::User;
+use serde::Deserialize;
+use session::SignedIn;
+
+/// A phone on the device health page.
+pub(crate) struct DeviceHealth {
+    id: String,
+    user_id: String,
+    name: String,
+    revoked: bool,
+    last_sync: String,
+    stale: bool,
+    pending_docs: i64,
+    pending_photos: i64,
+    app_version: String,
+    protocol: String,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+pub(crate) struct DevicesPage {
+    c: Chrome,
+    devices: Vec<DeviceHealth>,
+    can_revoke: bool,
+}
+
+/// Every phone: last sync, what it reported pending, app and protocol version; silent phones first.
+pub(crate) async fn devices(
+    State(s): State<AppState>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    office_or_admin(&user)?;
+    let rows = s.with_store(|st| st.devices()).await.map_err(|e| e.0)?;
+    let never = Chrome::new(&user, &csrf).t("从未同步", "never");
+    let cutoff = gridsafe_core::clock::now_ms() - crate::store::STALE_DAYS * 86_400_000;
+    let mut devices: Vec<DeviceHealth> = rows
+        .into_iter()
+        .filter(|d| d.name != "dashboard")
+        .map(|d| DeviceHealth {
+            stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
+            last_sync: d
+                .last_sync_ms
+                .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+            id: d.id,
+            user_id: d.user_id,
+            name: d.name,
+            revoked: d.revoked,
+            pending_docs: d.pending_docs.unwrap_or(0),
+            pending_photos: d.pending_photos.unwrap_or(0),
+            app_version: d.app_version.unwrap_or_default(),
+            protocol: d.protocol.map(|p| p.to_string()).unwrap_or_default(),
+        })
+        .collect();
+    devices.sort_by_key(|d| (!d.stale, d.revoked));
+    let can_revoke = user.role == gridsafe_core::directory::Role::Admin;
+    Ok(html(DevicesPage {
+        c: Chrome::new(&user, &csrf),
+        devices,
+        can_revoke,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    device: String,
+}
+
+/// Revokes a lost or replaced phone: its token stops working at once (administrators only).
+pub(crate) async fn revoke(
+    State(s): State<AppState>,
+    SignedIn { user, csrf }: SignedIn,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    if user.role != gridsafe_core::directory::Role::Admin {
+        return Err(RelayError::Forbidden("only an administrator revokes devices".into()).into());
+    }
+    let (device, admin_id) = (f.device.clone(), user.id.clone());
+    s.with_store(move |st| {
+        st.revoke(&device)?;
+        st.audit(&admin_id, "device.revoke", &device, "")
+    })
+    .await
+    .map_err(|e| e.0)?;
+    tracing::info!(admin = %user.id, device = %f.device, "device revoked on the dashboard");
+    Ok(Redirect::to("/devices").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub(crate) struct AuditPage {
+    c: Chrome,
+    entries: Vec<AuditRow>,
+    /// Entries in the log and whether its hash chain holds (the first broken entry named if not).
+    chain: Result<u64, String>,
+    older: Option<i64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuditQuery {
+    before: Option<i64>,
+}
+
+/// The audit log (town office and administrators), newest first, with the state of its chain.
+pub(crate) async fn audit(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    office_or_admin(&user)?;
+    let (entries, chain) = s
+        .with_store(move |st| {
+            let chain = st.verify_audit().map_err(|e| e.to_string());
+            Ok((st.audit_entries(AUDIT_PAGE, q.before)?, chain))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let older = (entries.len() == AUDIT_PAGE as usize)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: gridsafe_core::clock::ms_to_rfc3339(e.at_ms),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(html(AuditPage {
+        c: Chrome::new(&user, &csrf),
+        entries,
+        chain,
+        older,
+    }))
+}
+
+pub(crate) fn office_or_admin(user: &User) -> Result<(), WebError> {
+    use gridsafe_core::directory::Role;
+    if matches!(user.role, Role::TownOffice | Role::Admin) {
+        Ok(())
+    } else {
+        Err(RelayError::Forbidden(
+            "device health is the town office's and the administrator's".into(),
+        )
+        .into())
+    }
+}
+
+/// Entries shown per audit page.
+pub(crate) const AUDIT_PAGE: u32 = 100;

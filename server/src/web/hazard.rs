@@ -1,0 +1,207 @@
+//! One hazard: its header, photos (hash-checked on every view), lifecycle history and the review
+//! actions.
+
+use super::*;
+use crate::AppState;
+use crate::error::RelayError;
+use askama::Template;
+use axum::extract::{Form, Path as AxPath, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use gridsafe_core::lifecycle::HistoryEntry;
+use gridsafe_core::records::HazardHeader;
+use serde::Deserialize;
+use session::SignedIn;
+
+/// A photo on the detail page: the thumbnail to show, the evidence copy to open, and whether the
+/// relay holds it (its SHA-256 was checked when the upload completed and is again on every view).
+pub(crate) struct PhotoView {
+    label: String,
+    evidence: String,
+    thumb: String,
+    held: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hazard.html")]
+pub(crate) struct HazardPage {
+    c: Chrome,
+    h: HazardHeader,
+    state: String,
+    severity: String,
+    deadline: String,
+    overdue: bool,
+    history: Vec<HistoryEntry>,
+    /// Reviewers and the town office act on hazards; inspectors do on their phones.
+    can_review: bool,
+    photos: Vec<PhotoView>,
+    owner_reports: Vec<crate::owner::OwnerReport>,
+}
+
+pub(crate) async fn hazard(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    let u = user.clone();
+    let user_role = user.role;
+    let (h, status) = s
+        .with_store(move |st| st.hazard_view(&u, &id))
+        .await
+        .map_err(|e| e.0)?;
+    let overdue = status.is_overdue(gridsafe_core::clock::today());
+    let mut wanted: Vec<(String, String, String)> = h
+        .photos
+        .iter()
+        .map(|p| {
+            (
+                Chrome::new(&user, &csrf).t("整改前", "before").to_owned(),
+                p.sha256.clone(),
+                p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()),
+            )
+        })
+        .collect();
+    for e in status.history.iter().filter(|e| e.applied) {
+        if let Some(p) = &e.photo {
+            wanted.push((format!("{} · {}", e.kind, e.at), p.clone(), p.clone()));
+        }
+    }
+    let hid = h.id.clone();
+    let (photos, owner_reports) = s
+        .with_store(move |st| {
+            let photos = wanted
+                .into_iter()
+                .map(|(label, evidence, thumb)| {
+                    Ok(PhotoView {
+                        held: st.blob_complete(&evidence)?,
+                        label,
+                        evidence,
+                        thumb,
+                    })
+                })
+                .collect::<Result<Vec<_>, RelayError>>()?;
+            Ok((photos, st.owner_reports(&hid)?))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    Ok(html(HazardPage {
+        c: Chrome::new(&user, &csrf),
+        state: status.state.as_str().to_owned(),
+        severity: status.severity.clone(),
+        deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
+        overdue,
+        history: status.history,
+        can_review: matches!(
+            user_role,
+            gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice
+        ),
+        photos,
+        owner_reports,
+        h,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// The review actions the dashboard offers (the phone's are rectify and claim).
+pub(crate) const REVIEW_ACTIONS: [&str; 8] = [
+    "close",
+    "reject",
+    "confirm_major",
+    "downgrade",
+    "set_deadline",
+    "plan",
+    "recheck",
+    "escalate",
+];
+
+/// A review action: checked by core's lifecycle rules and written as the reviewer's change; a
+/// refusal comes back as a page with the rule's reason, and nothing is written.
+pub(crate) async fn hazard_action(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    let kind = gridsafe_core::lifecycle::EventKind::parse(&f.action)
+        .filter(|_| REVIEW_ACTIONS.contains(&f.action.as_str()))
+        .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
+    let target = format!("/hazards/{id}");
+    let who = user.id.clone();
+    s.with_store(move |st| {
+        let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
+            .iter()
+            .filter(|t| !t.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let status = st.web_action(
+            &user,
+            &id,
+            kind,
+            crate::store::ActionDetail {
+                reason: Some(f.reason),
+                deadline: Some(f.deadline),
+                text: Some(f.text),
+                photo: None,
+            },
+        )?;
+        st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
+        Ok(status)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// A photo for a signed-in user whose scope covers a record referencing it. Its bytes are hashed
+/// again on every view: a file changed on disk is refused as altered evidence, never shown.
+pub(crate) async fn photo(
+    State(s): State<AppState>,
+    AxPath(sha): AxPath<String>,
+    SignedIn { user, .. }: SignedIn,
+) -> Result<Response, WebError> {
+    crate::api::check_sha(&sha).map_err(|e| e.0)?;
+    let sha = s
+        .with_store(move |st| {
+            if !st.user_may_read_blob(&user, &sha)? {
+                return Err(RelayError::Forbidden(
+                    "no record in your scope references this photo".into(),
+                ));
+            }
+            if !st.blob_complete(&sha)? {
+                return Err(RelayError::NotFound(format!(
+                    "photo {sha} has not been uploaded yet"
+                )));
+            }
+            Ok(sha)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let blobs = s.blobs.clone();
+    let bytes = crate::AppState::blocking(move || {
+        let bytes = blobs.get(&sha)?;
+        if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
+            return Err(RelayError::Storage(format!(
+                "证据文件已损坏 evidence altered: photo {sha} no longer matches its hash"
+            )));
+        }
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}

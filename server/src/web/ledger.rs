@@ -1,0 +1,420 @@
+//! The hazard ledger: filters, pages, sort, and its CSV and XLSX exports streamed from a
+//! read-only connection.
+
+use super::*;
+use crate::AppState;
+use crate::error::RelayError;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gridsafe_core::directory::{Role, User};
+use gridsafe_core::store::{HazardQuery, HazardRow};
+use serde::Deserialize;
+use session::SignedIn;
+
+/// Rows per ledger page.
+pub const PAGE: u32 = 50;
+
+/// The ledger's filters, as they come in the query string and go back into the form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub village: String,
+    pub domain: String,
+    pub state: String,
+    pub severity: String,
+    pub dept: String,
+    pub source: String,
+    pub grid: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub open: Option<String>,
+    pub overdue: Option<String>,
+    pub page: Option<u32>,
+}
+
+impl Filters {
+    pub(crate) fn opt(s: &str) -> Option<String> {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+
+    pub(crate) fn query(&self, limit: Option<u32>, offset: Option<u32>) -> HazardQuery {
+        HazardQuery {
+            village: Self::opt(&self.village),
+            domain: Self::opt(&self.domain),
+            state: Self::opt(&self.state),
+            severity: Self::opt(&self.severity),
+            dept: Self::opt(&self.dept),
+            source: Self::opt(&self.source),
+            grid: Self::opt(&self.grid),
+            found_from: Self::opt(&self.from),
+            found_to: Self::opt(&self.to),
+            sort: Self::opt(&self.sort),
+            open_only: self.open.is_some(),
+            overdue_only: self.overdue.is_some(),
+            limit,
+            offset,
+            ..HazardQuery::default()
+        }
+    }
+
+    /// The filters as a query string (for the pager and the export link), without the page.
+    pub(crate) fn query_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("village", &self.village),
+            ("domain", &self.domain),
+            ("state", &self.state),
+            ("severity", &self.severity),
+            ("dept", &self.dept),
+            ("source", &self.source),
+            ("grid", &self.grid),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ] {
+            if !v.trim().is_empty() {
+                parts.push(format!("{k}={}", urlencode(v.trim())));
+            }
+        }
+        if self.open.is_some() {
+            parts.push("open=1".into());
+        }
+        if self.overdue.is_some() {
+            parts.push("overdue=1".into());
+        }
+        parts.join("&")
+    }
+}
+
+/// Filters as the template shows them.
+pub(crate) struct FiltersView {
+    village: String,
+    domain: String,
+    state: String,
+    severity: String,
+    dept: String,
+    source: String,
+    grid: String,
+    from: String,
+    to: String,
+    sort: String,
+    open: bool,
+    overdue: bool,
+}
+
+/// One option of a filter's list: its value and its label in the page's language.
+pub(crate) struct Choice {
+    value: String,
+    label: String,
+}
+
+/// The ledger's filter lists: the directory's villages, grids and departments, and the codes of
+/// domains, states, severities, sources and orders, so a reviewer picks instead of typing codes.
+pub(crate) struct Choices {
+    villages: Vec<Choice>,
+    grids: Vec<Choice>,
+    depts: Vec<Choice>,
+    domains: Vec<Choice>,
+    states: Vec<Choice>,
+    severities: Vec<Choice>,
+    sources: Vec<Choice>,
+    sorts: Vec<Choice>,
+}
+
+impl Choices {
+    pub(crate) fn new(dir: &gridsafe_core::directory::Directory, c: &Chrome) -> Choices {
+        let ch = |value: &str, label: String| Choice {
+            value: value.to_owned(),
+            label,
+        };
+        let named = |zh: &str, en: &str| {
+            if en.is_empty() {
+                zh.to_owned()
+            } else {
+                c.t(zh, en).to_owned()
+            }
+        };
+        Choices {
+            villages: dir
+                .villages
+                .iter()
+                .map(|v| ch(&v.code, named(&v.name_zh, &v.name_en)))
+                .collect(),
+            grids: dir
+                .grids
+                .iter()
+                .map(|g| ch(&g.id, format!("{} ({})", g.name_zh, g.id)))
+                .collect(),
+            depts: dir
+                .departments
+                .iter()
+                .map(|d| ch(&d.code, named(&d.name_zh, &d.name_en)))
+                .collect(),
+            domains: crate::report::DOMAINS
+                .iter()
+                .map(|d| ch(d.0, c.t(d.1, d.2).to_owned()))
+                .collect(),
+            states: gridsafe_core::lifecycle::State::ALL
+                .iter()
+                .map(|s| ch(s.as_str(), c.state(s.as_str())))
+                .collect(),
+            severities: ["general", "major_candidate", "major"]
+                .iter()
+                .map(|s| ch(s, c.severity(s)))
+                .collect(),
+            sources: crate::report::SOURCES
+                .iter()
+                .map(|s| ch(s.0, c.t(s.1, s.2).to_owned()))
+                .collect(),
+            sorts: [
+                ("due", "整改期限", "Deadline"),
+                ("found_desc", "最新发现", "Newest found"),
+                ("found", "最早发现", "Oldest found"),
+                ("village", "村居", "Village"),
+                ("severity", "重大优先", "Majors first"),
+                ("updated", "最近更新", "Recently updated"),
+            ]
+            .iter()
+            .map(|s| ch(s.0, c.t(s.1, s.2).to_owned()))
+            .collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+pub(crate) struct LedgerPage {
+    c: Chrome,
+    f: FiltersView,
+    choices: Choices,
+    query: String,
+    rows: Vec<HazardRow>,
+    total: u64,
+    page: u32,
+    pages: u32,
+}
+
+pub(crate) async fn ledger(
+    State(s): State<AppState>,
+    Query(f): Query<Filters>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    let page = f.page.unwrap_or(1).max(1);
+    let q = f.query(Some(PAGE), Some((page - 1) * PAGE));
+    let u = user.clone();
+    let (rows, total) = s
+        .with_store(move |st| st.ledger(&u, &q))
+        .await
+        .map_err(|e| e.0)?;
+    let pages = (total.div_ceil(u64::from(PAGE)) as u32).max(1);
+    let view = FiltersView {
+        village: f.village.clone(),
+        domain: f.domain.clone(),
+        state: f.state.clone(),
+        severity: f.severity.clone(),
+        dept: f.dept.clone(),
+        source: f.source.clone(),
+        grid: f.grid.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        sort: f.sort.clone(),
+        open: f.open.is_some(),
+        overdue: f.overdue.is_some(),
+    };
+    let dir = s
+        .with_store(|st| Ok(st.directory().cloned().unwrap_or_default()))
+        .await
+        .map_err(|e| e.0)?;
+    let c = Chrome::new(&user, &csrf);
+    let choices = Choices::new(&dir, &c);
+    Ok(html(LedgerPage {
+        c,
+        f: view,
+        choices,
+        query: f.query_string(),
+        rows,
+        total,
+        page,
+        pages,
+    }))
+}
+
+/// The ledger's columns in exports, Chinese headers (the office's spreadsheets).
+pub(crate) const EXPORT_COLUMNS: [&str; 14] = [
+    "隐患编号",
+    "隐患",
+    "场所",
+    "村居",
+    "网格",
+    "领域",
+    "检查项",
+    "等级",
+    "状态",
+    "整改期限",
+    "是否逾期",
+    "牵头部门",
+    "来源",
+    "发现时间",
+];
+
+pub(crate) fn export_cells(h: &HazardRow) -> [String; 14] {
+    [
+        h.id.clone(),
+        h.title_zh.clone(),
+        h.venue_name.clone(),
+        h.village.clone(),
+        h.grid_id.clone(),
+        h.domain.clone(),
+        h.item_id.clone(),
+        h.severity.clone(),
+        h.state.clone(),
+        h.due_date.clone().unwrap_or_default(),
+        if h.overdue { "是" } else { "否" }.to_owned(),
+        h.lead_depts.join("、"),
+        h.source.clone(),
+        h.found_at.clone(),
+    ]
+}
+
+/// Runs `f` for the signed-in `user` on a read-only connection with the directory: reports and
+/// exports neither hold the store lock nor wait for it.
+pub(crate) async fn on_reader<T: Send + 'static>(
+    s: &AppState,
+    user: &User,
+    f: impl FnOnce(&rusqlite::Connection, &gridsafe_core::directory::Directory) -> Result<T, RelayError>
+    + Send
+    + 'static,
+) -> Result<T, WebError> {
+    if user.role == Role::Admin {
+        return Err(RelayError::Forbidden(
+            "administrators manage users and devices; they do not see hazards".into(),
+        )
+        .into());
+    }
+    let dir = s
+        .with_store(|st| {
+            st.directory()
+                .cloned()
+                .ok_or_else(|| RelayError::Storage("no directory installed".into()))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let readers = s.readers.clone();
+    crate::AppState::blocking(move || readers.with(|conn| f(conn, &dir)))
+        .await
+        .map_err(|e| WebError(e.0))
+}
+
+/// Runs `write` over every row of the user's filtered ledger on a read-only connection (exports
+/// never hold all rows at once).
+pub(crate) async fn export<T: Send + 'static>(
+    s: &AppState,
+    user: User,
+    f: &Filters,
+    write: impl FnOnce(
+        &mut dyn FnMut(
+            &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>,
+        ) -> Result<u64, RelayError>,
+    ) -> Result<T, RelayError>
+    + Send
+    + 'static,
+) -> Result<T, WebError> {
+    let q = HazardQuery {
+        scope_user: Some(user.id.clone()),
+        ..f.query(None, None)
+    };
+    on_reader(s, &user, move |conn, dir| {
+        let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
+            gridsafe_core::projection::for_each_hazard(conn, dir, &q, each)
+                .map_err(RelayError::from)
+        };
+        write(&mut rows)
+    })
+    .await
+}
+
+/// The filtered ledger as CSV; a UTF-8 BOM so spreadsheet programs on office PCs read the Chinese.
+pub(crate) async fn ledger_csv(
+    State(s): State<AppState>,
+    Query(f): Query<Filters>,
+    signed: SignedIn,
+) -> Result<Response, WebError> {
+    let body = export(&s, signed.user, &f, |rows| {
+        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let io = |e: csv::Error| RelayError::Storage(e.to_string());
+        w.write_record(EXPORT_COLUMNS).map_err(io)?;
+        let mut failed = None;
+        rows(&mut |h| {
+            if let Err(e) = w.write_record(export_cells(&h)) {
+                failed.get_or_insert(e);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(io(e));
+        }
+        w.into_inner()
+            .map_err(|e| RelayError::Storage(e.to_string()))
+    })
+    .await?;
+    Ok(download("text/csv; charset=utf-8", "hazards.csv", body))
+}
+
+/// The filtered ledger as XLSX (rust_xlsxwriter in constant-memory mode: rows go to a temporary
+/// file as they are written, so 100,000 rows never sit in memory).
+pub(crate) async fn ledger_xlsx(
+    State(s): State<AppState>,
+    Query(f): Query<Filters>,
+    signed: SignedIn,
+) -> Result<Response, WebError> {
+    let body = export(&s, signed.user, &f, |rows| {
+        use rust_xlsxwriter::{Format, Workbook};
+        let x = |e: rust_xlsxwriter::XlsxError| RelayError::Storage(format!("xlsx: {e}"));
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet_with_constant_memory().map_err(x)?;
+        ws.set_name("隐患台账").map_err(x)?;
+        let bold = Format::new().set_bold();
+        for (c, name) in EXPORT_COLUMNS.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *name, &bold)
+                .map_err(x)?;
+        }
+        let mut r = 0u32;
+        let mut failed = None;
+        rows(&mut |h| {
+            r += 1;
+            for (c, v) in export_cells(&h).iter().enumerate() {
+                if let Err(e) = ws.write_string(r, c as u16, v) {
+                    failed.get_or_insert(e);
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(x(e));
+        }
+        wb.save_to_buffer().map_err(x)
+    })
+    .await?;
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "hazards.xlsx",
+        body,
+    ))
+}
+
+pub(crate) fn download(mime: &'static str, name: &str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut r = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}

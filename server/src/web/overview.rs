@@ -1,0 +1,85 @@
+//! The overview: open, overdue and closed hazards, the major-hazard stock and increment, coverage
+//! per village, silent phones.
+
+use super::*;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use session::SignedIn;
+
+/// A device row as the overview shows it.
+pub(crate) struct DeviceView {
+    user_id: String,
+    name: String,
+    last_sync: String,
+    pending_docs: i64,
+    pending_photos: i64,
+    app_version: String,
+}
+
+/// The overview as the template shows it.
+pub(crate) struct OverviewView {
+    open_general: i64,
+    open_major: i64,
+    overdue: i64,
+    closed_this_month: i64,
+    major_stock: i64,
+    major_increment: i64,
+    villages: Vec<crate::store::VillageRow>,
+    stale_devices: Vec<DeviceView>,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+pub(crate) struct OverviewPage {
+    c: Chrome,
+    today: String,
+    o: OverviewView,
+    show_devices: bool,
+    stale_days: i64,
+}
+
+pub(crate) async fn overview(
+    State(s): State<AppState>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
+    let (u, t) = (user.clone(), today.clone());
+    let o = s
+        .with_store(move |st| st.overview(&u, &t))
+        .await
+        .map_err(|e| e.0)?;
+    let never = Chrome::new(&user, &csrf).t("从未同步", "never");
+    let o = OverviewView {
+        open_general: o.open_general,
+        open_major: o.open_major,
+        overdue: o.overdue,
+        closed_this_month: o.closed_this_month,
+        major_stock: o.major_stock,
+        major_increment: o.major_increment,
+        villages: o.villages,
+        stale_devices: o
+            .stale_devices
+            .into_iter()
+            .map(|d| DeviceView {
+                user_id: d.user_id,
+                name: d.name,
+                last_sync: d
+                    .last_sync_ms
+                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+                pending_docs: d.pending_docs.unwrap_or(0),
+                pending_photos: d.pending_photos.unwrap_or(0),
+                app_version: d.app_version.unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let show_devices = user.role == gridsafe_core::directory::Role::TownOffice;
+    Ok(html(OverviewPage {
+        c: Chrome::new(&user, &csrf),
+        today,
+        o,
+        show_devices,
+        stale_days: crate::store::STALE_DAYS,
+    }))
+}

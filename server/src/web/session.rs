@@ -1,0 +1,191 @@
+//! Signing in and out (with a double-submit token on the sign-in form), the session every page
+//! reads, and the language switch.
+
+use super::*;
+use crate::AppState;
+use crate::error::RelayError;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use gridsafe_core::directory::User;
+use serde::Deserialize;
+
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The signed-in user of a dashboard request and the session's CSRF token, read once from the
+/// session cookie. A handler that takes it runs only for a signed-in user; anyone else is sent
+/// to the sign-in page. What a role may do is asked of `gridsafe_core::policy`.
+#[derive(Debug)]
+pub(crate) struct SignedIn {
+    pub(crate) user: User,
+    pub(crate) csrf: String,
+}
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = session_token(&parts.headers)
+            .ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
+        let (user, csrf) = s
+            .with_store(move |st| st.web_session(&token))
+            .await
+            .map_err(|e| e.0)?;
+        Ok(SignedIn { user, csrf })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage {
+    c: Chrome,
+    user: String,
+    error: Option<String>,
+    /// The double-submit token of the sign-in form (also in the `gs_login` cookie).
+    nonce: String,
+}
+
+/// The sign-in form with a fresh double-submit token: the same random value in a cookie and in
+/// the form, so another site cannot sign a browser in to an account of its choosing.
+pub(crate) fn login_form(status: StatusCode, user: String, error: Option<String>) -> Response {
+    let mut raw = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
+    let nonce = hex::encode(raw);
+    let mut r = (
+        status,
+        html(LoginPage {
+            c: Chrome::anonymous(),
+            user,
+            error,
+            nonce: nonce.clone(),
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={nonce}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+pub(crate) async fn login_page() -> Response {
+    login_form(StatusCode::OK, String::new(), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    user: String,
+    password: String,
+    #[serde(default)]
+    nonce: String,
+}
+
+pub(crate) async fn login(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let user = f.user.trim().to_owned();
+    if f.nonce.is_empty() || cookie(&headers, LOGIN_COOKIE).as_deref() != Some(f.nonce.as_str()) {
+        tracing::info!(user = %user, "dashboard sign-in without the form's token");
+        let msg = "登录表单已过期，请重新输入 The sign-in form expired or came from another site; please sign in again".to_owned();
+        return login_form(StatusCode::FORBIDDEN, user, Some(msg));
+    }
+    let u = user.clone();
+    match s.with_store(move |st| st.web_login(&u, &f.password)).await {
+        Ok((token, _, who)) => {
+            tracing::info!(user = %who.id, "dashboard sign-in");
+            // HttpOnly: no script reads it; SameSite=Strict: no other site's form or link sends it.
+            let cookie = format!(
+                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+                crate::store::SESSION_MS / 1000
+            );
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) => {
+            tracing::info!(user = %user, error = %e.0, "dashboard sign-in refused");
+            let status = match e.0 {
+                RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let reason = match e.0 {
+                RelayError::Unauthorized(r) | RelayError::TooMany(r) => r,
+                other => other.to_string(),
+            };
+            login_form(
+                status,
+                user,
+                Some(format!("登录失败 Sign-in failed: {reason}")),
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub(crate) async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn { user: _, csrf }: SignedIn,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    if let Some(token) = session_token(&headers) {
+        s.with_store(move |st| st.web_logout(&token))
+            .await
+            .map_err(|e| e.0)?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gs_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Switches the dashboard's language (a preference cookie; no session needed) and goes back to
+/// the page the user was on: only a path on this site, never another host.
+pub(crate) async fn switch_lang(Query(q): Query<LangQuery>) -> Result<Response, WebError> {
+    let lang = match q.to.as_str() {
+        "zh" | "en" => q.to.as_str(),
+        other => {
+            return Err(
+                RelayError::BadRequest(format!("unknown language {other:?} (zh or en)")).into(),
+            );
+        }
+    };
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
+        q.back.as_str()
+    } else {
+        "/"
+    };
+    let mut r = Redirect::to(back).into_response();
+    let c = format!("{LANG_COOKIE}={lang}; SameSite=Lax; Path=/; Max-Age=31536000");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}

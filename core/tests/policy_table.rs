@@ -270,3 +270,43 @@ fn every_role_action_state_and_scope_answers_as_recorded() {
         );
     }
 }
+
+/// What each role may open or do at the office, beyond single records, with the reason shown
+/// when not (`tests/policy/capabilities.tsv`).
+#[test]
+fn every_role_and_capability_answers_as_recorded() {
+    use gridsafe_core::policy::{self, Capability as C};
+    let caps = [
+        ("see_hazards", C::SeeHazards),
+        ("review", C::Review),
+        ("see_device_health", C::SeeDeviceHealth),
+        ("follow_up_silent_phones", C::FollowUpSilentPhones),
+        ("revoke_devices", C::RevokeDevices),
+        ("manage_users", C::ManageUsers),
+        ("enter_public_reports", C::EnterPublicReports),
+        ("review_owner_findings", C::ReviewOwnerFindings),
+        ("revoke_owner_links", C::RevokeOwnerLinks),
+        ("sync_records", C::SyncRecords),
+        ("enrol_phones", C::EnrolPhones),
+    ];
+    let dir = directory();
+    let mut got = String::from("# user\tcapability\toutcome\n");
+    for who in ["insp_in", "rev_in", "office", "admin"] {
+        let u = dir.user(who).unwrap();
+        for (name, cap) in caps {
+            let outcome = match policy::check(u, cap) {
+                Ok(()) => "allowed".to_owned(),
+                Err(why) => why,
+            };
+            assert_eq!(policy::role_may(u.role, cap), outcome == "allowed");
+            writeln!(got, "{who}\t{name}\t{outcome}").unwrap();
+        }
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/policy/capabilities.tsv");
+    if std::env::var_os("GRIDSAFE_BLESS").is_some() {
+        std::fs::write(path, &got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(path).expect("tests/policy/capabilities.tsv");
+    assert_eq!(got, want, "capability answers changed");
+}

@@ -3,7 +3,8 @@
 //! address's grid, who verifies them on site on the phone (查实). An import is all or nothing: a
 //! malformed file is answered with every bad line and its reason.
 
-use gridsafe_core::directory::{Directory, Role, User};
+use gridsafe_core::directory::{Directory, User};
+use gridsafe_core::policy::{self, Capability};
 use gridsafe_core::records::{self, Task};
 use rusqlite::params;
 use serde::Serialize;
@@ -193,11 +194,7 @@ impl RelayStore {
     /// reported (line number and reason, duplicates included) and nothing is written. The town
     /// office enters them, as its dashboard device.
     pub fn import_tickets(&mut self, user: &User, tickets: &[(usize, Ticket)]) -> Result<usize> {
-        if user.role != Role::TownOffice {
-            return Err(RelayError::Forbidden(
-                "public reports are entered by the town office".into(),
-            ));
-        }
+        policy::check(user, Capability::EnterPublicReports).map_err(RelayError::Forbidden)?;
         self.refresh_directory()?;
         let dir = self
             .dir

@@ -3,9 +3,10 @@
 
 use super::*;
 use crate::store::{RelayError, RelayStore};
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::owner_link::OwnerLink;
+use gridsafe_core::policy::{self, Capability, HazardScope};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -134,17 +135,10 @@ impl RelayStore {
     /// Findings in `user`'s scope (a reviewer: items their department leads; the town office:
     /// all), pending first.
     pub fn owner_findings(&self, user: &User) -> Result<Vec<OwnerFinding>> {
-        let (clause, arg) = match user.role {
-            Role::TownOffice => ("1 = 1", String::new()),
-            Role::Reviewer => (
-                "f.lead_depts LIKE ?1",
-                format!("%,{},%", user.department.clone().unwrap_or_default()),
-            ),
-            _ => {
-                return Err(RelayError::Forbidden(
-                    "self-inspection findings are reviewed by the lead departments and the town office".into(),
-                ));
-            }
+        policy::check(user, Capability::ReviewOwnerFindings).map_err(RelayError::Forbidden)?;
+        let (clause, arg) = match policy::hazard_scope(user) {
+            Ok(HazardScope::Department(dept)) => ("f.lead_depts LIKE ?1", format!("%,{dept},%")),
+            _ => ("1 = 1", String::new()),
         };
         let sql = format!(
             "SELECT f.id, f.venue_id, coalesce(v.name, ''), f.template_id, f.template_version, f.item_id, f.lead_depts, f.note, f.received_ms,

@@ -8,9 +8,10 @@ mod notice;
 
 pub use findings::OwnerFinding;
 
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::owner_link::{self, OwnerLink};
+use gridsafe_core::policy::{self};
 use rand_core::{OsRng, RngCore};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -167,12 +168,7 @@ impl RelayStore {
             .and_then(|d| d.user(&user_id))
             .cloned()
             .ok_or_else(|| refuse(format!("user {user_id} is gone")))?;
-        let covers = match user.role {
-            Role::Inspector => user.grids.contains(&grid),
-            Role::Reviewer | Role::TownOffice => true,
-            Role::Admin => false,
-        };
-        if !covers {
+        if !policy::may_sign_owner_link(&user, &grid) {
             return Err(refuse(format!(
                 "venue {} is outside {user_id}'s scope",
                 link.venue_id

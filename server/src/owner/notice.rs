@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::store::{Record, RelayError, RelayStore};
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
 use gridsafe_core::owner_link::{self, OwnerLink};
+use gridsafe_core::policy::{self, Capability};
 use rusqlite::params;
 
 impl RelayStore {
@@ -11,11 +12,7 @@ impl RelayStore {
     /// next notices work again.
     pub fn revoke_owner_links(&mut self, user: &User, venue_id: &str) -> Result<()> {
         gridsafe_core::store::check_id("venue", venue_id)?;
-        if !matches!(user.role, Role::Reviewer | Role::TownOffice) {
-            return Err(RelayError::Forbidden(
-                "owner links are revoked by a lead department or the town office".into(),
-            ));
-        }
+        policy::check(user, Capability::RevokeOwnerLinks).map_err(RelayError::Forbidden)?;
         self.conn.execute(
             "INSERT OR REPLACE INTO owner_link_revocations (venue_id, revoked_ms, revoked_by) VALUES (?1, ?2, ?3)",
             params![venue_id, gridsafe_core::clock::now_ms(), user.id],
@@ -52,17 +49,8 @@ impl RelayStore {
                 ));
             }
         }
-        let covers = match user.role {
-            Role::TownOffice => true,
-            Role::Inspector => user.grids.contains(&venue.grid_id),
-            Role::Reviewer => hazards.iter().any(|(h, _)| {
-                user.department
-                    .as_ref()
-                    .is_some_and(|d| h.lead_depts.contains(d))
-            }),
-            Role::Admin => false,
-        };
-        if !covers {
+        let depts = hazards.iter().map(|(h, _)| h.lead_depts.as_slice());
+        if !policy::may_print_venue_notice(user, &venue.grid_id, depts) {
             return Err(RelayError::Forbidden(format!(
                 "venue {venue_id} is outside {}'s scope",
                 user.id

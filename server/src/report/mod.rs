@@ -20,7 +20,7 @@ pub use period::{Period, cutoff_day, set_cutoff_day};
 use std::collections::BTreeMap;
 
 use gridsafe_core::clock::{Month, format_date, ms_to_date, parse_date, start_of_day_ms};
-use gridsafe_core::directory::{Directory, Role, User};
+use gridsafe_core::directory::{Directory, User};
 use gridsafe_core::projection::hazard_scope;
 use rusqlite::types::Value as V;
 use rusqlite::{Connection, params_from_iter};
@@ -161,11 +161,9 @@ pub fn monthly(
 
     // Venues inspected per domain (the template's) × village, and per village overall. Venues are
     // scoped by grid for inspectors; a department's reviewer sees the town's inspection effort.
-    let grids: Vec<String> = if user.role == Role::Inspector {
-        user.grids.clone()
-    } else {
-        vec![]
-    };
+    let grids: Vec<String> = gridsafe_core::policy::venue_list_grids(user)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     let venue_scope = if grids.is_empty() {
         "1 = 1".to_owned()
     } else {

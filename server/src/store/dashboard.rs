@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use automerge::AutoCommit;
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
+use gridsafe_core::policy::{self, Capability};
+use gridsafe_core::projection;
 use gridsafe_core::records::{self, DocKind};
 use gridsafe_core::sync::{DocChanges, PROTOCOL, SyncRequest};
-use gridsafe_core::{policy, projection};
 use rand_core::{OsRng, RngCore};
 use rusqlite::params;
 
@@ -144,11 +145,7 @@ impl RelayStore {
         user: &User,
         q: &gridsafe_core::store::HazardQuery,
     ) -> Result<(Vec<gridsafe_core::store::HazardRow>, u64)> {
-        if user.role == Role::Admin {
-            return Err(RelayError::Forbidden(
-                "administrators manage users and devices; they do not see hazards".into(),
-            ));
-        }
+        policy::check(user, Capability::SeeHazards).map_err(RelayError::Forbidden)?;
         let dir = self
             .dir
             .as_ref()
@@ -176,16 +173,7 @@ impl RelayStore {
         let Record::Hazard(h, evs) = &loaded.place.record else {
             return Err(RelayError::NotFound(format!("hazard {id}")));
         };
-        let visible = match user.role {
-            Role::TownOffice => true,
-            Role::Inspector => user.grids.contains(&h.grid_id),
-            Role::Reviewer => user
-                .department
-                .as_ref()
-                .is_some_and(|d| h.lead_depts.contains(d)),
-            Role::Admin => false,
-        };
-        if !visible {
+        if !policy::hazard_in_scope(user, &h.grid_id, &h.lead_depts) {
             return Err(RelayError::Forbidden(format!(
                 "hazard {id} is outside {}'s scope",
                 user.id
@@ -197,11 +185,8 @@ impl RelayStore {
 
     /// The overview's figures in `user`'s scope on `today` (Shanghai): see [`Overview`].
     pub fn overview(&mut self, user: &User, today: &str) -> Result<Overview> {
-        let devices = if user.role == Role::TownOffice {
-            self.devices()?
-        } else {
-            vec![]
-        };
+        let follow_up = policy::role_may(user.role, Capability::FollowUpSilentPhones);
+        let devices = if follow_up { self.devices()? } else { vec![] };
         let dir = self
             .dir
             .as_ref()
@@ -286,11 +271,9 @@ impl RelayStore {
             }
         }
         // Per village: venues and this month's inspection coverage.
-        let grids: Vec<String> = if user.role == Role::Inspector {
-            user.grids.clone()
-        } else {
-            vec![]
-        };
+        let grids: Vec<String> = policy::venue_list_grids(user)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
         let venue_scope = if grids.is_empty() {
             "1 = 1".to_owned()
         } else {
@@ -333,7 +316,7 @@ impl RelayStore {
         }
         o.villages = villages.into_values().collect();
         // Phones that have not synced for STALE_DAYS (the town office follows them up).
-        if user.role == Role::TownOffice {
+        if follow_up {
             let cutoff = now_ms() - STALE_DAYS * 86_400_000;
             o.stale_devices = devices
                 .into_iter()

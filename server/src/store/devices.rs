@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
+use gridsafe_core::policy::{self, Capability};
 use rand_core::{OsRng, RngCore};
 use rusqlite::params;
 
@@ -130,11 +131,7 @@ impl RelayStore {
         let user = dir
             .user(user_id)
             .ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
-        if user.role == Role::Admin {
-            return Err(RelayError::BadRequest(
-                "administrators do not enrol phones".into(),
-            ));
-        }
+        policy::check(user, Capability::EnrolPhones).map_err(RelayError::BadRequest)?;
         if !(60_000..=30 * 86_400_000).contains(&valid_ms) {
             return Err(RelayError::BadRequest(
                 "a code is valid between one minute and 30 days".into(),
@@ -215,11 +212,7 @@ impl RelayStore {
         actors: &[String],
         code_hash: Option<String>,
     ) -> Result<Enrolled> {
-        if user.role == Role::Admin {
-            return Err(RelayError::Forbidden(
-                "administrators do not enrol phones".into(),
-            ));
-        }
+        policy::check(&user, Capability::EnrolPhones).map_err(RelayError::Forbidden)?;
         let mut token = [0u8; 32];
         OsRng.fill_bytes(&mut token);
         let token = hex::encode(token);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gridsafe_core::directory::Role;
+use gridsafe_core::policy::{self, Capability, HazardScope};
 use gridsafe_core::store::split_list;
 use gridsafe_core::sync::DocChanges;
 use rusqlite::{Connection, OpenFlags};
@@ -24,12 +24,7 @@ pub const PULL_ROWS: usize = 20_000;
 
 /// Administrators manage the relay; they hold no records.
 pub fn refuse_admin(device: &Device) -> Result<()> {
-    if device.user.role == Role::Admin {
-        return Err(RelayError::Forbidden(
-            "administrators do not sync records".into(),
-        ));
-    }
-    Ok(())
+    policy::check(&device.user, Capability::SyncRecords).map_err(RelayError::Forbidden)
 }
 
 /// What a pull returns: the records' changes, the next cursor, whether more wait, and the
@@ -49,22 +44,22 @@ pub fn pull(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled> {
 pub(super) fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Result<Pulled> {
     let u = &device.user;
     // Parameters ?1 and ?2 are the cursor and the device; the scope's follow.
-    let (clause, args): (String, Vec<String>) = match u.role {
-        Role::Inspector => {
-            let marks: Vec<String> = (0..u.grids.len().max(1))
+    let (clause, args): (String, Vec<String>) = match policy::record_scope(u) {
+        HazardScope::Grids(grids) => {
+            let marks: Vec<String> = (0..grids.len().max(1))
                 .map(|i| format!("?{}", i + 3))
                 .collect();
-            let mut grids = u.grids.clone();
+            let mut grids = grids.to_vec();
             if grids.is_empty() {
                 grids.push(String::new());
             }
             (format!("d.grid_id IN ({})", marks.join(",")), grids)
         }
-        Role::Reviewer => (
+        HazardScope::Department(dept) => (
             "(d.kind != 'hazard' OR d.depts LIKE ?3)".into(),
-            vec![format!("%,{},%", u.department.clone().unwrap_or_default())],
+            vec![format!("%,{dept},%")],
         ),
-        _ => ("1 = 1".into(), vec![]),
+        HazardScope::All => ("1 = 1".into(), vec![]),
     };
     let sql = format!(
         "SELECT c.seq, c.doc_id, c.bytes, d.kind, d.heads FROM changes c JOIN docs d ON d.id = c.doc_id

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::{Role, User};
+use gridsafe_core::policy::{self, Capability};
 use serde::Deserialize;
 
 use super::{Chrome, SignedIn, WebError, check_csrf, html};
@@ -48,11 +49,7 @@ const ROLES: [(Role, &str, &str, &str); 4] = [
 /// The signed-in administrator and the session's CSRF token; the form's token checked when given.
 fn admin(signed: SignedIn, form_csrf: Option<&str>) -> Result<(User, String), WebError> {
     let SignedIn { user, csrf } = signed;
-    if user.role != Role::Admin {
-        return Err(
-            RelayError::Forbidden("user administration is the administrator's".into()).into(),
-        );
-    }
+    policy::check(&user, Capability::ManageUsers).map_err(RelayError::Forbidden)?;
     if let Some(f) = form_csrf {
         check_csrf(f, &csrf)?;
     }

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::{Role, User};
+use gridsafe_core::policy::{self, Capability};
 
 /// The frame of every page: who is signed in (empty on the sign-in and error pages), the
 /// session's CSRF token for its forms, the language, and what the navigation offers.
@@ -75,26 +76,27 @@ impl Chrome {
     }
 
     pub fn sees_hazards(&self) -> bool {
-        matches!(
-            self.role,
-            Some(Role::Inspector | Role::Reviewer | Role::TownOffice)
-        )
+        self.may(Capability::SeeHazards)
     }
 
     pub fn sees_devices(&self) -> bool {
-        matches!(self.role, Some(Role::TownOffice | Role::Admin))
+        self.may(Capability::SeeDeviceHealth)
     }
 
-    pub fn is_inspector(&self) -> bool {
-        self.role == Some(Role::Inspector)
+    fn may(&self, cap: Capability) -> bool {
+        self.role.is_some_and(|r| policy::role_may(r, cap))
     }
 
-    pub fn is_office(&self) -> bool {
-        self.role == Some(Role::TownOffice)
+    pub fn reviews_findings(&self) -> bool {
+        self.may(Capability::ReviewOwnerFindings)
     }
 
-    pub fn is_admin(&self) -> bool {
-        self.role == Some(Role::Admin)
+    pub fn enters_reports(&self) -> bool {
+        self.may(Capability::EnterPublicReports)
+    }
+
+    pub fn manages_users(&self) -> bool {
+        self.may(Capability::ManageUsers)
     }
 
     /// A state code in the page's language.

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::User;
+use gridsafe_core::policy::{self, Capability};
 use serde::Deserialize;
 use session::SignedIn;
 
@@ -60,7 +61,7 @@ pub(crate) async fn devices(
         })
         .collect();
     devices.sort_by_key(|d| (!d.stale, d.revoked));
-    let can_revoke = user.role == gridsafe_core::directory::Role::Admin;
+    let can_revoke = policy::role_may(user.role, Capability::RevokeDevices);
     Ok(html(DevicesPage {
         c: Chrome::new(&user, &csrf),
         devices,
@@ -82,9 +83,7 @@ pub(crate) async fn revoke(
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, WebError> {
     check_csrf(&f.csrf, &csrf)?;
-    if user.role != gridsafe_core::directory::Role::Admin {
-        return Err(RelayError::Forbidden("only an administrator revokes devices".into()).into());
-    }
+    policy::check(&user, Capability::RevokeDevices).map_err(RelayError::Forbidden)?;
     let (device, admin_id) = (f.device.clone(), user.id.clone());
     s.with_store(move |st| {
         st.revoke(&device)?;
@@ -158,15 +157,7 @@ pub(crate) async fn audit(
 }
 
 pub(crate) fn office_or_admin(user: &User) -> Result<(), WebError> {
-    use gridsafe_core::directory::Role;
-    if matches!(user.role, Role::TownOffice | Role::Admin) {
-        Ok(())
-    } else {
-        Err(RelayError::Forbidden(
-            "device health is the town office's and the administrator's".into(),
-        )
-        .into())
-    }
+    Ok(policy::check(user, Capability::SeeDeviceHealth).map_err(RelayError::Forbidden)?)
 }
 
 /// Entries shown per audit page.

@@ -9,6 +9,7 @@ use axum::extract::{Form, Path as AxPath, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::lifecycle::HistoryEntry;
+use gridsafe_core::policy::{self, Capability};
 use gridsafe_core::records::HazardHeader;
 use serde::Deserialize;
 use session::SignedIn;
@@ -91,10 +92,7 @@ pub(crate) async fn hazard(
         deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
         overdue,
         history: status.history,
-        can_review: matches!(
-            user_role,
-            gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice
-        ),
+        can_review: policy::role_may(user_role, Capability::Review),
         photos,
         owner_reports,
         h,

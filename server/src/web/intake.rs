@@ -4,7 +4,8 @@
 use askama::Template;
 use axum::extract::{Form, Multipart, State};
 use axum::response::Response;
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
+use gridsafe_core::policy::{self, Capability};
 use gridsafe_core::store::TaskRow;
 use serde::Deserialize;
 
@@ -23,11 +24,7 @@ struct IntakePage {
 }
 
 fn office_only(user: &User) -> Result<(), WebError> {
-    if user.role == Role::TownOffice {
-        Ok(())
-    } else {
-        Err(RelayError::Forbidden("public reports are entered by the town office".into()).into())
-    }
+    Ok(policy::check(user, Capability::EnterPublicReports).map_err(RelayError::Forbidden)?)
 }
 
 async fn render(

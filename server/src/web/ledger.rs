@@ -8,7 +8,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use gridsafe_core::directory::{Role, User};
+use gridsafe_core::directory::User;
+use gridsafe_core::policy::{self, Capability};
 use gridsafe_core::store::{HazardQuery, HazardRow};
 use serde::Deserialize;
 use session::SignedIn;
@@ -289,12 +290,7 @@ pub(crate) async fn on_reader<T: Send + 'static>(
     + Send
     + 'static,
 ) -> Result<T, WebError> {
-    if user.role == Role::Admin {
-        return Err(RelayError::Forbidden(
-            "administrators manage users and devices; they do not see hazards".into(),
-        )
-        .into());
-    }
+    policy::check(user, Capability::SeeHazards).map_err(RelayError::Forbidden)?;
     let dir = s
         .with_store(|st| {
             st.directory()

@@ -6,6 +6,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use gridsafe_core::policy::{self, Capability};
 use session::SignedIn;
 
 /// A device row as the overview shows it.
@@ -74,7 +75,7 @@ pub(crate) async fn overview(
             })
             .collect(),
     };
-    let show_devices = user.role == gridsafe_core::directory::Role::TownOffice;
+    let show_devices = policy::role_may(user.role, Capability::FollowUpSilentPhones);
     Ok(html(OverviewPage {
         c: Chrome::new(&user, &csrf),
         today,

@@ -9,6 +9,9 @@
 //! the overview, the ledger's first page, filtered pages, the monthly report and its workbook
 //! against the targets, and the ledger's full XLSX export with the relay's peak memory
 //! before and after. Prints a table and, last, one JSON line.
+//!
+//! This file stays whole: it is one benchmark scenario (seed, start, measure each page,
+//! report), read top to bottom.
 
 use std::collections::HashMap;
 use std::path::Path;

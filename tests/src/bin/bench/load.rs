@@ -16,6 +16,9 @@
 //! on disk; the peer's clock stops when its storage holds every document), sync latency p50/p99,
 //! and the servers' peak RSS. Median of ROUNDS rounds, each on a fresh copy of the prepared state.
 //! The last line is one JSON object with every figure and "ratio_vs_automerge_repo".
+//!
+//! This file stays whole: it is one benchmark scenario (seed, run each peer, report), read top
+//! to bottom; its parts share the same phones and documents.
 
 use std::io::BufRead;
 use std::path::Path;

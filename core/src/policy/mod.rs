@@ -3,8 +3,22 @@
 //! shown as they are. The lifecycle fold, the phone store, the relay and the dashboard ask here;
 //! none of them decides a role or scope on its own.
 //!
-//! The answers are pinned by two table tests (`core/tests/policy_table.rs` for every role × event
-//! × state × scope, `tests/tests/policy_records.rs` for record writes on the phone and the relay).
+//! The answers are pinned by table tests: `core/tests/policy_table.rs` for every role × event ×
+//! state × scope and every role × capability, `tests/tests/policy_records.rs` for record writes on
+//! the phone and the relay.
+//!
+//! Here: hazards (scope and the §6.3 event rules); [`records`]: records on the phone and at the
+//! relay; [`office`]: the office's pages.
+
+mod office;
+mod records;
+
+pub use office::{Capability, check, role_may};
+pub use records::{
+    check_edit_venue, check_grid, check_inspect, check_register_venue, may_issue_notice,
+    may_print_venue_notice, may_sign_owner_link, may_verify_report, may_write_record, record_scope,
+    venue_list_grids,
+};
 
 use time::Date;
 
@@ -12,7 +26,7 @@ use crate::clock::parse_date;
 use crate::directory::{Role, User};
 use crate::error::Refusal;
 use crate::hazard_state::{Confirmation, EventKind, HazardStatus, State};
-use crate::records::{DocKind, HazardHeader};
+use crate::records::HazardHeader;
 
 fn refuse(code: &str, zh: &str, en: &str) -> Refusal {
     Refusal {
@@ -21,9 +35,6 @@ fn refuse(code: &str, zh: &str, en: &str) -> Refusal {
         en: en.into(),
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Hazards
 
 /// Whether a hazard in `grid` with lead departments `depts` is `user`'s to see and act on: an
 /// inspector's grids, a reviewer's department, everything for the town office, nothing for an
@@ -327,189 +338,4 @@ pub fn allowed_events(
         .copied()
         .filter(|k| check_event(Some(user), h, s, *k, day).is_ok())
         .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records on the phone
-
-/// May `user` work on records in `grid` on the phone? Inspectors only in their own grids; the
-/// office roles anywhere. The message names the grid and the user.
-pub fn check_grid(user: &User, grid: &str) -> Result<(), String> {
-    if user.role == Role::Inspector && !user.grids.iter().any(|g| g == grid) {
-        return Err(format!("grid {grid} is not one of {}'s grids", user.id));
-    }
-    Ok(())
-}
-
-/// May `user` register a venue?
-pub fn check_register_venue(user: &User) -> Result<(), String> {
-    if user.role == Role::Admin {
-        return Err("administrators do not register venues".into());
-    }
-    Ok(())
-}
-
-/// May `user` edit a venue?
-pub fn check_edit_venue(user: &User) -> Result<(), String> {
-    if user.role == Role::Admin {
-        return Err("administrators do not edit venues".into());
-    }
-    Ok(())
-}
-
-/// May `user` start an inspection?
-pub fn check_inspect(user: &User) -> Result<(), String> {
-    if !matches!(
-        user.role,
-        Role::Inspector | Role::Reviewer | Role::TownOffice
-    ) {
-        return Err(format!(
-            "{} ({}) cannot inspect",
-            user.id,
-            user.role.label_zh()
-        ));
-    }
-    Ok(())
-}
-
-/// The grids whose venues `user` lists on the phone (`None`: every grid).
-pub fn venue_list_grids(user: &User) -> Option<&[String]> {
-    match user.role {
-        Role::Inspector => Some(&user.grids),
-        _ => None,
-    }
-}
-
-/// May `user` issue a venue's rectification notice? Inspectors only in their own grids.
-pub fn may_issue_notice(user: &User, venue_grid: &str) -> bool {
-    user.role != Role::Inspector || user.grids.iter().any(|g| g == venue_grid)
-}
-
-/// May `user` verify a public report of `grid` on site? The inspector of that grid only.
-pub fn may_verify_report(user: &User, grid: &str) -> bool {
-    user.role == Role::Inspector && user.grids.iter().any(|g| g == grid)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records at the relay
-
-/// May `user` write (push changes to) a record of this kind in `grid`, with lead departments
-/// `depts` for a hazard? The relay's rule, which answers more widely than the phone's for
-/// reviewers (see `tests/tests/policy/records.tsv`).
-pub fn may_write_record(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
-    match user.role {
-        Role::Admin => false,
-        Role::TownOffice => true,
-        Role::Inspector => user.grids.iter().any(|g| g == grid),
-        Role::Reviewer => match kind {
-            DocKind::Hazard => user.department.as_ref().is_some_and(|d| depts.contains(d)),
-            // Public reports are verified by the grid's inspector; the office enters them.
-            DocKind::Task => false,
-            DocKind::Venue | DocKind::Inspection => true,
-        },
-    }
-}
-
-/// The records a device receives on pull: an inspector's grids; for a reviewer every venue,
-/// inspection and task but only their department's hazards; everything for the office roles.
-pub fn record_scope(user: &User) -> HazardScope<'_> {
-    match user.role {
-        Role::Inspector => HazardScope::Grids(&user.grids),
-        Role::Reviewer => HazardScope::Department(user.department.as_deref().unwrap_or("")),
-        Role::TownOffice | Role::Admin => HazardScope::All,
-    }
-}
-
-/// May `user`'s dashboard device sign an owner link for a venue in `grid`?
-pub fn may_sign_owner_link(user: &User, grid: &str) -> bool {
-    match user.role {
-        Role::Inspector => user.grids.iter().any(|g| g == grid),
-        Role::Reviewer | Role::TownOffice => true,
-        Role::Admin => false,
-    }
-}
-
-/// May `user` print the office's notice for a venue in `grid` whose open hazards have these lead
-/// departments? A reviewer only where their department leads one of them.
-pub fn may_print_venue_notice<'a>(
-    user: &User,
-    grid: &str,
-    mut hazard_depts: impl Iterator<Item = &'a [String]>,
-) -> bool {
-    match user.role {
-        Role::TownOffice => true,
-        Role::Inspector => user.grids.iter().any(|g| g == grid),
-        Role::Reviewer => hazard_depts.any(|d| {
-            user.department
-                .as_ref()
-                .is_some_and(|mine| d.contains(mine))
-        }),
-        Role::Admin => false,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The office's pages
-
-/// What a signed-in person may open or do at the office, beyond single records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Capability {
-    /// Hazard lists, reports and exports (everyone but administrators).
-    SeeHazards,
-    /// Review actions on a hazard (the lead departments and the town office).
-    Review,
-    /// Device health and the audit log.
-    SeeDeviceHealth,
-    /// Phones that have not synced, on the overview (the town office follows them up).
-    FollowUpSilentPhones,
-    RevokeDevices,
-    ManageUsers,
-    /// Public reports (12345, 随申拍) entered for the grids to verify.
-    EnterPublicReports,
-    /// Owners' self-inspection findings, reviewed into hazards or dismissed.
-    ReviewOwnerFindings,
-    /// Ending a venue's owner links (a lost or misused notice).
-    RevokeOwnerLinks,
-    /// Pushing and pulling records from a phone.
-    SyncRecords,
-    /// Enrolling a phone for this user.
-    EnrolPhones,
-}
-
-/// Whether `role` has `cap` (what a page shows in its menu and forms).
-pub fn role_may(role: Role, cap: Capability) -> bool {
-    use Capability as C;
-    match cap {
-        C::SeeHazards | C::SyncRecords | C::EnrolPhones => role != Role::Admin,
-        C::Review | C::ReviewOwnerFindings | C::RevokeOwnerLinks => {
-            matches!(role, Role::Reviewer | Role::TownOffice)
-        }
-        C::SeeDeviceHealth => matches!(role, Role::TownOffice | Role::Admin),
-        C::FollowUpSilentPhones | C::EnterPublicReports => role == Role::TownOffice,
-        C::RevokeDevices | C::ManageUsers => role == Role::Admin,
-    }
-}
-
-/// [`role_may`] for `user`, with the reason shown when not.
-pub fn check(user: &User, cap: Capability) -> Result<(), String> {
-    if role_may(user.role, cap) {
-        return Ok(());
-    }
-    use Capability as C;
-    Err(match cap {
-        C::SeeHazards => "administrators manage users and devices; they do not see hazards",
-        C::Review => "reviews are the lead departments' and the town office's",
-        C::SeeDeviceHealth => "device health is the town office's and the administrator's",
-        C::FollowUpSilentPhones => "silent phones are followed up by the town office",
-        C::RevokeDevices => "only an administrator revokes devices",
-        C::ManageUsers => "user administration is the administrator's",
-        C::EnterPublicReports => "public reports are entered by the town office",
-        C::ReviewOwnerFindings => {
-            "self-inspection findings are reviewed by the lead departments and the town office"
-        }
-        C::RevokeOwnerLinks => "owner links are revoked by a lead department or the town office",
-        C::SyncRecords => "administrators do not sync records",
-        C::EnrolPhones => "administrators do not enrol phones",
-    }
-    .to_owned())
 }

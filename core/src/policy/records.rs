@@ -1,0 +1,119 @@
+//! Who may create, edit and write records: on the phone (grids) and at the relay (grids and
+//! departments), and what a device receives.
+
+use super::*;
+use crate::directory::{Role, User};
+use crate::records::DocKind;
+
+/// May `user` work on records in `grid` on the phone? Inspectors only in their own grids; the
+/// office roles anywhere. The message names the grid and the user.
+pub fn check_grid(user: &User, grid: &str) -> Result<(), String> {
+    if user.role == Role::Inspector && !user.grids.iter().any(|g| g == grid) {
+        return Err(format!("grid {grid} is not one of {}'s grids", user.id));
+    }
+    Ok(())
+}
+
+/// May `user` register a venue?
+pub fn check_register_venue(user: &User) -> Result<(), String> {
+    if user.role == Role::Admin {
+        return Err("administrators do not register venues".into());
+    }
+    Ok(())
+}
+
+/// May `user` edit a venue?
+pub fn check_edit_venue(user: &User) -> Result<(), String> {
+    if user.role == Role::Admin {
+        return Err("administrators do not edit venues".into());
+    }
+    Ok(())
+}
+
+/// May `user` start an inspection?
+pub fn check_inspect(user: &User) -> Result<(), String> {
+    if !matches!(
+        user.role,
+        Role::Inspector | Role::Reviewer | Role::TownOffice
+    ) {
+        return Err(format!(
+            "{} ({}) cannot inspect",
+            user.id,
+            user.role.label_zh()
+        ));
+    }
+    Ok(())
+}
+
+/// The grids whose venues `user` lists on the phone (`None`: every grid).
+pub fn venue_list_grids(user: &User) -> Option<&[String]> {
+    match user.role {
+        Role::Inspector => Some(&user.grids),
+        _ => None,
+    }
+}
+
+/// May `user` issue a venue's rectification notice? Inspectors only in their own grids.
+pub fn may_issue_notice(user: &User, venue_grid: &str) -> bool {
+    user.role != Role::Inspector || user.grids.iter().any(|g| g == venue_grid)
+}
+
+/// May `user` verify a public report of `grid` on site? The inspector of that grid only.
+pub fn may_verify_report(user: &User, grid: &str) -> bool {
+    user.role == Role::Inspector && user.grids.iter().any(|g| g == grid)
+}
+
+/// May `user` write (push changes to) a record of this kind in `grid`, with lead departments
+/// `depts` for a hazard? The relay's rule, which answers more widely than the phone's for
+/// reviewers (see `tests/tests/policy/records.tsv`).
+pub fn may_write_record(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
+    match user.role {
+        Role::Admin => false,
+        Role::TownOffice => true,
+        Role::Inspector => user.grids.iter().any(|g| g == grid),
+        Role::Reviewer => match kind {
+            DocKind::Hazard => user.department.as_ref().is_some_and(|d| depts.contains(d)),
+            // Public reports are verified by the grid's inspector; the office enters them.
+            DocKind::Task => false,
+            DocKind::Venue | DocKind::Inspection => true,
+        },
+    }
+}
+
+/// The records a device receives on pull: an inspector's grids; for a reviewer every venue,
+/// inspection and task but only their department's hazards; everything for the office roles.
+pub fn record_scope(user: &User) -> HazardScope<'_> {
+    match user.role {
+        Role::Inspector => HazardScope::Grids(&user.grids),
+        Role::Reviewer => HazardScope::Department(user.department.as_deref().unwrap_or("")),
+        Role::TownOffice | Role::Admin => HazardScope::All,
+    }
+}
+
+/// May `user`'s dashboard device sign an owner link for a venue in `grid`?
+pub fn may_sign_owner_link(user: &User, grid: &str) -> bool {
+    match user.role {
+        Role::Inspector => user.grids.iter().any(|g| g == grid),
+        Role::Reviewer | Role::TownOffice => true,
+        Role::Admin => false,
+    }
+}
+
+/// May `user` print the office's notice for a venue in `grid` whose open hazards have these lead
+/// departments? A reviewer only where their department leads one of them.
+pub fn may_print_venue_notice<'a>(
+    user: &User,
+    grid: &str,
+    mut hazard_depts: impl Iterator<Item = &'a [String]>,
+) -> bool {
+    match user.role {
+        Role::TownOffice => true,
+        Role::Inspector => user.grids.iter().any(|g| g == grid),
+        Role::Reviewer => hazard_depts.any(|d| {
+            user.department
+                .as_ref()
+                .is_some_and(|mine| d.contains(mine))
+        }),
+        Role::Admin => false,
+    }
+}

@@ -141,7 +141,9 @@ enum AdminCmd {
 const CONSOLE: &str = "console";
 
 fn main() -> Result<()> {
+    // Colour only for a person at a terminal: a log file or CI output gets plain text.
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

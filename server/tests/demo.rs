@@ -49,3 +49,23 @@ fn demo_seeds_syncs_and_merges_a_conflict() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
+
+/// A log written to a file or a pipe (CI, journald) carries no terminal colour codes.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gridsafe-server"))
+        .args(["admin", "--data"])
+        .arg(data.path())
+        .args(["report-cutoff", "28"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let all = [out.stdout, out.stderr].concat();
+    assert!(!all.is_empty(), "the command logs or prints something");
+    assert!(
+        !all.contains(&0x1b),
+        "escape codes in piped output: {}",
+        String::from_utf8_lossy(&all)
+    );
+}

@@ -109,10 +109,8 @@ pub fn enroll_with(
             actors,
         })
         .with_context(|| format!("cannot reach the relay at {server}"))?;
-    let status = resp.status();
-    if !status.is_success() {
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        bail!("enrolment refused ({status}): {text}");
+    if !resp.status().is_success() {
+        return Err(refused("enrolment", &mut resp));
     }
     let e: Enrolled = resp
         .body_mut()
@@ -156,17 +154,48 @@ struct BlobStatus {
     complete: bool,
 }
 
+/// The relay answered a request with an error status: what was asked, the status and the
+/// relay's reason. Callers branch on the status (401: enrol again; 403: this record or photo is
+/// not the phone's to send; 413: too large; 5xx: try again later), never on the text.
+#[derive(Debug)]
+pub struct RelayAnswer {
+    pub what: &'static str,
+    pub status: u16,
+    pub text: String,
+}
+
+impl std::fmt::Display for RelayAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.status == 401 && self.what != "enrolment" {
+            write!(
+                f,
+                "the relay no longer accepts this phone ({}); enrol again",
+                self.text
+            )
+        } else {
+            write!(f, "{} refused ({}): {}", self.what, self.status, self.text)
+        }
+    }
+}
+
+impl std::error::Error for RelayAnswer {}
+
+fn refused(what: &'static str, r: &mut ureq::http::Response<ureq::Body>) -> anyhow::Error {
+    RelayAnswer {
+        what,
+        status: r.status().as_u16(),
+        text: r.body_mut().read_to_string().unwrap_or_default(),
+    }
+    .into()
+}
+
 fn blob_status(agent: &ureq::Agent, server: &str, token: &str, sha: &str) -> Result<BlobStatus> {
     let mut r = agent
         .get(&format!("{server}/v1/blobs/{sha}/status"))
         .header("Authorization", &format!("Bearer {token}"))
         .call()?;
     if !r.status().is_success() {
-        bail!(
-            "photo status refused ({}): {}",
-            r.status(),
-            r.body_mut().read_to_string().unwrap_or_default()
-        );
+        return Err(refused("photo status", &mut r));
     }
     Ok(r.body_mut().read_json()?)
 }
@@ -223,11 +252,7 @@ pub fn upload_blob(
             continue;
         }
         if !r.status().is_success() {
-            bail!(
-                "photo upload refused ({}): {}",
-                r.status(),
-                r.body_mut().read_to_string().unwrap_or_default()
-            );
+            return Err(refused("photo upload", &mut r));
         }
         let st: BlobStatus = r.body_mut().read_json()?;
         offset = st.have as usize;
@@ -324,6 +349,22 @@ pub fn upload_photos_until(
             }
             let Ok((sha, r)) = done_rx.recv() else { break };
             in_flight -= 1;
+            // A photo the relay refuses (403: no record it holds references it yet, e.g. its
+            // record was refused; 413) stays on the phone, and the others go on: it is reported,
+            // not a reason to stop the sync.
+            let refused_here = match &r {
+                Err(e) => e
+                    .downcast_ref::<RelayAnswer>()
+                    .filter(|a| matches!(a.status, 403 | 413))
+                    .map(|a| a.to_string()),
+                Ok(_) => None,
+            };
+            if let Some(why) = refused_here {
+                p.refused
+                    .push((sha.clone(), format!("photo not sent: {why}")));
+                on_progress(p);
+                continue;
+            }
             match r.and_then(|n| store.mark_uploaded(&sha).map(|_| n).map_err(Into::into)) {
                 Ok(n) => {
                     p.bytes_sent += n;
@@ -387,11 +428,7 @@ fn fetch_owner_key(
         .call()
         .with_context(|| format!("cannot reach the relay at {server}"))?;
     if !resp.status().is_success() {
-        bail!(
-            "owner key refused ({}): {}",
-            resp.status(),
-            resp.body_mut().read_to_string().unwrap_or_default()
-        );
+        return Err(refused("owner key", &mut resp));
     }
     let k: Key = resp
         .body_mut()
@@ -435,11 +472,12 @@ fn sync_until(
             .read_to_vec()
             .context("sync answer cut off")?;
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes);
-            match status.as_u16() {
-                401 => bail!("the relay no longer accepts this phone ({text}); enrol again"),
-                _ => bail!("sync refused ({status}): {text}"),
+            return Err(RelayAnswer {
+                what: "sync",
+                status: status.as_u16(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
             }
+            .into());
         }
         let r = SyncResponse::decode(&bytes)?;
         let outcome = store.apply_sync_response(&r)?;

@@ -36,9 +36,13 @@ pub enum Error {
     /// The acting user may not do this (role or scope).
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// A photo that cannot be used as evidence (not an image, truncated, too large...).
+    /// A photo that cannot be used as evidence (not an image, truncated, unsupported...).
     #[error("photo rejected: {0}")]
     Photo(String),
+    /// A photo (or any input) above a stated size, pixel or memory limit; refused before it was
+    /// decoded or stored.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// No such record.
     #[error("{kind} not found: {id}")]
     NotFound { kind: &'static str, id: String },

@@ -14,7 +14,10 @@ use gridsafe_core::store::{NewPhoto, NewVenue};
 use gridsafe_core::store_key::StoreKey;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn fixtures() -> PathBuf {
@@ -176,13 +179,23 @@ fn a_store_and_documents_written_on_x86_64_open_and_verify_here() {
     let hazards = store.list_hazards(&Default::default()).unwrap();
     assert_eq!(hazards.len(), 1);
     assert_eq!(hazards[0].item_id, "ebike.flying_lead");
-    for (name, id) in [("inspection", inspection), ("hazard", hazards[0].id.clone())] {
+    for (name, id) in [
+        ("inspection", inspection),
+        ("hazard", hazards[0].id.clone()),
+    ] {
         let heads = std::fs::read_to_string(docs_dir.join(format!("{name}.heads"))).unwrap();
         assert_eq!(store.doc_heads(&id).unwrap().join("\n"), heads, "{name}");
         let bytes = std::fs::read(docs_dir.join(format!("{name}.automerge"))).unwrap();
         let (_, mine) = store.export_doc(&id).unwrap();
-        assert_eq!(mine, bytes, "{name}: the store saves the same automerge bytes");
+        assert_eq!(
+            mine, bytes,
+            "{name}: the store saves the same automerge bytes"
+        );
         let mut doc = AutoCommit::load(&bytes).unwrap();
-        assert_eq!(doc.save(), bytes, "{name}: loading and saving is byte-exact");
+        assert_eq!(
+            doc.save(),
+            bytes,
+            "{name}: loading and saving is byte-exact"
+        );
     }
 }

@@ -59,6 +59,7 @@ impl From<gridsafe_core::Error> for GridSafeError {
             E::Template { .. }
             | E::Answer { .. }
             | E::Photo(_)
+            | E::TooLarge(_)
             | E::Invalid(_)
             | E::Document { .. }
             | E::Json(_) => GridSafeError::InvalidInput { reason },
@@ -82,11 +83,18 @@ pub(crate) fn client_error(e: anyhow::Error) -> GridSafeError {
         Err(e) => e,
     };
     let reason = format!("{e:#}");
-    // The client names the relay's status in its message: 401 (token, password, code) and 403
-    // (e.g. an actor bound to another phone) mean this phone must enrol again.
-    if reason.contains("(401") || reason.contains("(403") || reason.contains("enrol again") {
-        GridSafeError::Unauthorized { reason }
-    } else {
-        GridSafeError::Network { reason }
+    // Only what the relay's status says: 401 is enrol again; 403 and 413 are this phone's data
+    // refused (not its enrolment); anything else, and no answer at all, is tried again later.
+    match e
+        .downcast_ref::<gridsafe_client::RelayAnswer>()
+        .map(|a| a.status)
+    {
+        Some(401) => GridSafeError::Unauthorized { reason },
+        Some(403) => GridSafeError::Refused {
+            code: "forbidden".into(),
+            reason,
+        },
+        Some(400 | 413) => GridSafeError::InvalidInput { reason },
+        _ => GridSafeError::Network { reason },
     }
 }

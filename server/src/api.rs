@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::error::RelayError;
 use crate::state::AppState;
 use crate::store::{self};
+use crate::store::{BlobAccess, Device};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as AxPath, Query, State};
@@ -100,6 +101,9 @@ pub(crate) async fn sync_phases(
         let (pull, cursor, more, actors) = readers.with_db(|db| store::pull(db, &dev, cursor))?;
         tracing::info!(device = %dev.id, user = %dev.user.id, pushed = req.push.len(), accepted = accepted.len(),
             refused = refused.len(), pulled = pull.len(), cursor, "sync");
+        for r in &refused {
+            tracing::info!(device = %dev.id, user = %dev.user.id, record = %r.doc_id, reason = %r.reason, "record refused");
+        }
         metrics.docs_accepted.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         metrics.docs_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
         let resp = SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors };
@@ -144,6 +148,23 @@ pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A photo is the business of the devices whose scope covers a record referencing it: they may
+/// upload it, ask how much of it the relay holds, and download it. A phone syncs the record
+/// first, then its photos; a hash no record references is nobody's to send. A device whose
+/// records reference a photo other people's records held first may only send its bytes.
+fn bound(
+    st: &mut crate::store::RelayStore,
+    device: &Device,
+    sha: &str,
+) -> Result<BlobAccess, RelayError> {
+    match st.blob_access(&device.user, sha)? {
+        BlobAccess::None => Err(RelayError::Forbidden(
+            "no record in your scope references this photo; sync the record first".into(),
+        )),
+        access => Ok(access),
+    }
+}
+
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct BlobStatus {
     /// Bytes the relay holds of this photo (the client resumes from here).
@@ -158,15 +179,23 @@ pub(crate) async fn blob_status(
 ) -> Result<Json<BlobStatus>, ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
-    let complete = s
+    let (sha, complete, proof) = s
         .with_store(move |st| {
-            st.authenticate(&token)?;
-            st.blob_complete(&sha).map(|c| (sha, c))
+            let device = st.authenticate(&token)?;
+            let access = bound(st, &device, &sha)?;
+            let complete = st.blob_complete(&sha)?;
+            let proof = (complete && access == BlobAccess::NeedsProof).then_some(device.id);
+            Ok((sha, complete, proof))
         })
         .await?;
     let blobs = s.blobs.clone();
     let st = AppState::blocking(move || {
-        let (sha, complete) = complete;
+        if let Some(who) = proof {
+            return Ok(BlobStatus {
+                have: blobs.proved(&sha, &who)?,
+                complete: false,
+            });
+        }
         if complete && let Some(size) = blobs.size(&sha)? {
             return Ok(BlobStatus {
                 have: size,
@@ -200,25 +229,48 @@ pub(crate) async fn blob_put(
 ) -> Result<(StatusCode, Json<BlobStatus>), ApiError> {
     let token = bearer(&headers)?;
     check_sha(&sha)?;
-    if q.total == 0 || q.total > MAX_BLOB {
-        return Err(ApiError(RelayError::BadRequest(format!(
-            "photo size {} is outside 1..={MAX_BLOB} bytes",
+    if q.total == 0 {
+        return Err(ApiError(RelayError::BadRequest(
+            "total: a photo has at least one byte".into(),
+        )));
+    }
+    if q.total > MAX_BLOB {
+        return Err(ApiError(RelayError::TooLarge(format!(
+            "total: a photo of {} bytes is above the limit of {MAX_BLOB} bytes",
             q.total
         ))));
     }
-    if q.offset + body.len() as u64 > q.total {
+    if q.offset
+        .checked_add(body.len() as u64)
+        .is_none_or(|end| end > q.total)
+    {
         return Err(ApiError(RelayError::BadRequest(
-            "chunk runs past the declared total".into(),
+            "offset: the chunk runs past the declared total".into(),
         )));
     }
-    let (device, complete) = {
+    let (device, complete, access) = {
         let sha = sha.clone();
         s.with_store(move |st| {
             let device = st.authenticate(&token)?;
-            Ok((device, st.blob_complete(&sha)?))
+            let access = bound(st, &device, &sha)?;
+            Ok((device, st.blob_complete(&sha)?, access))
         })
         .await?
     };
+    if complete && access == BlobAccess::NeedsProof {
+        let (blobs, sha2, who) = (s.blobs.clone(), sha.clone(), device.id.clone());
+        let proved =
+            AppState::blocking(move || blobs.prove(&sha2, &who, q.offset, &body, q.total)).await?;
+        if let blobs::Appended::Complete { .. } = proved {
+            s.with_store(move |st| st.grant_blob(&device, &sha)).await?;
+        }
+        let (code, have, complete) = match proved {
+            blobs::Appended::Resume { have } => (StatusCode::CONFLICT, have, false),
+            blobs::Appended::Partial { have } => (StatusCode::OK, have, false),
+            blobs::Appended::Complete { size } => (StatusCode::OK, size, true),
+        };
+        return Ok((code, Json(BlobStatus { have, complete })));
+    }
     if complete {
         return Ok((
             StatusCode::OK,
@@ -249,8 +301,12 @@ pub(crate) async fn blob_put(
             }),
         )),
         blobs::Appended::Complete { size } => {
-            s.with_store(move |st| st.blob_completed(&sha, size, &device))
-                .await?;
+            s.with_store(move |st| {
+                st.blob_completed(&sha, size, &device)?;
+                // Whoever sent the bytes holds the photo: their references give access.
+                st.grant_blob(&device, &sha)
+            })
+            .await?;
             Ok((
                 StatusCode::OK,
                 Json(BlobStatus {
@@ -272,13 +328,14 @@ pub(crate) async fn blob_get(
     let sha = s
         .with_store(move |st| {
             let device = st.authenticate(&token)?;
-            if !st.may_read_blob(&device, &sha)? {
+            if bound(st, &device, &sha)? != BlobAccess::Granted {
                 return Err(RelayError::Forbidden(
-                    "no record in your scope references this photo".into(),
+                    "this photo belongs to records outside your scope; send it to gain access"
+                        .into(),
                 ));
             }
             if !st.blob_complete(&sha)? {
-                return Err(RelayError::BadRequest(
+                return Err(RelayError::NotFound(
                     "this photo has not been uploaded yet".into(),
                 ));
             }

@@ -189,7 +189,10 @@ const WRITE_LOCK: i64 = 0x6772_6964_7361_6665; // "gridsafe"
 const MIGRATE_LOCK: i64 = 0x6772_6964_6d69_6772; // "gridmigr"
 
 /// PostgreSQL schema versions, applied in order (`gridsafe_schema` records the applied ones).
-const PG_MIGRATIONS: &[&str] = &[include_str!("../sql/pg/001_shared.sql")];
+const PG_MIGRATIONS: &[&str] = &[
+    include_str!("../sql/pg/001_shared.sql"),
+    include_str!("../sql/pg/002_docs_venue.sql"),
+];
 
 impl Pg {
     pub fn connect(url: &str) -> Result<Pg> {

@@ -21,8 +21,15 @@ pub enum RelayError {
     /// A rate limit (owner reports per venue and day).
     #[error("too many: {0}")]
     TooMany(String),
+    /// Above a stated size, pixel or memory limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("storage: {0}")]
     Storage(String),
+    /// Stored evidence no longer matches its hash: a server fault, but one the reader must see
+    /// (the photo is withheld, not shown).
+    #[error("{0}")]
+    Integrity(String),
 }
 
 impl From<rusqlite::Error> for RelayError {
@@ -31,9 +38,31 @@ impl From<rusqlite::Error> for RelayError {
     }
 }
 
+/// Core's errors by what the caller should do: fix the input (400), ask someone allowed (403),
+/// look for something that exists (404), respect a rule (409), send less (413); or, for the
+/// store and the document engine failing, nothing — the details go to the log (500).
 impl From<gridsafe_core::Error> for RelayError {
     fn from(e: gridsafe_core::Error) -> Self {
-        RelayError::BadRequest(e.to_string())
+        use gridsafe_core::Error as E;
+        match e {
+            E::Forbidden(m) => RelayError::Forbidden(m),
+            E::NotFound { .. } => RelayError::NotFound(e.to_string()),
+            E::Refused(r) => RelayError::Refused(r.to_string()),
+            E::TooLarge(m) => RelayError::TooLarge(m),
+            E::Template { .. }
+            | E::Answer { .. }
+            | E::Photo(_)
+            | E::Invalid(_)
+            | E::Incomplete { .. }
+            | E::Document { .. }
+            | E::Json(_) => RelayError::BadRequest(e.to_string()),
+            E::Store { .. }
+            | E::WrongKey { .. }
+            | E::Sqlite(_)
+            | E::Automerge(_)
+            | E::Reconcile(_)
+            | E::Hydrate(_) => RelayError::Storage(e.to_string()),
+        }
     }
 }
 
@@ -51,7 +80,8 @@ impl IntoResponse for ApiError {
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::Refused(_) => StatusCode::CONFLICT,
             RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            RelayError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::Storage(_) | RelayError::Integrity(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self.0, "request failed");

@@ -13,6 +13,7 @@ pub mod blobs;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod intake;
 pub mod metrics;
 pub mod owner;
@@ -28,7 +29,7 @@ pub use api::{BlobStatus, MAX_BLOB, MAX_CHUNK};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-pub use state::{AppState, Config};
+pub use state::{AppState, Config, ServeOptions};
 
 /// Largest sync request body accepted.
 pub const MAX_SYNC_BODY: usize = 32 * 1024 * 1024;
@@ -72,15 +73,49 @@ pub async fn serve_with(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_opts(cfg, ServeOptions::default(), listener, shutdown).await
+}
+
+/// [`serve_with`] with serving options (the `/metrics` token, the catch-up interval).
+pub async fn serve_opts(
+    cfg: Config,
+    options: ServeOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let c = cfg.clone();
-    let state = tokio::task::spawn_blocking(move || AppState::open_with(&c)).await??;
+    let every = options.catch_up_every;
+    let state = tokio::task::spawn_blocking(move || AppState::open_opts(&c, options)).await??;
     let addr: SocketAddr = listener.local_addr()?;
     let database = cfg.database.as_deref().map(db::redact);
     tracing::info!(%addr, data = %cfg.data.display(), database = database.as_deref().unwrap_or("sqlite"), "relay listening");
     let keep = state.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // With several relays on one database, the office's figures follow the others' syncs on a
+    // schedule of their own, never inside a page's request.
+    let catching_up = cfg.database.is_some().then(|| {
+        let s = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = s.with_store(|st| st.catch_up()).await {
+                    tracing::warn!(error = %e.0, "catching up with the shared change log failed; trying again");
+                }
+            }
+        })
+    });
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    if let Some(t) = catching_up {
+        t.abort();
+        // Its copy of the state must be gone before the last one is dropped off the runtime.
+        let _ = t.await;
+    }
     // The PostgreSQL client closes its connection by blocking: not on an async worker.
     tokio::task::spawn_blocking(move || drop(keep)).await?;
     tracing::info!("relay stopped");

@@ -25,6 +25,14 @@ enum Cmd {
         store: StoreArgs,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// A token a metrics scraper sends (`Authorization: Bearer TOKEN`) to read /metrics
+        /// from another machine; without one, /metrics answers only this machine.
+        #[arg(long, env = "GRIDSAFE_METRICS_TOKEN")]
+        metrics_token: Option<String>,
+        /// With --database: how often this relay brings the office's figures up to what other
+        /// relays took, in seconds (the dashboard is at most this far behind them).
+        #[arg(long, default_value_t = 2)]
+        catch_up_every: u64,
     },
     /// One command demo: a relay on a fresh data directory, the demo town of 吕巷镇, and simulated
     /// phones that work offline and sync. Leaves the relay running until Ctrl-C.
@@ -150,7 +158,16 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { store, listen } => {
+        Cmd::Serve {
+            store,
+            listen,
+            metrics_token,
+            catch_up_every,
+        } => {
+            let options = gridsafe_server::ServeOptions {
+                metrics_token: metrics_token.filter(|t| !t.is_empty()),
+                catch_up_every: std::time::Duration::from_secs(catch_up_every.max(1)),
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -160,7 +177,8 @@ fn main() -> Result<()> {
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 // The bound address on stdout, so a parent process can find an ephemeral port.
                 println!("listening on http://{}", listener.local_addr()?);
-                gridsafe_server::serve_with(store.config(), listener, shutdown_signal()).await
+                gridsafe_server::serve_opts(store.config(), options, listener, shutdown_signal())
+                    .await
             })
         }
         Cmd::Demo {

@@ -1,19 +1,57 @@
 //! `/metrics` in the Prometheus text format: request counters, stored records, and the hazard
 //! gauges the town office tracks to zero.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, RelayError};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::atomic::Ordering;
 
-pub(crate) async fn metrics(State(s): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Who may read `/metrics`: with a token configured, a request carrying it; without one, only
+/// this machine (the figures name villages and departments: they are not for the internet).
+fn allowed(s: &AppState, req: &axum::extract::Request) -> Result<(), ApiError> {
+    match &s.options.metrics_token {
+        Some(token) => {
+            use subtle::ConstantTimeEq;
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+                Ok(())
+            } else {
+                Err(ApiError(RelayError::Unauthorized(
+                    "/metrics needs the metrics token (Authorization: Bearer …)".into(),
+                )))
+            }
+        }
+        None => {
+            let local = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .is_some_and(|c| c.0.ip().is_loopback());
+            if local {
+                Ok(())
+            } else {
+                Err(ApiError(RelayError::Forbidden(
+                    "/metrics answers this machine only; start the relay with --metrics-token to read it from elsewhere".into(),
+                )))
+            }
+        }
+    }
+}
+
+pub(crate) async fn metrics(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> Result<impl IntoResponse, ApiError> {
+    allowed(&s, &req)?;
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let ((docs, changes, devices), hazards, by_dept) = s
-        .with_store(move |st| {
-            // The hazard gauges read the projections: bring in what other relays took first.
-            st.catch_up()?;
+        .with_reader(move |st| {
             Ok((
                 st.counts()?,
                 st.hazard_summary(&today)?,

@@ -20,13 +20,40 @@ pub(crate) struct Metrics {
 
 /// Read-only connections for pulls: one per core is enough to keep both cores busy.
 pub(crate) const READERS: usize = 4;
+/// Read-only stores for the office's pages and `/metrics`, which never wait for the writer.
+pub(crate) const OFFICE_READERS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     store: Arc<Mutex<RelayStore>>,
     pub(crate) readers: Arc<Readers>,
+    /// Read-only stores (their own connections; a read transaction per call): the office's
+    /// pages and `/metrics` read these, so a burst of syncs holding the writer never stalls a
+    /// page, and a slow page never stalls a sync.
+    office: Arc<Vec<Mutex<RelayStore>>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) blobs: Arc<dyn blobs::BlobStore>,
+    pub(crate) options: Arc<ServeOptions>,
+}
+
+/// How a relay serves, beyond where its data is.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// `/metrics` answers a request carrying `Authorization: Bearer TOKEN`; without a token it
+    /// answers only requests from this machine (a scraper on localhost).
+    pub metrics_token: Option<String>,
+    /// With several relays on one database, how often this one brings the office's figures up
+    /// to what the others took (the pages are at most this far behind another relay's syncs).
+    pub catch_up_every: std::time::Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            metrics_token: None,
+            catch_up_every: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// Where a relay keeps its data.
@@ -64,14 +91,46 @@ impl Config {
 impl AppState {
     /// The relay's state as `cfg` places it (database, photos).
     pub fn open_with(cfg: &Config) -> Result<AppState, RelayError> {
+        AppState::open_opts(cfg, ServeOptions::default())
+    }
+
+    /// [`AppState::open_with`] with serving options.
+    pub fn open_opts(cfg: &Config, options: ServeOptions) -> Result<AppState, RelayError> {
         let store = cfg.open_store()?;
         let readers = Readers::open_with(&cfg.data, cfg.database.as_deref(), READERS)?;
+        let office = (0..OFFICE_READERS)
+            .map(|_| RelayStore::open_reader(&cfg.data, cfg.database.as_deref()).map(Mutex::new))
+            .collect::<Result<Vec<_>, RelayError>>()?;
         Ok(AppState {
             store: Arc::new(Mutex::new(store)),
             readers: Arc::new(readers),
+            office: Arc::new(office),
             metrics: Arc::default(),
             blobs: Arc::new(blobs::FsBlobStore::new(cfg.blob_root())),
+            options: Arc::new(options),
         })
+    }
+
+    /// Runs `f` on a read-only store off the async runtime, without the writer's lock: what the
+    /// office's pages read. The store's directory and actor table are brought up to date first.
+    pub(crate) async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut RelayStore) -> Result<T, RelayError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let office = self.office.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = match office.iter().find_map(|m| m.try_lock().ok()) {
+                Some(g) => g,
+                None => office[0]
+                    .lock()
+                    .map_err(|_| RelayError::Storage("reader lock poisoned".into()))?,
+            };
+            guard.refresh()?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError(RelayError::Storage(e.to_string())))?
+        .map_err(ApiError)
     }
 
     /// Runs blocking work off the async runtime, without the store lock.

@@ -5,16 +5,15 @@
 //!
 //! `GRIDSAFE_BLESS=1 cargo test -p gridsafe-tests --test policy_records` rewrites the file.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use automerge::ActorId;
 use gridsafe_core::Store;
-use gridsafe_core::directory::User;
 use gridsafe_core::records::{self, EventRecord, HazardHeader, Task};
 use gridsafe_core::store::{NewVenue, VenueEdit};
-use gridsafe_core::sync::DocChanges;
-use gridsafe_server::store::{Device, check};
+use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
+use gridsafe_server::store::{Device, RelayStore};
 use gridsafe_tests::fixtures;
 use serde_bytes::ByteBuf;
 
@@ -106,12 +105,17 @@ fn phone_rows(out: &mut String) {
     }
 }
 
-fn doc_changes(id: &str, kind: &str, doc: &mut automerge::AutoCommit) -> DocChanges {
+fn doc_changes(
+    id: &str,
+    kind: &str,
+    doc: &mut automerge::AutoCommit,
+    since: &[automerge::ChangeHash],
+) -> DocChanges {
     DocChanges {
         doc_id: id.into(),
         kind: kind.into(),
         changes: doc
-            .get_changes(&[])
+            .get_changes(since)
             .iter()
             .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
             .collect(),
@@ -119,111 +123,39 @@ fn doc_changes(id: &str, kind: &str, doc: &mut automerge::AutoCommit) -> DocChan
     }
 }
 
-fn relay_rows(out: &mut String) {
-    let dir = fixtures::directory();
-    let actor = ActorId::random();
-    for user in USERS {
-        let u: User = dir.user(user).unwrap().clone();
-        let device = Device {
-            id: "d".into(),
-            user: u,
-            actors: HashSet::from([actor.to_hex_string()]),
-        };
-        for (scope, grid) in GRIDS {
-            let mut docs = Vec::new();
-            let venue = records::Venue {
-                id: gridsafe_core::store::new_id(),
-                name: "店".into(),
-                address: String::new(),
-                village: "v".into(),
-                grid_id: (*grid).into(),
-                profile: fixtures::restaurant_profile(),
-                responsible: Default::default(),
-                created_at: String::new(),
-                created_by: (*user).into(),
-                archived: false,
-            };
-            let mut d = records::new_venue_doc(&actor, &venue).unwrap();
-            docs.push(("venue", doc_changes(&venue.id, "venue", &mut d)));
-            let header = records::InspectionHeader {
-                id: gridsafe_core::store::new_id(),
-                venue_id: venue.id.clone(),
-                venue_name: venue.name.clone(),
-                village: "v".into(),
-                grid_id: (*grid).into(),
-                template_id: "lx.gas".into(),
-                template_version: "2026.11-a".into(),
-                template_hash: String::new(),
-                inspector: (*user).into(),
-                started_at: String::new(),
-                started_ms: 0,
-                profile: fixtures::restaurant_profile(),
-            };
-            let mut d = records::new_inspection_doc(&actor, &header).unwrap();
-            docs.push(("inspection", doc_changes(&header.id, "inspection", &mut d)));
-            let task = Task {
-                id: gridsafe_core::store::new_id(),
-                ticket_no: "1".into(),
-                channel: "12345".into(),
-                received_at: String::new(),
-                address: String::new(),
-                description: String::new(),
-                category: "gas".into(),
-                village: "v".into(),
-                grid_id: (*grid).into(),
-                created_at: String::new(),
-                created_by: (*user).into(),
-                outcome: None,
-            };
-            let mut d = records::new_task_doc(&actor, &task).unwrap();
-            docs.push(("task", doc_changes(&task.id, "task", &mut d)));
-            for d in docs {
-                let r = check(&device, &d.1, None)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
-                let o = r.err().unwrap_or_else(|| "ok".into());
-                writeln!(out, "relay\twrite_{}\t{user}\t{scope}\t{o}", d.0).unwrap();
-            }
+fn venue(grid: &str, by: &str) -> records::Venue {
+    records::Venue {
+        id: gridsafe_core::store::new_id(),
+        name: "店".into(),
+        address: String::new(),
+        village: if grid.starts_with("heping") {
+            "heping"
+        } else {
+            "jialou"
         }
-        // Hazards are scoped by grid for inspectors and by lead department for reviewers.
-        for (scope, grid, depts) in [
-            ("in", "heping-1", vec!["cyzx".to_owned(), "pcs".to_owned()]),
-            ("out", "jialou-1", vec!["gjb".to_owned()]),
-        ] {
-            let h = hazard(grid, depts);
-            let reg = EventRecord {
-                id: gridsafe_core::store::new_id(),
-                kind: "register".into(),
-                ms: 1,
-                counter: 0,
-                reason: None,
-                deadline: None,
-                photo: None,
-                inspection_id: None,
-                text: None,
-            };
-            let mut d = records::new_hazard_doc(&actor, &h, &reg).unwrap();
-            let r = check(&device, &doc_changes(&h.id, "hazard", &mut d), None)
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            let o = r.err().unwrap_or_else(|| "ok".into());
-            writeln!(out, "relay\twrite_hazard\t{user}\t{scope}\t{o}").unwrap();
-        }
+        .into(),
+        grid_id: grid.into(),
+        profile: fixtures::restaurant_profile(),
+        responsible: Default::default(),
+        created_at: String::new(),
+        created_by: by.into(),
+        archived: false,
     }
 }
 
-fn hazard(grid: &str, depts: Vec<String>) -> HazardHeader {
+/// A verified public report's hazard at `v` in `domain`, registered by `by`.
+fn report_hazard(v: &records::Venue, domain: &str, depts: &[&str], by: &str) -> HazardHeader {
     HazardHeader {
         id: gridsafe_core::store::new_id(),
-        venue_id: gridsafe_core::store::new_id(),
-        venue_name: "店".into(),
-        village: "v".into(),
-        grid_id: grid.into(),
+        venue_id: v.id.clone(),
+        venue_name: v.name.clone(),
+        village: v.village.clone(),
+        grid_id: v.grid_id.clone(),
         inspection_id: None,
-        template_id: "lx.gas".into(),
-        template_version: "2026.11-a".into(),
-        item_id: "gas.hose_length".into(),
-        domain: "gas".into(),
+        template_id: "public_report".into(),
+        template_version: "1".into(),
+        item_id: format!("public_report.{domain}"),
+        domain: domain.into(),
         title_zh: String::new(),
         title_en: String::new(),
         finding_zh: String::new(),
@@ -233,16 +165,160 @@ fn hazard(grid: &str, depts: Vec<String>) -> HazardHeader {
         severity_proposed: "general".into(),
         focus: false,
         combined_group: None,
-        lead_depts: depts,
-        source: "inspection".into(),
-        ticket_no: None,
+        lead_depts: depts.iter().map(|d| (*d).into()).collect(),
+        source: "public_report".into(),
+        ticket_no: Some("12345 1".into()),
         fix_mode: "deadline".into(),
         deadline: None,
         recurrence_of: None,
         found_at: String::new(),
         found_ms: 0,
-        found_by: "wang".into(),
+        found_by: by.into(),
         photos: vec![],
+    }
+}
+
+fn register() -> EventRecord {
+    EventRecord {
+        id: gridsafe_core::store::new_id(),
+        kind: "register".into(),
+        ms: 1,
+        counter: 0,
+        reason: None,
+        deadline: None,
+        photo: None,
+        inspection_id: None,
+        text: None,
+    }
+}
+
+/// What the relay answers a push of one record: "ok" or the refusal's reason.
+fn push(st: &mut RelayStore, device: &Device, d: DocChanges) -> String {
+    let req = SyncRequest {
+        protocol: PROTOCOL,
+        cursor: u64::MAX,
+        directory_version: u64::MAX,
+        templates: vec![],
+        push: vec![d],
+        more_to_push: false,
+        status: DeviceStatus::default(),
+    };
+    let r = st.sync(device, &req).unwrap();
+    r.refused
+        .first()
+        .map_or_else(|| "ok".to_owned(), |r| r.reason.clone())
+}
+
+/// The relay's answers, through its sync: each user pushes a new venue, an edit of an existing
+/// venue, a new inspection, a new task and a new hazard, in wang's grid (where the e-bike
+/// departments lead a hazard) and in another village (where the gas department does).
+fn relay_rows(out: &mut String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut st = RelayStore::open(data.path()).unwrap();
+    st.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    let mut devices = BTreeMap::new();
+    for user in USERS {
+        st.set_password(user, "correct horse").unwrap();
+        let actor = ActorId::random();
+        let device = match st.enroll(user, "correct horse", user, &[actor.to_hex_string()]) {
+            Ok(e) => Some(st.authenticate(&e.token).unwrap()),
+            Err(e) => {
+                writeln!(out, "relay\tenrol\t{user}\t-\t{e}").unwrap();
+                None
+            }
+        };
+        devices.insert(*user, (device, actor));
+    }
+    // The office registers a venue in each grid, each with a hazard of its department.
+    let mut venues = BTreeMap::new();
+    {
+        let (office, actor) = devices["office"].clone();
+        let office = office.unwrap();
+        for ((scope, grid), (domain, depts)) in GRIDS
+            .iter()
+            .zip([("ebike", &["cyzx", "pcs"][..]), ("gas", &["gjb"][..])])
+        {
+            let v = venue(grid, "office");
+            let mut d = records::new_venue_doc(&actor, &v).unwrap();
+            let pushed = push(&mut st, &office, doc_changes(&v.id, "venue", &mut d, &[]));
+            assert_eq!(pushed, "ok");
+            let h = report_hazard(&v, domain, depts, "office");
+            let mut hd = records::new_hazard_doc(&actor, &h, &register()).unwrap();
+            let pushed = push(&mut st, &office, doc_changes(&h.id, "hazard", &mut hd, &[]));
+            assert_eq!(pushed, "ok");
+            venues.insert(*scope, (v, d));
+        }
+    }
+    for user in USERS {
+        let (Some(device), actor) = devices[user].clone() else {
+            continue;
+        };
+        for (scope, grid) in GRIDS {
+            let v = venue(grid, user);
+            let mut d = records::new_venue_doc(&actor, &v).unwrap();
+            let o = push(&mut st, &device, doc_changes(&v.id, "venue", &mut d, &[]));
+            writeln!(out, "relay\twrite_new_venue\t{user}\t{scope}\t{o}").unwrap();
+
+            let (existing, doc) = &venues[scope];
+            let mut mine = doc.clone().fork().with_actor(actor.clone());
+            let since = mine.get_heads();
+            let mut edited = existing.clone();
+            edited.address = format!("{user}路");
+            records::update_venue(&mut mine, &edited).unwrap();
+            let d = doc_changes(&existing.id, "venue", &mut mine, &since);
+            let o = push(&mut st, &device, d);
+            writeln!(out, "relay\tedit_venue\t{user}\t{scope}\t{o}").unwrap();
+
+            let header = records::InspectionHeader {
+                id: gridsafe_core::store::new_id(),
+                venue_id: existing.id.clone(),
+                venue_name: existing.name.clone(),
+                village: existing.village.clone(),
+                grid_id: existing.grid_id.clone(),
+                template_id: "lx.gas".into(),
+                template_version: "2026.11-a".into(),
+                template_hash: String::new(),
+                inspector: (*user).into(),
+                started_at: String::new(),
+                started_ms: 0,
+                profile: fixtures::restaurant_profile(),
+            };
+            let mut d = records::new_inspection_doc(&actor, &header).unwrap();
+            let o = push(
+                &mut st,
+                &device,
+                doc_changes(&header.id, "inspection", &mut d, &[]),
+            );
+            writeln!(out, "relay\twrite_inspection\t{user}\t{scope}\t{o}").unwrap();
+
+            let task = Task {
+                id: gridsafe_core::store::new_id(),
+                ticket_no: "1".into(),
+                channel: "12345".into(),
+                received_at: String::new(),
+                address: String::new(),
+                description: String::new(),
+                category: "gas".into(),
+                village: existing.village.clone(),
+                grid_id: (*grid).into(),
+                created_at: String::new(),
+                created_by: (*user).into(),
+                outcome: None,
+            };
+            let mut d = records::new_task_doc(&actor, &task).unwrap();
+            let o = push(&mut st, &device, doc_changes(&task.id, "task", &mut d, &[]));
+            writeln!(out, "relay\twrite_task\t{user}\t{scope}\t{o}").unwrap();
+
+            let (domain, depts): (&str, &[&str]) = if *scope == "in" {
+                ("ebike", &["cyzx", "pcs"])
+            } else {
+                ("gas", &["gjb"])
+            };
+            let h = report_hazard(existing, domain, depts, user);
+            let mut d = records::new_hazard_doc(&actor, &h, &register()).unwrap();
+            let o = push(&mut st, &device, doc_changes(&h.id, "hazard", &mut d, &[]));
+            writeln!(out, "relay\twrite_hazard\t{user}\t{scope}\t{o}").unwrap();
+        }
     }
 }
 

@@ -442,9 +442,22 @@ fn photos_upload_resumably_and_download_only_in_scope() {
         "a photo of several chunks ({} bytes)",
         bytes.len()
     );
+    let agent = client::agent();
+    // Bytes that do not match the hash are refused, and nothing is kept of them.
+    let mut r = agent
+        .put(&format!("{server}/v1/blobs/{sha}?offset=0&total=20"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&[0u8; 20][..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(
+        r.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("do not match")
+    );
     // Cut at 30 %, then at 70 %, then resume: the relay holds exactly the bytes.
     let thirty = bytes.len() * 3 / 10;
-    let agent = client::agent();
     let sent1 =
         client::upload_blob(&agent, &server, &token, &sha, &bytes, chunk, Some(thirty)).unwrap();
     // A chunk that does not continue what the relay holds → 409 with the relay's count.
@@ -540,7 +553,7 @@ fn photos_upload_resumably_and_download_only_in_scope() {
     // Blob ids that are not SHA-256 hex (path traversal included) are refused.
     assert_eq!(get(&office_token, "..%2F..%2Frelay.sqlite").0, 400);
     assert_eq!(get(&office_token, &"A".repeat(64)).0, 400);
-    // A wrong offset is answered 409 with the count to resume from; corrupted bytes are refused.
+    // A photo no record references is nobody's to send or ask about (issue #25): 403.
     let other = "0".repeat(64);
     let mut r = agent
         .put(&format!(
@@ -550,23 +563,43 @@ fn photos_upload_resumably_and_download_only_in_scope() {
         .header("Authorization", &format!("Bearer {token}"))
         .send(&[0u8; 10][..])
         .unwrap();
-    assert_eq!(r.status().as_u16(), 409);
-    assert_eq!(
-        r.body_mut().read_to_string().unwrap(),
-        r#"{"have":0,"complete":false}"#
-    );
-    let mut r = agent
-        .put(&format!("{}/v1/blobs/{other}?offset=0&total=20", relay.url))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send(&[0u8; 20][..])
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.status().as_u16(), 403);
     assert!(
         r.body_mut()
             .read_to_string()
             .unwrap()
-            .contains("do not match")
+            .contains("no record in your scope references this photo")
     );
+    let mut r = agent
+        .get(&format!("{}/v1/blobs/{other}/status", relay.url))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    drop(r.body_mut().read_to_string());
+    // An offset near u64::MAX does not overflow: a clear 400.
+    let mut r = agent
+        .put(&format!(
+            "{}/v1/blobs/{sha}?offset={}&total=20",
+            relay.url,
+            u64::MAX - 5
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&[0u8; 10][..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.body_mut().read_to_string().unwrap().contains("offset"));
+    // A declared size above the limit is 413.
+    let r = agent
+        .put(&format!(
+            "{}/v1/blobs/{sha}?offset=0&total={}",
+            relay.url,
+            gridsafe_server::MAX_BLOB + 1
+        ))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send(&[0u8; 10][..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
     // Oversized chunks are refused by the body limit.
     let big = vec![0u8; gridsafe_server::MAX_CHUNK + 1];
     let r = agent
@@ -1915,7 +1948,8 @@ fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order()
         page.contains("Bad request") && page.contains("sideways") && page.contains("found_desc"),
         "{page}"
     );
-    assert_eq!(b.get("/lang?to=fr").0, 400);
+    // /lang never fails (issue #25): an unknown language is Chinese.
+    assert_eq!(b.get("/lang?to=fr").0, 303);
     assert_eq!(
         b.get("/lang?to=zh&back=%2F%2Fevil.example")
             .2

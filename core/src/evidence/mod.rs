@@ -28,6 +28,11 @@ use crate::error::{Error, Result};
 pub const MAX_PIXELS: u64 = 64_000_000;
 /// Largest side accepted, in pixels.
 pub const MAX_SIDE: u32 = 20_000;
+/// Most memory one photo's decoding may take, estimated from its header before any buffer
+/// exists: the decoded pixels (at the DCT scale used for a JPEG), plus a progressive JPEG's
+/// whole-image coefficient buffers, plus a PNG's RGBA and RGB copies. A 12 MP phone photo takes
+/// about 8 MiB; a 64 MP progressive JPEG, or a PNG above about 14 MP, is refused.
+pub const MAX_DECODE_BYTES: u64 = 96 * 1024 * 1024;
 /// Long side of the evidence copy.
 pub const EVIDENCE_LONG_SIDE: u32 = 1600;
 /// Long side of the thumbnail.

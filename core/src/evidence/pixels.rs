@@ -21,13 +21,47 @@ pub(crate) fn check_size(w: u64, h: u64) -> Result<()> {
         return Err(bad("image has no pixels"));
     }
     if w > u64::from(MAX_SIDE) || h > u64::from(MAX_SIDE) || w * h > MAX_PIXELS {
-        return Err(bad(format!(
+        return Err(Error::TooLarge(format!(
             "image is {w}×{h} ({:.0} MP), above the limit of {} MP or {MAX_SIDE} px a side; refused before decoding",
             (w * h) as f64 / 1e6,
             MAX_PIXELS / 1_000_000
         )));
     }
     Ok(())
+}
+
+/// Refuses a decode whose estimated memory is above [`MAX_DECODE_BYTES`], before allocating.
+fn check_memory(what: &str, w: u64, h: u64, bytes: u64) -> Result<()> {
+    if bytes > MAX_DECODE_BYTES {
+        return Err(Error::TooLarge(format!(
+            "{what} of {w}×{h} would need {} MiB to decode, above the limit of {} MiB; refused before decoding",
+            bytes.div_ceil(1024 * 1024),
+            MAX_DECODE_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a JPEG is progressive (an SOF2 frame): libjpeg-turbo then keeps the whole image's
+/// coefficients in memory, whatever the output scale.
+fn is_progressive(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            0xC0 | 0xC1 | 0xC3 | 0xC5 | 0xC7 | 0xC9 | 0xCB | 0xCD | 0xCF | 0xDA => return false,
+            0xD0..=0xD9 | 0x01 => i += 2,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+                i += 2 + len;
+            }
+        }
+    }
+    false
 }
 
 pub(crate) fn decode_jpeg(bytes: &[u8], min_long_side: u32) -> Result<Decoded> {
@@ -55,6 +89,11 @@ pub(crate) fn decode_jpeg(bytes: &[u8], min_long_side: u32) -> Result<Decoded> {
     d.set_scaling_factor(scale)
         .map_err(|e| bad(format!("JPEG scaling: {e}")))?;
     let scaled = header.scaled(scale);
+    let (w, h) = (u64::from(fw), u64::from(fh));
+    let output = scaled.width as u64 * scaled.height as u64 * 4;
+    // Progressive: 2 bytes per coefficient, up to 3 components at full resolution.
+    let coefficients = if is_progressive(bytes) { w * h * 6 } else { 0 };
+    check_memory("a JPEG", w, h, output + coefficients)?;
     let cmyk = matches!(
         header.colorspace,
         turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
@@ -105,8 +144,11 @@ pub(crate) fn decode_png(bytes: &[u8]) -> Result<Decoded> {
         .map_err(|e| bad(format!("not a readable PNG: {e}")))?;
     let (w, h) = dec.dimensions();
     check_size(u64::from(w), u64::from(h))?;
+    let px = u64::from(w) * u64::from(h);
+    // The decoded RGBA (8 bytes a pixel if 16-bit, refused below) and the RGB copy.
+    check_memory("a PNG", u64::from(w), u64::from(h), px * 4 + px * 3)?;
     let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_PIXELS * 4);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     dec.set_limits(limits)
         .map_err(|e| bad(format!("PNG: {e}")))?;
     let ct = dec.color_type();

@@ -15,9 +15,9 @@ mod records;
 
 pub use office::{Capability, check, role_may};
 pub use records::{
-    check_edit_venue, check_grid, check_inspect, check_register_venue, may_issue_notice,
-    may_print_venue_notice, may_sign_owner_link, may_verify_report, may_write_record, record_scope,
-    venue_list_grids,
+    check_edit_venue, check_grid, check_inspect, check_register_venue, check_venue_scope,
+    may_issue_notice, may_print_venue_notice, may_sign_owner_link, may_verify_report,
+    may_write_record, record_scope, venue_list_grids,
 };
 
 use time::Date;

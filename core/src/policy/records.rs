@@ -14,10 +14,34 @@ pub fn check_grid(user: &User, grid: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// May `user` register a venue?
+/// May `user` register a venue? Grid workers and the town office do; a lead department's
+/// reviewer works on venues where their department leads a hazard, which a new venue has not.
 pub fn check_register_venue(user: &User) -> Result<(), String> {
-    if user.role == Role::Admin {
-        return Err("administrators do not register venues".into());
+    match user.role {
+        Role::Admin => Err("administrators do not register venues".into()),
+        Role::Reviewer => Err(
+            "a lead department's reviewer registers no venues; the grid worker or the town office does"
+                .into(),
+        ),
+        Role::Inspector | Role::TownOffice => Ok(()),
+    }
+}
+
+/// May `user` work on a venue in `grid` where these departments lead a hazard (edit it, inspect
+/// it)? Inspectors in their grids, reviewers where their department leads a hazard — the same
+/// rule the relay applies to what it accepts ([`may_write_record`]).
+pub fn check_venue_scope(user: &User, grid: &str, venue_depts: &[String]) -> Result<(), String> {
+    check_grid(user, grid)?;
+    if user.role == Role::Reviewer
+        && !user
+            .department
+            .as_ref()
+            .is_some_and(|d| venue_depts.contains(d))
+    {
+        return Err(format!(
+            "the venue in grid {grid} has no hazard led by {}'s department",
+            user.id
+        ));
     }
     Ok(())
 }
@@ -63,25 +87,30 @@ pub fn may_verify_report(user: &User, grid: &str) -> bool {
     user.role == Role::Inspector && user.grids.iter().any(|g| g == grid)
 }
 
-/// May `user` write (push changes to) a record of this kind in `grid`, with lead departments
-/// `depts` for a hazard? The relay's rule, which answers more widely than the phone's for
-/// reviewers (see `tests/tests/policy/records.tsv`).
+/// May `user` write (push changes to), or read, a record of this kind in `grid` — the grid of
+/// the record's venue now — with departments `depts`: a hazard's lead departments, or for a
+/// venue and its inspections the departments that lead a hazard at the venue? Inspectors in
+/// their grids; a lead department's reviewer where their department leads a hazard (a
+/// reviewer checks a venue only where their department has something to check); the town
+/// office everywhere; administrators nowhere.
 pub fn may_write_record(user: &User, kind: DocKind, grid: &str, depts: &[String]) -> bool {
     match user.role {
         Role::Admin => false,
         Role::TownOffice => true,
         Role::Inspector => user.grids.iter().any(|g| g == grid),
         Role::Reviewer => match kind {
-            DocKind::Hazard => user.department.as_ref().is_some_and(|d| depts.contains(d)),
+            DocKind::Hazard | DocKind::Venue | DocKind::Inspection => {
+                user.department.as_ref().is_some_and(|d| depts.contains(d))
+            }
             // Public reports are verified by the grid's inspector; the office enters them.
             DocKind::Task => false,
-            DocKind::Venue | DocKind::Inspection => true,
         },
     }
 }
 
-/// The records a device receives on pull: an inspector's grids; for a reviewer every venue,
-/// inspection and task but only their department's hazards; everything for the office roles.
+/// The records a device receives on pull: an inspector's grids; for a reviewer the hazards their
+/// department leads and the venues (with their inspections) where it leads one; everything for
+/// the office roles.
 pub fn record_scope(user: &User) -> HazardScope<'_> {
     match user.role {
         Role::Inspector => HazardScope::Grids(&user.grids),

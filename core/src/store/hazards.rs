@@ -73,7 +73,10 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let hlc = Store::next_hlc(&tx, wall)?;
         let photo = match &action.photo {
-            Some(p) => Some(self.store_photo(&tx, p, &header.venue_id, &user.id)?.sha256),
+            Some(p) => Some(
+                self.store_photo(&tx, p, &header.venue_id, &user.id, true)?
+                    .sha256,
+            ),
             None => None,
         };
         let ev = workflow::action_event(

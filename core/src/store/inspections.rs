@@ -68,7 +68,7 @@ impl Store {
         let (user, actor) = self.act_as(as_user)?;
         policy::check_inspect(&user).map_err(Error::Forbidden)?;
         let venue = self.venue(venue_id)?;
-        Store::check_grid_scope(&user, &venue.grid_id)?;
+        self.check_venue_scope(&user, &venue)?;
         if venue.archived {
             return Err(Error::invalid(format!("venue {venue_id} is archived")));
         }

@@ -44,6 +44,7 @@ impl Store {
         p: &NewPhoto,
         venue_id: &str,
         by: &str,
+        evidence_only: bool,
     ) -> Result<PhotoRef> {
         if !PHOTO_ROLES.contains(&p.role.as_str()) {
             return Err(Error::invalid(format!(
@@ -60,7 +61,7 @@ impl Store {
             )));
         }
         if p.bytes.len() > MAX_PHOTO_BYTES {
-            return Err(Error::Photo(format!(
+            return Err(Error::TooLarge(format!(
                 "the file is {} bytes; the limit is {MAX_PHOTO_BYTES}",
                 p.bytes.len()
             )));
@@ -81,9 +82,13 @@ impl Store {
             )
         };
         put(&e.evidence_sha256, &e.evidence, "image/jpeg", "evidence")?;
-        put(&e.thumbnail_sha256, &e.thumbnail, "image/jpeg", "thumbnail")?;
-        if keep_original {
-            put(&e.original_sha256, &p.bytes, e.original_mime, "original")?;
+        // A lifecycle event names only the evidence copy: its thumbnail and original would be
+        // photos no record references, which the relay does not take.
+        if !evidence_only {
+            put(&e.thumbnail_sha256, &e.thumbnail, "image/jpeg", "thumbnail")?;
+            if keep_original {
+                put(&e.original_sha256, &p.bytes, e.original_mime, "original")?;
+            }
         }
         Ok(PhotoRef {
             sha256: e.evidence_sha256,
@@ -144,7 +149,7 @@ impl Store {
             return Err(Error::answer(item, format!("not an item of {}", t.key())));
         }
         let tx = self.conn.unchecked_transaction()?;
-        let r = self.store_photo(&tx, &photo, &insp.header.venue_id, &user.id)?;
+        let r = self.store_photo(&tx, &photo, &insp.header.venue_id, &user.id, false)?;
         records::push_photo(&mut doc, inspection_id, &r)?;
         Store::save_doc(&tx, inspection_id, &mut doc, &since)?;
         tx.commit()?;

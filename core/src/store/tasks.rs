@@ -133,6 +133,7 @@ impl Store {
                     },
                     venue_id,
                     &user.id,
+                    false,
                 )?],
                 None => vec![],
             };

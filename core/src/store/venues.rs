@@ -54,6 +54,18 @@ impl Store {
         policy::check_grid(user, grid_id).map_err(Error::Forbidden)
     }
 
+    /// May `user` work on this venue (its grid, and for a reviewer the departments leading a
+    /// hazard there, from the projection)?
+    pub(super) fn check_venue_scope(&self, user: &User, venue: &Venue) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT d.dept FROM hazard_depts d JOIN hazards_idx h ON h.id = d.hazard_id WHERE h.venue_id = ?1",
+        )?;
+        let depts = stmt
+            .query_map(rusqlite::params![venue.id], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        policy::check_venue_scope(user, &venue.grid_id, &depts).map_err(Error::Forbidden)
+    }
+
     pub fn add_venue(&mut self, as_user: &str, v: NewVenue) -> Result<Venue> {
         let (user, actor) = self.act_as(as_user)?;
         let dir = self.directory()?;
@@ -93,7 +105,7 @@ impl Store {
         let (doc, since) = self.doc(id, DocKind::Venue)?;
         let mut doc = doc.with_actor(actor);
         let mut v = records::read_venue(&doc, id)?;
-        Store::check_grid_scope(&user, &v.grid_id)?;
+        self.check_venue_scope(&user, &v)?;
         policy::check_edit_venue(&user).map_err(Error::Forbidden)?;
         if let Some(n) = e.name {
             if n.trim().is_empty() {

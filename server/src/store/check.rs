@@ -2,11 +2,10 @@
 //! actors bound to the device, the record's shape, its scope, and what may never change.
 
 use automerge::{AutoCommit, Change};
-use gridsafe_core::policy;
 use gridsafe_core::records::{self, DocKind};
 use gridsafe_core::sync::{Acked, DocChanges, Refused, TemplateFile};
 
-use super::{RelayError, Result, heads_of};
+use super::{RelayError, Result, Scope, heads_of};
 use serde_bytes::ByteBuf;
 
 use super::Device;
@@ -125,6 +124,8 @@ pub struct Prepared {
     pub(crate) based_on: Option<String>,
     pub(crate) changes: Vec<(String, Vec<u8>)>,
     pub(crate) loaded: Loaded,
+    /// Where it is written, decided by [`super::authorize::authorize`] at commit.
+    pub(crate) scope: Scope,
 }
 
 /// What a commit answers: the records written and refused, and what the phone lacks of the
@@ -137,8 +138,10 @@ pub struct Committed {
     pub templates: Vec<TemplateFile>,
 }
 
-/// Checks one record's pushed changes against the device, the record shape and the scope, on top
-/// of `before` (the relay's version). Pure: nothing is stored here.
+/// Checks one record's pushed changes against the device (every change's actor bound to it), the
+/// automerge bytes, the record's shape and what may never change, on top of `before` (the
+/// relay's version). Pure: nothing is stored here. Who may write the record is decided at
+/// commit ([`super::authorize`]), against what the relay holds then.
 pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result<Prepared> {
     gridsafe_core::store::check_id("record", &d.doc_id)?;
     let changes = d
@@ -164,14 +167,6 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
                 c.hash()
             )));
         }
-    }
-    if let Some(b) = before
-        && !policy::may_write_record(&device.user, b.place.kind, &b.place.grid, &b.place.depts)
-    {
-        return Err(RelayError::Forbidden(format!(
-            "record {} is outside {}'s scope",
-            d.doc_id, device.user.id
-        )));
     }
     let hashes: Vec<String> = changes.iter().map(|c| c.hash().to_string()).collect();
     let mut doc = before.map(|b| b.doc.clone()).unwrap_or_default();
@@ -202,12 +197,6 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
             ));
         }
     }
-    if !policy::may_write_record(&device.user, place.kind, &place.grid, &place.depts) {
-        return Err(RelayError::Forbidden(format!(
-            "record {} ({}) is outside {}'s scope",
-            d.doc_id, place.grid, device.user.id
-        )));
-    }
     let changes = hashes
         .into_iter()
         .zip(&d.changes)
@@ -218,6 +207,7 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         based_on: before.map(|b| b.heads.clone()),
         changes,
         loaded: Loaded { doc, place, heads },
+        scope: Scope::default(),
     })
 }
 

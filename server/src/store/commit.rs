@@ -9,7 +9,7 @@ use gridsafe_core::store::split_list;
 use gridsafe_core::sync::{Acked, PROTOCOL, Refused, SyncRequest, SyncResponse, TemplateFile};
 
 use super::Device;
-use super::{Committed, Loaded, Prepared, check, depts_text, place, project};
+use super::{Committed, Loaded, Prepared, authorize, check, depts_text, place, project};
 use super::{RelayError, RelayStore, Result, heads_of, now_ms};
 use super::{pull, refuse_admin};
 use crate::vals;
@@ -41,8 +41,11 @@ impl RelayStore {
     /// The relay's version of a record, from the cache or rebuilt from the change log.
     pub(crate) fn load(&mut self, id: &str) -> Result<Option<Arc<Loaded>>> {
         if let Some(d) = self.cache.get(id).cloned() {
-            // Another relay on the shared database may have changed the record since.
-            if self.pg.is_none() || self.stored_heads(id)?.as_deref() == Some(d.heads.as_str()) {
+            // Another relay on the shared database, or the writer beside a reader, may have
+            // changed the record since.
+            if (self.pg.is_none() && self.writer)
+                || self.stored_heads(id)?.as_deref() == Some(d.heads.as_str())
+            {
                 return Ok(Some(d));
             }
             self.cache.pop(id);
@@ -118,8 +121,10 @@ impl RelayStore {
 
     /// The heads the relay holds for a record now (cheap: the cache or one indexed row).
     pub(super) fn current_heads(&mut self, id: &str) -> Result<Option<String>> {
-        // Only this process writes an SQLite relay, so its cache is current; PostgreSQL is asked.
+        // Only this process's writer writes an SQLite relay, so its cache is current;
+        // PostgreSQL (and a reader) asks.
         if self.pg.is_none()
+            && self.writer
             && let Some(d) = self.cache.peek(id)
         {
             return Ok(Some(d.heads.clone()));
@@ -180,6 +185,8 @@ impl RelayStore {
         req: &SyncRequest,
         checked: Vec<Result<Prepared>>,
     ) -> Result<(Vec<Acked>, Vec<Refused>, Vec<Prepared>)> {
+        gridsafe_core::limits::check("app_version", &req.status.app_version)
+            .map_err(|e| RelayError::BadRequest(format!("status.{e}")))?;
         if self.pg.is_some() {
             self.refresh_actors()?;
         }
@@ -187,7 +194,12 @@ impl RelayStore {
         let mut refused = Vec::new();
         let mut batch = Vec::new();
         let current = self.heads_of(req)?;
+        self.last_refusals.clear();
         let mut seen = HashSet::new();
+        // Checked against the relay's current version (again, if another request changed the
+        // record since), then authorised together: who may write what is decided here, under
+        // the lock, against what the relay holds now.
+        let mut ready: Vec<(Prepared, Option<Arc<Loaded>>)> = Vec::new();
         for (d, c) in req.push.iter().zip(checked) {
             if !seen.insert(d.doc_id.as_str()) {
                 // Its second copy would be checked against the relay's version, not the first's.
@@ -206,6 +218,31 @@ impl RelayStore {
             };
             match c {
                 Ok(p) => {
+                    let before = match p.based_on {
+                        Some(_) => self.load(&p.doc_id)?,
+                        None => None,
+                    };
+                    ready.push((p, before));
+                }
+                Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
+                Err(e) => {
+                    refused.push(Refused {
+                        doc_id: d.doc_id.clone(),
+                        reason: e.to_string(),
+                    });
+                    self.last_refusals.push(e);
+                }
+            }
+        }
+        let cx = {
+            let pairs: Vec<(&Prepared, Option<&Loaded>)> =
+                ready.iter().map(|(p, b)| (p, b.as_deref())).collect();
+            self.context(&pairs)?
+        };
+        for (mut p, before) in ready {
+            match authorize(&device.user, &p, before.as_deref(), &cx) {
+                Ok(scope) => {
+                    p.scope = scope;
                     accepted.push(Acked {
                         doc_id: p.doc_id.clone(),
                         heads: split_list(&p.loaded.heads),
@@ -213,10 +250,13 @@ impl RelayStore {
                     batch.push(p);
                 }
                 Err(RelayError::Storage(e)) => return Err(RelayError::Storage(e)),
-                Err(e) => refused.push(Refused {
-                    doc_id: d.doc_id.clone(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => {
+                    refused.push(Refused {
+                        doc_id: p.doc_id.clone(),
+                        reason: e.to_string(),
+                    });
+                    self.last_refusals.push(e);
+                }
             }
         }
         let now = now_ms();
@@ -225,6 +265,7 @@ impl RelayStore {
         } else {
             self.write_records(device, &batch, now)?
         };
+        self.spread_scope(&batch)?;
         for p in &batch {
             if since.get(&p.doc_id).is_some_and(|n| *n >= SNAPSHOT_EVERY) {
                 // The checked document holds every change logged for the record (commit re-checks
@@ -288,15 +329,17 @@ impl RelayStore {
                 )?;
             }
             let pl = &p.loaded.place;
+            let sc = &p.scope;
             db.exec(
-                "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms",
-                vals![&p.doc_id, pl.kind.as_str(), &pl.grid, depts_text(&pl.depts), &p.loaded.heads, now],
+                "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, venue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms, venue_id = excluded.venue_id",
+                vals![&p.doc_id, pl.kind.as_str(), &sc.grid, depts_text(&sc.depts), &p.loaded.heads, now, &sc.venue_id],
             )?;
             for sha in &pl.photos {
+                let granted = !p.scope.ungranted.contains(sha);
                 db.exec(
-                    "INSERT INTO blob_refs (sha256, doc_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    vals![sha, &p.doc_id],
+                    "INSERT INTO blob_refs (sha256, doc_id, granted) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    vals![sha, &p.doc_id, granted],
                 )?;
             }
             let n = db
@@ -308,6 +351,105 @@ impl RelayStore {
             since.insert(p.doc_id.clone(), n);
         }
         Ok(since)
+    }
+
+    /// A venue's file follows the venue: its grid goes to every record of the venue, and the
+    /// departments leading a hazard there go to the venue and its inspections (what reviewers'
+    /// pulls and photo downloads are scoped by).
+    pub(super) fn spread_scope(&mut self, batch: &[Prepared]) -> Result<()> {
+        let mut venues = std::collections::BTreeSet::new();
+        let mut moved = Vec::new();
+        for p in batch {
+            match &p.loaded.place.record {
+                super::Record::Venue(v) => {
+                    venues.insert(v.id.clone());
+                    moved.push((v.id.clone(), v.grid_id.clone()));
+                }
+                super::Record::Hazard(h, _) => {
+                    venues.insert(h.venue_id.clone());
+                }
+                _ => {}
+            }
+        }
+        let mut db = self.db();
+        for (venue, grid) in moved {
+            db.exec(
+                "UPDATE docs SET grid_id = ?2 WHERE venue_id = ?1 AND kind != 'venue' AND grid_id != ?2",
+                vals![venue, grid],
+            )?;
+        }
+        for venue in venues {
+            let mut depts: Vec<String> = db
+                .query(
+                    "SELECT depts FROM docs WHERE venue_id = ?1 AND kind = 'hazard'",
+                    vals![&venue],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<Vec<_>>>()?
+                .iter()
+                .flat_map(|d| split_list(d))
+                .collect();
+            depts.sort();
+            depts.dedup();
+            db.exec(
+                "UPDATE docs SET depts = ?2 WHERE venue_id = ?1 AND kind IN ('venue', 'inspection') AND depts != ?2",
+                vals![venue, depts_text(&depts)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Gives records stored before scope followed the venue their venue, grid and departments
+    /// (once; a no-op when every record has its venue).
+    pub(super) fn backfill_scope(&mut self) -> Result<()> {
+        let todo = self
+            .db()
+            .query(
+                "SELECT id, kind FROM docs WHERE venue_id = '' AND kind != 'task'",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect::<Result<Vec<(String, String)>>>()?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(records = todo.len(), "giving stored records their venue");
+        let mut venues = std::collections::BTreeSet::new();
+        for (id, kind) in todo {
+            let venue = if kind == "venue" {
+                Some(id.clone())
+            } else {
+                self.load(&id)?.and_then(|l| match &l.place.record {
+                    super::Record::Inspection(i) => Some(i.header.venue_id.clone()),
+                    super::Record::Hazard(h, _) => Some(h.venue_id.clone()),
+                    _ => None,
+                })
+            };
+            if let Some(v) = venue {
+                self.db()
+                    .exec("UPDATE docs SET venue_id = ?2 WHERE id = ?1", vals![id, &v])?;
+                venues.insert(v);
+            }
+        }
+        let mut batch = Vec::new();
+        for v in venues {
+            if let Some(l) = self.load(&v)? {
+                batch.push(Prepared {
+                    doc_id: v.clone(),
+                    based_on: None,
+                    changes: vec![],
+                    loaded: Loaded {
+                        doc: l.doc.clone(),
+                        place: l.place.clone(),
+                        heads: l.heads.clone(),
+                    },
+                    scope: Default::default(),
+                });
+            }
+        }
+        self.spread_scope(&batch)
     }
 
     /// The same writes on PostgreSQL as three statements for the whole request (`unnest` over
@@ -322,7 +464,8 @@ impl RelayStore {
         let (mut hashes, mut change_docs, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
         let (mut ids, mut kinds, mut grids, mut depts, mut heads, mut counts) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
-        let (mut shas, mut sha_docs) = (Vec::new(), Vec::new());
+        let mut venues = vec![];
+        let (mut shas, mut sha_docs, mut grants) = (Vec::new(), Vec::new(), Vec::new());
         for p in batch {
             for (hash, raw) in &p.changes {
                 hashes.push(hash.clone());
@@ -332,13 +475,15 @@ impl RelayStore {
             let pl = &p.loaded.place;
             ids.push(p.doc_id.clone());
             kinds.push(pl.kind.as_str().to_owned());
-            grids.push(pl.grid.clone());
-            depts.push(depts_text(&pl.depts));
+            grids.push(p.scope.grid.clone());
+            depts.push(depts_text(&p.scope.depts));
+            venues.push(p.scope.venue_id.clone());
             heads.push(p.loaded.heads.clone());
             counts.push(p.changes.len() as i64);
             for sha in &pl.photos {
                 shas.push(sha.clone());
                 sha_docs.push(p.doc_id.clone());
+                grants.push(i64::from(!p.scope.ungranted.contains(sha)));
             }
         }
         let mut db = self.db();
@@ -349,17 +494,17 @@ impl RelayStore {
             &[Val::Texts(hashes), Val::Texts(change_docs), Val::Blobs(bytes), Val::from(&device.id), Val::Int(now)],
         )?;
         let rows = db.query(
-            "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, since_snapshot)
-             SELECT i, k, g, dp, hd, ?6, n FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?7::bigint[]) AS t(i, k, g, dp, hd, n)
+            "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, since_snapshot, venue_id)
+             SELECT i, k, g, dp, hd, ?6, n, v FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?7::bigint[], ?8::text[]) AS t(i, k, g, dp, hd, n, v)
              ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads,
-                 updated_ms = excluded.updated_ms, since_snapshot = docs.since_snapshot + excluded.since_snapshot
+                 updated_ms = excluded.updated_ms, since_snapshot = docs.since_snapshot + excluded.since_snapshot, venue_id = excluded.venue_id
              RETURNING id, since_snapshot",
-            &[Val::Texts(ids), Val::Texts(kinds), Val::Texts(grids), Val::Texts(depts), Val::Texts(heads), Val::Int(now), Val::Ints(counts)],
+            &[Val::Texts(ids), Val::Texts(kinds), Val::Texts(grids), Val::Texts(depts), Val::Texts(heads), Val::Int(now), Val::Ints(counts), Val::Texts(venues)],
         )?;
         if !shas.is_empty() {
             db.exec(
-                "INSERT INTO blob_refs (sha256, doc_id) SELECT s, d FROM unnest(?1::text[], ?2::text[]) AS t(s, d) ON CONFLICT DO NOTHING",
-                &[Val::Texts(shas), Val::Texts(sha_docs)],
+                "INSERT INTO blob_refs (sha256, doc_id, granted) SELECT s, d, g FROM unnest(?1::text[], ?2::text[], ?3::bigint[]) AS t(s, d, g) ON CONFLICT DO NOTHING",
+                &[Val::Texts(shas), Val::Texts(sha_docs), Val::Ints(grants)],
             )?;
         }
         rows.iter().map(|r| Ok((r.text(0)?, r.int(1)?))).collect()

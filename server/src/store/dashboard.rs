@@ -468,8 +468,11 @@ impl RelayStore {
             .map(|(d, b)| check(device, d, b.as_deref()))
             .collect();
         let committed = self.commit(device, &req, checked)?;
-        if let Some(r) = committed.refused.first() {
-            return Err(RelayError::Forbidden(r.reason.clone()));
+        if !committed.refused.is_empty() {
+            let first = self.last_refusals.drain(..).next();
+            return Err(
+                first.unwrap_or_else(|| RelayError::Forbidden(committed.refused[0].reason.clone()))
+            );
         }
         Ok(())
     }

@@ -98,6 +98,8 @@ impl RelayStore {
                 "user {id}: the name is empty"
             )));
         }
+        gridsafe_core::limits::check("name", &user.name)
+            .map_err(|e| RelayError::BadRequest(format!("user {id}: {e}")))?;
         let mut dir = self
             .dir
             .clone()

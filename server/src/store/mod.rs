@@ -3,6 +3,7 @@
 //! Merging and record checks are core's (`gridsafe_core::records`); nothing here merges by itself.
 
 mod audit;
+mod authorize;
 mod check;
 mod commit;
 mod dashboard;
@@ -15,6 +16,7 @@ mod sessions;
 
 pub use crate::error::{RelayError, Result};
 pub use audit::AuditEntry;
+pub use authorize::{Context, Scope, authorize};
 pub(crate) use check::Record;
 pub use check::{Committed, Loaded, Prepared, check};
 use check::{depts_text, place};
@@ -24,6 +26,7 @@ pub(crate) use dashboard::{dashboard_actor, whole_doc};
 pub use devices::{
     Device, DeviceRow, Enrolled, LOCKOUT_FAILURES, LOCKOUT_MS, RELAY_FAILURES_PER_MINUTE,
 };
+pub use photos::BlobAccess;
 use projections::project;
 pub use pull::{PULL_BYTES, PULL_ROWS, Pulled, Readers, pull, refuse_admin};
 pub use sessions::SESSION_MS;
@@ -38,7 +41,7 @@ use gridsafe_core::directory::Directory;
 use gridsafe_core::records::{self};
 use gridsafe_core::store::split_list;
 use gridsafe_core::template;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::db::{Db, Pg};
 use crate::vals;
@@ -61,6 +64,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(gridsafe_core::projection::TASKS_DDL),
         M::up(include_str!("../../sql/011_self_check.sql")),
         M::up(include_str!("../../sql/012_audit.sql")),
+        M::up(include_str!("../../sql/013_docs_venue.sql")),
     ])
 });
 
@@ -81,8 +85,16 @@ pub struct RelayStore {
     pub(crate) dir: Option<Directory>,
     /// The template versions this build ships, offered to phones that lack them.
     templates: Vec<(String, template::TemplateSource)>,
+    /// The same versions loaded, by `id@version`: what new hazards are checked against.
+    loaded_templates: Arc<HashMap<String, Arc<template::Template>>>,
     /// actor (hex) → user id: who wrote each lifecycle event, for the hazard projection.
     pub(crate) actors: HashMap<String, String>,
+    /// The relay's one writer (false: a read-only store for the office's pages, whose cached
+    /// records are checked against the stored heads before use).
+    writer: bool,
+    /// The refusals of the last commit, with their kind (in-process callers such as the
+    /// dashboard answer with the right status; phones get the reasons in the sync answer).
+    last_refusals: Vec<RelayError>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -125,9 +137,18 @@ impl RelayStore {
         MIGRATIONS
             .to_latest(&mut conn)
             .map_err(|e| RelayError::Storage(format!("migration: {e}")))?;
-        let templates = template::bundled_sources()
+        let templates: Vec<(String, template::TemplateSource)> = template::bundled_sources()
             .into_iter()
             .map(|t| (t.name.trim_end_matches(".json").replacen('/', "@", 1), t))
+            .collect();
+        let sources: Vec<template::TemplateSource> = templates
+            .iter()
+            .map(|(_, t): &(String, template::TemplateSource)| t.clone())
+            .collect();
+        let loaded_templates = template::load_bundle(&sources, &|_, _| None)
+            .map_err(|e| RelayError::Storage(format!("bundled templates: {e}")))?
+            .into_iter()
+            .map(|t| (t.key(), Arc::new(t)))
             .collect();
         let cache = lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN));
         let mut st = RelayStore {
@@ -136,10 +157,14 @@ impl RelayStore {
             cache,
             dir: None,
             templates,
+            loaded_templates: Arc::new(loaded_templates),
             actors: HashMap::new(),
+            writer: true,
+            last_refusals: vec![],
         };
         st.dir = st.read_directory()?;
         st.refresh_actors()?;
+        st.backfill_scope()?;
         if st.pg.is_some() {
             // Another relay may have written since this one last ran.
             st.catch_up()?;
@@ -158,6 +183,37 @@ impl RelayStore {
             }
         }
         Ok(st)
+    }
+
+    /// A read-only store on the same data (its own connections): the office's pages and
+    /// `/metrics` read through these, beside the writer. Anything that writes fails on it.
+    pub fn open_reader(dir: &Path, database: Option<&str>) -> Result<RelayStore> {
+        let conn = Connection::open_with_flags(
+            dir.join("relay.sqlite"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let pg = database.map(Pg::connect).transpose()?;
+        let cache = lru::LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN));
+        let mut st = RelayStore {
+            conn,
+            pg,
+            cache,
+            dir: None,
+            templates: vec![],
+            loaded_templates: Arc::default(),
+            actors: HashMap::new(),
+            writer: false,
+            last_refusals: vec![],
+        };
+        st.refresh()?;
+        Ok(st)
+    }
+
+    /// Re-reads the directory and the actor table when another writer changed them.
+    pub(crate) fn refresh(&mut self) -> Result<()> {
+        self.refresh_directory()?;
+        self.refresh_actors()
     }
 
     /// The shared tables (the admin tools and tests read and repair them through this).

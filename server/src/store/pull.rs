@@ -55,10 +55,7 @@ pub(super) fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Res
             }
             (format!("d.grid_id IN ({})", marks.join(",")), grids)
         }
-        HazardScope::Department(dept) => (
-            "(d.kind != 'hazard' OR d.depts LIKE ?3)".into(),
-            vec![format!("%,{dept},%")],
-        ),
+        HazardScope::Department(dept) => ("d.depts LIKE ?3".into(), vec![format!("%,{dept},%")]),
         HazardScope::All => ("1 = 1".into(), vec![]),
     };
     let sql = format!(

@@ -63,7 +63,7 @@ async fn page(
     notice: Option<String>,
 ) -> Result<Response, WebError> {
     let (dir, cutoff_day) = s
-        .with_store(|st| {
+        .with_reader(|st| {
             Ok((
                 st.directory().cloned().unwrap_or_default(),
                 st.report_cutoff_day()?,

@@ -167,21 +167,34 @@ impl IntoResponse for WebError {
                 "Too many requests",
             ),
             RelayError::BadRequest(_) => (StatusCode::BAD_REQUEST, "请求有误", "Bad request"),
+            RelayError::TooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "文件或内容过大", "Too large")
+            }
             RelayError::Storage(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "服务器错误",
                 "Server error",
             ),
+            RelayError::Integrity(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "证据校验失败",
+                "Evidence check failed",
+            ),
         };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let reason = if matches!(self.0, RelayError::Storage(_)) {
+            // The details (SQL, paths, hosts) are for the relay's log, not for the page.
             tracing::error!(error = %self.0, "dashboard request failed");
-        }
+            "服务器出错，已记录，请稍后重试 A server error was logged; please try again later"
+                .to_owned()
+        } else {
+            self.0.to_string()
+        };
         let page = ErrorPage {
             c: Chrome::anonymous(),
             status: status.as_u16(),
             title_zh: zh,
             title_en: en,
-            reason: self.0.to_string(),
+            reason,
         };
         (status, html(page)).into_response()
     }

@@ -39,7 +39,7 @@ pub(crate) async fn devices(
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
     office_or_admin(&user)?;
-    let rows = s.with_store(|st| st.devices()).await.map_err(|e| e.0)?;
+    let rows = s.with_reader(|st| st.devices()).await.map_err(|e| e.0)?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let cutoff = gridsafe_core::clock::now_ms() - crate::store::STALE_DAYS * 86_400_000;
     let mut devices: Vec<DeviceHealth> = rows
@@ -128,7 +128,7 @@ pub(crate) async fn audit(
 ) -> Result<Response, WebError> {
     office_or_admin(&user)?;
     let (entries, chain) = s
-        .with_store(move |st| {
+        .with_reader(move |st| {
             let chain = st.verify_audit().map_err(|e| e.to_string());
             Ok((st.audit_entries(AUDIT_PAGE, q.before)?, chain))
         })

@@ -47,7 +47,7 @@ pub(crate) async fn hazard(
     let u = user.clone();
     let user_role = user.role;
     let (h, status) = s
-        .with_store(move |st| st.hazard_view(&u, &id))
+        .with_reader(move |st| st.hazard_view(&u, &id))
         .await
         .map_err(|e| e.0)?;
     let overdue = status.is_overdue(gridsafe_core::clock::today());
@@ -69,7 +69,7 @@ pub(crate) async fn hazard(
     }
     let hid = h.id.clone();
     let (photos, owner_reports) = s
-        .with_store(move |st| {
+        .with_reader(move |st| {
             let photos = wanted
                 .into_iter()
                 .map(|(label, evidence, thumb)| {
@@ -174,7 +174,7 @@ pub(crate) async fn photo(
 ) -> Result<Response, WebError> {
     crate::api::check_sha(&sha).map_err(|e| e.0)?;
     let sha = s
-        .with_store(move |st| {
+        .with_reader(move |st| {
             if !st.user_may_read_blob(&user, &sha)? {
                 return Err(RelayError::Forbidden(
                     "no record in your scope references this photo".into(),
@@ -193,7 +193,7 @@ pub(crate) async fn photo(
     let bytes = crate::AppState::blocking(move || {
         let bytes = blobs.get(&sha)?;
         if gridsafe_core::evidence::sha256_hex(&bytes) != sha {
-            return Err(RelayError::Storage(format!(
+            return Err(RelayError::Integrity(format!(
                 "证据文件已损坏 evidence altered: photo {sha} no longer matches its hash"
             )));
         }

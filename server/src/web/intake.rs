@@ -34,7 +34,7 @@ async fn render(
     notice: Option<String>,
 ) -> Result<Response, WebError> {
     let (tasks, grids) = s
-        .with_store(|st| {
+        .with_reader(|st| {
             let grids = st
                 .directory()
                 .map(|d| {

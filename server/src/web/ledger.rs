@@ -208,7 +208,7 @@ pub(crate) async fn ledger(
     let q = f.query(Some(PAGE), Some((page - 1) * PAGE));
     let u = user.clone();
     let (rows, total) = s
-        .with_store(move |st| st.ledger(&u, &q))
+        .with_reader(move |st| st.ledger(&u, &q))
         .await
         .map_err(|e| e.0)?;
     let pages = (total.div_ceil(u64::from(PAGE)) as u32).max(1);
@@ -227,7 +227,7 @@ pub(crate) async fn ledger(
         overdue: f.overdue.is_some(),
     };
     let dir = s
-        .with_store(|st| Ok(st.directory().cloned().unwrap_or_default()))
+        .with_reader(|st| Ok(st.directory().cloned().unwrap_or_default()))
         .await
         .map_err(|e| e.0)?;
     let c = Chrome::new(&user, &csrf);
@@ -292,7 +292,7 @@ pub(crate) async fn on_reader<T: Send + 'static>(
 ) -> Result<T, WebError> {
     policy::check(user, Capability::SeeHazards).map_err(RelayError::Forbidden)?;
     let dir = s
-        .with_store(|st| {
+        .with_reader(|st| {
             st.directory()
                 .cloned()
                 .ok_or_else(|| RelayError::Storage("no directory installed".into()))
@@ -345,7 +345,12 @@ pub(crate) async fn ledger_csv(
         w.write_record(EXPORT_COLUMNS).map_err(io)?;
         let mut failed = None;
         rows(&mut |h| {
-            if let Err(e) = w.write_record(export_cells(&h)) {
+            let cells = export_cells(&h);
+            if let Err(e) = w.write_record(
+                cells
+                    .iter()
+                    .map(|c| crate::export::csv_cell(c).into_owned()),
+            ) {
                 failed.get_or_insert(e);
             }
             Ok(())
@@ -383,7 +388,7 @@ pub(crate) async fn ledger_xlsx(
         rows(&mut |h| {
             r += 1;
             for (c, v) in export_cells(&h).iter().enumerate() {
-                if let Err(e) = ws.write_string(r, c as u16, v) {
+                if let Err(e) = crate::export::xlsx_text(ws, r, c as u16, v, None) {
                     failed.get_or_insert(e);
                 }
             }

@@ -48,7 +48,7 @@ pub(crate) async fn overview(
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
     let o = s
-        .with_store(move |st| st.overview(&u, &t))
+        .with_reader(move |st| st.overview(&u, &t))
         .await
         .map_err(|e| e.0)?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");

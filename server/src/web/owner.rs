@@ -95,7 +95,7 @@ pub async fn findings(
 ) -> Result<Response, WebError> {
     let u = user.clone();
     let findings = s
-        .with_store(move |st| st.owner_findings(&u))
+        .with_reader(move |st| st.owner_findings(&u))
         .await
         .map_err(|e| e.0)?;
     Ok(html(SelfReportsPage {

@@ -247,10 +247,12 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         ),
         &bold,
     )?;
-    ws.write_string(
+    crate::export::xlsx_text(
+        ws,
         1,
         0,
-        format!("生成时间 {} · 未销号、逾期为生成时数据", r.generated_at),
+        &format!("生成时间 {} · 未销号、逾期为生成时数据", r.generated_at),
+        None,
     )?;
     let mut cols = vec!["领域", "村居"];
     cols.extend(COUNT_COLUMNS);
@@ -258,8 +260,8 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut row = 4;
     for d in &r.domains {
         for v in &d.rows {
-            ws.write_string(row, 0, &d.label_zh)?;
-            ws.write_string(row, 1, &v.village_zh)?;
+            crate::export::xlsx_text(ws, row, 0, &d.label_zh, None)?;
+            crate::export::xlsx_text(ws, row, 1, &v.village_zh, None)?;
             for (i, n) in counts_cells(&v.c).into_iter().enumerate() {
                 ws.write_number(row, 2 + i as u16, n)?;
             }
@@ -298,7 +300,7 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     )?;
     for (i, v) in r.villages.iter().enumerate() {
         let row = i as u32 + 1;
-        ws.write_string(row, 0, &v.village_zh)?;
+        crate::export::xlsx_text(ws, row, 0, &v.village_zh, None)?;
         let nums = [
             v.venues,
             v.inspected,
@@ -309,7 +311,7 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         for (c, n) in nums.iter().enumerate() {
             ws.write_number(row, 1 + c as u16, *n as f64)?;
         }
-        ws.write_string(row, 6, v.per_100())?;
+        crate::export::xlsx_text(ws, row, 6, &v.per_100(), None)?;
         let nums = [
             v.on_spot_pct(),
             v.closed,
@@ -338,9 +340,9 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     )?;
     for (i, f) in r.focus.iter().enumerate() {
         let row = i as u32 + 1;
-        ws.write_string(row, 0, &f.item_id)?;
-        ws.write_string(row, 1, &f.title_zh)?;
-        ws.write_string(row, 2, report::domain_label(&f.domain).0)?;
+        crate::export::xlsx_text(ws, row, 0, &f.item_id, None)?;
+        crate::export::xlsx_text(ws, row, 1, &f.title_zh, None)?;
+        crate::export::xlsx_text(ws, row, 2, report::domain_label(&f.domain).0, None)?;
         for (c, n) in [f.found, f.open, f.venues, f.venues_pct].iter().enumerate() {
             ws.write_number(row, 3 + c as u16, *n as f64)?;
         }
@@ -379,7 +381,7 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         .iter()
         .enumerate()
         {
-            ws.write_string(row, col as u16, v.as_str())?;
+            crate::export::xlsx_text(ws, row, col as u16, v.as_str(), None)?;
         }
     }
 
@@ -425,14 +427,14 @@ fn workbook(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             &m.found,
         ];
         for (c, v) in texts.iter().enumerate() {
-            ws.write_string(row, c as u16, v.as_str())?;
+            crate::export::xlsx_text(ws, row, c as u16, v.as_str(), None)?;
         }
         ws.write_number(row, 7, f64::from(m.year))?;
-        ws.write_string(row, 8, if m.stock { "存量" } else { "增量" })?;
-        ws.write_string(row, 9, &m.severity)?;
-        ws.write_string(row, 10, &m.state)?;
-        ws.write_string(row, 11, &m.due_date)?;
-        ws.write_string(row, 12, if m.plan { "有" } else { "无" })?;
+        crate::export::xlsx_text(ws, row, 8, if m.stock { "存量" } else { "增量" }, None)?;
+        crate::export::xlsx_text(ws, row, 9, &m.severity, None)?;
+        crate::export::xlsx_text(ws, row, 10, &m.state, None)?;
+        crate::export::xlsx_text(ws, row, 11, &m.due_date, None)?;
+        crate::export::xlsx_text(ws, row, 12, if m.plan { "有" } else { "无" }, None)?;
         ws.write_number(row, 13, m.escalations as f64)?;
     }
     wb.save_to_buffer()

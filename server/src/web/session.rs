@@ -34,7 +34,7 @@ impl axum::extract::FromRequestParts<AppState> for SignedIn {
         let token = session_token(&parts.headers)
             .ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
         let (user, csrf) = s
-            .with_store(move |st| st.web_session(&token))
+            .with_reader(move |st| st.web_session(&token))
             .await
             .map_err(|e| e.0)?;
         Ok(SignedIn { user, csrf })
@@ -159,33 +159,50 @@ pub(crate) async fn logout(
     Ok(r)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct LangQuery {
     to: String,
-    #[serde(default)]
     back: String,
 }
 
+/// Where `/lang` may send the browser back to: a path on this site only. Anything that a
+/// browser could read as another host (`//host`, `/\host`, a tab or newline it strips first),
+/// any control or space character, or an overlong value gives the start page instead.
+pub(crate) fn safe_back(back: &str) -> String {
+    let ok = back.starts_with('/')
+        && back.len() <= 2048
+        && !back.starts_with("//")
+        && !back
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if !ok {
+        return "/".into();
+    }
+    // A Location header is ASCII: a path with Chinese in it goes percent-encoded.
+    back.bytes()
+        .map(|b| {
+            if b.is_ascii() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Switches the dashboard's language (a preference cookie; no session needed) and goes back to
-/// the page the user was on: only a path on this site, never another host.
-pub(crate) async fn switch_lang(Query(q): Query<LangQuery>) -> Result<Response, WebError> {
-    let lang = match q.to.as_str() {
-        "zh" | "en" => q.to.as_str(),
-        other => {
-            return Err(
-                RelayError::BadRequest(format!("unknown language {other:?} (zh or en)")).into(),
-            );
-        }
-    };
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
-        q.back.as_str()
-    } else {
-        "/"
-    };
-    let mut r = Redirect::to(back).into_response();
+/// the page the user was on. Never fails: an unknown language means Chinese, a back address
+/// that is not a path of this site means the start page.
+pub(crate) async fn switch_lang(
+    q: Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let lang = if q.to == "en" { "en" } else { "zh" };
+    let mut r = Redirect::to(&safe_back(&q.back)).into_response();
     let c = format!("{LANG_COOKIE}={lang}; SameSite=Lax; Path=/; Max-Age=31536000");
     if let Ok(v) = HeaderValue::from_str(&c) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    Ok(r)
+    r
 }

@@ -12,6 +12,7 @@ mod directory;
 mod photos;
 mod projections;
 mod pull;
+mod scope;
 mod sessions;
 
 pub use crate::error::{RelayError, Result};

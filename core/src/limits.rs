@@ -33,14 +33,14 @@ pub fn limit_of(field: &str) -> usize {
 
 /// `value` within the limit for `field`; the error names the field and the limit.
 pub fn check(field: &str, value: &str) -> Result<()> {
+    violation(field, value).map_or(Ok(()), |m| Err(Error::Invalid(m)))
+}
+
+/// What is wrong with `value` as `field`, in words ("name: 101 characters, the limit is 100").
+pub fn violation(field: &str, value: &str) -> Option<String> {
     let max = limit_of(field);
     let n = value.chars().count();
-    if n > max {
-        return Err(Error::Invalid(format!(
-            "{field}: {n} characters, the limit is {max}"
-        )));
-    }
-    Ok(())
+    (n > max).then(|| format!("{field}: {n} characters, the limit is {max}"))
 }
 
 /// Every string in a record (as JSON), each against the limit of the key it sits under.

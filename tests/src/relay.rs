@@ -2,8 +2,8 @@
 //! directory installed and the password "correct horse" for the given users; stopped on drop.
 //! With `GRIDSAFE_TEST_RELAY_DB=postgres` its shared tables are on a new PostgreSQL database.
 
-use gridsafe_server::Config;
 use gridsafe_server::store::RelayStore;
+use gridsafe_server::{Config, ServeOptions};
 
 #[derive(Debug)]
 pub struct TestRelay {
@@ -26,6 +26,16 @@ impl TestRelay {
         users: &[&str],
         database: Option<String>,
         blobs: Option<std::path::PathBuf>,
+    ) -> TestRelay {
+        TestRelay::start_opts(users, database, blobs, ServeOptions::default())
+    }
+
+    /// [`TestRelay::start_with`] with serving options (a `/metrics` token, the catch-up pace).
+    pub fn start_opts(
+        users: &[&str],
+        database: Option<String>,
+        blobs: Option<std::path::PathBuf>,
+        options: ServeOptions,
     ) -> TestRelay {
         let data = tempfile::tempdir().expect("tempdir");
         let config = Config {
@@ -57,7 +67,7 @@ impl TestRelay {
                     .await
                     .expect("bind");
                 tx.send(listener.local_addr().expect("addr")).expect("send");
-                gridsafe_server::serve_with(cfg, listener, async move {
+                gridsafe_server::serve_opts(cfg, options, listener, async move {
                     let _ = stop_rx.await;
                 })
                 .await

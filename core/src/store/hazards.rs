@@ -65,6 +65,15 @@ impl Store {
         action: Action,
     ) -> Result<HazardView> {
         check_id("hazard", hazard_id)?;
+        for (field, v) in [
+            ("reason", &action.reason),
+            ("text", &action.text),
+            ("deadline", &action.deadline),
+        ] {
+            if let Some(v) = v {
+                crate::limits::check(field, v)?;
+            }
+        }
         let (user, actor) = self.act_as(as_user)?;
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
         let mut doc = doc.with_actor(actor.clone());

@@ -90,6 +90,7 @@ impl Store {
             created_by: user.id.clone(),
             archived: false,
         };
+        crate::limits::check_all(&serde_json::to_value(&venue)?)?;
         let mut doc = records::new_venue_doc(&actor, &venue)?;
         let tx = self.conn.transaction()?;
         Store::insert_doc(&tx, &venue.id, DocKind::Venue, &mut doc)?;
@@ -134,6 +135,7 @@ impl Store {
         if let Some(a) = e.archived {
             v.archived = a;
         }
+        crate::limits::check_all(&serde_json::to_value(&v)?)?;
         records::update_venue(&mut doc, &v)?;
         let tx = self.conn.transaction()?;
         Store::save_doc(&tx, id, &mut doc, &since)?;

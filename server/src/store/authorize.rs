@@ -271,8 +271,10 @@ pub fn authorize(
             Record::Task(t) => serde_json::to_value(t),
         }
         .map_err(|e| RelayError::Storage(e.to_string()))?;
-        gridsafe_core::limits::check_all(&json)
-            .map_err(|e| RelayError::BadRequest(format!("record {id}: {e}")))?;
+        gridsafe_core::limits::check_all(&json).map_err(|e| match e {
+            gridsafe_core::Error::Invalid(m) => RelayError::BadRequest(format!("record {id}: {m}")),
+            e => RelayError::from(e),
+        })?;
     }
     if let (Record::Hazard(h, _), None) = (&place.record, before) {
         let template = cx

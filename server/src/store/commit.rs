@@ -185,8 +185,9 @@ impl RelayStore {
         req: &SyncRequest,
         checked: Vec<Result<Prepared>>,
     ) -> Result<(Vec<Acked>, Vec<Refused>, Vec<Prepared>)> {
-        gridsafe_core::limits::check("app_version", &req.status.app_version)
-            .map_err(|e| RelayError::BadRequest(format!("status.{e}")))?;
+        if let Some(m) = gridsafe_core::limits::violation("app_version", &req.status.app_version) {
+            return Err(RelayError::BadRequest(format!("status.{m}")));
+        }
         if self.pg.is_some() {
             self.refresh_actors()?;
         }

@@ -209,10 +209,13 @@ pub async fn report(
             app_gps: None,
             now_ms: gridsafe_core::clock::now_ms(),
         };
-        let ev = gridsafe_core::evidence::ingest(&photo, &ctx).map_err(|e| {
-            RelayError::BadRequest(format!(
+        let ev = gridsafe_core::evidence::ingest(&photo, &ctx).map_err(|e| match e {
+            gridsafe_core::Error::TooLarge(m) => RelayError::TooLarge(format!(
+                "照片过大，请用手机相机的普通照片 The photo is too large: {m}"
+            )),
+            e => RelayError::BadRequest(format!(
                 "不是可用的照片 Not a usable photo (JPEG or PNG): {e}"
-            ))
+            )),
         })?;
         for (sha, bytes) in [
             (&ev.evidence_sha256, &ev.evidence),

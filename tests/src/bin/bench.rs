@@ -16,6 +16,8 @@ mod evidence;
 mod load;
 #[path = "bench/million.rs"]
 mod million;
+#[path = "bench/office.rs"]
+mod office;
 #[path = "bench/phone.rs"]
 mod phone;
 #[path = "bench/relays.rs"]
@@ -159,6 +161,16 @@ fn main() {
         }
         Some("sync") => {
             bench_sync();
+            return;
+        }
+        Some("office-under-sync") => {
+            let n = |i: usize, d: usize| {
+                std::env::args()
+                    .nth(i)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(d)
+            };
+            office::run(n(2, 8), n(3, 30));
             return;
         }
         Some("dashboard") => {

@@ -452,6 +452,7 @@ fn sync_until(
     let url = format!("{server}/v1/sync");
     let agent = agent();
     let mut p = Progress::default();
+    let mut resend_rebuilt = true; // records rebuilt on the relay's word go back once, now
     loop {
         if cancelled() {
             return Err(Cancelled.into());
@@ -489,6 +490,9 @@ fn sync_until(
         p.refused.extend(outcome.refused);
         on_progress(&p);
         if !r.more && !req.more_to_push {
+            if outcome.rebuilt > 0 && std::mem::take(&mut resend_rebuilt) {
+                continue;
+            }
             return Ok(p);
         }
     }

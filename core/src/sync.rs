@@ -54,6 +54,12 @@ pub struct SyncRequest {
 pub struct Refused {
     pub doc_id: String,
     pub reason: String,
+    /// The relay holds this record and refused changes that rewrite its history: the phone sets
+    /// its unaccepted changes aside (kept, with the reason), rebuilds the record from what the
+    /// relay accepted, and records its honest events again on top — so one refused change does
+    /// not block the record's later events. Absent from relays before protocol 1.1 (false).
+    #[serde(default)]
+    pub rebuild: bool,
 }
 
 /// The relay's heads for a record after accepting a push.
@@ -79,6 +85,11 @@ pub struct SyncResponse {
     pub templates: Vec<TemplateFile>,
     /// actor (hex) → user id, for every actor in the pulled records.
     pub actors: Vec<(String, String)>,
+    /// The relay's clock when it answered (milliseconds since the epoch; 0 from relays before
+    /// protocol 1.1): how the phone learns its own clock is wrong before it records an event
+    /// the relay would refuse.
+    #[serde(default)]
+    pub server_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -63,6 +63,10 @@ pub struct SyncState {
     pub pending_photos: u64,
     pub last_sync: Option<String>,
     pub refused: Vec<String>,
+    /// The phone's clock is wrong (in words, what to do); `None` when it is right.
+    pub clock_warning: Option<String>,
+    /// Changes kept aside (refused by the relay, or refused from it), newest first.
+    pub set_aside: Vec<RefusedRecord>,
 }
 
 /// Receives sync progress (implemented in Kotlin or Swift; called on a library thread).
@@ -177,6 +181,15 @@ impl GridStore {
                 pending_photos: st.pending_photos,
                 last_sync: st.last_sync,
                 refused: st.refused,
+                clock_warning: st.clock_warning,
+                set_aside: st
+                    .set_aside
+                    .into_iter()
+                    .map(|a| RefusedRecord {
+                        doc_id: a.doc_id,
+                        reason: a.reason,
+                    })
+                    .collect(),
             })
         })
     }

@@ -106,7 +106,18 @@ pub(crate) async fn sync_phases(
         }
         metrics.docs_accepted.fetch_add(accepted.len() as u64, Ordering::Relaxed);
         metrics.docs_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
-        let resp = SyncResponse { protocol: PROTOCOL, accepted, refused, pull, cursor, more, directory, templates, actors };
+        let resp = SyncResponse {
+            protocol: PROTOCOL,
+            accepted,
+            refused,
+            pull,
+            cursor,
+            more,
+            directory,
+            templates,
+            actors,
+            server_ms: gridsafe_core::clock::now_ms(),
+        };
         Ok(resp.encode())
     })
     .await

@@ -192,6 +192,7 @@ const MIGRATE_LOCK: i64 = 0x6772_6964_6d69_6772; // "gridmigr"
 const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/001_shared.sql"),
     include_str!("../sql/pg/002_docs_venue.sql"),
+    include_str!("../sql/pg/003_refused_changes.sql"),
 ];
 
 impl Pg {

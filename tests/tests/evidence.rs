@@ -300,7 +300,22 @@ fn attach_runs_the_pipeline_and_the_manifest_detects_tampering() {
         gridsafe_core::eval::FieldValue::Number(1.9),
     );
     gridsafe_core::records::put_answer(&mut doc, &i2, "gas.hose_length", &hose).unwrap();
-    s2.merge_doc(&i2, &doc.save()).unwrap();
+    // Merged as a change, a sealed inspection's answer is refused (issue #26)...
+    let e = s2.merge_doc(&i2, &doc.save()).unwrap_err();
+    assert!(e.to_string().contains("sealed"), "{e}");
+    // ...and written behind the store's back, straight into its file, the seal finds it.
+    s2.raw()
+        .execute(
+            "UPDATE docs SET snapshot = ?2, chunks = 0 WHERE id = ?1",
+            rusqlite::params![i2, doc.save()],
+        )
+        .unwrap();
+    s2.raw()
+        .execute(
+            "DELETE FROM doc_chunks WHERE doc_id = ?1",
+            rusqlite::params![i2],
+        )
+        .unwrap();
     let report = s2.verify_evidence(&i2).unwrap();
     assert!(!report.intact);
     assert!(

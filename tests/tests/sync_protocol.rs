@@ -80,6 +80,7 @@ impl MiniRelay {
             directory: None,
             templates: vec![],
             actors: self.actors.clone(),
+            server_ms: 0,
         }
         .encode()
     }
@@ -292,6 +293,7 @@ fn bad_responses_are_refused_and_change_nothing() {
         directory: None,
         templates: vec![],
         actors: vec![],
+        server_ms: 0,
     };
     assert!(inspector.apply_sync_response(&bad).is_err());
     assert_eq!(inspector.counts().unwrap(), before);

@@ -114,8 +114,21 @@ pub(crate) fn actor_of(id: &automerge::ObjId) -> Option<String> {
     }
 }
 
+/// Which object holds an event: the operation that created it (counter and actor). Stable across
+/// replicas, so two versions of a hazard can be compared event by event.
+pub type EventKey = (u64, String);
+
 /// Reads the header and every event with the actor that created it.
 pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<StoredEvent>)> {
+    let (header, events) = read_hazard_keyed(doc, id)?;
+    Ok((header, events.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// [`read_hazard`], each event with the key of the object that holds it.
+pub fn read_hazard_keyed(
+    doc: &AutoCommit,
+    id: &str,
+) -> Result<(HazardHeader, Vec<(EventKey, StoredEvent)>)> {
     expect_kind(doc, id, DocKind::Hazard)?;
     let header: HazardHeader = hydrate_prop(doc, ROOT, "hazard")?;
     let events = obj(doc, &ROOT, "events", id)?;
@@ -127,20 +140,27 @@ pub fn read_hazard(doc: &AutoCommit, id: &str) -> Result<(HazardHeader, Vec<Stor
         };
         let record: EventRecord = hydrate_prop(doc, &events, i)?;
         let actor = actor_of(&ev_obj).unwrap_or_default();
+        let key = match &ev_obj {
+            automerge::ObjId::Id(counter, _, _) => (*counter, actor.clone()),
+            automerge::ObjId::Root => (0, String::new()),
+        };
         // Any value of any field written by someone else marks the event as tampered with.
         let mut tampered = false;
-        for key in doc.keys(&ev_obj) {
-            for (_, vid) in doc.get_all(&ev_obj, key.as_str())? {
+        for k in doc.keys(&ev_obj) {
+            for (_, vid) in doc.get_all(&ev_obj, k.as_str())? {
                 if actor_of(&vid).is_some_and(|a| a != actor) {
                     tampered = true;
                 }
             }
         }
-        out.push(StoredEvent {
-            record,
-            actor,
-            tampered,
-        });
+        out.push((
+            key,
+            StoredEvent {
+                record,
+                actor,
+                tampered,
+            },
+        ));
     }
     Ok((header, out))
 }

@@ -8,7 +8,8 @@
 mod hazard;
 
 pub use hazard::{
-    EventRecord, HazardHeader, StoredEvent, append_event, new_hazard_doc, read_hazard,
+    EventKey, EventRecord, HazardHeader, StoredEvent, append_event, new_hazard_doc, read_hazard,
+    read_hazard_keyed,
 };
 
 mod chunks;

@@ -39,8 +39,29 @@ impl Store {
         Ok(next)
     }
 
-    pub(super) fn observe_hlc(tx: &Transaction<'_>, seen: Hlc) -> Result<()> {
-        let next = Store::read_hlc(tx)?.observe(seen);
+    /// Folds in a reading seen on a merged record, never more than
+    /// [`crate::integrity::CLOCK_BOUND_MS`] ahead of this phone's wall clock. A reading beyond
+    /// that is remembered: until this phone's clock reaches it, the phone records no lifecycle
+    /// event (its events would sort before what they answer) and tells the worker to set the
+    /// clock.
+    pub(super) fn observe_hlc(tx: &Transaction<'_>, seen: Hlc, wall: i64) -> Result<()> {
+        let (next, ahead) =
+            Store::read_hlc(tx)?.observe_bounded(seen, wall, crate::integrity::CLOCK_BOUND_MS);
+        if ahead {
+            let known: i64 = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'seen_ahead_ms'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('seen_ahead_ms', ?1)",
+                params![known.max(seen.ms).to_string()],
+            )?;
+        }
         Store::write_hlc(tx, next)
     }
 
@@ -215,6 +236,8 @@ impl Store {
             Some((d, k, h)) => (d, Some(k), Some(h)),
             None => (AutoCommit::new(), None, None),
         };
+        let before = since.is_some().then(|| doc.clone());
+        let new_changes = changes.clone();
         records::untrusted(id, || doc.apply_changes(changes))??;
         if !doc.get_missing_deps(&[]).is_empty() {
             return Err(Error::Document {
@@ -241,6 +264,19 @@ impl Store {
                 reason: format!("holds record {header_id}, not {id}"),
             });
         }
+        // History is appended, never rewritten — not even by the relay.
+        let empty = crate::directory::Directory::default();
+        let roster = crate::directory::DirectoryRoster {
+            directory: self.directory.as_deref().unwrap_or(&empty),
+            actors: &self.actors,
+        };
+        let cx = crate::integrity::UpdateContext {
+            roster: &roster,
+            now_ms: None,
+            authors_known: false,
+        };
+        crate::integrity::check_update(id, before.as_ref(), &mut doc, &new_changes, cx)
+            .map_err(Error::Refused)?;
         match since {
             Some(since) => Store::save_doc(tx, id, &mut doc, &since)?,
             None => Store::insert_doc(tx, id, kind, &mut doc)?,
@@ -254,7 +290,7 @@ impl Store {
                 let (h, evs) = records::read_hazard(&doc, id)?;
                 let status =
                     projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
-                Store::observe_hlc(tx, status.last_hlc)?;
+                Store::observe_hlc(tx, status.last_hlc, self.now())?;
                 projection::index_hazard(tx, &h, &status)?;
             }
             DocKind::Task => projection::index_task(tx, &records::read_task(&doc, id)?)?,

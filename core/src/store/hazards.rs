@@ -75,6 +75,7 @@ impl Store {
             }
         }
         let (user, actor) = self.act_as(as_user)?;
+        self.check_clock()?;
         let (doc, since) = self.doc(hazard_id, DocKind::Hazard)?;
         let mut doc = doc.with_actor(actor.clone());
         let (header, mut evs) = records::read_hazard(&doc, hazard_id)?;

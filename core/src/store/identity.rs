@@ -153,6 +153,14 @@ impl Store {
 
     /// The user acting, and this phone's actor for them (created on first use).
     pub(super) fn act_as(&mut self, user_id: &str) -> Result<(User, ActorId)> {
+        // An enrolled phone is its user's: it acts as no one else, whatever a caller asks.
+        if let Some(enrolled) = self.meta("device_user")?
+            && enrolled != user_id
+        {
+            return Err(Error::Forbidden(format!(
+                "this phone is enrolled for {enrolled}; it cannot act as {user_id}"
+            )));
+        }
         let dir = self.directory()?;
         let user = dir
             .user(user_id)

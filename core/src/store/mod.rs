@@ -11,6 +11,7 @@ mod hazards;
 mod identity;
 mod inspections;
 mod photos;
+mod recovery;
 mod sync_state;
 mod tasks;
 mod templates;
@@ -23,6 +24,7 @@ pub use crate::workflow::evaluate_all;
 pub use hazards::{Action, HazardView};
 pub use inspections::{FinishReport, InspectionRow};
 pub use photos::{MAX_PHOTO_BYTES, NewPhoto, OriginalsPolicy};
+pub use recovery::SetAside;
 pub use sync_state::{SyncOutcome, SyncStatus};
 pub use tasks::TaskVerdict;
 pub use templates::TemplateRow;
@@ -54,11 +56,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // Schema 4: public reports to verify on site.
         M::up(include_str!("../../sql/004_tasks.sql")),
         M::up(include_str!("../../sql/tasks.sql")),
+        // Schema 6: changes set aside (refused by the relay or refused from it), never lost.
+        M::up(include_str!("../../sql/006_set_aside.sql")),
     ])
 });
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 5;
+pub const STORE_SCHEMA: usize = 6;
 
 /// The phone store. One per phone; one writer connection.
 #[derive(Debug)]

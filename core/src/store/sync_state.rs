@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::Store;
+use super::{SetAside, Store};
 use crate::clock::{ms_to_rfc3339, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::check_id;
@@ -19,6 +19,8 @@ pub struct SyncOutcome {
     /// (record id, reason) the relay refused; they stay pending.
     pub refused: Vec<(String, String)>,
     pub pulled: usize,
+    /// Records rebuilt on the relay's instruction, to push again.
+    pub rebuilt: usize,
     pub more: bool,
 }
 
@@ -31,6 +33,13 @@ pub struct SyncStatus {
     /// Records the relay refused at the last sync, with the reason.
     pub refused: Vec<String>,
     pub cursor: u64,
+    /// Changes set aside (refused by the relay, or refused from it), kept with the reason.
+    #[serde(default)]
+    pub set_aside: Vec<SetAside>,
+    /// This phone's clock is behind what it has seen by more than the bound: the worker must
+    /// set it before recording lifecycle events (the reason, in words).
+    #[serde(default)]
+    pub clock_warning: Option<String>,
 }
 
 impl Store {
@@ -132,7 +141,9 @@ impl Store {
             self.bind_actor(actor, user)?;
         }
         let tx = self.conn.unchecked_transaction()?;
+        let clock_right = self.note_relay_clock(&tx, resp.server_ms)?;
         let mut refused_ids = Vec::new();
+        let mut rebuilt = 0;
         for a in &resp.accepted {
             check_id("record", &a.doc_id)?;
             let acked = Store::heads_text(&Store::parse_heads(&a.heads.join(","))?);
@@ -142,7 +153,13 @@ impl Store {
             )?;
         }
         for r in &resp.refused {
+            check_id("record", &r.doc_id)?;
             refused_ids.push((r.doc_id.clone(), r.reason.clone()));
+            // Rebuilt on a clock still wrong, the record would carry the same wrong times and
+            // be refused again: it waits, as it is, until the clock is set.
+            if r.rebuild && clock_right && self.rebuild_doc(&tx, &r.doc_id, &r.reason)? {
+                rebuilt += 1;
+            }
         }
         let mut pulled = 0;
         for d in &resp.pull {
@@ -157,7 +174,22 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let (_, heads) = self.merge_changes(&tx, &d.doc_id, changes)?;
+            let raw: Vec<Vec<u8>> = d.changes.iter().map(|c| c.to_vec()).collect();
+            let heads = match self.merge_changes(&tx, &d.doc_id, changes) {
+                Ok((_, heads)) => heads,
+                // Changes that rewrite history (or do not read) are set aside, not merged: the
+                // rest of the pull goes on, and the worker sees which record and why.
+                Err(e @ (Error::Refused(_) | Error::Document { .. })) => {
+                    let reason = e.to_string();
+                    Store::set_aside(&tx, &d.doc_id, "pulled", &reason, &raw)?;
+                    refused_ids.push((
+                        d.doc_id.clone(),
+                        format!("not taken from the relay: {reason}"),
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let server = Store::heads_text(&Store::parse_heads(&d.heads.join(","))?);
             tx.execute(
                 "UPDATE docs SET server_heads = ?2, dirty = (?3 != ?2) WHERE id = ?1",
@@ -187,6 +219,7 @@ impl Store {
             pushed: resp.accepted.len(),
             refused: refused_ids,
             pulled,
+            rebuilt,
             more: resp.more,
         })
     }
@@ -237,6 +270,8 @@ impl Store {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            set_aside: self.set_aside_entries()?,
+            clock_warning: self.clock_warning()?,
             cursor: self
                 .meta("sync_cursor")?
                 .and_then(|c| c.parse().ok())

@@ -174,6 +174,57 @@ impl RelayStore {
     }
 }
 
+impl RelayStore {
+    /// Core's history rules for the changes `p` brings on top of `before`, with the relay's own
+    /// clock (events more than ten minutes ahead of it are refused).
+    pub(super) fn check_history(
+        &self,
+        p: &mut Prepared,
+        before: Option<&Loaded>,
+        cx: &Context,
+    ) -> std::result::Result<(), gridsafe_core::error::Refusal> {
+        let roster = gridsafe_core::directory::DirectoryRoster {
+            directory: &cx.directory,
+            actors: &self.actors,
+        };
+        let changes: Vec<automerge::Change> = p
+            .changes
+            .iter()
+            .filter_map(|(_, raw)| automerge::Change::from_bytes(raw.clone()).ok())
+            .collect();
+        integrity::check_update(
+            &p.doc_id,
+            before.map(|b| &b.doc),
+            &mut p.loaded.doc,
+            &changes,
+            integrity::UpdateContext {
+                roster: &roster,
+                now_ms: Some(gridsafe_core::clock::now_ms()),
+                authors_known: true,
+            },
+        )
+    }
+
+    /// Keeps a refused change's bytes with the reason, for the office's device page: evidence of
+    /// what a phone tried, never applied.
+    pub(super) fn set_aside(
+        &mut self,
+        device: &super::Device,
+        p: &Prepared,
+        why: &gridsafe_core::error::Refusal,
+    ) -> Result<()> {
+        let reason = why.to_string();
+        for (hash, raw) in &p.changes {
+            self.db().exec(
+                "INSERT INTO refused_changes (hash, doc_id, device_id, reason, reason_zh, received_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (hash) DO NOTHING",
+                crate::vals![hash, &p.doc_id, &device.id, &reason, &why.zh, gridsafe_core::clock::now_ms(), &raw[..]],
+            )?;
+        }
+        Ok(())
+    }
+}
+
 fn marks(n: usize) -> String {
     (1..=n)
         .map(|i| format!("?{i}"))

@@ -33,16 +33,6 @@ pub(crate) enum Record {
     Task(Box<records::Task>),
 }
 
-impl Placement {
-    /// A hazard's registration data, which may never change.
-    fn hazard_header(&self) -> Option<&records::HazardHeader> {
-        match &self.record {
-            Record::Hazard(h, _) => Some(h),
-            _ => None,
-        }
-    }
-}
-
 pub(super) fn place(doc: &AutoCommit, id: &str) -> Result<Placement> {
     let kind = records::doc_kind(doc, id)?;
     let mut photos = Vec::new();
@@ -185,17 +175,12 @@ pub fn check(device: &Device, d: &DocChanges, before: Option<&Loaded>) -> Result
         Some(b) if b.heads == heads => b.place.clone(),
         _ => place(&doc, &d.doc_id)?,
     };
-    if let Some(b) = before {
-        if b.place.kind != place.kind {
-            return Err(RelayError::BadRequest(
-                "the change would alter the record's kind".into(),
-            ));
-        }
-        if b.place.hazard_header().is_some() && b.place.hazard_header() != place.hazard_header() {
-            return Err(RelayError::Forbidden(
-                "a hazard's registration data cannot change; record an event instead".into(),
-            ));
-        }
+    if let Some(b) = before
+        && b.place.kind != place.kind
+    {
+        return Err(RelayError::BadRequest(
+            "the change would alter the record's kind".into(),
+        ));
     }
     let changes = hashes
         .into_iter()

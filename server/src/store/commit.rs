@@ -207,6 +207,7 @@ impl RelayStore {
                 refused.push(Refused {
                     doc_id: d.doc_id.clone(),
                     reason: format!("record {} is pushed twice in one request", d.doc_id),
+                    rebuild: false,
                 });
                 continue;
             }
@@ -230,6 +231,7 @@ impl RelayStore {
                     refused.push(Refused {
                         doc_id: d.doc_id.clone(),
                         reason: e.to_string(),
+                        rebuild: false,
                     });
                     self.last_refusals.push(e);
                 }
@@ -243,6 +245,19 @@ impl RelayStore {
         for (mut p, before) in ready {
             match authorize(&device.user, &p, before.as_deref(), &cx) {
                 Ok(scope) => {
+                    // History is appended, never rewritten (core's integrity rules): a change that
+                    // breaks them is set aside here, and the phone is told to rebuild the record.
+                    if let Err(why) = self.check_history(&mut p, before.as_deref(), &cx) {
+                        let reason = format!("record {}: {why}", p.doc_id);
+                        self.set_aside(device, &p, &why)?;
+                        refused.push(Refused {
+                            doc_id: p.doc_id.clone(),
+                            reason: reason.clone(),
+                            rebuild: true,
+                        });
+                        self.last_refusals.push(RelayError::Refused(reason));
+                        continue;
+                    }
                     p.scope = scope;
                     accepted.push(Acked {
                         doc_id: p.doc_id.clone(),
@@ -255,6 +270,7 @@ impl RelayStore {
                     refused.push(Refused {
                         doc_id: p.doc_id.clone(),
                         reason: e.to_string(),
+                        rebuild: false,
                     });
                     self.last_refusals.push(e);
                 }
@@ -440,6 +456,7 @@ impl RelayStore {
             directory,
             templates,
             actors,
+            server_ms: now_ms(),
         })
     }
 }

@@ -346,4 +346,40 @@ impl RelayStore {
             })
             .collect()
     }
+
+    /// Per device: how many changes were set aside, and the latest (when, record, why in
+    /// Chinese) — for the device health page.
+    pub fn refused_by_device(&mut self) -> Result<Vec<RefusedSummary>> {
+        let rows = self.db().query(
+            "SELECT r.device_id, (SELECT count(*) FROM refused_changes c WHERE c.device_id = r.device_id), r.received_ms, r.doc_id, r.reason_zh
+             FROM refused_changes r
+             WHERE r.received_ms = (SELECT max(received_ms) FROM refused_changes m WHERE m.device_id = r.device_id)",
+            &[],
+        )?;
+        let mut out: Vec<RefusedSummary> = Vec::new();
+        for r in &rows {
+            let device_id = r.text(0)?;
+            if out.iter().any(|s| s.device_id == device_id) {
+                continue;
+            }
+            out.push(RefusedSummary {
+                device_id,
+                count: r.int(1)?,
+                last_ms: r.int(2)?,
+                doc_id: r.text(3)?,
+                why_zh: r.text(4)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A device's set-aside changes, in short.
+#[derive(Clone, Debug)]
+pub struct RefusedSummary {
+    pub device_id: String,
+    pub count: i64,
+    pub last_ms: i64,
+    pub doc_id: String,
+    pub why_zh: String,
 }

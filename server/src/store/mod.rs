@@ -26,6 +26,7 @@ pub use dashboard::{ActionDetail, HazardCount, Overview, STALE_DAYS, VillageRow}
 pub(crate) use dashboard::{dashboard_actor, whole_doc};
 pub use devices::{
     Device, DeviceRow, Enrolled, LOCKOUT_FAILURES, LOCKOUT_MS, RELAY_FAILURES_PER_MINUTE,
+    RefusedSummary,
 };
 pub use photos::BlobAccess;
 use projections::project;
@@ -66,6 +67,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/011_self_check.sql")),
         M::up(include_str!("../../sql/012_audit.sql")),
         M::up(include_str!("../../sql/013_docs_venue.sql")),
+        M::up(include_str!("../../sql/014_refused_changes.sql")),
     ])
 });
 

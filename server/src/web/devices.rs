@@ -23,6 +23,10 @@ pub(crate) struct DeviceHealth {
     pending_photos: i64,
     app_version: String,
     protocol: String,
+    /// Changes of this phone's the relay set aside (history rewritten, a clock from the
+    /// future): how many, and the latest in words.
+    refused: i64,
+    refused_last: String,
 }
 
 #[derive(Template)]
@@ -39,25 +43,39 @@ pub(crate) async fn devices(
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
     office_or_admin(&user)?;
-    let rows = s.with_reader(|st| st.devices()).await.map_err(|e| e.0)?;
+    let (rows, refused) = s
+        .with_reader(|st| Ok((st.devices()?, st.refused_by_device()?)))
+        .await
+        .map_err(|e| e.0)?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let cutoff = gridsafe_core::clock::now_ms() - crate::store::STALE_DAYS * 86_400_000;
     let mut devices: Vec<DeviceHealth> = rows
         .into_iter()
         .filter(|d| d.name != "dashboard")
-        .map(|d| DeviceHealth {
-            stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
-            last_sync: d
-                .last_sync_ms
-                .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
-            id: d.id,
-            user_id: d.user_id,
-            name: d.name,
-            revoked: d.revoked,
-            pending_docs: d.pending_docs.unwrap_or(0),
-            pending_photos: d.pending_photos.unwrap_or(0),
-            app_version: d.app_version.unwrap_or_default(),
-            protocol: d.protocol.map(|p| p.to_string()).unwrap_or_default(),
+        .map(|d| {
+            let r = refused.iter().find(|r| r.device_id == d.id);
+            DeviceHealth {
+                refused: r.map_or(0, |r| r.count),
+                refused_last: r.map_or_else(String::new, |r| {
+                    format!(
+                        "{} {}",
+                        gridsafe_core::clock::ms_to_minute(r.last_ms),
+                        r.why_zh
+                    )
+                }),
+                stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
+                last_sync: d
+                    .last_sync_ms
+                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+                id: d.id,
+                user_id: d.user_id,
+                name: d.name,
+                revoked: d.revoked,
+                pending_docs: d.pending_docs.unwrap_or(0),
+                pending_photos: d.pending_photos.unwrap_or(0),
+                app_version: d.app_version.unwrap_or_default(),
+                protocol: d.protocol.map(|p| p.to_string()).unwrap_or_default(),
+            }
         })
         .collect();
     devices.sort_by_key(|d| (!d.stale, d.revoked));

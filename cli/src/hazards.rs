@@ -165,7 +165,7 @@ pub(crate) fn list(ctx: &Ctx, store: &Store, cmd: HazardsCmd) -> Result<()> {
                     s.severity,
                     s.deadline.as_deref().unwrap_or("-"),
                     h.header.lead_depts.join("、"),
-                    h.header.basis_refs.join("; ")
+                    gridsafe_core::citations::printed(&h.header).join("；")
                 );
                 out.push_str("\n历史 history:\n");
                 for e in &s.history {

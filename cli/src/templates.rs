@@ -86,11 +86,11 @@ pub(crate) fn run(ctx: &Ctx, store: &mut Store, cmd: Option<TemplatesCmd>) -> Re
                     }
                     s.push_str(&format!(
                         "  依据 basis: {}\n",
-                        i.refs
+                        gridsafe_core::citations::for_item(&t.template_id, &t.version, &i.id)
                             .iter()
-                            .map(|r| r.display())
+                            .map(|c| c.text.as_str())
                             .collect::<Vec<_>>()
-                            .join("; ")
+                            .join("；")
                     ));
                 }
                 s

@@ -29,16 +29,26 @@ pub(crate) struct ProfileArgs {
     /// Combustible roof members or floors.
     #[arg(long)]
     combustible: Option<bool>,
+    /// People sleeping on site (leave out when unknown: never assumed 0).
     #[arg(long)]
     residents: Option<u32>,
     /// 人员密集场所.
     #[arg(long)]
     crowded: Option<bool>,
-    /// piped_ng, lpg, other_fuel, none.
+    /// piped_ng, lpg, other_fuel, none; several separated by commas (piped_ng,lpg).
     #[arg(long)]
     gas: Option<String>,
     #[arg(long)]
     uses: Option<String>,
+    /// Exits this venue must have, as the lead department set it.
+    #[arg(long)]
+    dept_exits: Option<u32>,
+    /// Required total clear exit width (m), as the lead department set it.
+    #[arg(long)]
+    dept_exit_width: Option<f64>,
+    /// Distance (m) a flammable or explosive goods site must keep, as the department set it.
+    #[arg(long)]
+    dept_hazmat_gap: Option<f64>,
     #[arg(long)]
     owner_name: Option<String>,
     #[arg(long)]
@@ -68,10 +78,35 @@ impl ProfileArgs {
         set!(self.height, p.building_height_m);
         set!(self.basement, p.has_basement);
         set!(self.combustible, p.roof_or_floors_combustible);
-        set!(self.residents, p.residents_count);
+        if let Some(n) = self.residents {
+            p.residents_count = Some(n);
+            changed = true;
+        }
         set!(self.crowded, p.is_crowded_place);
-        set!(self.gas, p.gas_supply);
+        if let Some(g) = &self.gas {
+            let all: Vec<String> = g
+                .split([',', '，'])
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            p.gas_supply = all.first().cloned().unwrap_or_default();
+            p.gas_supplies = if all.len() > 1 { all } else { vec![] };
+            changed = true;
+        }
         set!(self.uses, p.uses_by_floor);
+        for (src, dst) in [
+            (self.dept_exit_width, &mut p.dept_required_exit_width_m),
+            (self.dept_hazmat_gap, &mut p.dept_hazmat_gap_m),
+        ] {
+            if src.is_some() {
+                *dst = src;
+                changed = true;
+            }
+        }
+        if self.dept_exits.is_some() {
+            p.dept_required_exits = self.dept_exits;
+            changed = true;
+        }
         changed
     }
     fn responsible(&self, r: &mut Responsible) -> bool {
@@ -233,9 +268,11 @@ pub(crate) fn run(ctx: &Ctx, store: &mut Store, cmd: VenueCmd) -> Result<()> {
                     v.village,
                     v.grid_id,
                     v.profile.venue_type.join(","),
-                    v.profile.gas_supply,
+                    v.profile.gas_supplies().join(","),
                     v.profile.floors_above_ground,
-                    v.profile.residents_count,
+                    v.profile
+                        .residents_count
+                        .map_or_else(|| "不详".to_owned(), |n| n.to_string()),
                     v.responsible.name,
                     v.responsible.phone
                 );

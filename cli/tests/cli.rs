@@ -78,9 +78,10 @@ fn templates_export_as_json_with_everything_a_reviewer_needs() {
     let s = new_store(dir.path());
     let all: serde_json::Value = serde_json::from_str(&ok(&s, &["--json", "templates"])).unwrap();
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 10, "five checklists, each in two versions");
     let items: Vec<&serde_json::Value> = all
         .iter()
+        .filter(|t| t["version"] == "2026.12-a")
         .flat_map(|t| t["items"].as_array().unwrap())
         .collect();
     assert_eq!(
@@ -141,7 +142,11 @@ fn bad_input_is_named_and_nothing_is_lost() {
     for (item, value, expect) in [
         ("gas.hose_length", "-0.5", "negative"),
         ("gas.hose_length", "long", "expected a number"),
-        ("gas.cylinder_count", "{\"kg15\": \"two\"}", "whole number"),
+        (
+            "gas.cylinder_count",
+            "{\"spare_15\": \"two\"}",
+            "whole number",
+        ),
         ("gas.nope", "no", "not an item"),
     ] {
         let o = gs(&s, &["--as", "wang", "inspect", "answer", &i, item, value]);
@@ -188,7 +193,7 @@ fn bad_input_is_named_and_nothing_is_lost() {
         err.contains("bad.json") && err.contains("x.width") && err.contains("unknown unit"),
         "{err}"
     );
-    assert_eq!(ok(&s, &["templates", "list"]).lines().count(), 5);
+    assert_eq!(ok(&s, &["templates", "list"]).lines().count(), 10);
     // init never overwrites; a garbage store is reported, not recreated.
     assert!(!gs(&s, &["init"]).status.success());
     let junk = dir.path().join("junk.sqlite");

@@ -245,6 +245,20 @@ fn check_finding(h: &HazardHeader, venue: &Venue, cx: HazardContext<'_>) -> Resu
     if !same_set(&h.lead_depts, &proposal.lead_depts) || h.domain != proposal.domain {
         return Err(wrong_departments(h, &proposal.lead_depts, &proposal.domain));
     }
+    // What the checklist refers onward (a gas supplier) or orders at once cannot be left out.
+    let referred = proposal.referral.as_ref().map(|r| r.dept.as_str());
+    if h.referral.as_ref().map(|r| r.dept.as_str()) != referred
+        || h.order_zh.is_some() != proposal.order.is_some()
+    {
+        return Err(refuse(
+            "wrong_referral",
+            "隐患缺少检查表规定的转办或立即整改要求".into(),
+            format!(
+                "{}: the checklist's referral or immediate order is missing or altered",
+                item.id
+            ),
+        ));
+    }
     Ok(())
 }
 

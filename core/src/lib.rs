@@ -11,6 +11,7 @@
 //! This crate does no network I/O and depends on no async runtime or FFI crate: its only I/O is
 //! the SQLite file it is given (in [`store`]).
 
+pub mod citations;
 pub mod clock;
 pub mod directory;
 pub mod error;

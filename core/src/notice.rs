@@ -89,7 +89,7 @@ pub fn build(
                 id: h.id.clone(),
                 title_zh: h.title_zh.clone(),
                 finding_zh: h.finding_zh.clone(),
-                basis: h.basis_refs.clone(),
+                basis: crate::citations::printed(h),
                 severity: s.severity.clone(),
                 deadline: s.deadline.clone(),
                 departments: depts,

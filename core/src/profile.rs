@@ -16,6 +16,12 @@ pub const VENUE_TYPES: &[(&str, &str, &str)] = &[
     ("street_shop", "沿街商铺", "Street shop"),
     ("small_restaurant", "小餐饮", "Small restaurant"),
     (
+        "entertainment",
+        "公共娱乐场所（歌舞厅、KTV、网吧等）",
+        "Public entertainment venue (KTV, internet café, ...)",
+    ),
+    ("market", "商场、集贸市场", "Shopping mall or market"),
+    (
         "three_in_one",
         "三合一",
         "Mixed living/business/storage (三合一)",
@@ -38,6 +44,10 @@ pub const GAS_SUPPLIES: &[(&str, &str, &str)] = &[
     ("none", "不用气", "No gas"),
 ];
 
+/// Venue types that are 人员密集场所 by law (消防法 §73: 饭店, 商场, 集贸市场 and 公共娱乐场所 are
+/// 公众聚集场所): the profile cannot say otherwise.
+pub const CROWDED_BY_TYPE: &[&str] = &["small_restaurant", "entertainment", "market"];
+
 /// The venue profile, captured once per venue and snapshotted into each inspection so that an
 /// evaluation can always be reproduced.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
@@ -50,9 +60,31 @@ pub struct VenueProfile {
     pub has_basement: bool,
     pub roof_or_floors_combustible: bool,
     pub uses_by_floor: String,
-    pub residents_count: u32,
+    /// People who sleep on site; `None` when the worker does not know (asked, never assumed 0:
+    /// an unknown count keeps every item for sleeping quarters applicable).
+    pub residents_count: Option<u32>,
     pub is_crowded_place: bool,
+    /// The first (or only) gas supply; kept for records written before a venue could name
+    /// several.
     pub gas_supply: String,
+    /// Every gas supply the venue uses (piped gas and LPG cylinders together, say); when set, it
+    /// is the whole list and includes `gas_supply`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[autosurgeon(missing = "Default::default")]
+    pub gas_supplies: Vec<String>,
+    /// Set by the lead department, never by the worker (a figure a grid worker cannot know):
+    /// exits this venue must have, their required total clear width, and the distance a
+    /// flammable or explosive goods site must keep from it. Unset: the rules that need them are
+    /// not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub dept_required_exits: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub dept_required_exit_width_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub dept_hazmat_gap_m: Option<f64>,
 }
 
 impl VenueProfile {
@@ -75,16 +107,43 @@ impl VenueProfile {
                 )));
             }
         }
-        if !GAS_SUPPLIES.iter().any(|(c, ..)| *c == self.gas_supply) {
+        for g in std::iter::once(&self.gas_supply).chain(&self.gas_supplies) {
+            if !GAS_SUPPLIES.iter().any(|(c, ..)| c == g) {
+                return Err(Error::invalid(format!(
+                    "gas_supply: unknown value {g:?} (one of {})",
+                    GAS_SUPPLIES
+                        .iter()
+                        .map(|v| v.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        let supplies = self.gas_supplies();
+        if supplies.len() > 1 && supplies.iter().any(|g| g == "none") {
+            return Err(Error::invalid(
+                "gas_supply: \"none\" (不用气) cannot be combined with a gas supply",
+            ));
+        }
+        if !self.gas_supplies.is_empty() && !self.gas_supplies.contains(&self.gas_supply) {
             return Err(Error::invalid(format!(
-                "gas_supply: unknown value {:?} (one of {})",
-                self.gas_supply,
-                GAS_SUPPLIES
-                    .iter()
-                    .map(|v| v.0)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "gas_supply: {:?} is not among gas_supplies",
+                self.gas_supply
             )));
+        }
+        for (name, v) in [
+            (
+                "dept_required_exit_width_m",
+                self.dept_required_exit_width_m,
+            ),
+            ("dept_hazmat_gap_m", self.dept_hazmat_gap_m),
+        ] {
+            if v.is_some_and(|v| !v.is_finite() || !(0.0..=10_000.0).contains(&v)) {
+                return Err(Error::invalid(format!("{name}: out of range 0..10000")));
+            }
+        }
+        if self.residents_count.is_some_and(|n| n > 10_000) {
+            return Err(Error::invalid("residents_count: out of range 0..10000"));
         }
         for (name, v, max) in [
             ("max_floor_area_m2", self.max_floor_area_m2, 1_000_000.0),
@@ -105,6 +164,36 @@ impl VenueProfile {
         Ok(())
     }
 
+    /// A profile with every optional value given: what conditions and thresholds are checked
+    /// against when a template loads.
+    pub fn sample() -> VenueProfile {
+        VenueProfile {
+            residents_count: Some(0),
+            dept_required_exits: Some(0),
+            dept_required_exit_width_m: Some(0.0),
+            dept_hazmat_gap_m: Some(0.0),
+            ..Default::default()
+        }
+    }
+
+    /// Every gas supply: the list when given, else the single value.
+    pub fn gas_supplies(&self) -> Vec<String> {
+        if self.gas_supplies.is_empty() {
+            vec![self.gas_supply.clone()]
+        } else {
+            self.gas_supplies.clone()
+        }
+    }
+
+    /// A crowded place (人员密集场所): as recorded, or by its type.
+    pub fn is_crowded(&self) -> bool {
+        self.is_crowded_place
+            || self
+                .venue_type
+                .iter()
+                .any(|t| CROWDED_BY_TYPE.contains(&t.as_str()))
+    }
+
     /// Value of a profile field, including derived ones, for conditions and thresholds.
     pub fn value(&self, field: &str) -> Option<Value> {
         Some(match field {
@@ -114,9 +203,20 @@ impl VenueProfile {
             "building_height_m" => Value::Num(self.building_height_m),
             "has_basement" => Value::Bool(self.has_basement),
             "roof_or_floors_combustible" => Value::Bool(self.roof_or_floors_combustible),
-            "residents_count" => Value::Num(f64::from(self.residents_count)),
-            "is_crowded_place" => Value::Bool(self.is_crowded_place),
-            "gas_supply" => Value::Str(self.gas_supply.clone()),
+            "residents_count" => match self.residents_count {
+                Some(n) => Value::Num(f64::from(n)),
+                None => Value::Unknown,
+            },
+            "is_crowded_place" => Value::Bool(self.is_crowded()),
+            "gas_supply" => Value::Set(self.gas_supplies()),
+            "dept_required_exits" => match self.dept_required_exits {
+                Some(n) => Value::Num(f64::from(n)),
+                None => Value::Unknown,
+            },
+            "dept_required_exit_width_m" => self
+                .dept_required_exit_width_m
+                .map_or(Value::Unknown, Value::Num),
+            "dept_hazmat_gap_m" => self.dept_hazmat_gap_m.map_or(Value::Unknown, Value::Num),
             // Derived. Total area is estimated from the largest floor: the profile does not
             // record every floor's area.
             "total_floor_area_m2" => {
@@ -138,6 +238,9 @@ pub enum Value {
     Bool(bool),
     Str(String),
     Set(Vec<String>),
+    /// Not known (a resident count the worker could not give): a condition on it holds, so the
+    /// items it guards are asked rather than skipped.
+    Unknown,
 }
 
 /// A condition over the venue profile, written in templates as JSON:
@@ -183,7 +286,7 @@ impl Condition {
             }
             Condition::Not { not } => not.check(),
             Condition::Field { field, op, value } => {
-                let sample = VenueProfile::default()
+                let sample = VenueProfile::sample()
                     .value(field)
                     .ok_or_else(|| format!("unknown profile field {field:?}"))?;
                 let ok = match (&sample, op, value) {
@@ -192,7 +295,7 @@ impl Condition {
                     }
                     (Value::Bool(_), Op::Eq | Op::Ne, v) => v.is_boolean(),
                     (Value::Str(_), Op::Eq | Op::Ne, v) => v.is_string(),
-                    (Value::Set(_), Op::Contains, v) => v.is_string(),
+                    (Value::Set(_), Op::Contains | Op::Eq | Op::Ne, v) => v.is_string(),
                     _ => false,
                 };
                 if ok {
@@ -217,9 +320,15 @@ impl Condition {
                 (Some(Value::Bool(a)), Op::Ne) => value.as_bool() != Some(a),
                 (Some(Value::Str(a)), Op::Eq) => value.as_str() == Some(a.as_str()),
                 (Some(Value::Str(a)), Op::Ne) => value.as_str() != Some(a.as_str()),
-                (Some(Value::Set(a)), Op::Contains) => {
+                // A set "equals" a value it holds: `gas_supply eq lpg` holds for a venue with
+                // piped gas and LPG cylinders both.
+                (Some(Value::Set(a)), Op::Contains | Op::Eq) => {
                     value.as_str().is_some_and(|v| a.iter().any(|x| x == v))
                 }
+                (Some(Value::Set(a)), Op::Ne) => {
+                    value.as_str().is_some_and(|v| !a.iter().any(|x| x == v))
+                }
+                (Some(Value::Unknown), _) => true,
                 _ => false,
             },
         }
@@ -248,7 +357,7 @@ mod tests {
             floors_above_ground: 2,
             max_floor_area_m2: 120.0,
             building_height_m: 7.5,
-            residents_count: 3,
+            residents_count: Some(3),
             is_crowded_place: true,
             gas_supply: "lpg".into(),
             ..Default::default()
@@ -264,7 +373,7 @@ mod tests {
         assert!(c.check().is_ok());
         assert!(c.eval(&restaurant()));
         let mut p = restaurant();
-        p.residents_count = 0;
+        p.residents_count = Some(0);
         assert!(!c.eval(&p));
         let hi: Condition =
             serde_json::from_str(r#"{"field":"is_high_rise","op":"eq","value":true}"#).unwrap();
@@ -275,6 +384,33 @@ mod tests {
         assert!(!hi.eval(&p), "a 25 m residential building is not (> 27 m)");
         let any: Condition = serde_json::from_str(r#"{"any":[{"field":"venue_type","op":"contains","value":"street_shop"},{"not":{"field":"gas_supply","op":"eq","value":"none"}}]}"#).unwrap();
         assert!(any.eval(&restaurant()));
+    }
+
+    #[test]
+    fn the_profile_cannot_hide_what_the_law_says() {
+        // A small restaurant is a crowded place whatever the box says (消防法 §73).
+        let mut p = restaurant();
+        p.is_crowded_place = false;
+        let crowded: Condition =
+            serde_json::from_str(r#"{"field":"is_crowded_place","op":"eq","value":true}"#).unwrap();
+        assert!(crowded.eval(&p));
+        // An unknown resident count keeps items for sleeping quarters applicable.
+        let sleeps: Condition =
+            serde_json::from_str(r#"{"field":"residents_count","op":"gt","value":0}"#).unwrap();
+        p.residents_count = None;
+        assert!(sleeps.eval(&p));
+        p.residents_count = Some(0);
+        assert!(!sleeps.eval(&p));
+        // Piped gas and LPG cylinders together: the LPG items apply.
+        let lpg: Condition =
+            serde_json::from_str(r#"{"field":"gas_supply","op":"eq","value":"lpg"}"#).unwrap();
+        p.gas_supply = "piped_ng".into();
+        assert!(!lpg.eval(&p));
+        p.gas_supplies = vec!["piped_ng".into(), "lpg".into()];
+        assert!(lpg.eval(&p));
+        assert!(p.validate().is_ok());
+        p.gas_supplies = vec!["none".into(), "lpg".into()];
+        assert!(p.validate().is_err());
     }
 
     #[test]

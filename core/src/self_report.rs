@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::clock::{format_date, ms_to_date, ms_to_rfc3339};
 use crate::profile::VenueProfile;
 use crate::records::{HazardHeader, Venue};
-use crate::template::{Item, Level, Reference, Template};
+use crate::template::{Item, Level, Template};
 
 /// One question of the owner's self-inspection.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -70,7 +70,10 @@ pub fn hazard_header(
             format!("场所自查发现：{}", note.trim())
         },
         finding_en: "found by the venue's own self-inspection".to_owned(),
-        basis_refs: item.refs.iter().map(Reference::display).collect(),
+        basis_refs: crate::citations::for_item(&t.template_id, &t.version, &item.id)
+            .into_iter()
+            .map(|c| c.text)
+            .collect(),
         basis_edition: t.basis_edition.clone(),
         severity_proposed: if item.severity.level == Level::MajorCandidate {
             "major_candidate".into()
@@ -91,5 +94,8 @@ pub fn hazard_header(
         found_ms,
         found_by: found_by.to_owned(),
         photos: vec![],
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }

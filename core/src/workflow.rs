@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::eval::{Answer, ItemResult, Outcome, Proposal, evaluate_item};
 use crate::lifecycle::{EventKind, event};
 use crate::records::{EventRecord, HazardHeader, Inspection, PhotoRef, Task, Venue};
-use crate::template::{FixMode, Item, Level, Reference, Template};
+use crate::template::{FixMode, Item, Level, Template};
 
 pub fn answer_of(insp: &Inspection, item_id: &str) -> Answer {
     insp.answers
@@ -40,17 +40,25 @@ pub fn evaluate_all(t: &Template, insp: &Inspection) -> Vec<ItemResult> {
 /// Why an inspection cannot be finished yet: an applicable item unanswered, or a failed item
 /// whose photo rule asks for a before photo that was not taken.
 pub fn check_finishable(t: &Template, insp: &Inspection, results: &[ItemResult]) -> Result<()> {
-    let unanswered: Vec<&str> = results
+    // Each unanswered item by its question, with what it still needs (a partial answer names
+    // the missing field): the worker goes straight to it.
+    let unanswered: Vec<String> = results
         .iter()
         .filter(|r| r.outcome == Outcome::Unanswered)
-        .map(|r| r.item_id.as_str())
+        .map(|r| {
+            let question = t.item(&r.item_id).map_or(r.item_id.as_str(), |i| &i.q_zh);
+            match r.findings.first() {
+                Some(f) if f.zh.starts_with("缺少") => format!("{question}（{}）", f.zh),
+                _ => question.to_owned(),
+            }
+        })
         .collect();
     if !unanswered.is_empty() {
         return Err(Error::Incomplete {
             id: insp.header.id.clone(),
             reason: format!(
-                "unanswered items (answer or mark na): {}",
-                unanswered.join(", ")
+                "尚未作答（请作答或标为不适用） / unanswered (answer or mark n/a): {}",
+                unanswered.join("；")
             ),
         });
     }
@@ -67,14 +75,14 @@ pub fn check_finishable(t: &Template, insp: &Inspection, results: &[ItemResult])
                 .iter()
                 .any(|p| p.item_id.as_deref() == Some(r.item_id.as_str()) && p.role == "before")
         })
-        .map(|r| r.item_id.as_str())
+        .map(|r| t.item(&r.item_id).map_or(r.item_id.as_str(), |i| &i.q_zh))
         .collect();
     if !missing_photo.is_empty() {
         return Err(Error::Incomplete {
             id: insp.header.id.clone(),
             reason: format!(
-                "failed items need a before photo: {}",
-                missing_photo.join(", ")
+                "不合格项需拍整改前照片 / failed items need a before photo: {}",
+                missing_photo.join("；")
             ),
         });
     }
@@ -129,7 +137,11 @@ pub fn inspection_hazard(
             .map(|f| f.en.as_str())
             .collect::<Vec<_>>()
             .join("; "),
-        basis_refs: item.refs.iter().map(Reference::display).collect(),
+        // Printed citations, not the template's tagged references (docs/domain-changes.md).
+        basis_refs: crate::citations::for_item(&t.template_id, &t.version, &item.id)
+            .into_iter()
+            .map(|c| c.text)
+            .collect(),
         basis_edition: t.basis_edition.clone(),
         severity_proposed: if p.severity == Level::MajorCandidate {
             "major_candidate".into()
@@ -157,6 +169,18 @@ pub fn inspection_hazard(
             .filter(|ph| ph.item_id.as_deref() == Some(item.id.as_str()))
             .cloned()
             .collect(),
+        referral: p.referral.as_ref().map(|r| crate::records::HazardReferral {
+            dept: r.dept.clone(),
+            severity: if r.level == Level::MajorCandidate {
+                "major_candidate".into()
+            } else {
+                "general".into()
+            },
+            zh: r.zh.clone(),
+            en: r.en.clone(),
+        }),
+        order_zh: p.order.as_ref().map(|o| o.zh.clone()),
+        order_en: p.order.as_ref().map(|o| o.en.clone()),
     }
 }
 
@@ -211,6 +235,9 @@ pub fn public_report_hazard(
         found_ms: reg.hlc.ms,
         found_by: reg.by.to_owned(),
         photos,
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }
 
@@ -348,8 +375,11 @@ mod tests {
         let t = gas();
         let mut insp = inspection(&t);
         let err = check_finishable(&t, &insp, &evaluate_all(&t, &insp)).unwrap_err();
+        // By question, never by code (issue #28).
         assert!(
-            err.to_string().contains("unanswered items") && err.to_string().contains("gas."),
+            err.to_string().contains("unanswered")
+                && err.to_string().contains("用气场所是否安装可燃气体报警装置")
+                && !err.to_string().contains("gas."),
             "{err}"
         );
         for item in &t.items {
@@ -360,7 +390,7 @@ mod tests {
         let err = check_finishable(&t, &insp, &results).unwrap_err();
         assert!(
             err.to_string()
-                .contains("failed items need a before photo: gas.hose_length"),
+                .contains("failed items need a before photo: 燃具连接软管长度"),
             "{err}"
         );
         insp.photos.push(photo("gas.hose_length", "after"));
@@ -392,7 +422,18 @@ mod tests {
         assert_eq!(h.lead_depts, p.lead_depts);
         assert_eq!(h.recurrence_of.as_deref(), Some("old"));
         assert_eq!(h.photos.len(), 1, "only the item's own photos");
-        assert_eq!(h.basis_refs.len(), item.refs.len());
+        // The printed citations, not the template's tagged references (issue #28).
+        let printed: Vec<String> = crate::citations::for_item(&t.template_id, &t.version, &item.id)
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        assert!(!printed.is_empty());
+        assert_eq!(h.basis_refs, printed);
+        assert!(
+            h.basis_refs
+                .iter()
+                .all(|b| crate::citations::is_printable(b))
+        );
         match p.fix_mode {
             FixMode::Deadline => {
                 let due = today + time::Duration::days(i64::from(p.deadline_days));
@@ -472,6 +513,8 @@ mod tests {
                 fix_mode: FixMode::OnSpot,
                 deadline_days: 0,
                 findings: vec![],
+                referral: None,
+                order: None,
             },
             reg(crate::clock::ms_to_date(T0)),
             None,

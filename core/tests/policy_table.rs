@@ -99,6 +99,9 @@ fn header(major: bool) -> HazardHeader {
         found_ms: T0,
         found_by: "insp_in".into(),
         photos: vec![photo],
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }
 

@@ -127,6 +127,7 @@ pub struct HazardDetail {
     pub title_zh: String,
     pub title_en: String,
     pub finding_zh: String,
+    /// The basis as printed (《…》第…条), from core's citation table.
     pub basis_refs: Vec<String>,
     pub state: String,
     pub severity: String,
@@ -163,6 +164,7 @@ pub(crate) fn hazard_of(h: gridsafe_core::store::HazardRow) -> Hazard {
 pub(crate) fn detail_of(v: gridsafe_core::store::HazardView) -> HazardDetail {
     let h = v.header;
     let s = v.status;
+    let basis = gridsafe_core::citations::printed(&h);
     HazardDetail {
         id: h.id,
         venue_name: h.venue_name,
@@ -170,7 +172,7 @@ pub(crate) fn detail_of(v: gridsafe_core::store::HazardView) -> HazardDetail {
         title_zh: h.title_zh,
         title_en: h.title_en,
         finding_zh: h.finding_zh,
-        basis_refs: h.basis_refs,
+        basis_refs: basis,
         state: s.state.as_str().to_owned(),
         severity: s.severity,
         deadline: s.deadline,

@@ -14,10 +14,15 @@ pub struct VenueProfile {
     pub has_basement: bool,
     pub roof_or_floors_combustible: bool,
     pub uses_by_floor: String,
-    pub residents_count: u32,
+    /// People sleeping on site; `None` when the worker does not know (asked, never assumed 0).
+    pub residents_count: Option<u32>,
+    /// Also a restaurant, entertainment venue or market, whatever this says (消防法 §73).
     pub is_crowded_place: bool,
-    /// `none`, `lpg_cylinder`, `pipeline`, `other_fuel`, ...
+    /// `piped_ng`, `lpg`, `other_fuel` or `none`: the first (or only) supply.
     pub gas_supply: String,
+    /// Every supply when there are several (piped gas and LPG cylinders); empty: `gas_supply`.
+    #[uniffi(default)]
+    pub gas_supplies: Vec<String>,
 }
 
 /// A venue to create.
@@ -66,6 +71,8 @@ impl GridStore {
                 residents_count: p.residents_count,
                 is_crowded_place: p.is_crowded_place,
                 gas_supply: p.gas_supply,
+                gas_supplies: p.gas_supplies,
+                ..Default::default()
             },
             responsible: gridsafe_core::records::Responsible {
                 name: venue.responsible_name,

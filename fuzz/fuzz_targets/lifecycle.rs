@@ -66,6 +66,9 @@ fn header(major: bool, on_spot: bool) -> HazardHeader {
         found_ms: 1_764_468_000_000,
         found_by: "insp".into(),
         photos: vec![],
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }
 

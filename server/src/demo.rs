@@ -134,7 +134,7 @@ fn profile(
         max_floor_area_m2: 110.0,
         building_height_m: 7.5,
         has_basement: basement,
-        residents_count: residents,
+        residents_count: Some(residents),
         is_crowded_place: crowded,
         gas_supply: gas.into(),
         ..Default::default()

@@ -72,7 +72,7 @@ pub fn restaurant_profile() -> VenueProfile {
         max_floor_area_m2: 90.0,
         building_height_m: 7.0,
         has_basement: true,
-        residents_count: 2,
+        residents_count: Some(2),
         is_crowded_place: true,
         gas_supply: "lpg".into(),
         ..Default::default()

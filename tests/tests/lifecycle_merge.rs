@@ -111,6 +111,9 @@ fn header(venue_id: &str) -> HazardHeader {
             gps_source: None,
             camera: None,
         }],
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }
 
@@ -250,7 +253,7 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
                 match field {
                     0 => v.name = format!("老王小吃{value}"),
                     1 => v.address = format!("和平村1组{value}号"),
-                    _ => v.profile.residents_count = value,
+                    _ => v.profile.residents_count = Some(value),
                 }
                 r.venue.set_actor(r.actors[0].clone());
                 records::update_venue(&mut r.venue, &v).unwrap();

@@ -56,14 +56,18 @@ fn an_offline_day_registers_routes_and_fixes_hazards() {
     let (_d, mut s) = store();
     let v = restaurant(&mut s, "老王小吃");
     let i = s.start_inspection("wang", &v, "lx.gas", None).unwrap();
-    assert_eq!(i.template_version, "2026.11-a");
+    assert_eq!(
+        i.template_version, "2026.12-a",
+        "the newest version in force"
+    );
     s.answer("wang", &i.id, &gas_answers(2.4, "yes")).unwrap();
 
     // Cannot finish: failed items need before photos.
     let e = s.finish_inspection("wang", &i.id).unwrap_err();
     assert!(matches!(e, Error::Incomplete { .. }), "{e}");
     assert!(
-        e.to_string().contains("gas.hose_length") && e.to_string().contains("gas.lpg_underground"),
+        // Named by their questions (issue #28).
+        e.to_string().contains("燃具连接软管长度") && e.to_string().contains("地下室、半地下室"),
         "{e}"
     );
     s.attach_photo("wang", &i.id, photo(PHOTO_MEASURE, "gas.hose_length"))
@@ -653,13 +657,13 @@ fn templates_are_immutable_and_bad_bundles_load_nothing() {
     // A new version alongside a broken file: nothing is installed.
     let good = bundled_sources()
         .into_iter()
-        .find(|t| t.name.contains("lx.ebike"))
+        .find(|t| t.name.contains("lx.ebike/2026.12-a"))
         .unwrap();
     let newer = TemplateSource {
         name: "lx.ebike/2027.01-a.json".into(),
         bytes: String::from_utf8(good.bytes)
             .unwrap()
-            .replace("2026.11-a", "2027.01-a")
+            .replace("2026.12-a", "2027.01-a")
             .into_bytes(),
     };
     let broken = TemplateSource {
@@ -676,9 +680,9 @@ fn templates_are_immutable_and_bad_bundles_load_nothing() {
     let new = s.start_inspection("wang", &v, "lx.ebike", None).unwrap();
     assert_eq!(
         (old.template_version.as_str(), new.template_version.as_str()),
-        ("2026.11-a", "2027.01-a")
+        ("2026.12-a", "2027.01-a")
     );
-    assert!(s.template("lx.ebike", "2026.11-a").is_ok());
+    assert!(s.template("lx.ebike", "2026.12-a").is_ok());
     s.answer(
         "wang",
         &old.id,

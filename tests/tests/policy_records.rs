@@ -175,6 +175,9 @@ fn report_hazard(v: &records::Venue, domain: &str, depts: &[&str], by: &str) -> 
         found_ms: 0,
         found_by: by.into(),
         photos: vec![],
+        referral: None,
+        order_zh: None,
+        order_en: None,
     }
 }
 

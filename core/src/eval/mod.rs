@@ -4,6 +4,7 @@
 //! and the relay will call the same ones.
 
 mod answer;
+mod finding;
 
 pub use answer::{
     Answer, FieldValue, MAX_COUNT, MAX_MEASURE, MAX_TEXT, answers_from_json, parse_answer,
@@ -12,7 +13,7 @@ pub use answer::{
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{Value, VenueProfile};
-use crate::template::{FieldKind, FixMode, Item, Level, Threshold, YnPass};
+use crate::template::{FieldKind, FixMode, Item, Level, Referral, Threshold, YnPass};
 
 /// Outcome of one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,9 @@ pub struct ItemResult {
     pub outcome: Outcome,
     /// Why it failed, or which fields are missing.
     pub findings: Vec<Finding>,
+    /// The checks (by key) that failed: what a severity rule may ask for.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failed_checks: Vec<String>,
 }
 
 fn fmt_num(n: f64) -> String {
@@ -98,6 +102,7 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
         item_id: item.id.clone(),
         outcome,
         findings,
+        failed_checks: vec![],
     };
     if item.applies_if.as_ref().is_some_and(|c| !c.eval(profile)) {
         return result(Outcome::NotApplicable, vec![]);
@@ -132,10 +137,12 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
                     _ => true,
                 };
                 if !pass {
-                    fails.push(Finding {
-                        zh: format!("{}：{}", f.label_zh, yn_zh(s)),
-                        en: format!("{}: {s}", f.label_en),
-                    });
+                    fails.push(finding::of_field(item, f, answer, &[]).unwrap_or_else(|| {
+                        Finding {
+                            zh: format!("{}：{}", f.label_zh, yn_zh(s)),
+                            en: format!("{}: {s}", f.label_en),
+                        }
+                    }));
                 }
             }
             (FieldKind::Count | FieldKind::Measure, v) => {
@@ -153,32 +160,36 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
                     && let Some(t) = threshold_value(&r.threshold, profile, answer)
                     && !r.cmp.holds(x, t)
                 {
-                    fails.push(Finding {
-                        zh: format!(
-                            "{} {}{unit}，应 {} {}{unit}",
-                            f.label_zh,
-                            fmt_num(x),
-                            r.cmp.symbol(),
-                            fmt_num(t)
-                        ),
-                        en: format!(
-                            "{} {}{unit}, must be {} {}{unit}",
-                            f.label_en,
-                            fmt_num(x),
-                            r.cmp.symbol(),
-                            fmt_num(t)
-                        ),
-                    });
+                    fails.push(finding::of_field(item, f, answer, &[]).unwrap_or_else(|| {
+                        Finding {
+                            zh: format!(
+                                "{} {}{unit}，应 {} {}{unit}",
+                                f.label_zh,
+                                fmt_num(x),
+                                r.cmp.symbol(),
+                                fmt_num(t)
+                            ),
+                            en: format!(
+                                "{} {}{unit}, must be {} {}{unit}",
+                                f.label_en,
+                                fmt_num(x),
+                                r.cmp.symbol(),
+                                fmt_num(t)
+                            ),
+                        }
+                    }));
                 }
             }
             (FieldKind::Choice, FieldValue::Choice(c)) => {
                 if let Some(o) = f.options.iter().find(|o| &o.key == c)
                     && !o.pass
                 {
-                    fails.push(Finding {
-                        zh: format!("{}：{}", f.label_zh, o.zh),
-                        en: format!("{}: {}", f.label_en, o.en),
-                    });
+                    fails.push(finding::of_field(item, f, answer, &[]).unwrap_or_else(|| {
+                        Finding {
+                            zh: format!("{}：{}", f.label_zh, o.zh),
+                            en: format!("{}: {}", f.label_en, o.en),
+                        }
+                    }));
                 }
             }
             (FieldKind::Multi, FieldValue::Multi(cs)) => {
@@ -192,18 +203,74 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
             _ => {}
         }
     }
+    let mut totals: Vec<(&str, f64)> = Vec::new();
+    let mut failed_checks = Vec::new();
     for c in &item.checks {
-        let parts: Option<Vec<f64>> = c
-            .sum
-            .iter()
-            .map(|(k, w)| numeric(answer.fields.get(k)).map(|v| v * w))
-            .collect();
-        // A check with a missing input is skipped: its inputs are fields, counted missing there.
-        let (Some(parts), Some(t)) = (parts, threshold_value(&c.threshold, profile, answer)) else {
+        // Fail closed: every input a check needs must be answered (a partial answer is not a
+        // pass), except fields this venue is not asked.
+        let mut parts = Vec::with_capacity(c.sum.len());
+        let mut complete = true;
+        for (k, w) in &c.sum {
+            let field = item.fields.iter().find(|f| &f.key == k);
+            if field.is_some_and(|f| f.applies_if.as_ref().is_some_and(|a| !a.eval(profile))) {
+                continue;
+            }
+            match numeric(answer.fields.get(k)) {
+                Some(v) => parts.push(v * w),
+                None if c.optional => complete = false,
+                None => {
+                    complete = false;
+                    if let Some(f) = field
+                        && !missing
+                            .iter()
+                            .any(|m: &&crate::template::Field| m.key == f.key)
+                    {
+                        missing.push(f);
+                    }
+                }
+            }
+        }
+        if let Threshold::Answer { answer: k, .. } = &c.threshold
+            && numeric(answer.fields.get(k)).is_none()
+        {
+            complete = false;
+            if let Some(f) = item.fields.iter().find(|f| &f.key == k)
+                && !missing.iter().any(|m| m.key == f.key)
+            {
+                missing.push(f);
+            }
+        }
+        if !complete {
+            continue;
+        }
+        let total: f64 = parts.iter().sum();
+        totals.push((c.key.as_str(), total));
+        // A threshold only the department can give (the profile's `dept_*`): not judged
+        // until it has.
+        let Some(t) = threshold_value(&c.threshold, profile, answer) else {
             continue;
         };
-        let total: f64 = parts.iter().sum();
-        if !c.cmp.holds(total, t) {
+        if c.cmp.holds(total, t) {
+            continue;
+        }
+        if let Some(u) = &c.unless {
+            match answer.fields.get(&u.field) {
+                Some(FieldValue::Yn(v) | FieldValue::Choice(v)) if v == &u.eq => continue,
+                Some(_) => {}
+                None => {
+                    if let Some(f) = item.fields.iter().find(|f| f.key == u.field)
+                        && !missing.iter().any(|m| m.key == f.key)
+                    {
+                        missing.push(f);
+                    }
+                    continue;
+                }
+            }
+        }
+        failed_checks.push(c.key.clone());
+        if let Some(text) = finding::of_check(item, c, answer, &totals) {
+            fails.push(text);
+        } else {
             fails.push(Finding {
                 zh: format!(
                     "{} {}，应 {} {}",
@@ -223,38 +290,60 @@ pub fn evaluate_item(item: &Item, profile: &VenueProfile, answer: Option<&Answer
         }
     }
     if !fails.is_empty() {
-        return result(
-            if item.severity.level == Level::Info {
-                Outcome::Info
-            } else {
-                Outcome::Fail
-            },
-            fails,
-        );
+        // How serious a failure is may depend on more than the failure: those fields must be
+        // answered too.
+        let unasked: Vec<&crate::template::Field> = item
+            .fields
+            .iter()
+            .filter(|f| f.ask_on_fail && !answer.fields.contains_key(&f.key))
+            .filter(|f| f.applies_if.as_ref().is_none_or(|a| a.eval(profile)))
+            .collect();
+        if !unasked.is_empty() {
+            return missing_result(item, &unasked);
+        }
+        fails.dedup();
+        return ItemResult {
+            failed_checks,
+            ..result(
+                if item.severity.level == Level::Info {
+                    Outcome::Info
+                } else {
+                    Outcome::Fail
+                },
+                fails,
+            )
+        };
     }
     if !missing.is_empty() {
-        let zh = missing
-            .iter()
-            .map(|f| f.label_zh.as_str())
-            .collect::<Vec<_>>()
-            .join("、");
-        let en = missing
-            .iter()
-            .map(|f| f.label_en.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return result(
-            Outcome::Unanswered,
-            vec![Finding {
-                zh: format!("缺少：{zh}"),
-                en: format!("missing: {en}"),
-            }],
-        );
+        return missing_result(item, &missing);
     }
     if item.severity.level == Level::Info {
         return result(Outcome::Info, vec![]);
     }
     result(Outcome::Pass, vec![])
+}
+
+/// An item left unanswered for want of `missing`, named in both languages.
+fn missing_result(item: &Item, missing: &[&crate::template::Field]) -> ItemResult {
+    let zh = missing
+        .iter()
+        .map(|f| f.label_zh.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    let en = missing
+        .iter()
+        .map(|f| f.label_en.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    ItemResult {
+        item_id: item.id.clone(),
+        outcome: Outcome::Unanswered,
+        findings: vec![Finding {
+            zh: format!("缺少：{zh}"),
+            en: format!("missing: {en}"),
+        }],
+        failed_checks: vec![],
+    }
 }
 
 /// What a failed item proposes to register.
@@ -269,6 +358,10 @@ pub struct Proposal {
     pub fix_mode: FixMode,
     pub deadline_days: u32,
     pub findings: Vec<Finding>,
+    /// Another party this failure refers to a department (see [`crate::template::Referral`]).
+    pub referral: Option<Referral>,
+    /// What the order demands at once, in both languages.
+    pub order: Option<Finding>,
 }
 
 /// The hazard a failed item proposes, with its severity raised to a major candidate where the
@@ -295,7 +388,18 @@ pub fn propose(
                 Some(FieldValue::Yn(s) | FieldValue::Choice(s)) => s == &a.eq,
                 _ => false,
             });
-    let severity = if by_profile || by_answer {
+    let answered = |a: &crate::template::AnswerCondition| match answer.fields.get(&a.field) {
+        Some(FieldValue::Yn(s) | FieldValue::Choice(s)) => s == &a.eq,
+        _ => false,
+    };
+    let by_rule = item.severity.major_when.iter().any(|r| {
+        r.profile.as_ref().is_none_or(|c| c.eval(profile))
+            && r.answers.iter().all(answered)
+            && r.failed_check
+                .as_ref()
+                .is_none_or(|k| result.failed_checks.contains(k))
+    });
+    let severity = if by_profile || by_answer || by_rule {
         Level::MajorCandidate
     } else {
         item.severity.level
@@ -315,6 +419,14 @@ pub fn propose(
         },
         deadline_days: item.deadline_days,
         findings: result.findings.clone(),
+        referral: item.severity.referral.clone(),
+        order: match (&item.severity.order_zh, &item.severity.order_en) {
+            (Some(zh), Some(en)) => Some(Finding {
+                zh: zh.clone(),
+                en: en.clone(),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -339,7 +451,7 @@ mod tests {
             floors_above_ground: 2,
             max_floor_area_m2: 120.0,
             building_height_m: 7.0,
-            residents_count: 2,
+            residents_count: Some(2),
             is_crowded_place: true,
             gas_supply: "lpg".into(),
             ..Default::default()
@@ -603,7 +715,7 @@ mod tests {
             Outcome::Unanswered
         );
         // Sleeping occupants.
-        p.residents_count = 0;
+        p.residents_count = Some(0);
         assert_eq!(
             evaluate_item(item(&ts, "selfbuilt.escape_window"), &p, None).outcome,
             Outcome::NotApplicable
@@ -640,7 +752,13 @@ mod tests {
             .1
             .unwrap();
         assert_eq!(prop.severity, Level::MajorCandidate);
+        // A restaurant is a crowded place whatever its box says (消防法 §73, issue #28).
         p.is_crowded_place = false;
+        let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes"))
+            .1
+            .unwrap();
+        assert_eq!(prop.severity, Level::MajorCandidate);
+        p.venue_type = vec!["small_workshop".into()];
         let prop = run(&ts, "selfbuilt.hazmat_storage", &p, json!("yes"))
             .1
             .unwrap();

@@ -45,6 +45,28 @@ pub struct HazardHeader {
     pub found_by: String,
     /// Before photos.
     pub photos: Vec<PhotoRef>,
+    /// Another party the finding refers to a department (a gas supplier to 规建办), from
+    /// checklists of December 2026 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub referral: Option<HazardReferral>,
+    /// What the rectification order demands at once ("立即撤出住宿人员").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub order_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default")]
+    pub order_en: Option<String>,
+}
+
+/// A referral registered with a hazard: to which department, how serious there, and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct HazardReferral {
+    pub dept: String,
+    /// general / major_candidate
+    pub severity: String,
+    pub zh: String,
+    pub en: String,
 }
 
 /// A lifecycle event as stored. Who wrote it is not a field: it is the actor of the change that

@@ -8,8 +8,8 @@
 mod hazard;
 
 pub use hazard::{
-    EventKey, EventRecord, HazardHeader, StoredEvent, append_event, new_hazard_doc, read_hazard,
-    read_hazard_keyed,
+    EventKey, EventRecord, HazardHeader, HazardReferral, StoredEvent, append_event, new_hazard_doc,
+    read_hazard, read_hazard_keyed,
 };
 
 mod chunks;
@@ -467,7 +467,7 @@ mod tests {
             building_height_m: 9.0,
             has_basement: true,
             uses_by_floor: "1F 餐饮; 2F 住人".into(),
-            residents_count: 4,
+            residents_count: Some(4),
             gas_supply: "lpg_cylinder".into(),
             ..Default::default()
         };
@@ -636,6 +636,9 @@ mod tests {
             found_ms: 0,
             found_by: "u".into(),
             photos: vec![],
+            referral: None,
+            order_zh: None,
+            order_en: None,
         }
     }
 

@@ -61,6 +61,10 @@ pub(crate) struct RawItem {
     note_zh: Option<String>,
     #[serde(default)]
     note_en: Option<String>,
+    #[serde(default)]
+    finding_zh: Option<String>,
+    #[serde(default)]
+    finding_en: Option<String>,
 }
 
 pub(crate) struct Parsed {
@@ -153,7 +157,7 @@ pub(crate) fn validate_threshold(
         )),
         Threshold::Number(_) => Ok(()),
         Threshold::Profile { profile, factor } => {
-            crate::profile::VenueProfile::default()
+            crate::profile::VenueProfile::sample()
                 .value(profile)
                 .filter(|v| matches!(v, crate::profile::Value::Num(_)))
                 .ok_or_else(|| {
@@ -308,6 +312,13 @@ pub(crate) fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<
             a.field
         )));
     }
+    super::extras::validate(
+        &ri.fields,
+        &ri.checks,
+        &ri.severity,
+        (&ri.finding_zh, &ri.finding_en),
+    )
+    .map_err(e)?;
     if ri.refs.is_empty() && ri.severity.level != Level::Info {
         return Err(e(
             "an item that can fail needs at least one reference".into()
@@ -342,6 +353,8 @@ pub(crate) fn validate_item(file: &str, t: &RawTemplate, ri: RawItem) -> Result<
         deadline_days,
         note_zh: ri.note_zh,
         note_en: ri.note_en,
+        finding_zh: ri.finding_zh,
+        finding_en: ri.finding_en,
     })
 }
 

@@ -5,8 +5,10 @@
 //! and their home domain, and are copied in resolved form so that the hash covers exactly what an
 //! inspection answered.
 
+mod extras;
 mod load;
 
+pub use extras::placeholders;
 pub use load::{content_hash, from_stored, load_bundle};
 
 use std::collections::BTreeMap;
@@ -95,6 +97,13 @@ pub struct Item {
     pub note_zh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note_en: Option<String>,
+    /// What a failure of this item says on the notice, the hazard page and the report, e.g.
+    /// "燃气软管长度{length}米，超过2米" (`{key}`: a field's value or a check's total). A field or
+    /// check with its own finding text says that instead.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_en: Option<String>,
 }
 
 impl Item {
@@ -145,6 +154,15 @@ pub struct Field {
     pub options: Vec<ChoiceOption>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub applies_if: Option<Condition>,
+    /// Asked once the item fails (how serious it is depends on it): a failed item with this
+    /// field unanswered stays unanswered.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub ask_on_fail: bool,
+    /// What this field's failure says (see [`Item::finding_zh`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_en: Option<String>,
 }
 
 impl Field {
@@ -230,6 +248,19 @@ pub struct Check {
     pub sum: BTreeMap<String, f64>,
     pub cmp: Cmp,
     pub threshold: Threshold,
+    /// The check's failure is excused when the answer has this value (e.g. more than 100 kg of
+    /// LPG is kept in a dedicated cylinder room).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unless: Option<AnswerCondition>,
+    /// Judged only when its inputs are given (a detail recorded in some cases only); a check
+    /// is otherwise fail-closed: a missing input leaves the item unanswered.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub optional: bool,
+    /// What this check's failure says (see [`Item::finding_zh`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finding_en: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +290,42 @@ pub struct Severity {
     /// Raise to a major candidate when a recorded field of the answer has this value.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub major_if_answer: Option<AnswerCondition>,
+    /// Raise to a major candidate when any of these rules holds (each: the venue, the answer
+    /// and a failed check together, as the reference words the element).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub major_when: Vec<MajorRule>,
+    /// A failure here also refers another party to a department (the gas supplier, to 规建办):
+    /// registered with the hazard, shown to the department.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub referral: Option<Referral>,
+    /// What the rectification order demands at once (e.g. move the sleepers out).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order_en: Option<String>,
+}
+
+/// One way an item's failure becomes a major candidate: every part given must hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MajorRule {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub profile: Option<Condition>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub answers: Vec<AnswerCondition>,
+    /// The check (by key) that must have failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failed_check: Option<String>,
+}
+
+/// A referral a failure carries: to whom, about what, and how serious it is there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Referral {
+    pub dept: String,
+    pub level: Level,
+    pub zh: String,
+    pub en: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -315,16 +382,6 @@ pub struct Reference {
     pub note: Option<String>,
 }
 
-impl Reference {
-    pub fn display(&self) -> String {
-        let tag = serde_json::to_value(self.verify)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        format!("{} [{tag}]", self.cite)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Raw file format.
 
@@ -340,12 +397,15 @@ mod tests {
     #[test]
     fn bundled_templates_load_with_every_item() {
         let ts = load_bundle(&bundled_sources(), &none).unwrap();
-        assert_eq!(ts.len(), 5);
-        let own: usize = ts
-            .iter()
-            .map(|t| t.items.iter().filter(|i| i.included_from.is_none()).count())
-            .sum();
-        assert_eq!(own, 103, "all 103 items of checklists.md §1–5");
+        assert_eq!(ts.len(), 10, "five checklists, two versions each");
+        for version in ["2026.11-a", "2026.12-a"] {
+            let own: usize = ts
+                .iter()
+                .filter(|t| t.version == version)
+                .map(|t| t.items.iter().filter(|i| i.included_from.is_none()).count())
+                .sum();
+            assert_eq!(own, 103, "all 103 items of checklists.md §1–5 in {version}");
+        }
         let mixed = ts.iter().find(|t| t.template_id == "lx.mixed").unwrap();
         let inc = mixed.item("ebike.flying_lead").unwrap();
         assert_eq!(

@@ -203,7 +203,7 @@ impl RelayStore {
                 id: h.id.clone(),
                 title_zh: h.title_zh.clone(),
                 finding_zh: h.finding_zh.clone(),
-                basis: h.basis_refs.join("；"),
+                basis: gridsafe_core::citations::printed(h).join("；"),
                 deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
                 state: status.state.label_zh().to_owned(),
                 open_for_report: status.state.awaits_rectification(),

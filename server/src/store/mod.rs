@@ -16,6 +16,10 @@ mod scope;
 mod sessions;
 
 pub use crate::error::{RelayError, Result};
+
+/// The version of what the projections derive from the records; a relay holding projections of
+/// another version derives them again when it opens. 2: printed citations (issue #28).
+const PROJECTION_RULES: &str = "2";
 pub use audit::AuditEntry;
 pub use authorize::{Context, Scope, authorize};
 pub(crate) use check::Record;
@@ -168,6 +172,22 @@ impl RelayStore {
         st.dir = st.read_directory()?;
         st.refresh_actors()?;
         st.backfill_scope()?;
+        let rules: Option<String> = st
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'projection_rules'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if rules.as_deref() != Some(PROJECTION_RULES) {
+            // What the projections derive changed (printed citations, say): derive them again.
+            st.rebuild_projections()?;
+            st.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('projection_rules', ?1)",
+                [PROJECTION_RULES],
+            )?;
+        }
         if st.pg.is_some() {
             // Another relay may have written since this one last ran.
             st.catch_up()?;

@@ -51,7 +51,7 @@ pub(super) fn index_facts(
     conn.execute(
         "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![h.id, h.basis_refs.join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no],
+        params![h.id, gridsafe_core::citations::printed(h).join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no],
     )?;
     Ok(())
 }

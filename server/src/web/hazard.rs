@@ -28,6 +28,8 @@ pub(crate) struct PhotoView {
 pub(crate) struct HazardPage {
     c: Chrome,
     h: HazardHeader,
+    /// Printed citations (core's table), never the header's tagged references.
+    basis: String,
     state: String,
     severity: String,
     deadline: String,
@@ -95,6 +97,7 @@ pub(crate) async fn hazard(
         can_review: policy::role_may(user_role, Capability::Review),
         photos,
         owner_reports,
+        basis: gridsafe_core::citations::printed(&h).join("；"),
         h,
     }))
 }

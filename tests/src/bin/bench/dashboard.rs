@@ -288,6 +288,9 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
                     } else {
                         vec![]
                     },
+                    referral: None,
+                    order_zh: None,
+                    order_en: None,
                     found_at,
                     found_ms: found,
                 };

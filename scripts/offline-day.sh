@@ -53,7 +53,7 @@ if gs --as wang hazard close "$major"; then echo "BUG: inspector closed a hazard
 say "回到办公室：牵头部门审核 / back at the office: lead departments review"
 gs --as sun hazard close "$flying"
 gs --as zheng hazard confirm "$major"
-gs --as wang hazard notify "$major" --deadline "$(date -d '+14 days' +%F)"
+gs --as wang hazard notify "$major" --deadline "$(date -d '+14 days' +%F)" --photo "$photos/hose-measure.jpg"
 
 say "我的未销号隐患（按期限）/ my open hazards by due date"
 gs --as wang hazards list --open

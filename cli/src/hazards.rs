@@ -61,11 +61,33 @@ pub(crate) enum HazardCmd {
         #[arg(long)]
         note: Option<String>,
     },
-    /// Reject a claimed rectification.
+    /// Reject a claimed rectification, with the new deadline (rules 2).
     Reject {
         id: String,
         #[arg(long)]
         reason: String,
+        #[arg(long)]
+        deadline: Option<String>,
+    },
+    /// 不予上账: a duplicate, unsubstantiated or out-of-scope report (lead department).
+    Dismiss {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// 临时管控措施 while the hazard is open.
+    Control {
+        id: String,
+        #[arg(long)]
+        measures: String,
+    },
+    /// 挂牌督办 recorded by the lead department: level city or district, and the document number.
+    Supervise {
+        id: String,
+        #[arg(long)]
+        level: String,
+        #[arg(long)]
+        document: String,
     },
     /// Escalate an overdue hazard (referral / 挂牌督办 proposal).
     Escalate {
@@ -93,11 +115,27 @@ pub(crate) enum HazardCmd {
         #[arg(long)]
         deadline: String,
     },
-    /// Record the treatment plan (治理方案) of a major hazard.
+    /// Record the treatment plan (治理方案) of a major hazard: its six contents.
     Plan {
         id: String,
+        /// 目标和任务.
         #[arg(long)]
-        text: String,
+        goal: String,
+        /// 方法和措施.
+        #[arg(long)]
+        method: String,
+        /// 经费和物资.
+        #[arg(long)]
+        funds: String,
+        /// 负责机构和人员.
+        #[arg(long)]
+        owner: String,
+        /// 时限和要求.
+        #[arg(long)]
+        timeline: String,
+        /// 安全措施和应急预案.
+        #[arg(long)]
+        safety: String,
     },
     /// Second-person on-site recheck before closing a major hazard.
     Recheck {
@@ -219,11 +257,42 @@ pub(crate) fn act(ctx: &Ctx, store: &mut Store, cmd: HazardCmd) -> Result<()> {
                 ..Action::new(EventKind::Close)
             },
         ),
-        HazardCmd::Reject { id, reason } => (
+        HazardCmd::Reject {
+            id,
+            reason,
+            deadline,
+        } => (
             id,
             Action {
                 reason: Some(reason),
+                deadline,
                 ..Action::new(EventKind::Reject)
+            },
+        ),
+        HazardCmd::Dismiss { id, reason } => (
+            id,
+            Action {
+                reason: Some(reason),
+                ..Action::new(EventKind::Dismiss)
+            },
+        ),
+        HazardCmd::Control { id, measures } => (
+            id,
+            Action {
+                text: Some(measures),
+                ..Action::new(EventKind::Control)
+            },
+        ),
+        HazardCmd::Supervise {
+            id,
+            level,
+            document,
+        } => (
+            id,
+            Action {
+                text: Some(level),
+                reason: Some(document),
+                ..Action::new(EventKind::Supervise)
             },
         ),
         HazardCmd::Escalate { id, reason } => (
@@ -255,10 +324,28 @@ pub(crate) fn act(ctx: &Ctx, store: &mut Store, cmd: HazardCmd) -> Result<()> {
                 ..Action::new(EventKind::SetDeadline)
             },
         ),
-        HazardCmd::Plan { id, text } => (
+        HazardCmd::Plan {
+            id,
+            goal,
+            method,
+            funds,
+            owner,
+            timeline,
+            safety,
+        } => (
             id,
             Action {
-                text: Some(text),
+                text: Some(
+                    gridsafe_core::lifecycle::TreatmentPlan {
+                        goal,
+                        method,
+                        funds,
+                        owner,
+                        timeline,
+                        safety,
+                    }
+                    .to_text(),
+                ),
                 ..Action::new(EventKind::Plan)
             },
         ),

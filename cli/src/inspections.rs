@@ -45,7 +45,13 @@ pub(crate) enum InspectCmd {
     /// Evaluate without finishing.
     Evaluate { id: String },
     /// Finish: check completeness and photo rules, register hazards.
-    Finish { id: String },
+    Finish {
+        id: String,
+        /// 即改 or 限期 for a failed item, e.g. `--fix ebike.flying_lead=on_spot` (repeatable);
+        /// items not named keep the checklist's default.
+        #[arg(long = "fix", value_name = "ITEM=on_spot|deadline")]
+        fix: Vec<String>,
+    },
     /// Show an inspection.
     Show { id: String },
     /// My inspections today.
@@ -127,8 +133,22 @@ pub(crate) fn run(ctx: &Ctx, store: &mut Store, cmd: InspectCmd) -> Result<()> {
             let r = store.evaluate(&id)?;
             ctx.emit(&r, || print_results(&r))
         }
-        InspectCmd::Finish { id } => {
-            let r = store.finish_inspection(ctx.user()?, &id)?;
+        InspectCmd::Finish { id, fix } => {
+            let mut modes = std::collections::BTreeMap::new();
+            for f in &fix {
+                let (item, mode) = f.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("--fix {f:?}: write ITEM=on_spot or ITEM=deadline")
+                })?;
+                let mode = match mode {
+                    "on_spot" | "即改" => gridsafe_core::template::FixMode::OnSpot,
+                    "deadline" | "限期" => gridsafe_core::template::FixMode::Deadline,
+                    other => {
+                        anyhow::bail!("--fix {item}: {other:?} is neither on_spot nor deadline")
+                    }
+                };
+                modes.insert(item.to_owned(), mode);
+            }
+            let r = store.finish_inspection_with(ctx.user()?, &id, &modes)?;
             ctx.emit(&r, || {
                 let mut s = print_results(&r.results);
                 s.push_str(&format!(

@@ -26,6 +26,10 @@ pub(crate) enum TasksCmd {
         /// A photo of what was found.
         #[arg(long)]
         photo: Option<PathBuf>,
+        /// The checklist item the finding matches (gas.hose_length …): registered with that
+        /// item's severity, basis and departments.
+        #[arg(long)]
+        item: Option<String>,
     },
 }
 
@@ -58,6 +62,7 @@ pub(crate) fn run(ctx: &Ctx, store: &mut Store, cmd: TasksCmd) -> Result<()> {
             finding,
             reason,
             photo: p,
+            item,
         } => {
             let verdict = gridsafe_core::store::TaskVerdict {
                 substantiated,
@@ -65,6 +70,7 @@ pub(crate) fn run(ctx: &Ctx, store: &mut Store, cmd: TasksCmd) -> Result<()> {
                 venue_id: venue,
                 finding,
                 photo: photo(&p, "before")?,
+                item_id: item,
             };
             let hazard = store.verify_task(ctx.user()?, &id, verdict)?;
             let out = serde_json::json!({"task": id, "substantiated": substantiated, "hazard_id": hazard});

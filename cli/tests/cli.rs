@@ -69,7 +69,7 @@ fn the_scripted_offline_day_runs() {
         stdout.contains("gas.lpg_underground") && stdout.contains("已销号 (closed)"),
         "{stdout}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("reviewer_only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("department_only"));
 }
 
 #[test]

@@ -8,6 +8,12 @@ use crate::clock::{Hlc, parse_date};
 use crate::directory::Role;
 use crate::error::Refusal;
 
+/// The lifecycle rules new hazards are registered under. 2 (December 2026): a notice needs proof
+/// of service; a claim comes after the notice; the lead department alone reviews, closes and
+/// rechecks (a recheck with an on-site photo); a failed review sets a new deadline (ADR 0013); a
+/// 治理方案 has the six contents. Hazards registered under 1 keep folding as they did.
+pub const RULES: u32 = 2;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -39,6 +45,14 @@ pub enum EventKind {
     Plan,
     /// Second-person on-site verification before closing a major hazard.
     Recheck,
+    /// 不予上账: the lead department finds a report a duplicate, not substantiated or outside
+    /// its remit (reason required); the hazard ends.
+    Dismiss,
+    /// 临时管控措施 while a hazard is open (the measures in words).
+    Control,
+    /// 挂牌督办 by the government that holds it, recorded by the lead department: level
+    /// (`city` / `district`) and the document number.
+    Supervise,
 }
 
 impl EventKind {
@@ -57,6 +71,9 @@ impl EventKind {
         EventKind::SetDeadline,
         EventKind::Plan,
         EventKind::Recheck,
+        EventKind::Dismiss,
+        EventKind::Control,
+        EventKind::Supervise,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,6 +91,9 @@ impl EventKind {
             EventKind::SetDeadline => "set_deadline",
             EventKind::Plan => "plan",
             EventKind::Recheck => "recheck",
+            EventKind::Dismiss => "dismiss",
+            EventKind::Control => "control",
+            EventKind::Supervise => "supervise",
         }
     }
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -95,6 +115,9 @@ impl EventKind {
             EventKind::SetDeadline => "设定整改期限",
             EventKind::Plan => "治理方案",
             EventKind::Recheck => "现场复核",
+            EventKind::Dismiss => "不予上账",
+            EventKind::Control => "临时管控措施",
+            EventKind::Supervise => "挂牌督办",
         }
     }
 }
@@ -110,10 +133,12 @@ pub enum State {
     RectifiedClaimed,
     Escalated,
     Closed,
+    /// 不予上账: dismissed by the lead department (duplicate, not substantiated, outside scope).
+    Rejected,
 }
 
 impl State {
-    pub const ALL: [State; 7] = [
+    pub const ALL: [State; 8] = [
         State::Draft,
         State::Registered,
         State::Notified,
@@ -121,6 +146,7 @@ impl State {
         State::RectifiedClaimed,
         State::Escalated,
         State::Closed,
+        State::Rejected,
     ];
 
     pub fn parse(s: &str) -> Option<State> {
@@ -136,6 +162,7 @@ impl State {
             State::RectifiedClaimed => "rectified_claimed",
             State::Escalated => "escalated",
             State::Closed => "closed",
+            State::Rejected => "rejected",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -147,10 +174,11 @@ impl State {
             State::RectifiedClaimed => "待审核销号",
             State::Escalated => "已升级督办",
             State::Closed => "已销号",
+            State::Rejected => "不予上账",
         }
     }
     pub fn is_open(self) -> bool {
-        !matches!(self, State::Draft | State::Closed)
+        !matches!(self, State::Draft | State::Closed | State::Rejected)
     }
     /// States whose deadline runs: the owner still has to act.
     pub fn awaits_rectification(self) -> bool {
@@ -202,6 +230,12 @@ pub struct HazardStatus {
     pub reopened: u32,
     pub escalations: u32,
     pub plan: Option<String>,
+    /// 临时管控措施 recorded while open, oldest first.
+    #[serde(default)]
+    pub controls: Vec<String>,
+    /// 挂牌督办: level (`city` / `district`) and document number.
+    #[serde(default)]
+    pub supervision: Option<(String, String)>,
     pub rechecked_by: Vec<String>,
     pub closed_at: Option<String>,
     pub closed_by: Option<String>,

@@ -12,7 +12,43 @@ use crate::policy;
 use crate::records::{EventRecord, HazardHeader, StoredEvent};
 
 pub use crate::error::Refusal;
-pub use crate::hazard_state::{Confirmation, EventKind, HazardStatus, HistoryEntry, State};
+pub use crate::hazard_state::{Confirmation, EventKind, HazardStatus, HistoryEntry, RULES, State};
+
+/// The six contents of a 治理方案 (checklists.md §6.3 rule 3), as the keys of the plan's JSON
+/// text and their names.
+pub const PLAN_PARTS: [(&str, &str, &str); 6] = [
+    ("goal", "目标和任务", "goal and task"),
+    ("method", "方法和措施", "method and measures"),
+    ("funds", "经费和物资", "funds and materials"),
+    ("owner", "负责机构和人员", "responsible body and person"),
+    ("timeline", "时限和要求", "time limit and requirements"),
+    (
+        "safety",
+        "安全措施和应急预案",
+        "safety measures and emergency plan",
+    ),
+];
+
+/// A 治理方案 with its six contents; its text is what a plan event carries.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TreatmentPlan {
+    pub goal: String,
+    pub method: String,
+    pub funds: String,
+    pub owner: String,
+    pub timeline: String,
+    pub safety: String,
+}
+
+impl TreatmentPlan {
+    /// The event text: a JSON object keyed as [`PLAN_PARTS`].
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// 挂牌督办 levels: who holds it (上海市消防条例 §10(五): the city and district governments).
+pub const SUPERVISION_LEVELS: [(&str, &str); 2] = [("city", "市级"), ("district", "区级")];
 
 fn refuse(code: &str, zh: &str, en: &str) -> Refusal {
     Refusal {
@@ -58,6 +94,8 @@ pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) 
         reopened: 0,
         escalations: 0,
         plan: None,
+        controls: vec![],
+        supervision: None,
         rechecked_by: vec![],
         closed_at: None,
         closed_by: None,
@@ -173,6 +211,7 @@ fn apply(
         }
     };
     let st = s.state;
+    let v2 = h.lifecycle >= 2;
     match kind {
         EventKind::Register => {
             s.state = State::Registered;
@@ -182,6 +221,13 @@ fn apply(
             }
         }
         EventKind::Notify => {
+            if v2 && !nonempty(&r.photo) {
+                return Err(refuse(
+                    "proof_required",
+                    "送达整改通知须拍摄签收的通知书或现场电子签名",
+                    "serving a notice needs proof: a photo of the signed notice or an e-signature",
+                ));
+            }
             if let Some(d) = check_deadline(&r.deadline)? {
                 s.deadline = Some(d);
             }
@@ -222,6 +268,18 @@ fn apply(
         }
         EventKind::Reject => {
             need_reason()?;
+            if v2 {
+                // A failed review gives a new deadline (ADR 0013): without one the hazard would
+                // be overdue the moment it is sent back.
+                let d = check_deadline(&r.deadline)?.ok_or_else(|| {
+                    refuse(
+                        "deadline_required",
+                        "退回整改须给出新的整改期限",
+                        "a failed review sets a new deadline",
+                    )
+                })?;
+                s.deadline = Some(d);
+            }
             s.state = State::Rectifying;
             s.reopened += 1;
             s.rechecked_by.clear();
@@ -269,15 +327,94 @@ fn apply(
                     "the plan text is required",
                 ));
             }
+            if v2 {
+                check_plan(r.text.as_deref().unwrap_or_default())?;
+            }
             s.plan = r.text.clone();
         }
         EventKind::Recheck => {
+            if v2 && !nonempty(&r.photo) {
+                return Err(refuse(
+                    "photo_required",
+                    "现场复核须拍摄现场照片",
+                    "an on-site recheck carries a photo taken on site",
+                ));
+            }
             if !s.rechecked_by.contains(&user.id) {
                 s.rechecked_by.push(user.id.clone());
             }
         }
+        EventKind::Dismiss => {
+            need_reason()?;
+            s.state = State::Rejected;
+        }
+        EventKind::Control => {
+            if !nonempty(&r.text) {
+                return Err(refuse(
+                    "text_required",
+                    "须填写临时管控措施",
+                    "the control measures are required",
+                ));
+            }
+            s.controls.push(r.text.clone().unwrap_or_default());
+        }
+        EventKind::Supervise => {
+            let level = r.text.as_deref().unwrap_or_default();
+            if !SUPERVISION_LEVELS.iter().any(|(k, _)| *k == level) {
+                return Err(refuse(
+                    "level_required",
+                    "须选择挂牌督办级别（市级或区级）",
+                    "the supervision level is city or district",
+                ));
+            }
+            need_reason().map_err(|_| {
+                refuse(
+                    "document_required",
+                    "须填写挂牌督办文号",
+                    "the supervision document number is required",
+                )
+            })?;
+            s.supervision = Some((
+                level.to_owned(),
+                r.reason.clone().unwrap_or_default().trim().to_owned(),
+            ));
+        }
     }
     Ok(())
+}
+
+/// A 治理方案's text: a JSON object with each of the six contents, none empty.
+pub fn check_plan(text: &str) -> Result<(), Refusal> {
+    let parts: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|_| {
+            refuse(
+                "plan_incomplete",
+                "治理方案须包括目标和任务、方法和措施、经费和物资、负责机构和人员、时限和要求、安全措施和应急预案",
+                "a treatment plan gives its six contents",
+            )
+        })?;
+    let missing: Vec<&str> = PLAN_PARTS
+        .iter()
+        .filter(|(k, ..)| {
+            parts
+                .get(*k)
+                .and_then(|v| v.as_str())
+                .is_none_or(|v| v.trim().is_empty())
+        })
+        .map(|(_, zh, _)| *zh)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal {
+            code: "plan_incomplete".into(),
+            zh: format!("治理方案缺少：{}", missing.join("、")),
+            en: format!(
+                "the treatment plan lacks {} of its six contents",
+                missing.len()
+            ),
+        })
+    }
 }
 
 /// Builds an event record (the store fills in the HLC and id).

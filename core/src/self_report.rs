@@ -97,5 +97,6 @@ pub fn hazard_header(
         referral: None,
         order_zh: None,
         order_en: None,
+        lifecycle: crate::lifecycle::RULES,
     }
 }

@@ -89,6 +89,45 @@ pub fn check_finishable(t: &Template, insp: &Inspection, results: &[ItemResult])
     Ok(())
 }
 
+/// Every registered finding's deadline (rules 2): 即改 — the day of the visit (not fixed that
+/// day, it is overdue the next); 限期整改 — the item's configured period from the visit.
+pub fn deadline_of(found: Date, mode: FixMode, days: u32) -> String {
+    match mode {
+        FixMode::OnSpot => format_date(found),
+        FixMode::Deadline => format_date(found + time::Duration::days(i64::from(days))),
+    }
+}
+
+/// The inspector's 即改 / 限期 choices name failed items only, and never make a major candidate
+/// 即改.
+pub fn check_fix_modes(
+    t: &Template,
+    insp: &Inspection,
+    results: &[ItemResult],
+    fix_modes: &std::collections::BTreeMap<String, FixMode>,
+) -> Result<()> {
+    for (id, mode) in fix_modes {
+        let r = results
+            .iter()
+            .find(|r| &r.item_id == id && r.outcome == Outcome::Fail);
+        let (Some(r), Some(item)) = (r, t.item(id)) else {
+            return Err(Error::invalid(format!(
+                "整改方式只能为不合格项选择 / a fix mode is chosen for failed items only: {id}"
+            )));
+        };
+        let answer = answer_of(insp, id);
+        let major = crate::eval::propose(item, &insp.header.profile, &answer, r)
+            .is_some_and(|p| p.severity == Level::MajorCandidate);
+        if major && *mode == FixMode::OnSpot {
+            return Err(Error::invalid(format!(
+                "重大隐患（待认定）不能即改，须交牵头部门处置 / a major candidate cannot be fixed on the spot: {}",
+                item.q_zh
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Who registers a hazard, when, and under which id.
 #[derive(Clone, Debug)]
 pub struct Registration<'a> {
@@ -110,8 +149,7 @@ pub fn inspection_hazard(
     reg: Registration<'_>,
     recurrence_of: Option<String>,
 ) -> HazardHeader {
-    let deadline = (p.fix_mode == FixMode::Deadline)
-        .then(|| format_date(reg.today + time::Duration::days(i64::from(p.deadline_days))));
+    let deadline = Some(deadline_of(reg.today, p.fix_mode, p.deadline_days));
     HazardHeader {
         id: reg.id,
         venue_id: insp.header.venue_id.clone(),
@@ -181,6 +219,7 @@ pub fn inspection_hazard(
         }),
         order_zh: p.order.as_ref().map(|o| o.zh.clone()),
         order_en: p.order.as_ref().map(|o| o.en.clone()),
+        lifecycle: crate::lifecycle::RULES,
     }
 }
 
@@ -190,6 +229,10 @@ pub const PUBLIC_REPORT_DEADLINE_DAYS: i64 = 7;
 /// The hazard a substantiated public report registers at `venue`: source `public_report` with
 /// the channel and ticket number, routed to `lead_depts` (the directory's departments for the
 /// report's domain), with what the worker found (the report's description when left empty).
+///
+/// With the checklist item the worker matched it to (rules 2), it registers like any finding of
+/// that item: its question, severity (raised by the venue where the item says so), basis, lead
+/// departments and period.
 pub fn public_report_hazard(
     task: &Task,
     venue: &Venue,
@@ -197,8 +240,65 @@ pub fn public_report_hazard(
     lead_depts: Vec<String>,
     photos: Vec<PhotoRef>,
     reg: Registration<'_>,
+    item: Option<(&Template, &Item)>,
 ) -> HazardHeader {
     let short: String = task.description.chars().take(40).collect();
+    if let Some((t, item)) = item {
+        let level = report_severity(item, &venue.profile);
+        let found_day = reg.today;
+        return HazardHeader {
+            id: reg.id,
+            venue_id: venue.id.clone(),
+            venue_name: venue.name.clone(),
+            village: venue.village.clone(),
+            grid_id: venue.grid_id.clone(),
+            inspection_id: None,
+            template_id: t.template_id.clone(),
+            template_version: t.version.clone(),
+            item_id: item.id.clone(),
+            domain: item.domain.clone(),
+            title_zh: item.q_zh.clone(),
+            title_en: item.q_en.clone(),
+            finding_zh: if finding.trim().is_empty() {
+                item.finding_zh
+                    .clone()
+                    .unwrap_or_else(|| task.description.clone())
+            } else {
+                finding.trim().to_owned()
+            },
+            finding_en: item.finding_en.clone().unwrap_or_default(),
+            basis_refs: crate::citations::for_item(&t.template_id, &t.version, &item.id)
+                .into_iter()
+                .map(|c| c.text)
+                .collect(),
+            basis_edition: t.basis_edition.clone(),
+            severity_proposed: if level == Level::MajorCandidate {
+                "major_candidate".into()
+            } else {
+                "general".into()
+            },
+            focus: item.severity.focus,
+            combined_group: item.severity.combined_group.clone(),
+            lead_depts: item.lead_depts.clone(),
+            source: "public_report".into(),
+            ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
+            fix_mode: "deadline".into(),
+            deadline: Some(deadline_of(
+                found_day,
+                FixMode::Deadline,
+                item.deadline_days,
+            )),
+            recurrence_of: None,
+            found_at: ms_to_rfc3339(reg.hlc.ms),
+            found_ms: reg.hlc.ms,
+            found_by: reg.by.to_owned(),
+            photos,
+            referral: None,
+            order_zh: item.severity.order_zh.clone(),
+            order_en: item.severity.order_en.clone(),
+            lifecycle: crate::lifecycle::RULES,
+        };
+    }
     HazardHeader {
         id: reg.id,
         venue_id: venue.id.clone(),
@@ -238,6 +338,25 @@ pub fn public_report_hazard(
         referral: None,
         order_zh: None,
         order_en: None,
+        lifecycle: crate::lifecycle::RULES,
+    }
+}
+
+/// A public report's severity when matched to `item` at a venue with `profile`: the item's
+/// level, raised to a major candidate by its venue rules (rules that need an answer cannot apply:
+/// there was no inspection).
+pub fn report_severity(item: &Item, profile: &crate::profile::VenueProfile) -> Level {
+    let sev = &item.severity;
+    let by_venue = sev.major_if.as_ref().is_some_and(|c| c.eval(profile))
+        || sev.major_when.iter().any(|r| {
+            r.answers.is_empty()
+                && r.failed_check.is_none()
+                && r.profile.as_ref().is_some_and(|c| c.eval(profile))
+        });
+    if by_venue || sev.level == Level::MajorCandidate {
+        Level::MajorCandidate
+    } else {
+        Level::General
     }
 }
 
@@ -476,7 +595,15 @@ mod tests {
             archived: false,
         };
         let today = crate::clock::ms_to_date(T0);
-        let h = public_report_hazard(&task, &venue, "  ", vec!["cyzx".into()], vec![], reg(today));
+        let h = public_report_hazard(
+            &task,
+            &venue,
+            "  ",
+            vec!["cyzx".into()],
+            vec![],
+            reg(today),
+            None,
+        );
         assert_eq!(h.source, "public_report");
         assert_eq!(h.ticket_no.as_deref(), Some("12345 2026-0001"));
         assert_eq!(
@@ -490,8 +617,27 @@ mod tests {
                 today + time::Duration::days(PUBLIC_REPORT_DEADLINE_DAYS)
             ))
         );
-        let h = public_report_hazard(&task, &venue, " 充电 ", vec![], vec![], reg(today));
+        let h = public_report_hazard(&task, &venue, " 充电 ", vec![], vec![], reg(today), None);
         assert_eq!(h.finding_zh, "充电");
+        // Matched to a checklist item, it registers as that item's finding (rules 2).
+        let t = gas();
+        let item = t.item("gas.lpg_underground").unwrap();
+        let h = public_report_hazard(
+            &task,
+            &venue,
+            "",
+            vec![],
+            vec![],
+            reg(today),
+            Some((&t, item)),
+        );
+        assert_eq!(
+            (h.item_id.as_str(), h.severity_proposed.as_str()),
+            ("gas.lpg_underground", "major_candidate")
+        );
+        assert_eq!(h.lead_depts, item.lead_depts);
+        assert!(!h.basis_refs.is_empty());
+        assert_eq!(h.title_zh, item.q_zh);
     }
 
     #[test]

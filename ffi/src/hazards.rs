@@ -65,10 +65,17 @@ pub enum HazardAction {
     ConfirmMajor,
     Downgrade,
     SetDeadline,
-    /// 治理方案 for a major hazard; needs the text.
+    /// 治理方案 for a major hazard; `plan` gives its six contents.
     Plan,
-    /// Second person's on-site verification of a major hazard.
+    /// Second person's on-site verification of a major hazard; with a photo taken on site.
     Recheck,
+    /// 不予上账 (lead department): duplicate, not substantiated or outside scope; needs a reason.
+    Dismiss,
+    /// 临时管控措施: the measures as `text`.
+    Control,
+    /// 挂牌督办 (lead department): level `city` or `district` as `text`, the document number as
+    /// `reason`.
+    Supervise,
 }
 
 impl From<HazardAction> for EventKind {
@@ -86,6 +93,9 @@ impl From<HazardAction> for EventKind {
             HazardAction::SetDeadline => EventKind::SetDeadline,
             HazardAction::Plan => EventKind::Plan,
             HazardAction::Recheck => EventKind::Recheck,
+            HazardAction::Dismiss => EventKind::Dismiss,
+            HazardAction::Control => EventKind::Control,
+            HazardAction::Supervise => EventKind::Supervise,
         }
     }
 }
@@ -102,6 +112,26 @@ pub struct ActionInput {
     pub text: Option<String>,
     #[uniffi(default)]
     pub photo: Option<PhotoInput>,
+    /// A 治理方案's six contents (for `Plan`; replaces `text`).
+    #[uniffi(default)]
+    pub plan: Option<TreatmentPlan>,
+}
+
+/// A 治理方案: the six contents the reference lists.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct TreatmentPlan {
+    /// 目标和任务.
+    pub goal: String,
+    /// 方法和措施.
+    pub method: String,
+    /// 经费和物资.
+    pub funds: String,
+    /// 负责机构和人员.
+    pub owner: String,
+    /// 时限和要求.
+    pub timeline: String,
+    /// 安全措施和应急预案.
+    pub safety: String,
 }
 
 /// One event of a hazard's history: who did what, and whether the rules applied it.
@@ -233,7 +263,20 @@ impl GridStore {
                 kind: action.action.into(),
                 reason: action.reason,
                 deadline: action.deadline,
-                text: action.text,
+                text: match action.plan {
+                    Some(p) => Some(
+                        gridsafe_core::lifecycle::TreatmentPlan {
+                            goal: p.goal,
+                            method: p.method,
+                            funds: p.funds,
+                            owner: p.owner,
+                            timeline: p.timeline,
+                            safety: p.safety,
+                        }
+                        .to_text(),
+                    ),
+                    None => action.text,
+                },
                 photo: action.photo.map(photo_of),
             };
             Ok(detail_of(

@@ -221,11 +221,44 @@ impl GridStore {
         user: String,
         inspection_id: String,
     ) -> Result<Finished, GridSafeError> {
-        let f = self.with(|s| s.finish_inspection(&user, &inspection_id))?;
+        self.finish_inspection_with(user, inspection_id, vec![])
+    }
+
+    /// [`Self::finish_inspection`] with the inspector's choice of 即改 (`on_spot`) or 限期整改
+    /// (`deadline`) per failed item; items not named keep the checklist's default.
+    pub fn finish_inspection_with(
+        &self,
+        user: String,
+        inspection_id: String,
+        fix_modes: Vec<FixChoice>,
+    ) -> Result<Finished, GridSafeError> {
+        let mut modes = std::collections::BTreeMap::new();
+        for c in fix_modes {
+            let mode = match c.fix_mode.as_str() {
+                "on_spot" => gridsafe_core::template::FixMode::OnSpot,
+                "deadline" => gridsafe_core::template::FixMode::Deadline,
+                other => {
+                    return Err(GridSafeError::InvalidInput {
+                        reason: format!(
+                            "整改方式须为即改或限期整改 / fix mode {other:?} is neither on_spot nor deadline"
+                        ),
+                    });
+                }
+            };
+            modes.insert(c.item_id, mode);
+        }
+        let f = self.with(|s| s.finish_inspection_with(&user, &inspection_id, &modes))?;
         Ok(Finished {
             inspection_id: f.inspection_id,
             hazard_ids: f.hazards.into_iter().map(|h| h.id).collect(),
             already_open: f.already_open.into_keys().collect(),
         })
     }
+}
+
+/// The inspector's choice for one failed item: `on_spot` (即改) or `deadline` (限期整改).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FixChoice {
+    pub item_id: String,
+    pub fix_mode: String,
 }

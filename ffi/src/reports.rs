@@ -30,6 +30,10 @@ pub struct ReportVerdict {
     pub venue_id: Option<String>,
     pub finding: String,
     pub photo: Option<PhotoInput>,
+    /// The checklist item the finding matches: registered with its severity, basis and
+    /// departments.
+    #[uniffi(default)]
+    pub item_id: Option<String>,
 }
 
 #[uniffi::export]
@@ -70,6 +74,7 @@ impl GridStore {
                 venue_id: verdict.venue_id,
                 finding: verdict.finding,
                 photo: verdict.photo.map(photo_of),
+                item_id: verdict.item_id,
             };
             self.with(|s| s.verify_task(&user, &report_id, v))
         })

@@ -69,6 +69,7 @@ fn header(major: bool, on_spot: bool) -> HazardHeader {
         referral: None,
         order_zh: None,
         order_en: None,
+        lifecycle: gridsafe_core::lifecycle::RULES,
     }
 }
 

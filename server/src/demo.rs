@@ -330,6 +330,22 @@ pub fn run_phones(url: &str, dir: &Path, photos_dir: Option<&Path>) -> Result<De
         })
         .map(|h| h.id);
     if let Some(h) = &target {
+        // The notice is served first, its signed copy photographed (no claim before it).
+        let signed = NewPhoto {
+            bytes: photos.take(),
+            item_id: None,
+            role: "signature".into(),
+            lat: Some(30.83),
+            lon: Some(121.2),
+        };
+        wang.transition(
+            user,
+            h,
+            Action {
+                photo: Some(signed),
+                ..Action::new(EventKind::Notify)
+            },
+        )?;
         let after = NewPhoto {
             bytes: photos.take(),
             item_id: None,
@@ -349,7 +365,17 @@ pub fn run_phones(url: &str, dir: &Path, photos_dir: Option<&Path>) -> Result<De
             "zheng",
             h,
             Action {
-                text: Some("督促业主限期整改，复查后销号".into()),
+                text: Some(
+                    gridsafe_core::lifecycle::TreatmentPlan {
+                        goal: "更换合格燃气软管并加装报警切断装置".into(),
+                        method: "督促业主限期整改，复查后销号".into(),
+                        funds: "业主自筹".into(),
+                        owner: "业主；规建办郑红督促".into(),
+                        timeline: "7日内完成".into(),
+                        safety: "整改前停用相关燃具，配备灭火器".into(),
+                    }
+                    .to_text(),
+                ),
                 ..Action::new(EventKind::Plan)
             },
         )?;

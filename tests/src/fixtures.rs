@@ -78,3 +78,78 @@ pub fn restaurant_profile() -> VenueProfile {
         ..Default::default()
     }
 }
+
+/// Serves the rectification notice on hazard `h` as `user`, with its proof: a photo of the
+/// signed notice (rules 2: no claim before it).
+pub fn serve_notice(s: &mut gridsafe_core::Store, user: &str, h: &str) {
+    use gridsafe_core::lifecycle::EventKind;
+    use gridsafe_core::store::{Action, NewPhoto};
+    let proof = NewPhoto {
+        bytes: PHOTO_MEASURE.to_vec(),
+        role: "signature".into(),
+        ..Default::default()
+    };
+    s.transition(
+        user,
+        h,
+        Action {
+            photo: Some(proof),
+            ..Action::new(EventKind::Notify)
+        },
+    )
+    .expect("notice served");
+}
+
+/// Claims hazard `h` rectified as `user` with an after photo, serving the notice first when it
+/// has not been.
+pub fn claim_fixed(s: &mut gridsafe_core::Store, user: &str, h: &str) {
+    use gridsafe_core::lifecycle::EventKind;
+    use gridsafe_core::store::{Action, NewPhoto};
+    if s.hazard(h).expect("hazard").status.state.as_str() == "registered" {
+        serve_notice(s, user, h);
+    }
+    let after = NewPhoto {
+        bytes: PHOTO_AFTER.to_vec(),
+        role: "after".into(),
+        ..Default::default()
+    };
+    s.transition(
+        user,
+        h,
+        Action {
+            photo: Some(after),
+            ..Action::new(EventKind::Claim)
+        },
+    )
+    .expect("claim");
+}
+
+/// The Shanghai date `days` from today, as a deadline (YYYY-MM-DD).
+pub fn in_days(days: i64) -> String {
+    gridsafe_core::clock::format_date(gridsafe_core::clock::today() + time::Duration::days(days))
+}
+
+/// A photo of the signed rectification notice: proof of service (rules 2).
+pub fn notice_proof() -> gridsafe_core::store::NewPhoto {
+    gridsafe_core::store::NewPhoto {
+        bytes: PHOTO_MEASURE.to_vec(),
+        role: "signature".into(),
+        ..Default::default()
+    }
+}
+
+/// A 治理方案 with its six contents, as the lifecycle reads it.
+pub const PLAN_JSON: &str = r#"{"goal":"消除地下室液化气使用","method":"停用地下室液化气，改接管道天然气","funds":"业主自筹","owner":"业主王某，规建办郑红督促","timeline":"30日内完成","safety":"整改期间停用地下室，配备灭火器"}"#;
+
+/// An on-site recheck with the photo taken there (rules 2).
+pub fn recheck_action() -> gridsafe_core::store::Action {
+    use gridsafe_core::lifecycle::EventKind;
+    gridsafe_core::store::Action {
+        photo: Some(gridsafe_core::store::NewPhoto {
+            bytes: PHOTO_AFTER.to_vec(),
+            role: "after".into(),
+            ..Default::default()
+        }),
+        ..gridsafe_core::store::Action::new(EventKind::Recheck)
+    }
+}

@@ -9,7 +9,7 @@ use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::clock::now_ms;
 use gridsafe_core::lifecycle::EventKind;
-use gridsafe_core::store::{Action, NewPhoto};
+use gridsafe_core::store::Action;
 use gridsafe_server::store::ActionDetail;
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
@@ -30,20 +30,7 @@ fn sync(s: &mut Store) -> client::Progress {
 }
 
 fn claim(s: &mut Store, user: &str, hazard: &str) {
-    let after = NewPhoto {
-        bytes: fixtures::PHOTO_AFTER.to_vec(),
-        role: "after".into(),
-        ..Default::default()
-    };
-    s.transition(
-        user,
-        hazard,
-        Action {
-            photo: Some(after),
-            ..Action::new(EventKind::Claim)
-        },
-    )
-    .unwrap();
+    fixtures::claim_fixed(s, user, hazard);
 }
 
 #[test]
@@ -75,6 +62,7 @@ fn phones_minutes_apart_keep_lifecycle_events_in_causal_order() {
         &h,
         Action {
             reason: Some("飞线仍在 the lead is still there".into()),
+            deadline: Some(fixtures::in_days(7)),
             ..Action::new(EventKind::Reject)
         },
     )
@@ -103,14 +91,14 @@ fn phones_minutes_apart_keep_lifecycle_events_in_causal_order() {
         rejected.state.as_str()
     );
 
-    // Claim again (ahead); the town office closes it on the dashboard, on the relay's own clock —
-    // four minutes behind the claim it closes.
+    // Claim again (ahead); the lead department closes it on the dashboard, on the relay's own
+    // clock — four minutes behind the claim it closes.
     claim(&mut wang, "wang", &h);
     sync(&mut wang);
     let second_claim = wang.hazard(&h).unwrap().status.history.last().unwrap().hlc;
     let closed = relay.inspect(|r| {
-        let office = r.directory().unwrap().user("office").unwrap().clone();
-        r.web_action(&office, &h, EventKind::Close, ActionDetail::default())
+        let sun = r.directory().unwrap().user("sun").unwrap().clone();
+        r.web_action(&sun, &h, EventKind::Close, ActionDetail::default())
             .unwrap()
     });
     let close = closed.history.last().unwrap();
@@ -145,6 +133,7 @@ fn phones_minutes_apart_keep_lifecycle_events_in_causal_order() {
         kinds,
         [
             ("register", true),
+            ("notify", true),
             ("claim", true),
             ("reject", true),
             ("claim", true),
@@ -255,7 +244,7 @@ fn a_phone_hours_ahead_is_refused_per_record_and_goes_through_once_its_clock_is_
     wang.set_clock_skew(0);
     sync(&mut wang);
     sync(&mut sun);
-    assert_eq!(kinds(&sun, &h), ["register", "claim"]);
+    assert_eq!(kinds(&sun, &h), ["register", "notify", "claim"]);
     assert_eq!(
         sun.hazard(&h).unwrap().status,
         wang.hazard(&h).unwrap().status
@@ -274,11 +263,12 @@ fn a_phone_hours_behind_does_not_jump_and_records_no_event_until_its_clock_is_se
     // 孙's phone is six hours behind: it takes the records, and says its clock is wrong.
     let mut sun = phone(dir.path(), &relay, "sun", -6 * HOUR);
     sync(&mut sun);
-    assert_eq!(kinds(&sun, &h), ["register", "claim"]);
+    assert_eq!(kinds(&sun, &h), ["register", "notify", "claim"]);
     let warning = sun.sync_status().unwrap().clock_warning.expect("told");
     assert!(warning.contains("慢约 6 小时"), "{warning}");
     let reject = Action {
         reason: Some("飞线仍在".into()),
+        deadline: Some(fixtures::in_days(7)),
         ..Action::new(EventKind::Reject)
     };
     let err = sun
@@ -286,7 +276,11 @@ fn a_phone_hours_behind_does_not_jump_and_records_no_event_until_its_clock_is_se
         .unwrap_err()
         .to_string();
     assert!(err.contains("校准时间"), "{err}");
-    assert_eq!(kinds(&sun, &h), ["register", "claim"], "nothing recorded");
+    assert_eq!(
+        kinds(&sun, &h),
+        ["register", "notify", "claim"],
+        "nothing recorded"
+    );
 
     // Clock set: the reject goes through, after the claim, and everyone agrees.
     sun.set_clock_skew(0);
@@ -294,7 +288,7 @@ fn a_phone_hours_behind_does_not_jump_and_records_no_event_until_its_clock_is_se
     sync(&mut sun);
     assert_eq!(sun.sync_status().unwrap().clock_warning, None);
     sync(&mut wang);
-    assert_eq!(kinds(&wang, &h), ["register", "claim", "reject"]);
+    assert_eq!(kinds(&wang, &h), ["register", "notify", "claim", "reject"]);
     assert_eq!(
         wang.hazard(&h).unwrap().status,
         sun.hazard(&h).unwrap().status

@@ -253,10 +253,10 @@ fn a_megabyte_of_text_is_refused_with_the_field_named() {
     let csrf = page[at..at + 64].to_owned();
     let (status, page, _) = sun.post(
         &format!("/hazards/{hazard}/action"),
-        &format!("csrf={csrf}&action=plan&text={}", "a".repeat(1 << 20)),
+        &format!("csrf={csrf}&action=plan&plan_goal={}", "a".repeat(1 << 20)),
     );
     assert_eq!(status, 400, "{page}");
-    assert!(page.contains("text: 1048576 characters"), "{page}");
+    assert!(page.contains("plan_goal: 1048576 characters"), "{page}");
 }
 
 #[test]

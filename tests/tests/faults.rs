@@ -54,6 +54,7 @@ fn five_phones_converge_through_a_hundred_faulty_syncs_each() {
                     role: "after".into(),
                     ..Default::default()
                 };
+                fixtures::serve_notice(s, user, &hazards[0]);
                 s.transition(
                     user,
                     &hazards[0],

@@ -9,7 +9,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT, ReadDoc, ScalarV
 use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
-use gridsafe_core::store::{Action, NewPhoto};
+use gridsafe_core::store::Action;
 use gridsafe_core::sync::{DocChanges, SyncResponse};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
@@ -118,20 +118,7 @@ fn copy_event(doc: &mut AutoCommit, from: usize, at: usize) {
 }
 
 fn claim(s: &mut Store, user: &str, hazard: &str) {
-    let after = NewPhoto {
-        bytes: fixtures::PHOTO_AFTER.to_vec(),
-        role: "after".into(),
-        ..Default::default()
-    };
-    s.transition(
-        user,
-        hazard,
-        Action {
-            photo: Some(after),
-            ..Action::new(EventKind::Claim)
-        },
-    )
-    .unwrap();
+    fixtures::claim_fixed(s, user, hazard);
 }
 
 /// 王 registers a flying lead and claims it fixed; 孙 (the e-bike lead department) rejects the
@@ -148,6 +135,7 @@ fn a_history(dir: &std::path::Path, relay: &TestRelay) -> (Store, Store, String)
         &h,
         Action {
             reason: Some("飞线仍在".into()),
+            deadline: Some(fixtures::in_days(7)),
             ..Action::new(EventKind::Reject)
         },
     )
@@ -162,7 +150,7 @@ fn a_history(dir: &std::path::Path, relay: &TestRelay) -> (Store, Store, String)
         .iter()
         .map(|e| e.kind.as_str().to_owned())
         .collect();
-    assert_eq!(kinds, ["register", "claim", "reject"]);
+    assert_eq!(kinds, ["register", "notify", "claim", "reject"]);
     (wang, sun, h)
 }
 
@@ -196,7 +184,7 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "event_deleted",
             Box::new(|d| {
                 let list = events(d);
-                d.delete(&list, 2).unwrap();
+                d.delete(&list, 3).unwrap();
             }),
         ),
         (
@@ -204,24 +192,24 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "event_deleted",
             Box::new(|d| {
                 let list = events(d);
-                d.delete(&list, 2).unwrap();
-                copy_event(d, 1, 2);
+                d.delete(&list, 3).unwrap();
+                copy_event(d, 2, 3);
             }),
         ),
         (
             "reorder: the claim moved after the reject",
             "event_deleted",
             Box::new(|d| {
-                copy_event(d, 1, 3);
+                copy_event(d, 2, 4);
                 let list = events(d);
-                d.delete(&list, 1).unwrap();
+                d.delete(&list, 2).unwrap();
             }),
         ),
         (
             "modify 孙's reason",
             "event_modified",
             Box::new(|d| {
-                let e = event(d, 2);
+                let e = event(d, 3);
                 d.put(&e, "reason", "已整改").unwrap();
             }),
         ),
@@ -229,7 +217,7 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "modify 孙's kind into a close",
             "event_modified",
             Box::new(|d| {
-                let e = event(d, 2);
+                let e = event(d, 3);
                 d.put(&e, "kind", "close").unwrap();
             }),
         ),
@@ -237,7 +225,7 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "modify 王's own claim's time",
             "event_modified",
             Box::new(|d| {
-                let e = event(d, 1);
+                let e = event(d, 2);
                 d.put(&e, "ms", 0_i64).unwrap();
             }),
         ),
@@ -245,8 +233,8 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "a close written by 王, who may not close",
             "event_not_allowed",
             Box::new(|d| {
-                copy_event(d, 2, 3);
-                let e = event(d, 3);
+                copy_event(d, 3, 4);
+                let e = event(d, 4);
                 d.put(&e, "id", gridsafe_core::store::new_id()).unwrap();
                 d.put(&e, "kind", "close").unwrap();
                 d.put(&e, "ms", gridsafe_core::clock::now_ms()).unwrap();
@@ -264,8 +252,8 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
             "a claim from 2031",
             "clock_ahead",
             Box::new(|d| {
-                copy_event(d, 1, 3);
-                let e = event(d, 3);
+                copy_event(d, 2, 4);
+                let e = event(d, 4);
                 d.put(&e, "id", gridsafe_core::store::new_id()).unwrap();
                 d.put(&e, "ms", 1_924_992_000_000_i64).unwrap();
             }),
@@ -308,13 +296,13 @@ fn a_tampering_phone_cannot_delete_replace_reorder_or_modify_events() {
     // An honest event after all that is accepted.
     let mut doc = raw_doc(&wang, &h, &actor);
     let heads = doc.get_heads();
-    copy_event(&mut doc, 1, 3);
-    let e = event(&doc, 3);
+    copy_event(&mut doc, 2, 4);
+    let e = event(&doc, 4);
     doc.put(&e, "id", gridsafe_core::store::new_id()).unwrap();
     doc.put(&e, "ms", gridsafe_core::clock::now_ms()).unwrap();
     let resp = push_raw(&relay, &wang, &h, "hazard", changes_since(&mut doc, &heads));
     verdict(&resp, &h).unwrap();
-    assert_eq!(relay_history(&relay, &h).1.len(), 4);
+    assert_eq!(relay_history(&relay, &h).1.len(), 5);
 }
 
 #[test]
@@ -328,7 +316,7 @@ fn a_refused_change_never_blocks_the_same_phones_later_events() {
     // change to the hazard depends on it.
     let actor = actor_of(&wang, "wang");
     let mut doc = raw_doc(&wang, &h, &actor);
-    let e = event(&doc, 1);
+    let e = event(&doc, 2);
     doc.put(&e, "text", "整改完毕（事后补写）").unwrap();
     wang.raw()
         .execute(
@@ -369,13 +357,13 @@ fn a_refused_change_never_blocks_the_same_phones_later_events() {
 
     // The relay has the honest claim on the untouched history; every phone agrees.
     let (_, after) = relay_history(&relay, &h);
-    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after.len(), 5, "{after:?}");
     assert_eq!(
-        after[..3],
+        after[..4],
         before.1[..],
-        "the first three events as they were"
+        "the first four events as they were"
     );
-    assert!(after[3].starts_with("claim:"));
+    assert!(after[4].starts_with("claim:"));
     sync(&mut sun);
     let on_sun = sun.hazard(&h).unwrap().status;
     let on_wang = wang.hazard(&h).unwrap().status;
@@ -425,7 +413,7 @@ fn a_phone_refuses_rewritten_history_from_the_relay() {
     let mut doc = raw_doc(&wang, &h, &relay_actor);
     let heads = doc.get_heads();
     let list = events(&doc);
-    doc.delete(&list, 2).unwrap();
+    doc.delete(&list, 3).unwrap();
     let mut bad = pull_of(&h, "hazard", changes_since(&mut doc, &heads));
     bad.cursor = cursor;
     let outcome = sun.apply_sync_response(&bad).unwrap();

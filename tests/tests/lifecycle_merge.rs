@@ -114,6 +114,7 @@ fn header(venue_id: &str) -> HazardHeader {
         referral: None,
         order_zh: None,
         order_en: None,
+        lifecycle: gridsafe_core::lifecycle::RULES,
     }
 }
 

@@ -163,6 +163,7 @@ fn an_offline_day_registers_routes_and_fixes_hazards() {
         &major.id,
         Action {
             deadline: Some("2027-01-15".into()),
+            photo: Some(fixtures::notice_proof()),
             ..Action::new(EventKind::Notify)
         },
     )
@@ -184,18 +185,18 @@ fn an_offline_day_registers_routes_and_fixes_hazards() {
         "zheng",
         &major.id,
         Action {
-            text: Some("停用地下室液化气，改接管道天然气".into()),
+            text: Some(fixtures::PLAN_JSON.into()),
             ..Action::new(EventKind::Plan)
         },
     )
     .unwrap();
-    s.transition("zheng", &major.id, Action::new(EventKind::Recheck))
+    s.transition("zheng", &major.id, fixtures::recheck_action())
         .unwrap();
     let e = s
         .transition("zheng", &major.id, Action::new(EventKind::Close))
         .unwrap_err();
     assert!(e.to_string().contains("second_person_required"), "{e}");
-    s.transition("feng", &major.id, Action::new(EventKind::Recheck))
+    s.transition("feng", &major.id, fixtures::recheck_action())
         .unwrap();
     let closed = s
         .transition("zheng", &major.id, Action::new(EventKind::Close))
@@ -270,6 +271,7 @@ fn recurrence_is_a_new_linked_hazard_and_open_ones_are_not_duplicated() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut s, "wang", &old);
     s.transition(
         "wang",
         &old,
@@ -279,7 +281,8 @@ fn recurrence_is_a_new_linked_hazard_and_open_ones_are_not_duplicated() {
         },
     )
     .unwrap();
-    s.transition("office", &old, Action::new(EventKind::Close))
+    // The lead department closes (rules 2): 规建办 for a gas finding.
+    s.transition("zheng", &old, Action::new(EventKind::Close))
         .unwrap();
     let third = inspect(&mut s);
     assert_eq!(third.hazards.len(), 1);
@@ -403,7 +406,8 @@ fn illegal_transitions_and_bad_answers_change_nothing() {
         ),
         ("sun", Action::new(EventKind::Notify), "out_of_scope"),
         ("admin", Action::new(EventKind::Notify), "admin"),
-        ("wang", Action::new(EventKind::Claim), "after_photo_missing"),
+        // Rules 2: no claim before the notice is served.
+        ("wang", Action::new(EventKind::Claim), "not_notified"),
         ("zheng", Action::new(EventKind::ConfirmMajor), "not_pending"),
     ];
     for (user, action, code) in attempts {

@@ -178,6 +178,7 @@ fn report_hazard(v: &records::Venue, domain: &str, depts: &[&str], by: &str) -> 
         referral: None,
         order_zh: None,
         order_en: None,
+        lifecycle: gridsafe_core::lifecycle::RULES,
     }
 }
 

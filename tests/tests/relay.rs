@@ -88,6 +88,7 @@ fn concurrent_offline_edits_converge_through_the_relay() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut wang, "wang", &hazard);
     wang.transition(
         "wang",
         &hazard,
@@ -101,7 +102,7 @@ fn concurrent_offline_edits_converge_through_the_relay() {
         "sun",
         &hazard,
         Action {
-            text: Some("督促业主拆除飞线，统一接入充电桩".into()),
+            text: Some(fixtures::PLAN_JSON.into()),
             ..Action::new(EventKind::Plan)
         },
     )
@@ -692,6 +693,7 @@ fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_chang
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut wang, "wang", &hazard);
     wang.transition(
         "wang",
         &hazard,
@@ -705,7 +707,7 @@ fn a_record_changed_by_another_request_between_check_and_commit_keeps_both_chang
         "sun",
         &hazard,
         Action {
-            text: Some("限期拆除飞线".into()),
+            text: Some(fixtures::PLAN_JSON.into()),
             ..Action::new(EventKind::Plan)
         },
     )
@@ -961,6 +963,7 @@ fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut wang, "wang", &hazard);
     wang.transition(
         "wang",
         &hazard,
@@ -1469,6 +1472,7 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut wang, "wang", &hazard);
     wang.transition(
         "wang",
         &hazard,
@@ -1497,8 +1501,8 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     );
     assert_eq!(
         page.matches("✓ 哈希已校验").count(),
-        2,
-        "before and after photos: {page}"
+        3,
+        "before, the signed notice and after photos: {page}"
     );
     let (status, bytes) = sun.get_bytes(&format!("/photos/{thumb}"));
     assert_eq!(status, 200);
@@ -1595,6 +1599,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut wang, "wang", &fixed);
     wang.transition(
         "wang",
         &fixed,
@@ -2064,6 +2069,8 @@ fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {
     let mut wang = phone(dir.path(), "wang.sqlite", &relay, "wang");
     let (venue, hazard) = inspection_with_hazard(&mut wang, "业主自查车行");
     let (other_venue, other_hazard) = inspection_with_hazard(&mut wang, "隔壁车行");
+    // The notice is served (with its signed copy photographed) before the owner can report.
+    fixtures::serve_notice(&mut wang, "wang", &hazard);
     sync(&mut wang);
 
     // The notice: core's document, the same on the phone and at the office, with a QR code.

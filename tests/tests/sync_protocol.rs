@@ -188,6 +188,7 @@ fn a_day_syncs_in_one_request_and_decisions_flow_back() {
         role: "after".into(),
         ..Default::default()
     };
+    fixtures::serve_notice(&mut inspector, "wang", &hazards[0]);
     inspector
         .transition(
             "wang",

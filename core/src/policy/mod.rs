@@ -108,6 +108,16 @@ pub fn check_event(
         ));
     }
     let office_or_dept = matches!(user.role, Role::Reviewer | Role::TownOffice);
+    // Rules 2 (December 2026): the lead department alone reviews, closes and rechecks; the town
+    // office tracks and proposes (§6.1). A claim comes after the notice.
+    let v2 = h.lifecycle >= 2;
+    let dept_only = |zh: &str, en: &str| {
+        if user.role == Role::Reviewer {
+            Ok(())
+        } else {
+            Err(refuse("department_only", zh, en))
+        }
+    };
     let st = s.state;
     let wrong_state = || Refusal {
         code: "wrong_state".into(),
@@ -155,11 +165,24 @@ pub fn check_event(
             }
         }
         EventKind::Claim => {
-            if !matches!(
-                st,
-                State::Registered | State::Notified | State::Rectifying | State::Escalated
-            ) {
-                return Err(wrong_state());
+            let claimable = if v2 {
+                matches!(st, State::Notified | State::Rectifying | State::Escalated)
+            } else {
+                matches!(
+                    st,
+                    State::Registered | State::Notified | State::Rectifying | State::Escalated
+                )
+            };
+            if !claimable {
+                return Err(if v2 && st == State::Registered {
+                    refuse(
+                        "not_notified",
+                        "须先送达整改通知，才能申报整改完成（当场整改请选“即查即改”）",
+                        "serve the notice before claiming a rectification (an on-the-spot fix is recorded as such)",
+                    )
+                } else {
+                    wrong_state()
+                });
             }
             if user.role != Role::Inspector {
                 return Err(refuse(
@@ -173,10 +196,15 @@ pub fn check_event(
             }
         }
         EventKind::OwnerClaim => {
-            if !matches!(
-                st,
-                State::Registered | State::Notified | State::Rectifying | State::Escalated
-            ) {
+            let claimable = if v2 {
+                matches!(st, State::Notified | State::Rectifying | State::Escalated)
+            } else {
+                matches!(
+                    st,
+                    State::Registered | State::Notified | State::Rectifying | State::Escalated
+                )
+            };
+            if !claimable {
                 return Err(wrong_state());
             }
             if !office_or_dept {
@@ -191,6 +219,12 @@ pub fn check_event(
             }
         }
         EventKind::Close => {
+            if v2 {
+                dept_only(
+                    "审核销号由牵头部门负责，镇安委办跟踪督促",
+                    "the lead department closes (审核销号); the town office tracks and proposes",
+                )?;
+            }
             if !office_or_dept {
                 return Err(refuse(
                     "reviewer_only",
@@ -226,6 +260,12 @@ pub fn check_event(
             }
         }
         EventKind::Reject => {
+            if v2 {
+                dept_only(
+                    "整改审核由牵头部门负责",
+                    "the lead department reviews rectifications",
+                )?;
+            }
             if !office_or_dept {
                 return Err(refuse(
                     "reviewer_only",
@@ -310,6 +350,12 @@ pub fn check_event(
             }
         }
         EventKind::Recheck => {
+            if v2 {
+                dept_only(
+                    "现场复核由牵头部门进行",
+                    "the lead department rechecks on site",
+                )?;
+            }
             if !office_or_dept {
                 return Err(refuse(
                     "reviewer_only",
@@ -319,6 +365,43 @@ pub fn check_event(
             }
             if st != State::RectifiedClaimed {
                 return Err(wrong_state());
+            }
+        }
+        EventKind::Dismiss => {
+            dept_only(
+                "不予上账由牵头部门决定",
+                "the lead department decides not to register a report",
+            )?;
+            if st != State::Registered {
+                return Err(wrong_state());
+            }
+        }
+        EventKind::Control => {
+            if !matches!(user.role, Role::Reviewer | Role::Inspector) {
+                return Err(refuse(
+                    "dept_or_inspector",
+                    "临时管控措施由牵头部门或现场网格员记录",
+                    "control measures are recorded by the lead department or the inspector on site",
+                ));
+            }
+            if !st.is_open() {
+                return Err(wrong_state());
+            }
+        }
+        EventKind::Supervise => {
+            dept_only(
+                "挂牌督办由牵头部门据政府督办文件记录；镇安委办可提出督办建议（升级督办）",
+                "the lead department records a government's 挂牌督办; the town office proposes it (escalate)",
+            )?;
+            if !st.is_open() {
+                return Err(wrong_state());
+            }
+            if s.confirmation != Confirmation::Confirmed {
+                return Err(refuse(
+                    "not_major",
+                    "挂牌督办针对已认定的重大隐患",
+                    "挂牌督办 is for a confirmed major hazard",
+                ));
             }
         }
     }

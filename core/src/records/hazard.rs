@@ -57,6 +57,16 @@ pub struct HazardHeader {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[autosurgeon(missing = "Default::default")]
     pub order_en: Option<String>,
+    /// Which lifecycle rules this hazard follows (see [`crate::lifecycle::RULES`]): hazards
+    /// registered before a rule change keep the rules they were registered under, so their
+    /// history folds as it always did. Absent on older records: 1.
+    #[serde(default = "first_rules")]
+    #[autosurgeon(missing = "first_rules")]
+    pub lifecycle: u32,
+}
+
+fn first_rules() -> u32 {
+    1
 }
 
 /// A referral registered with a hazard: to which department, how serious there, and what.

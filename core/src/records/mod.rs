@@ -639,6 +639,7 @@ mod tests {
             referral: None,
             order_zh: None,
             order_en: None,
+            lifecycle: crate::hazard_state::RULES,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Inspections: starting one, answering, evaluating, finishing (which registers the hazards).
 
+use crate::template::FixMode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -204,10 +205,23 @@ impl Store {
         as_user: &str,
         inspection_id: &str,
     ) -> Result<FinishReport> {
+        self.finish_inspection_with(as_user, inspection_id, &BTreeMap::new())
+    }
+
+    /// [`Store::finish_inspection`] with the inspector's choice, per failed item, between 即改
+    /// (fixed during this visit) and 限期整改; items not named keep the checklist's default. A
+    /// major candidate is never 即改.
+    pub fn finish_inspection_with(
+        &mut self,
+        as_user: &str,
+        inspection_id: &str,
+        fix_modes: &BTreeMap<String, FixMode>,
+    ) -> Result<FinishReport> {
         let (user, mut doc, since, insp, t) = self.open_inspection(as_user, inspection_id)?;
         let actor = doc.get_actor().clone();
         let results = evaluate_all(&t, &insp);
         workflow::check_finishable(&t, &insp, &results)?;
+        workflow::check_fix_modes(&t, &insp, &results, fix_modes)?;
         let wall = self.now();
         let tx = self.conn.transaction()?;
         let mut hazards = Vec::new();
@@ -219,9 +233,12 @@ impl Store {
                 continue;
             };
             let answer = workflow::answer_of(&insp, &r.item_id);
-            let Some(p) = propose(item, &insp.header.profile, &answer, r) else {
+            let Some(mut p) = propose(item, &insp.header.profile, &answer, r) else {
                 continue;
             };
+            if let Some(m) = fix_modes.get(&item.id) {
+                p.fix_mode = *m;
+            }
             let prior: Option<(String, bool)> = tx
                 .query_row(
                     "SELECT id, is_open FROM hazards_idx WHERE venue_id = ?1 AND item_id = ?2 ORDER BY is_open DESC, found_ms DESC LIMIT 1",

@@ -10,7 +10,9 @@ use crate::policy;
 use crate::projection;
 use crate::projection::TaskRow;
 use crate::records::{self, DocKind};
+use crate::template::{Item, Template};
 use crate::workflow;
+use std::sync::Arc;
 
 /// The grid worker's verdict on a public report, checked on site (查实).
 #[derive(Clone, Debug, Default)]
@@ -24,6 +26,9 @@ pub struct TaskVerdict {
     pub finding: String,
     /// A photo of what was found (role before).
     pub photo: Option<NewPhoto>,
+    /// The checklist item the finding matches (gas.hose_length …): the hazard then registers
+    /// with that item's severity, basis, departments and period, like any finding.
+    pub item_id: Option<String>,
 }
 
 impl Store {
@@ -94,6 +99,10 @@ impl Store {
             ));
         }
         let dir = self.directory()?;
+        let matched = match (&v.item_id, v.substantiated) {
+            (Some(item), true) => Some(self.current_item(item)?),
+            _ => None,
+        };
         let venue = match (v.substantiated, v.venue_id.as_deref()) {
             (false, _) => None,
             (true, None) => {
@@ -120,9 +129,12 @@ impl Store {
         let mut hazard_id = None;
         if let Some(venue) = venue {
             let venue_id = venue.id.as_str();
-            let lead_depts = dir.routing.get(&task.category).cloned().filter(|d| !d.is_empty()).ok_or_else(|| {
-                Error::invalid(format!("the directory routes no lead department for domain {:?}; the office must add it", task.category))
-            })?;
+            let lead_depts = match &matched {
+                Some((_, item)) => item.lead_depts.clone(),
+                None => dir.routing.get(&task.category).cloned().filter(|d| !d.is_empty()).ok_or_else(|| {
+                    Error::invalid(format!("the directory routes no lead department for domain {:?}; the office must add it", task.category))
+                })?,
+            };
             let hlc = Store::next_hlc(&tx, wall)?;
             let photos = match &v.photo {
                 Some(p) => vec![self.store_photo(
@@ -149,6 +161,7 @@ impl Store {
                     by: &user.id,
                     today: self.today(),
                 },
+                matched.as_ref().map(|(t, i)| (&**t, i)),
             );
             let reg = event(new_id(), EventKind::Register, hlc);
             let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
@@ -170,5 +183,29 @@ impl Store {
         projection::index_task(&tx, &records::read_task(&doc, task_id)?)?;
         tx.commit()?;
         Ok(hazard_id)
+    }
+
+    /// A checklist item in the newest installed version of the checklist that holds it.
+    fn current_item(&self, item_id: &str) -> Result<(Arc<Template>, Item)> {
+        let mut ids: Vec<String> = self
+            .list_templates()?
+            .into_iter()
+            .map(|t| t.template_id)
+            .collect();
+        ids.dedup();
+        for id in ids {
+            let t = self.latest_template(&id)?;
+            if let Some(i) = t
+                .items
+                .iter()
+                .find(|i| i.id == item_id && i.included_from.is_none())
+            {
+                let item = i.clone();
+                return Ok((t, item));
+            }
+        }
+        Err(Error::invalid(format!(
+            "没有这个检查项 / no checklist item {item_id:?}"
+        )))
     }
 }

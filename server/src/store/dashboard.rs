@@ -331,6 +331,14 @@ impl RelayStore {
     /// The dashboard's device for `user`, created on first use: actions taken on the dashboard
     /// are automerge changes by this device's own actor, so they are authored, checked, stored
     /// and synced exactly like a phone's. Its token is never issued.
+    /// A photo taken for a dashboard action (an on-site recheck): stored, complete, and readable
+    /// by those who may see the record that will reference it.
+    pub fn dashboard_photo(&mut self, user: &User, sha: &str, size: u64) -> Result<()> {
+        let device = self.dashboard_device(user)?;
+        self.blob_completed(sha, size, &device)?;
+        self.grant_blob(&device, sha)
+    }
+
     pub(crate) fn dashboard_device(&mut self, user: &User) -> Result<Device> {
         let found = self
             .db()

@@ -37,6 +37,11 @@ pub(crate) struct HazardPage {
     history: Vec<HistoryEntry>,
     /// Reviewers and the town office act on hazards; inspectors do on their phones.
     can_review: bool,
+    /// The review actions this person may take now (code, label): all the form offers.
+    actions: Vec<(&'static str, &'static str)>,
+    /// Whether an on-site recheck (with its photo) may be recorded now.
+    can_recheck: bool,
+    plan_parts: Vec<(&'static str, &'static str)>,
     photos: Vec<PhotoView>,
     owner_reports: Vec<crate::owner::OwnerReport>,
 }
@@ -87,7 +92,21 @@ pub(crate) async fn hazard(
         })
         .await
         .map_err(|e| e.0)?;
+    let allowed =
+        gridsafe_core::policy::allowed_events(&user, &h, &status, gridsafe_core::clock::today());
+    let actions: Vec<(&'static str, &'static str)> = allowed
+        .iter()
+        .filter(|k| REVIEW_ACTIONS.contains(&k.as_str()))
+        .map(|k| (k.as_str(), k.label_zh()))
+        .collect();
+    let can_recheck = allowed.contains(&gridsafe_core::lifecycle::EventKind::Recheck);
     Ok(html(HazardPage {
+        actions,
+        can_recheck,
+        plan_parts: gridsafe_core::lifecycle::PLAN_PARTS
+            .iter()
+            .map(|(k, zh, _)| (*k, *zh))
+            .collect(),
         c: Chrome::new(&user, &csrf),
         state: status.state.as_str().to_owned(),
         severity: status.severity.clone(),
@@ -113,19 +132,43 @@ pub(crate) struct ActionForm {
     deadline: String,
     #[serde(default)]
     text: String,
+    /// 挂牌督办 level: city / district.
+    #[serde(default)]
+    level: String,
+    /// A 治理方案's six contents (core's `PLAN_PARTS`), one field each.
+    #[serde(flatten)]
+    plan: std::collections::HashMap<String, String>,
 }
 
-/// The review actions the dashboard offers (the phone's are rectify and claim).
-pub(crate) const REVIEW_ACTIONS: [&str; 8] = [
+/// The review actions the dashboard offers (the phone's are rectify and claim; an on-site
+/// recheck carries a photo and has its own form).
+pub(crate) const REVIEW_ACTIONS: [&str; 10] = [
     "close",
     "reject",
     "confirm_major",
     "downgrade",
     "set_deadline",
     "plan",
-    "recheck",
     "escalate",
+    "dismiss",
+    "control",
+    "supervise",
 ];
+
+/// A 治理方案's text: the six contents as the lifecycle reads them, each within the text limit.
+fn plan_text(parts: &std::collections::HashMap<String, String>) -> Result<String, RelayError> {
+    let mut obj = serde_json::Map::new();
+    for (key, ..) in gridsafe_core::lifecycle::PLAN_PARTS {
+        let v = parts
+            .get(&format!("plan_{key}"))
+            .map(|v| v.trim())
+            .unwrap_or_default();
+        gridsafe_core::limits::check(&format!("plan_{key}"), v)
+            .map_err(|e| RelayError::BadRequest(e.to_string()))?;
+        obj.insert(key.to_owned(), v.into());
+    }
+    Ok(serde_json::Value::Object(obj).to_string())
+}
 
 /// A review action: checked by core's lifecycle rules and written as the reviewer's change; a
 /// refusal comes back as a page with the rule's reason, and nothing is written.
@@ -141,6 +184,12 @@ pub(crate) async fn hazard_action(
         .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
+    let text = match kind {
+        gridsafe_core::lifecycle::EventKind::Plan => plan_text(&f.plan)?,
+        gridsafe_core::lifecycle::EventKind::Supervise => f.level.clone(),
+        _ => f.text.clone(),
+    };
+    let f = ActionForm { text, ..f };
     s.with_store(move |st| {
         let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
             .iter()
@@ -165,6 +214,71 @@ pub(crate) async fn hazard_action(
     .await
     .map_err(|e| e.0)?;
     tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// An on-site recheck by the lead department: the photo taken on site goes through the evidence
+/// pipeline and is recorded with the recheck (rules 2 require it).
+pub(crate) async fn recheck(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, WebError> {
+    let (mut token, mut note, mut photo) = (String::new(), String::new(), Vec::new());
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        RelayError::BadRequest(format!("upload: {e}"))
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "csrf" => token = field.text().await.map_err(bad)?,
+            "note" => note = field.text().await.map_err(bad)?,
+            "photo" => photo = field.bytes().await.map_err(bad)?.to_vec(),
+            _ => {}
+        }
+    }
+    check_csrf(&token, &csrf)?;
+    if photo.is_empty() {
+        return Err(RelayError::BadRequest(
+            "请上传现场复核时拍摄的照片 Upload the photo taken at the recheck".into(),
+        )
+        .into());
+    }
+    let blobs = s.blobs.clone();
+    let inspector = user.name.clone();
+    let stored = crate::AppState::blocking(move || {
+        let ctx = gridsafe_core::evidence::IngestContext {
+            venue_short: String::new(),
+            inspector,
+            app_gps: None,
+            now_ms: gridsafe_core::clock::now_ms(),
+        };
+        let ev = gridsafe_core::evidence::ingest(&photo, &ctx).map_err(|e| {
+            RelayError::BadRequest(format!("不是可用的照片 Not a usable photo: {e}"))
+        })?;
+        blobs.put(&ev.evidence_sha256, &ev.evidence)?;
+        blobs.put(&ev.thumbnail_sha256, &ev.thumbnail)?;
+        Ok((ev.evidence_sha256, ev.evidence.len() as u64))
+    })
+    .await
+    .map_err(|e| WebError(e.0))?;
+    let target = format!("/hazards/{id}");
+    s.with_store(move |st| {
+        st.dashboard_photo(&user, &stored.0, stored.1)?;
+        st.web_action(
+            &user,
+            &id,
+            gridsafe_core::lifecycle::EventKind::Recheck,
+            crate::store::ActionDetail {
+                text: Some(note.clone()),
+                photo: Some(stored.0),
+                ..Default::default()
+            },
+        )?;
+        st.audit(&user.id, "hazard.recheck", &id, note.trim())
+    })
+    .await
+    .map_err(|e| e.0)?;
     Ok(Redirect::to(&target).into_response())
 }
 

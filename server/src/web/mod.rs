@@ -164,6 +164,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards.xlsx", get(ledger_xlsx))
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
+        .route("/hazards/{id}/recheck", post(hazard::recheck))
         .route("/photos/{sha}", get(photo))
         .route("/devices", get(devices))
         .route("/audit", get(audit))

@@ -291,6 +291,7 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
                     referral: None,
                     order_zh: None,
                     order_en: None,
+                    lifecycle: gridsafe_core::lifecycle::RULES,
                     found_at,
                     found_ms: found,
                 };

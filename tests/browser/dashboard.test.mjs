@@ -19,6 +19,7 @@ const bin = process.env.GRIDSAFE_BIN ?? join(root, 'target', 'debug');
 const artifacts = join(root, 'target', 'browser-artifacts');
 const PASSWORD = 'gridsafe-demo';
 const AFTER_PHOTO = join(root, 'examples', 'photos', 'corridor-after.jpg');
+const NOTICE_PHOTO = join(root, 'examples', 'photos', 'hose-measure.jpg');
 
 let data, port, base, relay, browser;
 
@@ -96,6 +97,8 @@ test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees
   const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
   const target = open.find((h) => h.lead_depts.includes('gjb') && h.state === 'registered' && h.severity === 'general');
   assert.ok(target, `an open general hazard of gjb on wang's phone: ${JSON.stringify(open.map((h) => [h.state, h.lead_depts]))}`);
+  // The notice is served first, its signed copy photographed (rules 2: no claim before it).
+  phone('wang', 'hazard', 'notify', target.id, '--photo', NOTICE_PHOTO);
   phone('wang', 'hazard', 'claim', target.id, '--photo', AFTER_PHOTO);
   phone('wang', 'sync');
 
@@ -194,6 +197,9 @@ test('an owner opens the notice\'s link on a phone, sends an after photo, and th
   assert.ok(notice.hazards.some((h) => h.id === target.id));
   const printed = join(artifacts, 'notice.html');
   phone('wang', 'venue', 'notice', target.venue_id, '--out', printed);
+  // Served: the owner signs, the worker photographs the signed notice and syncs.
+  phone('wang', 'hazard', 'notify', target.id, '--photo', NOTICE_PHOTO);
+  phone('wang', 'sync');
 
   // The notice as printed (the QR code is core's inline SVG).
   const office = await browser.newContext({ viewport: { width: 900, height: 1200 } });

@@ -62,6 +62,7 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         "/admin/users".into(),
         "/intake".into(),
         "/self-reports".into(),
+        "/batch".into(),
         format!("/venues/{venue}/notice"),
         format!("/venues/{unknown}/notice"),
         "/o/forged-token".into(),

@@ -12,6 +12,7 @@ mod directory;
 mod photos;
 mod projections;
 mod pull;
+mod review;
 mod scope;
 mod sessions;
 
@@ -35,6 +36,7 @@ pub use devices::{
 pub use photos::BlobAccess;
 use projections::project;
 pub use pull::{PULL_BYTES, PULL_ROWS, Pulled, Readers, pull, refuse_admin};
+pub use review::{BatchCandidate, CombinedAlert, DEFAULT_COMBINED_ALERT_AT};
 pub use sessions::SESSION_MS;
 
 use std::collections::HashMap;

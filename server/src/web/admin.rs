@@ -35,6 +35,8 @@ struct AdminPage {
     depts: Vec<Opt>,
     grids: Vec<Opt>,
     cutoff_day: u8,
+    /// Open combined elements at one venue from which its department is alerted.
+    combined_alert_at: u32,
     version: u64,
     notice: Option<String>,
 }
@@ -62,11 +64,12 @@ async fn page(
     csrf: &str,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let (dir, cutoff_day) = s
+    let (dir, cutoff_day, combined_alert_at) = s
         .with_reader(|st| {
             Ok((
                 st.directory().cloned().unwrap_or_default(),
                 st.report_cutoff_day()?,
+                st.combined_alert_at()?,
             ))
         })
         .await
@@ -116,6 +119,7 @@ async fn page(
         depts,
         grids,
         cutoff_day,
+        combined_alert_at,
         version: dir.version,
         notice,
     }))
@@ -259,5 +263,40 @@ pub async fn set_cutoff(
     .await
     .map_err(|e| e.0)?;
     tracing::info!(admin = %me.id, day, "report cut-off day set");
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CombinedAlertForm {
+    #[serde(default)]
+    csrf: String,
+    count: String,
+}
+
+/// Sets from how many open combined elements a venue's department is alerted (2–20).
+pub async fn set_combined_alert(
+    State(s): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<CombinedAlertForm>,
+) -> Result<Response, WebError> {
+    let (me, _) = admin(signed, Some(&f.csrf))?;
+    let n: u32 = f.count.trim().parse().map_err(|_| {
+        RelayError::BadRequest(format!(
+            "提醒阈值须为数字 / the alert threshold {:?} is not a number",
+            f.count
+        ))
+    })?;
+    let me_id = me.id.clone();
+    s.with_store(move |st| {
+        st.set_combined_alert_at(n)?;
+        st.audit(
+            &me_id,
+            "combined.alert_at",
+            "combined elements",
+            &n.to_string(),
+        )
+    })
+    .await
+    .map_err(|e| e.0)?;
     Ok(Redirect::to("/admin/users").into_response())
 }

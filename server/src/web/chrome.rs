@@ -87,6 +87,11 @@ impl Chrome {
         self.role.is_some_and(|r| policy::role_may(r, cap))
     }
 
+    /// Lead departments accept verified on-the-spot fixes in a batch.
+    pub fn accepts_batches(&self) -> bool {
+        self.role == Some(gridsafe_core::directory::Role::Reviewer)
+    }
+
     pub fn reviews_findings(&self) -> bool {
         self.may(Capability::ReviewOwnerFindings)
     }

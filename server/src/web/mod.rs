@@ -39,6 +39,7 @@ use crate::AppState;
 use crate::error::RelayError;
 
 mod admin;
+mod batch;
 mod intake;
 mod owner;
 mod report;
@@ -165,6 +166,7 @@ pub fn routes() -> Router<AppState> {
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
         .route("/hazards/{id}/recheck", post(hazard::recheck))
+        .route("/batch", get(batch::page).post(batch::accept))
         .route("/photos/{sha}", get(photo))
         .route("/devices", get(devices))
         .route("/audit", get(audit))
@@ -174,6 +176,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", get(admin::users).post(admin::save_user))
         .route("/admin/password", post(admin::reset_password))
         .route("/admin/cutoff", post(admin::set_cutoff))
+        .route("/admin/combined-alert", post(admin::set_combined_alert))
         .route("/venues/{id}/notice", get(owner::notice))
         .route("/venues/{id}/owner-links/revoke", post(owner::revoke_links))
         .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))

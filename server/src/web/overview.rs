@@ -39,6 +39,9 @@ pub(crate) struct OverviewPage {
     o: OverviewView,
     show_devices: bool,
     stale_days: i64,
+    /// Venues gathering combined elements, for the department to judge (never decided here).
+    alerts: Vec<crate::store::CombinedAlert>,
+    alert_at: u32,
 }
 
 pub(crate) async fn overview(
@@ -47,8 +50,19 @@ pub(crate) async fn overview(
 ) -> Result<Response, WebError> {
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
-    let o = s
-        .with_reader(move |st| st.overview(&u, &t))
+    let (o, alerts, alert_at) = s
+        .with_reader(move |st| {
+            let alerts = if matches!(
+                u.role,
+                gridsafe_core::directory::Role::Reviewer
+                    | gridsafe_core::directory::Role::TownOffice
+            ) {
+                st.combined_alerts(&u)?
+            } else {
+                vec![]
+            };
+            Ok((st.overview(&u, &t)?, alerts, st.combined_alert_at()?))
+        })
         .await
         .map_err(|e| e.0)?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");
@@ -82,5 +96,7 @@ pub(crate) async fn overview(
         o,
         show_devices,
         stale_days: crate::store::STALE_DAYS,
+        alerts,
+        alert_at,
     }))
 }

@@ -112,9 +112,12 @@ class GridSafeTest {
             }
             assertTrue(refused.reason.isNotBlank() && refused.code.isNotBlank(), refused.reason)
             assertEquals("registered", store.hazard(hazard).state)
+            // The notice is served with its proof (a photo of the signed notice) before any claim.
+            val notified = store.transition("wang", hazard, ActionInput(HazardAction.NOTIFY, photo = PhotoInput(after, role = "signature")))
+            assertEquals("notified", notified.state)
             val claimed = store.transition("wang", hazard, ActionInput(HazardAction.CLAIM, photo = PhotoInput(after, role = "after")))
             assertEquals("rectified_claimed", claimed.state)
-            assertTrue(claimed.history.size >= 2 && claimed.history.all { it.applied }, "${claimed.history}")
+            assertTrue(claimed.history.size >= 3 && claimed.history.all { it.applied }, "${claimed.history}")
             // An inspector cannot close (审核销号 is the lead department's).
             assertThrows<GridSafeException.Refused> { runBlocking { store.transition("wang", hazard, ActionInput(HazardAction.CLOSE)) } }
             assertTrue(store.syncState().pendingDocs > 0uL, "not synced yet: the records wait")
@@ -197,6 +200,7 @@ class GridSafeTest {
         assertTrue(events.last() is SyncEvent.Done, "$events")
         assertEquals("registered", sun.hazard(hazard).state)
         // The reviewer's decision reaches the inspector.
+        wang.transition("wang", hazard, ActionInput(HazardAction.NOTIFY, photo = PhotoInput(after, role = "signature")))
         wang.transition("wang", hazard, ActionInput(HazardAction.CLAIM, photo = PhotoInput(after, role = "after")))
         wang.syncFlow().toList()
         sun.syncFlow().toList()

@@ -171,6 +171,10 @@ impl Directory {
 /// offline, the store binds one actor per local user.
 pub trait Roster {
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User>;
+    /// The grid the record's venue is in now, when the caller knows it (a venue moved since).
+    fn venue_grid(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A roster over a directory and an actor map.
@@ -178,9 +182,14 @@ pub trait Roster {
 pub struct DirectoryRoster<'a> {
     pub directory: &'a Directory,
     pub actors: &'a HashMap<String, String>,
+    pub venue_grid: Option<&'a str>,
 }
 
 impl Roster for DirectoryRoster<'_> {
+    fn venue_grid(&self) -> Option<&str> {
+        self.venue_grid
+    }
+
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User> {
         self.actors
             .get(actor_hex)

@@ -242,6 +242,10 @@ pub struct HazardStatus {
     pub rectified_at: Option<String>,
     pub last_hlc: Hlc,
     pub history: Vec<HistoryEntry>,
+    /// The grid the hazard's venue is in now, when known and other than where it was found (a
+    /// venue moved to another grid): its grid worker works on the hazard there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue_grid: Option<String>,
 }
 
 impl HazardStatus {

@@ -102,6 +102,10 @@ pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) 
         rectified_at: None,
         last_hlc: Hlc::default(),
         history: Vec::with_capacity(evs.len()),
+        venue_grid: roster
+            .venue_grid()
+            .filter(|g| *g != header.grid_id)
+            .map(str::to_owned),
     };
     let mut seen_ids = std::collections::HashSet::new();
     for e in &evs {

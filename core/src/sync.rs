@@ -22,7 +22,8 @@ pub struct DocChanges {
     pub kind: String,
     /// automerge changes, each as its raw bytes.
     pub changes: Vec<ByteBuf>,
-    /// On pull: the relay's heads for this record after the changes (hex change hashes).
+    /// On pull: the relay's heads for this record after the changes (hex change hashes). On
+    /// push: the phone's heads its changes lead to.
     #[serde(default)]
     pub heads: Vec<String>,
 }
@@ -90,6 +91,10 @@ pub struct SyncResponse {
     /// the relay would refuse.
     #[serde(default)]
     pub server_ms: i64,
+    /// Records that left this device's scope (their venue moved to another grid): the phone
+    /// drops them once nothing of its own waits to be sent (absent from older relays).
+    #[serde(default)]
+    pub dropped: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -253,6 +253,7 @@ fn table(rules: u32) -> String {
     let roster = DirectoryRoster {
         directory: &dir,
         actors: &actors,
+        venue_grid: None,
     };
     let mut out = String::from("# state\tuser\tevent\toutcome\n");
     for (state, major, history) in setups(rules) {

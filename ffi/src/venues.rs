@@ -111,3 +111,74 @@ impl GridStore {
             .collect())
     }
 }
+
+/// One value a venue field was given in a conflict: who set it and when, in words.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FieldVersion {
+    /// The value as people read it.
+    pub value: String,
+    /// The value as `resolve_venue_field` takes it back (JSON).
+    pub raw: String,
+    pub by: String,
+    /// `2026-12-03 15:52`.
+    pub at: String,
+}
+
+/// A venue field two people set at once: the value kept (the later edit) and the others.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct VenueConflict {
+    /// The field's path (what `resolve_venue_field` takes).
+    pub field: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub kept: FieldVersion,
+    pub others: Vec<FieldVersion>,
+}
+
+#[uniffi::export]
+impl GridStore {
+    /// The conflicts still open on a venue's fields, for the venue screen.
+    pub fn venue_conflicts(&self, venue_id: String) -> Result<Vec<VenueConflict>, GridSafeError> {
+        self.with(|s| {
+            let dir = s.directory()?;
+            let name = |u: &str| dir.user(u).map_or_else(|| u.to_owned(), |u| u.name.clone());
+            let version = |v: &gridsafe_core::records::venue_fields::FieldVersion| FieldVersion {
+                value: gridsafe_core::records::venue_fields::display(&v.value),
+                raw: v.value.to_string(),
+                by: name(&v.by),
+                at: gridsafe_core::clock::ms_to_minute(v.ms),
+            };
+            Ok(s.venue_conflicts(&venue_id)?
+                .0
+                .iter()
+                .map(|c| {
+                    let (zh, en) = gridsafe_core::records::venue_fields::label(&c.field);
+                    VenueConflict {
+                        field: c.field.clone(),
+                        label_zh: zh.into(),
+                        label_en: en.into(),
+                        kept: version(&c.kept),
+                        others: c.others.iter().map(version).collect(),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    /// Resolves a conflict: `raw_value` (one of the versions' `raw`, or a new value as JSON) is
+    /// kept; the conflict is gone on every phone after sync.
+    pub fn resolve_venue_field(
+        &self,
+        user: String,
+        venue_id: String,
+        field: String,
+        raw_value: String,
+    ) -> Result<(), GridSafeError> {
+        let value: serde_json::Value =
+            serde_json::from_str(&raw_value).map_err(|e| GridSafeError::InvalidInput {
+                reason: format!("{field}: not a value: {e}"),
+            })?;
+        self.with(|s| s.resolve_venue_field(&user, &venue_id, &field, value))?;
+        Ok(())
+    }
+}

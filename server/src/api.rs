@@ -98,7 +98,17 @@ pub(crate) async fn sync_phases(
     let (readers, dev, cursor) = (s.readers.clone(), device.clone(), req.cursor);
     let metrics = s.metrics.clone();
     AppState::blocking(move || {
-        let (pull, cursor, more, actors) = readers.with_db(|db| store::pull(db, &dev, cursor))?;
+        let (pull, cursor, more, actors, dropped) =
+            readers.with_db(|db| store::pull(db, &dev, cursor))?;
+        // A record leaving this phone's scope: the relay holds everything up to the heads the
+        // phone pushed, which is all the phone needs to know to let it go (it will never pull
+        // the rest).
+        let mut accepted = accepted;
+        for a in accepted.iter_mut().filter(|a| dropped.contains(&a.doc_id)) {
+            if let Some(p) = req.push.iter().find(|p| p.doc_id == a.doc_id && !p.heads.is_empty()) {
+                a.heads = p.heads.clone();
+            }
+        }
         tracing::info!(device = %dev.id, user = %dev.user.id, pushed = req.push.len(), accepted = accepted.len(),
             refused = refused.len(), pulled = pull.len(), cursor, "sync");
         for r in &refused {
@@ -117,6 +127,7 @@ pub(crate) async fn sync_phases(
             templates,
             actors,
             server_ms: gridsafe_core::clock::now_ms(),
+            dropped,
         };
         Ok(resp.encode())
     })

@@ -193,6 +193,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/001_shared.sql"),
     include_str!("../sql/pg/002_docs_venue.sql"),
     include_str!("../sql/pg/003_refused_changes.sql"),
+    include_str!("../sql/pg/004_scoped_seq.sql"),
 ];
 
 impl Pg {

@@ -399,6 +399,7 @@ fn pull_of(id: &str, kind: &str, changes: Vec<ByteBuf>) -> SyncResponse {
         templates: vec![],
         actors: vec![],
         server_ms: 0,
+        dropped: vec![],
     }
 }
 

@@ -179,6 +179,7 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
     let roster = DirectoryRoster {
         directory: &dir,
         actors: &actor_map,
+        venue_grid: None,
     };
     let mut seq = 1u32;
     for op in ops {
@@ -250,14 +251,21 @@ fn run(ops: Vec<Op>, final_order: Vec<usize>) -> Result<(), TestCaseError> {
                 value,
             } => {
                 let r = &mut replicas[replica];
-                let mut v = records::read_venue(&r.venue, &venue.id).unwrap();
+                let before = records::read_venue(&r.venue, &venue.id).unwrap();
+                let mut v = before.clone();
                 match field {
                     0 => v.name = format!("老王小吃{value}"),
                     1 => v.address = format!("和平村1组{value}号"),
                     _ => v.profile.residents_count = Some(value),
                 }
                 r.venue.set_actor(r.actors[0].clone());
-                records::update_venue(&mut r.venue, &v).unwrap();
+                r.hlc = r.hlc.tick(0);
+                let stamp = records::venue_fields::Stamp {
+                    ms: r.hlc.ms,
+                    counter: r.hlc.counter,
+                    by: "wang".into(),
+                };
+                records::venue_fields::write_edit(&mut r.venue, &before, &v, &stamp, &[]).unwrap();
             }
             Op::Merge { from, to } if from != to => {
                 let (mut src_h, mut src_v) =
@@ -415,6 +423,7 @@ fn forged_copies_of_one_event_fold_the_same_in_any_order() {
     let roster = DirectoryRoster {
         directory: &dir,
         actors: &actors,
+        venue_grid: None,
     };
     let mut h = header("v");
     h.severity_proposed = "general".into();

@@ -268,7 +268,12 @@ fn relay_rows(out: &mut String) {
             let since = mine.get_heads();
             let mut edited = existing.clone();
             edited.address = format!("{user}路");
-            records::update_venue(&mut mine, &edited).unwrap();
+            let stamp = records::venue_fields::Stamp {
+                ms: gridsafe_core::clock::now_ms(),
+                counter: 0,
+                by: (*user).to_owned(),
+            };
+            records::venue_fields::write_edit(&mut mine, existing, &edited, &stamp, &[]).unwrap();
             let d = doc_changes(&existing.id, "venue", &mut mine, &since);
             let o = push(&mut st, &device, d);
             writeln!(out, "relay\tedit_venue\t{user}\t{scope}\t{o}").unwrap();

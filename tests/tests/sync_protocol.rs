@@ -81,6 +81,7 @@ impl MiniRelay {
             templates: vec![],
             actors: self.actors.clone(),
             server_ms: 0,
+            dropped: vec![],
         }
         .encode()
     }
@@ -295,6 +296,7 @@ fn bad_responses_are_refused_and_change_nothing() {
         templates: vec![],
         actors: vec![],
         server_ms: 0,
+        dropped: vec![],
     };
     assert!(inspector.apply_sync_response(&bad).is_err());
     assert_eq!(inspector.counts().unwrap(), before);

@@ -106,7 +106,7 @@ pub fn check_update(
             }
             Ok(())
         }
-        DocKind::Venue => Ok(()),
+        DocKind::Venue => check_venue_stamps(id, before, after, cx),
     }
 }
 
@@ -239,6 +239,51 @@ pub(crate) fn check_hazard(
                     ),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A venue field's stamp says who edited it and when, and decides which of two concurrent edits
+/// is kept: it must name the author of the change that wrote it, and (where the receiver's clock
+/// counts) not be from the future.
+fn check_venue_stamps(
+    id: &str,
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+    cx: UpdateContext<'_>,
+) -> Result<(), Refusal> {
+    for (field, actor, stamp) in records::venue_fields::new_stamps(before, after) {
+        if let Some(user) = cx.roster.user_of_actor(&actor)
+            && user.id != stamp.by
+        {
+            return Err(refused(
+                "stamp_forged",
+                "场所字段的修改人与实际提交人不一致",
+                format!(
+                    "venue {id}: field {field} says {} edited it; {} wrote it",
+                    stamp.by, user.id
+                ),
+            ));
+        }
+        if cx.authors_known && cx.roster.user_of_actor(&actor).is_none() {
+            return Err(refused(
+                "unknown_actor",
+                "未知设备或用户",
+                format!("venue {id}: field {field} was written by an unknown device"),
+            ));
+        }
+        if let Some(now) = cx.now_ms
+            && stamp.ms > now.saturating_add(CLOCK_BOUND_MS)
+        {
+            return Err(refused(
+                "clock_ahead",
+                "修改时间超前于接收方时钟，请校准手机时间",
+                format!(
+                    "venue {id}: field {field} is stamped {} minutes ahead of this clock; set the phone's clock",
+                    (stamp.ms - now) / 60_000
+                ),
+            ));
         }
     }
     Ok(())

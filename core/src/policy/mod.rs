@@ -15,9 +15,9 @@ mod records;
 
 pub use office::{Capability, check, role_may};
 pub use records::{
-    check_edit_venue, check_grid, check_inspect, check_register_venue, check_venue_scope,
-    may_issue_notice, may_print_venue_notice, may_sign_owner_link, may_verify_report,
-    may_write_record, record_scope, venue_list_grids,
+    check_edit_venue, check_grid, check_inspect, check_move_venue, check_register_venue,
+    check_venue_scope, may_issue_notice, may_print_venue_notice, may_sign_owner_link,
+    may_verify_report, may_write_record, record_scope, venue_list_grids,
 };
 
 use time::Date;
@@ -100,7 +100,13 @@ pub fn check_event(
             "administrators manage users, not hazards",
         ));
     }
-    if !hazard_in_scope(user, &h.grid_id, &h.lead_depts) {
+    // Where it was found, or where its venue is now (the new grid's worker takes it over).
+    if !hazard_in_scope(user, &h.grid_id, &h.lead_depts)
+        && !s
+            .venue_grid
+            .as_deref()
+            .is_some_and(|g| hazard_in_scope(user, g, &h.lead_depts))
+    {
         return Err(refuse(
             "out_of_scope",
             "不在本人网格或牵头部门范围内",

@@ -54,6 +54,20 @@ pub fn check_edit_venue(user: &User) -> Result<(), String> {
     Ok(())
 }
 
+/// May `user` move a venue from `from` to another grid (a venue registered in the wrong grid, or
+/// grids redrawn)? The grid worker of the grid it is in, handing it to a neighbour, and the town
+/// office; a lead department does not decide where a venue belongs.
+pub fn check_move_venue(user: &User, from: &str) -> Result<(), String> {
+    match user.role {
+        Role::Admin | Role::Reviewer => Err(format!(
+            "{} may not move venues between grids; the grid worker or the town office does",
+            user.id
+        )),
+        Role::Inspector => check_grid(user, from),
+        Role::TownOffice => Ok(()),
+    }
+}
+
 /// May `user` start an inspection?
 pub fn check_inspect(user: &User) -> Result<(), String> {
     if !matches!(

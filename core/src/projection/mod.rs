@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::clock::{format_date, ms_to_date, now_ms};
 use crate::directory::{Directory, DirectoryRoster};
@@ -171,11 +171,13 @@ pub fn fold_with(
     actors: &HashMap<String, String>,
     h: &HazardHeader,
     evs: &[StoredEvent],
+    venue_grid: Option<&str>,
 ) -> HazardStatus {
     let empty = Directory::default();
     let roster = DirectoryRoster {
         directory: dir.unwrap_or(&empty),
         actors,
+        venue_grid,
     };
     fold(h, evs, &roster)
 }
@@ -191,6 +193,7 @@ pub fn record_event(
     ev: crate::records::EventRecord,
     dir: Option<&Directory>,
     actors: &HashMap<String, String>,
+    venue_grid: Option<&str>,
 ) -> Result<HazardStatus> {
     let actor = doc.get_actor().to_hex_string();
     events.push(StoredEvent {
@@ -198,7 +201,7 @@ pub fn record_event(
         actor,
         tampered: false,
     });
-    let status = fold_with(dir, actors, header, events);
+    let status = fold_with(dir, actors, header, events, venue_grid);
     let mine = status
         .history
         .iter()
@@ -220,12 +223,32 @@ pub fn record_event(
     Ok(status)
 }
 
+/// The grid a venue is in now, as indexed (what a hazard found there is worked on by).
+pub fn venue_grid(conn: &Connection, venue_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT grid_id FROM venues_idx WHERE id = ?1",
+            params![venue_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 pub fn index_venue(tx: &Connection, v: &Venue) -> Result<()> {
     tx.execute(
         "INSERT INTO venues_idx (id, name, address, village, grid_id, venue_types, archived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, village = excluded.village,
            grid_id = excluded.grid_id, venue_types = excluded.venue_types, archived = excluded.archived",
         params![v.id, v.name, v.address, v.village, v.grid_id, v.profile.venue_type.join(","), v.archived],
+    )?;
+    // A venue's file follows it to another grid: its inspections and hazards are listed there.
+    tx.execute(
+        "UPDATE hazards_idx SET grid_id = ?2, village = ?3 WHERE venue_id = ?1 AND grid_id != ?2",
+        params![v.id, v.grid_id, v.village],
+    )?;
+    tx.execute(
+        "UPDATE inspections_idx SET grid_id = ?2 WHERE venue_id = ?1 AND grid_id != ?2",
+        params![v.id, v.grid_id],
     )?;
     Ok(())
 }
@@ -266,6 +289,15 @@ pub fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
 }
 
 pub fn index_inspection(tx: &Connection, i: &Inspection) -> Result<()> {
+    // Listed where its venue is now (see `index_hazard`).
+    let grid: String = tx
+        .query_row(
+            "SELECT grid_id FROM venues_idx WHERE id = ?1",
+            params![i.header.venue_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| i.header.grid_id.clone());
     let h = &i.header;
     let (finished, failed, hazards) = match &i.finish {
         Some(f) => (
@@ -278,7 +310,7 @@ pub fn index_inspection(tx: &Connection, i: &Inspection) -> Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO inspections_idx (id, venue_id, venue_name, template_id, template_version, inspector, grid_id, started_ms, day, finished, failed, hazards)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![h.id, h.venue_id, h.venue_name, h.template_id, h.template_version, h.inspector, h.grid_id, h.started_ms, format_date(ms_to_date(h.started_ms)), finished, failed, hazards],
+        params![h.id, h.venue_id, h.venue_name, h.template_id, h.template_version, h.inspector, grid, h.started_ms, format_date(ms_to_date(h.started_ms)), finished, failed, hazards],
     )?;
     if finished {
         tx.execute(
@@ -291,6 +323,16 @@ pub fn index_inspection(tx: &Connection, i: &Inspection) -> Result<()> {
 
 pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Result<()> {
     let refused = s.history.iter().filter(|e| !e.applied).count();
+    // Listed where its venue is now (a venue moved to another grid takes its hazards along); the
+    // header keeps where it was found.
+    let (village, grid): (String, String) = tx
+        .query_row(
+            "SELECT village, grid_id FROM venues_idx WHERE id = ?1",
+            params![h.venue_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or_else(|| (h.village.clone(), h.grid_id.clone()));
     tx.execute(
         "INSERT OR REPLACE INTO hazards_idx (id, venue_id, venue_name, village, grid_id, inspection_id, item_id, domain, title_zh, title_en, severity, confirmation,
            state, is_open, awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of, refused_events, updated_ms)
@@ -299,8 +341,8 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
             h.id,
             h.venue_id,
             h.venue_name,
-            h.village,
-            h.grid_id,
+            village,
+            grid,
             h.inspection_id,
             h.item_id,
             h.domain,

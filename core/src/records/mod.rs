@@ -13,6 +13,7 @@ pub use hazard::{
 };
 
 mod chunks;
+pub mod venue_fields;
 
 pub use chunks::{CHUNK_CHANGE, CHUNK_COMPRESSED_CHANGE, CHUNK_DOCUMENT, check_chunks, untrusted};
 
@@ -27,7 +28,9 @@ use crate::eval::FieldValue;
 use crate::profile::VenueProfile;
 
 /// Schema version written into every document. Readers refuse documents from a newer schema.
-pub const SCHEMA: u64 = 1;
+/// The newest record layout this build reads and writes. 2: venue fields carry the stamp of their
+/// last edit (see [`venue_fields`]); a build that reads 1 refuses 2 politely ("update the app").
+pub const SCHEMA: u64 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -233,6 +236,10 @@ pub fn new_venue_doc(actor: &ActorId, venue: &Venue) -> Result<AutoCommit> {
             venue: venue.clone(),
         },
     )?;
+    // Made with the record, so every later edit stamps into the same map.
+    use automerge::transaction::Transactable;
+    doc.put_object(ROOT, "stamps", automerge::ObjType::Map)?;
+    doc.put_object(ROOT, "moves", automerge::ObjType::List)?;
     Ok(doc)
 }
 
@@ -280,15 +287,19 @@ fn read_fast<T: serde::de::DeserializeOwned>(doc: &AutoCommit, id: &str) -> Resu
     })
 }
 
+/// A venue with the later edit of every field kept (see [`venue_fields`]).
 pub fn read_venue(doc: &AutoCommit, id: &str) -> Result<Venue> {
-    expect_kind(doc, id, DocKind::Venue)?;
-    Ok(read_fast::<VenueRoot>(doc, id)?.venue)
+    Ok(read_venue_full(doc, id)?.0)
 }
 
-/// Writes only the fields that differ, so concurrent edits of different fields both survive.
-pub fn update_venue(doc: &mut AutoCommit, venue: &Venue) -> Result<()> {
-    reconcile_prop(doc, ROOT, "venue", venue)?;
-    Ok(())
+/// A venue, the conflicts still open on its fields, and its moves between grids.
+pub fn read_venue_full(
+    doc: &AutoCommit,
+    id: &str,
+) -> Result<(Venue, Vec<venue_fields::FieldConflict>)> {
+    expect_kind(doc, id, DocKind::Venue)?;
+    let base = read_fast::<VenueRoot>(doc, id)?.venue;
+    venue_fields::read_resolved(doc, base)
 }
 
 /// A public report to verify on site: a 12345 hotline or 随申拍 ticket, or one entered at the
@@ -489,20 +500,31 @@ mod tests {
         };
         let mut vdoc = new_venue_doc(&a, &venue).unwrap();
         let mut other = vdoc.fork().with_actor(ActorId::random());
-        update_venue(
+        let stamp = |ms| venue_fields::Stamp {
+            ms,
+            counter: 0,
+            by: "wang".into(),
+        };
+        venue_fields::write_edit(
             &mut vdoc,
+            &venue,
             &Venue {
                 name: "王记饭店".into(),
                 ..venue.clone()
             },
+            &stamp(1),
+            &[],
         )
         .unwrap();
-        update_venue(
+        venue_fields::write_edit(
             &mut other,
+            &venue,
             &Venue {
                 archived: true,
                 ..venue.clone()
             },
+            &stamp(2),
+            &[],
         )
         .unwrap();
         vdoc.merge(&mut other).unwrap();

@@ -266,9 +266,17 @@ impl Store {
         }
         // History is appended, never rewritten — not even by the relay.
         let empty = crate::directory::Directory::default();
+        let venue_grid = match kind {
+            DocKind::Hazard => match records::read_hazard(&doc, id) {
+                Ok((h, _)) => projection::venue_grid(tx, &h.venue_id)?,
+                Err(_) => None,
+            },
+            _ => None,
+        };
         let roster = crate::directory::DirectoryRoster {
             directory: self.directory.as_deref().unwrap_or(&empty),
             actors: &self.actors,
+            venue_grid: venue_grid.as_deref(),
         };
         let cx = crate::integrity::UpdateContext {
             roster: &roster,
@@ -288,8 +296,14 @@ impl Store {
             }
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(&doc, id)?;
-                let status =
-                    projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
+                let grid = projection::venue_grid(tx, &h.venue_id)?;
+                let status = projection::fold_with(
+                    self.directory.as_deref(),
+                    &self.actors,
+                    &h,
+                    &evs,
+                    grid.as_deref(),
+                );
                 Store::observe_hlc(tx, status.last_hlc, self.now())?;
                 projection::index_hazard(tx, &h, &status)?;
             }

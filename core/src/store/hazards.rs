@@ -47,7 +47,14 @@ impl Store {
         check_id("hazard", id)?;
         let (doc, _) = self.doc(id, DocKind::Hazard)?;
         let (header, evs) = records::read_hazard(&doc, id)?;
-        let status = projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+        let grid = projection::venue_grid(&self.conn, &header.venue_id)?;
+        let status = projection::fold_with(
+            self.directory.as_deref(),
+            &self.actors,
+            &header,
+            &evs,
+            grid.as_deref(),
+        );
         let overdue = status.is_overdue(self.today());
         Ok(HazardView {
             header,
@@ -108,6 +115,7 @@ impl Store {
             ev,
             self.directory.as_deref(),
             &self.actors,
+            projection::venue_grid(&tx, &header.venue_id)?.as_deref(),
         ) {
             Ok(s) => s,
             Err(e) => {

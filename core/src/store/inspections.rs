@@ -269,7 +269,7 @@ impl Store {
             Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
             let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
             let status =
-                projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs);
+                projection::fold_with(self.directory.as_deref(), &self.actors, &header, &evs, None);
             projection::index_hazard(&tx, &header, &status)?;
             hazard_ids.push(header.id.clone());
             hazards.push(projection::hazard_row(&header, &status, today_date));

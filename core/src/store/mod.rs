@@ -58,11 +58,12 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/tasks.sql")),
         // Schema 6: changes set aside (refused by the relay or refused from it), never lost.
         M::up(include_str!("../../sql/006_set_aside.sql")),
+        M::up(include_str!("../../sql/007_pending_drops.sql")),
     ])
 });
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 6;
+pub const STORE_SCHEMA: usize = 7;
 
 /// The phone store. One per phone; one writer connection.
 #[derive(Debug)]

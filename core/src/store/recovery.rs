@@ -210,6 +210,7 @@ impl Store {
                     fresh,
                     self.directory.as_deref(),
                     &self.actors,
+                    projection::venue_grid(tx, &header.venue_id)?.as_deref(),
                 );
                 base = with_actor;
             }
@@ -253,8 +254,14 @@ impl Store {
             }
             DocKind::Hazard => {
                 let (h, evs) = records::read_hazard(doc, id)?;
-                let status =
-                    projection::fold_with(self.directory.as_deref(), &self.actors, &h, &evs);
+                let grid = projection::venue_grid(tx, &h.venue_id)?;
+                let status = projection::fold_with(
+                    self.directory.as_deref(),
+                    &self.actors,
+                    &h,
+                    &evs,
+                    grid.as_deref(),
+                );
                 projection::index_hazard(tx, &h, &status)
             }
             DocKind::Task => projection::index_task(tx, &records::read_task(doc, id)?),

@@ -77,7 +77,9 @@ impl Store {
                 doc_id: id.clone(),
                 kind: kind.clone(),
                 changes,
-                heads: vec![],
+                // What this phone's changes lead to: the relay acknowledges these for a record
+                // leaving the phone's scope, whose other changes the phone will never pull.
+                heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
             });
         }
         let cursor: u64 = self
@@ -162,7 +164,11 @@ impl Store {
             }
         }
         let mut pulled = 0;
-        for d in &resp.pull {
+        // Venues first: a hazard's events are judged where its venue is now (a venue moved in the
+        // same pull takes its hazards along).
+        let mut pull: Vec<&sync::DocChanges> = resp.pull.iter().collect();
+        pull.sort_by_key(|d| d.kind != "venue");
+        for d in pull {
             check_id("record", &d.doc_id)?;
             let changes = d
                 .changes
@@ -197,6 +203,16 @@ impl Store {
             )?;
             pulled += 1;
         }
+        // Records whose venue moved to another grid: dropped now, or once this phone's own
+        // changes to them are sent (nothing unsynced is lost).
+        for id in &resp.dropped {
+            check_id("record", id)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO pending_drops (doc_id) VALUES (?1)",
+                params![id],
+            )?;
+        }
+        Store::drop_clean(&tx)?;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync_cursor', ?1)",
             params![resp.cursor.to_string()],
@@ -277,5 +293,33 @@ impl Store {
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0),
         })
+    }
+
+    /// Drops the records waiting to leave that have nothing of this phone's left to send: the
+    /// document, its chunks and its rows in the lists.
+    fn drop_clean(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT p.doc_id FROM pending_drops p LEFT JOIN docs d ON d.id = p.doc_id
+                 WHERE d.id IS NULL OR d.dirty = 0",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            for sql in [
+                "DELETE FROM doc_chunks WHERE doc_id = ?1",
+                "DELETE FROM docs WHERE id = ?1",
+                "DELETE FROM venues_idx WHERE id = ?1",
+                "DELETE FROM inspections_idx WHERE id = ?1",
+                "DELETE FROM hazard_depts WHERE hazard_id = ?1",
+                "DELETE FROM hazards_idx WHERE id = ?1",
+                "DELETE FROM tasks_idx WHERE id = ?1",
+                "DELETE FROM pending_drops WHERE doc_id = ?1",
+            ] {
+                tx.execute(sql, params![id])?;
+            }
+        }
+        Ok(())
     }
 }

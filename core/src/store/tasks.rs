@@ -167,7 +167,7 @@ impl Store {
             let mut hdoc = records::new_hazard_doc(&actor, &header, &reg)?;
             Store::insert_doc(&tx, &header.id, DocKind::Hazard, &mut hdoc)?;
             let (_, evs) = records::read_hazard(&hdoc, &header.id)?;
-            let status = projection::fold_with(Some(&dir), &self.actors, &header, &evs);
+            let status = projection::fold_with(Some(&dir), &self.actors, &header, &evs, None);
             projection::index_hazard(&tx, &header, &status)?;
             hazard_id = Some(header.id.clone());
         }

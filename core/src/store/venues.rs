@@ -104,8 +104,9 @@ impl Store {
         let (user, actor) = self.act_as(as_user)?;
         let dir = self.directory()?;
         let (doc, since) = self.doc(id, DocKind::Venue)?;
-        let mut doc = doc.with_actor(actor);
+        let doc = doc.with_actor(actor);
         let mut v = records::read_venue(&doc, id)?;
+        let before = v.clone();
         self.check_venue_scope(&user, &v)?;
         policy::check_edit_venue(&user).map_err(Error::Forbidden)?;
         if let Some(n) = e.name {
@@ -121,7 +122,9 @@ impl Store {
             let grid = dir
                 .grid(&g)
                 .ok_or_else(|| Error::invalid(format!("unknown grid {g:?}")))?;
-            Store::check_grid_scope(&user, &grid.id)?;
+            if grid.id != v.grid_id {
+                policy::check_move_venue(&user, &v.grid_id).map_err(Error::Forbidden)?;
+            }
             v.grid_id = grid.id.clone();
             v.village = grid.village.clone();
         }
@@ -136,12 +139,79 @@ impl Store {
             v.archived = a;
         }
         crate::limits::check_all(&serde_json::to_value(&v)?)?;
-        records::update_venue(&mut doc, &v)?;
-        let tx = self.conn.transaction()?;
-        Store::save_doc(&tx, id, &mut doc, &since)?;
-        projection::index_venue(&tx, &v)?;
-        tx.commit()?;
+        self.write_venue(id, doc, since, &before, &v, &user.id, &[])?;
         Ok(v)
+    }
+
+    /// Resolves a field two people set concurrently: `value` is kept (one of the values shown,
+    /// or a new one), stamped now by `as_user`, and the conflict is gone on every replica.
+    pub fn resolve_venue_field(
+        &mut self,
+        as_user: &str,
+        id: &str,
+        field: &str,
+        value: serde_json::Value,
+    ) -> Result<Venue> {
+        check_id("venue", id)?;
+        let (user, actor) = self.act_as(as_user)?;
+        let (doc, since) = self.doc(id, DocKind::Venue)?;
+        let doc = doc.with_actor(actor);
+        let before = records::read_venue(&doc, id)?;
+        self.check_venue_scope(&user, &before)?;
+        policy::check_edit_venue(&user).map_err(Error::Forbidden)?;
+        let after = records::venue_fields::set_field(&before, field, value)?;
+        self.write_venue(
+            id,
+            doc,
+            since,
+            &before,
+            &after,
+            &user.id,
+            &[field.to_owned()],
+        )?;
+        Ok(after)
+    }
+
+    /// The conflicts still open on a venue's fields (the kept value and the others, with who
+    /// set them and when), and its moves between grids.
+    pub fn venue_conflicts(
+        &self,
+        id: &str,
+    ) -> Result<(
+        Vec<records::venue_fields::FieldConflict>,
+        Vec<records::venue_fields::VenueMove>,
+    )> {
+        check_id("venue", id)?;
+        let (doc, _) = self.doc(id, DocKind::Venue)?;
+        let (_, conflicts) = records::read_venue_full(&doc, id)?;
+        Ok((conflicts, records::venue_fields::moves(&doc)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_venue(
+        &mut self,
+        id: &str,
+        mut doc: automerge::AutoCommit,
+        since: Vec<automerge::ChangeHash>,
+        before: &Venue,
+        after: &Venue,
+        by: &str,
+        resolve: &[String],
+    ) -> Result<()> {
+        let wall = self.now();
+        let tx = self.conn.transaction()?;
+        let hlc = Store::next_hlc(&tx, wall)?;
+        let stamp = records::venue_fields::Stamp {
+            ms: hlc.ms,
+            counter: hlc.counter,
+            by: by.to_owned(),
+        };
+        records::venue_fields::write_edit(&mut doc, before, after, &stamp, resolve)?;
+        Store::save_doc(&tx, id, &mut doc, &since)?;
+        let (merged, _) = records::read_venue_full(&doc, id)?;
+        projection::index_venue(&tx, &merged)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn venue(&self, id: &str) -> Result<Venue> {

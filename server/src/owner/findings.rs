@@ -239,6 +239,7 @@ impl RelayStore {
                 &self.actors,
                 &header,
                 &evs,
+                None,
             );
             if status.state.as_str() == "draft" {
                 let why = status

@@ -196,8 +196,7 @@ impl RelayStore {
             let Record::Hazard(h, evs) = &loaded.place.record else {
                 continue;
             };
-            let status =
-                gridsafe_core::projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
+            let status = self.fold_hazard(h, evs)?;
             let reports = self.owner_reports(&id)?;
             hazards.push(OwnerHazard {
                 id: h.id.clone(),

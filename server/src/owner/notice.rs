@@ -43,10 +43,7 @@ impl RelayStore {
             if let Some(l) = self.load(&id)?
                 && let Record::Hazard(h, evs) = &l.place.record
             {
-                hazards.push((
-                    (**h).clone(),
-                    gridsafe_core::projection::fold_with(self.dir.as_ref(), &self.actors, h, evs),
-                ));
+                hazards.push(((**h).clone(), self.fold_hazard(h, evs)?));
             }
         }
         let depts = hazards.iter().map(|(h, _)| h.lead_depts.as_slice());

@@ -183,9 +183,14 @@ impl RelayStore {
         before: Option<&Loaded>,
         cx: &Context,
     ) -> std::result::Result<(), gridsafe_core::error::Refusal> {
+        let venue_grid = match &p.loaded.place.record {
+            Record::Hazard(h, _) => cx.venues.get(&h.venue_id).map(|v| v.grid_id.clone()),
+            _ => None,
+        };
         let roster = gridsafe_core::directory::DirectoryRoster {
             directory: &cx.directory,
             actors: &self.actors,
+            venue_grid: venue_grid.as_deref(),
         };
         let changes: Vec<automerge::Change> = p
             .changes
@@ -223,6 +228,27 @@ impl RelayStore {
         }
         Ok(())
     }
+}
+
+/// The venue as the pushing phone had it: the pushed changes' dependencies outside the push.
+fn base_venue(p: &Prepared) -> Option<gridsafe_core::records::Venue> {
+    let changes: Vec<automerge::Change> = p
+        .changes
+        .iter()
+        .filter_map(|(_, raw)| automerge::Change::from_bytes(raw.clone()).ok())
+        .collect();
+    let pushed: std::collections::HashSet<automerge::ChangeHash> =
+        changes.iter().map(|c| c.hash()).collect();
+    let mut base: Vec<automerge::ChangeHash> = changes
+        .iter()
+        .flat_map(|c| c.deps().iter().copied())
+        .filter(|d| !pushed.contains(d))
+        .collect();
+    base.sort();
+    base.dedup();
+    let mut doc = p.loaded.doc.clone();
+    let past = doc.fork_at(&base).ok()?;
+    gridsafe_core::records::read_venue(&past, &p.doc_id).ok()
 }
 
 fn marks(n: usize) -> String {
@@ -292,7 +318,27 @@ pub fn authorize(
             ungranted: vec![],
         },
     };
-    if let Some(b) = before {
+    // An edit written offline before the venue moved away: judged where its author stood (the
+    // venue as the author's phone had it), as long as it does not move the venue itself.
+    let written_in_scope = match (&place.record, before) {
+        (Record::Venue(now), Some(b)) => match (&b.place.record, base_venue(p)) {
+            (Record::Venue(was), Some(base)) => {
+                now.grid_id == was.grid_id
+                    && base.grid_id != was.grid_id
+                    && policy::may_write_record(
+                        user,
+                        place.kind,
+                        &base.grid_id,
+                        &depts_at(&base.id),
+                    )
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if let Some(b) = before
+        && !written_in_scope
+    {
         // Where the record was: a venue moving to another grid must have been the mover's too.
         let was = match &b.place.record {
             Record::Venue(v) => (v.grid_id.clone(), depts_at(&v.id)),
@@ -305,7 +351,21 @@ pub fn authorize(
             )));
         }
     }
-    if !policy::may_write_record(user, place.kind, &scope.grid, &scope.depts) {
+    // A move: only the grid worker of the grid it leaves or the town office (a worker hands a
+    // venue to a neighbour whose grid is not theirs).
+    let moved_from = match (&place.record, before.map(|b| &b.place.record)) {
+        (Record::Venue(now), Some(Record::Venue(was))) if now.grid_id != was.grid_id => {
+            Some(was.grid_id.clone())
+        }
+        _ => None,
+    };
+    if let Some(from) = &moved_from {
+        policy::check_move_venue(user, from).map_err(forbidden)?;
+    }
+    if !written_in_scope
+        && moved_from.is_none()
+        && !policy::may_write_record(user, place.kind, &scope.grid, &scope.depts)
+    {
         return Err(forbidden(format!(
             "record {id} ({}) is outside {}'s scope",
             scope.grid, user.id

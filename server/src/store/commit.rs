@@ -349,7 +349,8 @@ impl RelayStore {
             let sc = &p.scope;
             db.exec(
                 "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, venue_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms, venue_id = excluded.venue_id",
+                 ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads, updated_ms = excluded.updated_ms, venue_id = excluded.venue_id,
+                     scoped_seq = CASE WHEN docs.grid_id != excluded.grid_id THEN (SELECT coalesce(max(seq), 0) FROM changes) ELSE docs.scoped_seq END",
                 vals![&p.doc_id, pl.kind.as_str(), &sc.grid, depts_text(&sc.depts), &p.loaded.heads, now, &sc.venue_id],
             )?;
             for sha in &pl.photos {
@@ -415,7 +416,8 @@ impl RelayStore {
             "INSERT INTO docs (id, kind, grid_id, depts, heads, updated_ms, since_snapshot, venue_id)
              SELECT i, k, g, dp, hd, ?6, n, v FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?7::bigint[], ?8::text[]) AS t(i, k, g, dp, hd, n, v)
              ON CONFLICT (id) DO UPDATE SET grid_id = excluded.grid_id, depts = excluded.depts, heads = excluded.heads,
-                 updated_ms = excluded.updated_ms, since_snapshot = docs.since_snapshot + excluded.since_snapshot, venue_id = excluded.venue_id
+                 updated_ms = excluded.updated_ms, since_snapshot = docs.since_snapshot + excluded.since_snapshot, venue_id = excluded.venue_id,
+                 scoped_seq = CASE WHEN docs.grid_id != excluded.grid_id THEN (SELECT coalesce(max(seq), 0) FROM changes) ELSE docs.scoped_seq END
              RETURNING id, since_snapshot",
             &[Val::Texts(ids), Val::Texts(kinds), Val::Texts(grids), Val::Texts(depts), Val::Texts(heads), Val::Int(now), Val::Ints(counts), Val::Texts(venues)],
         )?;
@@ -445,7 +447,7 @@ impl RelayStore {
             directory,
             templates,
         } = self.commit(device, req, checked)?;
-        let (pull, cursor, more, actors) = pull(&mut self.db(), device, req.cursor)?;
+        let (pull, cursor, more, actors, dropped) = pull(&mut self.db(), device, req.cursor)?;
         Ok(SyncResponse {
             protocol: PROTOCOL,
             accepted,
@@ -457,6 +459,7 @@ impl RelayStore {
             templates,
             actors,
             server_ms: now_ms(),
+            dropped,
         })
     }
 }

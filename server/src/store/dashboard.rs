@@ -173,13 +173,14 @@ impl RelayStore {
         let Record::Hazard(h, evs) = &loaded.place.record else {
             return Err(RelayError::NotFound(format!("hazard {id}")));
         };
-        if !policy::hazard_in_scope(user, &h.grid_id, &h.lead_depts) {
+        let status = self.fold_hazard(h, evs)?;
+        let here = status.venue_grid.as_deref().unwrap_or(&h.grid_id);
+        if !policy::hazard_in_scope(user, here, &h.lead_depts) {
             return Err(RelayError::Forbidden(format!(
                 "hazard {id} is outside {}'s scope",
                 user.id
             )));
         }
-        let status = projection::fold_with(self.dir.as_ref(), &self.actors, h, evs);
         Ok(((**h).clone(), status))
     }
 
@@ -402,7 +403,9 @@ impl RelayStore {
         let Record::Hazard(header, events) = &loaded.place.record else {
             return Err(RelayError::NotFound(format!("hazard {hazard_id}")));
         };
-        if !policy::may_write_record(user, DocKind::Hazard, &header.grid_id, &header.lead_depts) {
+        let grid = self.venue_grid(&header.venue_id)?;
+        let here = grid.as_deref().unwrap_or(&header.grid_id);
+        if !policy::may_write_record(user, DocKind::Hazard, here, &header.lead_depts) {
             return Err(RelayError::Forbidden(format!(
                 "hazard {hazard_id} is outside {}'s scope",
                 user.id
@@ -411,7 +414,7 @@ impl RelayStore {
         let actor = dashboard_actor(&device)?;
         let mut doc = loaded.doc.clone().with_actor(actor);
         let before = doc.get_heads();
-        let last = projection::fold_with(self.dir.as_ref(), &self.actors, header, events).last_hlc;
+        let last = self.fold_hazard(header, events)?.last_hlc;
         let mut ev = gridsafe_core::lifecycle::event(
             gridsafe_core::store::new_id(),
             kind,
@@ -429,6 +432,7 @@ impl RelayStore {
             ev,
             self.dir.as_ref(),
             &self.actors,
+            grid.as_deref(),
         )
         .map_err(|e| match e {
             gridsafe_core::Error::Refused(r) => RelayError::Refused(format!("{} / {}", r.zh, r.en)),

@@ -15,6 +15,7 @@ mod pull;
 mod review;
 mod scope;
 mod sessions;
+mod venues;
 
 pub use crate::error::{RelayError, Result};
 
@@ -74,6 +75,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/012_audit.sql")),
         M::up(include_str!("../../sql/013_docs_venue.sql")),
         M::up(include_str!("../../sql/014_refused_changes.sql")),
+        M::up(include_str!("../../sql/015_scoped_seq.sql")),
     ])
 });
 

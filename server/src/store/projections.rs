@@ -22,7 +22,8 @@ pub(super) fn project(
         Record::Inspection(i) => projection::index_inspection(conn, i)?,
         Record::Task(t) => projection::index_task(conn, t)?,
         Record::Hazard(h, evs) => {
-            let status = projection::fold_with(dir, actors, h, evs);
+            let grid = projection::venue_grid(conn, &h.venue_id)?;
+            let status = projection::fold_with(dir, actors, h, evs, grid.as_deref());
             projection::index_hazard(conn, h, &status)?;
             index_facts(conn, h, &status)?;
         }

@@ -27,9 +27,15 @@ pub fn refuse_admin(device: &Device) -> Result<()> {
     policy::check(&device.user, Capability::SyncRecords).map_err(RelayError::Forbidden)
 }
 
-/// What a pull returns: the records' changes, the next cursor, whether more wait, and the
-/// actor → user table.
-pub type Pulled = (Vec<DocChanges>, u64, bool, Vec<(String, String)>);
+/// What a pull returns: the records' changes, the next cursor, whether more wait, the actor →
+/// user table, and the records that left the device's scope (their venue moved away).
+pub type Pulled = (
+    Vec<DocChanges>,
+    u64,
+    bool,
+    Vec<(String, String)>,
+    Vec<String>,
+);
 
 /// Phase 4: every change in the user's scope after `cursor` that another device wrote, up to
 /// [`PULL_BYTES`], read in one snapshot.
@@ -63,7 +69,7 @@ pub(super) fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Res
          WHERE c.seq > ?1 AND c.device_id != ?2 AND {clause} ORDER BY c.seq"
     );
     let mut params: Vec<crate::db::Val> = vec![(cursor as i64).into(), device.id.clone().into()];
-    params.extend(args.into_iter().map(crate::db::Val::from));
+    params.extend(args.iter().cloned().map(crate::db::Val::from));
     // Bounded by bytes: rows past the limit are not read (the phone asks again).
     let limit = format!("{sql} LIMIT {}", PULL_ROWS);
     let rows = db.query(&limit, &params)?;
@@ -106,12 +112,57 @@ pub(super) fn pull_in_snapshot(db: &mut Db, device: &Device, cursor: u64) -> Res
             .flatten();
         last = last.max(max.unwrap_or(0) as u64);
     }
+    // Records that came into this device's scope after its cursor (their venue moved here): the
+    // whole history, which the phone has no base for otherwise; and those that left it.
+    let mut scope_params: Vec<crate::db::Val> =
+        vec![(cursor as i64).into(), device.id.clone().into()];
+    scope_params.extend(args.iter().cloned().map(crate::db::Val::from));
+    let arrived = db.query(
+        &format!(
+            "SELECT d.id, d.kind, d.heads FROM docs d WHERE d.scoped_seq > ?1 AND d.id != ?2 AND {clause}"
+        ),
+        &scope_params,
+    )?;
+    for r in &arrived {
+        let doc_id = r.text(0)?;
+        let changes = db
+            .query(
+                "SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq",
+                crate::vals![&doc_id],
+            )?
+            .iter()
+            .map(|c| c.blob(0).map(ByteBuf::from))
+            .collect::<Result<Vec<_>>>()?;
+        let whole = DocChanges {
+            doc_id: doc_id.clone(),
+            kind: r.text(1)?,
+            changes,
+            heads: split_list(&r.text(2)?),
+        };
+        match index.get(&doc_id) {
+            Some(&n) => out[n] = whole,
+            None => {
+                index.insert(doc_id, out.len());
+                out.push(whole);
+            }
+        }
+    }
+    let dropped = db
+        .query(
+            &format!(
+                "SELECT d.id FROM docs d WHERE d.scoped_seq > ?1 AND d.id != ?2 AND NOT ({clause})"
+            ),
+            &scope_params,
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>>>()?;
     let actors = db
         .query("SELECT actor, user_id FROM actors ORDER BY actor", &[])?
         .iter()
         .map(|r| Ok((r.text(0)?, r.text(1)?)))
         .collect::<Result<_>>()?;
-    Ok((out, last, more, actors))
+    Ok((out, last, more, actors, dropped))
 }
 
 /// Read-only connections beside the writer: local SQLite ones for the dashboard's projection

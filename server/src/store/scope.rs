@@ -27,8 +27,10 @@ impl RelayStore {
         }
         let mut db = self.db();
         for (venue, grid) in moved {
+            // Moved records reach the new grid's phones whole, and leave the old grid's.
             db.exec(
-                "UPDATE docs SET grid_id = ?2 WHERE venue_id = ?1 AND kind != 'venue' AND grid_id != ?2",
+                "UPDATE docs SET grid_id = ?2, scoped_seq = (SELECT coalesce(max(seq), 0) FROM changes)
+                 WHERE venue_id = ?1 AND kind != 'venue' AND grid_id != ?2",
                 vals![venue, grid],
             )?;
         }

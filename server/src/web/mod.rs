@@ -43,6 +43,7 @@ mod batch;
 mod intake;
 mod owner;
 mod report;
+mod venue;
 
 const COOKIE: &str = "gs_session";
 const LANG_COOKIE: &str = "gs_lang";
@@ -178,6 +179,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/cutoff", post(admin::set_cutoff))
         .route("/admin/combined-alert", post(admin::set_combined_alert))
         .route("/venues/{id}/notice", get(owner::notice))
+        .route("/venues/{id}", get(venue::venue))
+        .route("/venues/{id}/resolve", post(venue::resolve))
+        .route("/venues/{id}/move", post(venue::move_venue))
         .route("/venues/{id}/owner-links/revoke", post(owner::revoke_links))
         .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))
         .route("/intake", get(intake::page))

@@ -188,10 +188,16 @@ pub fn run(n: usize) {
                         .map(|b| automerge::Change::from_bytes(b.clone()).expect("change")),
                 )
                 .expect("apply");
-                let mut v = records::read_venue(&doc, id).expect("venue");
+                let v = records::read_venue(&doc, id).expect("venue");
                 let before = doc.get_heads();
-                v.address = format!("{} (复查)", v.address);
-                records::update_venue(&mut doc, &v).expect("edit");
+                let mut after = v.clone();
+                after.address = format!("{} (复查)", v.address);
+                let stamp = records::venue_fields::Stamp {
+                    ms: gridsafe_core::clock::now_ms(),
+                    counter: 0,
+                    by: v.created_by.clone(),
+                };
+                records::venue_fields::write_edit(&mut doc, &v, &after, &stamp, &[]).expect("edit");
                 let changes = doc
                     .get_changes(&before)
                     .into_iter()

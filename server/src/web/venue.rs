@@ -1,0 +1,211 @@
+//! A venue's page at the office: its fields as kept on every phone, the conflicts two people's
+//! concurrent edits left (who set what, when, and which was kept), resolving one, and the
+//! venue's moves between grids.
+
+use super::*;
+use crate::AppState;
+use crate::error::RelayError;
+use askama::Template;
+use axum::extract::{Form, Path as AxPath, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use gridsafe_core::records::venue_fields;
+use serde::Deserialize;
+use session::SignedIn;
+
+/// One value of a field in conflict, as the page shows it.
+pub(crate) struct VersionView {
+    value: String,
+    /// The value as the resolve form sends it back (JSON).
+    raw: String,
+    by: String,
+    at: String,
+    kept: bool,
+}
+
+pub(crate) struct ConflictView {
+    field: String,
+    label: String,
+    versions: Vec<VersionView>,
+}
+
+#[derive(Template)]
+#[template(path = "venue.html")]
+pub(crate) struct VenuePage {
+    c: Chrome,
+    id: String,
+    name: String,
+    fields: Vec<(String, String)>,
+    conflicts: Vec<ConflictView>,
+    moves: Vec<String>,
+    can_resolve: bool,
+    /// Grids the venue may move to (label, id), when this user may move it.
+    move_to: Vec<(String, String)>,
+}
+
+pub(crate) async fn venue(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    let u = user.clone();
+    let (v, conflicts, moves, dir) = s
+        .with_reader(move |st| {
+            let (v, c, m) = st.venue_view(&u, &id)?;
+            Ok((v, c, m, st.directory().cloned().unwrap_or_default()))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let c = Chrome::new(&user, &csrf);
+    let name_of = |uid: &str| {
+        dir.user(uid)
+            .map_or_else(|| uid.to_owned(), |u| u.name.clone())
+    };
+    let grid_of = |g: &str| {
+        dir.grid(g)
+            .map_or_else(|| g.to_owned(), |g| g.name_zh.clone())
+    };
+    let village_of = |code: &str| {
+        dir.villages
+            .iter()
+            .find(|x| x.code == code)
+            .map_or_else(|| code.to_owned(), |x| x.name_zh.clone())
+    };
+    let fields = venue_fields::fields(&v)
+        .into_iter()
+        .map(|(path, value)| {
+            let (zh, en) = venue_fields::label(&path);
+            let shown = if path == "grid_id" {
+                value.as_str().map_or_else(|| "—".into(), grid_of)
+            } else if path == "village" {
+                value.as_str().map_or_else(|| "—".into(), village_of)
+            } else {
+                venue_fields::display(&value)
+            };
+            (c.t(zh, en).to_owned(), shown)
+        })
+        .collect();
+    let conflicts = conflicts
+        .into_iter()
+        .map(|f| {
+            let (zh, en) = venue_fields::label(&f.field);
+            let version = |v: &venue_fields::FieldVersion, kept: bool| VersionView {
+                value: venue_fields::display(&v.value),
+                raw: v.value.to_string(),
+                by: name_of(&v.by),
+                at: gridsafe_core::clock::ms_to_minute(v.ms),
+                kept,
+            };
+            let mut versions = vec![version(&f.kept, true)];
+            versions.extend(f.others.iter().map(|o| version(o, false)));
+            ConflictView {
+                field: f.field.clone(),
+                label: c.t(zh, en).to_owned(),
+                versions,
+            }
+        })
+        .collect();
+    let moves = moves
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} {} → {}",
+                gridsafe_core::clock::ms_to_minute(m.ms),
+                name_of(&m.by),
+                grid_of(&m.from_grid),
+                grid_of(&m.to_grid)
+            )
+        })
+        .collect();
+    let can_resolve = gridsafe_core::policy::check_edit_venue(&user).is_ok();
+    let move_to = if gridsafe_core::policy::check_move_venue(&user, &v.grid_id).is_ok() {
+        dir.grids
+            .iter()
+            .filter(|g| g.id != v.grid_id)
+            .map(|g| {
+                (
+                    format!("{} {}", village_of(&g.village), g.name_zh),
+                    g.id.clone(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(html(VenuePage {
+        c,
+        id: v.id.clone(),
+        name: v.name.clone(),
+        fields,
+        conflicts,
+        moves,
+        can_resolve,
+        move_to,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ResolveForm {
+    #[serde(default)]
+    csrf: String,
+    field: String,
+    /// The chosen value as JSON (one of the versions shown).
+    #[serde(default)]
+    value: String,
+    /// A value typed in again instead (wins over the choice when not empty).
+    #[serde(default)]
+    other: String,
+}
+
+/// Keeps the chosen value of a field in conflict; the conflict is gone on every replica.
+pub(crate) async fn resolve(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+    Form(f): Form<ResolveForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    let value: serde_json::Value = if f.other.trim().is_empty() {
+        serde_json::from_str(&f.value).map_err(|_| {
+            RelayError::BadRequest(
+                "请从列出的取值中选择一个，或填写新的取值 / choose one of the values shown or enter a new one"
+                    .into(),
+            )
+        })?
+    } else {
+        serde_json::Value::String(f.other.trim().to_owned())
+    };
+    let target = format!("/venues/{id}");
+    s.with_store(move |st| {
+        st.web_edit_venue_field(&user, &id, &f.field, value)?;
+        st.audit(&user.id, "venue.resolve", &id, &f.field)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    grid: String,
+}
+
+/// Moves the venue to another grid: its inspections and hazards follow it, the new grid's phones
+/// receive them whole and the old grid's drop them once they have synced.
+pub(crate) async fn move_venue(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    let target = format!("/venues/{id}#moves");
+    s.with_store(move |st| {
+        st.web_edit_venue_field(&user, &id, "grid_id", f.grid.clone().into())?;
+        st.audit(&user.id, "venue.move", &id, &f.grid)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    Ok(Redirect::to(&target).into_response())
+}

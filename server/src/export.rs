@@ -44,6 +44,36 @@ pub fn xlsx_text(
     Ok(())
 }
 
+/// Writes a date into an XLSX cell as a real date (Shanghai calendar day).
+pub fn xlsx_date(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    d: time::Date,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day())?;
+    ws.write_datetime_with_format(row, col, &dt, format)?;
+    Ok(())
+}
+
+/// Writes a time (ms since the epoch) into an XLSX cell as a real date-time in Shanghai time.
+pub fn xlsx_minute(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    ms: i64,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8));
+    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day())?
+        .and_hms(u16::from(t.hour()), t.minute(), 0)?;
+    ws.write_datetime_with_format(row, col, &dt, format)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

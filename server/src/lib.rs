@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/blobs/{sha}/status", get(api::blob_status))
         .route("/v1/owner-key", get(api::owner_key))
-        .merge(web::routes())
+        .merge(web::routes(state.clone()))
         .with_state(state)
 }
 

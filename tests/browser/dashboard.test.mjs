@@ -134,7 +134,7 @@ test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees
   // The English toggle keeps the page.
   await page.click('#lang-toggle');
   await page.waitForURL(`${base}/hazards/${target.id}`);
-  assert.equal((await page.textContent('#state')).trim(), 'closed');
+  assert.equal((await page.textContent('#state')).trim(), 'Closed');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await shot(page, '05-hazard-english');
   await page.context().close();
@@ -148,12 +148,12 @@ test('the downloaded workbooks hold the numbers the relay holds', async () => {
   const ledgerFile = join(artifacts, 'hazards.xlsx');
   await ledger.saveAs(ledgerFile);
   const rows = JSON.parse(run('xlsx-dump', [ledgerFile]))['隐患台账'];
-  assert.equal(rows[0][0], '隐患编号');
+  assert.equal(rows[0][0], '隐患');
   assert.equal(rows.length - 1, count, 'one row per hazard on the ledger');
   const byState = JSON.parse(run('gridsafe-server', ['admin', '--data', data, 'hazards', '--json']));
   const relayTotal = byState.reduce((n, r) => n + r.count, 0);
   assert.equal(rows.length - 1, relayTotal, 'the relay\'s own count');
-  const closedInSheet = rows.slice(1).filter((r) => r[8] === 'closed').length;
+  const closedInSheet = rows.slice(1).filter((r) => r[6] === '已销号').length;
   const closedOnRelay = byState.filter((r) => r.state === 'closed').reduce((n, r) => n + r.count, 0);
   assert.equal(closedInSheet, closedOnRelay);
 

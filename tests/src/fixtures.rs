@@ -33,12 +33,22 @@ pub fn directory() -> Directory {
 /// A grid worker's visit: a venue, an e-bike inspection finding a flying lead and its before
 /// photo (three records, one photo). Returns the hazard's id.
 pub fn flying_lead_visit(s: &mut gridsafe_core::Store, user: &str, grid: &str, n: usize) -> String {
+    flying_lead_visit_at(s, user, grid, &format!("{user}-店{n}"))
+}
+
+/// [`flying_lead_visit`] at a venue of this name.
+pub fn flying_lead_visit_at(
+    s: &mut gridsafe_core::Store,
+    user: &str,
+    grid: &str,
+    name: &str,
+) -> String {
     use gridsafe_core::store::{NewPhoto, NewVenue};
     let v = s
         .add_venue(
             user,
             NewVenue {
-                name: format!("{user}-店{n}"),
+                name: name.into(),
                 grid_id: grid.into(),
                 profile: restaurant_profile(),
                 ..Default::default()

@@ -1051,7 +1051,7 @@ fn admin_review_and_sign_in_actions_land_in_an_append_only_audit_log() {
     let (status, page, _) = office.get("/audit");
     assert_eq!(status, 200);
     assert!(
-        page.contains("hazard.close") && page.contains("哈希链完整"),
+        page.contains("审核销号") && page.contains("哈希链完整"),
         "{page}"
     );
     let mut w = Browser::new(&relay.url);
@@ -1251,7 +1251,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
         "{overview}"
     );
     assert!(
-        overview.contains(r#"<td>和平村 (heping)</td><td class="n">1</td><td class="n">1</td><td class="n">100%</td><td class="n">1</td>"#),
+        overview.contains(r#"<td>和平村</td><td class="n">1</td><td class="n">1</td><td class="n">100%</td><td class="n">1</td>"#),
         "{overview}"
     );
     assert!(
@@ -1292,7 +1292,7 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     let (status, detail, _) = b.get(&format!("/hazards/{hazard}"));
     assert_eq!(status, 200);
     assert!(
-        detail.contains("处置记录") && detail.contains("register") && detail.contains("已生效"),
+        detail.contains("处置记录") && detail.contains("上账登记") && detail.contains("已生效"),
         "{detail}"
     );
     // CSV with Chinese headers and a BOM.
@@ -1306,7 +1306,9 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
             .starts_with("text/csv")
     );
     assert!(
-        csv.starts_with('\u{feff}') && csv.contains("隐患编号,隐患,场所") && csv.contains(&hazard),
+        csv.starts_with('\u{feff}')
+            && csv.contains("隐患,场所,村居,网格")
+            && csv.contains(",和平村,和平村第1网格,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 2);
@@ -1327,6 +1329,26 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
             .limit(64 << 20)
             .read_to_vec()
             .unwrap();
+        // A workbook people can use: the header frozen, a filter on it, columns sized.
+        let sheet_xml = {
+            use std::io::Read as _;
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+            let mut xml = String::new();
+            z.by_name("xl/worksheets/sheet1.xml")
+                .unwrap()
+                .read_to_string(&mut xml)
+                .unwrap();
+            xml
+        };
+        assert!(
+            sheet_xml.contains(r#"ySplit="1""#),
+            "frozen header: {sheet_xml}"
+        );
+        assert!(
+            sheet_xml.contains("<autoFilter ref=\"A1:L"),
+            "filter: {sheet_xml}"
+        );
+        assert!(sheet_xml.contains("<col ") && sheet_xml.contains("customWidth=\"1\""));
         let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
         let sheet = wb.worksheet_range("隐患台账").unwrap();
         let rows: Vec<Vec<String>> = sheet
@@ -1338,9 +1360,17 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
             2,
             "header + the one hazard, as the ledger counts: {rows:?}"
         );
-        assert_eq!(rows[0][0], "隐患编号");
-        assert_eq!(rows[1][0], hazard);
-        assert_eq!(rows[1][3], "heping");
+        assert_eq!(rows[0][0], "隐患");
+        assert_eq!(rows[1][2], "和平村");
+        // Deadlines and times are date cells, not text.
+        let row = sheet.rows().nth(1).unwrap();
+        for col in [7, 11] {
+            assert!(
+                matches!(row[col], calamine::Data::DateTime(_)),
+                "column {col}: {:?}",
+                row[col]
+            );
+        }
     }
     // Bad ids and unknown hazards: clear pages.
     assert_eq!(b.get("/hazards/../../relay.sqlite").0, 404);
@@ -1404,9 +1434,10 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", "correct horse"), 303);
     let (_, page, _) = admin.get("/devices");
-    let at = page.find("li.sqlite<br><span class=\"muted\">").unwrap()
-        + "li.sqlite<br><span class=\"muted\">".len();
-    let li_device = page[at..at + 32].to_owned();
+    // The device's id is in its revoke form only (people read the phone's name).
+    let row = &page[page.find("li.sqlite</td>").unwrap()..];
+    let at = row.find("name=\"device\" value=\"").unwrap() + "name=\"device\" value=\"".len();
+    let li_device = row[at..at + 32].to_owned();
     assert_eq!(
         admin
             .post(
@@ -1522,7 +1553,7 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     std::fs::write(&file, &altered).unwrap();
     let (status, body) = sun.get_bytes(&format!("/photos/{thumb}"));
     assert_eq!(status, 500);
-    assert!(String::from_utf8_lossy(&body).contains("evidence altered"));
+    assert!(String::from_utf8_lossy(&body).contains("证据文件已损坏"));
     let csrf = csrf_of(&page);
     let action = format!("/hazards/{hazard}/action");
     assert_eq!(sun.post(&action, "csrf=forged&action=close").0, 403, "CSRF");
@@ -1836,7 +1867,7 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
     let (status, page, _) = admin.post("/admin/users", &create(&csrf, "&password=long+enough"));
     assert_eq!(status, 200, "{page}");
     assert!(
-        page.contains(r#"id="notice""#) && page.contains("<td>xu</td>"),
+        page.contains(r#"id="notice""#) && page.contains("<td><kbd>xu</kbd></td>"),
         "{page}"
     );
     let after = relay.inspect(|st| st.directory().unwrap().clone());

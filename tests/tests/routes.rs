@@ -196,7 +196,7 @@ fn every_route_answers_each_person_with_the_status_it_means() {
     let (status, page, _) = office.get("/devices");
     assert_eq!(status, 500, "{page}");
     assert!(
-        page.contains("服务器出错") && page.contains("server error"),
+        page.contains("服务器出错") && page.contains("系统管理员"),
         "{page}"
     );
     for leak in ["no such table", "SELECT", "relay.sqlite", "/tmp/"] {

@@ -35,15 +35,7 @@ pub const DEFAULT_CUTOFF_DAY: u8 = 28;
 /// Typical cases shown in a report.
 pub const CASES: usize = 6;
 
-/// The domains in the order the town reports them, with their labels.
-pub const DOMAINS: [(&str, &str, &str); 6] = [
-    ("selfbuilt", "经营性自建房", "Self-built business premises"),
-    ("ebike", "电动自行车", "E-bikes"),
-    ("gas", "城镇燃气", "Town gas"),
-    ("lifeline", "生命通道", "Fire lifelines"),
-    ("mixed", "三合一·群租", "Mixed-use and group rentals"),
-    ("other", "其他", "Other"),
-];
+pub use gridsafe_core::labels::{DOMAINS, SOURCES};
 
 /// Template id → its domain, from the templates this build ships (each template id covers one
 /// domain in every version).
@@ -61,23 +53,8 @@ static TEMPLATE_DOMAINS: std::sync::LazyLock<BTreeMap<String, String>> =
             .collect()
     });
 
-/// The hazard sources of §6.2, in the report's column order.
-pub const SOURCES: [(&str, &str, &str); 4] = [
-    ("inspection", "督导检查发现", "Inspection"),
-    ("self_report", "企业自查上报", "Self-report"),
-    (
-        "public_report",
-        "群众举报查实",
-        "Public report (12345, 随申拍)",
-    ),
-    ("referral", "转办", "Referral"),
-];
-
-pub fn domain_label(code: &str) -> (&str, &str) {
-    DOMAINS
-        .iter()
-        .find(|d| d.0 == code)
-        .map_or((code, code), |d| (d.1, d.2))
+pub fn domain_label(code: &str) -> (&'static str, &'static str) {
+    gridsafe_core::labels::domain(code)
 }
 
 /// The monthly report for `period` in `user`'s scope (an inspector's grids, a reviewer's

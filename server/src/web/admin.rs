@@ -84,8 +84,16 @@ async fn page(
                 id: u.id.clone(),
                 name: u.name.clone(),
                 role_label: c.t(r.2, r.3).to_owned(),
-                department: u.department.clone().unwrap_or_default(),
-                grids: u.grids.join(", "),
+                department: u
+                    .department
+                    .as_deref()
+                    .map_or_else(String::new, |d| c.dept(d)),
+                grids: u
+                    .grids
+                    .iter()
+                    .map(|g| c.grid(g))
+                    .collect::<Vec<_>>()
+                    .join("、"),
             }
         })
         .collect();
@@ -109,7 +117,7 @@ async fn page(
         .iter()
         .map(|g| Opt {
             value: g.id.clone(),
-            label: format!("{} ({})", g.name_zh, g.village),
+            label: g.name_zh.clone(),
         })
         .collect();
     Ok(html(AdminPage {

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gridsafe_core::directory::{Role, User};
+use gridsafe_core::labels::Labels;
 use gridsafe_core::policy::{self, Capability};
 
 /// The frame of every page: who is signed in (empty on the sign-in and error pages), the
@@ -19,6 +20,7 @@ pub struct Chrome {
     pub role: Option<Role>,
     pub lang: Lang,
     path: String,
+    dir: std::sync::Arc<gridsafe_core::directory::Directory>,
 }
 
 impl Chrome {
@@ -31,6 +33,7 @@ impl Chrome {
             role: Some(user.role),
             lang: c.lang,
             path: c.path,
+            dir: c.dir,
         }
     }
 
@@ -43,6 +46,7 @@ impl Chrome {
             role: None,
             lang: c.lang,
             path: c.path,
+            dir: c.dir,
         }
     }
 
@@ -104,34 +108,67 @@ impl Chrome {
         self.may(Capability::ManageUsers)
     }
 
-    /// A state code in the page's language.
+    /// Words for codes in the page's language, with the directory's names.
+    pub fn labels(&self) -> Labels<'_> {
+        let lang = match self.lang {
+            Lang::Zh => gridsafe_core::labels::Lang::Zh,
+            Lang::En => gridsafe_core::labels::Lang::En,
+        };
+        Labels::new(Some(&self.dir), lang)
+    }
+
     pub fn state(&self, code: &str) -> String {
-        match gridsafe_core::lifecycle::State::parse(code) {
-            Some(s) => self.t(s.label_zh(), code).to_owned(),
-            None => code.to_owned(),
-        }
+        self.labels().state(code)
+    }
+
+    pub fn event(&self, code: &str) -> String {
+        self.labels().event(code)
     }
 
     pub fn severity(&self, code: &str) -> String {
-        let (zh, en) = match code {
-            "general" => ("一般", "general"),
-            "major" => ("重大", "major"),
-            "major_candidate" => ("重大(待认定)", "major (to confirm)"),
-            other => (other, other),
-        };
-        self.t(zh, en).to_owned()
+        self.labels().severity(code)
     }
 
     pub fn domain(&self, code: &str) -> String {
-        let (zh, en) = crate::report::domain_label(code);
-        self.t(zh, en).to_owned()
+        self.labels().domain(code)
     }
 
     pub fn source(&self, code: &str) -> String {
-        crate::report::SOURCES
-            .iter()
-            .find(|s| s.0 == code)
-            .map_or_else(|| code.to_owned(), |s| self.t(s.1, s.2).to_owned())
+        self.labels().source(code)
+    }
+
+    pub fn fix_mode(&self, code: &str) -> String {
+        self.labels().fix_mode(code)
+    }
+
+    pub fn village(&self, code: &str) -> String {
+        self.labels().village(code)
+    }
+
+    pub fn grid(&self, id: &str) -> String {
+        self.labels().grid(id)
+    }
+
+    /// Departments from a list as stored (`"cyzx,pcs"` or `",cyzx,pcs,"`).
+    pub fn depts(&self, list: &str) -> String {
+        self.labels().depts(&gridsafe_core::store::split_list(list))
+    }
+
+    pub fn dept(&self, code: &str) -> String {
+        self.labels().dept(code)
+    }
+
+    pub fn user(&self, id: &str) -> String {
+        self.labels().user(id)
+    }
+
+    /// A stored time (RFC 3339) as `2026-12-03 15:52`.
+    pub fn time(&self, rfc3339: &str) -> String {
+        self.labels().time(rfc3339)
+    }
+
+    pub fn role_label(&self, role: &Role) -> String {
+        self.labels().role(*role)
     }
 }
 
@@ -186,16 +223,48 @@ impl IntoResponse for WebError {
                 "Evidence check failed",
             ),
         };
-        let reason = if matches!(self.0, RelayError::Storage(_)) {
+        let c = Chrome::anonymous();
+        let reason = match &self.0 {
             // The details (SQL, paths, hosts) are for the relay's log, not for the page.
-            tracing::error!(error = %self.0, "dashboard request failed");
-            "服务器出错，已记录，请稍后重试 A server error was logged; please try again later"
+            RelayError::Integrity(why) => {
+                tracing::error!(error = %why, "evidence check failed");
+                c.t(
+                    "证据文件已损坏：照片与登记时的哈希不符。已记录，请联系系统管理员。",
+                    "Evidence altered: the photo no longer matches its hash. This was logged; tell the administrator.",
+                )
                 .to_owned()
-        } else {
-            self.0.to_string()
+            }
+            RelayError::Storage(_) => {
+                tracing::error!(error = %self.0, "dashboard request failed");
+                c.t(
+                    "服务器出错，已记录。请稍后重试；如仍出错，请联系系统管理员。",
+                    "A server error was logged. Try again later; if it persists, tell the administrator.",
+                )
+                .to_owned()
+            }
+            // Who may see what is the policy's; the page says what to do, not which id failed.
+            // Refusals written for people (bilingual, Chinese first) are shown as they are.
+            RelayError::Forbidden(why) if why.chars().next().is_some_and(|ch| ch > '\u{2e80}') => {
+                why.clone()
+            }
+            RelayError::Forbidden(why) => {
+                tracing::info!(reason = %why, "dashboard request forbidden");
+                c.t(
+                    "这项内容不在您的职责范围内。如需查看，请联系镇安委办。",
+                    "This is outside your responsibilities. Ask the town safety office if you need it.",
+                )
+                .to_owned()
+            }
+            RelayError::NotFound(_) => c
+                .t(
+                    "没有找到这条记录：链接可能有误，或场所已移交其他网格。请从列表重新打开。",
+                    "No such record: the link may be wrong or the venue moved to another grid. Open it again from the list.",
+                )
+                .to_owned(),
+            other => other.to_string(),
         };
         let page = ErrorPage {
-            c: Chrome::anonymous(),
+            c,
             status: status.as_u16(),
             title_zh: zh,
             title_en: en,

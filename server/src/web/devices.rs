@@ -66,7 +66,7 @@ pub(crate) async fn devices(
                 stale: !d.revoked && d.last_sync_ms.is_none_or(|t| t < cutoff),
                 last_sync: d
                     .last_sync_ms
-                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_minute),
                 id: d.id,
                 user_id: d.user_id,
                 name: d.name,
@@ -129,8 +129,81 @@ pub(crate) struct AuditRow {
     at: String,
     actor: String,
     action: String,
+    /// The record acted on, as words, with a link where it has a page.
     target: String,
+    link: Option<String>,
     detail: String,
+}
+
+/// An audit action in words (zh, en); the log keeps its code.
+fn audit_action(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "auth.login" => ("登录", "Signed in"),
+        "device.enroll" => ("登记设备", "Enrolled a device"),
+        "device.revoke" => ("吊销设备", "Revoked a device"),
+        "hazard.recheck" => ("现场复核", "On-site recheck"),
+        "intake.ticket" => ("录入群众举报", "Entered a public report"),
+        "intake.import" => ("导入群众举报", "Imported public reports"),
+        "owner_link.revoke" => ("作废业主二维码", "Revoked owner links"),
+        "owner_report.accept" => ("采纳业主整改上报", "Accepted an owner's report"),
+        "owner_report.return" => ("退回业主整改上报", "Returned an owner's report"),
+        "self_report.register" => ("自查问题上账", "Registered a self-check finding"),
+        "self_report.dismiss" => ("自查问题不予上账", "Dismissed a self-check finding"),
+        "report.cutoff" => ("设置月报截止日", "Set the report cut-off"),
+        "combined.alert_at" => ("设置多要素提醒", "Set the combined-elements alert"),
+        "user.save" => ("保存用户", "Saved a user"),
+        "user.password_reset" => ("重置密码", "Reset a password"),
+        "venue.move" => ("场所移交网格", "Moved a venue"),
+        "venue.resolve" => ("处理修改冲突", "Resolved a conflicting edit"),
+        _ => ("其他操作", "Other action"),
+    }
+}
+
+/// One audit entry as people read it: names for users, grids and fields, links for records.
+fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
+    let (family, _) = e.action.split_once('.').unwrap_or((&e.action, ""));
+    let action = match e.action.strip_prefix("hazard.") {
+        Some(k) if gridsafe_core::lifecycle::EventKind::parse(k).is_some() => c.event(k),
+        _ => {
+            let (zh, en) = audit_action(&e.action);
+            c.t(zh, en).to_owned()
+        }
+    };
+    let record = |zh: &str, en: &str, path: &str| {
+        (
+            c.t(zh, en).to_owned(),
+            gridsafe_core::store::check_id("record", &e.target)
+                .ok()
+                .map(|_| format!("{path}/{}", e.target)),
+        )
+    };
+    let (target, link) = match family {
+        "auth" | "user" => (c.user(&e.target), None),
+        "device" => (c.t("手机", "Phone").to_owned(), None),
+        "hazard" | "owner_report" => record("隐患", "Hazard", "/hazards"),
+        "venue" | "owner_link" => record("场所", "Venue", "/venues"),
+        "intake" => (c.t("12345 工单", "12345 tickets").to_owned(), None),
+        _ => ("—".to_owned(), None),
+    };
+    let detail = match e.action.as_str() {
+        "auth.login" => c.t("办公网页", "Office pages").to_owned(),
+        "venue.move" => c.grid(&e.detail),
+        "venue.resolve" => {
+            let (zh, en) = gridsafe_core::records::venue_fields::label(&e.detail);
+            c.t(zh, en).to_owned()
+        }
+        "user.save" | "device.enroll" | "device.revoke" => String::new(),
+        _ => e.detail.clone(),
+    };
+    AuditRow {
+        seq: e.seq,
+        at: gridsafe_core::clock::ms_to_minute(e.at_ms),
+        actor: c.user(&e.actor),
+        action,
+        target,
+        link,
+        detail,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,19 +228,10 @@ pub(crate) async fn audit(
     let older = (entries.len() == AUDIT_PAGE as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
-    let entries = entries
-        .into_iter()
-        .map(|e| AuditRow {
-            seq: e.seq,
-            at: gridsafe_core::clock::ms_to_rfc3339(e.at_ms),
-            actor: e.actor,
-            action: e.action,
-            target: e.target,
-            detail: e.detail,
-        })
-        .collect();
+    let c = Chrome::new(&user, &csrf);
+    let entries = entries.into_iter().map(|e| audit_row(&c, e)).collect();
     Ok(html(AuditPage {
-        c: Chrome::new(&user, &csrf),
+        c,
         entries,
         chain,
         older,

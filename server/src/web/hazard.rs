@@ -69,9 +69,11 @@ pub(crate) async fn hazard(
             )
         })
         .collect();
+    let c = Chrome::new(&user, &csrf);
     for e in status.history.iter().filter(|e| e.applied) {
         if let Some(p) = &e.photo {
-            wanted.push((format!("{} · {}", e.kind, e.at), p.clone(), p.clone()));
+            let label = format!("{} · {}", c.event(&e.kind), c.time(&e.at));
+            wanted.push((label, p.clone(), p.clone()));
         }
     }
     let hid = h.id.clone();

@@ -148,7 +148,7 @@ impl Choices {
             grids: dir
                 .grids
                 .iter()
-                .map(|g| ch(&g.id, format!("{} ({})", g.name_zh, g.id)))
+                .map(|g| ch(&g.id, g.name_zh.clone()))
                 .collect(),
             depts: dir
                 .departments
@@ -244,40 +244,68 @@ pub(crate) async fn ledger(
     }))
 }
 
-/// The ledger's columns in exports, Chinese headers (the office's spreadsheets).
-pub(crate) const EXPORT_COLUMNS: [&str; 14] = [
-    "隐患编号",
-    "隐患",
-    "场所",
-    "村居",
-    "网格",
-    "领域",
-    "检查项",
-    "等级",
-    "状态",
-    "整改期限",
-    "是否逾期",
-    "牵头部门",
-    "来源",
-    "发现时间",
+/// The ledger's columns in exports (zh, en, width in characters).
+pub(crate) const EXPORT_COLUMNS: [(&str, &str, f64); 12] = [
+    ("隐患", "Hazard", 36.0),
+    ("场所", "Venue", 20.0),
+    ("村居", "Village", 12.0),
+    ("网格", "Grid", 16.0),
+    ("领域", "Domain", 14.0),
+    ("等级", "Severity", 12.0),
+    ("状态", "State", 12.0),
+    ("整改期限", "Due", 12.0),
+    ("是否逾期", "Overdue", 10.0),
+    ("牵头部门", "Lead departments", 22.0),
+    ("来源", "Source", 14.0),
+    ("发现时间", "Found", 17.0),
 ];
 
-pub(crate) fn export_cells(h: &HazardRow) -> [String; 14] {
+/// A cell of an export: text, a date or a time (real date cells in a workbook).
+pub(crate) enum Cell {
+    Text(String),
+    Date(Option<time::Date>),
+    Minute(i64),
+}
+
+impl Cell {
+    /// As CSV shows it (dates as 2026-12-03, times as 2026-12-03 15:52).
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Date(d) => d.map_or_else(String::new, gridsafe_core::clock::format_date),
+            Cell::Minute(ms) => gridsafe_core::clock::ms_to_minute(*ms),
+        }
+    }
+}
+
+pub(crate) fn export_cells(h: &HazardRow, c: &Chrome) -> [Cell; 12] {
+    let found_ms =
+        time::OffsetDateTime::parse(&h.found_at, &time::format_description::well_known::Rfc3339)
+            .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000) as i64);
     [
-        h.id.clone(),
-        h.title_zh.clone(),
-        h.venue_name.clone(),
-        h.village.clone(),
-        h.grid_id.clone(),
-        h.domain.clone(),
-        h.item_id.clone(),
-        h.severity.clone(),
-        h.state.clone(),
-        h.due_date.clone().unwrap_or_default(),
-        if h.overdue { "是" } else { "否" }.to_owned(),
-        h.lead_depts.join("、"),
-        h.source.clone(),
-        h.found_at.clone(),
+        Cell::Text(c.t(&h.title_zh, &h.title_en).to_owned()),
+        Cell::Text(h.venue_name.clone()),
+        Cell::Text(c.village(&h.village)),
+        Cell::Text(c.grid(&h.grid_id)),
+        Cell::Text(c.domain(&h.domain)),
+        Cell::Text(c.severity(&h.severity)),
+        Cell::Text(c.state(&h.state)),
+        Cell::Date(
+            h.due_date
+                .as_deref()
+                .and_then(|d| gridsafe_core::clock::parse_date(d).ok()),
+        ),
+        Cell::Text(
+            if h.overdue {
+                c.t("是", "Yes")
+            } else {
+                c.t("否", "No")
+            }
+            .to_owned(),
+        ),
+        Cell::Text(c.labels().depts(&h.lead_depts)),
+        Cell::Text(c.source(&h.source)),
+        Cell::Minute(found_ms),
     ]
 }
 
@@ -337,19 +365,21 @@ pub(crate) async fn export<T: Send + 'static>(
 pub(crate) async fn ledger_csv(
     State(s): State<AppState>,
     Query(f): Query<Filters>,
-    signed: SignedIn,
+    SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
-    let body = export(&s, signed.user, &f, |rows| {
+    let c = Chrome::new(&user, &csrf);
+    let body = export(&s, user, &f, move |rows| {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         let io = |e: csv::Error| RelayError::Storage(e.to_string());
-        w.write_record(EXPORT_COLUMNS).map_err(io)?;
+        w.write_record(EXPORT_COLUMNS.iter().map(|h| c.t(h.0, h.1)))
+            .map_err(io)?;
         let mut failed = None;
         rows(&mut |h| {
-            let cells = export_cells(&h);
+            let cells = export_cells(&h, &c);
             if let Err(e) = w.write_record(
                 cells
                     .iter()
-                    .map(|c| crate::export::csv_cell(c).into_owned()),
+                    .map(|x| crate::export::csv_cell(&x.text()).into_owned()),
             ) {
                 failed.get_or_insert(e);
             }
@@ -366,29 +396,42 @@ pub(crate) async fn ledger_csv(
 }
 
 /// The filtered ledger as XLSX (rust_xlsxwriter in constant-memory mode: rows go to a temporary
-/// file as they are written, so 100,000 rows never sit in memory).
+/// file as they are written, so 100,000 rows never sit in memory): labels, real date cells,
+/// column widths, a frozen header and a filter on it.
 pub(crate) async fn ledger_xlsx(
     State(s): State<AppState>,
     Query(f): Query<Filters>,
-    signed: SignedIn,
+    SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
-    let body = export(&s, signed.user, &f, |rows| {
+    let c = Chrome::new(&user, &csrf);
+    let body = export(&s, user, &f, move |rows| {
         use rust_xlsxwriter::{Format, Workbook};
         let x = |e: rust_xlsxwriter::XlsxError| RelayError::Storage(format!("xlsx: {e}"));
         let mut wb = Workbook::new();
         let ws = wb.add_worksheet_with_constant_memory().map_err(x)?;
-        ws.set_name("隐患台账").map_err(x)?;
+        ws.set_name(c.t("隐患台账", "Hazard ledger")).map_err(x)?;
         let bold = Format::new().set_bold();
-        for (c, name) in EXPORT_COLUMNS.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *name, &bold)
+        let day = Format::new().set_num_format("yyyy-mm-dd");
+        let minute = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+        for (i, (zh, en, width)) in EXPORT_COLUMNS.iter().enumerate() {
+            ws.set_column_width(i as u16, *width).map_err(x)?;
+            ws.write_string_with_format(0, i as u16, c.t(zh, en), &bold)
                 .map_err(x)?;
         }
+        ws.set_freeze_panes(1, 0).map_err(x)?;
         let mut r = 0u32;
         let mut failed = None;
         rows(&mut |h| {
             r += 1;
-            for (c, v) in export_cells(&h).iter().enumerate() {
-                if let Err(e) = crate::export::xlsx_text(ws, r, c as u16, v, None) {
+            for (i, v) in export_cells(&h, &c).iter().enumerate() {
+                let col = i as u16;
+                let done = match v {
+                    Cell::Text(t) => crate::export::xlsx_text(ws, r, col, t, None),
+                    Cell::Date(None) => Ok(()),
+                    Cell::Date(Some(d)) => crate::export::xlsx_date(ws, r, col, *d, &day),
+                    Cell::Minute(ms) => crate::export::xlsx_minute(ws, r, col, *ms, &minute),
+                };
+                if let Err(e) = done {
                     failed.get_or_insert(e);
                 }
             }
@@ -397,6 +440,8 @@ pub(crate) async fn ledger_xlsx(
         if let Some(e) = failed {
             return Err(x(e));
         }
+        ws.autofilter(0, 0, r.max(1), EXPORT_COLUMNS.len() as u16 - 1)
+            .map_err(x)?;
         wb.save_to_buffer().map_err(x)
     })
     .await?;

@@ -62,6 +62,8 @@ pub enum Lang {
 struct RequestCtx {
     lang: Lang,
     path: String,
+    /// The directory as of this request: names for the codes on the page.
+    dir: std::sync::Arc<gridsafe_core::directory::Directory>,
 }
 
 tokio::task_local! {
@@ -72,6 +74,7 @@ fn ctx() -> RequestCtx {
     CTX.try_with(Clone::clone).unwrap_or(RequestCtx {
         lang: Lang::Zh,
         path: "/".into(),
+        dir: Default::default(),
     })
 }
 
@@ -87,7 +90,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Reads the language cookie and the path once per request, for every page and error page.
-async fn request_context(req: Request, next: Next) -> Response {
+async fn request_context(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let lang = if cookie(req.headers(), LANG_COOKIE).as_deref() == Some("en") {
         Lang::En
     } else {
@@ -97,7 +104,13 @@ async fn request_context(req: Request, next: Next) -> Response {
         .uri()
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-    CTX.scope(RequestCtx { lang, path }, next.run(req)).await
+    let dir = s
+        .with_reader(|st| Ok(st.directory().cloned().unwrap_or_default()))
+        .await
+        .map(std::sync::Arc::new)
+        .unwrap_or_default();
+    CTX.scope(RequestCtx { lang, path, dir }, next.run(req))
+        .await
 }
 
 fn urlencode(s: &str) -> String {
@@ -155,7 +168,7 @@ async fn secure_headers(req: Request, next: Next) -> Response {
     r
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
         .route("/login", get(login_page).post(login))
@@ -200,6 +213,9 @@ pub fn routes() -> Router<AppState> {
                 crate::owner::MAX_PHOTO_BYTES + 64 * 1024,
             )),
         )
-        .layer(axum::middleware::from_fn(request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
         .layer(axum::middleware::from_fn(secure_headers))
 }

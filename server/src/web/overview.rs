@@ -82,7 +82,7 @@ pub(crate) async fn overview(
                 name: d.name,
                 last_sync: d
                     .last_sync_ms
-                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_rfc3339),
+                    .map_or_else(|| never.to_owned(), gridsafe_core::clock::ms_to_minute),
                 pending_docs: d.pending_docs.unwrap_or(0),
                 pending_photos: d.pending_photos.unwrap_or(0),
                 app_version: d.app_version.unwrap_or_default(),

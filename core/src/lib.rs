@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod hazard_state;
 pub mod ids;
 pub mod integrity;
+pub mod issuer;
 pub mod labels;
 pub mod lifecycle;
 pub mod limits;

@@ -34,6 +34,17 @@ pub struct DeviceStatus {
     pub pending_docs: u64,
     pub pending_photos: u64,
     pub app_version: String,
+    /// Notice numbers this phone has left for the current year (absent from older phones,
+    /// which number no notices).
+    #[serde(default)]
+    pub notice_numbers_left: Option<u32>,
+    /// The last number of the newest block the phone holds (0: none), so a block whose answer
+    /// was lost is sent again rather than a new one allotted.
+    #[serde(default)]
+    pub notice_block_last: u32,
+    /// Numbers given to notices, for the relay's register (sent until acknowledged).
+    #[serde(default)]
+    pub notices: Vec<crate::issuer::IssuedNotice>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,6 +106,15 @@ pub struct SyncResponse {
     /// drops them once nothing of its own waits to be sent (absent from older relays).
     #[serde(default)]
     pub dropped: Vec<String>,
+    /// The issuing body of the town's documents, as the administrator set it.
+    #[serde(default)]
+    pub issuer: Option<crate::issuer::Issuer>,
+    /// Notice numbers for this phone, when it runs low.
+    #[serde(default)]
+    pub notice_block: Option<crate::issuer::NoticeBlock>,
+    /// Reported notice numbers the relay's register now holds (`year-n`).
+    #[serde(default)]
+    pub notices_recorded: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -186,6 +206,7 @@ mod tests {
                 pending_docs: 1,
                 pending_photos: 2,
                 app_version: "0.1.0".into(),
+                ..Default::default()
             },
         };
         let bytes = req.encode();

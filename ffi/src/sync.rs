@@ -65,6 +65,9 @@ pub struct SyncState {
     pub refused: Vec<String>,
     /// The phone's clock is wrong (in words, what to do); `None` when it is right.
     pub clock_warning: Option<String>,
+    /// Notice numbers left on this phone, and what to do when they run low.
+    pub notice_numbers_left: u32,
+    pub notice_numbers_warning: Option<String>,
     /// Changes kept aside (refused by the relay, or refused from it), newest first.
     pub set_aside: Vec<RefusedRecord>,
 }
@@ -182,6 +185,8 @@ impl GridStore {
                 last_sync: st.last_sync,
                 refused: st.refused,
                 clock_warning: st.clock_warning,
+                notice_numbers_left: st.notice_numbers_left,
+                notice_numbers_warning: st.notice_numbers_warning,
                 set_aside: st
                     .set_aside
                     .into_iter()

@@ -88,6 +88,10 @@ pub(crate) async fn sync_phases(
             .collect::<Vec<_>>())
     })
     .await?;
+    let (status, dev) = (req.status.clone(), device.clone());
+    let (issuer, notice_block, notices_recorded) = s
+        .with_store(move |st| st.notice_answer(&dev, &status))
+        .await?;
     let (r, dev) = (req.clone(), device.clone());
     let store::Committed {
         accepted,
@@ -128,6 +132,9 @@ pub(crate) async fn sync_phases(
             actors,
             server_ms: gridsafe_core::clock::now_ms(),
             dropped,
+            issuer,
+            notice_block,
+            notices_recorded,
         };
         Ok(resp.encode())
     })

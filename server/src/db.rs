@@ -194,6 +194,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/002_docs_venue.sql"),
     include_str!("../sql/pg/003_refused_changes.sql"),
     include_str!("../sql/pg/004_scoped_seq.sql"),
+    include_str!("../sql/pg/005_notices.sql"),
 ];
 
 impl Pg {

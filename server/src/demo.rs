@@ -25,6 +25,24 @@ pub fn seed_relay(data: &Path) -> Result<()> {
     for u in &d.users {
         st.set_password(&u.id, PASSWORD)?;
     }
+    // The issuing body printed on notices and reports (an administrator's setting).
+    if let Some(admin) = d
+        .users
+        .iter()
+        .find(|u| u.role == gridsafe_core::directory::Role::Admin)
+    {
+        st.set_issuer(
+            admin,
+            gridsafe_core::issuer::Issuer {
+                name_zh: format!("{}安全生产委员会办公室", d.town_zh),
+                name_en: "Town Work Safety Committee Office".into(),
+                address: format!("金山区{}璜溪路1号", d.town_zh),
+                contact: "021-57310000".into(),
+                notice_prefix: "吕巷安改".into(),
+                public_url: String::new(),
+            },
+        )?;
+    }
     Ok(())
 }
 
@@ -182,17 +200,34 @@ fn inspector_day(
         ),
     ];
     let mut hazards = Vec::new();
+    let dir = gridsafe_core::directory::Directory::from_json(DIRECTORY)?;
+    let (grid_name, village) = dir.grid(grid).map_or_else(
+        || (String::new(), String::new()),
+        |g| {
+            let village = dir
+                .villages
+                .iter()
+                .find(|v| v.code == g.village)
+                .map_or_else(String::new, |v| v.name_zh.clone());
+            (g.name_zh.clone(), village)
+        },
+    );
+    const OWNERS: [(&str, &str); 3] = [
+        ("赵小明", "13912340001"),
+        ("钱丽华", "13912340002"),
+        ("孙建军", "13912340003"),
+    ];
     for (n, (name, p)) in venues.into_iter().enumerate() {
         let v = s.add_venue(
             user,
             NewVenue {
-                name: format!("{name}（{grid}）"),
-                address: format!("{grid} {}号", 10 + n),
+                name: format!("{name}（{grid_name}）"),
+                address: format!("{village}健康路{}号", 10 + n),
                 grid_id: grid.into(),
                 profile: p.clone(),
                 responsible: Responsible {
-                    name: "业主".into(),
-                    phone: "13800000000".into(),
+                    name: OWNERS[n % 3].0.into(),
+                    phone: OWNERS[n % 3].1.into(),
                     id_last4: "0000".into(),
                 },
             },

@@ -38,6 +38,11 @@ function run(cmd, args) {
   return execFileSync(join(bin, cmd), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** A system tool (poppler's pdfinfo and pdftotext read the printed PDFs). */
+function sys(cmd, args) {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** The `gridsafe` CLI on a demo phone's store, as its inspector. */
 function phone(user, ...args) {
   return run('gridsafe', ['--store', join(data, 'phones', `phone-${user}.sqlite`), '--as', user, ...args]);
@@ -172,6 +177,35 @@ test('the downloaded workbooks hold the numbers the relay holds', async () => {
   assert.equal(Number((await page.textContent('#total-found')).trim()), t.found_general + t.found_major);
   await page.emulateMedia({ media: 'print' });
   await shot(page, '07-monthly-report-print');
+  await page.context().close();
+});
+
+test('the notice and the monthly report print as documents: A4, page numbers, nothing cut off', async () => {
+  const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
+  const page = await signIn('office');
+  const pdfText = async (url, name) => {
+    await page.goto(url);
+    const file = join(artifacts, `${name}.pdf`);
+    await page.pdf({ path: file, format: 'A4', preferCSSPageSize: true });
+    const info = sys('pdfinfo', [file]);
+    const pages = Number(info.match(/Pages:\s+(\d+)/)[1]);
+    const size = info.match(/Page size:\s+([\d.]+) x ([\d.]+) pts/);
+    assert.ok(Math.abs(Number(size[1]) - 595.28) < 2 && Math.abs(Number(size[2]) - 841.89) < 2, `A4: ${size[0]}`);
+    return { pages, text: sys('pdftotext', ['-layout', file, '-']) };
+  };
+  const notice = await pdfText(`${base}/venues/${open[0].venue_id}/notice`, '13-notice');
+  assert.match(notice.text, /隐患整改通知书/);
+  assert.match(notice.text, /〔\d{4}〕第\d{4}号/, 'its number');
+  assert.match(notice.text, /（盖章）/, 'the seal area, not cut off');
+  assert.match(notice.text, /—\s*1\s*—/, 'page numbers at the foot');
+  assert.ok(!/heping|T\d\d:\d\d:\d\d/.test(notice.text), 'no codes or ISO times');
+  const report = await pdfText(`${base}/reports/monthly?no=${encodeURIComponent('吕安委办〔2026〕12号')}`, '14-monthly-report');
+  assert.match(report.text, /吕安委办〔2026〕12号/);
+  assert.match(report.text, /安全隐患排查整治月报/);
+  assert.match(report.text, /（盖章）/);
+  for (let n = 1; n <= report.pages; n += 1) {
+    assert.match(report.text, new RegExp(`—\\s*${n}\\s*—`), `page ${n} of ${report.pages} numbered`);
+  }
   await page.context().close();
 });
 

@@ -400,6 +400,9 @@ fn pull_of(id: &str, kind: &str, changes: Vec<ByteBuf>) -> SyncResponse {
         actors: vec![],
         server_ms: 0,
         dropped: vec![],
+        issuer: None,
+        notice_block: None,
+        notices_recorded: vec![],
     }
 }
 

@@ -210,6 +210,7 @@ fn no_page_or_export_shows_a_code_a_user_id_or_an_iso_timestamp() {
         "/intake".into(),
         "/self-reports".into(),
         "/batch".into(),
+        "/notices".into(),
         format!("/venues/{venue}"),
         format!("/venues/{venue}/notice"),
         "/hazards/not-an-id".into(),

@@ -1705,7 +1705,20 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
         "{page}"
     );
     assert!(
-        page.contains(&format!("统计期 {} — {}", r.period.from, r.period.to)),
+        {
+            // The period as documents write it: 2026年12月（11月29日至12月28日）.
+            let md = |d: &str| {
+                let d = gridsafe_core::clock::parse_date(d).unwrap();
+                format!("{}月{}日", u8::from(d.month()), d.day())
+            };
+            let (y, m) = r.period.month.split_once('-').unwrap();
+            page.contains(&format!(
+                "统计期 {y}年{}月（{}至{}）",
+                m.trim_start_matches('0'),
+                md(&r.period.from),
+                md(&r.period.to)
+            ))
+        },
         "{page}"
     );
     assert!(
@@ -1775,7 +1788,10 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     assert!(page.contains("2026-13"), "{page}");
     let (status, page, _) = office.get("/reports/monthly?month=2026-11");
     assert_eq!(status, 200);
-    assert!(page.contains("统计期 2026-10-29 — 2026-11-28"), "{page}");
+    assert!(
+        page.contains("统计期 2026年11月（10月29日至11月28日）"),
+        "{page}"
+    );
     let (_, admin_page, _) = admin.get("/admin/users");
     assert_eq!(
         admin
@@ -1800,7 +1816,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
         office
             .get("/reports/monthly?month=2026-11")
             .1
-            .contains("统计期 2026-10-26 — 2026-11-25")
+            .contains("统计期 2026年11月（10月26日至11月25日）")
     );
     let _ = open;
 }

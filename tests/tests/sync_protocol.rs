@@ -82,6 +82,9 @@ impl MiniRelay {
             actors: self.actors.clone(),
             server_ms: 0,
             dropped: vec![],
+            issuer: None,
+            notice_block: None,
+            notices_recorded: vec![],
         }
         .encode()
     }
@@ -297,6 +300,9 @@ fn bad_responses_are_refused_and_change_nothing() {
         actors: vec![],
         server_ms: 0,
         dropped: vec![],
+        issuer: None,
+        notice_block: None,
+        notices_recorded: vec![],
     };
     assert!(inspector.apply_sync_response(&bad).is_err());
     assert_eq!(inspector.counts().unwrap(), before);

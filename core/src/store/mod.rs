@@ -10,6 +10,7 @@ mod docs;
 mod hazards;
 mod identity;
 mod inspections;
+mod notices;
 mod photos;
 mod recovery;
 mod sync_state;
@@ -59,11 +60,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // Schema 6: changes set aside (refused by the relay or refused from it), never lost.
         M::up(include_str!("../../sql/006_set_aside.sql")),
         M::up(include_str!("../../sql/007_pending_drops.sql")),
+        // Schema 8: notice numbers handed out in blocks, and the numbers given.
+        M::up(include_str!("../../sql/008_notices.sql")),
     ])
 });
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 7;
+pub const STORE_SCHEMA: usize = 8;
 
 /// The phone store. One per phone; one writer connection.
 #[derive(Debug)]

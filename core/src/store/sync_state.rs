@@ -40,6 +40,11 @@ pub struct SyncStatus {
     /// set it before recording lifecycle events (the reason, in words).
     #[serde(default)]
     pub clock_warning: Option<String>,
+    /// Notice numbers left for this year, and, when they run low, what to do (in words).
+    #[serde(default)]
+    pub notice_numbers_left: u32,
+    #[serde(default)]
+    pub notice_numbers_warning: Option<String>,
 }
 
 impl Store {
@@ -87,6 +92,7 @@ impl Store {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         let pending_photos = self.pending_photo_count()?;
+        let (numbers_left, block_last) = self.notice_numbers_left()?;
         Ok(SyncRequest {
             protocol: sync::PROTOCOL,
             cursor,
@@ -100,6 +106,9 @@ impl Store {
                 pending_docs: dirty.len() as u64,
                 pending_photos: pending_photos as u64,
                 app_version: env!("CARGO_PKG_VERSION").into(),
+                notice_numbers_left: Some(numbers_left),
+                notice_block_last: block_last,
+                notices: self.unreported_notices()?,
             },
             push,
             more_to_push: more,
@@ -144,6 +153,7 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction()?;
         let clock_right = self.note_relay_clock(&tx, resp.server_ms)?;
+        Store::apply_notice_answer(&tx, resp)?;
         let mut refused_ids = Vec::new();
         let mut rebuilt = 0;
         for a in &resp.accepted {
@@ -288,6 +298,8 @@ impl Store {
                 .collect(),
             set_aside: self.set_aside_entries()?,
             clock_warning: self.clock_warning()?,
+            notice_numbers_left: self.notice_numbers_left()?.0,
+            notice_numbers_warning: self.notice_numbers_warning()?,
             cursor: self
                 .meta("sync_cursor")?
                 .and_then(|c| c.parse().ok())

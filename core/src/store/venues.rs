@@ -263,7 +263,7 @@ impl Store {
 
     /// The rectification notice (整改通知书) for a venue's open hazards, issued by `as_user` today,
     /// with the owner's link when this phone can sign one (see [`crate::notice`]).
-    pub fn notice(&self, as_user: &str, venue_id: &str) -> Result<crate::notice::Notice> {
+    pub fn notice(&mut self, as_user: &str, venue_id: &str) -> Result<crate::notice::Notice> {
         let dir = self.directory()?;
         let user = dir
             .user(as_user)
@@ -284,13 +284,47 @@ impl Store {
             .iter()
             .map(|r| self.hazard(&r.id).map(|v| (v.header, v.status)))
             .collect::<Result<Vec<_>>>()?;
-        crate::notice::build(
-            &dir,
-            &venue,
-            &hazards,
-            as_user,
-            self.today(),
-            self.owner_url(venue_id)?,
-        )
+        let listed: Vec<String> = {
+            let mut ids: Vec<String> = crate::notice::listed(&venue, &hazards)
+                .iter()
+                .map(|(h, _)| h.id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        if listed.is_empty() {
+            // Nothing to notify: the same answer as the document gives, with no number taken.
+            return crate::notice::build(crate::notice::NoticeInput {
+                dir: &dir,
+                issuer: None,
+                number: (0, 0),
+                venue: &venue,
+                hazards: &hazards,
+                inspector: as_user,
+                issued_on: self.today(),
+                owner_url: None,
+            });
+        }
+        let number = self.notice_number_for(venue_id, &listed, as_user)?;
+        let issuer = self.issuer()?;
+        let owner_url = self.owner_url(venue_id)?.map(|u| match &issuer {
+            // The owner opens the town's public address, not the one this phone syncs with.
+            Some(i) if !i.public_url.trim().is_empty() => format!(
+                "{}/o/{}",
+                i.public_url.trim().trim_end_matches('/'),
+                u.rsplit("/o/").next().unwrap_or_default()
+            ),
+            _ => u,
+        });
+        crate::notice::build(crate::notice::NoticeInput {
+            dir: &dir,
+            issuer: issuer.as_ref(),
+            number,
+            venue: &venue,
+            hazards: &hazards,
+            inspector: as_user,
+            issued_on: self.today(),
+            owner_url,
+        })
     }
 }

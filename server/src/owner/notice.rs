@@ -53,6 +53,26 @@ impl RelayStore {
                 user.id
             )));
         }
+        let listed: Vec<String> = {
+            let mut ids: Vec<String> = gridsafe_core::notice::listed(&venue, &hazards)
+                .iter()
+                .map(|(h, _)| h.id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let issuer = self.issuer()?;
+        // Only a notice that lists something takes a number.
+        let number = if listed.is_empty() {
+            (0, 0)
+        } else {
+            self.office_notice_number(user, venue_id, &listed)?
+        };
+        let base_url = issuer
+            .as_ref()
+            .map(|i| i.public_url.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| base_url.to_owned());
         let device = self.dashboard_device(user)?;
         let key = self.owner_key(&device)?;
         let now = gridsafe_core::clock::now_ms();
@@ -72,12 +92,16 @@ impl RelayStore {
             .map_or_else(|| user.id.clone(), |(h, _)| h.found_by.clone());
         let dir = self.dir.clone().unwrap_or_default();
         Ok(gridsafe_core::notice::build(
-            &dir,
-            &venue,
-            &hazards,
-            &inspector,
-            gridsafe_core::clock::today(),
-            Some(url),
+            gridsafe_core::notice::NoticeInput {
+                dir: &dir,
+                issuer: issuer.as_ref(),
+                number,
+                venue: &venue,
+                hazards: &hazards,
+                inspector: &inspector,
+                issued_on: gridsafe_core::clock::today(),
+                owner_url: Some(url),
+            },
         )?)
     }
 }

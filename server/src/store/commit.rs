@@ -460,6 +460,9 @@ impl RelayStore {
             actors,
             server_ms: now_ms(),
             dropped,
+            issuer: None,
+            notice_block: None,
+            notices_recorded: vec![],
         })
     }
 }

@@ -9,6 +9,7 @@ mod commit;
 mod dashboard;
 mod devices;
 mod directory;
+mod notices;
 mod photos;
 mod projections;
 mod pull;
@@ -76,6 +77,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/013_docs_venue.sql")),
         M::up(include_str!("../../sql/014_refused_changes.sql")),
         M::up(include_str!("../../sql/015_scoped_seq.sql")),
+        M::up(include_str!("../../sql/016_notices.sql")),
     ])
 });
 

@@ -37,6 +37,8 @@ struct AdminPage {
     cutoff_day: u8,
     /// Open combined elements at one venue from which its department is alerted.
     combined_alert_at: u32,
+    /// The issuing body of notices and reports (empty until set).
+    issuer: gridsafe_core::issuer::Issuer,
     version: u64,
     notice: Option<String>,
 }
@@ -64,12 +66,13 @@ async fn page(
     csrf: &str,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let (dir, cutoff_day, combined_alert_at) = s
+    let (dir, cutoff_day, combined_alert_at, issuer) = s
         .with_reader(|st| {
             Ok((
                 st.directory().cloned().unwrap_or_default(),
                 st.report_cutoff_day()?,
                 st.combined_alert_at()?,
+                st.issuer()?.unwrap_or_default(),
             ))
         })
         .await
@@ -128,6 +131,7 @@ async fn page(
         grids,
         cutoff_day,
         combined_alert_at,
+        issuer,
         version: dir.version,
         notice,
     }))

@@ -155,6 +155,7 @@ fn audit_action(code: &str) -> (&'static str, &'static str) {
         "user.password_reset" => ("重置密码", "Reset a password"),
         "venue.move" => ("场所移交网格", "Moved a venue"),
         "venue.resolve" => ("处理修改冲突", "Resolved a conflicting edit"),
+        "issuer.save" => ("设置发文机关", "Set the issuing body"),
         _ => ("其他操作", "Other action"),
     }
 }

@@ -41,6 +41,7 @@ use crate::error::RelayError;
 mod admin;
 mod batch;
 mod intake;
+mod notices;
 mod owner;
 mod report;
 mod venue;
@@ -190,6 +191,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/users", get(admin::users).post(admin::save_user))
         .route("/admin/password", post(admin::reset_password))
         .route("/admin/cutoff", post(admin::set_cutoff))
+        .route("/admin/issuer", post(notices::set_issuer))
+        .route("/notices", get(notices::register))
         .route("/admin/combined-alert", post(admin::set_combined_alert))
         .route("/venues/{id}/notice", get(owner::notice))
         .route("/venues/{id}", get(venue::venue))

@@ -16,6 +16,10 @@ use crate::report::{self, Counts, Period, Report};
 pub struct ReportQuery {
     /// `YYYY-MM`; the period holding today when absent.
     pub month: String,
+    /// The document number the office gives this report (e.g. 吕安委办〔2026〕12号); a blank
+    /// line to write it on when absent.
+    #[serde(default)]
+    pub no: String,
 }
 
 /// One bar of a chart: its label, its coloured segments (x, width, colour) and the value shown
@@ -83,6 +87,12 @@ const COVERED: &str = "#2e7d46";
 struct ReportPage {
     c: Chrome,
     r: Report,
+    /// The issuing body (its name; the town's government until the administrator sets one).
+    issuer: String,
+    number: String,
+    /// 2026年11月（10月29日至11月28日）
+    period_zh: String,
+    issued_zh: String,
     previous: String,
     next: String,
     found_chart: Chart,
@@ -163,9 +173,50 @@ pub async fn monthly_page(
     );
     let previous = r.period.previous().map_err(WebError::from)?.month;
     let next = r.period.next().map_err(WebError::from)?.month;
+    let (issuer, town) = s
+        .with_reader(|st| {
+            Ok((
+                st.issuer()?,
+                st.directory()
+                    .map(|d| d.town_zh.clone())
+                    .unwrap_or_default(),
+            ))
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let issuer = issuer.map_or_else(|| format!("{town}人民政府"), |i| i.name_zh);
+    let date = |d: &str| {
+        gridsafe_core::clock::parse_date(d).map_or_else(
+            |_| d.to_owned(),
+            |d| {
+                if c.en() {
+                    gridsafe_core::clock::format_date(d)
+                } else {
+                    format!("{}月{}日", u8::from(d.month()), d.day())
+                }
+            },
+        )
+    };
+    let (year, month) = r.period.month.split_once('-').unwrap_or(("", ""));
+    let period_zh = if c.en() {
+        format!("{} ({} to {})", r.period.month, r.period.from, r.period.to)
+    } else {
+        format!(
+            "{year}年{}月（{}至{}）",
+            month.trim_start_matches('0'),
+            date(&r.period.from),
+            date(&r.period.to)
+        )
+    };
+    let number: String = q.no.trim().chars().take(40).collect();
+    let issued_zh = gridsafe_core::notice::date_zh(gridsafe_core::clock::today());
     Ok(html(ReportPage {
         c,
         r,
+        issuer,
+        number,
+        period_zh,
+        issued_zh,
         previous,
         next,
         found_chart,

@@ -215,6 +215,23 @@ impl<'a> Labels<'a> {
         )
     }
 
+    /// A unit as the rule writes it (米, 千克, 分钟, …).
+    pub fn unit(&self, code: &str) -> String {
+        let (zh, en) = match code {
+            "m" => ("米", "m"),
+            "cm" => ("厘米", "cm"),
+            "mm" => ("毫米", "mm"),
+            "m2" | "m²" => ("平方米", "m²"),
+            "kg" => ("千克", "kg"),
+            "min" => ("分钟", "min"),
+            "h" => ("小时", "h"),
+            "d" | "day" | "days" => ("天", "days"),
+            "count" | "" => ("", ""),
+            other => (other, other),
+        };
+        self.pick(zh, en).to_owned()
+    }
+
     fn unknown(&self, code: &str, zh: &str, en: &str) -> String {
         if code.is_empty() {
             "—".to_owned()

@@ -185,6 +185,22 @@ impl VenueProfile {
         }
     }
 
+    /// Whether the checklist of `domain` applies to this venue: gas where it uses gas, the
+    /// self-built-house checklist for 经营性自建房, 三合一/群租 for those; e-bikes and fire lifelines
+    /// everywhere (any venue may park or charge e-bikes, every venue has exits).
+    pub fn checklist_applies(&self, domain: &str) -> bool {
+        let is = |t: &str| self.venue_type.iter().any(|v| v == t);
+        match domain {
+            "gas" => self
+                .gas_supplies()
+                .iter()
+                .any(|g| !g.is_empty() && g != "none"),
+            "selfbuilt" => is("selfbuilt_business"),
+            "mixed" => is("three_in_one") || is("group_rental"),
+            _ => true,
+        }
+    }
+
     /// A crowded place (人员密集场所): as recorded, or by its type.
     pub fn is_crowded(&self) -> bool {
         self.is_crowded_place

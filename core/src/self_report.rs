@@ -18,13 +18,69 @@ pub struct SelfCheckItem {
     pub domain: String,
     pub question_zh: String,
     pub question_en: String,
+    /// Figures the owner can give instead of ticking (a count or a measurement, with its unit):
+    /// the item's rule judges them.
+    pub measures: Vec<SelfCheckMeasure>,
+}
+
+/// A figure a self-inspection item asks for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SelfCheckMeasure {
+    pub key: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub unit: String,
+    /// A count (whole number) rather than a measurement.
+    pub whole: bool,
+}
+
+/// Judges the figures an owner gave for `item` (field key → value as typed) by the item's own
+/// rule: `Ok(Some(finding))` when they fail it, `Ok(None)` when they pass or leave it open, an
+/// error naming the field when a value is not a number.
+pub fn judge(
+    item: &Item,
+    profile: &VenueProfile,
+    values: &[(String, String)],
+) -> crate::error::Result<Option<String>> {
+    let mut obj = serde_json::Map::new();
+    for (key, raw) in values {
+        let field = item.fields.iter().find(|f| &f.key == key).ok_or_else(|| {
+            crate::error::Error::invalid(format!("“{}”没有这一项 / no such figure", item.q_zh))
+        })?;
+        let n: f64 = raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| {
+                crate::error::Error::invalid(format!(
+                    "“{}”请填写数字 / {}: enter a number",
+                    field.label_zh, field.label_en
+                ))
+            })?;
+        obj.insert(key.clone(), serde_json::json!(n));
+    }
+    if obj.is_empty() {
+        return Ok(None);
+    }
+    let answer = crate::eval::parse_answer(item, &serde_json::Value::Object(obj))?;
+    let r = crate::eval::evaluate_item(item, profile, Some(&answer));
+    Ok((r.outcome == crate::eval::Outcome::Fail).then(|| {
+        r.findings
+            .iter()
+            .map(|f| f.zh.clone())
+            .collect::<Vec<_>>()
+            .join("；")
+    }))
 }
 
 /// The items of `templates` that apply to a venue with this profile and can become a hazard
-/// (profile and statistics items are left out), in template order.
+/// (profile and statistics items are left out), in template order: only the checklists that
+/// apply to the venue.
 pub fn items(templates: &[Template], profile: &VenueProfile) -> Vec<SelfCheckItem> {
     templates
         .iter()
+        .filter(|t| profile.checklist_applies(&t.domain))
         .flat_map(|t| t.items.iter().map(move |i| (t, i)))
         .filter(|(_, i)| i.severity.level != Level::Info && !i.lead_depts.is_empty())
         .filter(|(_, i)| i.applies_if.as_ref().is_none_or(|c| c.eval(profile)))
@@ -35,6 +91,22 @@ pub fn items(templates: &[Template], profile: &VenueProfile) -> Vec<SelfCheckIte
             domain: i.domain.clone(),
             question_zh: i.q_zh.clone(),
             question_en: i.q_en.clone(),
+            measures: i
+                .scored_fields()
+                .filter(|f| {
+                    matches!(
+                        f.kind,
+                        crate::template::FieldKind::Count | crate::template::FieldKind::Measure
+                    )
+                })
+                .map(|f| SelfCheckMeasure {
+                    key: f.key.clone(),
+                    label_zh: f.label_zh.clone(),
+                    label_en: f.label_en.clone(),
+                    unit: f.unit.clone().unwrap_or_default(),
+                    whole: f.kind == crate::template::FieldKind::Count,
+                })
+                .collect(),
         })
         .collect()
 }

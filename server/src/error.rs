@@ -32,6 +32,23 @@ pub enum RelayError {
     Integrity(String),
 }
 
+impl RelayError {
+    /// The message alone, without the kind (what a person reads on a page).
+    pub fn message(&self) -> &str {
+        match self {
+            RelayError::Unauthorized(m)
+            | RelayError::Forbidden(m)
+            | RelayError::BadRequest(m)
+            | RelayError::NotFound(m)
+            | RelayError::Refused(m)
+            | RelayError::TooMany(m)
+            | RelayError::TooLarge(m)
+            | RelayError::Storage(m)
+            | RelayError::Integrity(m) => m,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for RelayError {
     fn from(e: rusqlite::Error) -> Self {
         RelayError::Storage(e.to_string())

@@ -2052,62 +2052,7 @@ fn the_dashboard_speaks_english_on_request_and_filters_by_grid_dates_and_order()
     );
 }
 
-/// A multipart form as a browser sends it: (name, file name for a file field, bytes).
-fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----gridsafe-test-boundary-7d1c";
-    let mut body = Vec::new();
-    for (name, file, bytes) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match file {
-            Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn owner_post(url: &str, hazard: &str, photo: &[u8], note: &str) -> (u16, String) {
-    let (ct, body) = multipart(&[
-        ("hazard", None, hazard.as_bytes()),
-        ("note", None, note.as_bytes()),
-        ("photo", Some("after.jpg"), photo),
-    ]);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    match agent
-        .post(&format!("{url}/report"))
-        .header("Content-Type", &ct)
-        .send(&body[..])
-    {
-        Ok(mut r) => (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        ),
-        // The relay may answer a too-large body and close before the client has sent it all.
-        Err(e) => (0, e.to_string()),
-    }
-}
-
-fn owner_get(url: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut r = agent.get(url).call().unwrap();
-    (
-        r.status().as_u16(),
-        r.body_mut().read_to_string().unwrap_or_default(),
-    )
-}
+use gridsafe_tests::browser::{multipart, owner_get, owner_post};
 
 #[test]
 fn an_owner_reports_a_fix_from_the_notice_link_and_the_department_decides() {

@@ -70,42 +70,76 @@ impl RelayStore {
             .rev()
             .collect();
         items.retain(|i| newest.get(&i.template_id) == Some(&i.template_version));
+        // An item included into several checklists is asked once.
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|i| seen.insert(i.item_id.clone()));
         Ok(items)
     }
 
-    /// Records the items the owner marked as not met, as findings for review (all or none: an
-    /// item the venue's checklist does not ask is refused by name).
+    /// Records the items the owner marked as not met, and the items whose figures (item id →
+    /// field key and value as typed) fail the item's rule, as findings for review (all or none:
+    /// an item the venue's checklist does not ask is refused by name). Figures that pass record
+    /// nothing.
     pub fn add_owner_findings(
         &mut self,
         link: &OwnerLink,
         item_ids: &[String],
+        measured: &[(String, Vec<(String, String)>)],
         note: &str,
     ) -> Result<usize> {
-        if item_ids.is_empty() {
+        if item_ids.is_empty() && measured.is_empty() {
             return Err(RelayError::BadRequest(
-                "请勾选存在问题的项目 Tick the items that are not met".into(),
+                "请勾选存在问题的项目，或填写数值 / Tick the items that are not met, or give the figures"
+                    .into(),
             ));
+        }
+        let venue = self.load_venue(&link.venue_id)?;
+        let asked_now = self.owner_self_check(link)?;
+        let mut failing: Vec<(String, String)> = Vec::new();
+        for (id, values) in measured {
+            let item = asked_now.iter().find(|i| &i.item_id == id).ok_or_else(|| {
+                RelayError::BadRequest(format!("{id:?} is not on this venue's self-inspection"))
+            })?;
+            let (_, template_item) =
+                template_item(&item.template_id, &item.template_version, &item.item_id)
+                    .ok_or_else(|| RelayError::NotFound(format!("item {id}")))?;
+            if let Some(finding) =
+                gridsafe_core::self_report::judge(template_item, &venue.profile, values)?
+                && !item_ids.contains(id)
+            {
+                failing.push((id.clone(), finding));
+            }
+        }
+        if item_ids.is_empty() && failing.is_empty() {
+            return Ok(0);
         }
         if note.chars().count() > MAX_NOTE_CHARS {
             return Err(RelayError::BadRequest(format!(
                 "说明不超过 {MAX_NOTE_CHARS} 字 The note is longer than {MAX_NOTE_CHARS} characters"
             )));
         }
-        let asked = self.owner_self_check(link)?;
+        let asked = asked_now;
         let recent: i64 = self.conn.query_row(
             "SELECT (SELECT count(*) FROM owner_reports WHERE venue_id = ?1 AND received_ms > ?2)
                   + (SELECT count(*) FROM owner_findings WHERE venue_id = ?1 AND received_ms > ?2)",
             params![link.venue_id, gridsafe_core::clock::now_ms() - 86_400_000],
             |r| r.get(0),
         )?;
-        if recent + item_ids.len() as i64 > REPORTS_PER_DAY {
+        if recent + (item_ids.len() + failing.len()) as i64 > REPORTS_PER_DAY {
             return Err(RelayError::TooMany(format!(
                 "今日上报次数已达上限({REPORTS_PER_DAY}) This venue's reports for today are used up"
             )));
         }
         let now = gridsafe_core::clock::now_ms();
         let tx = self.conn.transaction()?;
-        for id in item_ids {
+        let ticked = item_ids.iter().map(|i| (i.clone(), String::new()));
+        for (id, finding) in ticked.chain(failing.iter().cloned()) {
+            let id = &id;
+            let note = match (finding.is_empty(), note.trim().is_empty()) {
+                (true, _) => note.trim().to_owned(),
+                (false, true) => finding.clone(),
+                (false, false) => format!("{finding}；{}", note.trim()),
+            };
             let item = asked.iter().find(|i| &i.item_id == id).ok_or_else(|| {
                 RelayError::BadRequest(format!("{id:?} is not on this venue's self-inspection"))
             })?;
@@ -123,13 +157,13 @@ impl RelayStore {
                     item.template_version,
                     item.item_id,
                     format!(",{depts},"),
-                    note.trim(),
+                    note,
                     now
                 ],
             )?;
         }
         tx.commit()?;
-        Ok(item_ids.len())
+        Ok(item_ids.len() + failing.len())
     }
 
     /// Findings in `user`'s scope (a reviewer: items their department leads; the town office:

@@ -38,6 +38,9 @@ pub struct OwnerHazard {
     pub state: String,
     /// The owner may still send a rectification (the hazard awaits one).
     pub open_for_report: bool,
+    /// Closed (销号): the day, and the department's remark when it gave one.
+    pub closed_on: Option<String>,
+    pub remark: Option<String>,
     pub reports: Vec<OwnerReport>,
 }
 
@@ -70,7 +73,7 @@ fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OwnerReport> {
         photo: r.get(2)?,
         thumb: r.get(3)?,
         note: r.get(4)?,
-        received: gridsafe_core::clock::ms_to_rfc3339(r.get(5)?),
+        received: gridsafe_core::clock::ms_to_minute(r.get(5)?),
         status: r.get(6)?,
         reason: r.get(7)?,
         decided_by: r.get(8)?,
@@ -183,9 +186,13 @@ impl RelayStore {
         let (venue_name, venue_address) = (venue.name, venue.address);
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id FROM hazards_idx WHERE venue_id = ?1 AND is_open = 1 ORDER BY due_date IS NULL, due_date, found_ms",
+                // Open ones, then those closed in the last 90 days (the result the page promised).
+                "SELECT id FROM hazards_idx WHERE venue_id = ?1
+                   AND (is_open = 1 OR (state = 'closed' AND updated_ms > ?2))
+                 ORDER BY is_open DESC, due_date IS NULL, due_date, found_ms",
             )?;
-            stmt.query_map(params![link.venue_id], |r| r.get(0))?
+            let since = gridsafe_core::clock::now_ms() - 90 * 86_400_000;
+            stmt.query_map(params![link.venue_id, since], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
         let mut hazards = Vec::new();
@@ -198,6 +205,25 @@ impl RelayStore {
             };
             let status = self.fold_hazard(h, evs)?;
             let reports = self.owner_reports(&id)?;
+            let closing = status
+                .history
+                .iter()
+                .rev()
+                .find(|e| e.applied && e.kind == "close");
+            let closed_on = (status.state == gridsafe_core::lifecycle::State::Closed).then(|| {
+                status
+                    .closed_at
+                    .as_deref()
+                    .map_or_else(String::new, |t| t.get(..10).unwrap_or(t).to_owned())
+            });
+            let remark = closing.and_then(|e| {
+                [e.reason.as_deref(), e.text.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::trim)
+                    .find(|t| !t.is_empty())
+                    .map(str::to_owned)
+            });
             hazards.push(OwnerHazard {
                 id: h.id.clone(),
                 title_zh: h.title_zh.clone(),
@@ -206,13 +232,15 @@ impl RelayStore {
                 deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
                 state: status.state.label_zh().to_owned(),
                 open_for_report: status.state.awaits_rectification(),
+                closed_on,
+                remark,
                 reports,
             });
         }
         Ok(OwnerPage {
             venue_name,
             venue_address,
-            expires: gridsafe_core::clock::ms_to_rfc3339(link.expires_ms),
+            expires: gridsafe_core::clock::ms_to_minute(link.expires_ms),
             hazards,
         })
     }

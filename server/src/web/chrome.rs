@@ -261,7 +261,7 @@ impl IntoResponse for WebError {
                     "No such record: the link may be wrong or the venue moved to another grid. Open it again from the list.",
                 )
                 .to_owned(),
-            other => other.to_string(),
+            other => other.message().to_owned(),
         };
         let page = ErrorPage {
             c,

@@ -20,6 +20,10 @@ struct OwnerPageT {
     token: String,
     p: OwnerPage,
     sent: bool,
+    /// The self-inspection's figures all met the rules: nothing was sent.
+    all_met: bool,
+    /// What went wrong with the owner's last submission, shown on the page itself.
+    error: Option<String>,
     checklist: Vec<gridsafe_core::self_report::SelfCheckItem>,
 }
 
@@ -27,6 +31,7 @@ struct OwnerPageT {
 #[serde(default)]
 pub struct SentQuery {
     sent: Option<String>,
+    met: Option<String>,
 }
 
 /// The owner's page: the venue's open hazards, what to fix by when, and a form per hazard for
@@ -36,6 +41,16 @@ pub async fn page(
     State(s): State<AppState>,
     AxPath(token): AxPath<String>,
     axum::extract::Query(q): axum::extract::Query<SentQuery>,
+) -> Result<Response, WebError> {
+    owner_page(&s, token, q.sent.is_some(), q.met.is_some(), None).await
+}
+
+async fn owner_page(
+    s: &AppState,
+    token: String,
+    sent: bool,
+    all_met: bool,
+    error: Option<String>,
 ) -> Result<Response, WebError> {
     let t = token.clone();
     let (p, checklist) = s
@@ -49,9 +64,38 @@ pub async fn page(
         c: Chrome::anonymous(),
         token,
         p,
-        sent: q.sent.is_some(),
+        sent,
+        all_met,
+        error,
         checklist,
     }))
+}
+
+/// An owner's submission that went wrong: the same page again with the reason on it (an invalid
+/// link still gets the page that reveals nothing).
+async fn or_on_page(
+    s: &AppState,
+    token: String,
+    r: Result<Response, WebError>,
+) -> Result<Response, WebError> {
+    match r {
+        Err(WebError(
+            e @ (RelayError::BadRequest(_)
+            | RelayError::TooLarge(_)
+            | RelayError::TooMany(_)
+            | RelayError::Refused(_)),
+        )) => {
+            let status = match &e {
+                RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                RelayError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+                RelayError::Refused(_) => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let page = owner_page(s, token, false, false, Some(e.message().to_owned())).await?;
+            Ok((status, page).into_response())
+        }
+        other => other,
+    }
 }
 
 /// The owner's self-inspection: the items ticked as not met (and a note) become findings that a
@@ -61,6 +105,29 @@ pub async fn self_check(
     AxPath(token): AxPath<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let r = self_check_inner(&s, token.clone(), fields).await;
+    or_on_page(&s, token, r).await
+}
+
+async fn self_check_inner(
+    s: &AppState,
+    token: String,
+    fields: Vec<(String, String)>,
+) -> Result<Response, WebError> {
+    // Figures arrive as `m:<item>:<field>`; blank ones were left out by the owner.
+    let mut measured: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (k, v) in &fields {
+        let Some((item, key)) = k.strip_prefix("m:").and_then(|r| r.split_once(':')) else {
+            continue;
+        };
+        if v.trim().is_empty() {
+            continue;
+        }
+        match measured.iter_mut().find(|(i, _)| i == item) {
+            Some((_, vals)) => vals.push((key.to_owned(), v.clone())),
+            None => measured.push((item.to_owned(), vec![(key.to_owned(), v.clone())])),
+        }
+    }
     let items: Vec<String> = fields
         .iter()
         .filter(|(k, _)| k == "item")
@@ -72,13 +139,15 @@ pub async fn self_check(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let t = token.clone();
-    s.with_store(move |st| {
-        let link = st.check_owner_link(&t)?;
-        st.add_owner_findings(&link, &items, &note)
-    })
-    .await
-    .map_err(|e| e.0)?;
-    Ok(Redirect::to(&format!("/o/{token}?sent=1")).into_response())
+    let n = s
+        .with_store(move |st| {
+            let link = st.check_owner_link(&t)?;
+            st.add_owner_findings(&link, &items, &measured, &note)
+        })
+        .await
+        .map_err(|e| e.0)?;
+    let q = if n == 0 { "met=1" } else { "sent=1" };
+    Ok(Redirect::to(&format!("/o/{token}?{q}")).into_response())
 }
 
 #[derive(Template)]
@@ -162,6 +231,15 @@ pub async fn decide_finding(
 pub async fn report(
     State(s): State<AppState>,
     AxPath(token): AxPath<String>,
+    form: Multipart,
+) -> Result<Response, WebError> {
+    let r = report_inner(&s, token.clone(), form).await;
+    or_on_page(&s, token, r).await
+}
+
+async fn report_inner(
+    s: &AppState,
+    token: String,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
     let (mut hazard, mut note, mut photo) = (String::new(), String::new(), Vec::new());

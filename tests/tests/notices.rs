@@ -260,3 +260,48 @@ fn a_phone_past_its_block_is_told_before_the_visit() {
     assert!(s.apply_sync_response(&bad).is_err());
     assert_eq!(s.sync_status().unwrap().notice_numbers_left, 0);
 }
+
+#[test]
+fn the_office_corrects_a_venues_details_and_the_phones_next_notice_prints_them() {
+    let relay = TestRelay::start(&["wang", "office"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), &relay, "wang");
+    let (venue, _) = venue_with_hazard(&mut wang, "wang", "heping-1", "老街小吃");
+    sync(&mut wang);
+    let mut office = Browser::new(&relay.url);
+    assert_eq!(office.login("office", PASSWORD), 303);
+    let page = office.get(&format!("/venues/{venue}")).1;
+    assert!(page.contains("id=\"details-form\""));
+    let (status, _, _) = office.post(
+        &format!("/venues/{venue}/details"),
+        &form(&[
+            ("csrf", &csrf_of(&page)),
+            ("name", "老街小吃"),
+            ("address", "和平村健康路20号"),
+            ("responsible_name", "赵小明"),
+            ("responsible_phone", "13700001111"),
+        ]),
+    );
+    assert_eq!(status, 303);
+    // A blank name is refused with what to enter; nothing changes.
+    let (status, body, _) = office.post(
+        &format!("/venues/{venue}/details"),
+        &form(&[("csrf", &csrf_of(&page)), ("name", " ")]),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("请填写场所名称"));
+    sync(&mut wang);
+    let v = wang.venue(&venue).unwrap();
+    assert_eq!(
+        (v.address.as_str(), v.responsible.phone.as_str()),
+        ("和平村健康路20号", "13700001111")
+    );
+    let n = wang.notice("wang", &venue).unwrap();
+    assert_eq!(n.venue_address, "和平村健康路20号");
+    assert_eq!(n.responsible_phone, "13700001111");
+    let audit = office.get("/audit").1;
+    assert!(
+        audit.contains("修改场所资料") && audit.contains("地址、负责人电话"),
+        "{audit}"
+    );
+}

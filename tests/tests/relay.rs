@@ -1770,6 +1770,54 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
         (hp[1].as_str(), hp[2].as_str(), hp[5].as_str()),
         ("2", "2", "2")
     );
+    // A workbook people can use: figures as numbers, every sheet's header frozen and filtered,
+    // the typical cases' photos in the sheet, labels rather than codes, a Chinese file name.
+    {
+        use calamine::{Data, Reader, Xlsx};
+        use std::io::Read as _;
+        let (status, bytes) =
+            office.get_bytes(&format!("/reports/monthly.xlsx?month={}", r.period.month));
+        assert_eq!(status, 200);
+        let mut wb: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+        let v = wb.worksheet_range("村居统计").unwrap();
+        let row = v.rows().find(|r| r[0] == "和平村").unwrap();
+        assert!(
+            matches!(row[6], Data::Float(_)),
+            "每百场所 is a number: {:?}",
+            row[6]
+        );
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let names: Vec<String> = z
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("xl/media/")),
+            "a photo embedded: {names:?}"
+        );
+        for i in 1..=5 {
+            let mut xml = String::new();
+            z.by_name(&format!("xl/worksheets/sheet{i}.xml"))
+                .unwrap()
+                .read_to_string(&mut xml)
+                .unwrap();
+            assert!(
+                xml.contains("<pane ") && xml.contains("<autoFilter "),
+                "sheet {i}"
+            );
+        }
+        let mut shared = String::new();
+        z.by_name("xl/sharedStrings.xml")
+            .unwrap()
+            .read_to_string(&mut shared)
+            .unwrap();
+        assert!(
+            !shared.contains("SHA-256")
+                && !shared.contains("ebike.")
+                && !shared.contains("registered")
+        );
+    }
 
     // Scope: another village's inspector counts none of it; an administrator sees no report.
     let mut li = Browser::new(&relay.url);

@@ -63,6 +63,7 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         "/intake".into(),
         "/self-reports".into(),
         "/batch".into(),
+        "/notices".into(),
         format!("/venues/{venue}/notice"),
         format!("/venues/{venue}"),
         format!("/venues/{unknown}"),

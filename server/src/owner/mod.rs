@@ -35,6 +35,7 @@ pub struct OwnerHazard {
     pub finding_zh: String,
     pub basis: String,
     pub deadline: String,
+    /// The state (code; pages show its label).
     pub state: String,
     /// The owner may still send a rectification (the hazard awaits one).
     pub open_for_report: bool,
@@ -230,7 +231,7 @@ impl RelayStore {
                 finding_zh: h.finding_zh.clone(),
                 basis: gridsafe_core::citations::printed(h).join("；"),
                 deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
-                state: status.state.label_zh().to_owned(),
+                state: status.state.as_str().to_owned(),
                 open_for_report: status.state.awaits_rectification(),
                 closed_on,
                 remark,

@@ -53,7 +53,22 @@ impl RelayStore {
         field: &str,
         value: serde_json::Value,
     ) -> Result<Venue> {
+        self.web_edit_venue(user, id, &[(field.to_owned(), value)])
+    }
+
+    /// Sets several venue fields at once from the dashboard (the venue's details form); a
+    /// change of grid comes alone ([`Self::web_edit_venue_field`]).
+    pub fn web_edit_venue(
+        &mut self,
+        user: &User,
+        id: &str,
+        edits: &[(String, serde_json::Value)],
+    ) -> Result<Venue> {
         gridsafe_core::store::check_id("venue", id)?;
+        let (field, value) = match edits {
+            [(f, v)] => (f.as_str(), v.clone()),
+            _ => ("", serde_json::Value::Null),
+        };
         policy::check_edit_venue(user).map_err(RelayError::Forbidden)?;
         self.refresh_directory()?;
         let device = self.dashboard_device(user)?;
@@ -80,14 +95,24 @@ impl RelayStore {
                 ..before.clone()
             }
         } else {
-            venue_fields::set_field(&before, field, value)?
+            let mut after = before.clone();
+            for (f, v) in edits {
+                if f == "grid_id" {
+                    return Err(RelayError::BadRequest(
+                        "移交网格请单独操作 / move the venue on its own".into(),
+                    ));
+                }
+                after = venue_fields::set_field(&after, f, v.clone())?;
+            }
+            after
         };
+        let fields: Vec<String> = edits.iter().map(|(f, _)| f.clone()).collect();
         let stamp = venue_fields::Stamp {
             ms: gridsafe_core::clock::now_ms(),
             counter: 0,
             by: user.id.clone(),
         };
-        venue_fields::write_edit(&mut doc, &before, &after, &stamp, &[field.to_owned()])?;
+        venue_fields::write_edit(&mut doc, &before, &after, &stamp, &fields)?;
         let changes = doc
             .get_changes(&heads)
             .into_iter()

@@ -155,6 +155,7 @@ fn audit_action(code: &str) -> (&'static str, &'static str) {
         "user.password_reset" => ("重置密码", "Reset a password"),
         "venue.move" => ("场所移交网格", "Moved a venue"),
         "venue.resolve" => ("处理修改冲突", "Resolved a conflicting edit"),
+        "venue.edit" => ("修改场所资料", "Corrected a venue's details"),
         "issuer.save" => ("设置发文机关", "Set the issuing body"),
         _ => ("其他操作", "Other action"),
     }
@@ -193,6 +194,15 @@ fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
             let (zh, en) = gridsafe_core::records::venue_fields::label(&e.detail);
             c.t(zh, en).to_owned()
         }
+        "venue.edit" => e
+            .detail
+            .split(',')
+            .map(|f| {
+                let (zh, en) = gridsafe_core::records::venue_fields::label(f);
+                c.t(zh, en).to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(c.t("、", ", ")),
         "user.save" | "device.enroll" | "device.revoke" => String::new(),
         _ => e.detail.clone(),
     };

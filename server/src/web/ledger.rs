@@ -392,7 +392,11 @@ pub(crate) async fn ledger_csv(
             .map_err(|e| RelayError::Storage(e.to_string()))
     })
     .await?;
-    Ok(download("text/csv; charset=utf-8", "hazards.csv", body))
+    Ok(download(
+        "text/csv; charset=utf-8",
+        &ledger_name("csv"),
+        body,
+    ))
 }
 
 /// The filtered ledger as XLSX (rust_xlsxwriter in constant-memory mode: rows go to a temporary
@@ -447,13 +451,28 @@ pub(crate) async fn ledger_xlsx(
     .await?;
     Ok(download(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "hazards.xlsx",
+        &ledger_name("xlsx"),
         body,
     ))
 }
 
+/// A file to save, under its Chinese name (RFC 6266's `filename*`; an ASCII fallback for old
+/// browsers).
 pub(crate) fn download(mime: &'static str, name: &str, body: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{name}\"");
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        super::urlencode(name)
+    );
     let mut r = (
         [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
         body,
@@ -463,4 +482,12 @@ pub(crate) fn download(mime: &'static str, name: &str, body: Vec<u8>) -> Respons
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     r
+}
+
+/// 隐患台账_2026-12-03.xlsx
+fn ledger_name(ext: &str) -> String {
+    format!(
+        "隐患台账_{}.{ext}",
+        gridsafe_core::clock::format_date(gridsafe_core::clock::today())
+    )
 }

@@ -44,6 +44,7 @@ mod intake;
 mod notices;
 mod owner;
 mod report;
+mod report_xlsx;
 mod venue;
 
 const COOKIE: &str = "gs_session";
@@ -198,6 +199,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/venues/{id}", get(venue::venue))
         .route("/venues/{id}/resolve", post(venue::resolve))
         .route("/venues/{id}/move", post(venue::move_venue))
+        .route("/venues/{id}/details", post(venue::edit_details))
         .route("/venues/{id}/owner-links/revoke", post(owner::revoke_links))
         .route("/hazards/{id}/owner-reports/{report}", post(owner::decide))
         .route("/intake", get(intake::page))

@@ -34,6 +34,10 @@ pub(crate) struct VenuePage {
     c: Chrome,
     id: String,
     name: String,
+    /// The details the office may correct (address, responsible person and phone).
+    address: String,
+    responsible_name: String,
+    responsible_phone: String,
     fields: Vec<(String, String)>,
     conflicts: Vec<ConflictView>,
     moves: Vec<String>,
@@ -135,6 +139,9 @@ pub(crate) async fn venue(
         c,
         id: v.id.clone(),
         name: v.name.clone(),
+        address: v.address.clone(),
+        responsible_name: v.responsible.name.clone(),
+        responsible_phone: v.responsible.phone.clone(),
         fields,
         conflicts,
         moves,
@@ -204,6 +211,77 @@ pub(crate) async fn move_venue(
     s.with_store(move |st| {
         st.web_edit_venue_field(&user, &id, "grid_id", f.grid.clone().into())?;
         st.audit(&user.id, "venue.move", &id, &f.grid)
+    })
+    .await
+    .map_err(|e| e.0)?;
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DetailsForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    responsible_name: String,
+    #[serde(default)]
+    responsible_phone: String,
+}
+
+/// The venue's details as the office corrects them (name, address, responsible person and
+/// phone): stamped edits, the same on every phone after its next sync.
+pub(crate) async fn edit_details(
+    State(s): State<AppState>,
+    AxPath(id): AxPath<String>,
+    SignedIn { user, csrf }: SignedIn,
+    Form(f): Form<DetailsForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &csrf)?;
+    if f.name.trim().is_empty() {
+        return Err(
+            RelayError::BadRequest("请填写场所名称 / enter the venue's name".into()).into(),
+        );
+    }
+    let target = format!("/venues/{id}");
+    s.with_store(move |st| {
+        let office = user.clone();
+        let (now, _, _) = st.venue_view(&office, &id)?;
+        let wanted = [
+            ("name", f.name.trim(), now.name.as_str()),
+            ("address", f.address.trim(), now.address.as_str()),
+            (
+                "responsible.name",
+                f.responsible_name.trim(),
+                now.responsible.name.as_str(),
+            ),
+            (
+                "responsible.phone",
+                f.responsible_phone.trim(),
+                now.responsible.phone.as_str(),
+            ),
+        ];
+        let edits: Vec<(String, serde_json::Value)> = wanted
+            .iter()
+            .filter(|(_, new, old)| new != old)
+            .map(|(k, new, _)| {
+                (
+                    (*k).to_owned(),
+                    serde_json::Value::String((*new).to_owned()),
+                )
+            })
+            .collect();
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let names = edits
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>()
+            .join(",");
+        st.web_edit_venue(&user, &id, &edits)?;
+        st.audit(&user.id, "venue.edit", &id, &names)
     })
     .await
     .map_err(|e| e.0)?;

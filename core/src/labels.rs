@@ -215,6 +215,46 @@ impl<'a> Labels<'a> {
         )
     }
 
+    /// A venue type (小餐饮, …) or gas supply (瓶装液化石油气, …) from the profile's tables.
+    pub fn profile_code(&self, code: &str) -> String {
+        crate::profile::VENUE_TYPES
+            .iter()
+            .chain(crate::profile::GAS_SUPPLIES)
+            .find(|(c, ..)| *c == code)
+            .map_or_else(
+                || self.unknown(code, "其他", "Other"),
+                |(_, zh, en)| self.pick(zh, en).to_owned(),
+            )
+    }
+
+    /// A venue field's value as people read it: names for the grid and village, words for the
+    /// venue types and gas supplies, yes/no, "—" for nothing.
+    pub fn venue_value(&self, path: &str, value: &serde_json::Value) -> String {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        match (path, value) {
+            ("grid_id", v) => self.grid(&text(v)),
+            ("village", v) => self.village(&text(v)),
+            ("profile.venue_type" | "profile.gas_supplies", serde_json::Value::Array(items)) => {
+                if items.is_empty() {
+                    return "—".into();
+                }
+                items
+                    .iter()
+                    .map(|i| self.profile_code(&text(i)))
+                    .collect::<Vec<_>>()
+                    .join(self.pick("、", ", "))
+            }
+            ("profile.gas_supply", v) => self.profile_code(&text(v)),
+            (_, serde_json::Value::Bool(b)) => if *b {
+                self.pick("是", "Yes")
+            } else {
+                self.pick("否", "No")
+            }
+            .to_owned(),
+            (_, v) => crate::records::venue_fields::display(v),
+        }
+    }
+
     /// A unit as the rule writes it (米, 千克, 分钟, …).
     pub fn unit(&self, code: &str) -> String {
         let (zh, en) = match code {
@@ -262,6 +302,25 @@ mod tests {
         assert_eq!(zh.time("2026-12-03T15:52:15.952+08:00"), "2026-12-03 15:52");
         assert_eq!(zh.time("2026-12-03T07:52:15Z"), "2026-12-03 15:52");
         assert!(!zh.depts(&["cyzx", "pcs"]).contains("cyzx"));
+        assert_eq!(
+            zh.venue_value(
+                "profile.venue_type",
+                &serde_json::json!(["small_restaurant", "selfbuilt_business"])
+            ),
+            "小餐饮、经营性自建房"
+        );
+        assert_eq!(
+            zh.venue_value("profile.gas_supply", &serde_json::json!("lpg")),
+            "瓶装液化石油气"
+        );
+        assert_eq!(
+            en.venue_value("profile.has_basement", &serde_json::json!(true)),
+            "Yes"
+        );
+        assert_eq!(
+            zh.venue_value("grid_id", &serde_json::json!("heping-1")),
+            "和平村第1网格"
+        );
         for s in State::ALL {
             assert!(!en.state(s.as_str()).contains('_'));
         }

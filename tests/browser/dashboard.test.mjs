@@ -209,6 +209,37 @@ test('the notice and the monthly report print as documents: A4, page numbers, no
   await page.context().close();
 });
 
+test('two people set the same venue field: the later edit is kept, the other shown until the office chooses', async () => {
+  const venue = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'))[0].venue_id;
+  // The grid worker, offline, corrects the responsible person's phone first…
+  phone('wang', 'venue', 'edit', venue, '--owner-phone', '13900000001');
+  // …and the office, a moment later, types another number on the venue's page.
+  const page = await signIn('office');
+  await page.goto(`${base}/venues/${venue}`);
+  await page.fill('#details-form input[name=responsible_phone]', '13900000002');
+  await page.click('#details-form button[type=submit]');
+  await page.waitForURL(`${base}/venues/${venue}`);
+  phone('wang', 'sync');
+  await page.reload();
+  const conflict = page.locator('form.conflict');
+  assert.equal(await conflict.count(), 1, 'the conflict is shown');
+  const text = await conflict.textContent();
+  assert.match(text, /王建国/);
+  assert.match(text, /镇安委办值班/);
+  assert.match(text, /13900000002（当前保留）/);
+  await shot(page, '15-venue-conflict');
+  // The office checks and keeps the worker's number: the conflict is gone, on the phone too.
+  await conflict.locator('input[value="\\"13900000001\\""]').check();
+  await conflict.locator('button[type=submit]').click();
+  await page.waitForURL(`${base}/venues/${venue}`);
+  assert.equal(await page.locator('form.conflict').count(), 0);
+  await shot(page, '16-venue-resolved');
+  phone('wang', 'sync');
+  const shown = JSON.parse(phone('wang', '--json', 'venue', 'show', venue));
+  assert.equal(JSON.stringify(shown).includes('13900000001'), true);
+  await page.context().close();
+});
+
 test('an inspector cannot open another village\'s hazard', async () => {
   const wangs = JSON.parse(phone('wang', '--json', 'hazards', 'list'));
   const page = await signIn('li');

@@ -124,6 +124,12 @@ fn codes(english: bool) -> BTreeSet<String> {
     c.extend(dir.users.iter().map(|u| u.id.clone()));
     c.extend(State::ALL.iter().map(|s| s.as_str().to_owned()));
     c.extend(EventKind::ALL.iter().map(|k| k.as_str().to_owned()));
+    c.extend(
+        gridsafe_core::profile::VENUE_TYPES
+            .iter()
+            .chain(gridsafe_core::profile::GAS_SUPPLIES)
+            .map(|(code, ..)| (*code).to_owned()),
+    );
     for code in [
         "major_candidate",
         "general",
@@ -177,6 +183,10 @@ fn is_english_word(x: &str) -> bool {
         "reviewer",
         "office",
         "admin",
+        "other",
+        "none",
+        "market",
+        "entertainment",
     ]
     .contains(&x)
 }

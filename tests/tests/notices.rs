@@ -194,6 +194,23 @@ fn phones_number_notices_offline_uniquely_and_the_register_shows_them() {
     };
     assert_eq!(num(&page), num(&again));
     assert!(!numbers.contains(&num(&page)));
+    // In English: the same notice and number for staff reading English, and the report's
+    // workbook with English sheets.
+    office.get("/lang?to=en&back=/");
+    let english = office.get(&format!("/venues/{v}/notice")).1;
+    assert!(english.contains("Hazard Rectification Notice") && english.contains("(seal)"));
+    assert_eq!(num(&english), num(&page));
+    assert!(english.contains("Responsible person: 赵小明"));
+    let (status, bytes) = office.get_bytes("/reports/monthly.xlsx");
+    assert_eq!(status, 200);
+    let wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader as _;
+    assert!(
+        wb.sheet_names().contains(&"Summary".to_owned()),
+        "{:?}",
+        wb.sheet_names()
+    );
 }
 
 #[test]

@@ -32,7 +32,9 @@ pub const MAX_NOTE_CHARS: usize = 500;
 pub struct OwnerHazard {
     pub id: String,
     pub title_zh: String,
+    pub title_en: String,
     pub finding_zh: String,
+    pub finding_en: String,
     pub basis: String,
     pub deadline: String,
     /// The state (code; pages show its label).
@@ -228,7 +230,9 @@ impl RelayStore {
             hazards.push(OwnerHazard {
                 id: h.id.clone(),
                 title_zh: h.title_zh.clone(),
+                title_en: h.title_en.clone(),
                 finding_zh: h.finding_zh.clone(),
+                finding_en: h.finding_en.clone(),
                 basis: gridsafe_core::citations::printed(h).join("；"),
                 deadline: status.deadline.clone().unwrap_or_else(|| "—".into()),
                 state: status.state.as_str().to_owned(),

@@ -51,9 +51,11 @@ impl Chrome {
     }
 
     /// The text in the page's language.
+    /// The text in the page's language (English falls back to Chinese where a record has none).
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         match self.lang {
             Lang::Zh => zh,
+            Lang::En if en.trim().is_empty() => zh,
             Lang::En => en,
         }
     }

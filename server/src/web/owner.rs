@@ -344,10 +344,15 @@ pub async fn notice(
     SignedIn { user, .. }: SignedIn,
 ) -> Result<Response, WebError> {
     let base = base_url(&headers);
+    let lang = if Chrome::anonymous().en() {
+        gridsafe_core::labels::Lang::En
+    } else {
+        gridsafe_core::labels::Lang::Zh
+    };
     let body = s
         .with_store(move |st| {
             let n = st.venue_notice(&user, &venue, &base)?;
-            Ok(gridsafe_core::notice::to_html(&n)?)
+            Ok(gridsafe_core::notice::to_html_in(&n, lang)?)
         })
         .await
         .map_err(|e| e.0)?;

@@ -231,12 +231,17 @@ pub async fn monthly_xlsx(
     Query(q): Query<ReportQuery>,
     signed: SignedIn,
 ) -> Result<Response, WebError> {
-    let (_, r) = report_for(&s, signed, &q).await?;
+    let (c, r) = report_for(&s, signed, &q).await?;
+    let lang = c.labels().lang;
     let (year, month) = r.period.month.split_once('-').unwrap_or(("", ""));
-    let name = format!("月报_{year}年{}月.xlsx", month.trim_start_matches('0'));
+    let name = if c.en() {
+        format!("monthly-report-{}.xlsx", r.period.month)
+    } else {
+        format!("月报_{year}年{}月.xlsx", month.trim_start_matches('0'))
+    };
     let blobs = s.blobs.clone();
     let body = crate::AppState::blocking(move || {
-        super::report_xlsx::workbook(&r, blobs.as_ref())
+        super::report_xlsx::workbook(&r, blobs.as_ref(), lang)
             .map_err(|e| RelayError::Storage(format!("xlsx: {e}")))
     })
     .await

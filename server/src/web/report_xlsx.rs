@@ -5,7 +5,7 @@
 use rust_xlsxwriter::{Format, Image, Workbook, Worksheet, XlsxError};
 
 use crate::blobs::BlobStore;
-use crate::report::{self, Counts, Report};
+use crate::report::{Counts, Report};
 use gridsafe_core::labels::{Labels, Lang};
 
 type R<T> = Result<T, XlsxError>;
@@ -26,20 +26,29 @@ fn counts_cells(c: &Counts) -> Vec<f64> {
 }
 
 /// The columns of the domain × village sheet after 领域 and 村居.
-pub const COUNT_COLUMNS: [&str; 12] = [
-    "检查场所数",
-    "发现一般隐患",
-    "发现重大隐患",
-    "即查即改",
-    "本期整改",
-    "本期销号",
-    "未销号",
-    "逾期",
-    "督导检查发现",
-    "企业自查上报",
-    "群众举报查实",
-    "转办",
+pub const COUNT_COLUMNS: [(&str, &str); 12] = [
+    ("检查场所数", "Venues inspected"),
+    ("发现一般隐患", "General found"),
+    ("发现重大隐患", "Major found"),
+    ("即查即改", "Fixed on the spot"),
+    ("本期整改", "Rectified"),
+    ("本期销号", "Closed"),
+    ("未销号", "Open"),
+    ("逾期", "Overdue"),
+    ("督导检查发现", "Inspection"),
+    ("企业自查上报", "Self-report"),
+    ("群众举报查实", "Public report"),
+    ("转办", "Referral"),
 ];
+
+/// A record's text in the workbook's language (Chinese where it has no English).
+fn pick<'a>(en: bool, zh: &'a str, en_text: &'a str) -> &'a str {
+    if en && !en_text.trim().is_empty() {
+        en_text
+    } else {
+        zh
+    }
+}
 
 /// Writes a header row with widths, freezes the rows above and including it, and returns the
 /// number of columns (for the filter set once the rows are written).
@@ -64,73 +73,88 @@ fn date_cell(ws: &mut Worksheet, row: u32, col: u16, d: &str, day: &Format) -> R
     }
 }
 
-pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
-    let l = Labels::new(None, Lang::Zh);
+pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u8>> {
+    let l = Labels::new(None, lang);
+    let en = lang == Lang::En;
+    let t = |zh: &'static str, en_text: &'static str| if en { en_text } else { zh };
+
     let bold = Format::new().set_bold();
     let day = Format::new().set_num_format("yyyy-mm-dd");
     let one_decimal = Format::new().set_num_format("0.0");
     let mut wb = Workbook::new();
 
-    let ws = wb.add_worksheet().set_name("汇总")?;
+    let ws = wb.add_worksheet().set_name(t("汇总", "Summary"))?;
     ws.write_string_with_format(
         0,
         0,
-        format!("月报 · 统计期 {} 至 {}", r.period.from, r.period.to),
+        if en {
+            format!("Monthly report · {} to {}", r.period.from, r.period.to)
+        } else {
+            format!("月报 · 统计期 {} 至 {}", r.period.from, r.period.to)
+        },
         &bold,
     )?;
     crate::export::xlsx_text(
         ws,
         1,
         0,
-        &format!(
-            "生成时间 {} · 未销号、逾期为生成时数据",
-            l.time(&r.generated_at)
-        ),
+        &if en {
+            format!(
+                "Generated {} · open and overdue as of then",
+                l.time(&r.generated_at)
+            )
+        } else {
+            format!(
+                "生成时间 {} · 未销号、逾期为生成时数据",
+                l.time(&r.generated_at)
+            )
+        },
         None,
     )?;
-    let mut cols: Vec<(&str, f64)> = vec![("领域", 16.0), ("村居", 12.0)];
-    cols.extend(COUNT_COLUMNS.iter().map(|c| (*c, 12.0)));
+    let mut cols: Vec<(&str, f64)> =
+        vec![(t("领域", "Domain"), 16.0), (t("村居", "Village"), 12.0)];
+    cols.extend(COUNT_COLUMNS.iter().map(|c| (t(c.0, c.1), 12.0)));
     let n = header(ws, 3, &cols, &bold)?;
     let mut row = 4;
     for d in &r.domains {
         for v in &d.rows {
-            crate::export::xlsx_text(ws, row, 0, &d.label_zh, None)?;
+            crate::export::xlsx_text(ws, row, 0, pick(en, &d.label_zh, &d.label_en), None)?;
             crate::export::xlsx_text(ws, row, 1, &v.village_zh, None)?;
             for (i, n) in counts_cells(&v.c).into_iter().enumerate() {
                 ws.write_number(row, 2 + i as u16, n)?;
             }
             row += 1;
         }
-        ws.write_string_with_format(row, 0, &d.label_zh, &bold)?;
-        ws.write_string_with_format(row, 1, "小计", &bold)?;
+        ws.write_string_with_format(row, 0, pick(en, &d.label_zh, &d.label_en), &bold)?;
+        ws.write_string_with_format(row, 1, t("小计", "Subtotal"), &bold)?;
         for (i, n) in counts_cells(&d.total).into_iter().enumerate() {
             ws.write_number_with_format(row, 2 + i as u16, n, &bold)?;
         }
         row += 1;
     }
-    ws.write_string_with_format(row, 0, "合计", &bold)?;
+    ws.write_string_with_format(row, 0, t("合计", "Total"), &bold)?;
     for (i, n) in counts_cells(&r.totals).into_iter().enumerate() {
         ws.write_number_with_format(row, 2 + i as u16, n, &bold)?;
     }
     filter(ws, 3, row, n)?;
 
-    let ws = wb.add_worksheet().set_name("村居统计")?;
+    let ws = wb.add_worksheet().set_name(t("村居统计", "Villages"))?;
     let n = header(
         ws,
         0,
         &[
-            ("村居", 12.0),
-            ("在册场所", 10.0),
-            ("本期检查场所", 12.0),
-            ("覆盖率%", 10.0),
-            ("检查次数", 10.0),
-            ("本期发现隐患", 12.0),
-            ("每百场所隐患", 12.0),
-            ("即改率%", 10.0),
-            ("本期销号", 10.0),
-            ("累计整改率%", 12.0),
-            ("逾期", 8.0),
-            ("回潮", 8.0),
+            (t("村居", "Village"), 12.0),
+            (t("在册场所", "Venues listed"), 10.0),
+            (t("本期检查场所", "Inspected"), 12.0),
+            (t("覆盖率%", "Coverage %"), 10.0),
+            (t("检查次数", "Inspections"), 10.0),
+            (t("本期发现隐患", "Found"), 12.0),
+            (t("每百场所隐患", "Per 100 venues"), 12.0),
+            (t("即改率%", "Fixed on the spot %"), 10.0),
+            (t("本期销号", "Closed"), 10.0),
+            (t("累计整改率%", "Rectified to date %"), 12.0),
+            (t("逾期", "Overdue"), 8.0),
+            (t("回潮", "Recurred"), 8.0),
         ],
         &bold,
     )?;
@@ -164,24 +188,24 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
     }
     filter(ws, 0, r.villages.len() as u32, n)?;
 
-    let ws = wb.add_worksheet().set_name("重点事项")?;
+    let ws = wb.add_worksheet().set_name(t("重点事项", "Focus items"))?;
     let n = header(
         ws,
         0,
         &[
-            ("事项", 40.0),
-            ("领域", 14.0),
-            ("本期发现", 10.0),
-            ("未销号", 10.0),
-            ("涉及场所", 10.0),
-            ("占检查场所%", 12.0),
+            (t("事项", "Item"), 40.0),
+            (t("领域", "Domain"), 14.0),
+            (t("本期发现", "Found"), 10.0),
+            (t("未销号", "Open"), 10.0),
+            (t("涉及场所", "Venues"), 10.0),
+            (t("占检查场所%", "Of inspected %"), 12.0),
         ],
         &bold,
     )?;
     for (i, f) in r.focus.iter().enumerate() {
         let row = i as u32 + 1;
         crate::export::xlsx_text(ws, row, 0, &f.title_zh, None)?;
-        crate::export::xlsx_text(ws, row, 1, report::domain_label(&f.domain).0, None)?;
+        crate::export::xlsx_text(ws, row, 1, &l.domain(&f.domain), None)?;
         for (c, n) in [f.found, f.open, f.venues, f.venues_pct].iter().enumerate() {
             ws.write_number(row, 2 + c as u16, *n as f64)?;
         }
@@ -190,19 +214,21 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
 
     // Typical cases with their photos in the sheet (thumbnails; a photo the relay cannot read
     // is named as missing rather than failing the workbook).
-    let ws = wb.add_worksheet().set_name("典型案例")?;
+    let ws = wb
+        .add_worksheet()
+        .set_name(t("典型案例", "Typical cases"))?;
     let n = header(
         ws,
         0,
         &[
-            ("隐患", 30.0),
-            ("场所", 20.0),
-            ("村居", 10.0),
-            ("等级", 12.0),
-            ("状态", 12.0),
-            ("依据", 40.0),
-            ("整改前", 26.0),
-            ("整改后", 26.0),
+            (t("隐患", "Hazard"), 30.0),
+            (t("场所", "Venue"), 20.0),
+            (t("村居", "Village"), 10.0),
+            (t("等级", "Severity"), 12.0),
+            (t("状态", "State"), 12.0),
+            (t("依据", "Basis"), 40.0),
+            (t("整改前", "Before"), 26.0),
+            (t("整改后", "After"), 26.0),
         ],
         &bold,
     )?;
@@ -234,40 +260,49 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
                     ws.insert_image_fit_to_cell(row, col, &img, true)?;
                 }
                 None => {
-                    ws.write_string(row, col, "照片缺失")?;
+                    ws.write_string(row, col, t("照片缺失", "Photo missing"))?;
                 }
             }
         }
     }
     filter(ws, 0, r.cases.len() as u32, n)?;
 
-    let ws = wb.add_worksheet().set_name("重大隐患台账")?;
+    let ws = wb
+        .add_worksheet()
+        .set_name(t("重大隐患台账", "Major hazards"))?;
     ws.write_string_with_format(
         0,
         0,
-        format!(
-            "存量 {}（未销号 {}） · 增量 {}（未销号 {}）",
-            r.major_stock, r.major_stock_open, r.major_increment, r.major_increment_open
-        ),
+        if en {
+            format!(
+                "Stock {} ({} open) · increment {} ({} open)",
+                r.major_stock, r.major_stock_open, r.major_increment, r.major_increment_open
+            )
+        } else {
+            format!(
+                "存量 {}（未销号 {}） · 增量 {}（未销号 {}）",
+                r.major_stock, r.major_stock_open, r.major_increment, r.major_increment_open
+            )
+        },
         &bold,
     )?;
     let n = header(
         ws,
         1,
         &[
-            ("场所", 20.0),
-            ("村居", 10.0),
-            ("领域", 14.0),
-            ("隐患", 30.0),
-            ("依据条款", 40.0),
-            ("发现日期", 12.0),
-            ("发现年度", 10.0),
-            ("存量/增量", 10.0),
-            ("等级", 14.0),
-            ("状态", 12.0),
-            ("整改期限", 12.0),
-            ("治理方案", 10.0),
-            ("挂牌督办提请次数", 16.0),
+            (t("场所", "Venue"), 20.0),
+            (t("村居", "Village"), 10.0),
+            (t("领域", "Domain"), 14.0),
+            (t("隐患", "Hazard"), 30.0),
+            (t("依据条款", "Basis"), 40.0),
+            (t("发现日期", "Found on"), 12.0),
+            (t("发现年度", "Year found"), 10.0),
+            (t("存量/增量", "Stock / increment"), 10.0),
+            (t("等级", "Severity"), 14.0),
+            (t("状态", "State"), 12.0),
+            (t("整改期限", "Due"), 12.0),
+            (t("治理方案", "Plan"), 10.0),
+            (t("挂牌督办提请次数", "Escalations"), 16.0),
         ],
         &bold,
     )?;
@@ -276,7 +311,7 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
         let texts = [
             &m.venue_name,
             &m.village_zh,
-            &report::domain_label(&m.domain).0.to_owned(),
+            &l.domain(&m.domain),
             &m.title_zh,
             &m.basis,
         ];
@@ -285,11 +320,31 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore) -> R<Vec<u8>> {
         }
         date_cell(ws, row, 5, &m.found, &day)?;
         ws.write_number(row, 6, f64::from(m.year))?;
-        crate::export::xlsx_text(ws, row, 7, if m.stock { "存量" } else { "增量" }, None)?;
+        crate::export::xlsx_text(
+            ws,
+            row,
+            7,
+            if m.stock {
+                t("存量", "Stock")
+            } else {
+                t("增量", "Increment")
+            },
+            None,
+        )?;
         crate::export::xlsx_text(ws, row, 8, &l.severity(&m.severity), None)?;
         crate::export::xlsx_text(ws, row, 9, &l.state(&m.state), None)?;
         date_cell(ws, row, 10, &m.due_date, &day)?;
-        crate::export::xlsx_text(ws, row, 11, if m.plan { "有" } else { "无" }, None)?;
+        crate::export::xlsx_text(
+            ws,
+            row,
+            11,
+            if m.plan {
+                t("有", "Yes")
+            } else {
+                t("无", "None")
+            },
+            None,
+        )?;
         ws.write_number(row, 12, m.escalations as f64)?;
     }
     filter(ws, 1, r.majors.len() as u32 + 1, n)?;

@@ -78,13 +78,7 @@ pub(crate) async fn venue(
         .into_iter()
         .map(|(path, value)| {
             let (zh, en) = venue_fields::label(&path);
-            let shown = if path == "grid_id" {
-                value.as_str().map_or_else(|| "—".into(), grid_of)
-            } else if path == "village" {
-                value.as_str().map_or_else(|| "—".into(), village_of)
-            } else {
-                venue_fields::display(&value)
-            };
+            let shown = c.labels().venue_value(&path, &value);
             (c.t(zh, en).to_owned(), shown)
         })
         .collect();
@@ -93,7 +87,7 @@ pub(crate) async fn venue(
         .map(|f| {
             let (zh, en) = venue_fields::label(&f.field);
             let version = |v: &venue_fields::FieldVersion, kept: bool| VersionView {
-                value: venue_fields::display(&v.value),
+                value: c.labels().venue_value(&f.field, &v.value),
                 raw: v.value.to_string(),
                 by: name_of(&v.by),
                 at: gridsafe_core::clock::ms_to_minute(v.ms),

@@ -17,6 +17,10 @@ use crate::records::{HazardHeader, Venue};
 pub struct NoticeHazard {
     pub id: String,
     pub title_zh: String,
+    pub title_en: String,
+    pub finding_en: String,
+    pub severity_en: String,
+    pub requirement_en: String,
     /// What was found, in plain words.
     pub finding_zh: String,
     /// Printed citations (core's table).
@@ -38,6 +42,7 @@ pub struct Notice {
     pub number: String,
     /// The issuing body (the administrator's setting; the town's name until one is set).
     pub issuer_zh: String,
+    pub issuer_en: String,
     pub issuer_address: String,
     pub issuer_contact: String,
     pub town_zh: String,
@@ -55,6 +60,10 @@ pub struct Notice {
     pub departments: Vec<String>,
     /// 2026年12月3日
     pub issued_on: String,
+    /// The same days as 2026-12-03 (the English notice).
+    pub inspected_day: String,
+    pub issued_day: String,
+    pub recheck_day: String,
     /// When the lead department rechecks: the day after the latest deadline.
     pub recheck_on: String,
     /// The owner's self-report page (the QR code), when the phone or relay could sign one.
@@ -135,13 +144,25 @@ pub fn build(i: NoticeInput<'_>) -> Result<Notice> {
             if let Some(d) = due {
                 latest = Some(latest.map_or(d, |l| l.max(d)));
             }
-            let requirement_zh = match (s.fix_mode.as_str(), due) {
-                ("on_spot", _) | (_, None) => "立即整改".to_owned(),
-                (_, Some(d)) => format!("限期整改，{}前完成", date_zh(d)),
+            let (requirement_zh, requirement_en) = match (s.fix_mode.as_str(), due) {
+                ("on_spot", _) | (_, None) => ("立即整改".to_owned(), "Fix at once".to_owned()),
+                (_, Some(d)) => (
+                    format!("限期整改，{}前完成", date_zh(d)),
+                    format!("Fix by {}", crate::clock::format_date(d)),
+                ),
             };
             NoticeHazard {
                 id: h.id.clone(),
                 title_zh: h.title_zh.clone(),
+                title_en: h.title_en.clone(),
+                finding_en: h.finding_en.clone(),
+                severity_en: match s.severity.as_str() {
+                    "general" => "General",
+                    "major" => "Major",
+                    _ => "Major (to confirm)",
+                }
+                .to_owned(),
+                requirement_en,
                 finding_zh: h.finding_zh.clone(),
                 basis: crate::citations::printed(h),
                 severity_zh: match s.severity.as_str() {
@@ -180,6 +201,11 @@ pub fn build(i: NoticeInput<'_>) -> Result<Notice> {
         issuer_zh: i
             .issuer
             .map_or_else(|| format!("{}人民政府", dir.town_zh), |x| x.name_zh.clone()),
+        issuer_en: i
+            .issuer
+            .map(|x| x.name_en.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("{} People's Government", dir.town_en)),
         issuer_address: i.issuer.map(|x| x.address.clone()).unwrap_or_default(),
         issuer_contact: i.issuer.map(|x| x.contact.clone()).unwrap_or_default(),
         town_zh: dir.town_zh.clone(),
@@ -203,149 +229,13 @@ pub fn build(i: NoticeInput<'_>) -> Result<Notice> {
         departments,
         issued_on: date_zh(i.issued_on),
         recheck_on: date_zh(recheck),
+        inspected_day: crate::clock::format_date(crate::clock::ms_to_date(first_found)),
+        issued_day: crate::clock::format_date(i.issued_on),
+        recheck_day: crate::clock::format_date(recheck),
         owner_url: i.owner_url,
         owner_caption: caption,
     })
 }
 
-/// HTML-escapes text for the notice (element content and quoted attributes).
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The QR code of `url` as inline SVG.
-pub fn qr_svg(url: &str) -> Result<String> {
-    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| Error::invalid(format!("owner link does not fit a QR code: {e}")))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(150, 150)
-        .quiet_zone(true)
-        .build())
-}
-
-/// The notice as one self-contained HTML page, laid out as a document the town issues (GB/T
-/// 9704's order: issuing body, number, title, body, signatures and seal, page numbers at the
-/// foot), on A4; no script, no external file, no link styling.
-pub fn to_html(n: &Notice) -> Result<String> {
-    let blank = |s: &str| {
-        if s.trim().is_empty() {
-            "＿＿＿＿＿＿＿＿".to_owned()
-        } else {
-            esc(s)
-        }
-    };
-    let mut rows = String::new();
-    for (i, h) in n.hazards.iter().enumerate() {
-        let mut extra = String::new();
-        if let Some(o) = &h.order_zh {
-            extra.push_str(&format!("<br><strong>立即要求：</strong>{}", esc(o)));
-        }
-        if !h.controls_zh.is_empty() {
-            extra.push_str(&format!(
-                "<br><strong>临时管控措施：</strong>{}",
-                esc(&h.controls_zh.join("；"))
-            ));
-        }
-        rows.push_str(&format!(
-            "<tr><td class=\"n\">{}</td><td><strong>{}</strong><br>{}{}</td><td>{}</td><td class=\"sev\">{}</td><td class=\"req\">{}</td><td>{}</td></tr>\n",
-            i + 1,
-            esc(&h.title_zh),
-            esc(&h.finding_zh),
-            extra,
-            esc(&h.basis.join("；")),
-            esc(&h.severity_zh),
-            esc(&h.requirement_zh),
-            esc(&h.departments.join("、")),
-        ));
-    }
-    let qr = match (&n.owner_url, &n.owner_caption) {
-        (Some(u), caption) => format!(
-            "<div class=\"qr\">{}<p>整改完成后，请用手机扫码上传整改照片<br><small>或在浏览器打开 {}</small></p></div>",
-            qr_svg(u)?,
-            esc(caption.as_deref().unwrap_or(""))
-        ),
-        (None, _) => {
-            "<div class=\"qr\"><p>整改完成后请告知网格员，由其拍照上报</p></div>".to_owned()
-        }
-    };
-    let contact = match (n.issuer_address.trim(), n.issuer_contact.trim()) {
-        ("", "") => String::new(),
-        (a, "") => format!("<p>地址：{}</p>", esc(a)),
-        ("", c) => format!("<p>联系电话：{}</p>", esc(c)),
-        (a, c) => format!("<p>地址：{}　联系电话：{}</p>", esc(a), esc(c)),
-    };
-    Ok(format!(
-        r#"<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>隐患整改通知书 {number}</title>
-<style>
- body {{ font-family: "Noto Serif CJK SC", "Songti SC", "SimSun", serif; margin: 24px; color: #000; font-size: 14px; line-height: 1.6; }}
- .issuer {{ text-align: center; font-size: 20px; letter-spacing: 2px; margin: 0; }}
- h1 {{ text-align: center; letter-spacing: 6px; margin: 4px 0; font-size: 24px; }}
- .no {{ text-align: center; margin: 0 0 12px; }}
- table {{ border-collapse: collapse; width: 100%; }}
- th, td {{ border: 1px solid #000; padding: 4px 6px; vertical-align: top; text-align: left; }}
- td.n, td.sev {{ text-align: center; white-space: nowrap; }}
- td.req {{ min-width: 7em; }}
- th {{ white-space: nowrap; }}
- tr {{ page-break-inside: avoid; }}
- .head {{ display: flex; justify-content: space-between; gap: 16px; }}
- .qr {{ text-align: center; min-width: 170px; }} .qr svg {{ width: 160px; height: 160px; }}
- .sign {{ margin-top: 24px; display: flex; justify-content: space-between; gap: 24px; page-break-inside: avoid; }}
- .seal {{ text-align: right; min-width: 260px; }}
- .seal .area {{ display: inline-block; width: 120px; height: 120px; border: 1px dashed #999; border-radius: 50%; text-align: center; line-height: 120px; color: #999; }}
- a {{ color: inherit; text-decoration: none; }}
- @page {{ size: A4; margin: 25mm 20mm 20mm 25mm;
-   @bottom-center {{ content: "— " counter(page) " —"; font-size: 12px; }} }}
- @media print {{ body {{ margin: 0; }} }}
-</style></head>
-<body>
-<p class="issuer">{issuer}</p>
-<h1>隐患整改通知书</h1>
-<p class="no">{number}</p>
-<div class="head"><div>
-<p><strong>{venue}</strong>：</p>
-<p>地址：{address}（{village}{grid}）<br>主要负责人/实际控制人：{responsible}　联系电话：{phone}</p>
-<p>{inspected}，{inspector}对你单位（场所）进行了安全检查，发现下列安全隐患。依据所列规定，请按下表要求整改：标明“立即整改”的，应当场或当日整改完毕；限期整改的，应在期限内整改完毕。整改期间应采取必要的防范措施，确保安全。</p>
-</div>{qr}</div>
-<table><thead><tr><th>序号</th><th>隐患</th><th>依据</th><th>等级</th><th>整改要求</th><th>牵头部门</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-<p>整改完成后，请扫码上传整改照片或告知网格员。牵头部门将于{recheck}起复查；逾期未整改或整改不合格的，将依法移交执法部门处理，并纳入重点监管。</p>
-{contact}
-<div class="sign"><div><p>检查人（网格员）：{inspector}<br>牵头部门：{departments}<br>送达日期：{issued}</p>
-<p>被检查单位签收人：＿＿＿＿＿＿＿＿　日期：＿＿＿＿年＿＿月＿＿日<br>拒绝签收的，由见证人签名：＿＿＿＿＿＿＿＿</p></div>
-<div class="seal"><p>{issuer}<br>{issued}</p><span class="area">（盖章）</span></div></div>
-</body></html>
-"#,
-        number = esc(&n.number),
-        issuer = esc(&n.issuer_zh),
-        venue = esc(&n.venue_name),
-        village = esc(&n.village_zh),
-        grid = if n.grid_zh.is_empty() {
-            String::new()
-        } else {
-            format!("·{}", esc(&n.grid_zh))
-        },
-        address = blank(&n.venue_address),
-        responsible = blank(&n.responsible_name),
-        phone = blank(&n.responsible_phone),
-        inspected = esc(&n.inspected_on),
-        inspector = esc(&n.inspector_name),
-        departments = esc(&n.departments.join("、")),
-        issued = esc(&n.issued_on),
-        recheck = esc(&n.recheck_on),
-    ))
-}
+mod html;
+pub use html::{qr_svg, to_html, to_html_in};

@@ -65,9 +65,10 @@ impl RelayStore {
         edits: &[(String, serde_json::Value)],
     ) -> Result<Venue> {
         gridsafe_core::store::check_id("venue", id)?;
-        let (field, value) = match edits {
-            [(f, v)] => (f.as_str(), v.clone()),
-            _ => ("", serde_json::Value::Null),
+        // A move comes alone: it takes the venue's whole file to another grid.
+        let moved_to = match edits {
+            [(f, v)] if f == "grid_id" => Some(v.as_str().unwrap_or_default()),
+            _ => None,
         };
         policy::check_edit_venue(user).map_err(RelayError::Forbidden)?;
         self.refresh_directory()?;
@@ -78,11 +79,11 @@ impl RelayStore {
         let mut doc = loaded.doc.clone().with_actor(dashboard_actor(&device)?);
         let heads = doc.get_heads();
         let before = records::read_venue(&doc, id)?;
-        let after = if field == "grid_id" {
+        let after = if let Some(to) = moved_to {
             policy::check_move_venue(user, &before.grid_id).map_err(RelayError::Forbidden)?;
             let grid = self
                 .directory()
-                .and_then(|d| d.grid(value.as_str().unwrap_or_default()))
+                .and_then(|d| d.grid(to))
                 .cloned()
                 .ok_or_else(|| {
                     RelayError::BadRequest(

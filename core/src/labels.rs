@@ -39,6 +39,17 @@ pub const SOURCES: [(&str, &str, &str); 4] = [
     ("referral", "转办", "Referral"),
 ];
 
+/// How a report counts hazards by where they came from (§6.4: public reports with 12345 and
+/// 随申拍 apart): code, zh, en.
+pub const REPORT_SOURCES: [(&str, &str, &str); 6] = [
+    ("inspection", "督导检查发现", "Inspection"),
+    ("self_report", "企业自查上报", "Self-report"),
+    ("12345", "12345热线", "12345 hotline"),
+    ("随申拍", "随申拍", "Suishenpai app"),
+    ("public_other", "其他群众举报", "Other public reports"),
+    ("referral", "部门转办", "Referral"),
+];
+
 /// A domain's words (zh, en); an unknown code reads as "other".
 pub fn domain(code: &str) -> (&'static str, &'static str) {
     DOMAINS

@@ -83,6 +83,49 @@ pub fn order(events: &mut [StoredEvent]) {
 /// Folds a hazard's events into its state. Deterministic: the same header, events (in any order)
 /// and roster give the same result on every replica.
 pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) -> HazardStatus {
+    fold_observed(header, events, roster, &mut |_| {})
+}
+
+/// A hazard as it stood after one event that applied: what a report for a past period reads, so
+/// that its figures are those of the period's end and not of today (docs/reports.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The event's clock (milliseconds): when it happened on the device that wrote it.
+    pub at_ms: i64,
+    pub kind: String,
+    pub state: State,
+    /// general / major / major_candidate
+    pub severity: String,
+    pub deadline: Option<String>,
+}
+
+/// [`fold`], with the hazard's state after each event that applied, in the agreed order.
+pub fn fold_steps(
+    header: &HazardHeader,
+    events: &[StoredEvent],
+    roster: &dyn Roster,
+) -> (HazardStatus, Vec<Step>) {
+    let mut steps = Vec::new();
+    let s = fold_observed(header, events, roster, &mut |s| {
+        if let Some(e) = s.history.last() {
+            steps.push(Step {
+                at_ms: e.hlc.ms,
+                kind: e.kind.clone(),
+                state: s.state,
+                severity: s.severity.clone(),
+                deadline: s.deadline.clone(),
+            });
+        }
+    });
+    (s, steps)
+}
+
+fn fold_observed(
+    header: &HazardHeader,
+    events: &[StoredEvent],
+    roster: &dyn Roster,
+    applied: &mut dyn FnMut(&HazardStatus),
+) -> HazardStatus {
     let mut evs = events.to_vec();
     order(&mut evs);
     let mut s = HazardStatus {
@@ -115,6 +158,7 @@ pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) 
         } else {
             apply(&mut s, header, e, user)
         };
+        let ok = outcome.is_ok();
         let r = &e.record;
         let hlc = Hlc {
             ms: r.ms,
@@ -136,6 +180,9 @@ pub fn fold(header: &HazardHeader, events: &[StoredEvent], roster: &dyn Roster) 
             photo: r.photo.clone(),
             text: r.text.clone(),
         });
+        if ok {
+            applied(&s);
+        }
     }
     s
 }

@@ -223,6 +223,19 @@ pub fn inspection_hazard(
     }
 }
 
+/// The channel of a ticket a department or a higher level refers to the town (转办): its hazard
+/// counts as a referral, not a public report.
+pub const REFERRAL_CHANNEL: &str = "转办";
+
+/// A verified ticket's hazard source: `referral` for [`REFERRAL_CHANNEL`], else `public_report`.
+pub fn ticket_source(channel: &str) -> &'static str {
+    if channel == REFERRAL_CHANNEL {
+        "referral"
+    } else {
+        "public_report"
+    }
+}
+
 /// Days a verified public report's hazard gets to be rectified unless a notice sets otherwise.
 pub const PUBLIC_REPORT_DEADLINE_DAYS: i64 = 7;
 
@@ -280,7 +293,7 @@ pub fn public_report_hazard(
             focus: item.severity.focus,
             combined_group: item.severity.combined_group.clone(),
             lead_depts: item.lead_depts.clone(),
-            source: "public_report".into(),
+            source: ticket_source(&task.channel).into(),
             ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
             fix_mode: "deadline".into(),
             deadline: Some(deadline_of(
@@ -310,7 +323,11 @@ pub fn public_report_hazard(
         template_version: "1".into(),
         item_id: format!("public_report.{}", task.category),
         domain: task.category.clone(),
-        title_zh: format!("群众举报查实：{short}"),
+        title_zh: if task.channel == REFERRAL_CHANNEL {
+            format!("部门转办查实：{short}")
+        } else {
+            format!("群众举报查实：{short}")
+        },
         title_en: format!("Public report {} substantiated", task.ticket_no),
         finding_zh: if finding.trim().is_empty() {
             task.description.clone()
@@ -324,7 +341,7 @@ pub fn public_report_hazard(
         focus: false,
         combined_group: None,
         lead_depts,
-        source: "public_report".into(),
+        source: ticket_source(&task.channel).into(),
         ticket_no: Some(format!("{} {}", task.channel, task.ticket_no)),
         fix_mode: "deadline".into(),
         deadline: Some(format_date(

@@ -346,6 +346,7 @@ fn every_role_and_capability_answers_as_recorded() {
         ("revoke_owner_links", C::RevokeOwnerLinks),
         ("sync_records", C::SyncRecords),
         ("enrol_phones", C::EnrolPhones),
+        ("issue_reports", C::IssueReports),
     ];
     let dir = directory();
     let mut got = String::from("# user\tcapability\toutcome\n");

@@ -195,6 +195,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/003_refused_changes.sql"),
     include_str!("../sql/pg/004_scoped_seq.sql"),
     include_str!("../sql/pg/005_notices.sql"),
+    include_str!("../sql/pg/006_reports.sql"),
 ];
 
 impl Pg {

@@ -347,7 +347,7 @@ fn main() -> Result<()> {
                     println!("projections derived again from {n} records");
                 }
                 AdminCmd::Report { user, month } => {
-                    let r = store.monthly_report(&user, month.as_deref())?;
+                    let r = store.report(&user, month.as_deref())?;
                     println!("{}", serde_json::to_string_pretty(&r)?);
                 }
                 AdminCmd::ReportCutoff { day } => {

@@ -1648,7 +1648,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     assert_eq!(sun.post(&format!("/hazards/{fixed}/action"), &close).0, 303);
 
     // The server's own figures (what `gridsafe-server admin report` prints).
-    let r = relay.inspect(|st| st.monthly_report("office", None).unwrap());
+    let r = relay.inspect(|st| st.report("office", None).unwrap());
     assert_eq!(
         (
             r.totals.found(),
@@ -1671,7 +1671,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     );
     assert_eq!(
         ebike.total.by_source,
-        [2, 0, 0, 0],
+        [2, 0, 0, 0, 0, 0],
         "both found by inspection"
     );
     let heping = r.villages.iter().find(|v| v.village == "heping").unwrap();
@@ -1711,7 +1711,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
                 let d = gridsafe_core::clock::parse_date(d).unwrap();
                 format!("{}月{}日", u8::from(d.month()), d.day())
             };
-            let (y, m) = r.period.month.split_once('-').unwrap();
+            let (y, m) = r.period.key.split_once('-').unwrap();
             page.contains(&format!(
                 "统计期 {y}年{}月（{}至{}）",
                 m.trim_start_matches('0'),
@@ -1732,7 +1732,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     // The workbook's numbers equal the server's.
     let rows = workbook_sheet(
         &office,
-        &format!("/reports/monthly.xlsx?month={}", r.period.month),
+        &format!("/reports/monthly.xlsx?month={}", r.period.key),
         "汇总",
     );
     let row = rows
@@ -1754,7 +1754,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     .chain(c.by_source.iter())
     .map(|n| n.to_string())
     .collect();
-    assert_eq!(row[2..14].to_vec(), want);
+    assert_eq!(row[2..16].to_vec(), want);
     let total = rows.iter().find(|row| row[0] == "合计").unwrap();
     assert_eq!(
         total[3].parse::<i64>().unwrap() + total[4].parse::<i64>().unwrap(),
@@ -1762,7 +1762,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
     );
     let villages = workbook_sheet(
         &office,
-        &format!("/reports/monthly.xlsx?month={}", r.period.month),
+        &format!("/reports/monthly.xlsx?month={}", r.period.key),
         "村居统计",
     );
     let hp = villages.iter().find(|row| row[0] == "和平村").unwrap();
@@ -1776,7 +1776,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
         use calamine::{Data, Reader, Xlsx};
         use std::io::Read as _;
         let (status, bytes) =
-            office.get_bytes(&format!("/reports/monthly.xlsx?month={}", r.period.month));
+            office.get_bytes(&format!("/reports/monthly.xlsx?month={}", r.period.key));
         assert_eq!(status, 200);
         let mut wb: Xlsx<_> =
             calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
@@ -1796,7 +1796,7 @@ fn the_monthly_report_counts_the_ledger_and_its_workbook_agrees() {
             names.iter().any(|n| n.starts_with("xl/media/")),
             "a photo embedded: {names:?}"
         );
-        for i in 1..=5 {
+        for i in 1..=9 {
             let mut xml = String::new();
             z.by_name(&format!("xl/worksheets/sheet{i}.xml"))
                 .unwrap()
@@ -2530,7 +2530,7 @@ fn a_12345_ticket_reaches_the_grid_worker_who_verifies_it_on_site() {
             .1
             .contains("共 1 条")
     );
-    let r = relay.inspect(|st| st.monthly_report("office", None).unwrap());
+    let r = relay.inspect(|st| st.report("office", None).unwrap());
     assert_eq!(
         r.totals.by_source[2], 1,
         "public reports counted by source: {:?}",

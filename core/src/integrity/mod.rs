@@ -95,10 +95,29 @@ pub fn check_new_hazard(h: &HazardHeader, cx: HazardContext<'_>) -> Result<(), R
             ),
         ));
     }
+    if matches!(h.source.as_str(), "public_report" | "referral")
+        && (h.source == "referral")
+            != h.ticket_no
+                .as_deref()
+                .is_some_and(|t| t.split(' ').next() == Some(crate::workflow::REFERRAL_CHANNEL))
+    {
+        return Err(refuse(
+            "wrong_source",
+            "隐患来源与工单渠道不一致（部门转办工单登记为转办）".into(),
+            format!(
+                "source {} does not match the ticket {:?} (tickets by {} register as referrals)",
+                h.source,
+                h.ticket_no,
+                crate::workflow::REFERRAL_CHANNEL
+            ),
+        ));
+    }
     match h.source.as_str() {
         "inspection" => check_finding(h, venue, cx),
-        "public_report" if h.template_id != "public_report" => check_matched_report(h, venue, cx),
-        "public_report" => {
+        "public_report" | "referral" if h.template_id != "public_report" => {
+            check_matched_report(h, venue, cx)
+        }
+        "public_report" | "referral" => {
             let routed = cx
                 .directory
                 .routing

@@ -25,6 +25,9 @@ pub enum Capability {
     SyncRecords,
     /// Enrolling a phone for this user.
     EnrolPhones,
+    /// Issuing a period's report to the town (its figures frozen, numbered): the town office,
+    /// whose reports cover the whole town.
+    IssueReports,
 }
 
 /// Whether `role` has `cap` (what a page shows in its menu and forms).
@@ -36,7 +39,9 @@ pub fn role_may(role: Role, cap: Capability) -> bool {
             matches!(role, Role::Reviewer | Role::TownOffice)
         }
         C::SeeDeviceHealth => matches!(role, Role::TownOffice | Role::Admin),
-        C::FollowUpSilentPhones | C::EnterPublicReports => role == Role::TownOffice,
+        C::FollowUpSilentPhones | C::EnterPublicReports | C::IssueReports => {
+            role == Role::TownOffice
+        }
         C::RevokeDevices | C::ManageUsers => role == Role::Admin,
     }
 }
@@ -61,6 +66,7 @@ pub fn check(user: &User, cap: Capability) -> Result<(), String> {
         C::RevokeOwnerLinks => "owner links are revoked by a lead department or the town office",
         C::SyncRecords => "administrators do not sync records",
         C::EnrolPhones => "administrators do not enrol phones",
+        C::IssueReports => "reports are issued by the town office",
     }
     .to_owned())
 }

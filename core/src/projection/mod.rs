@@ -182,6 +182,23 @@ pub fn fold_with(
     fold(h, evs, &roster)
 }
 
+/// [`fold_with`], with the state after each applied event (the relay's report reads them).
+pub fn fold_steps_with(
+    dir: Option<&Directory>,
+    actors: &HashMap<String, String>,
+    h: &HazardHeader,
+    evs: &[StoredEvent],
+    venue_grid: Option<&str>,
+) -> (HazardStatus, Vec<crate::lifecycle::Step>) {
+    let empty = Directory::default();
+    let roster = DirectoryRoster {
+        directory: dir.unwrap_or(&empty),
+        actors,
+        venue_grid,
+    };
+    crate::lifecycle::fold_steps(h, evs, &roster)
+}
+
 /// Records a lifecycle event on a hazard document, written by the document's current actor, if
 /// the rules apply it: the event is folded with the others first, and a refused event is not
 /// written at all (the caller gets the rule's reason). Returns the hazard's new status. The phone

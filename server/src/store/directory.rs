@@ -128,31 +128,6 @@ impl RelayStore {
         Ok(())
     }
 
-    /// The monthly report for `month` (`YYYY-MM`; the period holding today when `None`) in
-    /// `user_id`'s scope, as the dashboard shows it (`gridsafe-server admin report`).
-    pub fn monthly_report(
-        &mut self,
-        user_id: &str,
-        month: Option<&str>,
-    ) -> Result<crate::report::Report> {
-        self.refresh_directory()?;
-        self.catch_up()?;
-        let dir = self
-            .dir
-            .as_ref()
-            .ok_or_else(|| RelayError::BadRequest("no directory installed".into()))?;
-        let user = dir
-            .user(user_id)
-            .ok_or_else(|| RelayError::BadRequest(format!("unknown user {user_id:?}")))?;
-        let cutoff = crate::report::cutoff_day(&self.conn)?;
-        let today = gridsafe_core::clock::today();
-        let period = match month {
-            Some(m) => crate::report::Period::of_month(m, cutoff)?,
-            None => crate::report::Period::containing(today, cutoff)?,
-        };
-        crate::report::monthly(&self.conn, dir, user, &period, today)
-    }
-
     pub fn report_cutoff_day(&self) -> Result<u8> {
         crate::report::cutoff_day(&self.conn)
     }

@@ -13,6 +13,7 @@ mod notices;
 mod photos;
 mod projections;
 mod pull;
+mod reports;
 mod review;
 mod scope;
 mod sessions;
@@ -78,6 +79,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/014_refused_changes.sql")),
         M::up(include_str!("../../sql/015_scoped_seq.sql")),
         M::up(include_str!("../../sql/016_notices.sql")),
+        M::up(include_str!("../../sql/017_reports.sql")),
     ])
 });
 

@@ -18,14 +18,21 @@ pub(super) fn project(
     record: &Record,
 ) -> Result<()> {
     match record {
-        Record::Venue(v) => projection::index_venue(conn, v)?,
+        Record::Venue(v) => {
+            projection::index_venue(conn, v)?;
+            conn.execute(
+                "INSERT OR REPLACE INTO venue_facts (venue_id, responsible, phone) VALUES (?1, ?2, ?3)",
+                params![v.id, v.responsible.name, v.responsible.phone],
+            )?;
+        }
         Record::Inspection(i) => projection::index_inspection(conn, i)?,
         Record::Task(t) => projection::index_task(conn, t)?,
         Record::Hazard(h, evs) => {
             let grid = projection::venue_grid(conn, &h.venue_id)?;
-            let status = projection::fold_with(dir, actors, h, evs, grid.as_deref());
+            let (status, steps) = projection::fold_steps_with(dir, actors, h, evs, grid.as_deref());
             projection::index_hazard(conn, h, &status)?;
             index_facts(conn, h, &status)?;
+            index_steps(conn, &h.id, &steps)?;
         }
     }
     Ok(())
@@ -57,6 +64,31 @@ pub(super) fn index_facts(
     Ok(())
 }
 
+/// What the hazard was after each applied event (see `sql/017_reports.sql`).
+fn index_steps(
+    conn: &Connection,
+    hazard_id: &str,
+    steps: &[gridsafe_core::lifecycle::Step],
+) -> Result<()> {
+    conn.execute("DELETE FROM hazard_steps WHERE hazard_id = ?1", [hazard_id])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (n, st) in steps.iter().enumerate() {
+        stmt.execute(params![
+            hazard_id,
+            n as i64,
+            st.at_ms,
+            st.kind,
+            st.state.as_str(),
+            st.severity,
+            st.deadline
+        ])?;
+    }
+    Ok(())
+}
+
 impl RelayStore {
     /// Derives every projection row again from the stored records (schema upgrades, repairs:
     /// `gridsafe-server admin reindex`). Returns the number of records read.
@@ -74,7 +106,8 @@ impl RelayStore {
         // Until the flag below is written again, an interrupted rebuild restarts on the next open.
         self.conn.execute_batch(
             "DELETE FROM meta WHERE key = 'projections'; DELETE FROM venues_idx; DELETE FROM inspections_idx; DELETE FROM hazards_idx;
-             DELETE FROM hazard_depts; DELETE FROM hazard_facts; DELETE FROM tasks_idx;",
+             DELETE FROM hazard_depts; DELETE FROM hazard_facts; DELETE FROM tasks_idx;
+             DELETE FROM hazard_steps; DELETE FROM venue_facts;",
         )?;
         self.project_records(&ids)?;
         self.conn.execute(

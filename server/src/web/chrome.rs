@@ -106,6 +106,10 @@ impl Chrome {
         self.may(Capability::EnterPublicReports)
     }
 
+    pub fn issues_reports(&self) -> bool {
+        self.may(Capability::IssueReports)
+    }
+
     pub fn manages_users(&self) -> bool {
         self.may(Capability::ManageUsers)
     }

@@ -167,7 +167,7 @@ impl Choices {
                 .iter()
                 .map(|s| ch(s, c.severity(s)))
                 .collect(),
-            sources: crate::report::SOURCES
+            sources: gridsafe_core::labels::SOURCES
                 .iter()
                 .map(|s| ch(s.0, c.t(s.1, s.2).to_owned()))
                 .collect(),

@@ -44,6 +44,7 @@ mod intake;
 mod notices;
 mod owner;
 mod report;
+mod report_sheets;
 mod report_xlsx;
 mod venue;
 
@@ -189,6 +190,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/devices/revoke", post(revoke))
         .route("/reports/monthly", get(report::monthly_page))
         .route("/reports/monthly.xlsx", get(report::monthly_xlsx))
+        .route("/reports/issue", post(report::issue))
         .route("/admin/users", get(admin::users).post(admin::save_user))
         .route("/admin/password", post(admin::reset_password))
         .route("/admin/cutoff", post(admin::set_cutoff))

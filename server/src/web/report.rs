@@ -1,25 +1,47 @@
-//! The monthly report pages: the print view with SVG charts and the XLSX download. The figures
-//! come from [`crate::report::monthly`], computed on a read-only connection in the user's scope.
+//! The report pages for any period: the print view with SVG charts, the XLSX download, and the
+//! town office issuing a report. The figures come from [`crate::report::report`], computed on a
+//! read-only connection in the user's scope.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, SignedIn, WebError, download, html, on_reader};
+use super::{Chrome, SignedIn, WebError, check_csrf, download, html, on_reader};
 use crate::AppState;
 use crate::error::RelayError;
-use crate::report::{self, Period, Report};
+use crate::report::{self, Period, Report, Span};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ReportQuery {
-    /// `YYYY-MM`; the period holding today when absent.
+    /// The period's key (`2026-11`, `2026-W49`, `2026-Q4`, `2026-H2`, `2026`); the report month
+    /// holding today when absent.
+    pub period: String,
+    /// `YYYY-MM` (links made before periods other than months).
     pub month: String,
-    /// The document number the office gives this report (e.g. 吕安委办〔2026〕12号); a blank
-    /// line to write it on when absent.
-    #[serde(default)]
+    /// A custom range of days, both included.
+    pub from: String,
+    pub to: String,
+    /// The document number to print on a report not yet issued (e.g. 吕安委办〔2026〕12号).
     pub no: String,
+    /// Set after a report was issued: the page says so.
+    pub issued: String,
+}
+
+impl ReportQuery {
+    fn key(&self) -> Option<String> {
+        let (from, to) = (self.from.trim(), self.to.trim());
+        if !from.is_empty() || !to.is_empty() {
+            return Some(format!("{from}~{to}"));
+        }
+        [&self.period, &self.month]
+            .into_iter()
+            .map(|k| k.trim())
+            .find(|k| !k.is_empty())
+            .map(str::to_owned)
+    }
 }
 
 /// One bar of a chart: its label, its coloured segments (x, width, colour) and the value shown
@@ -90,37 +112,80 @@ struct ReportPage {
     /// The issuing body (its name; the town's government until the administrator sets one).
     issuer: String,
     number: String,
+    /// 月报, 季报, …
+    kind: String,
     /// 2026年11月（10月29日至11月28日）
     period_zh: String,
     issued_zh: String,
-    previous: String,
-    next: String,
+    /// (key, title) of the previous and next periods of the same span.
+    previous: (String, String),
+    next: (String, String),
+    /// The periods of every span that hold this period's last day: (key, label, current).
+    spans: Vec<(String, String, bool)>,
+    /// The town office may issue this report now (its period is over, it is not issued).
+    may_issue: bool,
+    /// What the last action did, or why it was refused (the page keeps what was typed).
+    message: Option<String>,
+    error: Option<String>,
     found_chart: Chart,
     coverage_chart: Chart,
 }
 
 impl ReportPage {
+    fn is_month(&self) -> bool {
+        self.r.period.span == Span::Month
+    }
+
+    /// When the report was issued, as people write it.
+    fn issued_time(&self) -> String {
+        self.r.issued.as_ref().map_or_else(String::new, |i| {
+            self.c
+                .time(&gridsafe_core::clock::ms_to_rfc3339(i.issued_ms))
+        })
+    }
+
     fn sources(&self) -> Vec<&'static str> {
-        report::SOURCES.iter().map(|s| self.c.t(s.1, s.2)).collect()
+        report::REPORT_SOURCES
+            .iter()
+            .map(|s| self.c.t(s.1, s.2))
+            .collect()
     }
 }
 
+/// The report for the query's period in the user's scope (for the town office, the issued one
+/// where it was issued).
 async fn report_for(
     s: &AppState,
     SignedIn { user, csrf }: SignedIn,
     q: &ReportQuery,
 ) -> Result<(Chrome, Report), WebError> {
-    let month = q.month.trim().to_owned();
+    // Who may see reports is asked first: an administrator's bad link is still not theirs.
+    gridsafe_core::policy::check(&user, gridsafe_core::policy::Capability::SeeHazards)
+        .map_err(RelayError::Forbidden)?;
+    let key = q.key();
     let u = user.clone();
+    let town = report::town_wide(&user);
+    let (period, issued) = s
+        .with_reader(move |st| {
+            let period = st.report_period(key.as_deref())?;
+            let issued = if town {
+                st.issued_reports(period.span)?
+            } else {
+                vec![]
+            };
+            Ok((period, issued))
+        })
+        .await
+        .map_err(|e| e.0)?;
     let r = on_reader(s, &user, move |conn, dir| {
-        let cutoff = report::cutoff_day(conn)?;
-        let today = gridsafe_core::clock::today();
-        let period = if month.is_empty() {
-            Period::containing(today, cutoff)?
-        } else {
-            Period::of_month(&month, cutoff)?
-        };
-        report::monthly(conn, dir, &u, &period, today)
+        report::report(
+            conn,
+            dir,
+            &u,
+            &period,
+            gridsafe_core::clock::today(),
+            &issued,
+        )
     })
     .await?;
     Ok((Chrome::new(&user, &csrf), r))
@@ -133,6 +198,70 @@ pub async fn monthly_page(
     signed: SignedIn,
 ) -> Result<Response, WebError> {
     let (c, r) = report_for(&s, signed, &q).await?;
+    let message = (!q.issued.is_empty() && r.issued.is_some()).then(|| {
+        c.t(
+            "报告已签发，统计数据已固定。",
+            "The report is issued; its figures are fixed.",
+        )
+        .to_owned()
+    });
+    page(&s, c, r, q.no.trim(), message, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    number: String,
+}
+
+/// The town office issues a report: its figures are frozen under the number given.
+pub async fn issue(
+    State(s): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<IssueForm>,
+) -> Result<Response, WebError> {
+    check_csrf(&f.csrf, &signed.csrf)?;
+    let user = signed.user.clone();
+    let (key, number) = (f.period.clone(), f.number.clone());
+    let done = s
+        .with_store(move |st| st.issue_report(&user, &key, &number))
+        .await;
+    match done {
+        Ok(r) => Ok(Redirect::to(&format!(
+            "/reports/monthly?period={}&issued=1",
+            super::urlencode(&r.period.key)
+        ))
+        .into_response()),
+        Err(e) if matches!(e.0, RelayError::Refused(_)) => {
+            let q = ReportQuery {
+                period: f.period.clone(),
+                ..ReportQuery::default()
+            };
+            let (c, r) = report_for(&s, signed, &q).await?;
+            // The refusal is written "中文 / English": the page's half of it.
+            let msg = e.0.message();
+            let msg = msg
+                .split_once(" / ")
+                .map_or(msg, |(zh, en)| c.t(zh, en))
+                .to_owned();
+            page(&s, c, r, f.number.trim(), None, Some(msg)).await
+        }
+        Err(e) => Err(e.0.into()),
+    }
+}
+
+async fn page(
+    s: &AppState,
+    c: Chrome,
+    r: Report,
+    number: &str,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<Response, WebError> {
     let found_max = r.domains.iter().map(|d| d.total.found()).max().unwrap_or(0);
     let found_chart = Chart::new(
         r.domains
@@ -171,8 +300,23 @@ pub async fn monthly_page(
             .collect(),
         100,
     );
-    let previous = r.period.previous().map_err(WebError::from)?.month;
-    let next = r.period.next().map_err(WebError::from)?.month;
+    let en = c.en();
+    let link = |p: Period| (p.key.clone(), p.title(en));
+    let previous = link(r.period.previous().map_err(WebError::from)?);
+    let next = link(r.period.next().map_err(WebError::from)?);
+    let last_day = gridsafe_core::clock::parse_date(&r.period.to).map_err(RelayError::from)?;
+    let mut spans = Vec::new();
+    for span in [
+        Span::Week,
+        Span::Month,
+        Span::Quarter,
+        Span::Half,
+        Span::Year,
+    ] {
+        let p = Period::of_span(span, last_day, r.period.cutoff_day).map_err(WebError::from)?;
+        let label = format!("{} {}", p.kind_title(en), p.title(en));
+        spans.push((p.key.clone(), label, p.key == r.period.key));
+    }
     let (issuer, town) = s
         .with_reader(|st| {
             Ok((
@@ -185,40 +329,34 @@ pub async fn monthly_page(
         .await
         .map_err(|e| e.0)?;
     let issuer = issuer.map_or_else(|| format!("{town}人民政府"), |i| i.name_zh);
-    let date = |d: &str| {
-        gridsafe_core::clock::parse_date(d).map_or_else(
-            |_| d.to_owned(),
-            |d| {
-                if c.en() {
-                    gridsafe_core::clock::format_date(d)
-                } else {
-                    format!("{}月{}日", u8::from(d.month()), d.day())
-                }
-            },
-        )
+    let today = gridsafe_core::clock::today();
+    let may_issue = c.issues_reports()
+        && r.issued.is_none()
+        && r.period.to < gridsafe_core::clock::format_date(today);
+    let (number, issued_zh) = match &r.issued {
+        Some(i) => (
+            i.number.clone(),
+            gridsafe_core::notice::date_zh(gridsafe_core::clock::ms_to_date(i.issued_ms)),
+        ),
+        None => (
+            number.chars().take(40).collect(),
+            gridsafe_core::notice::date_zh(today),
+        ),
     };
-    let (year, month) = r.period.month.split_once('-').unwrap_or(("", ""));
-    let period_zh = if c.en() {
-        format!("{} ({} to {})", r.period.month, r.period.from, r.period.to)
-    } else {
-        format!(
-            "{year}年{}月（{}至{}）",
-            month.trim_start_matches('0'),
-            date(&r.period.from),
-            date(&r.period.to)
-        )
-    };
-    let number: String = q.no.trim().chars().take(40).collect();
-    let issued_zh = gridsafe_core::notice::date_zh(gridsafe_core::clock::today());
     Ok(html(ReportPage {
+        kind: r.period.kind_title(en).to_owned(),
+        period_zh: r.period.title_with_days(en),
         c,
         r,
         issuer,
         number,
-        period_zh,
         issued_zh,
         previous,
         next,
+        spans,
+        may_issue,
+        message,
+        error,
         found_chart,
         coverage_chart,
     }))
@@ -233,11 +371,14 @@ pub async fn monthly_xlsx(
 ) -> Result<Response, WebError> {
     let (c, r) = report_for(&s, signed, &q).await?;
     let lang = c.labels().lang;
-    let (year, month) = r.period.month.split_once('-').unwrap_or(("", ""));
     let name = if c.en() {
-        format!("monthly-report-{}.xlsx", r.period.month)
+        format!("report-{}.xlsx", r.period.key.replace('~', "-to-"))
     } else {
-        format!("月报_{year}年{}月.xlsx", month.trim_start_matches('0'))
+        format!(
+            "{}_{}.xlsx",
+            r.period.kind_title(false),
+            r.period.title(false)
+        )
     };
     let blobs = s.blobs.clone();
     let body = crate::AppState::blocking(move || {

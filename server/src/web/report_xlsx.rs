@@ -25,8 +25,8 @@ fn counts_cells(c: &Counts) -> Vec<f64> {
     v.into_iter().map(|n| n as f64).collect()
 }
 
-/// The columns of the domain × village sheet after 领域 and 村居.
-pub const COUNT_COLUMNS: [(&str, &str); 12] = [
+/// The columns of the domain × village sheet after 领域 and 村居 (then one per report source).
+pub const COUNT_COLUMNS: [(&str, &str); 8] = [
     ("检查场所数", "Venues inspected"),
     ("发现一般隐患", "General found"),
     ("发现重大隐患", "Major found"),
@@ -35,10 +35,6 @@ pub const COUNT_COLUMNS: [(&str, &str); 12] = [
     ("本期销号", "Closed"),
     ("未销号", "Open"),
     ("逾期", "Overdue"),
-    ("督导检查发现", "Inspection"),
-    ("企业自查上报", "Self-report"),
-    ("群众举报查实", "Public report"),
-    ("转办", "Referral"),
 ];
 
 /// A record's text in the workbook's language (Chinese where it has no English).
@@ -52,7 +48,7 @@ fn pick<'a>(en: bool, zh: &'a str, en_text: &'a str) -> &'a str {
 
 /// Writes a header row with widths, freezes the rows above and including it, and returns the
 /// number of columns (for the filter set once the rows are written).
-fn header(ws: &mut Worksheet, row: u32, cols: &[(&str, f64)], bold: &Format) -> R<u16> {
+pub(super) fn header(ws: &mut Worksheet, row: u32, cols: &[(&str, f64)], bold: &Format) -> R<u16> {
     for (c, (name, width)) in cols.iter().enumerate() {
         ws.set_column_width(c as u16, *width)?;
         ws.write_string_with_format(row, c as u16, *name, bold)?;
@@ -61,12 +57,12 @@ fn header(ws: &mut Worksheet, row: u32, cols: &[(&str, f64)], bold: &Format) -> 
     Ok(cols.len() as u16)
 }
 
-fn filter(ws: &mut Worksheet, header_row: u32, last_row: u32, cols: u16) -> R<()> {
+pub(super) fn filter(ws: &mut Worksheet, header_row: u32, last_row: u32, cols: u16) -> R<()> {
     ws.autofilter(header_row, 0, last_row.max(header_row + 1), cols - 1)?;
     Ok(())
 }
 
-fn date_cell(ws: &mut Worksheet, row: u32, col: u16, d: &str, day: &Format) -> R<()> {
+pub(super) fn date_cell(ws: &mut Worksheet, row: u32, col: u16, d: &str, day: &Format) -> R<()> {
     match gridsafe_core::clock::parse_date(d) {
         Ok(d) => crate::export::xlsx_date(ws, row, col, d, day),
         Err(_) => crate::export::xlsx_text(ws, row, col, "—", None),
@@ -88,9 +84,19 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u
         0,
         0,
         if en {
-            format!("Monthly report · {} to {}", r.period.from, r.period.to)
+            format!(
+                "{} · {} to {}",
+                r.period.kind_title(true),
+                r.period.from,
+                r.period.to
+            )
         } else {
-            format!("月报 · 统计期 {} 至 {}", r.period.from, r.period.to)
+            format!(
+                "{} · 统计期 {} 至 {}",
+                r.period.kind_title(false),
+                r.period.from,
+                r.period.to
+            )
         },
         &bold,
     )?;
@@ -98,22 +104,30 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u
         ws,
         1,
         0,
-        &if en {
-            format!(
-                "Generated {} · open and overdue as of then",
+        &match (&r.issued, en) {
+            (Some(i), false) => format!("已签发 {} · 未销号、逾期为统计期末状态", i.number),
+            (Some(i), true) => {
+                format!("Issued {} · open and overdue at the period's end", i.number)
+            }
+            (None, false) => format!(
+                "生成时间 {} · 未销号、逾期为统计期末（进行中为当前）状态",
                 l.time(&r.generated_at)
-            )
-        } else {
-            format!(
-                "生成时间 {} · 未销号、逾期为生成时数据",
+            ),
+            (None, true) => format!(
+                "Generated {} · open and overdue at the period's end (now, while it runs)",
                 l.time(&r.generated_at)
-            )
+            ),
         },
         None,
     )?;
     let mut cols: Vec<(&str, f64)> =
         vec![(t("领域", "Domain"), 16.0), (t("村居", "Village"), 12.0)];
     cols.extend(COUNT_COLUMNS.iter().map(|c| (t(c.0, c.1), 12.0)));
+    cols.extend(
+        crate::report::REPORT_SOURCES
+            .iter()
+            .map(|c| (t(c.1, c.2), 12.0)),
+    );
     let n = header(ws, 3, &cols, &bold)?;
     let mut row = 4;
     for d in &r.domains {
@@ -348,5 +362,6 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u
         ws.write_number(row, 12, m.escalations as f64)?;
     }
     filter(ws, 1, r.majors.len() as u32 + 1, n)?;
+    super::report_sheets::lists(&mut wb, r, &l, en)?;
     wb.save_to_buffer()
 }

@@ -1,0 +1,35 @@
+-- Schema 17: reports for any period, stable once issued (docs/reports.md).
+-- What each hazard was after every event that applied, at the event's time: a report for a past
+-- period reads the state as of its end, not today's. A projection: rebuilt with the others.
+CREATE TABLE hazard_steps (
+    hazard_id TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    severity  TEXT NOT NULL,
+    deadline  TEXT,
+    PRIMARY KEY (hazard_id, n)
+) WITHOUT ROWID;
+
+-- The venue's responsible person, for the overdue list (the venue record holds it; the shared
+-- projection does not).
+CREATE TABLE venue_facts (
+    venue_id    TEXT PRIMARY KEY,
+    responsible TEXT NOT NULL,
+    phone       TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Reports the town office issued: the figures as they were handed over, with their number.
+CREATE TABLE issued_reports (
+    period_key TEXT PRIMARY KEY,
+    year       INTEGER NOT NULL,
+    n          INTEGER NOT NULL,
+    number     TEXT NOT NULL,
+    issued_ms  BIGINT NOT NULL,
+    issued_by  TEXT NOT NULL,
+    report     TEXT NOT NULL,
+    UNIQUE (year, n)
+);
+
+DELETE FROM meta WHERE key = 'projections';

@@ -1,0 +1,217 @@
+//! What a report reads, on a read-only connection: every hazard found before the period's end in
+//! the user's scope with the steps it took up to then, the inspections started in the period, and
+//! the venue register per village. No figure is decided here (see `figures.rs`).
+
+use std::collections::HashMap;
+
+use gridsafe_core::directory::{Directory, User};
+use gridsafe_core::hazard_state::State;
+use gridsafe_core::projection::hazard_scope;
+use rusqlite::types::Value as V;
+use rusqlite::{Connection, params_from_iter};
+
+use super::Result;
+
+/// One step of a hazard: its state after an event that applied (`sql/017_reports.sql`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRow {
+    pub at_ms: i64,
+    pub kind: String,
+    pub state: State,
+    pub severity: String,
+    pub deadline: Option<String>,
+}
+
+/// A hazard as a report reads it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HazardRow {
+    pub id: String,
+    pub venue_id: String,
+    pub venue_name: String,
+    pub village: String,
+    pub domain: String,
+    pub item_id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub focus: bool,
+    /// inspection / self_report / public_report / referral
+    pub source: String,
+    /// "12345 2026-0001": the channel, then the ticket's own number.
+    pub ticket_no: Option<String>,
+    pub found_ms: i64,
+    pub recurrence: bool,
+    pub lead_depts: Vec<String>,
+    pub basis: String,
+    pub plan: bool,
+    pub escalations: i64,
+    pub before_thumb: Option<String>,
+    pub after_photo: Option<String>,
+    pub responsible: String,
+    pub phone: String,
+    /// In the agreed order; only those before the period's end.
+    pub steps: Vec<StepRow>,
+}
+
+/// A finished or unfinished inspection started in the period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InspectionRow {
+    pub id: String,
+    pub venue_id: String,
+    pub template_id: String,
+    pub grid_id: String,
+    pub finished: bool,
+    pub venue_name: String,
+    /// YYYY-MM-DD.
+    pub day: String,
+}
+
+pub struct Loaded {
+    pub hazards: Vec<HazardRow>,
+    pub inspections: Vec<InspectionRow>,
+    /// Venues in the register (not archived) per village code.
+    pub venues: HashMap<String, i64>,
+}
+
+/// Reads what the report for `[from_ms, end_ms)` needs in `user`'s scope.
+pub fn load(
+    conn: &Connection,
+    dir: &Directory,
+    user: &User,
+    from_ms: i64,
+    end_ms: i64,
+) -> Result<Loaded> {
+    let (scope, scope_args) = hazard_scope(dir, &user.id)?;
+    let args = |first: Vec<V>| {
+        let mut a = first;
+        a.extend(scope_args.iter().cloned().map(V::from));
+        a
+    };
+    let mut hazards = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT h.id, h.venue_id, h.venue_name, h.village, h.domain, h.item_id, h.title_zh,
+                    h.title_en, h.focus, h.source, f.ticket_no, h.found_ms, h.recurrence_of IS NOT NULL,
+                    h.lead_depts, coalesce(f.basis, ''), coalesce(f.plan, 0), coalesce(f.escalations, 0),
+                    f.before_thumb, f.after_photo, coalesce(vf.responsible, ''), coalesce(vf.phone, '')
+             FROM (SELECT * FROM hazards_idx WHERE found_ms < ?1 AND {scope}) h
+             LEFT JOIN hazard_facts f ON f.hazard_id = h.id
+             LEFT JOIN venue_facts vf ON vf.venue_id = h.venue_id
+             ORDER BY h.found_ms, h.id"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args(vec![V::from(end_ms)])), |r| {
+            let depts: String = r.get(13)?;
+            Ok(HazardRow {
+                id: r.get(0)?,
+                venue_id: r.get(1)?,
+                venue_name: r.get(2)?,
+                village: r.get(3)?,
+                domain: r.get(4)?,
+                item_id: r.get(5)?,
+                title_zh: r.get(6)?,
+                title_en: r.get(7)?,
+                focus: r.get(8)?,
+                source: r.get(9)?,
+                ticket_no: r.get(10)?,
+                found_ms: r.get(11)?,
+                recurrence: r.get(12)?,
+                lead_depts: depts
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                basis: r.get(14)?,
+                plan: r.get(15)?,
+                escalations: r.get(16)?,
+                before_thumb: r.get(17)?,
+                after_photo: r.get(18)?,
+                responsible: r.get(19)?,
+                phone: r.get(20)?,
+                steps: vec![],
+            })
+        })?;
+        for row in rows {
+            let row = row?;
+            index.insert(row.id.clone(), hazards.len());
+            hazards.push(row);
+        }
+    }
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT hazard_id, at_ms, kind, state, severity, deadline FROM hazard_steps
+             WHERE at_ms < ?1 AND hazard_id IN (SELECT id FROM hazards_idx WHERE found_ms < ?1 AND {scope})
+             ORDER BY hazard_id, n"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args(vec![V::from(end_ms)])), |r| {
+            let state: String = r.get(3)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                StepRow {
+                    at_ms: r.get(1)?,
+                    kind: r.get(2)?,
+                    state: State::parse(&state).unwrap_or(State::Draft),
+                    severity: r.get(4)?,
+                    deadline: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, step) = row?;
+            if let Some(&i) = index.get(&id) {
+                hazards[i].steps.push(step);
+            }
+        }
+    }
+
+    // Venues are scoped by grid for inspectors; a department's reviewer sees the town's
+    // inspection effort.
+    let grids: Vec<String> = gridsafe_core::policy::venue_list_grids(user)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    let venue_scope = if grids.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        format!("grid_id IN ({})", vec!["?"; grids.len()].join(","))
+    };
+    let mut inspections = Vec::new();
+    {
+        let mut a: Vec<V> = vec![V::from(from_ms), V::from(end_ms)];
+        a.extend(grids.iter().cloned().map(V::from));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, venue_id, template_id, grid_id, finished, venue_name, day FROM inspections_idx
+             WHERE started_ms >= ?1 AND started_ms < ?2 AND {venue_scope} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(a.iter()), |r| {
+            Ok(InspectionRow {
+                id: r.get(0)?,
+                venue_id: r.get(1)?,
+                template_id: r.get(2)?,
+                grid_id: r.get(3)?,
+                finished: r.get(4)?,
+                venue_name: r.get(5)?,
+                day: r.get(6)?,
+            })
+        })?;
+        for row in rows {
+            inspections.push(row?);
+        }
+    }
+    let mut venues = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT village, count(*) FROM venues_idx WHERE archived = 0 AND {venue_scope} GROUP BY village"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(grids.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (v, n) = row?;
+            venues.insert(v, n);
+        }
+    }
+    Ok(Loaded {
+        hazards,
+        inspections,
+        venues,
+    })
+}

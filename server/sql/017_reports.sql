@@ -12,6 +12,10 @@ CREATE TABLE hazard_steps (
     PRIMARY KEY (hazard_id, n)
 ) WITHOUT ROWID;
 
+-- When a hazard last changed (its last applied event): a report loads only the hazards that may
+-- differ at its period's end from what they are now; the others are counted as they stand.
+ALTER TABLE hazard_facts ADD COLUMN last_step_ms INTEGER NOT NULL DEFAULT 0;
+
 -- The venue's responsible person, for the overdue list (the venue record holds it; the shared
 -- projection does not).
 CREATE TABLE venue_facts (

@@ -126,14 +126,19 @@ enum AdminCmd {
     },
     /// Derive the projection tables again from the stored records.
     Reindex,
-    /// The monthly report as JSON, in a user's scope (the town office's: the whole town).
+    /// A period's report as JSON, in a user's scope (the town office's: the whole town; the
+    /// issued one where it was issued).
     Report {
         #[arg(long, default_value = "office")]
         user: String,
-        /// YYYY-MM; the period holding today when absent.
-        #[arg(long)]
-        month: Option<String>,
+        /// YYYY-MM, YYYY-Www, YYYY-Qn, YYYY-H1/H2, YYYY or YYYY-MM-DD~YYYY-MM-DD; the report
+        /// month holding today when absent.
+        #[arg(long, alias = "month")]
+        period: Option<String>,
     },
+    /// Show or set the last year whose major hazards count as stock (default 2024, the town
+    /// plan's "2024年及以前排查发现的重大事故隐患存量").
+    ReportStockYear { year: Option<i32> },
     /// Show or set the monthly report's cut-off day (1–28, 24:00; default 28 for the 29th).
     ReportCutoff { day: Option<u8> },
     /// The audit log, newest first, as JSON lines; --verify checks the whole hash chain.
@@ -346,8 +351,8 @@ fn main() -> Result<()> {
                     let n = store.rebuild_projections()?;
                     println!("projections derived again from {n} records");
                 }
-                AdminCmd::Report { user, month } => {
-                    let r = store.report(&user, month.as_deref())?;
+                AdminCmd::Report { user, period } => {
+                    let r = store.report(&user, period.as_deref())?;
                     println!("{}", serde_json::to_string_pretty(&r)?);
                 }
                 AdminCmd::ReportCutoff { day } => {
@@ -358,6 +363,16 @@ fn main() -> Result<()> {
                     println!(
                         "monthly report cut-off: day {} of each month, 24:00",
                         store.report_cutoff_day()?
+                    );
+                }
+                AdminCmd::ReportStockYear { year } => {
+                    if let Some(y) = year {
+                        store.set_report_stock_year(y)?;
+                        store.audit(CONSOLE, "report.stock_year", "reports", &y.to_string())?;
+                    }
+                    println!(
+                        "major hazards found in {} or earlier count as stock",
+                        store.report_stock_year()?
                     );
                 }
                 AdminCmd::Audit { limit, verify } => {

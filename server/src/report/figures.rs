@@ -129,6 +129,11 @@ impl Contribution {
         )
     }
 
+    /// Found in the period and counted: a general hazard or a confirmed major.
+    pub fn counted(&self) -> bool {
+        self.found && matches!(self.severity.as_str(), "general" | "major")
+    }
+
     fn matters(&self) -> bool {
         self.found || self.open || self.rectified > 0 || self.closed > 0
     }
@@ -158,6 +163,13 @@ pub fn compute(cx: &Context<'_>, data: &Loaded) -> Report {
         }
     }
 
+    for (v, (registered, closed)) in &data.settled {
+        village(&mut villages, v);
+        if let Some(e) = villages.get_mut(v) {
+            e.registered_total += registered;
+            e.closed_total += closed;
+        }
+    }
     let contributions: Vec<Contribution> =
         data.hazards.iter().map(|h| contribution(h, cx)).collect();
     for (h, k) in data.hazards.iter().zip(&contributions) {
@@ -168,16 +180,15 @@ pub fn compute(cx: &Context<'_>, data: &Loaded) -> Report {
         let c = cells
             .entry((h.domain.clone(), h.village.clone()))
             .or_default();
-        if k.found {
-            match k.severity.as_str() {
-                "major" => c.found_major += 1,
-                "general" => c.found_general += 1,
-                // Candidates awaiting confirmation are listed apart, not counted as either.
-                _ => {}
+        // Candidates awaiting confirmation are listed apart, not counted as found.
+        let counted = k.counted();
+        if counted {
+            if k.severity == "major" {
+                c.found_major += 1;
+            } else {
+                c.found_general += 1;
             }
-            if k.on_spot {
-                c.on_spot += 1;
-            }
+            c.on_spot += i64::from(k.on_spot);
             c.by_source[source] += 1;
         }
         c.rectified += k.rectified;
@@ -187,13 +198,13 @@ pub fn compute(cx: &Context<'_>, data: &Loaded) -> Report {
 
         village(&mut villages, &h.village);
         let e = villages.get_mut(&h.village).expect("inserted above");
-        e.found += i64::from(k.found);
-        e.on_spot += i64::from(k.found && k.on_spot);
+        e.found += i64::from(counted);
+        e.on_spot += i64::from(counted && k.on_spot);
         e.closed += k.closed;
         e.registered_total += i64::from(k.registered);
         e.closed_total += i64::from(k.registered && k.closed_at_end);
         e.overdue += i64::from(k.overdue);
-        e.recurrences += i64::from(k.found && h.recurrence);
+        e.recurrences += i64::from(counted && h.recurrence);
     }
 
     // Venues inspected: distinct venues with a finished inspection started in the period, per
@@ -302,7 +313,7 @@ fn focus_rows(
 ) -> Vec<FocusRow> {
     let mut by_item: BTreeMap<&str, (FocusRow, HashSet<&str>)> = BTreeMap::new();
     for (h, k) in data.hazards.iter().zip(ks) {
-        if !(h.focus && k.found) {
+        if !(h.focus && k.counted()) {
             continue;
         }
         let e = by_item.entry(&h.item_id).or_insert_with(|| {

@@ -1,6 +1,10 @@
 //! What a report reads, on a read-only connection: every hazard found before the period's end in
 //! the user's scope with the steps it took up to then, the inspections started in the period, and
 //! the venue register per village. No figure is decided here (see `figures.rs`).
+//!
+//! Hazards that cannot have changed since before the period (closed, nothing new) are counted
+//! in SQL as they stand rather than read one by one: a town's years of closed hazards would
+//! otherwise be read for every report.
 
 use std::collections::HashMap;
 
@@ -70,7 +74,16 @@ pub struct Loaded {
     pub inspections: Vec<InspectionRow>,
     /// Venues in the register (not archived) per village code.
     pub venues: HashMap<String, i64>,
+    /// Per village, hazards found before the period that have not changed since before it and
+    /// are not open: (registered, closed).
+    pub settled: HashMap<String, (i64, i64)>,
 }
+
+/// The hazards a report reads one by one: those that changed since the period began (so may
+/// have differed at its end), those open now, and confirmed majors that changed this year (the
+/// ledger lists those closed in the year). `?2` is the period's start, `?3` the year's.
+const LIVE: &str =
+    "(f.last_step_ms >= ?2 OR h.is_open = 1 OR (h.severity = 'major' AND f.last_step_ms >= ?3))";
 
 /// Reads what the report for `[from_ms, end_ms)` needs in `user`'s scope.
 pub fn load(
@@ -79,6 +92,7 @@ pub fn load(
     user: &User,
     from_ms: i64,
     end_ms: i64,
+    year_start_ms: i64,
 ) -> Result<Loaded> {
     let (scope, scope_args) = hazard_scope(dir, &user.id)?;
     let args = |first: Vec<V>| {
@@ -86,6 +100,7 @@ pub fn load(
         a.extend(scope_args.iter().cloned().map(V::from));
         a
     };
+    let bounds = vec![V::from(end_ms), V::from(from_ms), V::from(year_start_ms)];
     let mut hazards = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     {
@@ -94,12 +109,12 @@ pub fn load(
                     h.title_en, h.focus, h.source, f.ticket_no, h.found_ms, h.recurrence_of IS NOT NULL,
                     h.lead_depts, coalesce(f.basis, ''), coalesce(f.plan, 0), coalesce(f.escalations, 0),
                     f.before_thumb, f.after_photo, coalesce(vf.responsible, ''), coalesce(vf.phone, '')
-             FROM (SELECT * FROM hazards_idx WHERE found_ms < ?1 AND {scope}) h
-             LEFT JOIN hazard_facts f ON f.hazard_id = h.id
+             FROM hazards_idx h JOIN hazard_facts f ON f.hazard_id = h.id
              LEFT JOIN venue_facts vf ON vf.venue_id = h.venue_id
+             WHERE h.found_ms < ?1 AND {LIVE} AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})
              ORDER BY h.found_ms, h.id"
         ))?;
-        let rows = stmt.query_map(params_from_iter(args(vec![V::from(end_ms)])), |r| {
+        let rows = stmt.query_map(params_from_iter(args(bounds.clone())), |r| {
             let depts: String = r.get(13)?;
             Ok(HazardRow {
                 id: r.get(0)?,
@@ -138,11 +153,13 @@ pub fn load(
     }
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT hazard_id, at_ms, kind, state, severity, deadline FROM hazard_steps
-             WHERE at_ms < ?1 AND hazard_id IN (SELECT id FROM hazards_idx WHERE found_ms < ?1 AND {scope})
-             ORDER BY hazard_id, n"
+            "SELECT s.hazard_id, s.at_ms, s.kind, s.state, s.severity, s.deadline
+             FROM hazards_idx h JOIN hazard_facts f ON f.hazard_id = h.id
+             JOIN hazard_steps s ON s.hazard_id = h.id AND s.at_ms < ?1
+             WHERE h.found_ms < ?1 AND {LIVE} AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})
+             ORDER BY s.hazard_id, s.n"
         ))?;
-        let rows = stmt.query_map(params_from_iter(args(vec![V::from(end_ms)])), |r| {
+        let rows = stmt.query_map(params_from_iter(args(bounds.clone())), |r| {
             let state: String = r.get(3)?;
             Ok((
                 r.get::<_, String>(0)?,
@@ -209,9 +226,32 @@ pub fn load(
             venues.insert(v, n);
         }
     }
+    // The settled: nothing changed since before the period and closed or never registered, so
+    // as they stand now they stood at its end. They count only towards the cumulative figures.
+    let mut settled = HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT h.village, coalesce(sum(h.state NOT IN ('draft', 'rejected')), 0),
+                    coalesce(sum(h.state = 'closed'), 0)
+             FROM hazards_idx h JOIN hazard_facts f ON f.hazard_id = h.id
+             WHERE h.found_ms < ?1 AND NOT {LIVE} AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})
+             GROUP BY h.village"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args(bounds.clone())), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
+            ))
+        })?;
+        for row in rows {
+            let (v, n) = row?;
+            settled.insert(v, n);
+        }
+    }
     Ok(Loaded {
         hazards,
         inspections,
         venues,
+        settled,
     })
 }

@@ -85,7 +85,14 @@ fn compute(
     let to = parse_date(&period.to)?;
     let year_start = Date::from_calendar_date(to.year(), Month::January, 1)
         .map_err(|e| RelayError::BadRequest(e.to_string()))?;
-    let data = load::load(conn, dir, user, from_ms, end_ms)?;
+    let data = load::load(
+        conn,
+        dir,
+        user,
+        from_ms,
+        end_ms,
+        start_of_day_ms(year_start),
+    )?;
     let village_zh = |code: &str| {
         dir.villages
             .iter()

@@ -128,6 +128,14 @@ impl RelayStore {
         Ok(())
     }
 
+    pub fn report_stock_year(&self) -> Result<i32> {
+        crate::report::stock_year(&self.conn)
+    }
+
+    pub fn set_report_stock_year(&mut self, year: i32) -> Result<()> {
+        crate::report::set_stock_year(&self.conn, year)
+    }
+
     pub fn report_cutoff_day(&self) -> Result<u8> {
         crate::report::cutoff_day(&self.conn)
     }

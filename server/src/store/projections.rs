@@ -50,6 +50,13 @@ pub(super) fn index_facts(
         .find(|p| p.role == "before")
         .or(h.photos.first())
         .map(|p| p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()));
+    let last_step = s
+        .history
+        .iter()
+        .filter(|e| e.applied)
+        .map(|e| e.hlc.ms)
+        .max()
+        .unwrap_or(0);
     let after = s
         .history
         .iter()
@@ -57,9 +64,9 @@ pub(super) fn index_facts(
         .filter(|e| e.applied)
         .find_map(|e| e.photo.clone());
     conn.execute(
-        "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![h.id, gridsafe_core::citations::printed(h).join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no],
+        "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no, last_step_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![h.id, gridsafe_core::citations::printed(h).join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no, last_step],
     )?;
     Ok(())
 }

@@ -35,6 +35,7 @@ struct AdminPage {
     depts: Vec<Opt>,
     grids: Vec<Opt>,
     cutoff_day: u8,
+    stock_year: i32,
     /// Open combined elements at one venue from which its department is alerted.
     combined_alert_at: u32,
     /// The issuing body of notices and reports (empty until set).
@@ -66,11 +67,11 @@ async fn page(
     csrf: &str,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let (dir, cutoff_day, combined_alert_at, issuer) = s
+    let (dir, (cutoff_day, stock_year), combined_alert_at, issuer) = s
         .with_reader(|st| {
             Ok((
                 st.directory().cloned().unwrap_or_default(),
-                st.report_cutoff_day()?,
+                (st.report_cutoff_day()?, st.report_stock_year()?),
                 st.combined_alert_at()?,
                 st.issuer()?.unwrap_or_default(),
             ))
@@ -130,6 +131,7 @@ async fn page(
         depts,
         grids,
         cutoff_day,
+        stock_year,
         combined_alert_at,
         issuer,
         version: dir.version,
@@ -254,9 +256,12 @@ pub struct CutoffForm {
     #[serde(default)]
     csrf: String,
     day: String,
+    /// The last year whose majors count as stock; unchanged when left out.
+    #[serde(default)]
+    stock_year: String,
 }
 
-/// Sets the monthly report's cut-off day (1–28).
+/// Sets the monthly report's cut-off day (1–28) and the major-hazard stock year.
 pub async fn set_cutoff(
     State(s): State<AppState>,
     signed: SignedIn,
@@ -267,10 +272,23 @@ pub async fn set_cutoff(
         f.day.trim().parse().map_err(|_| {
             RelayError::BadRequest(format!("cut-off day {:?} is not a number", f.day))
         })?;
+    let stock_year: Option<i32> = match f.stock_year.trim() {
+        "" => None,
+        y => Some(y.parse().map_err(|_| {
+            RelayError::BadRequest(format!(
+                "存量年度须为年份，如 2024 / the stock year {y:?} is not a year such as 2024"
+            ))
+        })?),
+    };
     let me_id = me.id.clone();
     s.with_store(move |st| {
         st.set_report_cutoff_day(day)?;
-        st.audit(&me_id, "report.cutoff", "monthly report", &day.to_string())
+        st.audit(&me_id, "report.cutoff", "monthly report", &day.to_string())?;
+        if let Some(y) = stock_year {
+            st.set_report_stock_year(y)?;
+            st.audit(&me_id, "report.stock_year", "reports", &y.to_string())?;
+        }
+        Ok(())
     })
     .await
     .map_err(|e| e.0)?;

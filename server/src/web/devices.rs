@@ -150,6 +150,8 @@ fn audit_action(code: &str) -> (&'static str, &'static str) {
         "self_report.register" => ("自查问题上账", "Registered a self-check finding"),
         "self_report.dismiss" => ("自查问题不予上账", "Dismissed a self-check finding"),
         "report.cutoff" => ("设置月报截止日", "Set the report cut-off"),
+        "report.stock_year" => ("设置重大隐患存量年度", "Set the major-hazard stock year"),
+        "report.issue" => ("签发报告", "Issued a report"),
         "combined.alert_at" => ("设置多要素提醒", "Set the combined-elements alert"),
         "user.save" => ("保存用户", "Saved a user"),
         "user.password_reset" => ("重置密码", "Reset a password"),
@@ -185,6 +187,14 @@ fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
         "hazard" | "owner_report" => record("隐患", "Hazard", "/hazards"),
         "venue" | "owner_link" => record("场所", "Venue", "/venues"),
         "intake" => (c.t("12345 工单", "12345 tickets").to_owned(), None),
+        // A report is named by its period (the log keeps the period's key).
+        "report" => match crate::report::Period::parse(&e.target, 28) {
+            Ok(p) => (
+                format!("{} {}", p.kind_title(c.en()), p.title(c.en())),
+                Some(format!("/reports/monthly?period={}", p.key)),
+            ),
+            Err(_) => (c.t("报表", "Reports").to_owned(), None),
+        },
         _ => ("—".to_owned(), None),
     };
     let detail = match e.action.as_str() {

@@ -22,6 +22,8 @@ mod office;
 mod phone;
 #[path = "bench/relays.rs"]
 mod relays;
+#[path = "bench/reports.rs"]
+mod reports;
 #[path = "bench/sync.rs"]
 mod sync;
 
@@ -181,6 +183,16 @@ fn main() {
                     .unwrap_or(d)
             };
             dashboard::run(n(2, 100_000), n(3, 30_000), n(4, 15));
+            return;
+        }
+        Some("reports") => {
+            let n = |i: usize, d: usize| {
+                std::env::args()
+                    .nth(i)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(d)
+            };
+            reports::run(n(2, 100_000), n(3, 30_000), n(4, 7));
             return;
         }
         Some("evidence-one") => {

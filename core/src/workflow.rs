@@ -655,6 +655,27 @@ mod tests {
         assert_eq!(h.lead_depts, item.lead_depts);
         assert!(!h.basis_refs.is_empty());
         assert_eq!(h.title_zh, item.q_zh);
+        // A department's referral (转办) registers as a referral, matched or not.
+        let referred = Task {
+            channel: REFERRAL_CHANNEL.into(),
+            ..task.clone()
+        };
+        let h = public_report_hazard(&referred, &venue, "", vec![], vec![], reg(today), None);
+        assert_eq!(
+            (h.source.as_str(), h.ticket_no.as_deref()),
+            ("referral", Some("转办 2026-0001"))
+        );
+        assert!(h.title_zh.starts_with("部门转办查实"), "{}", h.title_zh);
+        let h = public_report_hazard(
+            &referred,
+            &venue,
+            "",
+            vec![],
+            vec![],
+            reg(today),
+            Some((&t, item)),
+        );
+        assert_eq!(h.source, "referral");
     }
 
     #[test]

@@ -51,6 +51,13 @@ const BASE: Seed<'static> = Seed {
     steps: &[],
 };
 
+/// When the relay first saw a step: now, as the seeding is its arrival. Strictly later than any
+/// earlier call, so a record seeded after an issue is seen after it.
+fn seen_now() -> i64 {
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    gridsafe_core::clock::now_ms()
+}
+
 fn seed(c: &Connection, s: &Seed<'_>) {
     let last = s.steps.last().expect("a registered hazard");
     let (state, severity, deadline) = (last.2, last.3, last.4);
@@ -97,9 +104,9 @@ fn seed(c: &Connection, s: &Seed<'_>) {
     .unwrap();
     for (n, (kind, when, state, severity, deadline)) in s.steps.iter().enumerate() {
         c.execute(
-            "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![s.id, n as i64, at(when), kind, state, severity, deadline],
+            "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![s.id, n as i64, at(when), kind, state, severity, deadline, seen_now()],
         )
         .unwrap();
     }
@@ -688,9 +695,9 @@ fn a_closed_month_keeps_its_figures_and_an_issued_one_lists_late_records_in_the_
     let before = report(&relay, "2026-11");
     // Events dated after the period's end: h3 closed in December, a hazard found in December.
     db.execute(
-        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline)
-         VALUES ('h3', 1, ?1, 'close', 'closed', 'general', '2026-11-06')",
-        [at("2026-12-03 09:00")],
+        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+         VALUES ('h3', 1, ?1, 'close', 'closed', 'general', '2026-11-06', ?2)",
+        [at("2026-12-03 09:00"), seen_now()],
     )
     .unwrap();
     db.execute(

@@ -95,25 +95,26 @@ pub fn check_new_hazard(h: &HazardHeader, cx: HazardContext<'_>) -> Result<(), R
             ),
         ));
     }
-    if matches!(h.source.as_str(), "public_report" | "referral")
-        && (h.source == "referral")
-            != h.ticket_no
-                .as_deref()
-                .is_some_and(|t| t.split(' ').next() == Some(crate::workflow::REFERRAL_CHANNEL))
-    {
-        return Err(refuse(
-            "wrong_source",
-            "隐患来源与工单渠道不一致（部门转办工单登记为转办）".into(),
-            format!(
-                "source {} does not match the ticket {:?} (tickets by {} register as referrals)",
-                h.source,
-                h.ticket_no,
-                crate::workflow::REFERRAL_CHANNEL
-            ),
-        ));
-    }
+    // A 转办 ticket registers as a referral, any other ticket as a public report.
+    let referral_ticket = h
+        .ticket_no
+        .as_deref()
+        .is_some_and(|t| t.split(' ').next() == Some(crate::workflow::REFERRAL_CHANNEL));
     match h.source.as_str() {
         "inspection" => check_finding(h, venue, cx),
+        "public_report" if referral_ticket => Err(refuse(
+            "wrong_source",
+            "部门转办工单查实的隐患应登记为转办".into(),
+            format!(
+                "the ticket {:?} is a referral; its hazard registers as one",
+                h.ticket_no
+            ),
+        )),
+        "referral" if !referral_ticket => Err(refuse(
+            "bad_source",
+            "转办隐患须来自部门转办工单".into(),
+            "a referral is registered from a referral ticket (转办)".into(),
+        )),
         "public_report" | "referral" if h.template_id != "public_report" => {
             check_matched_report(h, venue, cx)
         }

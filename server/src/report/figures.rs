@@ -452,6 +452,7 @@ fn majors(r: &mut Report, data: &Loaded, cx: &Context<'_>) {
             due_date: end.deadline.clone().unwrap_or_default(),
             plan: h.plan,
             escalations: h.escalations,
+            supervision: h.supervision.clone(),
             stock,
         };
         match end.severity.as_str() {

@@ -12,7 +12,7 @@ use gridsafe_core::directory::{Directory, User};
 use gridsafe_core::hazard_state::State;
 use gridsafe_core::projection::hazard_scope;
 use rusqlite::types::Value as V;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::Result;
 
@@ -24,6 +24,34 @@ pub struct StepRow {
     pub state: State,
     pub severity: String,
     pub deadline: Option<String>,
+}
+
+/// Whether records dated in `[from_ms, end_ms)` may have arrived after `issued_ms`: a hazard's
+/// step first seen after it, or more finished inspections than the issued report counted. Only
+/// then is the period computed again to find them (the town's scope).
+pub fn may_have_late(
+    conn: &Connection,
+    from_ms: i64,
+    end_ms: i64,
+    issued_ms: i64,
+    inspections_issued: usize,
+) -> Result<bool> {
+    let step: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM hazard_steps WHERE at_ms >= ?1 AND at_ms < ?2 AND seen_ms > ?3 LIMIT 1",
+            [from_ms, end_ms, issued_ms],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if step.is_some() {
+        return Ok(true);
+    }
+    let inspections: i64 = conn.query_row(
+        "SELECT count(*) FROM inspections_idx WHERE finished = 1 AND started_ms >= ?1 AND started_ms < ?2",
+        [from_ms, end_ms],
+        |r| r.get(0),
+    )?;
+    Ok(inspections as usize != inspections_issued)
 }
 
 /// A hazard as a report reads it.
@@ -52,6 +80,8 @@ pub struct HazardRow {
     pub after_photo: Option<String>,
     pub responsible: String,
     pub phone: String,
+    /// 挂牌督办: level (`city` / `district`) and document number.
+    pub supervision: Option<(String, String)>,
     /// In the agreed order; only those before the period's end.
     pub steps: Vec<StepRow>,
 }
@@ -108,7 +138,8 @@ pub fn load(
             "SELECT h.id, h.venue_id, h.venue_name, h.village, h.domain, h.item_id, h.title_zh,
                     h.title_en, h.focus, h.source, f.ticket_no, h.found_ms, h.recurrence_of IS NOT NULL,
                     h.lead_depts, coalesce(f.basis, ''), coalesce(f.plan, 0), coalesce(f.escalations, 0),
-                    f.before_thumb, f.after_photo, coalesce(vf.responsible, ''), coalesce(vf.phone, '')
+                    f.before_thumb, f.after_photo, coalesce(vf.responsible, ''), coalesce(vf.phone, ''),
+                    f.supervision_level, coalesce(f.supervision_no, '')
              FROM hazards_idx h JOIN hazard_facts f ON f.hazard_id = h.id
              LEFT JOIN venue_facts vf ON vf.venue_id = h.venue_id
              WHERE h.found_ms < ?1 AND {LIVE} AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})
@@ -142,6 +173,10 @@ pub fn load(
                 after_photo: r.get(18)?,
                 responsible: r.get(19)?,
                 phone: r.get(20)?,
+                supervision: r
+                    .get::<_, Option<String>>(21)?
+                    .map(|level| Ok::<_, rusqlite::Error>((level, r.get(22)?)))
+                    .transpose()?,
                 steps: vec![],
             })
         })?;

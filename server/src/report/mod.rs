@@ -180,6 +180,12 @@ fn late(
             .filter(|r| r.period.from > q.period.to && r.period.to < period.from)
             .flat_map(|r| r.late.iter().map(|l| l.key.as_str()))
             .collect();
+        let (q_from, q_end) = q.period.bounds_ms()?;
+        let issued_ms = q.issued.as_ref().map_or(0, |i| i.issued_ms);
+        let inspections = q.members.iter().filter(|m| m.starts_with("i:")).count();
+        if !load::may_have_late(conn, q_from, q_end, issued_ms, inspections)? {
+            continue;
+        }
         let frozen: HashSet<&str> = q.members.iter().map(String::as_str).collect();
         let frozen_ids: HashSet<&str> = q.members.iter().filter_map(|m| member_id(m)).collect();
         let (live, data) = compute(conn, dir, user, &q.period, today)?;

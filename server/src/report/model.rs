@@ -141,6 +141,9 @@ pub struct MajorRow {
     pub due_date: String,
     pub plan: bool,
     pub escalations: i64,
+    /// 挂牌督办: level (`city` / `district`) and document number.
+    #[serde(default)]
+    pub supervision: Option<(String, String)>,
     /// Stock: found in the plan's stock year or earlier (see [`stock_year`]).
     pub stock: bool,
 }

@@ -64,25 +64,41 @@ pub(super) fn index_facts(
         .filter(|e| e.applied)
         .find_map(|e| e.photo.clone());
     conn.execute(
-        "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no, last_step_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![h.id, gridsafe_core::citations::printed(h).join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no, last_step],
+        "INSERT OR REPLACE INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at, before_thumb, after_photo, ticket_no, last_step_ms, supervision_level, supervision_no)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![h.id, gridsafe_core::citations::printed(h).join("；"), s.plan.is_some(), s.escalations, s.reopened, s.rectified_at, before, after, h.ticket_no, last_step, s.supervision.as_ref().map(|x| &x.0), s.supervision.as_ref().map(|x| &x.1)],
     )?;
     Ok(())
 }
 
-/// What the hazard was after each applied event (see `sql/017_reports.sql`).
+/// What the hazard was after each applied event (see `sql/017_reports.sql`), keeping when each
+/// step was first seen.
 fn index_steps(
     conn: &Connection,
     hazard_id: &str,
     steps: &[gridsafe_core::lifecycle::Step],
 ) -> Result<()> {
+    let mut seen: HashMap<(i64, String), i64> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT at_ms, kind, seen_ms FROM hazard_steps WHERE hazard_id = ?1")?;
+        let rows = stmt.query_map([hazard_id], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        for row in rows {
+            let (k, v) = row?;
+            seen.insert(k, v);
+        }
+    }
     conn.execute("DELETE FROM hazard_steps WHERE hazard_id = ?1", [hazard_id])?;
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
+    let now = now_ms();
     for (n, st) in steps.iter().enumerate() {
+        let first_seen = seen
+            .get(&(st.at_ms, st.kind.clone()))
+            .copied()
+            .unwrap_or(now);
         stmt.execute(params![
             hazard_id,
             n as i64,
@@ -90,7 +106,8 @@ fn index_steps(
             st.kind,
             st.state.as_str(),
             st.severity,
-            st.deadline
+            st.deadline,
+            first_seen
         ])?;
     }
     Ok(())

@@ -136,6 +136,11 @@ impl ReportPage {
         self.r.period.span == Span::Month
     }
 
+    /// 挂牌督办 as people write it: "市级 沪安委办〔2026〕3号", or "—".
+    fn supervision(&self, m: &report::MajorRow) -> String {
+        supervision_text(m, self.c.en())
+    }
+
     /// When the report was issued, as people write it.
     fn issued_time(&self) -> String {
         self.r.issued.as_ref().map_or_else(String::new, |i| {
@@ -149,6 +154,22 @@ impl ReportPage {
             .iter()
             .map(|s| self.c.t(s.1, s.2))
             .collect()
+    }
+}
+
+pub(super) fn supervision_text(m: &report::MajorRow, en: bool) -> String {
+    match &m.supervision {
+        None => "—".into(),
+        Some((level, no)) => {
+            let (zh, en_text) = match level.as_str() {
+                "city" => ("市级", "City"),
+                "district" => ("区级", "District"),
+                _ => ("挂牌", "Listed"),
+            };
+            format!("{} {no}", if en { en_text } else { zh })
+                .trim()
+                .to_owned()
+        }
     }
 }
 

@@ -316,7 +316,8 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u
             (t("状态", "State"), 12.0),
             (t("整改期限", "Due"), 12.0),
             (t("治理方案", "Plan"), 10.0),
-            (t("挂牌督办提请次数", "Escalations"), 16.0),
+            (t("挂牌督办", "Supervision"), 24.0),
+            (t("升级提请次数", "Escalations"), 14.0),
         ],
         &bold,
     )?;
@@ -359,7 +360,8 @@ pub(crate) fn workbook(r: &Report, blobs: &dyn BlobStore, lang: Lang) -> R<Vec<u
             },
             None,
         )?;
-        ws.write_number(row, 12, m.escalations as f64)?;
+        crate::export::xlsx_text(ws, row, 12, &super::report::supervision_text(m, en), None)?;
+        ws.write_number(row, 13, m.escalations as f64)?;
     }
     filter(ws, 1, r.majors.len() as u32 + 1, n)?;
     super::report_sheets::lists(&mut wb, r, &l, en)?;

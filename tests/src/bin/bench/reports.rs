@@ -47,7 +47,13 @@ fn seed(conn: &mut Connection, dir: &Directory, hazards: usize, venues: usize) {
         .collect();
     let depts = ["cyzx,pcs", "gjb", "cyzx", "gjb,cjzx"];
     let domains = ["ebike", "gas", "selfbuilt", "lifeline", "mixed"];
-    let templates = ["lx.ebike", "lx.gas", "lx.selfbuilt", "lx.lifeline", "lx.mixed"];
+    let templates = [
+        "lx.ebike",
+        "lx.gas",
+        "lx.selfbuilt",
+        "lx.lifeline",
+        "lx.mixed",
+    ];
     let now = gridsafe_core::clock::now_ms();
     let start = now - 3 * 365 * DAY;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -109,8 +115,8 @@ fn seed(conn: &mut Connection, dir: &Directory, hazards: usize, venues: usize) {
             .unwrap();
         let mut st = tx
             .prepare(
-                "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3)",
             )
             .unwrap();
         let mut hd = tx
@@ -214,7 +220,13 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     let mut issued = Vec::new();
     let mut p = closed.clone();
     for _ in 0..3 {
-        issued.push(report::generate(&conn, &dir, &office, &p, today).expect("report"));
+        let mut r = report::generate(&conn, &dir, &office, &p, today).expect("report");
+        r.issued = Some(report::Issued {
+            number: format!("吕安委办〔2026〕{}号", issued.len() + 1),
+            issued_ms: gridsafe_core::clock::now_ms(),
+            issued_by: "office".into(),
+        });
+        issued.push(r);
         p = p.previous().expect("previous");
     }
     issued.reverse();
@@ -239,6 +251,22 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     row("current month, town office", ms, &r);
     let (ms, r) = time(rounds, || make(&office, &month, &issued));
     row("current month, 3 issued months checked for late", ms, &r);
+    // A phone offline for a week: one record dated in the last issued month arrives now.
+    let (late_from, _) = closed.bounds_ms().expect("bounds");
+    conn.execute(
+        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+         SELECT hazard_id, n + 100, ?1, 'notify', state, severity, deadline, ?2
+         FROM hazard_steps WHERE hazard_id = 'h1' AND n = 0",
+        params![late_from + DAY, gridsafe_core::clock::now_ms() + 1],
+    )
+    .expect("a late step");
+    let (ms, r) = time(rounds, || make(&office, &month, &issued));
+    row("current month, a late record in the last issued", ms, &r);
+    conn.execute(
+        "DELETE FROM hazard_steps WHERE hazard_id = 'h1' AND n >= 100",
+        [],
+    )
+    .expect("undo");
     let (ms, r) = time(rounds, || make(&office, &closed, &[]));
     row("closed month, town office", ms, &r);
     let (ms, r) = time(rounds, || make(&reviewer, &month, &[]));
@@ -281,7 +309,10 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let reference = median(times);
-    println!("{:<46} {reference:>9.1} ms  (reference)", "previous report's aggregate, today's state");
+    println!(
+        "{:<46} {reference:>9.1} ms  (reference)",
+        "previous report's aggregate, today's state"
+    );
     results.insert(
         "reference: previous aggregate over today's state".into(),
         json!({"median_ms": round2(reference)}),

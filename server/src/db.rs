@@ -196,6 +196,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/004_scoped_seq.sql"),
     include_str!("../sql/pg/005_notices.sql"),
     include_str!("../sql/pg/006_reports.sql"),
+    include_str!("../sql/pg/007_form_tokens.sql"),
 ];
 
 impl Pg {

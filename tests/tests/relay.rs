@@ -1235,7 +1235,11 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     let mut b = Browser::new(&relay.url);
     let (status, _, h) = b.get("/hazards");
     assert_eq!(status, 303, "not signed in → the sign-in page");
-    assert_eq!(h.get("location").unwrap(), "/login");
+    assert_eq!(
+        h.get("location").unwrap(),
+        "/login?next=%2Fhazards",
+        "and back to the ledger after it"
+    );
     assert_eq!(b.login("sun", "wrong password"), 401);
 
     assert_eq!(b.login("sun", "correct horse"), 303);
@@ -1569,14 +1573,21 @@ fn a_reviewer_closes_on_the_dashboard_and_the_phone_sees_it_after_sync() {
     assert_eq!(status, 303);
     assert_eq!(
         h.get("location").unwrap().to_str().unwrap(),
-        format!("/hazards/{hazard}")
+        format!("/hazards/{hazard}?done=close"),
+        "back to the hazard, saying what was done"
     );
-    let (_, page, _) = sun.get(&format!("/hazards/{hazard}"));
+    let (_, page, _) = sun.get(&format!("/hazards/{hazard}?done=close"));
     assert!(page.contains(r#"<td id="state">已销号"#), "{page}");
+    assert!(page.contains("已执行：审核销号"), "{page}");
     // Closing twice is refused by the rules, with the reason, and nothing is written.
     let (status, page, _) = sun.post(&action, &format!("csrf={csrf}&action=close"));
     assert_eq!(status, 409, "{page}");
-    assert!(page.contains("不符合处置规则"), "{page}");
+    assert!(
+        page.contains(r#"id="action-error""#)
+            && page.contains("未执行")
+            && page.contains("<header>"),
+        "the reason on the hazard's own page, with the menu: {page}"
+    );
     // The inspector's dashboard view offers no review, and the rules refuse an inspector's close.
     let mut w = Browser::new(&relay.url);
     assert_eq!(w.login("wang", "correct horse"), 303);

@@ -76,6 +76,7 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         "/healthz".into(),
         "/metrics".into(),
         "/lang?to=en&back=/hazards".into(),
+        "/no/such/page".into(),
     ];
     let mut got = String::from("# route\tperson\tstatus\n");
     for (who, user) in PEOPLE {

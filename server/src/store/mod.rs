@@ -41,6 +41,7 @@ use projections::project;
 pub use pull::{PULL_BYTES, PULL_ROWS, Pulled, Readers, pull, refuse_admin};
 pub use review::{BatchCandidate, CombinedAlert, DEFAULT_COMBINED_ALERT_AT};
 pub use sessions::SESSION_MS;
+pub use sessions::new_form_token;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -80,6 +81,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/015_scoped_seq.sql")),
         M::up(include_str!("../../sql/016_notices.sql")),
         M::up(include_str!("../../sql/017_reports.sql")),
+        M::up(include_str!("../../sql/018_form_tokens.sql")),
     ])
 });
 

@@ -9,6 +9,13 @@ use rusqlite::{OptionalExtension, params};
 /// A dashboard session lasts a working day.
 pub const SESSION_MS: i64 = 10 * 3_600_000;
 
+/// A fresh single-use token for one of the office's forms (see [`RelayStore::use_form_token`]).
+pub fn new_form_token() -> String {
+    let mut raw = [0u8; 16];
+    OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
 impl RelayStore {
     /// Signs a user in to the dashboard: a random session token (stored hashed, valid
     /// [`SESSION_MS`]) and a CSRF token for its forms. After [`LOCKOUT_FAILURES`] failed attempts
@@ -66,5 +73,20 @@ impl RelayStore {
             params![sha256_hex(token.as_bytes())],
         )?;
         Ok(())
+    }
+
+    /// Records a form's single-use token; false when it was used already (nothing to do again).
+    /// A token that is not one this relay could have made is refused, not recorded.
+    pub fn use_form_token(&mut self, token: &str, user_id: &str) -> Result<bool> {
+        if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RelayError::BadRequest(
+                "表单已失效，请刷新页面后重试 / the form is out of date; reload the page".into(),
+            ));
+        }
+        let n = self.db().exec(
+            "INSERT INTO form_uses (token, user_id, used_ms) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            crate::vals![token, user_id, now_ms()],
+        )?;
+        Ok(n == 1)
     }
 }

@@ -50,6 +50,14 @@ impl Chrome {
         }
     }
 
+    /// The frame for whoever this request is from: signed in (menu, sign-out) or not.
+    pub(crate) fn current() -> Chrome {
+        match ctx().signed {
+            Some((user, csrf)) => Chrome::new(&user, &csrf),
+            None => Chrome::anonymous(),
+        }
+    }
+
     /// The text in the page's language.
     /// The text in the page's language (English falls back to Chinese where a record has none).
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
@@ -201,7 +209,15 @@ impl From<RelayError> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, zh, en) = match &self.0 {
-            RelayError::Unauthorized(_) => return Redirect::to("/login").into_response(),
+            RelayError::Unauthorized(_) => {
+                // Back to the page asked for once signed in (a page, not a form's action).
+                let cx = ctx();
+                let mut to = format!("/login?next={}", urlencode(&cx.path));
+                if cx.expired {
+                    to.push_str("&expired=1");
+                }
+                return Redirect::to(&to).into_response();
+            }
             RelayError::Forbidden(_) => (StatusCode::FORBIDDEN, "无权查看", "Not in your scope"),
             RelayError::NotFound(_) => (StatusCode::NOT_FOUND, "未找到", "Not found"),
             RelayError::Refused(_) => (
@@ -229,7 +245,7 @@ impl IntoResponse for WebError {
                 "Evidence check failed",
             ),
         };
-        let c = Chrome::anonymous();
+        let c = Chrome::current();
         let reason = match &self.0 {
             // The details (SQL, paths, hosts) are for the relay's log, not for the page.
             RelayError::Integrity(why) => {
@@ -261,13 +277,25 @@ impl IntoResponse for WebError {
                 )
                 .to_owned()
             }
+            RelayError::NotFound(what) if what.is_empty() => c
+                .t(
+                    "没有这个页面：链接可能有误。请从上方菜单进入。",
+                    "There is no such page: the link may be wrong. Use the menu above.",
+                )
+                .to_owned(),
             RelayError::NotFound(_) => c
                 .t(
                     "没有找到这条记录：链接可能有误，或场所已移交其他网格。请从列表重新打开。",
                     "No such record: the link may be wrong or the venue moved to another grid. Open it again from the list.",
                 )
                 .to_owned(),
-            other => other.message().to_owned(),
+            // Messages written "中文 / English" are shown in the page's language.
+            other => {
+                let m = other.message();
+                m.split_once(" / ")
+                    .map_or(m, |(zh, en)| c.t(zh, en))
+                    .to_owned()
+            }
         };
         let page = ErrorPage {
             c,

@@ -44,12 +44,61 @@ pub(crate) struct HazardPage {
     plan_parts: Vec<(&'static str, &'static str)>,
     photos: Vec<PhotoView>,
     owner_reports: Vec<crate::owner::OwnerReport>,
+    /// What the last action did, or why it was refused, and the form as it was sent.
+    fb: Feedback,
+    /// This form's single-use token: a second submit of the same page does nothing.
+    form_token: String,
+}
+
+/// What the review form shows after a submit: a success or a refusal, and the typed text kept.
+#[derive(Debug, Default)]
+pub(crate) struct Feedback {
+    message: Option<String>,
+    error: Option<String>,
+    action: String,
+    reason: String,
+    deadline: String,
+    text: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct HazardQuery {
+    /// The action just taken (its code), or `again` for a form sent twice.
+    done: String,
 }
 
 pub(crate) async fn hazard(
     State(s): State<AppState>,
     AxPath(id): AxPath<String>,
+    axum::extract::Query(q): axum::extract::Query<HazardQuery>,
     SignedIn { user, csrf }: SignedIn,
+) -> Result<Response, WebError> {
+    let c = Chrome::new(&user, &csrf);
+    let fb = Feedback {
+        message: match q.done.as_str() {
+            "" => None,
+            "again" => Some(
+                c.t(
+                    "此表单已提交过，未重复执行。",
+                    "This form was sent already; nothing was done twice.",
+                )
+                .to_owned(),
+            ),
+            k => gridsafe_core::lifecycle::EventKind::parse(k)
+                .map(|_| format!("{}{}", c.t("已执行：", "Done: "), c.event(k))),
+        },
+        ..Feedback::default()
+    };
+    render(&s, user, csrf, id, fb).await
+}
+
+async fn render(
+    s: &AppState,
+    user: gridsafe_core::directory::User,
+    csrf: String,
+    id: String,
+    fb: Feedback,
 ) -> Result<Response, WebError> {
     let u = user.clone();
     let user_role = user.role;
@@ -120,6 +169,8 @@ pub(crate) async fn hazard(
         owner_reports,
         basis: gridsafe_core::citations::printed(&h).join("；"),
         h,
+        fb,
+        form_token: crate::store::new_form_token(),
     }))
 }
 
@@ -127,6 +178,9 @@ pub(crate) async fn hazard(
 pub(crate) struct ActionForm {
     #[serde(default)]
     csrf: String,
+    /// The page's single-use token (see [`HazardPage::form_token`]).
+    #[serde(default)]
+    form: String,
     action: String,
     #[serde(default)]
     reason: String,
@@ -186,37 +240,81 @@ pub(crate) async fn hazard_action(
         .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
+    let kept = Feedback {
+        action: f.action.clone(),
+        reason: f.reason.clone(),
+        deadline: f.deadline.clone(),
+        text: f.text.clone(),
+        ..Feedback::default()
+    };
     let text = match kind {
         gridsafe_core::lifecycle::EventKind::Plan => plan_text(&f.plan)?,
         gridsafe_core::lifecycle::EventKind::Supervise => f.level.clone(),
         _ => f.text.clone(),
     };
     let f = ActionForm { text, ..f };
-    s.with_store(move |st| {
-        let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
-            .iter()
-            .filter(|t| !t.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let status = st.web_action(
-            &user,
-            &id,
-            kind,
-            crate::store::ActionDetail {
-                reason: Some(f.reason),
-                deadline: Some(f.deadline),
-                text: Some(f.text),
-                photo: None,
-            },
-        )?;
-        st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
-        Ok(status)
-    })
-    .await
-    .map_err(|e| e.0)?;
-    tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
-    Ok(Redirect::to(&target).into_response())
+    let (u, hid) = (user.clone(), id.clone());
+    let done = s
+        .with_store(move |st| {
+            // A form sent twice (a double click, two tabs) acts once.
+            if !f.form.is_empty() && !st.use_form_token(&f.form, &user.id)? {
+                return Ok(false);
+            }
+            let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
+                .iter()
+                .filter(|t| !t.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            let status = st.web_action(
+                &user,
+                &id,
+                kind,
+                crate::store::ActionDetail {
+                    reason: Some(f.reason),
+                    deadline: Some(f.deadline),
+                    text: Some(f.text),
+                    photo: None,
+                },
+            )?;
+            st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
+            let _ = status;
+            Ok(true)
+        })
+        .await;
+    match done {
+        Ok(true) => {
+            tracing::info!(user = %who, action = %kind.as_str(), hazard = %target, "review action");
+            Ok(Redirect::to(&format!("{target}?done={}", kind.as_str())).into_response())
+        }
+        Ok(false) => Ok(Redirect::to(&format!("{target}?done=again")).into_response()),
+        // The rules refused it, or an input was wrong: the same page, the reason, the text kept.
+        Err(e) if matches!(e.0, RelayError::Refused(_) | RelayError::BadRequest(_)) => {
+            let c = Chrome::new(&u, &csrf);
+            let m = e.0.message();
+            let why = m
+                .split_once(" / ")
+                .map_or(m, |(zh, en)| c.t(zh, en))
+                .to_owned();
+            let status = match e.0 {
+                RelayError::Refused(_) => axum::http::StatusCode::CONFLICT,
+                _ => axum::http::StatusCode::BAD_REQUEST,
+            };
+            let page = render(
+                &s,
+                u,
+                csrf,
+                hid,
+                Feedback {
+                    error: Some(format!("{}{why}", c.t("未执行：", "Not done: "))),
+                    ..kept
+                },
+            )
+            .await?;
+            Ok((status, page).into_response())
+        }
+        Err(e) => Err(e.0.into()),
+    }
 }
 
 /// An on-site recheck by the lead department: the photo taken on site goes through the evidence

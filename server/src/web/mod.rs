@@ -67,6 +67,11 @@ struct RequestCtx {
     path: String,
     /// The directory as of this request: names for the codes on the page.
     dir: std::sync::Arc<gridsafe_core::directory::Directory>,
+    /// Who is signed in and the session's CSRF token, read once per request: every page and
+    /// error page shows the menu and sign-out for them.
+    signed: Option<(gridsafe_core::directory::User, String)>,
+    /// A session cookie came that is no longer valid (expired, signed out elsewhere).
+    expired: bool,
 }
 
 tokio::task_local! {
@@ -78,6 +83,8 @@ fn ctx() -> RequestCtx {
         lang: Lang::Zh,
         path: "/".into(),
         dir: Default::default(),
+        signed: None,
+        expired: false,
     })
 }
 
@@ -107,13 +114,38 @@ async fn request_context(
         .uri()
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-    let dir = s
-        .with_reader(|st| Ok(st.directory().cloned().unwrap_or_default()))
+    let token = session::session_token(req.headers());
+    let had_session = token.is_some();
+    let (dir, signed) = s
+        .with_reader(move |st| {
+            let signed = match token {
+                Some(t) => st.web_session(&t).ok(),
+                None => None,
+            };
+            Ok((st.directory().cloned().unwrap_or_default(), signed))
+        })
         .await
-        .map(std::sync::Arc::new)
+        .map(|(d, u)| (std::sync::Arc::new(d), u))
         .unwrap_or_default();
-    CTX.scope(RequestCtx { lang, path, dir }, next.run(req))
-        .await
+    let expired = had_session && signed.is_none();
+    let cx = RequestCtx {
+        lang,
+        path,
+        dir,
+        signed,
+        expired,
+    };
+    // A form sent after the session ended: the sign-in page, with what was typed kept on it.
+    if cx.signed.is_none() && req.method() == axum::http::Method::POST && session::keeps_form(&req)
+    {
+        return CTX.scope(cx, session::expired_form(req)).await;
+    }
+    CTX.scope(cx, next.run(req)).await
+}
+
+/// A path nobody serves: a page that says so, with the menu.
+async fn not_found() -> Response {
+    WebError(RelayError::NotFound(String::new())).into_response()
 }
 
 fn urlencode(s: &str) -> String {
@@ -220,6 +252,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 crate::owner::MAX_PHOTO_BYTES + 64 * 1024,
             )),
         )
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request_context,

@@ -48,6 +48,10 @@ pub(crate) async fn overview(
     State(s): State<AppState>,
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
+    // An administrator manages users and devices: the start page is theirs.
+    if user.role == gridsafe_core::directory::Role::Admin {
+        return Ok(axum::response::Redirect::to("/admin/users").into_response());
+    }
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
     let (o, alerts, alert_at) = s

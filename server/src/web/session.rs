@@ -28,15 +28,18 @@ impl axum::extract::FromRequestParts<AppState> for SignedIn {
     type Rejection = WebError;
 
     async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        s: &AppState,
+        _parts: &mut axum::http::request::Parts,
+        _s: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = session_token(&parts.headers)
-            .ok_or_else(|| RelayError::Unauthorized("please sign in".into()))?;
-        let (user, csrf) = s
-            .with_reader(move |st| st.web_session(&token))
-            .await
-            .map_err(|e| e.0)?;
+        // `request_context` read the session once for the whole request.
+        let cx = ctx();
+        let (user, csrf) = cx.signed.ok_or_else(|| {
+            RelayError::Unauthorized(if cx.expired {
+                "the session has expired; please sign in again".into()
+            } else {
+                "please sign in".into()
+            })
+        })?;
         Ok(SignedIn { user, csrf })
     }
 }
@@ -49,14 +52,53 @@ pub(crate) struct LoginPage {
     error: Option<String>,
     /// The double-submit token of the sign-in form (also in the `gs_login` cookie).
     nonce: String,
+    /// Where to go after signing in (a path of this site).
+    next: String,
+    /// What a form sent after the session ended held: (field, text), to copy back.
+    kept: Vec<(String, String)>,
+}
+
+impl LoginPage {
+    /// A kept field's name in words.
+    fn field(&self, name: &str) -> &'static str {
+        let (zh, en) = match name {
+            "reason" => ("理由或文号", "Reason or document number"),
+            "deadline" => ("期限", "Deadline"),
+            "text" | "note" => ("说明", "Note"),
+            "number" => ("文号", "Document number"),
+            "name" => ("名称", "Name"),
+            "address" => ("地址", "Address"),
+            "responsible_name" => ("负责人", "Responsible person"),
+            "responsible_phone" => ("联系电话", "Telephone"),
+            "description" => ("情况描述", "Description"),
+            "action" => ("操作", "Action"),
+            k if k.starts_with("plan_") => ("治理方案", "Treatment plan"),
+            _ => ("内容", "Text"),
+        };
+        self.c.t(zh, en)
+    }
 }
 
 /// The sign-in form with a fresh double-submit token: the same random value in a cookie and in
 /// the form, so another site cannot sign a browser in to an account of its choosing.
 pub(crate) fn login_form(status: StatusCode, user: String, error: Option<String>) -> Response {
+    login_form_with(status, user, error, String::new(), vec![])
+}
+
+fn login_form_with(
+    status: StatusCode,
+    user: String,
+    error: Option<String>,
+    next: String,
+    kept: Vec<(String, String)>,
+) -> Response {
     let mut raw = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut raw);
     let nonce = hex::encode(raw);
+    let next = match safe_back(&next).as_str() {
+        "/" => String::new(),
+        n => n.to_owned(),
+    };
     let mut r = (
         status,
         html(LoginPage {
@@ -64,6 +106,8 @@ pub(crate) fn login_form(status: StatusCode, user: String, error: Option<String>
             user,
             error,
             nonce: nonce.clone(),
+            next,
+            kept,
         }),
     )
         .into_response();
@@ -75,8 +119,80 @@ pub(crate) fn login_form(status: StatusCode, user: String, error: Option<String>
     r
 }
 
-pub(crate) async fn login_page() -> Response {
-    login_form(StatusCode::OK, String::new(), None)
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LoginQuery {
+    next: String,
+    expired: String,
+}
+
+/// The sign-in page; `next` is the page that asked for it, `expired` says the session ended.
+pub(crate) async fn login_page(
+    q: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let c = Chrome::anonymous();
+    let error = (!q.expired.is_empty()).then(|| {
+        c.t(
+            "登录已过期，请重新登录，登录后回到原页面。",
+            "Your session has expired. Sign in again to go back to the page.",
+        )
+        .to_owned()
+    });
+    login_form_with(StatusCode::OK, String::new(), error, q.next, vec![])
+}
+
+/// Whether a POST without a valid session is a form whose text the sign-in page should keep
+/// (the office's own forms; not signing in or out, not the owner's page).
+pub(crate) fn keeps_form(req: &axum::extract::Request) -> bool {
+    let path = req.uri().path();
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    form && !matches!(path, "/login" | "/logout") && !path.starts_with("/o/")
+}
+
+/// The largest form whose text the sign-in page gives back.
+const KEPT_FORM_BYTES: usize = 64 * 1024;
+
+/// A form sent after the session ended: the sign-in page says so and shows what was typed, so
+/// nothing is lost; signing in goes back to the page the form was on.
+pub(crate) async fn expired_form(req: axum::extract::Request) -> Response {
+    let back = req
+        .headers()
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), KEPT_FORM_BYTES)
+        .await
+        .unwrap_or_default();
+    let kept: Vec<(String, String)> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, v)| {
+            // What a person typed; not tokens, passwords or the codes of a choice.
+            !matches!(
+                k.as_str(),
+                "csrf" | "form" | "password" | "nonce" | "action" | "level" | "decision"
+            ) && !v.trim().is_empty()
+        })
+        .collect();
+    let c = Chrome::anonymous();
+    let msg = c.t(
+        "登录已过期，刚才的提交未执行。请重新登录后再提交；您填写的内容保留在下方，可复制。",
+        "Your session expired and the form was not sent. Sign in and send it again; what you typed is below to copy.",
+    );
+    login_form_with(
+        StatusCode::UNAUTHORIZED,
+        String::new(),
+        Some(msg.to_owned()),
+        back,
+        kept,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +201,9 @@ pub(crate) struct LoginForm {
     password: String,
     #[serde(default)]
     nonce: String,
+    /// The page that asked for the sign-in.
+    #[serde(default)]
+    next: String,
 }
 
 pub(crate) async fn login(
@@ -107,7 +226,7 @@ pub(crate) async fn login(
                 "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
                 crate::store::SESSION_MS / 1000
             );
-            let mut r = Redirect::to("/").into_response();
+            let mut r = Redirect::to(&safe_back(&f.next)).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }

@@ -122,10 +122,11 @@ test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees
   assert.equal(await page.locator('.photo .ok').count(), await page.locator('.photo').count(), 'every photo uploaded and hash-verified');
   assert.ok(await page.locator('.photo .ok').count() >= 1, 'the after photo');
   await page.selectOption('#review select[name=action]', 'close');
-  await page.fill('#review input[name=reason]', '现场核实已整改');
+  await page.fill('#review textarea[name=reason]', '现场核实已整改');
   await page.click('#submit-review');
-  await page.waitForURL(`${base}/hazards/${target.id}`);
+  await page.waitForURL(`${base}/hazards/${target.id}?done=close`);
   assert.equal((await page.textContent('#state')).trim(), '已销号');
+  assert.match(await page.textContent('#action-message'), /已执行：审核销号/);
   await shot(page, '04-hazard-closed');
 
   // The phone learns it on its next sync, credited to the reviewer.
@@ -138,7 +139,7 @@ test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees
 
   // The English toggle keeps the page.
   await page.click('#lang-toggle');
-  await page.waitForURL(`${base}/hazards/${target.id}`);
+  await page.waitForURL(`${base}/hazards/${target.id}?done=close`);
   assert.equal((await page.textContent('#state')).trim(), 'Closed');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   await shot(page, '05-hazard-english');
@@ -339,4 +340,52 @@ test('a 12345 ticket imported at the office is verified on the phone and lands o
   assert.ok(await page.locator(`#ledger a[href="/hazards/${verdict.hazard_id}"]`).isVisible());
   await shot(page, '13-ledger-public-report');
   await page.context().close();
+});
+
+test('a refused action keeps the text on the hazard page; errors keep the menu; reports for a quarter and the office issuing a month', async () => {
+  const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
+  const page = await signIn('zheng');
+  let found = false;
+  for (const h of open) {
+    await page.goto(`${base}/hazards/${h.id}`);
+    if (await page.locator('#review option[value=set_deadline]').count() > 0) {
+      found = true;
+      break;
+    }
+  }
+  assert.ok(found, 'the 规建办 reviewer may set a deadline on one of the open hazards');
+  {
+    await page.selectOption('#review select[name=action]', 'set_deadline');
+    await page.fill('#review input[name=deadline]', '2020-01-01');
+    await page.fill('#review textarea[name=reason]', '业主申请延期一周');
+    await page.click('#submit-review');
+    await page.waitForSelector('#action-error');
+    assert.match(await page.textContent('#action-error'), /未执行/);
+    assert.equal(await page.inputValue('#review textarea[name=reason]'), '业主申请延期一周', 'the text typed is kept');
+    assert.ok(await page.locator('header form[action="/logout"]').isVisible(), 'the menu and sign-out stay');
+    await shot(page, '17-action-refused-on-page');
+  }
+  await page.goto(`${base}/no/such/page`);
+  assert.match(await page.textContent('#error-reason'), /没有这个页面/);
+  assert.ok(await page.locator('header a[href="/hazards"]').isVisible());
+  await shot(page, '18-not-found-with-menu');
+  await page.goto(`${base}/reports/monthly`);
+  await page.click('#periods a[href^="/reports/monthly?period="][href*="-Q"]');
+  await page.waitForURL(/period=\d{4}-Q\d/);
+  assert.match(await page.textContent('h1'), /季报/);
+  await shot(page, '19-quarterly-report');
+  await page.context().close();
+
+  // The town office issues last month's report: its number printed, its figures fixed.
+  const office = await signIn('office');
+  await office.goto(`${base}/reports/monthly`);
+  const previous = await office.locator('#periods a').first().getAttribute('href');
+  await office.goto(`${base}${previous}`);
+  await office.fill('#issue input[name=number]', '吕安委办〔2026〕30号');
+  await office.click('#issue button[type=submit]');
+  await office.waitForSelector('#issued');
+  assert.match(await office.textContent('#doc-no'), /吕安委办〔2026〕30号/);
+  assert.match(await office.textContent('#message'), /报告已签发/);
+  await shot(office, '20-report-issued');
+  await office.context().close();
 });

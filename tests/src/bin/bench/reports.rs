@@ -3,7 +3,7 @@
 //! SQLite file), against the monthly report's target of 2 s (issue #6).
 //!
 //! Seeds a relay's projection tables directly (the rows its fold writes: each hazard's steps at
-//! their times), since a period-stable report reads only those: VENUES venues in 158 grids, two
+//! their times), since a period-stable report reads only those: VENUES venues in 166 grids, two
 //! finished inspections each over the last two months, HAZARDS hazards found over three years
 //! (1 % majors, confirmed; three in four of the older ones noticed and claimed, nine in ten of
 //! those closed). Then times, as the town office and as a 规建办 reviewer: the current month, a

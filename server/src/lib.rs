@@ -20,6 +20,7 @@ pub mod owner;
 pub mod report;
 pub mod state;
 pub mod store;
+pub mod todo;
 pub mod web;
 
 use std::net::SocketAddr;

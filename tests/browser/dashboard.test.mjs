@@ -66,7 +66,8 @@ async function signIn(user) {
   await page.fill('input[name=user]', user);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
-  await page.waitForURL(`${base}/`);
+  // Each starts on their own page: a reviewer on the to-do list, the office on the overview.
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
   return page;
 }
 
@@ -108,6 +109,11 @@ test('a reviewer filters the ledger, closes a claimed hazard, and the phone sees
   phone('wang', 'sync');
 
   const page = await signIn('zheng');
+  assert.equal(new URL(page.url()).pathname, '/todo', 'a reviewer starts on the to-do list');
+  assert.ok(await page.locator(`h2#claims + table a[href="/hazards/${target.id}"]`).isVisible(), 'the claim waits for review');
+  assert.match(await page.textContent('#menu-todo'), /待办/);
+  await shot(page, '00-todo-reviewer');
+  await page.click('header a[href="/overview"]');
   await shot(page, '01-overview-reviewer');
   await page.click('header a[href="/hazards"]');
   await page.selectOption('select[name=state]', 'rectified_claimed');

@@ -6,7 +6,7 @@
 
 use gridsafe_client as client;
 use gridsafe_core::Store;
-use gridsafe_tests::browser::Browser;
+use gridsafe_tests::browser::{Browser, owner_post};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
@@ -258,4 +258,62 @@ fn a_form_sent_after_the_session_ended_keeps_what_was_typed() {
     let (_, page, _) = b.get(&login);
     assert!(page.contains("登录已过期，请重新登录"), "{page}");
     assert_eq!(field(&page, "next"), path);
+}
+
+#[test]
+fn a_reviewer_starts_on_the_to_do_list_with_claims_and_owners_photos_to_review() {
+    let relay = TestRelay::start(&["wang", "sun", "zheng"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::create(dir.path().join("wang.sqlite")).unwrap();
+    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    client::enroll(&mut s, &relay.url, "wang", PASSWORD, "wang").unwrap();
+    let claimed = fixtures::flying_lead_visit(&mut s, "wang", "heping-1", 1);
+    fixtures::claim_fixed(&mut s, "wang", &claimed);
+    let owners = fixtures::flying_lead_visit(&mut s, "wang", "heping-1", 2);
+    fixtures::serve_notice(&mut s, "wang", &owners);
+    client::sync_all(&mut s, false, &mut |_| {}).unwrap();
+    let venue = s.hazard(&owners).unwrap().header.venue_id;
+    let url = s.notice("wang", &venue).unwrap().owner_url.unwrap();
+    let (status, body) = owner_post(&url, &owners, fixtures::PHOTO_AFTER, "飞线已拆除");
+    assert!(status == 303 || status == 200, "{status} {body}");
+
+    // The e-bike hazards are 城运中心's: its reviewer lands on them.
+    let mut sun = signed_in(&relay, "sun");
+    let (status, _, h) = sun.get("/");
+    assert_eq!(
+        (status, h.get("location").unwrap().to_str().unwrap()),
+        (303, "/todo")
+    );
+    let (status, page, _) = sun.get("/todo");
+    assert_eq!(status, 200, "{page}");
+    let section = |id: &str| {
+        let from = page.find(&format!(r#"<h2 id="{id}">"#)).unwrap();
+        let rest = &page[from + 4..];
+        rest[..rest.find("<h2").unwrap_or(rest.len())].to_owned()
+    };
+    assert!(
+        section("claims").contains(&format!("/hazards/{claimed}")),
+        "{page}"
+    );
+    assert!(
+        !section("claims").contains(&format!("/hazards/{owners}")),
+        "{page}"
+    );
+    assert!(
+        section("owner-photos").contains(&format!("/hazards/{owners}")),
+        "{page}"
+    );
+    assert!(page.contains(r#"id="count-claims">1<"#), "{page}");
+    assert!(page.contains(r#"id="count-owner-photos">1<"#), "{page}");
+    assert!(
+        page.contains(r#"id="menu-todo""#),
+        "the menu shows the count: {page}"
+    );
+    // Another department's reviewer has none of them; an inspector has no to-do page.
+    let mut zheng = signed_in(&relay, "zheng");
+    let (_, page, _) = zheng.get("/todo");
+    assert!(page.contains(r#"id="count-claims">0<"#), "{page}");
+    assert!(!page.contains(&claimed), "{page}");
+    let mut wang = signed_in(&relay, "wang");
+    assert_eq!(wang.get("/todo").0, 403);
 }

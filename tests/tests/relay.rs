@@ -1243,8 +1243,14 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     assert_eq!(b.login("sun", "wrong password"), 401);
 
     assert_eq!(b.login("sun", "correct horse"), 303);
+    // A reviewer starts on their to-do list.
+    let (status, _, h) = b.get("/");
+    assert_eq!(
+        (status, h.get("location").unwrap().to_str().unwrap()),
+        (303, "/todo")
+    );
     // The overview: one open general hazard, heping's venue inspected this month.
-    let (status, overview, _) = b.get("/");
+    let (status, overview, _) = b.get("/overview");
     assert_eq!(status, 200, "{overview}");
     assert!(
         overview.contains(r#"id="open-general"><a href="/hazards?open=1&severity=general">1</a>"#),

@@ -77,6 +77,8 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         "/metrics".into(),
         "/lang?to=en&back=/hazards".into(),
         "/no/such/page".into(),
+        "/todo".into(),
+        "/overview".into(),
     ];
     let mut got = String::from("# route\tperson\tstatus\n");
     for (who, user) in PEOPLE {

@@ -21,6 +21,8 @@ pub struct Chrome {
     pub lang: Lang,
     path: String,
     dir: std::sync::Arc<gridsafe_core::directory::Directory>,
+    /// What waits for this reviewer (the menu's 待办 count).
+    pub todo: Option<i64>,
 }
 
 impl Chrome {
@@ -34,6 +36,7 @@ impl Chrome {
             lang: c.lang,
             path: c.path,
             dir: c.dir,
+            todo: c.todo,
         }
     }
 
@@ -47,6 +50,7 @@ impl Chrome {
             lang: c.lang,
             path: c.path,
             dir: c.dir,
+            todo: None,
         }
     }
 

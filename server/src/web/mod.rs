@@ -46,6 +46,7 @@ mod owner;
 mod report;
 mod report_sheets;
 mod report_xlsx;
+mod todo;
 mod venue;
 
 const COOKIE: &str = "gs_session";
@@ -72,6 +73,8 @@ struct RequestCtx {
     signed: Option<(gridsafe_core::directory::User, String)>,
     /// A session cookie came that is no longer valid (expired, signed out elsewhere).
     expired: bool,
+    /// What waits for a reviewer (the menu's 待办 count).
+    todo: Option<i64>,
 }
 
 tokio::task_local! {
@@ -85,6 +88,7 @@ fn ctx() -> RequestCtx {
         dir: Default::default(),
         signed: None,
         expired: false,
+        todo: None,
     })
 }
 
@@ -128,13 +132,18 @@ async fn request_context(
         .map(|(d, u)| (std::sync::Arc::new(d), u))
         .unwrap_or_default();
     let expired = had_session && signed.is_none();
-    let cx = RequestCtx {
+    let mut cx = RequestCtx {
         lang,
         path,
         dir,
         signed,
         expired,
+        todo: None,
     };
+    if let Some((u, _)) = &cx.signed {
+        let u = u.clone();
+        cx.todo = CTX.scope(cx.clone(), todo::count(&s, &u)).await;
+    }
     // A form sent after the session ended: the sign-in page, with what was typed kept on it.
     if cx.signed.is_none() && req.method() == axum::http::Method::POST && session::keeps_form(&req)
     {
@@ -205,10 +214,12 @@ async fn secure_headers(req: Request, next: Next) -> Response {
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(overview))
+        .route("/", get(overview::home))
         .route("/login", get(login_page).post(login))
         .route("/lang", get(switch_lang))
         .route("/logout", post(logout))
+        .route("/todo", get(todo::page))
+        .route("/overview", get(overview))
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))
         .route("/hazards.xlsx", get(ledger_xlsx))

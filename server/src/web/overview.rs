@@ -44,14 +44,21 @@ pub(crate) struct OverviewPage {
     alert_at: u32,
 }
 
+/// The start page: a department's reviewer starts on their to-do list, an administrator on the
+/// users, everyone else on the overview.
+pub(crate) async fn home(s: State<AppState>, signed: SignedIn) -> Result<Response, WebError> {
+    use axum::response::{IntoResponse, Redirect};
+    match signed.user.role {
+        gridsafe_core::directory::Role::Admin => Ok(Redirect::to("/admin/users").into_response()),
+        gridsafe_core::directory::Role::Reviewer => Ok(Redirect::to("/todo").into_response()),
+        _ => overview(s, signed).await,
+    }
+}
+
 pub(crate) async fn overview(
     State(s): State<AppState>,
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
-    // An administrator manages users and devices: the start page is theirs.
-    if user.role == gridsafe_core::directory::Role::Admin {
-        return Ok(axum::response::Redirect::to("/admin/users").into_response());
-    }
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
     let (o, alerts, alert_at) = s

@@ -20,9 +20,12 @@ use crate::todo::TodoRow;
 #[template(path = "todo.html")]
 struct TodoPage {
     c: Chrome,
-    /// (id, title, count, rows, link to the whole list in the ledger).
-    lists: Vec<(&'static str, String, i64, Vec<TodoRow>, Option<String>)>,
+    lists: Vec<Section>,
 }
+
+/// One list of the page: its anchor, title, how many in all, the first rows, and the ledger's
+/// filter that shows them all (where the ledger has one).
+type Section = (&'static str, String, i64, Vec<TodoRow>, Option<String>);
 
 impl TodoPage {
     fn received(&self, r: &TodoRow) -> String {

@@ -18,6 +18,7 @@ pub mod intake;
 pub mod metrics;
 pub mod owner;
 pub mod report;
+pub mod search;
 pub mod state;
 pub mod store;
 pub mod todo;

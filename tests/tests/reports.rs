@@ -12,7 +12,7 @@ use gridsafe_tests::browser::Browser;
 use gridsafe_tests::relay::TestRelay;
 use rusqlite::{Connection, params};
 
-const USERS: &[&str] = &["office", "sun", "wang", "admin"];
+const USERS: &[&str] = &["office", "sun", "wang", "admin", "zheng"];
 
 /// Milliseconds of a Shanghai time "YYYY-MM-DD HH:MM".
 fn at(t: &str) -> i64 {
@@ -66,13 +66,19 @@ fn seed(c: &Connection, s: &Seed<'_>) {
         state,
         "registered" | "notified" | "rectifying" | "escalated"
     );
+    // The town plan's lead departments: gas is 规建办's, the rest 城运中心's and 派出所's.
+    let depts: &[&str] = if s.domain == "gas" {
+        &["gjb"]
+    } else {
+        &["cyzx", "pcs"]
+    };
     c.execute(
         "INSERT INTO hazards_idx (id, venue_id, venue_name, village, grid_id, inspection_id, item_id,
             domain, title_zh, title_en, severity, confirmation, state, is_open, awaiting, due_date,
             lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of,
             refused_events, updated_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, 'not_required', ?11, ?12, ?13, ?14,
-            'cyzx,pcs', ?15, 'deadline', ?16, NULL, ?17, NULL, ?18, 0, 0)",
+            ?19, ?15, 'deadline', ?16, NULL, ?17, NULL, ?18, 0, 0)",
         params![
             s.id,
             s.venue,
@@ -91,10 +97,18 @@ fn seed(c: &Connection, s: &Seed<'_>) {
             s.source,
             s.focus,
             at(s.found),
-            s.recurrence_of
+            s.recurrence_of,
+            depts.join(",")
         ],
     )
     .unwrap();
+    for d in depts {
+        c.execute(
+            "INSERT INTO hazard_depts (dept, hazard_id) VALUES (?1, ?2)",
+            params![d, s.id],
+        )
+        .unwrap();
+    }
     c.execute(
         "INSERT INTO hazard_facts (hazard_id, basis, plan, escalations, reopened, rectified_at,
             before_thumb, after_photo, ticket_no, last_step_ms)
@@ -957,4 +971,47 @@ fn quarters_half_years_and_years_add_up_their_months_where_a_figure_adds_up() {
     // A custom range is a period too: July alone.
     let july = report(&relay, "2026-07-01~2026-07-31");
     assert_eq!((july.totals.found(), july.totals.closed), (1, 1));
+}
+
+/// The seeded month also serves the header's search (issue #32): by ticket number, by venue
+/// name, wildcards taken literally, and only in the searcher's scope.
+#[test]
+fn search_finds_venues_hazards_and_tickets_in_scope() {
+    let relay = TestRelay::start(USERS);
+    seed_november(&relay_db(&relay));
+    let mut office = Browser::new(&relay.url);
+    assert_eq!(office.login("office", "correct horse"), 303);
+    let (status, page, _) = office.get("/search?q=T-1");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("/hazards/h4") && page.contains("12345 T-1"),
+        "{page}"
+    );
+    assert!(!page.contains("/hazards/h5"), "{page}");
+    let (_, page, _) = office.get(&format!("/search?q={}", url_encode("v6的场所")));
+    assert!(
+        page.contains("/venues/v6") && !page.contains("/venues/v1"),
+        "{page}"
+    );
+    let (_, page, _) = office.get(&format!("/search?q={}", url_encode("h5的场所")));
+    assert!(
+        page.contains("/hazards/h5") && !page.contains("/hazards/h4"),
+        "{page}"
+    );
+    let (_, page, _) = office.get("/search?q=%25");
+    assert!(
+        !page.contains("/venues/") && !page.contains("/hazards/h"),
+        "{page}"
+    );
+    let (status, page, _) = office.get(&format!("/search?q={}", "x".repeat(61)));
+    assert_eq!(status, 400);
+    assert!(page.contains("60") && page.contains("<header>"), "{page}");
+    // 规建办's reviewer finds the gas hazards, not the e-bike ones.
+    let mut zheng = Browser::new(&relay.url);
+    assert_eq!(zheng.login("zheng", "correct horse"), 303);
+    let (_, page, _) = zheng.get(&format!("/search?q={}", url_encode("的隐患")));
+    assert!(
+        page.contains("/hazards/h4") && !page.contains("/hazards/h1\""),
+        "{page}"
+    );
 }

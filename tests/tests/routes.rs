@@ -78,6 +78,7 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         "/lang?to=en&back=/hazards".into(),
         "/no/such/page".into(),
         "/todo".into(),
+        "/search?q=%E5%BA%97".into(),
         "/overview".into(),
     ];
     let mut got = String::from("# route\tperson\tstatus\n");

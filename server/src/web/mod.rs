@@ -46,6 +46,7 @@ mod owner;
 mod report;
 mod report_sheets;
 mod report_xlsx;
+mod search;
 mod todo;
 mod venue;
 
@@ -219,6 +220,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", get(switch_lang))
         .route("/logout", post(logout))
         .route("/todo", get(todo::page))
+        .route("/search", get(search::page))
         .route("/overview", get(overview))
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))

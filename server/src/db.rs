@@ -197,6 +197,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../sql/pg/005_notices.sql"),
     include_str!("../sql/pg/006_reports.sql"),
     include_str!("../sql/pg/007_form_tokens.sql"),
+    include_str!("../sql/pg/008_disabled_users.sql"),
 ];
 
 impl Pg {

@@ -317,3 +317,58 @@ fn a_reviewer_starts_on_the_to_do_list_with_claims_and_owners_photos_to_review()
     let mut wang = signed_in(&relay, "wang");
     assert_eq!(wang.get("/todo").0, 403);
 }
+
+#[test]
+fn an_administrator_disables_a_user_whose_phone_is_then_refused_and_enables_them_again() {
+    let relay = TestRelay::start(&["wang", "admin"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Store::create(dir.path().join("wang.sqlite")).unwrap();
+    phone.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    client::enroll(&mut phone, &relay.url, "wang", PASSWORD, "wang").unwrap();
+    client::sync_all(&mut phone, false, &mut |_| {}).unwrap();
+    let mut wang = signed_in(&relay, "wang");
+
+    let mut admin = signed_in(&relay, "admin");
+    let (_, page, _) = admin.get("/admin/users");
+    assert!(page.contains(r#"id="user-wang""#), "{page}");
+    let csrf = field(&page, "csrf");
+    // Without the confirmation nothing happens, and the page says why.
+    let (status, page, _) = admin.post("/admin/users/disable", &format!("csrf={csrf}&user=wang"));
+    assert_eq!(status, 200);
+    assert!(page.contains("请勾选"), "{page}");
+    assert_eq!(wang.get("/hazards").0, 200, "still signed in");
+    let (status, page, _) = admin.post(
+        "/admin/users/disable",
+        &format!("csrf={csrf}&user=wang&confirm=1"),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("已停用") && page.contains("吊销手机 1"),
+        "{page}"
+    );
+    // Their phone's next sync is refused, their session is over, they cannot sign in again.
+    fixtures::flying_lead_visit(&mut phone, "wang", "heping-1", 9);
+    assert!(client::sync_all(&mut phone, false, &mut |_| {}).is_err());
+    assert_eq!(wang.get("/hazards").0, 303);
+    assert_eq!(Browser::new(&relay.url).login("wang", PASSWORD), 401);
+    let mut again = Store::create(dir.path().join("wang2.sqlite")).unwrap();
+    again.import_directory(fixtures::DIRECTORY_JSON).unwrap();
+    assert!(client::enroll(&mut again, &relay.url, "wang", PASSWORD, "wang").is_err());
+    // The administrator cannot disable themself.
+    let (_, page, _) = admin.get("/admin/users");
+    assert!(
+        !page.contains(r#"name="user" value="admin"><label>"#),
+        "{page}"
+    );
+    // Enabled again: they sign in; the revoked phone enrols anew.
+    let (status, page, _) = admin.post("/admin/users/enable", &format!("csrf={csrf}&user=wang"));
+    assert_eq!(status, 200);
+    assert!(page.contains("已启用"), "{page}");
+    assert_eq!(Browser::new(&relay.url).login("wang", PASSWORD), 303);
+    client::enroll(&mut again, &relay.url, "wang", PASSWORD, "wang").unwrap();
+    let (_, audit, _) = admin.get("/audit");
+    assert!(
+        audit.contains("停用用户") && audit.contains("启用用户"),
+        "{audit}"
+    );
+}

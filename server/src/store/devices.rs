@@ -213,6 +213,7 @@ impl RelayStore {
         code_hash: Option<String>,
     ) -> Result<Enrolled> {
         policy::check(&user, Capability::EnrolPhones).map_err(RelayError::Forbidden)?;
+        self.check_enabled(&user.id)?;
         let mut token = [0u8; 32];
         OsRng.fill_bytes(&mut token);
         let token = hex::encode(token);

@@ -2,6 +2,7 @@
 //! hash, documents rebuilt on demand from it through a bounded cache, devices and actor bindings.
 //! Merging and record checks are core's (`gridsafe_core::records`); nothing here merges by itself.
 
+mod accounts;
 mod audit;
 mod authorize;
 mod check;
@@ -82,6 +83,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/016_notices.sql")),
         M::up(include_str!("../../sql/017_reports.sql")),
         M::up(include_str!("../../sql/018_form_tokens.sql")),
+        M::up(include_str!("../../sql/019_disabled_users.sql")),
     ])
 });
 

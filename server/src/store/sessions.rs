@@ -27,6 +27,7 @@ impl RelayStore {
         let user = self.guarded(user_id, "dashboard sign-in", |st| {
             st.check_password(user_id, password)
         })?;
+        self.check_enabled(&user.id)?;
         self.audit(&user.id, "auth.login", &user.id, "dashboard")?;
         let mut raw = [0u8; 32];
         OsRng.fill_bytes(&mut raw);

@@ -19,6 +19,10 @@ struct UserRow {
     role_label: String,
     department: String,
     grids: String,
+    /// When it was disabled (none: enabled).
+    disabled: Option<String>,
+    /// The last dashboard sign-in, as people write it ("—" if never).
+    last_sign_in: String,
 }
 
 struct Opt {
@@ -67,18 +71,20 @@ async fn page(
     csrf: &str,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let (dir, (cutoff_day, stock_year), combined_alert_at, issuer) = s
+    let (dir, (cutoff_day, stock_year), combined_alert_at, issuer, (disabled, last)) = s
         .with_reader(|st| {
             Ok((
                 st.directory().cloned().unwrap_or_default(),
                 (st.report_cutoff_day()?, st.report_stock_year()?),
                 st.combined_alert_at()?,
                 st.issuer()?.unwrap_or_default(),
+                st.account_states()?,
             ))
         })
         .await
         .map_err(|e| e.0)?;
     let c = Chrome::new(user, csrf);
+    let when = |ms: i64| gridsafe_core::clock::ms_to_minute(ms);
     let users = dir
         .users
         .iter()
@@ -98,6 +104,8 @@ async fn page(
                     .map(|g| c.grid(g))
                     .collect::<Vec<_>>()
                     .join("、"),
+                disabled: disabled.get(&u.id).map(|ms| when(*ms)),
+                last_sign_in: last.get(&u.id).map_or_else(|| "—".into(), |ms| when(*ms)),
             }
         })
         .collect();
@@ -329,4 +337,65 @@ pub async fn set_combined_alert(
     .await
     .map_err(|e| e.0)?;
     Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    user: String,
+    /// The box that confirms a disabling (it revokes the user's phones).
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Disables a user: their phones are revoked and their sessions end (confirmed on the form).
+pub async fn disable_user(
+    State(s): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<AccountForm>,
+) -> Result<Response, WebError> {
+    let (me, csrf) = admin(signed, Some(&f.csrf))?;
+    let c = Chrome::new(&me, &csrf);
+    if f.confirm.is_empty() {
+        let msg = c.t(
+            "请勾选“确认停用”后再提交：停用会同时吊销其所有手机。",
+            "Tick the confirmation first: disabling also revokes all their phones.",
+        );
+        return page(&s, &me, &csrf, Some(msg.to_owned())).await;
+    }
+    let (m, id) = (me.clone(), f.user.clone());
+    let revoked = s
+        .with_store(move |st| st.disable_user(&m, &id))
+        .await
+        .map_err(|e| e.0)?;
+    tracing::info!(admin = %me.id, user = %f.user, revoked, "user disabled");
+    let msg = format!(
+        "{} {} · {} {revoked}",
+        c.t("已停用", "Disabled"),
+        c.user(&f.user),
+        c.t("吊销手机", "phones revoked:")
+    );
+    page(&s, &me, &csrf, Some(msg)).await
+}
+
+/// Enables a disabled user again (they enrol their phone again).
+pub async fn enable_user(
+    State(s): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<AccountForm>,
+) -> Result<Response, WebError> {
+    let (me, csrf) = admin(signed, Some(&f.csrf))?;
+    let (m, id) = (me.clone(), f.user.clone());
+    s.with_store(move |st| st.enable_user(&m, &id))
+        .await
+        .map_err(|e| e.0)?;
+    let c = Chrome::new(&me, &csrf);
+    let msg = format!(
+        "{} {}{}",
+        c.t("已启用", "Enabled"),
+        c.user(&f.user),
+        c.t("（需重新登记手机）", " (they enrol their phone again)")
+    );
+    page(&s, &me, &csrf, Some(msg)).await
 }

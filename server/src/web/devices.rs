@@ -155,6 +155,8 @@ fn audit_action(code: &str) -> (&'static str, &'static str) {
         "combined.alert_at" => ("设置多要素提醒", "Set the combined-elements alert"),
         "user.save" => ("保存用户", "Saved a user"),
         "user.password_reset" => ("重置密码", "Reset a password"),
+        "user.disable" => ("停用用户", "Disabled a user"),
+        "user.enable" => ("启用用户", "Enabled a user"),
         "venue.move" => ("场所移交网格", "Moved a venue"),
         "venue.resolve" => ("处理修改冲突", "Resolved a conflicting edit"),
         "venue.edit" => ("修改场所资料", "Corrected a venue's details"),
@@ -213,7 +215,8 @@ fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
             })
             .collect::<Vec<_>>()
             .join(c.t("、", ", ")),
-        "user.save" | "device.enroll" | "device.revoke" => String::new(),
+        "user.save" | "device.enroll" | "device.revoke" | "user.enable" => String::new(),
+        "user.disable" => format!("{} {}", c.t("吊销手机", "phones revoked:"), e.detail),
         _ => e.detail.clone(),
     };
     AuditRow {

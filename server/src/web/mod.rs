@@ -238,6 +238,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/reports/issue", post(report::issue))
         .route("/admin/users", get(admin::users).post(admin::save_user))
         .route("/admin/password", post(admin::reset_password))
+        .route("/admin/users/disable", post(admin::disable_user))
+        .route("/admin/users/enable", post(admin::enable_user))
         .route("/admin/cutoff", post(admin::set_cutoff))
         .route("/admin/issuer", post(notices::set_issuer))
         .route("/notices", get(notices::register))

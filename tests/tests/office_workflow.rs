@@ -372,3 +372,17 @@ fn an_administrator_disables_a_user_whose_phone_is_then_refused_and_enables_them
         "{audit}"
     );
 }
+
+/// The device page shows what the phone has left after its sync, not what it had before it.
+#[test]
+fn a_phone_that_synced_everything_shows_nothing_pending() {
+    let (relay, _hazard, _dir) = relay_with_hazard();
+    let rows = relay.inspect(|st| st.devices().unwrap());
+    let wang: Vec<_> = rows.iter().filter(|d| d.user_id == "wang").collect();
+    assert_eq!(wang.len(), 1);
+    assert_eq!(
+        (wang[0].pending_docs, wang[0].pending_photos),
+        (Some(0), Some(0)),
+        "records pushed and photos uploaded in that sync"
+    );
+}

@@ -1457,11 +1457,20 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
             .0,
         403
     );
+    let (status, refused, _) = admin.post(
+        "/devices/revoke",
+        &format!("csrf={}&device={li_device}", csrf_of(&page)),
+    );
+    assert_eq!(status, 400, "revoking asks for confirmation");
+    assert!(
+        refused.contains("确认吊销") && refused.contains("<header>"),
+        "{refused}"
+    );
     assert_eq!(
         admin
             .post(
                 "/devices/revoke",
-                &format!("csrf={}&device={li_device}", csrf_of(&page))
+                &format!("csrf={}&device={li_device}&confirm=1", csrf_of(&page))
             )
             .0,
         303

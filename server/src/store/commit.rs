@@ -313,12 +313,18 @@ impl RelayStore {
                 &p.loaded.place.record,
             )?;
         }
+        // The phone counted its pending records before this request; those accepted now are no
+        // longer pending (the device page showed the count from before the push).
+        let still_pending = req
+            .status
+            .pending_docs
+            .saturating_sub(accepted.len() as u64);
         self.db().exec(
             "UPDATE devices SET last_sync_ms = ?2, pending_docs = ?3, pending_photos = ?4, app_version = ?5, protocol = ?6 WHERE id = ?1",
             vals![
                 &device.id,
                 now,
-                req.status.pending_docs as i64,
+                still_pending as i64,
                 req.status.pending_photos as i64,
                 &req.status.app_version,
                 i64::from(req.protocol)

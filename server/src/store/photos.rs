@@ -30,6 +30,11 @@ impl RelayStore {
             "INSERT INTO blobs (sha256, size, device_id, completed_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             vals![sha, size as i64, &device.id, now_ms()],
         )?;
+        // One fewer waiting on the phone than it reported at its last sync.
+        self.db().exec(
+            "UPDATE devices SET pending_photos = pending_photos - 1 WHERE id = ?1 AND pending_photos > 0",
+            vals![&device.id],
+        )?;
         Ok(())
     }
 

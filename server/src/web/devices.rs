@@ -92,6 +92,9 @@ pub(crate) struct RevokeForm {
     #[serde(default)]
     csrf: String,
     device: String,
+    /// The box that confirms it: a revoked phone cannot sync until enrolled again.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// Revokes a lost or replaced phone: its token stops working at once (administrators only).
@@ -102,6 +105,13 @@ pub(crate) async fn revoke(
 ) -> Result<Response, WebError> {
     check_csrf(&f.csrf, &csrf)?;
     policy::check(&user, Capability::RevokeDevices).map_err(RelayError::Forbidden)?;
+    if f.confirm.is_empty() {
+        return Err(RelayError::BadRequest(
+            "请勾选“确认吊销”后再提交，吊销后该手机无法同步 / tick the confirmation: a revoked phone can no longer sync"
+                .into(),
+        )
+        .into());
+    }
     let (device, admin_id) = (f.device.clone(), user.id.clone());
     s.with_store(move |st| {
         st.revoke(&device)?;

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod backup;
 pub mod blobs;
+pub mod charts;
 pub mod db;
 pub mod demo;
 pub mod error;

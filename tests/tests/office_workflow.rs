@@ -386,3 +386,38 @@ fn a_phone_that_synced_everything_shows_nothing_pending() {
         "records pushed and photos uploaded in that sync"
     );
 }
+
+/// The overview's charts are inline SVG whose bars open the lists they count, and the lead
+/// departments' table counts what each has open, closed (on time) and overdue.
+#[test]
+fn the_overview_charts_link_to_the_lists_they_count() {
+    let (relay, _hazard, _dir) = relay_with_hazard();
+    let mut office = signed_in(&relay, "office");
+    let (status, page, _) = office.get("/overview");
+    assert_eq!(status, 200, "{page}");
+    // HTML writes & as &#38; or &amp;: read both as one.
+    let page = page.replace("&#38;", "&amp;");
+    for id in [
+        "chart-found-month",
+        "chart-closed-month",
+        "chart-open-domain",
+        "chart-open-village",
+    ] {
+        assert!(page.contains(&format!(r#"id="{id}""#)), "{id}: {page}");
+    }
+    assert!(!page.contains("<script"), "no script needed to read them");
+    let link = r#"<a href="/hazards?domain=ebike&amp;open=1">"#;
+    assert!(page.contains(link), "{page}");
+    let (_, ledger, _) = office.get("/hazards?domain=ebike&open=1");
+    assert!(
+        ledger.contains("共 1 条"),
+        "the bar's count is the list's: {ledger}"
+    );
+    let table = page.split(r#"id="dept-performance""#).nth(1).unwrap();
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("城运中心"), "{table}");
+    assert!(
+        table.contains(r#"<a href="/hazards?dept=cyzx&amp;open=1">1</a>"#),
+        "{table}"
+    );
+}

@@ -1418,11 +1418,11 @@ fn the_dashboard_signs_in_lists_exports_and_keeps_to_scope() {
     let (_, overview, _) = office.get("/");
     assert!(
         overview.contains("未同步的手机")
-            && overview.contains("<td>li</td><td>li.sqlite</td><td>从未同步</td>"),
+            && overview.contains("<td>李秀英</td><td>li.sqlite</td><td>从未同步</td>"),
         "{overview}"
     );
     assert!(
-        !overview.contains("<td>wang</td><td>wang.sqlite</td>"),
+        !overview.contains("<td>王建国</td><td>wang.sqlite</td>"),
         "wang synced: {overview}"
     );
     // Device health: the office sees it, silent phones first; only an administrator revokes.

@@ -40,6 +40,7 @@ use crate::error::RelayError;
 
 mod admin;
 mod batch;
+mod chart;
 mod intake;
 mod notices;
 mod owner;

@@ -42,6 +42,26 @@ pub(crate) struct OverviewPage {
     /// Venues gathering combined elements, for the department to judge (never decided here).
     alerts: Vec<crate::store::CombinedAlert>,
     alert_at: u32,
+    /// Found and closed by month, open by domain and village: each bar links to its list.
+    found_chart: super::chart::Chart,
+    closed_chart: super::chart::Chart,
+    domain_chart: super::chart::Chart,
+    village_chart: super::chart::Chart,
+    depts: Vec<crate::charts::DeptRow>,
+}
+
+const FOUND: &str = "#5b8fd1";
+const CLOSED: &str = "#2e7d46";
+const OPEN: &str = "#c77c02";
+
+/// The ledger's filter for hazards found in month `m` (`YYYY-MM`).
+fn month_link(m: &str) -> String {
+    let last = gridsafe_core::clock::parse_date(&format!("{m}-01"))
+        .ok()
+        .and_then(|d| (d + time::Duration::days(32)).replace_day(1).ok())
+        .and_then(|d| d.previous_day())
+        .map_or_else(String::new, gridsafe_core::clock::format_date);
+    format!("/hazards?from={m}-01&to={last}")
 }
 
 /// The start page: a department's reviewer starts on their to-do list, an administrator on the
@@ -101,7 +121,82 @@ pub(crate) async fn overview(
             .collect(),
     };
     let show_devices = policy::role_may(user.role, Capability::FollowUpSilentPhones);
+    let u = user.clone();
+    let ch = on_reader(&s, &user, move |conn, dir| {
+        crate::charts::charts(conn, dir, &u, gridsafe_core::clock::today())
+    })
+    .await?;
+    let c = Chrome::new(&user, &csrf);
+    let month_label = |m: &str| {
+        let (y, mo) = m.split_once('-').unwrap_or((m, ""));
+        if c.en() {
+            m.to_owned()
+        } else {
+            format!("{y}年{}月", mo.trim_start_matches('0'))
+        }
+    };
+    let bars = |rows: Vec<(String, i64)>, colour: &'static str| {
+        let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+        super::chart::Chart::new(
+            rows.into_iter()
+                .map(|(label, n)| (label, vec![(n, colour)], n.to_string()))
+                .collect(),
+            max,
+        )
+    };
+    let found_chart = bars(
+        ch.months
+            .iter()
+            .map(|m| (month_label(&m.month), m.found))
+            .collect(),
+        FOUND,
+    )
+    .linked(ch.months.iter().map(|m| month_link(&m.month)).collect());
+    let closed_chart = bars(
+        ch.months
+            .iter()
+            .map(|m| (month_label(&m.month), m.closed))
+            .collect(),
+        CLOSED,
+    )
+    .linked(
+        ch.months
+            .iter()
+            .map(|_| "/hazards?state=closed".to_owned())
+            .collect(),
+    );
+    let domain_chart = bars(
+        ch.by_domain
+            .iter()
+            .map(|(d, n)| (c.domain(d), *n))
+            .collect(),
+        OPEN,
+    )
+    .linked(
+        ch.by_domain
+            .iter()
+            .map(|(d, _)| format!("/hazards?domain={d}&open=1"))
+            .collect(),
+    );
+    let village_chart = bars(
+        ch.by_village
+            .iter()
+            .map(|(v, n)| (c.village(v), *n))
+            .collect(),
+        OPEN,
+    )
+    .linked(
+        ch.by_village
+            .iter()
+            .map(|(v, _)| format!("/hazards?village={v}&open=1"))
+            .collect(),
+    );
     Ok(html(OverviewPage {
+        found_chart,
+        closed_chart,
+        domain_chart,
+        village_chart,
+        depts: ch.depts,
         c: Chrome::new(&user, &csrf),
         today,
         o,

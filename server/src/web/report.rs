@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::chart::Chart;
 use super::{Chrome, SignedIn, WebError, check_csrf, download, html, on_reader};
 use crate::AppState;
 use crate::error::RelayError;
@@ -41,62 +42,6 @@ impl ReportQuery {
             .map(|k| k.trim())
             .find(|k| !k.is_empty())
             .map(str::to_owned)
-    }
-}
-
-/// One bar of a chart: its label, its coloured segments (x, width, colour) and the value shown
-/// after it.
-struct Bar {
-    label: String,
-    y: i64,
-    segs: Vec<(i64, i64, &'static str)>,
-    end: i64,
-    value: String,
-}
-
-struct Chart {
-    height: i64,
-    bars: Vec<Bar>,
-}
-
-/// A bar's label, its (value, colour) parts, and the text after it.
-type BarInput = (String, Vec<(i64, &'static str)>, String);
-
-const LABEL_W: i64 = 170;
-const BAR_W: i64 = 380;
-const ROW_H: i64 = 22;
-
-impl Chart {
-    /// Horizontal bars, scaled to the largest total; `parts` are (value, colour) per bar.
-    fn new(rows: Vec<BarInput>, max: i64) -> Chart {
-        let max = max.max(1);
-        let bars = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, (label, parts, value))| {
-                let mut x = LABEL_W;
-                let segs = parts
-                    .into_iter()
-                    .map(|(v, colour)| {
-                        let w = v * BAR_W / max;
-                        let seg = (x, w, colour);
-                        x += w;
-                        seg
-                    })
-                    .collect();
-                Bar {
-                    label,
-                    y: i as i64 * ROW_H + 4,
-                    segs,
-                    end: x,
-                    value,
-                }
-            })
-            .collect::<Vec<_>>();
-        Chart {
-            height: bars.len() as i64 * ROW_H + 8,
-            bars,
-        }
     }
 }
 

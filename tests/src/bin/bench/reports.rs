@@ -278,6 +278,53 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     let (ms, r) = time(rounds, || make(&office, &issued[2].period, &issued));
     row("issued month (stored copy)", ms, &r);
 
+    // The office's pages on the same town (issue #32, target 150 ms each): the overview's
+    // charts and department table, the to-do list, search.
+    let page_target = 150.0;
+    let mut page_row = |name: &str, ms: f64| {
+        println!(
+            "{name:<46} {ms:>9.1} ms  target {page_target:.0} ms  ratio {:.2}",
+            ms / page_target
+        );
+        results.insert(
+            name.to_owned(),
+            json!({"median_ms": round2(ms), "target_ms": page_target, "ratio": round2(ms / page_target)}),
+        );
+    };
+    let timed = |f: &mut dyn FnMut()| {
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let t = Instant::now();
+            f();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        median(times)
+    };
+    let ms = timed(&mut || {
+        gridsafe_server::charts::charts(&conn, &dir, &office, today).expect("charts");
+    });
+    page_row("overview charts + departments, town office", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::charts::charts(&conn, &dir, &reviewer, today).expect("charts");
+    });
+    page_row("overview charts + departments, reviewer", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::todo::todo(&conn, &dir, &reviewer, today).expect("todo");
+    });
+    page_row("to-do list, reviewer (规建办)", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::todo::todo(&conn, &dir, &office, today).expect("todo");
+    });
+    page_row("to-do list, town office", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::search::search(&conn, &dir, &office, "场所123").expect("search");
+    });
+    page_row("search (a venue's name), town office", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::search::search(&conn, &dir, &office, "12345 T99").expect("search");
+    });
+    page_row("search (a ticket number), town office", ms);
+
     // The reference: the previous report's main query, one aggregate over today's state.
     let (from_ms, end_ms) = closed.bounds_ms().expect("bounds");
     let today_text = format_date(today);

@@ -68,7 +68,12 @@ pub fn charts(conn: &Connection, dir: &Directory, user: &User, today: Date) -> R
             .chain(scope_args.iter().cloned().map(V::from))
             .collect()
     };
-    let in_scope = format!("IN (SELECT id FROM hazards_idx WHERE {scope})");
+    // Steps carry no scope of their own: their hazard's (all of them for the town office).
+    let in_scope = if scope == "1 = 1" {
+        "IS NOT NULL".to_owned()
+    } else {
+        format!("IN (SELECT id FROM hazards_idx WHERE {scope})")
+    };
     let since = months_back(today, MONTHS - 1);
     let since_ms = start_of_day_ms(since);
     let month_of = "strftime('%Y-%m', {}/1000, 'unixepoch', '+8 hours')";
@@ -95,7 +100,7 @@ pub fn charts(conn: &Connection, dir: &Directory, user: &User, today: Date) -> R
     for (m, n) in grouped(
         format!(
             "SELECT {}, count(*) FROM hazards_idx h WHERE h.found_ms >= ?1
-             AND h.state NOT IN ('draft', 'rejected') AND h.id {in_scope} GROUP BY 1",
+             AND h.state NOT IN ('draft', 'rejected') AND {scope} GROUP BY 1",
             month_of.replace("{}", "h.found_ms")
         ),
         args(vec![V::from(since_ms)]),
@@ -116,49 +121,83 @@ pub fn charts(conn: &Connection, dir: &Directory, user: &User, today: Date) -> R
             row.closed = n;
         }
     }
-    let open_by = |col: &str| {
-        grouped(
-            format!(
-                "SELECT {col}, count(*) FROM hazards_idx h WHERE h.is_open = 1 AND h.id {in_scope}
-                 GROUP BY 1 ORDER BY 2 DESC, 1"
-            ),
-            args(vec![]),
-        )
-    };
-    let by_domain = open_by("h.domain")?;
-    let by_village = open_by("h.village")?;
+    // One pass over the hazards in scope, grouped by their lead departments, domain and village:
+    // the open counts per domain and village and the departments' figures come from it (a
+    // hazard led by two departments counts for each).
     let today_text = format_date(today);
     let mut stmt = conn.prepare(&format!(
-        "SELECT d.dept,
-                coalesce(sum(h.is_open = 1), 0),
-                coalesce(sum(h.state = 'closed'), 0),
-                coalesce(sum(h.state = 'closed' AND h.due_date IS NOT NULL
-                             AND substr(h.closed_at, 1, 10) <= h.due_date), 0),
-                avg(CASE WHEN h.state = 'closed' THEN
-                    julianday(substr(h.closed_at, 1, 10))
-                    - julianday(date(h.found_ms / 1000, 'unixepoch', '+8 hours')) END),
-                coalesce(sum(h.awaiting = 1 AND h.due_date < ?1), 0)
-         FROM hazard_depts d JOIN hazards_idx h ON h.id = d.hazard_id
-         WHERE h.state NOT IN ('draft', 'rejected') AND h.id {in_scope}
-         GROUP BY d.dept ORDER BY d.dept"
+        "SELECT lead_depts, domain, village,
+                coalesce(sum(is_open = 1), 0),
+                coalesce(sum(state = 'closed'), 0),
+                coalesce(sum(state = 'closed' AND due_date IS NOT NULL
+                             AND substr(closed_at, 1, 10) <= due_date), 0),
+                sum(CASE WHEN state = 'closed' THEN
+                    julianday(substr(closed_at, 1, 10))
+                    - julianday(date(found_ms / 1000, 'unixepoch', '+8 hours')) END),
+                coalesce(sum(awaiting = 1 AND due_date < ?1), 0)
+         FROM hazards_idx h
+         WHERE state NOT IN ('draft', 'rejected') AND {scope}
+         GROUP BY lead_depts, domain, village"
     ))?;
-    let depts = stmt
+    let rows = stmt
         .query_map(
             params_from_iter(args(vec![V::from(today_text)]).iter()),
             |r| {
-                Ok(DeptRow {
-                    dept: r.get(0)?,
-                    open: r.get(1)?,
-                    closed: r.get(2)?,
-                    closed_on_time: r.get(3)?,
-                    avg_days_to_close: r
-                        .get::<_, Option<f64>>(4)?
-                        .map(|d| (d * 10.0).round() / 10.0),
-                    overdue: r.get(5)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    [r.get::<_, i64>(3)?, r.get(4)?, r.get(5)?, r.get(7)?],
+                    r.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
+                ))
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (mut domains, mut villages) = (BTreeMap::new(), BTreeMap::new());
+    let mut depts: BTreeMap<String, (DeptRow, f64)> = BTreeMap::new();
+    // A department's reviewer sees their department's row only.
+    let only = user
+        .department
+        .as_deref()
+        .filter(|_| user.role == gridsafe_core::directory::Role::Reviewer);
+    for (lead, domain, village, [open, closed, on_time, overdue], days) in rows {
+        *domains.entry(domain).or_insert(0) += open;
+        *villages.entry(village).or_insert(0) += open;
+        for d in lead.split(',').filter(|d| !d.is_empty()) {
+            if only.is_some_and(|o| o != d) {
+                continue;
+            }
+            let e = depts.entry(d.to_owned()).or_insert_with(|| {
+                (
+                    DeptRow {
+                        dept: d.to_owned(),
+                        ..DeptRow::default()
+                    },
+                    0.0,
+                )
+            });
+            e.0.open += open;
+            e.0.closed += closed;
+            e.0.closed_on_time += on_time;
+            e.0.overdue += overdue;
+            e.1 += days;
+        }
+    }
+    let sorted = |m: BTreeMap<String, i64>| {
+        let mut v: Vec<(String, i64)> = m.into_iter().filter(|(_, n)| *n > 0).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    let by_domain = sorted(domains);
+    let by_village = sorted(villages);
+    let depts = depts
+        .into_values()
+        .map(|(mut d, days)| {
+            d.avg_days_to_close =
+                (d.closed > 0).then(|| (days / d.closed as f64 * 10.0).round() / 10.0);
+            d
+        })
+        .collect();
     Ok(Charts {
         months: months.into_values().collect(),
         by_domain,

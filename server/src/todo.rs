@@ -107,12 +107,9 @@ pub fn todo(conn: &Connection, dir: &Directory, user: &User, today: Date) -> Res
             .chain(scope_args.iter().cloned().map(V::from))
             .collect()
     };
-    // The numbered parameters come before the scope's, so its `?` count after them.
-    let scoped = |cond: &str| {
-        format!(
-            "FROM hazards_idx h WHERE {cond} AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})"
-        )
-    };
+    // The numbered parameters come before the scope's, so its `?` count after them. The scope's
+    // columns are the hazard table's, read here on the one table (no sub-query to build).
+    let scoped = |cond: &str| format!("FROM hazards_idx h WHERE {cond} AND {scope}");
     let (t, week_end) = (
         format_date(today),
         format_date(today + time::Duration::days(6)),

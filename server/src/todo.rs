@@ -114,14 +114,58 @@ pub fn todo(conn: &Connection, dir: &Directory, user: &User, today: Date) -> Res
         format_date(today),
         format_date(today + time::Duration::days(6)),
     );
+    // One pass over the hazards in scope for the four hazard lists (a department's hazards are
+    // found through its index once, not once per list), sorted and cut in Rust.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS}, h.updated_ms, h.found_ms, h.severity, h.is_open, h.awaiting
+         {}",
+        scoped(
+            "(h.state = 'rectified_claimed' OR (h.severity = 'major_candidate' AND h.is_open = 1)
+              OR (h.awaiting = 1 AND h.due_date <= ?1))"
+        )
+    ))?;
+    type Found = (TodoRow, i64, i64, String, bool, bool);
+    let rows: Vec<Found> = stmt
+        .query_map(params_from_iter(with(&[&week_end]).iter()), |r| {
+            Ok((
+                TodoRow {
+                    id: r.get(0)?,
+                    title_zh: r.get(1)?,
+                    title_en: r.get(2)?,
+                    venue_name: r.get(3)?,
+                    village: r.get(4)?,
+                    state: r.get(5)?,
+                    due_date: r.get(6)?,
+                    received_ms: None,
+                },
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let take = |mut v: Vec<(TodoRow, (i64, String))>| {
+        v.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
+        TodoList {
+            count: v.len() as i64,
+            rows: v.into_iter().take(ROWS).map(|(r, _)| r).collect(),
+        }
+    };
+    let due = |r: &TodoRow| r.due_date.clone().unwrap_or_default();
+    let pick = |keep: &dyn Fn(&Found) -> bool, key: &dyn Fn(&Found) -> (i64, String)| {
+        take(
+            rows.iter()
+                .filter(|f| keep(f))
+                .map(|f| (f.0.clone(), key(f)))
+                .collect(),
+        )
+    };
     Ok(Todo {
-        claims: list(
-            conn,
-            &scoped("h.state = 'rectified_claimed'"),
-            "h.updated_ms, h.id",
-            &with(&[]),
-            false,
-        )?,
+        claims: pick(&|f| f.0.state == "rectified_claimed", &|f| {
+            (f.1, String::new())
+        }),
         owner_photos: list(
             conn,
             &format!(
@@ -133,26 +177,16 @@ pub fn todo(conn: &Connection, dir: &Directory, user: &User, today: Date) -> Res
             &with(&[]),
             true,
         )?,
-        majors_to_confirm: list(
-            conn,
-            &scoped("h.severity = 'major_candidate' AND h.is_open = 1"),
-            "h.found_ms, h.id",
-            &with(&[]),
-            false,
-        )?,
-        due_this_week: list(
-            conn,
-            &scoped("h.awaiting = 1 AND h.due_date >= ?1 AND h.due_date <= ?2"),
-            "h.due_date, h.id",
-            &with(&[&t, &week_end]),
-            false,
-        )?,
-        overdue: list(
-            conn,
-            &scoped("h.awaiting = 1 AND h.due_date < ?1"),
-            "h.due_date, h.id",
-            &with(&[&t]),
-            false,
-        )?,
+        majors_to_confirm: pick(&|f| f.3 == "major_candidate" && f.4, &|f| {
+            (f.2, String::new())
+        }),
+        due_this_week: pick(
+            &|f| f.5 && f.0.due_date.as_deref().is_some_and(|d| d >= t.as_str()),
+            &|f| (0, due(&f.0)),
+        ),
+        overdue: pick(
+            &|f| f.5 && f.0.due_date.as_deref().is_some_and(|d| d < t.as_str()),
+            &|f| (0, due(&f.0)),
+        ),
     })
 }

@@ -595,12 +595,15 @@ fn venues_gathering_combined_elements_are_put_to_the_department() {
     sync(&mut wang);
     let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", PASSWORD), 303);
-    let page = sun.get("/").1;
-    assert!(
-        page.contains("id=\"combined-alerts\"") && page.contains("通道小店"),
-        "{page}"
-    );
-    assert!(page.contains("系统不自动认定"), "{page}");
+    // On the department's to-do list (where its reviewer starts) and on the overview.
+    for path in ["/todo", "/overview"] {
+        let page = sun.get(path).1;
+        assert!(
+            page.contains("id=\"combined-alerts\"") && page.contains("通道小店"),
+            "{path}: {page}"
+        );
+        assert!(page.contains("系统不自动认定"), "{path}: {page}");
+    }
     // The administrator raises the threshold: no alert at 4.
     let mut admin = Browser::new(&relay.url);
     assert_eq!(admin.login("admin", PASSWORD), 303);
@@ -613,7 +616,11 @@ fn venues_gathering_combined_elements_are_put_to_the_department() {
             .0,
         303
     );
-    assert!(!sun.get("/").1.contains("id=\"combined-alerts\""));
+    for path in ["/todo", "/overview"] {
+        let (status, page, _) = sun.get(path);
+        assert_eq!(status, 200);
+        assert!(!page.contains("id=\"combined-alerts\""), "{path}: {page}");
+    }
     // No hazard was made major by the count.
     for h in &done.hazards {
         assert_eq!(wang.hazard(&h.id).unwrap().status.severity, "general");

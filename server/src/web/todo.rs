@@ -20,6 +20,8 @@ use crate::todo::TodoRow;
 #[template(path = "todo.html")]
 struct TodoPage {
     c: Chrome,
+    /// Venues gathering combined elements, for the department to judge (never decided here).
+    alerts: Vec<crate::store::CombinedAlert>,
     lists: Vec<Section>,
 }
 
@@ -45,6 +47,11 @@ pub(crate) async fn page(
         crate::todo::todo(conn, dir, &u, gridsafe_core::clock::today())
     })
     .await?;
+    let u = user.clone();
+    let alerts = s
+        .with_reader(move |st| st.combined_alerts(&u))
+        .await
+        .map_err(|e| e.0)?;
     remember(&user.id, t.total());
     let c = Chrome::new(&user, &csrf);
     let lists = vec![
@@ -90,7 +97,7 @@ pub(crate) async fn page(
             Some("/hazards?overdue=1".to_owned()),
         ),
     ];
-    Ok(html(TodoPage { c, lists }))
+    Ok(html(TodoPage { c, alerts, lists }))
 }
 
 /// How long the menu's count may lag behind (the to-do page itself is always current).

@@ -179,3 +179,16 @@ pub fn owner_get(url: &str) -> (u16, String) {
         r.body_mut().read_to_string().unwrap_or_default(),
     )
 }
+
+/// `s` percent-encoded for a query string or form body (every byte but ASCII letters and digits).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

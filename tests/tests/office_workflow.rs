@@ -6,7 +6,7 @@
 
 use gridsafe_client as client;
 use gridsafe_core::Store;
-use gridsafe_tests::browser::{Browser, owner_post};
+use gridsafe_tests::browser::{Browser, owner_post, url_encode as url};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
@@ -41,18 +41,6 @@ fn field(page: &str, name: &str) -> String {
 /// The page has the menu and the sign-out button.
 fn has_menu(page: &str) -> bool {
     page.contains("<header>") && page.contains(r#"action="/logout""#)
-}
-
-fn url(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! events at today's clock; `relay.rs` covers the same tables written by real phones.
 
 use gridsafe_server::report::{Period, Report};
-use gridsafe_tests::browser::Browser;
+use gridsafe_tests::browser::{Browser, url_encode};
 use gridsafe_tests::relay::TestRelay;
 use rusqlite::{Connection, params};
 
@@ -828,18 +828,6 @@ fn a_closed_month_keeps_its_figures_and_an_issued_one_lists_late_records_in_the_
     // copy or its late list.
     let sun = relay.inspect(|st| st.report("sun", Some("2026-11")).unwrap());
     assert!(sun.issued.is_none() && sun.late.is_empty());
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn csrf_of(page: &str) -> String {

@@ -202,8 +202,9 @@ fn late(
             }
             let Some(id) = member_id(m) else { continue };
             let known = frozen_ids.contains(id);
-            let row = if let Some(h) = hazards.get(id) {
-                let (zh, en) = if known {
+            // What the record is, when, and what it would change in the issued figures.
+            let (kind, venue, title, day, change) = if let Some(h) = hazards.get(id) {
+                let change = if known {
                     (
                         "签发后补报的状态变化",
                         "a change reported after the report was issued",
@@ -214,37 +215,32 @@ fn late(
                         "found in the period, reported after issue",
                     )
                 };
-                LateRow {
-                    period_key: q.period.key.clone(),
-                    period_zh: q.period.title(false),
-                    period_en: q.period.title(true),
-                    kind: "hazard".into(),
-                    id: h.id.clone(),
-                    venue_name: h.venue_name.clone(),
-                    title_zh: h.title_zh.clone(),
-                    title_en: h.title_en.clone(),
-                    day: format_day(ms_to_date(h.found_ms)),
-                    change_zh: zh.into(),
-                    change_en: en.into(),
-                    key: m.clone(),
-                }
+                let title = (h.title_zh.clone(), h.title_en.clone());
+                let day = format_day(ms_to_date(h.found_ms));
+                ("hazard", &h.venue_name, title, day, change)
             } else if let Some(i) = inspections.get(id) {
-                LateRow {
-                    period_key: q.period.key.clone(),
-                    period_zh: q.period.title(false),
-                    period_en: q.period.title(true),
-                    kind: "inspection".into(),
-                    id: i.id.clone(),
-                    venue_name: i.venue_name.clone(),
-                    title_zh: "检查记录".into(),
-                    title_en: "Inspection".into(),
-                    day: i.day.clone(),
-                    change_zh: "统计期内检查，签发后才上报".into(),
-                    change_en: "inspected in the period, reported after issue".into(),
-                    key: m.clone(),
-                }
+                let title = ("检查记录".to_owned(), "Inspection".to_owned());
+                let change = (
+                    "统计期内检查，签发后才上报",
+                    "inspected in the period, reported after issue",
+                );
+                ("inspection", &i.venue_name, title, i.day.clone(), change)
             } else {
                 continue;
+            };
+            let row = LateRow {
+                period_key: q.period.key.clone(),
+                period_zh: q.period.title(false),
+                period_en: q.period.title(true),
+                kind: kind.into(),
+                id: id.to_owned(),
+                venue_name: venue.clone(),
+                title_zh: title.0,
+                title_en: title.1,
+                day,
+                change_zh: change.0.into(),
+                change_en: change.1.into(),
+                key: m.clone(),
             };
             out.push(row);
         }

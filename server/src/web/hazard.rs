@@ -266,7 +266,7 @@ pub(crate) async fn hazard_action(
                 .copied()
                 .collect::<Vec<_>>()
                 .join(" · ");
-            let status = st.web_action(
+            st.web_action(
                 &user,
                 &id,
                 kind,
@@ -278,7 +278,6 @@ pub(crate) async fn hazard_action(
                 },
             )?;
             st.audit(&user.id, &format!("hazard.{}", kind.as_str()), &id, &detail)?;
-            let _ = status;
             Ok(true)
         })
         .await;

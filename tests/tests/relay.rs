@@ -1916,20 +1916,20 @@ fn administrators_create_users_change_scopes_and_reset_passwords() {
     );
     let (status, page, _) = admin.post("/admin/users", &create(&csrf, "&password=short"));
     assert_eq!(status, 400);
-    assert!(page.contains("at least 8 characters"), "{page}");
+    assert!(page.contains("须设置至少 8 位密码"), "{page}");
     let (status, page, _) = admin.post(
         "/admin/users",
         &format!("csrf={csrf}&id=xu&name=x&role=inspector&password=long+enough"),
     );
     assert_eq!(status, 400);
-    assert!(page.contains("needs at least one grid"), "{page}");
+    assert!(page.contains("网格员须至少选择一个网格"), "{page}");
     let (status, page, _) = admin.post(
         "/admin/users",
         &format!("csrf={csrf}&id=xu&name=x&role=inspector&grids=nowhere-9&password=long+enough"),
     );
     assert_eq!(status, 400);
     assert!(
-        page.contains("unknown grid") && page.contains("nowhere-9"),
+        page.contains("没有网格") && page.contains("nowhere-9"),
         "{page}"
     );
     assert_eq!(

@@ -104,6 +104,10 @@ pub struct HazardQuery {
     /// Order of the rows: [`SORTS`]; soonest deadline first when absent.
     #[serde(default)]
     pub sort: Option<String>,
+    /// Only these hazards: a list kept outside the projection (the relay's owners' photos
+    /// awaiting review), narrowed further by the other filters.
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
 }
 
 /// The orders a hazard list can be sorted in, and their SQL.

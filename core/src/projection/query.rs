@@ -85,6 +85,11 @@ pub fn for_each_hazard(
     if q.open_only {
         clauses.push("is_open = 1".into());
     }
+    if let Some(ids) = &q.ids {
+        // One parameter whatever the list's length (SQLite caps bound parameters).
+        clauses.push("id IN (SELECT value FROM json_each(?))".into());
+        args.push(serde_json::to_string(ids).map_err(|e| Error::invalid(e.to_string()))?);
+    }
     for (bound, op, v) in [
         ("found_from", ">=", &q.found_from),
         ("found_to", "<", &q.found_to),

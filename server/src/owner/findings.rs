@@ -21,6 +21,19 @@ pub(super) static TEMPLATES: std::sync::LazyLock<Vec<gridsafe_core::template::Te
         .unwrap_or_default()
     });
 
+/// A shipped checklist's title (zh, en): the given version's, else the newest shipped one's
+/// (a record made with a version this build no longer ships still names its checklist).
+pub(crate) fn template_title(
+    template_id: &str,
+    version: &str,
+) -> Option<(&'static str, &'static str)> {
+    let same = || TEMPLATES.iter().filter(|t| t.template_id == template_id);
+    let t = same()
+        .find(|t| t.version == version)
+        .or_else(|| same().max_by(|a, b| a.version.cmp(&b.version)))?;
+    Some((t.title_zh.as_str(), t.title_en.as_str()))
+}
+
 /// An item of a shipped template version, with its template.
 pub(super) fn template_item(
     template_id: &str,

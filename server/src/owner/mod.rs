@@ -7,6 +7,7 @@ mod findings;
 mod notice;
 
 pub use findings::OwnerFinding;
+pub(crate) use findings::template_title;
 
 use gridsafe_core::directory::User;
 use gridsafe_core::lifecycle::EventKind;
@@ -333,6 +334,11 @@ impl RelayStore {
         Ok(id)
     }
 
+    /// Hazards with an owner's photo waiting for the lead department (the ledger's "业主照片待审核").
+    pub fn owner_photos_pending(&self) -> Result<Vec<String>> {
+        pending_owner_photos(&self.conn)
+    }
+
     /// The owner's reports on a hazard, newest first.
     pub fn owner_reports(&self, hazard_id: &str) -> Result<Vec<OwnerReport>> {
         let mut stmt = self
@@ -406,4 +412,14 @@ impl RelayStore {
         )?;
         Ok(())
     }
+}
+
+/// Hazards with an owner's report still pending, on any connection (exports read on their own).
+pub fn pending_owner_photos(conn: &rusqlite::Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT hazard_id FROM owner_reports WHERE status = 'pending' ORDER BY hazard_id",
+    )?;
+    Ok(stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
 }

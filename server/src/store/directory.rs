@@ -82,24 +82,62 @@ impl RelayStore {
     /// next sync. A change that leaves the directory invalid is refused and changes nothing.
     pub fn upsert_user(&mut self, user: User) -> Result<Directory> {
         let id = user.id.trim();
+        let bad = |zh: String, en: String| Err(RelayError::BadRequest(format!("{zh} / {en}")));
         if id.is_empty()
             || id.len() > 64
             || !id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         {
-            return Err(RelayError::BadRequest(format!(
-                "user id {:?}: use 1–64 letters, digits, '_', '-' or '.'",
-                user.id
-            )));
+            return bad(
+                format!("账号“{}”不可用：请用 1–64 位字母、数字或 _ - .", user.id),
+                format!(
+                    "user id {:?}: use 1–64 letters, digits, '_', '-' or '.'",
+                    user.id
+                ),
+            );
         }
         if user.name.trim().is_empty() {
-            return Err(RelayError::BadRequest(format!(
-                "user {id}: the name is empty"
-            )));
+            return bad(
+                format!("用户 {id}：请填写姓名"),
+                format!("user {id}: enter the name"),
+            );
         }
         gridsafe_core::limits::check("name", &user.name)
-            .map_err(|e| RelayError::BadRequest(format!("user {id}: {e}")))?;
+            .map_err(|e| RelayError::BadRequest(format!("用户 {id}：姓名过长 / user {id}: {e}")))?;
+        if let Some(dir) = &self.dir {
+            if let Some(g) = user.grids.iter().find(|g| dir.grid(g).is_none()) {
+                return bad(
+                    format!("用户 {id}：没有网格“{g}”，请从列表中选择"),
+                    format!("user {id}: there is no grid {g:?}; choose from the list"),
+                );
+            }
+            if let Some(d) = user
+                .department
+                .as_deref()
+                .filter(|d| dir.department(d).is_none())
+            {
+                return bad(
+                    format!("用户 {id}：没有部门“{d}”，请从列表中选择"),
+                    format!("user {id}: there is no department {d:?}; choose from the list"),
+                );
+            }
+        }
+        match (user.role, &user.department) {
+            (gridsafe_core::directory::Role::Reviewer, None) => {
+                return bad(
+                    format!("用户 {id}：牵头部门审核员须选择部门"),
+                    format!("user {id}: a reviewer needs a department"),
+                );
+            }
+            (gridsafe_core::directory::Role::Inspector, _) if user.grids.is_empty() => {
+                return bad(
+                    format!("用户 {id}：网格员须至少选择一个网格"),
+                    format!("user {id}: an inspector needs at least one grid"),
+                );
+            }
+            _ => {}
+        }
         let mut dir = self
             .dir
             .clone()

@@ -18,6 +18,7 @@ mod reports;
 mod review;
 mod scope;
 mod sessions;
+mod venue_file;
 mod venues;
 
 pub use crate::error::{RelayError, Result};
@@ -43,6 +44,7 @@ pub use pull::{PULL_BYTES, PULL_ROWS, Pulled, Readers, pull, refuse_admin};
 pub use review::{BatchCandidate, CombinedAlert, DEFAULT_COMBINED_ALERT_AT};
 pub use sessions::SESSION_MS;
 pub use sessions::new_form_token;
+pub use venue_file::{InspectionEntry, NoticeEntry, VenueFile};
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;

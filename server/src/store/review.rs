@@ -94,6 +94,17 @@ impl RelayStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A hazard's venue and title (zh, en) as the projection holds them, if it exists: what a
+    /// bulk action's result names each row by.
+    pub fn hazard_title(&self, id: &str) -> Result<Option<(String, String, String)>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT venue_name, title_zh, title_en FROM hazards_idx WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
+    }
+
     /// Verified on-the-spot fixes of general hazards in `user`'s scope, oldest first: what a
     /// lead department may accept in one go.
     pub fn batch_candidates(&mut self, user: &User) -> Result<Vec<BatchCandidate>> {

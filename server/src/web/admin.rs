@@ -121,7 +121,7 @@ async fn page(
         .iter()
         .map(|d| Opt {
             value: d.code.clone(),
-            label: d.name_zh.clone(),
+            label: c.dept(&d.code),
         })
         .collect();
     let grids = dir
@@ -129,7 +129,7 @@ async fn page(
         .iter()
         .map(|g| Opt {
             value: g.id.clone(),
-            label: g.name_zh.clone(),
+            label: format!("{} · {}", c.village(&g.village), g.name_zh),
         })
         .collect();
     Ok(html(AdminPage {
@@ -152,21 +152,48 @@ pub async fn users(State(s): State<AppState>, signed: SignedIn) -> Result<Respon
     page(&s, &user, &csrf, None).await
 }
 
-#[derive(Debug, Deserialize)]
+/// The user form: `grids` comes once per grid picked from the list (a value may also hold
+/// several ids separated by commas or spaces, as scripts send them).
+#[derive(Debug, Default)]
 pub struct UserForm {
-    #[serde(default)]
     csrf: String,
     id: String,
     name: String,
     role: String,
-    #[serde(default)]
     department: String,
-    /// Grid ids, separated by commas or spaces.
-    #[serde(default)]
-    grids: String,
+    grids: Vec<String>,
     /// Set only when creating a user (at least 8 characters).
-    #[serde(default)]
     password: String,
+}
+
+impl UserForm {
+    fn parse(body: &[u8]) -> Result<UserForm, RelayError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+            RelayError::BadRequest(
+                "表单内容有误，请刷新页面后重试 / the form could not be read; reload the page"
+                    .into(),
+            )
+        })?;
+        let mut f = UserForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "id" => f.id = v,
+                "name" => f.name = v,
+                "role" => f.role = v,
+                "department" => f.department = v,
+                "password" => f.password = v,
+                "grids" => f.grids.extend(
+                    v.split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_owned),
+                ),
+                _ => {}
+            }
+        }
+        f.grids.dedup();
+        Ok(f)
+    }
 }
 
 /// Creates a user or changes one's role and scope; the new directory version reaches the phones
@@ -174,21 +201,19 @@ pub struct UserForm {
 pub async fn save_user(
     State(s): State<AppState>,
     signed: SignedIn,
-    Form(f): Form<UserForm>,
+    axum::extract::RawForm(body): axum::extract::RawForm,
 ) -> Result<Response, WebError> {
+    let f = UserForm::parse(&body)?;
     let (me, csrf) = admin(signed, Some(&f.csrf))?;
     let role = ROLES
         .iter()
         .find(|r| r.1 == f.role)
         .map(|r| r.0)
-        .ok_or_else(|| RelayError::BadRequest(format!("unknown role {:?}", f.role)))?;
+        .ok_or_else(|| {
+            RelayError::BadRequest("请从列表中选择角色 / choose a role from the list".into())
+        })?;
     let department = Some(f.department.trim().to_owned()).filter(|d| !d.is_empty());
-    let grids: Vec<String> = f
-        .grids
-        .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
-        .filter(|g| !g.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let grids = f.grids.clone();
     let user = User {
         id: f.id.trim().to_owned(),
         name: f.name.trim().to_owned(),
@@ -202,7 +227,7 @@ pub async fn save_user(
             let is_new = st.directory().is_none_or(|d| d.user(&user.id).is_none());
             if is_new && password.chars().count() < 8 {
                 return Err(RelayError::BadRequest(format!(
-                    "user {}: a new user needs a password of at least 8 characters",
+                    "新用户 {0} 须设置至少 8 位密码 / user {0}: a new user needs a password of at least 8 characters",
                     user.id
                 )));
             }

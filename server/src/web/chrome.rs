@@ -110,6 +110,11 @@ impl Chrome {
         self.role == Some(gridsafe_core::directory::Role::Reviewer)
     }
 
+    /// Review actions on hazards (审核销号, deadlines): the ledger offers them in bulk.
+    pub fn reviews(&self) -> bool {
+        self.may(Capability::Review)
+    }
+
     pub fn reviews_findings(&self) -> bool {
         self.may(Capability::ReviewOwnerFindings)
     }

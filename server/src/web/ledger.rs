@@ -17,8 +17,13 @@ use session::SignedIn;
 /// Rows per ledger page.
 pub const PAGE: u32 = 50;
 
+/// The state filter's value for hazards whose owner sent an after photo that waits for review:
+/// not a lifecycle state (the hazard stays where it was until the photo is accepted), but what
+/// a reviewer looks for.
+pub const OWNER_PHOTO: &str = "owner_photo";
+
 /// The ledger's filters, as they come in the query string and go back into the form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Filters {
     pub village: String,
@@ -46,7 +51,7 @@ impl Filters {
         HazardQuery {
             village: Self::opt(&self.village),
             domain: Self::opt(&self.domain),
-            state: Self::opt(&self.state),
+            state: Self::opt(&self.state).filter(|s| s != OWNER_PHOTO),
             severity: Self::opt(&self.severity),
             dept: Self::opt(&self.dept),
             source: Self::opt(&self.source),
@@ -59,6 +64,20 @@ impl Filters {
             limit,
             offset,
             ..HazardQuery::default()
+        }
+    }
+
+    /// [`Self::query`] with the hazards whose owner's photo waits for review (`pending`), when the
+    /// state filter asks for them.
+    pub(crate) fn query_with(
+        &self,
+        pending: &[String],
+        limit: Option<u32>,
+        offset: Option<u32>,
+    ) -> HazardQuery {
+        HazardQuery {
+            ids: (self.state.trim() == OWNER_PHOTO).then(|| pending.to_vec()),
+            ..self.query(limit, offset)
         }
     }
 
@@ -194,9 +213,20 @@ pub(crate) struct LedgerPage {
     choices: Choices,
     query: String,
     rows: Vec<HazardRow>,
+    /// Hazards whose owner's photo waits for review (shown beside their state).
+    owner_pending: std::collections::HashSet<String>,
+    /// The bulk form's single-use token and its actions (code, label), for reviewers.
+    form_token: String,
+    bulk_actions: Vec<(&'static str, String)>,
     total: u64,
     page: u32,
     pages: u32,
+}
+
+impl LedgerPage {
+    fn owner_photo(&self, id: &str) -> bool {
+        self.owner_pending.contains(id)
+    }
 }
 
 pub(crate) async fn ledger(
@@ -205,10 +235,14 @@ pub(crate) async fn ledger(
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
     let page = f.page.unwrap_or(1).max(1);
-    let q = f.query(Some(PAGE), Some((page - 1) * PAGE));
-    let u = user.clone();
-    let (rows, total) = s
-        .with_reader(move |st| st.ledger(&u, &q))
+    let (u, fq) = (user.clone(), f.clone());
+    let (rows, total, pending) = s
+        .with_reader(move |st| {
+            let pending = st.owner_photos_pending()?;
+            let q = fq.query_with(&pending, Some(PAGE), Some((page - 1) * PAGE));
+            let (rows, total) = st.ledger(&u, &q)?;
+            Ok((rows, total, pending))
+        })
         .await
         .map_err(|e| e.0)?;
     let pages = (total.div_ceil(u64::from(PAGE)) as u32).max(1);
@@ -231,13 +265,24 @@ pub(crate) async fn ledger(
         .await
         .map_err(|e| e.0)?;
     let c = Chrome::new(&user, &csrf);
-    let choices = Choices::new(&dir, &c);
+    let mut choices = Choices::new(&dir, &c);
+    choices.states.push(Choice {
+        value: OWNER_PHOTO.into(),
+        label: c.t("业主照片待审核", "Owner's photo to review").to_owned(),
+    });
+    let bulk_actions = super::bulk::BULK_ACTIONS
+        .iter()
+        .map(|k| (k.as_str(), c.event(k.as_str())))
+        .collect();
     Ok(html(LedgerPage {
         c,
         f: view,
         choices,
         query: f.query_string(),
         rows,
+        owner_pending: pending.into_iter().collect(),
+        form_token: crate::store::new_form_token(),
+        bulk_actions,
         total,
         page,
         pages,
@@ -347,11 +392,13 @@ pub(crate) async fn export<T: Send + 'static>(
     + Send
     + 'static,
 ) -> Result<T, WebError> {
-    let q = HazardQuery {
-        scope_user: Some(user.id.clone()),
-        ..f.query(None, None)
-    };
+    let (f, uid) = (f.clone(), user.id.clone());
     on_reader(s, &user, move |conn, dir| {
+        let pending = crate::owner::pending_owner_photos(conn)?;
+        let q = HazardQuery {
+            scope_user: Some(uid),
+            ..f.query_with(&pending, None, None)
+        };
         let mut rows = |each: &mut dyn FnMut(HazardRow) -> gridsafe_core::Result<()>| {
             gridsafe_core::projection::for_each_hazard(conn, dir, &q, each)
                 .map_err(RelayError::from)

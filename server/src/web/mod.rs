@@ -40,6 +40,7 @@ use crate::error::RelayError;
 
 mod admin;
 mod batch;
+mod bulk;
 mod chart;
 mod intake;
 mod notices;
@@ -226,6 +227,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/hazards", get(ledger))
         .route("/hazards.csv", get(ledger_csv))
         .route("/hazards.xlsx", get(ledger_xlsx))
+        .route("/hazards/bulk", post(bulk::apply))
         .route("/hazards/{id}", get(hazard))
         .route("/hazards/{id}/action", post(hazard_action))
         .route("/hazards/{id}/recheck", post(hazard::recheck))

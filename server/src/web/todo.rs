@@ -72,7 +72,10 @@ pub(crate) async fn page(
                 .to_owned(),
             t.owner_photos.count,
             t.owner_photos.rows.clone(),
-            None,
+            Some(format!(
+                "/hazards?state={}&open=1",
+                super::ledger::OWNER_PHOTO
+            )),
         ),
         (
             "majors",

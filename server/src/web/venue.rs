@@ -1,6 +1,7 @@
-//! A venue's page at the office: its fields as kept on every phone, the conflicts two people's
-//! concurrent edits left (who set what, when, and which was kept), resolving one, and the
-//! venue's moves between grids.
+//! A venue's page at the office, its file (场所档案): its fields as kept on every phone, the
+//! conflicts two people's concurrent edits left (who set what, when, and which was kept),
+//! resolving one, the venue's moves between grids, every inspection, its hazards over time with
+//! their photos, and the notices issued to it.
 
 use super::*;
 use crate::AppState;
@@ -28,6 +29,26 @@ pub(crate) struct ConflictView {
     versions: Vec<VersionView>,
 }
 
+/// One inspection as the file lists it.
+pub(crate) struct InspectionView {
+    at: String,
+    checklist: String,
+    inspector: String,
+    outcome: String,
+}
+
+/// One of the venue's hazards, with its photos (hashes).
+pub(crate) struct HazardView {
+    row: gridsafe_core::store::HazardRow,
+    photos: Vec<String>,
+}
+
+pub(crate) struct NoticeView {
+    number: String,
+    at: String,
+    listed: String,
+}
+
 #[derive(Template)]
 #[template(path = "venue.html")]
 pub(crate) struct VenuePage {
@@ -41,6 +62,9 @@ pub(crate) struct VenuePage {
     fields: Vec<(String, String)>,
     conflicts: Vec<ConflictView>,
     moves: Vec<String>,
+    inspections: Vec<InspectionView>,
+    hazards: Vec<HazardView>,
+    notices: Vec<NoticeView>,
     can_resolve: bool,
     /// Grids the venue may move to (label, id), when this user may move it.
     move_to: Vec<(String, String)>,
@@ -52,14 +76,24 @@ pub(crate) async fn venue(
     SignedIn { user, csrf }: SignedIn,
 ) -> Result<Response, WebError> {
     let u = user.clone();
-    let (v, conflicts, moves, dir) = s
+    let (v, conflicts, moves, dir, file, issuer) = s
         .with_reader(move |st| {
             let (v, c, m) = st.venue_view(&u, &id)?;
-            Ok((v, c, m, st.directory().cloned().unwrap_or_default()))
+            let file = st.venue_file(&u, &id)?;
+            let issuer = st.issuer()?;
+            Ok((
+                v,
+                c,
+                m,
+                st.directory().cloned().unwrap_or_default(),
+                file,
+                issuer,
+            ))
         })
         .await
         .map_err(|e| e.0)?;
     let c = Chrome::new(&user, &csrf);
+    let (inspections, hazards, notices) = file_views(&c, file, issuer.as_ref());
     let name_of = |uid: &str| {
         dir.user(uid)
             .map_or_else(|| uid.to_owned(), |u| u.name.clone())
@@ -139,9 +173,72 @@ pub(crate) async fn venue(
         fields,
         conflicts,
         moves,
+        inspections,
+        hazards,
+        notices,
         can_resolve,
         move_to,
     }))
+}
+
+/// The file's lists in the page's language: checklists, people and outcomes by their names.
+fn file_views(
+    c: &Chrome,
+    file: crate::store::VenueFile,
+    issuer: Option<&gridsafe_core::issuer::Issuer>,
+) -> (Vec<InspectionView>, Vec<HazardView>, Vec<NoticeView>) {
+    let minute = gridsafe_core::clock::ms_to_minute;
+    let inspections = file
+        .inspections
+        .into_iter()
+        .map(|i| {
+            let checklist = crate::owner::template_title(&i.template_id, &i.template_version)
+                .map_or_else(
+                    || {
+                        c.t(
+                            "（本版本未收录的检查表）",
+                            "(a checklist this version does not ship)",
+                        )
+                        .to_owned()
+                    },
+                    |(zh, en)| c.t(zh, en).to_owned(),
+                );
+            let outcome = match (i.finished, i.failed, i.hazards) {
+                (false, _, _) => c.t("检查未完成", "Not finished").to_owned(),
+                (true, 0, _) => c.t("全部合格", "All passed").to_owned(),
+                (true, f, h) if c.en() => format!("{f} items failed · {h} hazards registered"),
+                (true, f, h) => format!("{f} 项不合格 · 登记隐患 {h} 项"),
+            };
+            InspectionView {
+                at: minute(i.started_ms),
+                checklist,
+                inspector: c.user(&i.inspector),
+                outcome,
+            }
+        })
+        .collect();
+    let hazards = file
+        .hazards
+        .into_iter()
+        .map(|(row, photos)| HazardView { row, photos })
+        .collect();
+    let notices = file
+        .notices
+        .into_iter()
+        .map(|n| NoticeView {
+            number: issuer.map_or_else(
+                || format!("〔{}〕第{:04}号", n.year, n.n),
+                |i| i.notice_number(n.year, n.n),
+            ),
+            at: minute(n.issued_ms),
+            listed: match n.hazards {
+                Some(k) if c.en() => format!("{k} hazards (printed at the office)"),
+                Some(k) => format!("{k} 项隐患（办公室打印）"),
+                None => c.t("检查现场开具", "Issued on site").to_owned(),
+            },
+        })
+        .collect();
+    (inspections, hazards, notices)
 }
 
 #[derive(Debug, Deserialize)]

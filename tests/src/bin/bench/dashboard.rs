@@ -446,6 +446,19 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         seed(&data, hazards, venues);
         std::fs::write(data.join(".ready"), b"").expect("marker");
     }
+    // A venue in the middle of the register, for its file and for search by name.
+    let (venue_id, venue_name): (String, String) = rusqlite::Connection::open_with_flags(
+        data.join("relay.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .and_then(|c| {
+        c.query_row(
+            "SELECT id, name FROM venues_idx ORDER BY id LIMIT 1 OFFSET ?1",
+            [venues as i64 / 2],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    })
+    .expect("a seeded venue");
     let relay = spawn_relay(&data);
     let url = relay.url.clone();
     let office = Session::login(&url, "office");
@@ -477,6 +490,35 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
             "ledger first page (reviewer)",
             &reviewer,
             "/hazards".into(),
+            150.0,
+        ),
+        ("to-do (town office)", &office, "/todo".into(), 150.0),
+        ("to-do (reviewer, 规建办)", &reviewer, "/todo".into(), 150.0),
+        (
+            "overview with charts (town office)",
+            &office,
+            "/overview".into(),
+            150.0,
+        ),
+        (
+            "venue file (town office)",
+            &office,
+            format!("/venues/{venue_id}"),
+            150.0,
+        ),
+        (
+            "search by venue name (town office)",
+            &office,
+            format!(
+                "/search?q={}",
+                gridsafe_tests::browser::url_encode(&venue_name)
+            ),
+            150.0,
+        ),
+        (
+            "ledger, owners' photos to review (reviewer)",
+            &reviewer,
+            "/hazards?state=owner_photo".into(),
             150.0,
         ),
         (

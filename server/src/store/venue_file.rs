@@ -81,16 +81,37 @@ impl RelayStore {
         )?;
         let mut hazards = Vec::with_capacity(rows.len());
         for h in rows {
-            let photos = self
-                .db()
-                .query(
-                    "SELECT r.sha256 FROM blob_refs r JOIN blobs b ON b.sha256 = r.sha256
-                     WHERE r.doc_id = ?1 ORDER BY b.completed_ms, r.sha256 LIMIT ?2",
-                    vals![h.id.clone(), PHOTOS_PER_HAZARD],
-                )?
+            // The record's own photos (their thumbnails) and those its events carry, as the
+            // hazard's page shows them; only photos the relay holds complete.
+            let (header, status) = match self.hazard_view(user, &h.id) {
+                Ok(v) => v,
+                // Listed by the projection but not (or no longer) the user's to open: no photos.
+                Err(RelayError::Forbidden(_) | RelayError::NotFound(_)) => {
+                    hazards.push((h, Vec::new()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut photos = Vec::new();
+            let wanted = header
+                .photos
                 .iter()
-                .map(|r| r.text(0))
-                .collect::<Result<Vec<_>>>()?;
+                .map(|p| p.thumb_sha256.clone().unwrap_or_else(|| p.sha256.clone()))
+                .chain(
+                    status
+                        .history
+                        .iter()
+                        .filter(|e| e.applied)
+                        .filter_map(|e| e.photo.clone()),
+                );
+            for sha in wanted {
+                if photos.len() as i64 >= PHOTOS_PER_HAZARD {
+                    break;
+                }
+                if !photos.contains(&sha) && self.blob_complete(&sha)? {
+                    photos.push(sha);
+                }
+            }
             hazards.push((h, photos));
         }
         let notices = self

@@ -30,6 +30,36 @@ pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<Strin
     })
 }
 
+/// [`hazard_scope`] as a check on one row whose hazard id is the column `id_col`: a lookup per
+/// row, quick where few rows are asked about (the last months' hazards, pending reports), where
+/// [`hazard_scope`] has SQLite build the list of every hazard in scope first.
+pub fn hazard_scope_of(
+    dir: &Directory,
+    user_id: &str,
+    id_col: &str,
+) -> Result<(String, Vec<String>)> {
+    let user = dir
+        .user(user_id)
+        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+    let scope = policy::hazard_scope(user).map_err(|r| Error::Forbidden(r.en))?;
+    Ok(match scope {
+        HazardScope::Grids(grids) => (
+            format!(
+                "EXISTS (SELECT 1 FROM hazards_idx x WHERE x.id = {id_col} AND x.grid_id IN ({}))",
+                placeholders(grids.len())
+            ),
+            grids.to_vec(),
+        ),
+        HazardScope::Department(dept) => (
+            format!(
+                "EXISTS (SELECT 1 FROM hazard_depts x WHERE x.hazard_id = {id_col} AND x.dept = ?)"
+            ),
+            vec![dept.to_owned()],
+        ),
+        HazardScope::All => ("1 = 1".into(), vec![]),
+    })
+}
+
 /// Hazards from the projection, in the user's scope when `q.scope_user` is set, soonest deadline
 /// first; with the number of rows matching before `limit`/`offset` (for the ledger's pages). The
 /// phone's lists and the office ledger run this same query.

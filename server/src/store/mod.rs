@@ -86,6 +86,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/017_reports.sql")),
         M::up(include_str!("../../sql/018_form_tokens.sql")),
         M::up(include_str!("../../sql/019_disabled_users.sql")),
+        M::up(include_str!("../../sql/020_chart_indexes.sql")),
     ])
 });
 

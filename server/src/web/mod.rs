@@ -16,9 +16,11 @@ mod hazard;
 use hazard::{hazard, hazard_action, photo};
 
 mod ledger;
+mod ledger_export;
 
+use ledger::ledger;
 pub use ledger::{Filters, PAGE};
-use ledger::{download, ledger, ledger_csv, ledger_xlsx, on_reader};
+use ledger_export::{download, ledger_csv, ledger_xlsx, on_reader};
 
 mod session;
 

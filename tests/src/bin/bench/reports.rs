@@ -193,7 +193,12 @@ fn time(rounds: usize, mut f: impl FnMut() -> Report) -> (f64, Report) {
 }
 
 pub fn run(hazards: usize, venues: usize, rounds: usize) {
-    let data = tempfile::tempdir().expect("tempdir");
+    let mut data = tempfile::tempdir().expect("tempdir");
+    // BENCH_KEEP=1 leaves the seeded relay.sqlite behind to look at its queries by hand.
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        eprintln!("keeping {}", data.path().display());
+        data.disable_cleanup(true);
+    }
     let directory = bench_directory(150);
     {
         let mut st = RelayStore::open(data.path()).expect("relay store");
@@ -247,36 +252,39 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     let make = |user, period: &Period, issued: &[Report]| {
         report::report(&conn, &dir, user, period, today, issued).expect("report")
     };
-    let (ms, r) = time(rounds, || make(&office, &month, &[]));
-    row("current month, town office", ms, &r);
-    let (ms, r) = time(rounds, || make(&office, &month, &issued));
-    row("current month, 3 issued months checked for late", ms, &r);
-    // A phone offline for a week: one record dated in the last issued month arrives now.
-    let (late_from, _) = closed.bounds_ms().expect("bounds");
-    conn.execute(
-        "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
-         SELECT hazard_id, n + 100, ?1, 'notify', state, severity, deadline, ?2
-         FROM hazard_steps WHERE hazard_id = 'h1' AND n = 0",
-        params![late_from + DAY, gridsafe_core::clock::now_ms() + 1],
-    )
-    .expect("a late step");
-    let (ms, r) = time(rounds, || make(&office, &month, &issued));
-    row("current month, a late record in the last issued", ms, &r);
-    conn.execute(
-        "DELETE FROM hazard_steps WHERE hazard_id = 'h1' AND n >= 100",
-        [],
-    )
-    .expect("undo");
-    let (ms, r) = time(rounds, || make(&office, &closed, &[]));
-    row("closed month, town office", ms, &r);
-    let (ms, r) = time(rounds, || make(&reviewer, &month, &[]));
-    row("current month, reviewer (规建办)", ms, &r);
-    let (ms, r) = time(rounds, || make(&office, &quarter, &[]));
-    row("quarter, town office", ms, &r);
-    let (ms, r) = time(rounds, || make(&office, &year, &[]));
-    row("year, town office", ms, &r);
-    let (ms, r) = time(rounds, || make(&office, &issued[2].period, &issued));
-    row("issued month (stored copy)", ms, &r);
+    // BENCH_PAGES_ONLY=1 times the office pages alone (quicker while working on them).
+    if std::env::var_os("BENCH_PAGES_ONLY").is_none() {
+        let (ms, r) = time(rounds, || make(&office, &month, &[]));
+        row("current month, town office", ms, &r);
+        let (ms, r) = time(rounds, || make(&office, &month, &issued));
+        row("current month, 3 issued months checked for late", ms, &r);
+        // A phone offline for a week: one record dated in the last issued month arrives now.
+        let (late_from, _) = closed.bounds_ms().expect("bounds");
+        conn.execute(
+            "INSERT INTO hazard_steps (hazard_id, n, at_ms, kind, state, severity, deadline, seen_ms)
+             SELECT hazard_id, n + 100, ?1, 'notify', state, severity, deadline, ?2
+             FROM hazard_steps WHERE hazard_id = 'h1' AND n = 0",
+            params![late_from + DAY, gridsafe_core::clock::now_ms() + 1],
+        )
+        .expect("a late step");
+        let (ms, r) = time(rounds, || make(&office, &month, &issued));
+        row("current month, a late record in the last issued", ms, &r);
+        conn.execute(
+            "DELETE FROM hazard_steps WHERE hazard_id = 'h1' AND n >= 100",
+            [],
+        )
+        .expect("undo");
+        let (ms, r) = time(rounds, || make(&office, &closed, &[]));
+        row("closed month, town office", ms, &r);
+        let (ms, r) = time(rounds, || make(&reviewer, &month, &[]));
+        row("current month, reviewer (规建办)", ms, &r);
+        let (ms, r) = time(rounds, || make(&office, &quarter, &[]));
+        row("quarter, town office", ms, &r);
+        let (ms, r) = time(rounds, || make(&office, &year, &[]));
+        row("year, town office", ms, &r);
+        let (ms, r) = time(rounds, || make(&office, &issued[2].period, &issued));
+        row("issued month (stored copy)", ms, &r);
+    }
 
     // The office's pages on the same town (issue #32, target 150 ms each): the overview's
     // charts and department table, the to-do list, search.

@@ -66,14 +66,7 @@ pub fn search(conn: &Connection, dir: &Directory, user: &User, text: &str) -> Re
     }
     let like = pattern(text);
     // Inspectors find the venues of their grids; everyone else the town's.
-    let (venue_scope, grids) = match gridsafe_core::policy::venue_list_grids(user) {
-        Some([]) => ("0 = 1".to_owned(), vec![]),
-        Some(g) => (
-            format!("grid_id IN ({})", vec!["?"; g.len()].join(",")),
-            g.to_vec(),
-        ),
-        None => ("1 = 1".to_owned(), vec![]),
-    };
+    let (venue_scope, grids) = gridsafe_core::projection::venue_scope(user);
     let mut args: Vec<V> = vec![V::from(like.clone())];
     args.extend(grids.into_iter().map(V::from));
     let mut stmt = conn.prepare(&format!(

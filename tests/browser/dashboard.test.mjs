@@ -422,6 +422,14 @@ test('a reviewer acts on several hazards from the ledger; the office searches a 
   await page.context().close();
 
   const office = await signIn('office');
+  // A bar of the open-by-domain chart opens the list it counts, with the same number.
+  await office.goto(`${base}/overview`);
+  const bar = office.locator('#chart-open-domain a').first();
+  const counted = (await bar.textContent()).match(/\d+/g).pop();
+  await bar.click();
+  await office.waitForURL(/\/hazards\?domain=/);
+  assert.match(await office.textContent('#count'), new RegExp(`共 ${counted} 条`));
+  await shot(office, '26-chart-bar-opens-its-list');
   await office.fill('#search input[name=q]', 'B-12345-1');
   await office.press('#search input[name=q]', 'Enter');
   await office.waitForURL(/\/search\?q=/);
@@ -459,5 +467,10 @@ test('a reviewer acts on several hazards from the ledger; the office searches a 
   await admin.waitForSelector('#user-xiao');
   assert.match(await admin.textContent('#user-xiao'), /网格.*、.*网格/);
   await shot(admin, '25-admin-user-with-grids');
+  // Disabling asks for the confirmation first; then the user is shown disabled.
+  await admin.check('#user-xiao form.disable input[name=confirm]');
+  await admin.click('#user-xiao form.disable button[type=submit]');
+  await admin.waitForSelector('#user-xiao .overdue');
+  assert.match(await admin.textContent('#user-xiao'), /已停用/);
   await admin.context().close();
 });

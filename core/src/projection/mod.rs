@@ -5,7 +5,7 @@
 
 mod query;
 
-pub use query::{for_each_hazard, hazard_scope, hazard_scope_of, list_hazards};
+pub use query::{for_each_hazard, hazard_scope, hazard_scope_of, list_hazards, venue_scope};
 
 use std::collections::HashMap;
 

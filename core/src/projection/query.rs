@@ -30,6 +30,19 @@ pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<Strin
     })
 }
 
+/// `user`'s venues as a condition on a table with a `grid_id` column (venues, inspections), with
+/// its parameters: an inspector's grids (none when they have none); everyone else the town's.
+pub fn venue_scope(user: &crate::directory::User) -> (String, Vec<String>) {
+    match policy::venue_list_grids(user) {
+        Some([]) => ("0 = 1".into(), vec![]),
+        Some(g) => (
+            format!("grid_id IN ({})", placeholders(g.len())),
+            g.to_vec(),
+        ),
+        None => ("1 = 1".into(), vec![]),
+    }
+}
+
 /// [`hazard_scope`] as a check on one row whose hazard id is the column `id_col`: a lookup per
 /// row, quick where few rows are asked about (the last months' hazards, pending reports), where
 /// [`hazard_scope`] has SQLite build the list of every hazard in scope first.

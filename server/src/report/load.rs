@@ -217,14 +217,7 @@ pub fn load(
 
     // Venues are scoped by grid for inspectors; a department's reviewer sees the town's
     // inspection effort.
-    let grids: Vec<String> = gridsafe_core::policy::venue_list_grids(user)
-        .map(<[String]>::to_vec)
-        .unwrap_or_default();
-    let venue_scope = if grids.is_empty() {
-        "1 = 1".to_owned()
-    } else {
-        format!("grid_id IN ({})", vec!["?"; grids.len()].join(","))
-    };
+    let (venue_scope, grids) = gridsafe_core::projection::venue_scope(user);
     let mut inspections = Vec::new();
     {
         let mut a: Vec<V> = vec![V::from(from_ms), V::from(end_ms)];

@@ -272,14 +272,7 @@ impl RelayStore {
             }
         }
         // Per village: venues and this month's inspection coverage.
-        let grids: Vec<String> = policy::venue_list_grids(user)
-            .map(<[String]>::to_vec)
-            .unwrap_or_default();
-        let venue_scope = if grids.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            format!("grid_id IN ({})", vec!["?"; grids.len()].join(","))
-        };
+        let (venue_scope, grids) = gridsafe_core::projection::venue_scope(user);
         let mut vargs: Vec<V> = vec![V::from(month_ms)];
         vargs.extend(grids.iter().cloned().map(V::from));
         let mut stmt = self.conn.prepare_cached(&format!(

@@ -169,7 +169,8 @@ fn to_pg(sql: &str) -> String {
 /// Inside a transaction it is not reopened: the transaction is gone with the connection, and the
 /// statements after it must not run on their own.
 pub struct Pg {
-    client: Client,
+    /// Always present; taken only by [`Pg`]'s `Drop`, which closes it (see there).
+    client: Option<Client>,
     stmts: HashMap<String, Statement>,
     url: String,
     in_tx: bool,
@@ -180,6 +181,25 @@ impl std::fmt::Debug for Pg {
         f.debug_struct("Pg")
             .field("statements", &self.stmts.len())
             .finish()
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            close(c);
+        }
+    }
+}
+
+/// Closes a connection. The synchronous client closes by blocking on a runtime of its own, which
+/// panics on a thread already driving async tasks; the relay's last handle to its store can be
+/// dropped there (a connection task outliving shutdown), so there it closes on a thread of its own.
+fn close(client: Client) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = std::thread::spawn(move || drop(client)).join();
+    } else {
+        drop(client);
     }
 }
 
@@ -203,7 +223,7 @@ const PG_MIGRATIONS: &[&str] = &[
 impl Pg {
     pub fn connect(url: &str) -> Result<Pg> {
         Ok(Pg {
-            client: Self::open(url)?,
+            client: Some(Self::open(url)?),
             stmts: HashMap::new(),
             url: url.to_owned(),
             in_tx: false,
@@ -217,13 +237,15 @@ impl Pg {
 
     /// Reopens a dropped connection, outside a transaction (see [`Pg`]).
     fn live(&mut self) -> Result<()> {
-        if self.client.is_closed() {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
             if self.in_tx {
                 return Err(RelayError::Storage(
                     "postgresql: the connection was lost during a transaction".into(),
                 ));
             }
-            self.client = Self::open(&self.url)?;
+            if let Some(lost) = self.client.replace(Self::open(&self.url)?) {
+                close(lost);
+            }
             self.stmts.clear();
             tracing::warn!(database = %redact(&self.url), "postgresql: connected again after the connection was dropped");
         }
@@ -233,7 +255,7 @@ impl Pg {
     /// Brings the schema to the latest version, each step in its own transaction, under an
     /// advisory lock; returns the version.
     pub fn migrate(&mut self) -> Result<usize> {
-        let c = &mut self.client;
+        let c = self.conn()?;
         c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
             .map_err(pg_err)?;
         let run = (|| {
@@ -274,7 +296,7 @@ impl Pg {
             return Ok(s.clone());
         }
         let s = self
-            .client
+            .conn()?
             .prepare(&to_pg(sql))
             .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
         self.stmts.insert(sql.to_owned(), s.clone());
@@ -298,9 +320,9 @@ impl Pg {
     fn begin(&mut self, sql: &str) -> Result<()> {
         self.live()?;
         self.in_tx = true;
-        if let Err(e) = self.client.batch_execute(sql) {
+        if let Err(e) = self.conn()?.batch_execute(sql) {
             // A failed start ends here: the caller does not call `end`.
-            let _ = self.client.batch_execute("ROLLBACK");
+            let _ = self.conn()?.batch_execute("ROLLBACK");
             self.in_tx = false;
             return Err(pg_err(e));
         }
@@ -309,7 +331,7 @@ impl Pg {
 
     pub fn end(&mut self, commit: bool) -> Result<()> {
         self.in_tx = false;
-        self.client
+        self.conn()?
             .batch_execute(if commit { "COMMIT" } else { "ROLLBACK" })
             .map_err(pg_err)
     }
@@ -317,7 +339,13 @@ impl Pg {
     /// The connection itself, for tools (backup) that need more than [`Db`] offers.
     pub fn client(&mut self) -> Result<&mut Client> {
         self.live()?;
-        Ok(&mut self.client)
+        self.conn()
+    }
+
+    fn conn(&mut self) -> Result<&mut Client> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| RelayError::Storage("postgresql: the connection is closed".into()))
     }
 }
 
@@ -353,7 +381,7 @@ impl Db<'_> {
                 let s = pg.stmt(sql)?;
                 let p: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                pg.client
+                pg.conn()?
                     .execute(&s, &p)
                     .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))
             }
@@ -392,7 +420,7 @@ impl Db<'_> {
                 let p: Vec<&(dyn ToSql + Sync)> =
                     params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
                 let rows = pg
-                    .client
+                    .conn()?
                     .query(&s, &p)
                     .map_err(|e| RelayError::Storage(format!("postgresql: {e} in {sql}")))?;
                 rows.iter().map(pg_row).collect()

@@ -467,6 +467,29 @@ fn bad_databases_are_named() {
     assert!(e.contains("schema 99, newer than this relay's"), "{e}");
 }
 
+/// The relay's last handle to its store can be let go on a thread that drives async tasks (a
+/// connection task that outlives shutdown does). Closing the PostgreSQL connection there must not
+/// abort the process (CI saw `Cannot start a runtime from within a runtime`, then SIGABRT).
+#[test]
+fn a_store_on_postgresql_closes_on_an_async_worker() {
+    let data = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        data: data.path().to_owned(),
+        database: Some(pg::database()),
+        blobs: None,
+    };
+    let store = cfg.open_store().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        tokio::spawn(async move { drop(store) }).await.unwrap();
+    });
+    let mut again = cfg.open_store().expect("the database is still usable");
+    assert!(again.directory().is_none());
+}
+
 /// PostgreSQL restarted or failed over under running relays drops every connection they hold.
 /// A phone's sync that meets the dropped connection fails and keeps its work (it tries again);
 /// the relay connects again, and the next syncs go through with nothing lost, reads (a pull on

@@ -486,7 +486,7 @@ fn a_store_on_postgresql_closes_on_an_async_worker() {
     rt.block_on(async move {
         tokio::spawn(async move { drop(store) }).await.unwrap();
     });
-    let mut again = cfg.open_store().expect("the database is still usable");
+    let again = cfg.open_store().expect("the database is still usable");
     assert!(again.directory().is_none());
 }
 

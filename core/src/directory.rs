@@ -171,6 +171,8 @@ impl Directory {
 /// offline, the store binds one actor per local user.
 pub trait Roster {
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User>;
+    /// The directory's user `id` (an assignment names one).
+    fn user(&self, id: &str) -> Option<&User>;
     /// The grid the record's venue is in now, when the caller knows it (a venue moved since).
     fn venue_grid(&self) -> Option<&str> {
         None
@@ -188,6 +190,10 @@ pub struct DirectoryRoster<'a> {
 impl Roster for DirectoryRoster<'_> {
     fn venue_grid(&self) -> Option<&str> {
         self.venue_grid
+    }
+
+    fn user(&self, id: &str) -> Option<&User> {
+        self.directory.user(id)
     }
 
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User> {

@@ -53,6 +53,9 @@ pub enum EventKind {
     /// 挂牌督办 by the government that holds it, recorded by the lead department: level
     /// (`city` / `district`) and the document number.
     Supervise,
+    /// 指派承办人: the lead department or the town office names who in a lead department
+    /// handles the hazard (the user's id in the event's text); it shows on their to-do list.
+    Assign,
 }
 
 impl EventKind {
@@ -74,6 +77,7 @@ impl EventKind {
         EventKind::Dismiss,
         EventKind::Control,
         EventKind::Supervise,
+        EventKind::Assign,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,6 +98,7 @@ impl EventKind {
             EventKind::Dismiss => "dismiss",
             EventKind::Control => "control",
             EventKind::Supervise => "supervise",
+            EventKind::Assign => "assign",
         }
     }
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -118,6 +123,7 @@ impl EventKind {
             EventKind::Dismiss => "不予上账",
             EventKind::Control => "临时管控措施",
             EventKind::Supervise => "挂牌督办",
+            EventKind::Assign => "指派承办人",
         }
     }
 }
@@ -237,6 +243,9 @@ pub struct HazardStatus {
     #[serde(default)]
     pub supervision: Option<(String, String)>,
     pub rechecked_by: Vec<String>,
+    /// 承办人: who in a lead department handles it (a user id), the latest assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
     pub closed_at: Option<String>,
     pub closed_by: Option<String>,
     pub rectified_at: Option<String>,

@@ -93,6 +93,7 @@ impl EventKind {
             EventKind::Dismiss => "Not registered",
             EventKind::Control => "Temporary control measures",
             EventKind::Supervise => "Listed for supervision",
+            EventKind::Assign => "Handler assigned",
         }
     }
 }

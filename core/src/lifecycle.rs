@@ -140,6 +140,7 @@ fn fold_observed(
         controls: vec![],
         supervision: None,
         rechecked_by: vec![],
+        assignee: None,
         closed_at: None,
         closed_by: None,
         rectified_at: None,
@@ -156,7 +157,7 @@ fn fold_observed(
         let outcome = if !seen_ids.insert(e.record.id.clone()) {
             Err(refuse("duplicate_event", "重复事件", "duplicate event id"))
         } else {
-            apply(&mut s, header, e, user)
+            apply(&mut s, header, e, user, roster)
         };
         let ok = outcome.is_ok();
         let r = &e.record;
@@ -196,6 +197,7 @@ fn apply(
     h: &HazardHeader,
     e: &StoredEvent,
     user: Option<&User>,
+    roster: &dyn Roster,
 ) -> Result<(), Refusal> {
     let r = &e.record;
     if e.tampered {
@@ -429,6 +431,18 @@ fn apply(
                 level.to_owned(),
                 r.reason.clone().unwrap_or_default().trim().to_owned(),
             ));
+        }
+        EventKind::Assign => {
+            let who = r.text.as_deref().map(str::trim).unwrap_or_default();
+            let assignee = roster.user(who).ok_or_else(|| {
+                refuse(
+                    "assignee_required",
+                    "须从名单中选择承办人",
+                    "choose the handler from the list",
+                )
+            })?;
+            policy::check_assignee(assignee, h)?;
+            s.assignee = Some(assignee.id.clone());
         }
     }
     Ok(())

@@ -40,6 +40,9 @@ pub struct TodoList {
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Todo {
+    /// Open hazards whose handler (指派承办人) is this user, soonest deadline first. They are in
+    /// the lists below too, so the menu's count leaves them out.
+    pub assigned: TodoList,
     /// Rectification claimed (待审核销号): the photo to check, then close or reject.
     pub claims: TodoList,
     /// An owner's after photo sent from the notice's link, not yet accepted or returned.
@@ -144,6 +147,13 @@ pub fn todo(conn: &Connection, dir: &Directory, user: &User, today: Date) -> Res
         ]
     };
     Ok(Todo {
+        assigned: list(
+            conn,
+            "FROM hazards_idx h WHERE h.assignee = ?1 AND h.is_open = 1",
+            "h.due_date IS NULL, h.due_date, h.id",
+            &[V::from(user.id.clone())],
+            false,
+        )?,
         claims,
         owner_photos: list(
             conn,

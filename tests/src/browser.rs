@@ -181,6 +181,16 @@ pub fn owner_get(url: &str) -> (u16, String) {
 }
 
 /// `s` percent-encoded for a query string or form body (every byte but ASCII letters and digits).
+/// The value of the form field `name` on `page` (a hidden input's token, a field's typed text).
+pub fn form_field(page: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + key.len();
+    page[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {

@@ -13,6 +13,14 @@ pub const GAS_ANSWERS: &str = include_str!("../../examples/answers/gas-restauran
 pub const EBIKE_ANSWERS: &str = include_str!("../../examples/answers/ebike-shop.json");
 
 /// An example answers file with some answers replaced.
+/// The password every test user has on a test relay.
+pub const PASSWORD: &str = "correct horse";
+
+/// Syncs a phone until nothing is left to send (errors fail the test).
+pub fn sync(s: &mut gridsafe_core::Store) {
+    gridsafe_client::sync_all(s, false, &mut |_| {}).expect("sync");
+}
+
 pub fn answers(
     json: &str,
     overrides: &[(&str, serde_json::Value)],

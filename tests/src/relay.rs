@@ -49,7 +49,8 @@ impl TestRelay {
                 st.import_directory(crate::fixtures::DIRECTORY_JSON)
                     .expect("directory");
                 for u in users {
-                    st.set_password(u, "correct horse").expect("password");
+                    st.set_password(u, crate::fixtures::PASSWORD)
+                        .expect("password");
                 }
             }
         }
@@ -87,6 +88,29 @@ impl TestRelay {
     /// host:port, for a proxy in front of it.
     pub fn addr(&self) -> &str {
         self.url.trim_start_matches("http://")
+    }
+
+    /// A new phone store in `dir` for `user`, with the demo directory, enrolled on this relay
+    /// (the device named after the user).
+    pub fn phone(&self, dir: &std::path::Path, user: &str) -> gridsafe_core::Store {
+        let mut s =
+            gridsafe_core::Store::create(dir.join(format!("{user}.sqlite"))).expect("store");
+        s.import_directory(crate::fixtures::DIRECTORY_JSON)
+            .expect("directory");
+        gridsafe_client::enroll(&mut s, &self.url, user, crate::fixtures::PASSWORD, user)
+            .expect("enrol");
+        s
+    }
+
+    /// A dashboard session signed in as `user`.
+    pub fn signed_in(&self, user: &str) -> crate::browser::Browser {
+        let mut b = crate::browser::Browser::new(&self.url);
+        assert_eq!(
+            b.login(user, crate::fixtures::PASSWORD),
+            303,
+            "{user} signs in"
+        );
+        b
     }
 
     /// Runs `f` on a second handle to the relay's store (as `gridsafe-server admin` would).

@@ -15,13 +15,6 @@ use gridsafe_tests::relay::TestRelay;
 
 const PASSWORD: &str = "correct horse";
 
-fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, PASSWORD, user).unwrap();
-    s
-}
-
 fn sync(s: &mut Store) {
     let p = client::sync_all(s, false, &mut |_| {}).unwrap();
     assert!(
@@ -76,8 +69,8 @@ fn urlencode(s: &str) -> String {
 fn two_phones_and_the_office_converge_on_the_later_edit_in_every_order_and_see_the_others() {
     let relay = TestRelay::start(&["wang", "sun", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
-    let mut sun = phone(dir.path(), &relay, "sun");
+    let mut wang = relay.phone(dir.path(), "wang");
+    let mut sun = relay.phone(dir.path(), "sun");
     let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", PASSWORD), 303);
     let orders: [[&str; 3]; 6] = [
@@ -162,8 +155,8 @@ fn two_phones_and_the_office_converge_on_the_later_edit_in_every_order_and_see_t
 fn a_moved_venue_takes_its_file_to_the_new_grid_and_leaves_the_old_phone_cleanly() {
     let relay = TestRelay::start(&["wang", "li", "sun", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
-    let mut li = phone(dir.path(), &relay, "li");
+    let mut wang = relay.phone(dir.path(), "wang");
+    let mut li = relay.phone(dir.path(), "li");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     let history = wang.hazard(&hazard).unwrap().status.history;
     let h = wang.hazard(&hazard).unwrap().header;
@@ -266,8 +259,8 @@ fn a_moved_venue_takes_its_file_to_the_new_grid_and_leaves_the_old_phone_cleanly
 fn an_edit_made_offline_before_a_move_reaches_the_relay_and_the_new_grid() {
     let relay = TestRelay::start(&["wang", "li", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
-    let mut li = phone(dir.path(), &relay, "li");
+    let mut wang = relay.phone(dir.path(), "wang");
+    let mut li = relay.phone(dir.path(), "li");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     let venue = wang.hazard(&hazard).unwrap().header.venue_id;
     sync(&mut wang);
@@ -306,9 +299,9 @@ fn an_edit_made_offline_before_a_move_reaches_the_relay_and_the_new_grid() {
 fn a_grid_worker_hands_a_venue_to_a_neighbour_but_a_department_moves_none() {
     let relay = TestRelay::start(&["wang", "li", "sun"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
-    let mut li = phone(dir.path(), &relay, "li");
-    let mut sun = phone(dir.path(), &relay, "sun");
+    let mut wang = relay.phone(dir.path(), "wang");
+    let mut li = relay.phone(dir.path(), "li");
+    let mut sun = relay.phone(dir.path(), "sun");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     let venue = wang.hazard(&hazard).unwrap().header.venue_id;
     sync(&mut wang);

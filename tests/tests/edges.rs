@@ -3,10 +3,7 @@
 //! hundreds of megabytes sent to the owner's page, a megabyte of text in a field, an upload
 //! offset near `u64::MAX` (in `relay.rs`), and `/metrics` read by anyone.
 
-use std::path::Path;
-
 use gridsafe_client as client;
-use gridsafe_core::Store;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewVenue};
 use gridsafe_core::sync::{PROTOCOL, SyncRequest};
@@ -16,13 +13,6 @@ use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
 const PASSWORD: &str = "correct horse";
-
-fn phone(dir: &Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, PASSWORD, user).unwrap();
-    s
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -36,7 +26,7 @@ fn agent() -> ureq::Agent {
 fn exported_cells_that_look_like_formulas_are_text() {
     let relay = TestRelay::start(&["wang", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let v = wang
         .add_venue(
             "wang",
@@ -175,7 +165,7 @@ fn a_photo_whose_decoding_would_take_hundreds_of_megabytes_is_413() {
     // Through the owner's page, where anyone with a notice can post a photo.
     let relay = TestRelay::start(&["wang"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
     let venue = wang.hazard(&hazard).unwrap().header.venue_id;
@@ -213,7 +203,7 @@ fn a_photo_whose_decoding_would_take_hundreds_of_megabytes_is_413() {
 fn a_megabyte_of_text_is_refused_with_the_field_named() {
     let relay = TestRelay::start(&["wang", "sun"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
     let token = wang.enrollment().unwrap().unwrap().1;

@@ -7,20 +7,12 @@ use std::collections::HashSet;
 
 use automerge::ActorId;
 use gridsafe_client as client;
-use gridsafe_core::Store;
 use gridsafe_core::records::{self, EventRecord, HazardHeader};
 use gridsafe_core::store::{NewPhoto, NewVenue};
 use gridsafe_core::sync::{DocChanges, SyncResponse};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 use serde_bytes::ByteBuf;
-
-fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, "correct horse", user).unwrap();
-    s
-}
 
 fn register() -> EventRecord {
     EventRecord {
@@ -54,7 +46,7 @@ fn push_of(h: &HazardHeader, actor: &ActorId) -> DocChanges {
 fn each_forged_header_field_is_refused_and_the_honest_records_are_kept() {
     let relay = TestRelay::start(&["wang", "li"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut li = phone(dir.path(), &relay, "li");
+    let mut li = relay.phone(dir.path(), "li");
     let other_village = li
         .add_venue(
             "li",
@@ -70,7 +62,7 @@ fn each_forged_header_field_is_refused_and_the_honest_records_are_kept() {
 
     // 王's visit: a gas inspection of an LPG restaurant with a basement, where LPG is used in
     // the basement — the checklist makes that a major candidate for 规建办.
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let v = wang
         .add_venue(
             "wang",

@@ -15,13 +15,6 @@ use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 use serde_bytes::ByteBuf;
 
-fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, "correct horse", user).unwrap();
-    s
-}
-
 fn sync(s: &mut Store) -> client::Progress {
     client::sync_all(s, false, &mut |_| {}).unwrap()
 }
@@ -124,8 +117,8 @@ fn claim(s: &mut Store, user: &str, hazard: &str) {
 /// 王 registers a flying lead and claims it fixed; 孙 (the e-bike lead department) rejects the
 /// claim. Returns the phones and the hazard.
 fn a_history(dir: &std::path::Path, relay: &TestRelay) -> (Store, Store, String) {
-    let mut wang = phone(dir, relay, "wang");
-    let mut sun = phone(dir, relay, "sun");
+    let mut wang = relay.phone(dir, "wang");
+    let mut sun = relay.phone(dir, "sun");
     let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     claim(&mut wang, "wang", &h);
     sync(&mut wang);
@@ -442,7 +435,7 @@ fn a_phone_refuses_rewritten_history_from_the_relay() {
 fn a_sealed_inspection_cannot_change_at_the_relay_or_on_merge() {
     let relay = TestRelay::start(&["wang", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     let i = wang
         .hazard(&h)
@@ -451,7 +444,7 @@ fn a_sealed_inspection_cannot_change_at_the_relay_or_on_merge() {
         .inspection_id
         .expect("from an inspection");
     sync(&mut wang);
-    let mut office = phone(dir.path(), &relay, "office");
+    let mut office = relay.phone(dir.path(), "office");
     sync(&mut office);
     let sealed = office.export_doc(&i).unwrap().1;
     let relay_heads = relay.inspect(|r| r.doc_heads(&i).unwrap().unwrap());

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::clock::{format_date, today};
 use gridsafe_core::lifecycle::EventKind;
@@ -17,17 +16,6 @@ use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
 const PASSWORD: &str = "correct horse";
-
-fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, PASSWORD, user).unwrap();
-    s
-}
-
-fn sync(s: &mut Store) {
-    client::sync_all(s, false, &mut |_| {}).unwrap();
-}
 
 fn refusal(r: gridsafe_core::Result<gridsafe_core::store::HazardView>) -> String {
     match r {
@@ -98,7 +86,7 @@ fn rectify(s: &mut Store, h: &str) {
 fn the_inspector_chooses_on_the_spot_or_a_deadline_and_every_finding_has_a_deadline() {
     let relay = TestRelay::start(&["wang", "sun"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let day = today();
     // 即改 (the checklist's default): due the day of the visit, overdue the next if not fixed.
     let on_spot = visit(&mut wang, 1, None);
@@ -113,7 +101,7 @@ fn the_inspector_chooses_on_the_spot_or_a_deadline_and_every_finding_has_a_deadl
     assert_eq!(h.fix_mode, "deadline");
     assert_eq!(h.deadline, Some(format_date(day + time::Duration::days(7))));
     // The relay checks the choice and the deadline it implies.
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     assert!(relay.inspect(|r| r.doc_heads(&later).unwrap()).is_some());
 }
 
@@ -121,7 +109,7 @@ fn the_inspector_chooses_on_the_spot_or_a_deadline_and_every_finding_has_a_deadl
 fn a_major_candidate_is_never_fixed_on_the_spot() {
     let relay = TestRelay::start(&["wang"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let v = wang
         .add_venue(
             "wang",
@@ -184,7 +172,7 @@ fn a_major_candidate_is_never_fixed_on_the_spot() {
 fn notice_proof_claims_after_notice_dismissal_and_a_failed_reviews_deadline() {
     let relay = TestRelay::start(&["wang", "sun", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let h = visit(&mut wang, 1, Some(FixMode::Deadline));
     // No claim before the notice; no notice without proof.
     let claim = || Action {
@@ -205,9 +193,9 @@ fn notice_proof_claims_after_notice_dismissal_and_a_failed_reviews_deadline() {
     );
     fixtures::serve_notice(&mut wang, "wang", &h);
     wang.transition("wang", &h, claim()).unwrap();
-    sync(&mut wang);
-    let mut sun = phone(dir.path(), &relay, "sun");
-    sync(&mut sun);
+    fixtures::sync(&mut wang);
+    let mut sun = relay.phone(dir.path(), "sun");
+    fixtures::sync(&mut sun);
     // A failed review sends it back with a new deadline.
     let reject = |deadline: Option<String>| Action {
         reason: Some("飞线仍在".into()),
@@ -228,8 +216,8 @@ fn notice_proof_claims_after_notice_dismissal_and_a_failed_reviews_deadline() {
     );
     // 不予上账 with a reason, by the lead department, before the notice.
     let dup = visit(&mut wang, 2, None);
-    sync(&mut wang);
-    sync(&mut sun);
+    fixtures::sync(&mut wang);
+    fixtures::sync(&mut sun);
     assert_eq!(
         refusal(sun.transition("sun", &dup, Action::new(EventKind::Dismiss))),
         "reason_required"
@@ -252,10 +240,10 @@ fn notice_proof_claims_after_notice_dismissal_and_a_failed_reviews_deadline() {
 fn the_lead_department_closes_and_the_town_office_tracks() {
     let relay = TestRelay::start(&["wang", "sun", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let h = visit(&mut wang, 1, None);
     rectify(&mut wang, &h);
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let csrf_of = |page: &str| {
         let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
         page[at..at + 64].to_owned()
@@ -281,7 +269,7 @@ fn the_lead_department_closes_and_the_town_office_tracks() {
         &format!("csrf={}&action=close", csrf_of(&page)),
     );
     assert_eq!(status, 303);
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     assert_eq!(wang.hazard(&h).unwrap().status.state.as_str(), "closed");
 }
 
@@ -289,7 +277,7 @@ fn the_lead_department_closes_and_the_town_office_tracks() {
 fn verified_on_the_spot_fixes_are_accepted_in_a_batch() {
     let relay = TestRelay::start(&["wang", "sun", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let fixed: Vec<String> = (0..3)
         .map(|n| {
             let h = visit(&mut wang, n, None);
@@ -298,7 +286,7 @@ fn verified_on_the_spot_fixes_are_accepted_in_a_batch() {
         })
         .collect();
     let open = visit(&mut wang, 9, Some(FixMode::Deadline));
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", PASSWORD), 303);
     let (status, page, _) = sun.get("/batch");
@@ -323,7 +311,7 @@ fn verified_on_the_spot_fixes_are_accepted_in_a_batch() {
         "the unselected one still waits"
     );
     // Each is closed as one by one would be: its own event and audit entry.
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     for h in &fixed[..2] {
         let v = wang.hazard(h).unwrap();
         assert_eq!(v.status.state.as_str(), "closed");
@@ -347,7 +335,7 @@ fn verified_on_the_spot_fixes_are_accepted_in_a_batch() {
 fn plans_controls_and_supervision_are_recorded_by_those_who_hold_them() {
     let relay = TestRelay::start(&["wang", "zheng", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let v = wang
         .add_venue(
             "wang",
@@ -397,9 +385,9 @@ fn plans_controls_and_supervision_are_recorded_by_those_who_hold_them() {
         .find(|h| h.item_id == "gas.lpg_underground")
         .unwrap()
         .id;
-    sync(&mut wang);
-    let mut zheng = phone(dir.path(), &relay, "zheng");
-    sync(&mut zheng);
+    fixtures::sync(&mut wang);
+    let mut zheng = relay.phone(dir.path(), "zheng");
+    fixtures::sync(&mut zheng);
     let supervise = Action {
         text: Some("district".into()),
         reason: Some("金府督〔2026〕3号".into()),
@@ -456,10 +444,10 @@ fn plans_controls_and_supervision_are_recorded_by_those_who_hold_them() {
             },
         )
         .unwrap();
-    sync(&mut zheng);
+    fixtures::sync(&mut zheng);
     // The town office proposes (escalation), it does not record 挂牌督办.
-    let mut office = phone(dir.path(), &relay, "office");
-    sync(&mut office);
+    let mut office = relay.phone(dir.path(), "office");
+    fixtures::sync(&mut office);
     assert_eq!(
         refusal(office.transition(
             "office",
@@ -478,7 +466,7 @@ fn plans_controls_and_supervision_are_recorded_by_those_who_hold_them() {
 fn a_public_report_matched_to_an_item_registers_like_its_finding() {
     let relay = TestRelay::start(&["wang", "office"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let venue = wang
         .add_venue(
             "wang",
@@ -490,7 +478,7 @@ fn a_public_report_matched_to_an_item_registers_like_its_finding() {
             },
         )
         .unwrap();
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     relay.inspect(|r| {
         let office = r.directory().unwrap().user("office").unwrap().clone();
         let ticket = gridsafe_server::intake::Ticket {
@@ -504,7 +492,7 @@ fn a_public_report_matched_to_an_item_registers_like_its_finding() {
         };
         r.import_tickets(&office, &[(2, ticket)]).unwrap();
     });
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let task = wang.list_tasks(Some("wang")).unwrap().remove(0);
     let h = wang
         .verify_task(
@@ -532,7 +520,7 @@ fn a_public_report_matched_to_an_item_registers_like_its_finding() {
     );
     assert_eq!(v.lead_depts, ["gjb"]);
     assert!(v.basis_refs.iter().any(|b| b.contains("建城规〔2023〕4号")));
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     assert!(
         relay.inspect(|r| r.doc_heads(&h).unwrap()).is_some(),
         "the relay accepts it (checked against the item)"
@@ -543,7 +531,7 @@ fn a_public_report_matched_to_an_item_registers_like_its_finding() {
 fn venues_gathering_combined_elements_are_put_to_the_department() {
     let relay = TestRelay::start(&["wang", "sun", "admin"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let v = wang
         .add_venue(
             "wang",
@@ -592,7 +580,7 @@ fn venues_gathering_combined_elements_are_put_to_the_department() {
     }
     let done = wang.finish_inspection("wang", &i.id).unwrap();
     assert_eq!(done.combined_elements_open, 3);
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let mut sun = Browser::new(&relay.url);
     assert_eq!(sun.login("sun", PASSWORD), 303);
     // On the department's to-do list (where its reviewer starts) and on the overview.

@@ -23,10 +23,6 @@ fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
     s
 }
 
-fn sync(s: &mut Store) {
-    client::sync_all(s, false, &mut |_| {}).unwrap();
-}
-
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
     page[at..at + page[at..].find('"').unwrap()].to_owned()
@@ -111,8 +107,8 @@ fn phones_number_notices_offline_uniquely_and_the_register_shows_them() {
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), &relay, "wang");
     let mut zhang = phone(dir.path(), &relay, "zhang");
-    sync(&mut wang);
-    sync(&mut zhang);
+    fixtures::sync(&mut wang);
+    fixtures::sync(&mut zhang);
     assert_eq!(
         wang.issuer().unwrap().unwrap().name_zh,
         "吕巷镇安全生产委员会办公室",
@@ -169,8 +165,8 @@ fn phones_number_notices_offline_uniquely_and_the_register_shows_them() {
     assert!(!html.contains("heping"));
 
     // After sync the register holds them, with who holds which block and the gaps.
-    sync(&mut wang);
-    sync(&mut zhang);
+    fixtures::sync(&mut wang);
+    fixtures::sync(&mut zhang);
     assert!(wang.sync_status().unwrap().notice_numbers_warning.is_none());
     let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", PASSWORD), 303);
@@ -284,7 +280,7 @@ fn the_office_corrects_a_venues_details_and_the_phones_next_notice_prints_them()
     let dir = tempfile::tempdir().unwrap();
     let mut wang = phone(dir.path(), &relay, "wang");
     let (venue, _) = venue_with_hazard(&mut wang, "wang", "heping-1", "老街小吃");
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let mut office = Browser::new(&relay.url);
     assert_eq!(office.login("office", PASSWORD), 303);
     let page = office.get(&format!("/venues/{venue}")).1;
@@ -307,7 +303,7 @@ fn the_office_corrects_a_venues_details_and_the_phones_next_notice_prints_them()
     );
     assert_eq!(status, 400);
     assert!(body.contains("请填写场所名称"));
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let v = wang.venue(&venue).unwrap();
     assert_eq!(
         (v.address.as_str(), v.responsible.phone.as_str()),

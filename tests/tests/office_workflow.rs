@@ -6,7 +6,7 @@
 
 use gridsafe_client as client;
 use gridsafe_core::Store;
-use gridsafe_tests::browser::{Browser, owner_post, url_encode as url};
+use gridsafe_tests::browser::{Browser, form_field, owner_post, url_encode as url};
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
 
@@ -23,21 +23,6 @@ fn relay_with_hazard() -> (TestRelay, String, tempfile::TempDir) {
     (relay, hazard, dir)
 }
 
-fn signed_in(relay: &TestRelay, user: &str) -> Browser {
-    let mut b = Browser::new(&relay.url);
-    assert_eq!(b.login(user, PASSWORD), 303, "{user} signs in");
-    b
-}
-
-fn field(page: &str, name: &str) -> String {
-    let key = format!("name=\"{name}\" value=\"");
-    let at = page
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {page}"))
-        + key.len();
-    page[at..].split('"').next().unwrap().to_owned()
-}
-
 /// The page has the menu and the sign-out button.
 fn has_menu(page: &str) -> bool {
     page.contains("<header>") && page.contains(r#"action="/logout""#)
@@ -46,7 +31,7 @@ fn has_menu(page: &str) -> bool {
 #[test]
 fn a_refused_action_answers_on_the_page_with_the_text_kept_and_a_done_one_says_so() {
     let (relay, hazard, _dir) = relay_with_hazard();
-    let mut sun = signed_in(&relay, "sun");
+    let mut sun = relay.signed_in("sun");
     let path = format!("/hazards/{hazard}");
     let (_, page, _) = sun.get(&path);
     // Only what this role may do in this state is offered.
@@ -59,8 +44,8 @@ fn a_refused_action_answers_on_the_page_with_the_text_kept_and_a_done_one_says_s
     let reason = "业主称下周整改，先给一周";
     let form = format!(
         "csrf={}&form={}&action=set_deadline&deadline=2020-01-01&reason={}",
-        field(&page, "csrf"),
-        field(&page, "form"),
+        form_field(&page, "csrf"),
+        form_field(&page, "form"),
         url(reason)
     );
     let (status, page, _) = sun.post(&format!("{path}/action"), &form);
@@ -84,8 +69,8 @@ fn a_refused_action_answers_on_the_page_with_the_text_kept_and_a_done_one_says_s
     let deadline = fixtures::in_days(10);
     let form = format!(
         "csrf={}&form={}&action=set_deadline&deadline={deadline}&reason={}",
-        field(&page, "csrf"),
-        field(&page, "form"),
+        form_field(&page, "csrf"),
+        form_field(&page, "form"),
         url(reason)
     );
     let (status, _, h) = sun.post(&format!("{path}/action"), &form);
@@ -115,13 +100,13 @@ fn a_refused_action_answers_on_the_page_with_the_text_kept_and_a_done_one_says_s
 #[test]
 fn one_form_sent_twice_at_the_same_instant_acts_once() {
     let (relay, hazard, _dir) = relay_with_hazard();
-    let mut sun = signed_in(&relay, "sun");
+    let mut sun = relay.signed_in("sun");
     let path = format!("/hazards/{hazard}");
     let (_, page, _) = sun.get(&path);
     let form = format!(
         "csrf={}&form={}&action=control&text={}",
-        field(&page, "csrf"),
-        field(&page, "form"),
+        form_field(&page, "csrf"),
+        form_field(&page, "form"),
         url("断电、移出电动车")
     );
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
@@ -166,12 +151,12 @@ fn error_pages_keep_the_menu_unknown_paths_get_a_page_and_sign_in_returns_to_the
     let login = h.get("location").unwrap().to_str().unwrap().to_owned();
     assert!(login.starts_with("/login?next="), "{login}");
     let (_, page, _) = b.get(&login);
-    let next = field(&page, "next");
+    let next = form_field(&page, "next");
     assert_eq!(next, path);
     let form = format!(
         "user=sun&password={}&nonce={}&next={}",
         url(PASSWORD),
-        field(&page, "nonce"),
+        form_field(&page, "nonce"),
         url(&next)
     );
     let (status, _, h) = b.post("/login", &form);
@@ -180,15 +165,15 @@ fn error_pages_keep_the_menu_unknown_paths_get_a_page_and_sign_in_returns_to_the
     // Somewhere else (another host) is never where signing in leads.
     let mut evil = Browser::new(&relay.url);
     let (_, page, _) = evil.get("/login?next=//evil.example/x");
-    assert_eq!(field(&page, "next"), "", "{page}");
+    assert_eq!(form_field(&page, "next"), "", "{page}");
 
     // An unknown path: a page saying so, with the menu and sign-out.
-    let mut sun = signed_in(&relay, "sun");
+    let mut sun = relay.signed_in("sun");
     let (status, page, _) = sun.get("/no/such/page");
     assert_eq!(status, 404);
     assert!(page.contains("没有这个页面") && has_menu(&page), "{page}");
     // Not in the inspector's remit: the menu stays, the words are the page's language.
-    let mut wang = signed_in(&relay, "wang");
+    let mut wang = relay.signed_in("wang");
     let (status, page, _) = wang.get("/audit");
     assert_eq!(status, 403);
     assert!(
@@ -208,7 +193,7 @@ fn error_pages_keep_the_menu_unknown_paths_get_a_page_and_sign_in_returns_to_the
     assert!(has_menu(&page) && page.contains("2026-Q9"), "{page}");
 
     // The administrator starts on the users, not on an error.
-    let mut admin = signed_in(&relay, "admin");
+    let mut admin = relay.signed_in("admin");
     let (status, _, h) = admin.get("/");
     assert_eq!(status, 303);
     assert_eq!(h.get("location").unwrap().to_str().unwrap(), "/admin/users");
@@ -217,7 +202,7 @@ fn error_pages_keep_the_menu_unknown_paths_get_a_page_and_sign_in_returns_to_the
 #[test]
 fn a_form_sent_after_the_session_ended_keeps_what_was_typed() {
     let (relay, hazard, _dir) = relay_with_hazard();
-    let mut sun = signed_in(&relay, "sun");
+    let mut sun = relay.signed_in("sun");
     let path = format!("/hazards/{hazard}");
     let (_, page, _) = sun.get(&path);
     // The working day ends while the reviewer types.
@@ -227,8 +212,8 @@ fn a_form_sent_after_the_session_ended_keeps_what_was_typed() {
     let note = "现场已断电，待业主拆除飞线后复查";
     let form = format!(
         "csrf={}&form={}&action=control&text={}",
-        field(&page, "csrf"),
-        field(&page, "form"),
+        form_field(&page, "csrf"),
+        form_field(&page, "form"),
         url(note)
     );
     let mut b = Browser::new(&relay.url);
@@ -245,7 +230,7 @@ fn a_form_sent_after_the_session_ended_keeps_what_was_typed() {
     assert!(login.contains("expired=1"), "{login}");
     let (_, page, _) = b.get(&login);
     assert!(page.contains("登录已过期，请重新登录"), "{page}");
-    assert_eq!(field(&page, "next"), path);
+    assert_eq!(form_field(&page, "next"), path);
 }
 
 #[test]
@@ -266,7 +251,7 @@ fn a_reviewer_starts_on_the_to_do_list_with_claims_and_owners_photos_to_review()
     assert!(status == 303 || status == 200, "{status} {body}");
 
     // The e-bike hazards are 城运中心's: its reviewer lands on them.
-    let mut sun = signed_in(&relay, "sun");
+    let mut sun = relay.signed_in("sun");
     let (status, _, h) = sun.get("/");
     assert_eq!(
         (status, h.get("location").unwrap().to_str().unwrap()),
@@ -298,11 +283,11 @@ fn a_reviewer_starts_on_the_to_do_list_with_claims_and_owners_photos_to_review()
         "the menu shows the count: {page}"
     );
     // Another department's reviewer has none of them; an inspector has no to-do page.
-    let mut zheng = signed_in(&relay, "zheng");
+    let mut zheng = relay.signed_in("zheng");
     let (_, page, _) = zheng.get("/todo");
     assert!(page.contains(r#"id="count-claims">0<"#), "{page}");
     assert!(!page.contains(&claimed), "{page}");
-    let mut wang = signed_in(&relay, "wang");
+    let mut wang = relay.signed_in("wang");
     assert_eq!(wang.get("/todo").0, 403);
 }
 
@@ -314,12 +299,12 @@ fn an_administrator_disables_a_user_whose_phone_is_then_refused_and_enables_them
     phone.import_directory(fixtures::DIRECTORY_JSON).unwrap();
     client::enroll(&mut phone, &relay.url, "wang", PASSWORD, "wang").unwrap();
     client::sync_all(&mut phone, false, &mut |_| {}).unwrap();
-    let mut wang = signed_in(&relay, "wang");
+    let mut wang = relay.signed_in("wang");
 
-    let mut admin = signed_in(&relay, "admin");
+    let mut admin = relay.signed_in("admin");
     let (_, page, _) = admin.get("/admin/users");
     assert!(page.contains(r#"id="user-wang""#), "{page}");
-    let csrf = field(&page, "csrf");
+    let csrf = form_field(&page, "csrf");
     // Without the confirmation nothing happens, and the page says why.
     let (status, page, _) = admin.post("/admin/users/disable", &format!("csrf={csrf}&user=wang"));
     assert_eq!(status, 200);
@@ -380,7 +365,7 @@ fn a_phone_that_synced_everything_shows_nothing_pending() {
 #[test]
 fn the_overview_charts_link_to_the_lists_they_count() {
     let (relay, _hazard, _dir) = relay_with_hazard();
-    let mut office = signed_in(&relay, "office");
+    let mut office = relay.signed_in("office");
     let (status, page, _) = office.get("/overview");
     assert_eq!(status, 200, "{page}");
     // HTML writes & as &#38; or &amp;: read both as one.

@@ -22,10 +22,6 @@ fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
     s
 }
 
-fn sync(s: &mut Store) {
-    client::sync_all(s, false, &mut |_| {}).unwrap();
-}
-
 fn post_form(url: &str, body: &str) -> (u16, String, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -59,7 +55,7 @@ fn a_snack_shop_owner_sees_its_items_gives_figures_and_sees_the_close() {
     let hazard = fixtures::flying_lead_visit_at(&mut wang, "wang", "heping-1", "老街小吃");
     let venue = wang.hazard(&hazard).unwrap().header.venue_id;
     fixtures::serve_notice(&mut wang, "wang", &hazard);
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let url = wang.notice("wang", &venue).unwrap().owner_url.unwrap();
 
     let (status, page) = owner_get(&url);
@@ -146,9 +142,9 @@ fn a_snack_shop_owner_sees_its_items_gives_figures_and_sees_the_close() {
 
     // Claimed, then closed by the lead department with its remark: shown as 已销号.
     fixtures::claim_fixed(&mut wang, "wang", &hazard);
-    sync(&mut wang);
+    fixtures::sync(&mut wang);
     let mut sun = phone(dir.path(), &relay, "sun");
-    sync(&mut sun);
+    fixtures::sync(&mut sun);
     sun.transition(
         "sun",
         &hazard,
@@ -158,7 +154,7 @@ fn a_snack_shop_owner_sees_its_items_gives_figures_and_sees_the_close() {
         },
     )
     .unwrap();
-    sync(&mut sun);
+    fixtures::sync(&mut sun);
     let (_, page) = owner_get(&url);
     let day = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     assert!(page.contains(&format!("已销号 {day}")), "{page}");

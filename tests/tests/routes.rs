@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 
 use gridsafe_client as client;
-use gridsafe_core::Store;
 use gridsafe_tests::browser::Browser;
 use gridsafe_tests::fixtures;
 use gridsafe_tests::relay::TestRelay;
@@ -25,18 +24,11 @@ const PEOPLE: &[(&str, &str)] = &[
     ("admin", "admin"),
 ];
 
-fn phone(dir: &std::path::Path, relay: &TestRelay, user: &str) -> Store {
-    let mut s = Store::create(dir.join(format!("{user}.sqlite"))).unwrap();
-    s.import_directory(fixtures::DIRECTORY_JSON).unwrap();
-    client::enroll(&mut s, &relay.url, user, PASSWORD, user).unwrap();
-    s
-}
-
 #[test]
 fn every_route_answers_each_person_with_the_status_it_means() {
     let relay = TestRelay::start(&["wang", "li", "sun", "zheng", "office", "admin"]);
     let dir = tempfile::tempdir().unwrap();
-    let mut wang = phone(dir.path(), &relay, "wang");
+    let mut wang = relay.phone(dir.path(), "wang");
     let hazard = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
     client::sync_all(&mut wang, false, &mut |_| {}).unwrap();
     let h = wang.hazard(&hazard).unwrap().header;
@@ -134,7 +126,8 @@ fn every_route_answers_each_person_with_the_status_it_means() {
         let s = if *user == "wang" {
             wang.enrollment().unwrap().unwrap().1
         } else {
-            phone(dir.path(), &relay, user)
+            relay
+                .phone(dir.path(), user)
                 .enrollment()
                 .unwrap()
                 .unwrap()

@@ -410,8 +410,50 @@ pub fn check_event(
                 ));
             }
         }
+        EventKind::Assign => {
+            if !office_or_dept {
+                return Err(refuse(
+                    "reviewer_only",
+                    "承办人由牵头部门或镇安委办指派",
+                    "the lead department or the town office assigns the handler",
+                ));
+            }
+            if !st.is_open() {
+                return Err(wrong_state());
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether `assignee` may handle hazard `h`: a reviewer of one of its lead departments (a
+/// department's hazards are handled in that department; the town office tracks them).
+pub fn check_assignee(assignee: &User, h: &HazardHeader) -> Result<(), Refusal> {
+    let in_lead_dept = assignee.role == Role::Reviewer
+        && assignee
+            .department
+            .as_ref()
+            .is_some_and(|d| h.lead_depts.contains(d));
+    if in_lead_dept {
+        Ok(())
+    } else {
+        Err(Refusal {
+            code: "not_in_lead_department".into(),
+            zh: format!("{} 不在该隐患的牵头部门，不能承办", assignee.name),
+            en: format!(
+                "{} is not in a lead department of this hazard and cannot handle it",
+                assignee.name
+            ),
+        })
+    }
+}
+
+/// The people `h` can be assigned to, in the directory's order: its lead departments' reviewers.
+pub fn assignable<'d>(users: &'d [User], h: &HazardHeader) -> Vec<&'d User> {
+    users
+        .iter()
+        .filter(|u| check_assignee(u, h).is_ok())
+        .collect()
 }
 
 /// The events `user` may record on this hazard now (their inputs still to be checked): what a

@@ -48,6 +48,9 @@ pub struct HazardRow {
     pub combined_group: Option<String>,
     pub found_at: String,
     pub recurrence_of: Option<String>,
+    /// Who in a lead department handles it (a user id), once assigned.
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 /// A public report to verify, as listed (from the projection).
@@ -108,6 +111,9 @@ pub struct HazardQuery {
     /// awaiting review), narrowed further by the other filters.
     #[serde(default)]
     pub ids: Option<Vec<String>>,
+    /// Only the hazards assigned to this user (指派承办人).
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 /// The orders a hazard list can be sorted in, and their SQL.
@@ -165,6 +171,7 @@ pub fn hazard_row(h: &HazardHeader, s: &HazardStatus, today: time::Date) -> Haza
         combined_group: h.combined_group.clone(),
         found_at: h.found_at.clone(),
         recurrence_of: h.recurrence_of.clone(),
+        assignee: s.assignee.clone(),
     }
 }
 
@@ -356,8 +363,8 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
         .unwrap_or_else(|| (h.village.clone(), h.grid_id.clone()));
     tx.execute(
         "INSERT OR REPLACE INTO hazards_idx (id, venue_id, venue_name, village, grid_id, inspection_id, item_id, domain, title_zh, title_en, severity, confirmation,
-           state, is_open, awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of, refused_events, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+           state, is_open, awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group, found_ms, closed_at, recurrence_of, refused_events, updated_ms, assignee)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
         params![
             h.id,
             h.venue_id,
@@ -384,7 +391,8 @@ pub fn index_hazard(tx: &Connection, h: &HazardHeader, s: &HazardStatus) -> Resu
             s.closed_at,
             h.recurrence_of,
             refused as i64,
-            now_ms()
+            now_ms(),
+            s.assignee
         ],
     )?;
     tx.execute(

@@ -13,10 +13,7 @@ use rusqlite::Connection;
 /// inspector's grids, a reviewer's department, everything for the town office; administrators
 /// see none.
 pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<String>)> {
-    let user = dir
-        .user(user_id)
-        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
-    let scope = policy::hazard_scope(user).map_err(|r| Error::Forbidden(r.en))?;
+    let scope = scope_of(dir, user_id)?;
     Ok(match scope {
         HazardScope::Grids(grids) => (
             format!("grid_id IN ({})", placeholders(grids.len())),
@@ -28,6 +25,14 @@ pub fn hazard_scope(dir: &Directory, user_id: &str) -> Result<(String, Vec<Strin
         ),
         HazardScope::All => ("1 = 1".into(), vec![]),
     })
+}
+
+/// The hazards `user_id` answers for, by the policy's rule; unknown users and administrators none.
+fn scope_of<'d>(dir: &'d Directory, user_id: &str) -> Result<HazardScope<'d>> {
+    let user = dir
+        .user(user_id)
+        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
+    policy::hazard_scope(user).map_err(|r| Error::Forbidden(r.en))
 }
 
 /// `user`'s venues as a condition on a table with a `grid_id` column (venues, inspections), with
@@ -51,10 +56,7 @@ pub fn hazard_scope_of(
     user_id: &str,
     id_col: &str,
 ) -> Result<(String, Vec<String>)> {
-    let user = dir
-        .user(user_id)
-        .ok_or_else(|| Error::Forbidden(format!("unknown user {user_id:?}")))?;
-    let scope = policy::hazard_scope(user).map_err(|r| Error::Forbidden(r.en))?;
+    let scope = scope_of(dir, user_id)?;
     Ok(match scope {
         HazardScope::Grids(grids) => (
             format!(
@@ -115,6 +117,7 @@ pub fn for_each_hazard(
         ("state", &q.state),
         ("severity", &q.severity),
         ("source", &q.source),
+        ("assignee", &q.assignee),
     ] {
         if let Some(v) = v {
             clauses.push(format!("{col} = ?"));
@@ -181,7 +184,7 @@ pub fn for_each_hazard(
     )?;
     let mut sql = format!(
         "SELECT id, venue_id, venue_name, village, grid_id, item_id, domain, title_zh, title_en, severity, confirmation, state, due_date, awaiting,
-                lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of FROM hazards_idx{filter}
+                lead_depts, source, fix_mode, focus, combined_group, found_ms, recurrence_of, assignee FROM hazards_idx{filter}
          ORDER BY {order}"
     );
     if q.limit.is_some() || q.offset.is_some() {
@@ -218,6 +221,7 @@ pub fn for_each_hazard(
             combined_group: r.get(18)?,
             found_at: ms_to_rfc3339(r.get(19)?),
             recurrence_of: r.get(20)?,
+            assignee: r.get(21)?,
         })
     })?;
     for row in rows {

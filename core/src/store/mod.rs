@@ -62,11 +62,13 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/007_pending_drops.sql")),
         // Schema 8: notice numbers handed out in blocks, and the numbers given.
         M::up(include_str!("../../sql/008_notices.sql")),
+        // Schema 9: a hazard's handler (指派承办人) in its projection.
+        M::up(include_str!("../../sql/009_assignee.sql")),
     ])
 });
 
 /// The schema version this build writes.
-pub const STORE_SCHEMA: usize = 8;
+pub const STORE_SCHEMA: usize = 9;
 
 /// The phone store. One per phone; one writer connection.
 #[derive(Debug)]

@@ -87,6 +87,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/018_form_tokens.sql")),
         M::up(include_str!("../../sql/019_disabled_users.sql")),
         M::up(include_str!("../../sql/020_chart_indexes.sql")),
+        M::up(include_str!("../../sql/021_assignee.sql")),
     ])
 });
 

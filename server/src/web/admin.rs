@@ -168,12 +168,7 @@ pub struct UserForm {
 
 impl UserForm {
     fn parse(body: &[u8]) -> Result<UserForm, RelayError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-            RelayError::BadRequest(
-                "表单内容有误，请刷新页面后重试 / the form could not be read; reload the page"
-                    .into(),
-            )
-        })?;
+        let pairs = super::form_pairs(body)?;
         let mut f = UserForm::default();
         for (k, v) in pairs {
             match k.as_str() {

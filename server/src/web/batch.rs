@@ -59,8 +59,7 @@ pub(crate) async fn accept(
     RawForm(body): RawForm,
 ) -> Result<Response, WebError> {
     reviewer_only(&user)?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| RelayError::BadRequest(format!("form: {e}")))?;
+    let pairs = super::form_pairs(&body)?;
     let token = pairs
         .iter()
         .find(|(k, _)| k == "csrf")

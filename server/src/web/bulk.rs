@@ -1,5 +1,5 @@
 //! Bulk review actions from the ledger: the rows a reviewer ticked, one action for all of them
-//! (审核销号, a new deadline, escalation), each applied by core's rules on its own — one refused
+//! (审核销号, a new deadline, escalation, a handler), each applied by core's rules on its own — one refused
 //! does not stop the others — with a result per row.
 
 use super::*;
@@ -13,10 +13,11 @@ use gridsafe_core::policy::{self, Capability};
 use session::SignedIn;
 
 /// The actions the ledger offers in bulk; what each hazard allows is still core's to decide.
-pub(crate) const BULK_ACTIONS: [EventKind; 3] = [
+pub(crate) const BULK_ACTIONS: [EventKind; 4] = [
     EventKind::Close,
     EventKind::SetDeadline,
     EventKind::Escalate,
+    EventKind::Assign,
 ];
 
 /// Most rows one submission acts on (two ledger pages).
@@ -56,18 +57,15 @@ struct BulkForm {
     action: String,
     deadline: String,
     reason: String,
+    /// The handler to assign (a user id).
+    assignee: String,
     back: String,
     ids: Vec<String>,
 }
 
 impl BulkForm {
     fn parse(body: &[u8]) -> Result<BulkForm, RelayError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-            RelayError::BadRequest(
-                "表单内容有误，请刷新页面后重试 / the form could not be read; reload the page"
-                    .into(),
-            )
-        })?;
+        let pairs = super::form_pairs(body)?;
         let one = |k: &str| {
             pairs
                 .iter()
@@ -87,6 +85,7 @@ impl BulkForm {
             action: one("action"),
             deadline: one("deadline"),
             reason: one("reason"),
+            assignee: one("assignee"),
             back: one("back"),
             ids,
         })
@@ -125,6 +124,11 @@ pub(crate) async fn apply(
         )
         .into());
     }
+    if kind == EventKind::Assign && f.assignee.is_empty() {
+        return Err(
+            RelayError::BadRequest("指派承办人须选择承办人 / choose the handler".into()).into(),
+        );
+    }
     // Only a path back into the ledger (never another site).
     let back = if f.back.starts_with("/hazards") && !f.back.starts_with("//") {
         f.back.clone()
@@ -147,13 +151,22 @@ pub(crate) async fn apply(
                     crate::store::ActionDetail {
                         reason: Some(f.reason.clone()),
                         deadline: Some(f.deadline.clone()),
-                        text: Some("台账批量办理".into()),
+                        text: Some(if kind == EventKind::Assign {
+                            f.assignee.clone()
+                        } else {
+                            "台账批量办理".into()
+                        }),
                         photo: None,
                     },
                 );
                 let (done, why) = match outcome {
                     Ok(_) => {
-                        let detail = [f.reason.as_str(), f.deadline.as_str(), "bulk"]
+                        let handler = if kind == EventKind::Assign {
+                            format!("{}{}", super::devices::HANDLER, f.assignee)
+                        } else {
+                            String::new()
+                        };
+                        let detail = [f.reason.as_str(), f.deadline.as_str(), &handler, "bulk"]
                             .iter()
                             .filter(|t| !t.is_empty())
                             .copied()

@@ -227,6 +227,7 @@ fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
             .join(c.t("、", ", ")),
         "user.save" | "device.enroll" | "device.revoke" | "user.enable" => String::new(),
         "user.disable" => format!("{} {}", c.t("吊销手机", "phones revoked:"), e.detail),
+        _ if family == "hazard" => hazard_detail(c, &e.action, &e.detail),
         _ => e.detail.clone(),
     };
     AuditRow {
@@ -238,6 +239,34 @@ fn audit_row(c: &Chrome, e: crate::store::AuditEntry) -> AuditRow {
         link,
         detail,
     }
+}
+
+/// How an assignment's handler is logged in the audit detail (`handler=<user id>`).
+pub(crate) const HANDLER: &str = "handler=";
+
+/// A review action's logged inputs (reason, deadline, note, "bulk" / "batch") in words: the
+/// handler an assignment names by their name, a supervision level as the level.
+fn hazard_detail(c: &Chrome, action: &str, detail: &str) -> String {
+    detail
+        .split(" · ")
+        .map(|part| match (action, part) {
+            (_, "bulk") => c.t("台账批量办理", "bulk, from the ledger").to_owned(),
+            (_, "batch") => c
+                .t("即改批量审核", "on-the-spot fixes, in a batch")
+                .to_owned(),
+            (_, p) if p.starts_with(HANDLER) => {
+                format!(
+                    "{}：{}",
+                    c.t("承办人", "Handler"),
+                    c.user(&p[HANDLER.len()..])
+                )
+            }
+            ("hazard.supervise", "city") => c.t("市级", "City").to_owned(),
+            ("hazard.supervise", "district") => c.t("区级", "District").to_owned(),
+            _ => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,6 +41,9 @@ pub(crate) struct HazardPage {
     actions: Vec<(&'static str, &'static str)>,
     /// Whether an on-site recheck (with its photo) may be recorded now.
     can_recheck: bool,
+    /// The handler now (a user id), and who can be named (id, name).
+    assignee: Option<String>,
+    assignees: Vec<(String, String)>,
     plan_parts: Vec<(&'static str, &'static str)>,
     photos: Vec<PhotoView>,
     owner_reports: Vec<crate::owner::OwnerReport>,
@@ -48,6 +51,34 @@ pub(crate) struct HazardPage {
     fb: Feedback,
     /// This form's single-use token: a second submit of the same page does nothing.
     form_token: String,
+}
+
+impl HazardPage {
+    /// What an event carried, in words: a plan's six contents by their names, a supervision
+    /// level, the handler by name, else the note as written.
+    fn event_text(&self, e: &HistoryEntry) -> String {
+        let text = e.text.as_deref().unwrap_or_default();
+        match e.kind.as_str() {
+            "assign" if !text.is_empty() => self.c.user(text),
+            "supervise" => match text {
+                "city" => self.c.t("市级", "City").to_owned(),
+                "district" => self.c.t("区级", "District").to_owned(),
+                other => other.to_owned(),
+            },
+            "plan" => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) => gridsafe_core::lifecycle::PLAN_PARTS
+                    .iter()
+                    .filter_map(|(k, zh, en)| {
+                        let part = v.get(*k)?.as_str()?;
+                        Some(format!("{}：{part}", self.c.t(zh, en)))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                Err(_) => text.to_owned(),
+            },
+            _ => text.to_owned(),
+        }
+    }
 }
 
 /// What the review form shows after a submit: a success or a refusal, and the typed text kept.
@@ -126,8 +157,17 @@ async fn render(
         }
     }
     let hid = h.id.clone();
-    let (photos, owner_reports) = s
+    let header = h.clone();
+    let (photos, owner_reports, assignees) = s
         .with_reader(move |st| {
+            // Who can be named handler: the lead departments' reviewers still at work.
+            let dir = st.directory().cloned().unwrap_or_default();
+            let mut assignees = Vec::new();
+            for u in policy::assignable(&dir.users, &header) {
+                if !st.is_disabled(&u.id)? {
+                    assignees.push((u.id.clone(), u.name.clone()));
+                }
+            }
             let photos = wanted
                 .into_iter()
                 .map(|(label, evidence, thumb)| {
@@ -139,7 +179,7 @@ async fn render(
                     })
                 })
                 .collect::<Result<Vec<_>, RelayError>>()?;
-            Ok((photos, st.owner_reports(&hid)?))
+            Ok((photos, st.owner_reports(&hid)?, assignees))
         })
         .await
         .map_err(|e| e.0)?;
@@ -152,6 +192,8 @@ async fn render(
         .collect();
     let can_recheck = allowed.contains(&gridsafe_core::lifecycle::EventKind::Recheck);
     Ok(html(HazardPage {
+        assignee: status.assignee.clone(),
+        assignees,
         actions,
         can_recheck,
         plan_parts: gridsafe_core::lifecycle::PLAN_PARTS
@@ -191,6 +233,9 @@ pub(crate) struct ActionForm {
     /// 挂牌督办 level: city / district.
     #[serde(default)]
     level: String,
+    /// The handler to assign (a user id from the page's list).
+    #[serde(default)]
+    assignee: String,
     /// A 治理方案's six contents (core's `PLAN_PARTS`), one field each.
     #[serde(flatten)]
     plan: std::collections::HashMap<String, String>,
@@ -198,7 +243,7 @@ pub(crate) struct ActionForm {
 
 /// The review actions the dashboard offers (the phone's are rectify and claim; an on-site
 /// recheck carries a photo and has its own form).
-pub(crate) const REVIEW_ACTIONS: [&str; 10] = [
+pub(crate) const REVIEW_ACTIONS: [&str; 11] = [
     "close",
     "reject",
     "confirm_major",
@@ -209,6 +254,7 @@ pub(crate) const REVIEW_ACTIONS: [&str; 10] = [
     "dismiss",
     "control",
     "supervise",
+    "assign",
 ];
 
 /// A 治理方案's text: the six contents as the lifecycle reads them, each within the text limit.
@@ -237,7 +283,9 @@ pub(crate) async fn hazard_action(
     check_csrf(&f.csrf, &csrf)?;
     let kind = gridsafe_core::lifecycle::EventKind::parse(&f.action)
         .filter(|_| REVIEW_ACTIONS.contains(&f.action.as_str()))
-        .ok_or_else(|| RelayError::BadRequest(format!("unknown review action {:?}", f.action)))?;
+        .ok_or_else(|| {
+            RelayError::BadRequest("请从列表中选择操作 / choose the action from the list".into())
+        })?;
     let target = format!("/hazards/{id}");
     let who = user.id.clone();
     let kept = Feedback {
@@ -250,7 +298,14 @@ pub(crate) async fn hazard_action(
     let text = match kind {
         gridsafe_core::lifecycle::EventKind::Plan => plan_text(&f.plan)?,
         gridsafe_core::lifecycle::EventKind::Supervise => f.level.clone(),
+        gridsafe_core::lifecycle::EventKind::Assign => f.assignee.clone(),
         _ => f.text.clone(),
+    };
+    // The audit names the handler as such (shown by name), not as a note.
+    let logged_text = if kind == gridsafe_core::lifecycle::EventKind::Assign {
+        format!("{}{text}", super::devices::HANDLER)
+    } else {
+        text.clone()
     };
     let f = ActionForm { text, ..f };
     let (u, hid) = (user.clone(), id.clone());
@@ -260,7 +315,7 @@ pub(crate) async fn hazard_action(
             if !f.form.is_empty() && !st.use_form_token(&f.form, &user.id)? {
                 return Ok(false);
             }
-            let detail = [f.reason.trim(), f.deadline.trim(), f.text.trim()]
+            let detail = [f.reason.trim(), f.deadline.trim(), logged_text.trim()]
                 .iter()
                 .filter(|t| !t.is_empty())
                 .copied()

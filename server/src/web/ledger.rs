@@ -28,6 +28,8 @@ pub struct Filters {
     pub dept: String,
     pub source: String,
     pub grid: String,
+    /// The handler (指派承办人), a user id.
+    pub assignee: String,
     pub from: String,
     pub to: String,
     pub sort: String,
@@ -51,6 +53,7 @@ impl Filters {
             dept: Self::opt(&self.dept),
             source: Self::opt(&self.source),
             grid: Self::opt(&self.grid),
+            assignee: Self::opt(&self.assignee),
             found_from: Self::opt(&self.from),
             found_to: Self::opt(&self.to),
             sort: Self::opt(&self.sort),
@@ -87,6 +90,7 @@ impl Filters {
             ("dept", &self.dept),
             ("source", &self.source),
             ("grid", &self.grid),
+            ("assignee", &self.assignee),
             ("from", &self.from),
             ("to", &self.to),
             ("sort", &self.sort),
@@ -114,6 +118,7 @@ pub(crate) struct FiltersView {
     dept: String,
     source: String,
     grid: String,
+    assignee: String,
     from: String,
     to: String,
     sort: String,
@@ -133,6 +138,8 @@ pub(crate) struct Choices {
     villages: Vec<Choice>,
     grids: Vec<Choice>,
     depts: Vec<Choice>,
+    /// The lead departments' reviewers, who can be assigned hazards.
+    assignees: Vec<Choice>,
     domains: Vec<Choice>,
     states: Vec<Choice>,
     severities: Vec<Choice>,
@@ -168,6 +175,19 @@ impl Choices {
                 .departments
                 .iter()
                 .map(|d| ch(&d.code, named(&d.name_zh, &d.name_en)))
+                .collect(),
+            assignees: dir
+                .users
+                .iter()
+                .filter(|u| u.role == gridsafe_core::directory::Role::Reviewer)
+                .map(|u| {
+                    let dept = u
+                        .department
+                        .as_deref()
+                        .map(|d| c.dept(d))
+                        .unwrap_or_default();
+                    ch(&u.id, format!("{} · {dept}", u.name))
+                })
                 .collect(),
             domains: crate::report::DOMAINS
                 .iter()
@@ -249,6 +269,7 @@ pub(crate) async fn ledger(
         dept: f.dept.clone(),
         source: f.source.clone(),
         grid: f.grid.clone(),
+        assignee: f.assignee.clone(),
         from: f.from.clone(),
         to: f.to.clone(),
         sort: f.sort.clone(),

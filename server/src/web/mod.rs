@@ -180,6 +180,15 @@ fn html(t: impl Template) -> Response {
     }
 }
 
+/// A posted form's name–value pairs in order (a name may repeat: ticked rows, picked grids).
+pub(crate) fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, RelayError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| {
+        RelayError::BadRequest(
+            "表单内容有误，请刷新页面后重试 / the form could not be read; reload the page".into(),
+        )
+    })
+}
+
 /// A form's CSRF token against the session's (every state-changing dashboard form carries it).
 pub(crate) fn check_csrf(form: &str, session: &str) -> Result<(), WebError> {
     use subtle::ConstantTimeEq;

@@ -54,7 +54,7 @@ pub(crate) async fn page(
         .map_err(|e| e.0)?;
     remember(&user.id, t.total());
     let c = Chrome::new(&user, &csrf);
-    let lists = vec![
+    let mut lists = vec![
         (
             "claims",
             c.t(
@@ -100,6 +100,22 @@ pub(crate) async fn page(
             Some("/hazards?overdue=1".to_owned()),
         ),
     ];
+    // The town office assigns but is not assigned: only a department's reviewer has this list.
+    if user.role == gridsafe_core::directory::Role::Reviewer {
+        lists.insert(
+            0,
+            (
+                "assigned",
+                c.t("指派给我承办", "Assigned to me").to_owned(),
+                t.assigned.count,
+                t.assigned.rows.clone(),
+                Some(format!(
+                    "/hazards?assignee={}&open=1",
+                    super::urlencode(&user.id)
+                )),
+            ),
+        );
+    }
     Ok(html(TodoPage { c, alerts, lists }))
 }
 

@@ -12,6 +12,8 @@ mod boundary;
 mod dashboard;
 #[path = "bench/evidence.rs"]
 mod evidence;
+#[path = "bench/findings.rs"]
+mod findings;
 #[path = "bench/load.rs"]
 mod load;
 #[path = "bench/million.rs"]

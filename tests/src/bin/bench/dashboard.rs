@@ -18,14 +18,18 @@ use std::path::Path;
 use std::time::Instant;
 
 use automerge::{ActorId, AutoCommit};
-use gridsafe_core::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, now_ms};
+use gridsafe_core::clock::{Hlc, ms_to_date, ms_to_rfc3339, now_ms};
+use gridsafe_core::eval::parse_answer;
 use gridsafe_core::lifecycle::{self, EventKind};
 use gridsafe_core::records::{
-    self, EventRecord, Finish, HazardHeader, InspectionHeader, PhotoRef, Responsible, Venue,
+    self, AnswerRecord, EventRecord, Finish, Inspection, InspectionHeader, PhotoRef, Responsible,
+    Venue,
 };
 use gridsafe_core::store::new_id;
 use gridsafe_core::sync::{DeviceStatus, DocChanges, PROTOCOL, SyncRequest};
 use gridsafe_core::template::{self, Template};
+use gridsafe_core::template::{FixMode, Level};
+use gridsafe_core::workflow::{self, Registration};
 use gridsafe_server::store::{Device, RelayStore, check};
 use serde_bytes::ByteBuf;
 use serde_json::json;
@@ -161,6 +165,12 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
     .collect();
     let templates: Vec<Template> =
         template::load_bundle(&template::bundled_sources(), &|_, _| None).expect("templates");
+    let (generals, majors) =
+        super::findings::failing(&templates, &gridsafe_tests::fixtures::restaurant_profile());
+    assert!(
+        !generals.is_empty(),
+        "no checklist item fails at a restaurant"
+    );
     let mut rng = Lcg(0x6121_5afe);
     let now = now_ms();
     let start = now - 3 * 365 * DAY;
@@ -223,87 +233,121 @@ fn seed(data: &Path, hazards: usize, venues: usize) {
             };
             records::put_finish(&mut doc, &insp_id, &finish).expect("finish");
             batch.push(whole(&mut doc, &insp_id, "inspection"));
-            // This venue's share of the hazards, found over three years.
+            // This venue's share of the hazards, found over three years, each by an inspection
+            // whose answer fails the item (the relay checks that, as it does a phone's).
             let share = hazards / venues + usize::from(vi < hazards % venues);
             for _ in 0..share {
-                let t = &templates[rng.below(templates.len() as u64) as usize];
-                let items: Vec<_> = t
-                    .items
-                    .iter()
-                    .filter(|i| !i.lead_depts.is_empty())
-                    .collect();
-                let item = items[rng.below(items.len() as u64) as usize];
-                let found = start + rng.below((now - start - DAY) as u64) as i64;
-                let major = rng.chance(1);
-                let source = match rng.below(100) {
-                    0..90 => "inspection",
-                    90..95 => "self_report",
-                    95..99 => "public_report",
-                    _ => "referral",
+                let pool = if rng.chance(1) && !majors.is_empty() {
+                    &majors
+                } else {
+                    &generals
                 };
+                let f = &pool[rng.below(pool.len() as u64) as usize];
+                let t = &templates[f.template];
+                let item = &t.items[f.item];
+                let found = start + rng.below((now - start - DAY) as u64) as i64;
+                let major = f.proposal.severity == Level::MajorCandidate;
                 let id = new_id();
                 let found_at = ms_to_rfc3339(found);
-                let h = HazardHeader {
-                    id: id.clone(),
-                    venue_id: venue_id.clone(),
-                    venue_name: name.clone(),
-                    village: village.clone(),
-                    grid_id: grid.clone(),
-                    inspection_id: None,
-                    template_id: t.template_id.clone(),
-                    template_version: t.version.clone(),
-                    item_id: item.id.clone(),
-                    domain: t.domain.clone(),
-                    title_zh: item.q_zh.clone(),
-                    title_en: item.q_en.clone(),
-                    finding_zh: "不符合".into(),
-                    finding_en: "fails".into(),
-                    basis_refs: item.refs.iter().map(|r| r.cite.clone()).collect(),
-                    basis_edition: t.basis_edition.clone(),
-                    severity_proposed: if major { "major_candidate" } else { "general" }.into(),
-                    focus: item.severity.focus,
-                    combined_group: None,
-                    lead_depts: item.lead_depts.clone(),
-                    source: source.into(),
-                    ticket_no: (source == "public_report")
-                        .then(|| format!("12345-{}", rng.below(1_000_000))),
-                    fix_mode: if rng.chance(20) {
-                        "on_spot"
-                    } else {
-                        "deadline"
-                    }
-                    .into(),
-                    deadline: Some(format_date(ms_to_date(
-                        found + i64::from(item.deadline_days.max(3)) * DAY,
-                    ))),
-                    recurrence_of: None,
-                    found_by: inspector.clone(),
-                    photos: if rng.chance(30) {
-                        vec![photo(
-                            fake_sha(g as u64, made_hazards as u64),
-                            "before",
-                            &found_at,
-                            &inspector,
-                        )]
-                    } else {
-                        vec![]
+                let insp_id = new_id();
+                let mut proposal_mode = f.proposal.fix_mode;
+                let mut insp = Inspection {
+                    header: InspectionHeader {
+                        id: insp_id.clone(),
+                        venue_id: venue_id.clone(),
+                        venue_name: name.clone(),
+                        village: village.clone(),
+                        grid_id: grid.clone(),
+                        template_id: t.template_id.clone(),
+                        template_version: t.version.clone(),
+                        template_hash: t.hash.clone(),
+                        inspector: inspector.clone(),
+                        started_at: ms_to_rfc3339(found - 600_000),
+                        started_ms: found - 600_000,
+                        profile: venue.profile.clone(),
                     },
-                    referral: None,
-                    order_zh: None,
-                    order_en: None,
-                    lifecycle: gridsafe_core::lifecycle::RULES,
-                    found_at,
-                    found_ms: found,
+                    answers: Default::default(),
+                    photos: vec![],
+                    finish: None,
                 };
+                if !major && rng.chance(20) {
+                    proposal_mode = FixMode::OnSpot;
+                }
+                // A before photo with three findings in ten, and with every 即改 (its rule).
+                if proposal_mode == FixMode::OnSpot || rng.chance(30) {
+                    let mut p = photo(
+                        fake_sha(g as u64, made_hazards as u64),
+                        "before",
+                        &found_at,
+                        &inspector,
+                    );
+                    p.item_id = Some(item.id.clone());
+                    insp.photos.push(p);
+                }
+                let mut proposal = f.proposal.clone();
+                proposal.fix_mode = proposal_mode;
+                let reg = Registration {
+                    id: id.clone(),
+                    hlc: Hlc {
+                        ms: found,
+                        counter: 0,
+                    },
+                    by: &inspector,
+                    today: ms_to_date(found),
+                };
+                let mut h = workflow::inspection_hazard(t, &insp, item, &proposal, reg, None);
+                if rng.chance(5) {
+                    h.ticket_no = Some(format!("12345-{}", rng.below(1_000_000)));
+                }
+                let mut idoc =
+                    records::new_inspection_doc(&actor, &insp.header).expect("inspection");
+                let answer = parse_answer(item, &f.answer).expect("failing answer");
+                let record = AnswerRecord {
+                    na: answer.na,
+                    fields: answer.fields,
+                    at: found_at.clone(),
+                    by: inspector.clone(),
+                };
+                records::put_answer(&mut idoc, &insp_id, &item.id, &record).expect("answer");
+                for p in &insp.photos {
+                    records::push_photo(&mut idoc, &insp_id, p).expect("photo");
+                }
+                let finish = Finish {
+                    at: ms_to_rfc3339(found),
+                    by: inspector.clone(),
+                    results: [(item.id.clone(), "fail".to_owned())].into(),
+                    hazard_ids: vec![id.clone()],
+                    manifest: None,
+                };
+                records::put_finish(&mut idoc, &insp_id, &finish).expect("finish");
+                batch.push(whole(&mut idoc, &insp_id, "inspection"));
                 let mut doc =
                     records::new_hazard_doc(&actor, &h, &event(EventKind::Register, found))
                         .expect("hazard");
+                // 即改 is fixed in the visit (after photo); a deadline starts with the notice served
+                // (its signed copy photographed), and most old ones were claimed since.
+                let on_spot = h.fix_mode == "on_spot";
                 let old = now - found > 14 * DAY;
-                let claimed = !major && old && rng.chance(75);
-                if claimed {
-                    let mut claim = event(EventKind::Claim, found + 2 * DAY);
-                    claim.photo = Some(fake_sha(g as u64 ^ 0xaf, made_hazards as u64));
-                    records::append_event(&mut doc, &id, &claim).expect("claim");
+                let proof = |n: u64| Some(fake_sha(g as u64 ^ n, made_hazards as u64));
+                let mut steps = Vec::new();
+                if on_spot {
+                    // Its day is the finding's: one tick after it.
+                    steps.push((EventKind::Rectify, found, proof(0xaf)));
+                } else if rng.chance(90) {
+                    steps.push((EventKind::Notify, found + 3_600_000, proof(0x5e)));
+                    if !major && old && rng.chance(75) {
+                        steps.push((EventKind::Claim, found + 2 * DAY, proof(0xaf)));
+                    }
+                }
+                let claimed = steps.len() == 2 || on_spot;
+                for (kind, ms, photo) in steps {
+                    let inputs = workflow::EventInputs {
+                        photo,
+                        ..Default::default()
+                    };
+                    let ev =
+                        workflow::action_event(&h, new_id(), Hlc { ms, counter: 1 }, kind, inputs);
+                    records::append_event(&mut doc, &id, &ev).expect("step");
                 }
                 batch.push(whole(&mut doc, &id, "hazard"));
                 // The lead department's decision, from the reviewer's own device.
@@ -485,7 +529,12 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
             "/hazards?page=1000".into(),
             150.0,
         ),
-        ("overview (reviewer, 规建办)", &reviewer, "/".into(), 150.0),
+        (
+            "overview with charts (reviewer, 规建办)",
+            &reviewer,
+            "/overview".into(),
+            150.0,
+        ),
         (
             "ledger first page (reviewer)",
             &reviewer,

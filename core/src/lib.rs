@@ -17,6 +17,7 @@ pub mod directory;
 pub mod error;
 pub mod eval;
 pub mod evidence;
+pub mod field;
 pub mod hazard_state;
 pub mod ids;
 pub mod integrity;

@@ -12,7 +12,6 @@ pub const PHOTO_MEASURE: &[u8] = include_bytes!("../../examples/photos/hose-meas
 pub const GAS_ANSWERS: &str = include_str!("../../examples/answers/gas-restaurant.json");
 pub const EBIKE_ANSWERS: &str = include_str!("../../examples/answers/ebike-shop.json");
 
-/// An example answers file with some answers replaced.
 /// The password every test user has on a test relay.
 pub const PASSWORD: &str = "correct horse";
 
@@ -21,6 +20,7 @@ pub fn sync(s: &mut gridsafe_core::Store) {
     gridsafe_client::sync_all(s, false, &mut |_| {}).expect("sync");
 }
 
+/// An example answers file with some answers replaced.
 pub fn answers(
     json: &str,
     overrides: &[(&str, serde_json::Value)],

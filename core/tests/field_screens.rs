@@ -1,0 +1,278 @@
+//! The field app's screens as data (issue #33): Today and the inspection walk, built from a phone
+//! store as a shell would ask for them, in both languages; typed answers saved at once and judged
+//! at once; bad input refused with the reason and nothing saved; a walk resumed after the app was
+//! killed.
+
+use gridsafe_core::Store;
+use gridsafe_core::clock::today;
+use gridsafe_core::field::today::today as today_screen;
+use gridsafe_core::field::walk::{Input, answer_field, mark_not_applicable, walk};
+use gridsafe_core::field::{FieldInput, ItemState, Opens, TodayKind};
+use gridsafe_core::labels::Lang;
+use gridsafe_core::profile::VenueProfile;
+use gridsafe_core::store::NewVenue;
+
+const DIRECTORY: &[u8] = include_bytes!("../../examples/lvxiang-directory.json");
+
+fn phone(dir: &std::path::Path) -> Store {
+    let mut s = Store::create(dir.join("wang.sqlite")).unwrap();
+    s.import_directory(DIRECTORY).unwrap();
+    s
+}
+
+fn lpg_restaurant() -> VenueProfile {
+    VenueProfile {
+        venue_type: vec!["small_restaurant".into()],
+        floors_above_ground: 1,
+        max_floor_area_m2: 60.0,
+        building_height_m: 4.0,
+        is_crowded_place: true,
+        gas_supply: "lpg".into(),
+        ..Default::default()
+    }
+}
+
+fn add_venue(s: &mut Store, name: &str) -> String {
+    s.add_venue(
+        "wang",
+        NewVenue {
+            name: name.into(),
+            address: format!("吕巷镇和平路{}号", name.len()),
+            grid_id: "heping-1".into(),
+            profile: lpg_restaurant(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .id
+}
+
+#[test]
+fn today_lists_what_waits_in_my_grids_with_counts_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = phone(dir.path());
+    let a = add_venue(&mut s, "老王小吃");
+    add_venue(&mut s, "和平面馆");
+    let t = today_screen(&s, "wang", Lang::Zh, today()).unwrap();
+    let titles: Vec<&str> = t.sections.iter().map(|x| x.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["已逾期隐患", "到期复查", "待核查工单", "本月未检查场所"]
+    );
+    let coverage = &t.sections[3];
+    assert_eq!(coverage.kind, TodayKind::NotInspectedThisMonth);
+    assert_eq!(coverage.count, 2);
+    assert!(
+        coverage
+            .rows
+            .iter()
+            .any(|r| r.opens == Opens::Venue(a.clone()))
+    );
+    assert!(coverage.rows.iter().all(|r| r.detail.contains("从未检查")));
+    assert_eq!(t.sync_line, "尚未同步");
+    assert!(t.pending_records >= 2, "two venues wait to sync");
+
+    // An inspection with a failed item registers a hazard: its deadline makes it a re-check
+    // due or, once passed, overdue — computed when the screen is built.
+    let i = s.start_inspection("wang", &a, "lx.ebike", None).unwrap();
+    let answers = gridsafe_core::eval::answers_from_json(include_bytes!(
+        "../../examples/answers/ebike-shop.json"
+    ))
+    .unwrap();
+    s.answer("wang", &i.id, &answers).unwrap();
+    let photo = gridsafe_core::store::NewPhoto {
+        bytes: include_bytes!("../../examples/photos/corridor-before.jpg").to_vec(),
+        item_id: Some("ebike.flying_lead".into()),
+        role: "before".into(),
+        ..Default::default()
+    };
+    s.attach_photo("wang", &i.id, photo).unwrap();
+    let report = s.finish_inspection("wang", &i.id).unwrap();
+    let h = &report.hazards[0];
+    let due = gridsafe_core::clock::parse_date(h.due_date.as_deref().unwrap()).unwrap();
+
+    let on = |day| today_screen(&s, "wang", Lang::Zh, day).unwrap();
+    let before = on(due - time::Duration::days(1));
+    assert_eq!(before.sections[1].count, report.hazards.len() as u64);
+    let row = &before.sections[1].rows[0];
+    assert!(row.detail.contains("明天到期"), "{}", row.detail);
+    assert_eq!(before.sections[0].count, 0);
+    let after = on(due + time::Duration::days(3));
+    assert_eq!(after.sections[0].count, report.hazards.len() as u64);
+    assert!(
+        after.sections[0].rows[0].detail.contains("已逾期 3 天"),
+        "{}",
+        after.sections[0].rows[0].detail
+    );
+    assert!(after.sections[0].rows[0].title.starts_with("老王小吃 · "));
+    // The venue inspected this month leaves the coverage list.
+    assert_eq!(on(today()).sections[3].count, 1);
+
+    // English, and someone else's grids show nothing of wang's.
+    let en = today_screen(&s, "wang", Lang::En, due + time::Duration::days(3)).unwrap();
+    assert_eq!(en.sections[0].title, "Overdue hazards");
+    assert!(en.sections[0].rows[0].detail.contains("overdue by 3 days"));
+    let li = today_screen(&s, "li", Lang::Zh, today()).unwrap();
+    assert_eq!(li.total(), 0);
+    assert!(today_screen(&s, "nobody", Lang::Zh, today()).is_err());
+}
+
+#[test]
+fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = phone(dir.path());
+    let v = add_venue(&mut s, "老王小吃");
+    let i = s.start_inspection("wang", &v, "lx.gas", None).unwrap().id;
+    let w = walk(&s, &i, Lang::Zh).unwrap();
+    assert_eq!(w.venue_name, "老王小吃");
+    assert_eq!(w.answered, 0);
+    assert_eq!(w.total as usize, w.items.len());
+    assert_eq!(
+        w.blockers.len(),
+        w.items.len(),
+        "every item still to answer"
+    );
+    assert!(!w.can_finish());
+    assert_eq!(w.next_item().unwrap().number, 1);
+
+    // A measurement: typed, with its unit and its rule in words.
+    let hose = w.items.iter().find(|x| x.id == "gas.hose_length").unwrap();
+    assert_eq!(
+        hose.fields[0].input,
+        FieldInput::Number { unit: "米".into() }
+    );
+    assert_eq!(hose.fields[0].rule.as_deref(), Some("≤ 2 米"));
+    assert!(hose.photo.as_deref().unwrap().contains("量具"));
+    let yn = w
+        .items
+        .iter()
+        .find(|x| x.id == "gas.lpg_underground")
+        .unwrap();
+    assert_eq!(yn.fields[0].input, FieldInput::YesNo);
+    assert_eq!(yn.fields[0].rule.as_deref(), Some("应为“否”"));
+
+    // 2.4 m fails at once and asks for its photo; the progress moves.
+    let w = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.hose_length",
+        "length",
+        Input::Number(2.4),
+        Lang::Zh,
+    )
+    .unwrap();
+    let hose = w.items.iter().find(|x| x.id == "gas.hose_length").unwrap();
+    assert_eq!(hose.state, ItemState::NeedsPhoto);
+    assert_eq!(hose.fields[0].answer.as_deref(), Some("2.4 米"));
+    assert!(
+        hose.findings.iter().any(|f| f.contains("2.4")),
+        "{:?}",
+        hose.findings
+    );
+    assert_eq!(w.answered, 1);
+    let blocker = w
+        .blockers
+        .iter()
+        .find(|b| b.item_id == "gas.hose_length")
+        .unwrap();
+    assert!(blocker.why.contains("照片"), "{}", blocker.why);
+
+    // A yes/no that passes; a choice; a count among several fields.
+    let w = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.lpg_underground",
+        "yn",
+        Input::No,
+        Lang::Zh,
+    )
+    .unwrap();
+    assert_eq!(
+        w.items
+            .iter()
+            .find(|x| x.id == "gas.lpg_underground")
+            .unwrap()
+            .state,
+        ItemState::Pass
+    );
+    let w = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.cylinder_count",
+        "in_use_15",
+        Input::Count(1),
+        Lang::Zh,
+    )
+    .unwrap();
+    let cyl = w
+        .items
+        .iter()
+        .find(|x| x.id == "gas.cylinder_count")
+        .unwrap();
+    assert_eq!(
+        cyl.state,
+        ItemState::Unanswered,
+        "the other fields are still asked"
+    );
+    assert_eq!(
+        cyl.fields
+            .iter()
+            .find(|f| f.key == "in_use_15")
+            .unwrap()
+            .answer
+            .as_deref(),
+        Some("1")
+    );
+
+    // Bad input: refused with the reason, nothing saved.
+    let answered = w.answered;
+    for (item, field, input) in [
+        ("gas.hose_length", "length", Input::Number(-1.0)),
+        ("gas.hose_length", "length", Input::Number(1e9)),
+        ("gas.cylinder_count", "in_use_5", Input::Text("三个".into())),
+        ("gas.hose_length", "length", Input::Yes),
+        ("gas.no_such_item", "yn", Input::Yes),
+        ("gas.hose_length", "width", Input::Number(1.0)),
+    ] {
+        let e = answer_field(&mut s, "wang", &i, item, field, input, Lang::Zh).unwrap_err();
+        assert!(e.to_string().contains(item), "{e}");
+    }
+    // Someone else's inspection is not theirs to answer.
+    assert!(
+        answer_field(
+            &mut s,
+            "li",
+            &i,
+            "gas.lpg_underground",
+            "yn",
+            Input::Yes,
+            Lang::Zh
+        )
+        .is_err()
+    );
+    assert_eq!(walk(&s, &i, Lang::Zh).unwrap().answered, answered);
+
+    // Not applicable as a whole.
+    let w = mark_not_applicable(&mut s, "wang", &i, "gas.shutoff_test_record", Lang::Zh).unwrap();
+    assert_eq!(
+        w.items
+            .iter()
+            .find(|x| x.id == "gas.shutoff_test_record")
+            .unwrap()
+            .state,
+        ItemState::NotApplicable
+    );
+
+    // The app is killed: the walk comes back exactly where it was, in English if asked.
+    let before = walk(&s, &i, Lang::Zh).unwrap();
+    drop(s);
+    let s = Store::open(dir.path().join("wang.sqlite")).unwrap();
+    assert_eq!(walk(&s, &i, Lang::Zh).unwrap(), before);
+    let en = walk(&s, &i, Lang::En).unwrap();
+    let hose = en.items.iter().find(|x| x.id == "gas.hose_length").unwrap();
+    assert_eq!(hose.fields[0].rule.as_deref(), Some("≤ 2 m"));
+    assert_eq!(hose.fields[0].answer.as_deref(), Some("2.4 m"));
+}

@@ -6,6 +6,7 @@
 use gridsafe_core::Store;
 use gridsafe_core::clock::today;
 use gridsafe_core::field::today::today as today_screen;
+use gridsafe_core::field::venues::{VenueFilter, venue_file, venue_list};
 use gridsafe_core::field::walk::{Input, answer_field, mark_not_applicable, walk};
 use gridsafe_core::field::{FieldInput, ItemState, Opens, TodayKind};
 use gridsafe_core::labels::Lang;
@@ -275,4 +276,101 @@ fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
     let hose = en.items.iter().find(|x| x.id == "gas.hose_length").unwrap();
     assert_eq!(hose.fields[0].rule.as_deref(), Some("≤ 2 m"));
     assert_eq!(hose.fields[0].answer.as_deref(), Some("2.4 m"));
+}
+
+#[test]
+fn the_venue_list_searches_my_grids_and_the_file_says_which_checklists_apply_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = phone(dir.path());
+    let a = add_venue(&mut s, "老王小吃");
+    add_venue(&mut s, "和平面馆");
+    for n in 0..40 {
+        add_venue(&mut s, &format!("店铺{n:02}"));
+    }
+    let list = |s: &Store, f: VenueFilter| venue_list(s, "wang", &f, Lang::Zh, today()).unwrap();
+    let all = list(&s, VenueFilter::default());
+    assert_eq!(all.total, 42);
+    assert_eq!(all.pages, 2);
+    assert_eq!(all.rows.len(), 30);
+    let found = list(
+        &s,
+        VenueFilter {
+            text: "老王".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(found.total, 1);
+    assert_eq!(found.rows[0].id, a);
+    assert_eq!(found.rows[0].last_inspection, "从未检查");
+    // What is typed is matched as written: a % is not a wildcard.
+    assert_eq!(
+        list(
+            &s,
+            VenueFilter {
+                text: "%".into(),
+                ..Default::default()
+            }
+        )
+        .total,
+        0
+    );
+    let by_address = list(
+        &s,
+        VenueFilter {
+            text: "和平路".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(by_address.total, 42);
+    // A page past the end shows the last one.
+    assert_eq!(
+        list(
+            &s,
+            VenueFilter {
+                page: 9,
+                ..Default::default()
+            }
+        )
+        .page,
+        1
+    );
+    // Another grid's worker sees none of them; an unknown user is refused.
+    assert_eq!(
+        venue_list(&s, "li", &VenueFilter::default(), Lang::Zh, today())
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(venue_list(&s, "nobody", &VenueFilter::default(), Lang::Zh, today()).is_err());
+
+    let f = venue_file(&s, "wang", &a, Lang::Zh).unwrap();
+    assert_eq!(f.name, "老王小吃");
+    let gas = f
+        .checklists
+        .iter()
+        .find(|c| c.template_id == "lx.gas")
+        .unwrap();
+    assert!(gas.applies && gas.why == "场所使用燃气", "{gas:?}");
+    let selfbuilt = f
+        .checklists
+        .iter()
+        .find(|c| c.template_id == "lx.selfbuilt")
+        .unwrap();
+    assert!(!selfbuilt.applies && selfbuilt.why.contains("不是经营性自建房"));
+    assert!(
+        f.profile
+            .iter()
+            .any(|(k, v)| k == "场所类型" && v == "小餐饮"),
+        "{:?}",
+        f.profile
+    );
+    assert!(
+        f.profile.iter().all(|(_, v)| !v.contains('_')),
+        "no codes: {:?}",
+        f.profile
+    );
+    assert!(f.inspections.is_empty() && f.open_hazards.is_empty());
+    assert!(venue_file(&s, "li", &a, Lang::Zh).is_err(), "not li's grid");
+    let en = venue_file(&s, "wang", &a, Lang::En).unwrap();
+    assert!(en.checklists.iter().any(|c| c.why == "The venue uses gas"));
 }

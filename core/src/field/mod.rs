@@ -7,9 +7,11 @@
 //! can go stale (a re-check is due because of a deadline today, not because a task was saved).
 
 pub mod today;
+pub mod venues;
 pub mod walk;
 
 pub use today::{Opens, Today, TodayKind, TodayRow, TodaySection};
+pub use venues::{ChecklistChoice, VenueFile, VenueFilter, VenueList, VenueListRow};
 pub use walk::{FieldInput, ItemState, Walk, WalkBlocker, WalkField, WalkItem};
 
 /// Rows a screen's list shows before "more" (the count says how many there are).

@@ -5,6 +5,7 @@
 
 use gridsafe_core::Store;
 use gridsafe_core::clock::today;
+use gridsafe_core::field::hazard::{Need, findings, hazard_screen};
 use gridsafe_core::field::today::today as today_screen;
 use gridsafe_core::field::venues::{VenueFilter, venue_file, venue_list};
 use gridsafe_core::field::walk::{Input, answer_field, mark_not_applicable, walk};
@@ -373,4 +374,94 @@ fn the_venue_list_searches_my_grids_and_the_file_says_which_checklists_apply_and
     assert!(venue_file(&s, "li", &a, Lang::Zh).is_err(), "not li's grid");
     let en = venue_file(&s, "wang", &a, Lang::En).unwrap();
     assert!(en.checklists.iter().any(|c| c.why == "The venue uses gas"));
+}
+
+#[test]
+fn an_lpg_cylinder_in_the_basement_is_a_major_candidate_for_the_planning_office_and_never_closed_on_the_phone()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = phone(dir.path());
+    let v = add_venue(&mut s, "老王小吃");
+    let i = s.start_inspection("wang", &v, "lx.gas", None).unwrap().id;
+    let mut answers = gridsafe_core::eval::answers_from_json(include_bytes!(
+        "../../examples/answers/gas-restaurant.json"
+    ))
+    .unwrap();
+    answers.retain(|(k, _)| k != "gas.lpg_underground");
+    answers.push(("gas.lpg_underground".into(), serde_json::json!("yes")));
+    s.answer("wang", &i, &answers).unwrap();
+    let f = findings(&s, &i, Lang::Zh, today()).unwrap();
+    let lpg = f
+        .iter()
+        .find(|x| x.item_id == "gas.lpg_underground")
+        .unwrap();
+    assert!(lpg.major_candidate, "{lpg:?}");
+    assert_eq!(lpg.severity, "重大(待认定)");
+    assert!(lpg.departments.contains("规建办"), "{}", lpg.departments);
+    assert!(!lpg.on_spot_allowed);
+    assert!(!lpg.basis.is_empty());
+    assert!(
+        lpg.basis.iter().all(|b| !b.contains('[')),
+        "printed, not tagged: {:?}",
+        lpg.basis
+    );
+    let hose = f.iter().find(|x| x.item_id == "gas.hose_length").unwrap();
+    assert!(hose.on_spot_allowed && !hose.major_candidate);
+    assert_eq!(
+        hose.on_spot_deadline,
+        gridsafe_core::clock::format_date(today())
+    );
+    assert!(hose.deadline > hose.on_spot_deadline);
+
+    // Photos for every failed item that needs one, then finish.
+    let w = walk(&s, &i, Lang::Zh).unwrap();
+    for item in w.items.iter().filter(|x| x.state == ItemState::NeedsPhoto) {
+        let photo = gridsafe_core::store::NewPhoto {
+            bytes: include_bytes!("../../examples/photos/hose-measure.jpg").to_vec(),
+            item_id: Some(item.id.clone()),
+            role: "before".into(),
+            ..Default::default()
+        };
+        s.attach_photo("wang", &i, photo).unwrap();
+    }
+    let w = walk(&s, &i, Lang::Zh).unwrap();
+    assert!(w.can_finish(), "{:?}", w.blockers);
+    let report = s.finish_inspection("wang", &i).unwrap();
+    let major = report
+        .hazards
+        .iter()
+        .find(|h| h.item_id == "gas.lpg_underground")
+        .unwrap();
+    let screen = hazard_screen(&s, "wang", &major.id, Lang::Zh, today()).unwrap();
+    assert_eq!(screen.state, "已上账");
+    assert!(screen.departments.contains("规建办"));
+    let kinds: Vec<&str> = screen.actions.iter().map(|a| a.kind.as_str()).collect();
+    assert!(
+        !kinds.contains(&"close") && !kinds.contains(&"rectify"),
+        "{kinds:?}"
+    );
+    let notify = screen
+        .actions
+        .iter()
+        .find(|a| a.kind.as_str() == "notify")
+        .unwrap();
+    assert!(matches!(&notify.needs[0], Need::Photo { role, .. } if role == "signature"));
+    assert_eq!(screen.history[0].what, "上账登记");
+    assert_eq!(screen.history[0].who, "王建国");
+    // A general finding may be fixed on the spot, with its after photo.
+    let general = report
+        .hazards
+        .iter()
+        .find(|h| h.item_id == "gas.hose_length")
+        .unwrap();
+    let screen = hazard_screen(&s, "wang", &general.id, Lang::Zh, today()).unwrap();
+    let rectify = screen
+        .actions
+        .iter()
+        .find(|a| a.kind.as_str() == "rectify")
+        .unwrap();
+    assert!(matches!(&rectify.needs[0], Need::Photo { role, .. } if role == "after"));
+    // Out of scope and unknown ids are refused.
+    assert!(hazard_screen(&s, "li", &general.id, Lang::Zh, today()).is_err());
+    assert!(hazard_screen(&s, "wang", "not-an-id", Lang::Zh, today()).is_err());
 }

@@ -18,6 +18,7 @@ mod error;
 mod hazards;
 mod inspections;
 mod reports;
+mod screens;
 mod sync;
 mod venues;
 
@@ -30,6 +31,12 @@ pub use inspections::{
     PhotoInput,
 };
 pub use reports::{PublicReport, ReportVerdict};
+pub use screens::{
+    ChecklistChoice, ConflictLine, FieldAnswer, FieldInput, FindingLine, HazardScreen, HistoryLine,
+    ItemState, LabelValue, Language, Line, Need, Offer, Opens, OptionLabel, TodayKind, TodayRow,
+    TodayScreen, TodaySection, VenueFileScreen, VenueFilter, VenueListRow, VenueListScreen,
+    WalkBlocker, WalkField, WalkItem, WalkScreen,
+};
 pub use sync::{
     CancelHandle, EnrolSecret, RefusedRecord, SyncListener, SyncProgress, SyncReport, SyncState,
 };

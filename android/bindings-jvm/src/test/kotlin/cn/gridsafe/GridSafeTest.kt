@@ -3,6 +3,12 @@ package cn.gridsafe
 import cn.gridsafe.core.ActionInput
 import cn.gridsafe.core.CancelHandle
 import cn.gridsafe.core.EnrolSecret
+import cn.gridsafe.core.FieldAnswer
+import cn.gridsafe.core.FieldInput
+import cn.gridsafe.core.FixChoice
+import cn.gridsafe.core.ItemState
+import cn.gridsafe.core.Language
+import cn.gridsafe.core.TodayKind
 import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.GridStore
 import cn.gridsafe.core.HazardAction
@@ -14,6 +20,7 @@ import cn.gridsafe.core.SyncListener
 import cn.gridsafe.core.SyncProgress
 import cn.gridsafe.core.VenueProfile
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -37,6 +44,8 @@ class GridSafeTest {
     private val lib = File(System.getProperty("gridsafe.lib") ?: "../../target/debug").canonicalFile
     private val directory = File(root, "examples/lvxiang-directory.json").readBytes()
     private val ebikeAnswers = File(root, "examples/answers/ebike-shop.json").readText()
+    private val gasAnswers = File(root, "examples/answers/gas-restaurant.json").readText()
+    private val measure = File(root, "examples/photos/hose-measure.jpg").readBytes()
     private val before = File(root, "examples/photos/corridor-before.jpg").readBytes()
     private val after = File(root, "examples/photos/corridor-after.jpg").readBytes()
     private lateinit var relayData: Path
@@ -53,7 +62,7 @@ class GridSafeTest {
         val data = relayData.toString()
         val dirFile = File(root, "examples/lvxiang-directory.json").path
         assertEquals(0, server("admin", "--data", data, "directory", dirFile).waitFor())
-        for (u in listOf("wang", "sun")) {
+        for (u in listOf("wang", "sun", "zheng")) {
             assertEquals(0, server("admin", "--data", data, "passwd", u, env = mapOf("GRIDSAFE_PASSWORD" to "correct horse")).waitFor())
         }
         relay = server("serve", "--data", data, "--listen", "127.0.0.1:0", env = mapOf("RUST_LOG" to "warn"))
@@ -262,5 +271,101 @@ class GridSafeTest {
             assertTrue(report.refused.isEmpty(), "${report.refused}")
             assertEquals(0uL, store.syncState().pendingDocs)
         }
+    }
+
+    /**
+     * The grid worker's day through the screens (issue #33): Today, a venue and the checklists
+     * that apply to it, a gas walk with typed answers, findings with a major candidate routed to
+     * 规建办 that the phone cannot close, 即改 with before and after photos, sync, and the
+     * department's close on its own phone reaching Today after the next sync.
+     */
+    @Test
+    fun `the grid worker's day through the screens`(@TempDir dir: Path) = runBlocking {
+        val wang = newStore(dir, "day.sqlite")
+        val zheng = newStore(dir, "zheng.sqlite")
+        wang.enroll(url, "wang", EnrolSecret.Password("correct horse"), "王建国的手机")
+        zheng.enroll(url, "zheng", EnrolSecret.Password("correct horse"), "郑红的手机")
+        val first = wang.todayScreen("wang")
+        assertEquals(listOf("已逾期隐患", "到期复查", "待核查工单", "本月未检查场所"), first.sections.map { it.title })
+        assertEquals("Overdue hazards", wang.todayScreen("wang", Language.EN).sections.first().title)
+
+        val lpg = profile().copy(gasSupply = "lpg", hasBasement = true, isCrowdedPlace = true)
+        val venue = wang.addVenue("wang", NewVenueInput("老王小吃", "和平村 8 号", "heping-1", lpg, "王老板", "13800000000", "123X"))
+        val file = wang.venueFileScreen("wang", venue.id)
+        assertTrue(file.checklists.single { it.templateId == "lx.gas" }.applies)
+        assertFalse(file.checklists.single { it.templateId == "lx.selfbuilt" }.applies)
+        val coverage = wang.todayScreen("wang").sections.single { it.kind == TodayKind.NOT_INSPECTED_THIS_MONTH }
+        assertTrue(coverage.rows.any { it.title == "老王小吃" }, "$coverage")
+
+        val insp = wang.startInspection("wang", venue.id, "lx.gas")
+        var walk = wang.walkScreen(insp.id)
+        assertEquals(0u, walk.answered)
+        val hoseField = walk.items.single { it.id == "gas.hose_length" }.fields.single()
+        assertEquals(FieldInput.Number("米"), hoseField.input)
+        assertEquals("≤ 2 米", hoseField.rule)
+        // A number, a yes/no and a choice, each judged at once.
+        walk = wang.answerFieldOf("wang", insp.id, "gas.hose_length", "length", FieldAnswer.Number(2.4))
+        assertEquals(ItemState.NEEDS_PHOTO, walk.items.single { it.id == "gas.hose_length" }.state)
+        walk = wang.answerFieldOf("wang", insp.id, "gas.lpg_underground", "yn", FieldAnswer.Yes)
+        assertEquals(2u, walk.answered)
+        val pressure = walk.items.single { it.id == "gas.pipeline_encroachment" }.fields.single { it.key == "pressure" }
+        val option = (pressure.input as FieldInput.Choice).options.first()
+        walk = wang.answerFieldOf("wang", insp.id, "gas.pipeline_encroachment", "pressure", FieldAnswer.Choice(option.key))
+        assertEquals(option.label, walk.items.single { it.id == "gas.pipeline_encroachment" }.fields.single { it.key == "pressure" }.answer)
+        // Bad input: the reason, and nothing saved.
+        val answered = walk.answered
+        val negative = assertThrows<GridSafeException.InvalidInput> {
+            runBlocking { wang.answerFieldOf("wang", insp.id, "gas.hose_length", "length", FieldAnswer.Number(-3.0)) }
+        }
+        assertTrue(negative.reason.contains("gas.hose_length"), negative.reason)
+        assertThrows<GridSafeException.InvalidInput> {
+            runBlocking { wang.answerFieldOf("wang", insp.id, "gas.cylinder_count", "in_use_5", FieldAnswer.Text("三个")) }
+        }
+        assertThrows<GridSafeException.InvalidInput> { runBlocking { wang.walkScreen("not-an-id") } }
+        assertEquals(answered, wang.walkScreen(insp.id).answered)
+
+        // The rest of the walk, its photos, and what finishing will register.
+        wang.answer("wang", insp.id, gasAnswers)
+        walk = wang.walkScreen(insp.id)
+        for (item in walk.items.filter { it.state == ItemState.NEEDS_PHOTO }) {
+            wang.attachPhoto("wang", insp.id, PhotoInput(measure, item.id, "before"))
+        }
+        walk = wang.walkScreen(insp.id)
+        assertTrue(walk.canFinish, "${walk.blockers}")
+        val findings = wang.findingsOf(insp.id)
+        val major = findings.single { it.itemId == "gas.lpg_underground" }
+        assertTrue(major.majorCandidate && !major.onSpotAllowed && major.departments.contains("规建办"), "$major")
+        val hose = findings.single { it.itemId == "gas.hose_length" }
+        assertTrue(hose.onSpotAllowed)
+        val done = wang.finishInspectionWith("wang", insp.id, listOf(FixChoice("gas.hose_length", "on_spot")))
+        val hazards = wang.hazards(HazardFilter(scopeUser = "wang", openOnly = true))
+        val majorId = hazards.single { it.itemId == "gas.lpg_underground" }.id
+        val hoseId = hazards.single { it.itemId == "gas.hose_length" }.id
+        assertTrue(done.hazardIds.containsAll(listOf(majorId, hoseId)))
+        val majorScreen = wang.hazardScreenOf("wang", majorId)
+        assertTrue(majorScreen.actions.none { it.action == "close" || it.action == "rectify" }, "${majorScreen.actions}")
+        // 即改: fixed in the visit, its after photo taken now.
+        val hoseScreen = wang.hazardScreenOf("wang", hoseId)
+        assertTrue(hoseScreen.actions.any { it.action == "rectify" }, "${hoseScreen.actions}")
+        wang.transition("wang", hoseId, ActionInput(HazardAction.RECTIFY, photo = PhotoInput(after, "gas.hose_length", "after")))
+        assertEquals("待审核销号", wang.hazardScreenOf("wang", hoseId).state)
+
+        // Sync; 规建办 closes it on its phone; Today refreshes after the worker's next sync.
+        val syncs = kotlinx.coroutines.flow.MutableSharedFlow<SyncEvent>(replay = 0, extraBufferCapacity = 4)
+        val screens = java.util.concurrent.LinkedBlockingQueue<cn.gridsafe.core.TodayScreen>()
+        val job = launch(kotlinx.coroutines.Dispatchers.IO) { wang.todayUpdates("wang", syncs).collect { screens.put(it) } }
+        screens.poll(30, TimeUnit.SECONDS) ?: error("no first Today")
+        wang.syncFlow().toList()
+        zheng.syncFlow().toList()
+        assertEquals("closed", zheng.transition("zheng", hoseId, ActionInput(HazardAction.CLOSE)).state)
+        zheng.syncFlow().toList()
+        wang.syncFlow().collect { syncs.emit(it) }
+        val after = screens.poll(30, TimeUnit.SECONDS) ?: error("Today did not refresh after the sync")
+        assertEquals(0uL, after.pendingRecords, "$after")
+        assertTrue(after.syncLine.startsWith("上次同步"), after.syncLine)
+        assertEquals("已销号", wang.hazardScreenOf("wang", hoseId).state)
+        job.cancel()
+        wang.close()
+        zheng.close()
     }
 }

@@ -1,0 +1,70 @@
+package cn.gridsafe
+
+import cn.gridsafe.core.FieldAnswer
+import cn.gridsafe.core.FindingLine
+import cn.gridsafe.core.GridStore
+import cn.gridsafe.core.HazardScreen
+import cn.gridsafe.core.Language
+import cn.gridsafe.core.TodayScreen
+import cn.gridsafe.core.VenueFileScreen
+import cn.gridsafe.core.VenueFilter
+import cn.gridsafe.core.VenueListScreen
+import cn.gridsafe.core.WalkScreen
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.withContext
+
+/*
+ * The field app's screens as suspend functions: each is one call into the Rust core's field
+ * layer, run off the caller's thread (the store reads SQLite). The screens arrive with their text
+ * in the asked language and their choices decided; a shell lays them out.
+ */
+
+/** Today for [user]. */
+suspend fun GridStore.todayScreen(user: String, lang: Language = Language.ZH): TodayScreen =
+    withContext(Dispatchers.IO) { today(user, lang) }
+
+/** A page of [user]'s venues. */
+suspend fun GridStore.venueListScreen(
+    user: String,
+    filter: VenueFilter = VenueFilter(),
+    lang: Language = Language.ZH,
+): VenueListScreen = withContext(Dispatchers.IO) { venueList(user, filter, lang) }
+
+/** A venue's file, with the checklists that apply to it. */
+suspend fun GridStore.venueFileScreen(user: String, venueId: String, lang: Language = Language.ZH): VenueFileScreen =
+    withContext(Dispatchers.IO) { venueFile(user, venueId, lang) }
+
+/** The walk of an inspection, where it resumes. */
+suspend fun GridStore.walkScreen(inspectionId: String, lang: Language = Language.ZH): WalkScreen =
+    withContext(Dispatchers.IO) { walk(inspectionId, lang) }
+
+/** Answers one field (saved at once) and returns the walk as it now stands. */
+suspend fun GridStore.answerFieldOf(
+    user: String,
+    inspectionId: String,
+    itemId: String,
+    fieldKey: String,
+    answer: FieldAnswer,
+    lang: Language = Language.ZH,
+): WalkScreen = withContext(Dispatchers.IO) { answerField(user, inspectionId, itemId, fieldKey, answer, lang) }
+
+/** What finishing the inspection will register. */
+suspend fun GridStore.findingsOf(inspectionId: String, lang: Language = Language.ZH): List<FindingLine> =
+    withContext(Dispatchers.IO) { findings(inspectionId, lang) }
+
+/** A hazard, with only the actions [user] may take now. */
+suspend fun GridStore.hazardScreenOf(user: String, hazardId: String, lang: Language = Language.ZH): HazardScreen =
+    withContext(Dispatchers.IO) { hazardScreen(user, hazardId, lang) }
+
+/**
+ * Today now, and again each time a sync in [syncs] finishes (a reviewer's close on the relay
+ * reaches the list without the worker asking): what the Today tab collects.
+ */
+fun GridStore.todayUpdates(user: String, syncs: Flow<SyncEvent>, lang: Language = Language.ZH): Flow<TodayScreen> =
+    flow {
+        emit(todayScreen(user, lang))
+        syncs.filterIsInstance<SyncEvent.Done>().collect { emit(todayScreen(user, lang)) }
+    }

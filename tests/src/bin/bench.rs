@@ -26,6 +26,8 @@ mod phone;
 mod relays;
 #[path = "bench/reports.rs"]
 mod reports;
+#[path = "bench/screens.rs"]
+mod screens;
 #[path = "bench/sync.rs"]
 mod sync;
 
@@ -225,24 +227,7 @@ fn main() {
     let (mode, data, venues) = args();
     match mode.as_str() {
         "core" => {
-            std::fs::create_dir_all(&data).expect("data dir");
-            let path = data.join(format!("core-{venues}.sqlite"));
-            if !path.exists() {
-                eprintln!(
-                    "generating {venues} venues × 4 inspections (once; cached at {})",
-                    path.display()
-                );
-                let tmp = data.join(format!("core-{venues}.sqlite.partial"));
-                let _ = std::fs::remove_file(&tmp);
-                generate(&tmp, venues);
-                std::fs::rename(&tmp, &path).expect("rename");
-                for ext in ["-wal", "-shm"] {
-                    let _ = std::fs::rename(
-                        data.join(format!("core-{venues}.sqlite.partial{ext}")),
-                        data.join(format!("core-{venues}.sqlite{ext}")),
-                    );
-                }
-            }
+            let path = core_store(&data, venues);
             // The same store encrypted (SQLCipher), made once from the plain one.
             let enc = data.join(format!("core-{venues}-encrypted.sqlite"));
             if !enc.exists() {
@@ -287,9 +272,34 @@ fn main() {
                 })
             );
         }
+        "screens" => screens::run(&core_store(&data, venues)),
         _ => {
-            eprintln!("usage: gridsafe-bench core [--data DIR] [--venues N]");
+            eprintln!("usage: gridsafe-bench core|screens [--data DIR] [--venues N]");
             std::process::exit(2);
         }
     }
+}
+
+/// The phone store of the `core` and `screens` benchmarks: `venues` venues × 4 inspections,
+/// generated once and cached in `data`.
+fn core_store(data: &Path, venues: usize) -> PathBuf {
+    std::fs::create_dir_all(data).expect("data dir");
+    let path = data.join(format!("core-{venues}.sqlite"));
+    if !path.exists() {
+        eprintln!(
+            "generating {venues} venues × 4 inspections (once; cached at {})",
+            path.display()
+        );
+        let tmp = data.join(format!("core-{venues}.sqlite.partial"));
+        let _ = std::fs::remove_file(&tmp);
+        generate(&tmp, venues);
+        std::fs::rename(&tmp, &path).expect("rename");
+        for ext in ["-wal", "-shm"] {
+            let _ = std::fs::rename(
+                data.join(format!("core-{venues}.sqlite.partial{ext}")),
+                data.join(format!("core-{venues}.sqlite{ext}")),
+            );
+        }
+    }
+    path
 }

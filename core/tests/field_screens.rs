@@ -72,6 +72,10 @@ fn today_lists_what_waits_in_my_grids_with_counts_in_words() {
     );
     assert!(coverage.rows.iter().all(|r| r.detail.contains("从未检查")));
     assert_eq!(t.sync_line, "尚未同步");
+    let sync = gridsafe_core::field::sync::sync_screen(&s, Lang::Zh).unwrap();
+    assert_eq!(sync.last_sync, "尚未同步");
+    assert!(sync.pending.ends_with("张照片待同步"), "{}", sync.pending);
+    assert!(sync.refused.is_empty());
     assert!(t.pending_records >= 2, "two venues wait to sync");
 
     // An inspection with a failed item registers a hazard: its deadline makes it a re-check

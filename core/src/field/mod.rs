@@ -7,11 +7,13 @@
 //! can go stale (a re-check is due because of a deadline today, not because a task was saved).
 
 pub mod hazard;
+pub mod sync;
 pub mod today;
 pub mod venues;
 pub mod walk;
 
 pub use hazard::{Finding, HazardScreen, HistoryLine, Need, Offer};
+pub use sync::{RefusedLine, SyncScreen};
 pub use today::{Opens, Today, TodayKind, TodayRow, TodaySection};
 pub use venues::{ChecklistChoice, VenueFile, VenueFilter, VenueList, VenueListRow};
 pub use walk::{FieldInput, ItemState, Walk, WalkBlocker, WalkField, WalkItem};

@@ -246,4 +246,29 @@ impl GridStore {
                 .collect(),
         })
     }
+
+    /// The Sync screen: last sync, what waits, refused records with why and what to do, a wrong
+    /// clock, notice numbers left.
+    pub fn sync_screen(&self, lang: Language) -> Result<SyncScreen, GridSafeError> {
+        let s = self.with(|s| field::sync::sync_screen(s, lang.into()))?;
+        Ok(SyncScreen {
+            last_sync: s.last_sync,
+            pending: s.pending,
+            pending_records: s.pending_records,
+            pending_photos: s.pending_photos,
+            refused: s
+                .refused
+                .into_iter()
+                .map(|r| RefusedLine {
+                    what: r.what,
+                    why: r.why,
+                    what_to_do: r.what_to_do,
+                    at: r.at,
+                })
+                .collect(),
+            clock_warning: s.clock_warning,
+            notice_numbers: s.notice_numbers,
+            notice_numbers_warning: s.notice_numbers_warning,
+        })
+    }
 }

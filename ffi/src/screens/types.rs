@@ -298,3 +298,25 @@ pub struct HazardScreen {
     pub history: Vec<HistoryLine>,
     pub actions: Vec<Offer>,
 }
+
+/// A record the relay refused (or refused from it), in words.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RefusedLine {
+    pub what: String,
+    pub why: String,
+    pub what_to_do: String,
+    pub at: String,
+}
+
+/// The Sync screen.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncScreen {
+    pub last_sync: String,
+    pub pending: String,
+    pub pending_records: u64,
+    pub pending_photos: u64,
+    pub refused: Vec<RefusedLine>,
+    pub clock_warning: Option<String>,
+    pub notice_numbers: String,
+    pub notice_numbers_warning: Option<String>,
+}

@@ -469,3 +469,115 @@ fn an_lpg_cylinder_in_the_basement_is_a_major_candidate_for_the_planning_office_
     assert!(hazard_screen(&s, "li", &general.id, Lang::Zh, today()).is_err());
     assert!(hazard_screen(&s, "wang", "not-an-id", Lang::Zh, today()).is_err());
 }
+
+#[test]
+fn a_venue_is_added_through_its_profile_questions_each_saying_why_it_is_asked() {
+    use gridsafe_core::field::venue_form::{save_venue, venue_form};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = phone(dir.path());
+    let qs = venue_form(&s, "wang", None, Lang::Zh).unwrap();
+    let q = |k: &str| qs.iter().find(|q| q.key == k).unwrap().clone();
+    let basement = q("profile.has_basement");
+    assert_eq!(basement.label, "有地下室");
+    assert!(!basement.why.is_empty());
+    let residents = q("profile.residents_count");
+    assert!(!residents.required, "an unknown count may stay unanswered");
+    // Read from the templates' applicability: the sleeping-quarters items.
+    assert!(
+        residents.why.contains("项检查是否适用"),
+        "{}",
+        residents.why
+    );
+    let FieldInput::Choice { options } = q("grid_id").input else {
+        panic!()
+    };
+    assert_eq!(options.len(), 2, "wang's two grids: {options:?}");
+    assert!(
+        options.iter().all(|(_, label)| !label.contains('-')),
+        "names: {options:?}"
+    );
+    let FieldInput::Multi { options } = q("profile.venue_type").input else {
+        panic!()
+    };
+    assert!(
+        options
+            .iter()
+            .any(|(k, label)| k == "small_restaurant" && label == "小餐饮")
+    );
+    assert!(q("profile.gas_supplies").why.contains("燃气"));
+
+    let good = vec![
+        ("name".to_owned(), Input::Text("老王小吃".into())),
+        ("address".into(), Input::Text("吕巷镇和平村8号".into())),
+        ("grid_id".into(), Input::Choice("heping-1".into())),
+        ("responsible.name".into(), Input::Text("王老板".into())),
+        (
+            "responsible.phone".into(),
+            Input::Text("13800000000".into()),
+        ),
+        (
+            "profile.venue_type".into(),
+            Input::Multi(vec!["small_restaurant".into()]),
+        ),
+        (
+            "profile.gas_supplies".into(),
+            Input::Multi(vec!["lpg".into()]),
+        ),
+        ("profile.floors_above_ground".into(), Input::Count(2)),
+        ("profile.max_floor_area_m2".into(), Input::Number(80.0)),
+        ("profile.building_height_m".into(), Input::Number(7.0)),
+        ("profile.has_basement".into(), Input::Yes),
+        ("profile.is_crowded_place".into(), Input::Yes),
+    ];
+    // Each wrong answer is named and nothing is saved.
+    for (k, bad) in [
+        ("profile.floors_above_ground", Input::Text("两层".into())),
+        ("profile.venue_type", Input::Multi(vec!["casino".into()])),
+        ("profile.building_height_m", Input::Number(-1.0)),
+        ("grid_id", Input::Choice("jialou-1".into())),
+    ] {
+        let mut answers = good.clone();
+        answers.retain(|(key, _)| key != k);
+        answers.push((k.to_owned(), bad));
+        assert!(save_venue(&mut s, "wang", None, &answers).is_err(), "{k}");
+    }
+    let mut missing = good.clone();
+    missing.retain(|(k, _)| k != "name");
+    let e = save_venue(&mut s, "wang", None, &missing).unwrap_err();
+    assert!(e.to_string().contains("name"), "{e}");
+    assert_eq!(
+        venue_list(&s, "wang", &VenueFilter::default(), Lang::Zh, today())
+            .unwrap()
+            .total,
+        0,
+        "nothing saved"
+    );
+
+    let v = save_venue(&mut s, "wang", None, &good).unwrap();
+    let file = venue_file(&s, "wang", &v.id, Lang::Zh).unwrap();
+    assert!(
+        file.checklists
+            .iter()
+            .any(|c| c.template_id == "lx.gas" && c.applies)
+    );
+    assert_eq!(file.responsible, "王老板 13800000000");
+    // Editing: the form shows what is recorded; a changed answer is saved on the same venue.
+    let qs = venue_form(&s, "wang", Some(&v.id), Lang::Zh).unwrap();
+    let has = |k: &str| qs.iter().find(|q| q.key == k).unwrap().value.clone();
+    assert_eq!(has("name").as_deref(), Some("老王小吃"));
+    assert_eq!(has("profile.has_basement").as_deref(), Some("是"));
+    let edited = save_venue(
+        &mut s,
+        "wang",
+        Some(&v.id),
+        &[("profile.gas_supplies".into(), Input::Multi(vec![]))],
+    )
+    .unwrap();
+    assert_eq!(edited.id, v.id);
+    let file = venue_file(&s, "wang", &v.id, Lang::Zh).unwrap();
+    assert!(
+        file.checklists
+            .iter()
+            .any(|c| c.template_id == "lx.gas" && !c.applies)
+    );
+}

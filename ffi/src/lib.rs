@@ -32,10 +32,10 @@ pub use inspections::{
 };
 pub use reports::{PublicReport, ReportVerdict};
 pub use screens::{
-    ChecklistChoice, ConflictLine, FieldAnswer, FieldInput, FindingLine, HazardScreen, HistoryLine,
-    ItemState, LabelValue, Language, Line, Need, Offer, Opens, OptionLabel, TodayKind, TodayRow,
-    TodayScreen, TodaySection, VenueFileScreen, VenueFilter, VenueListRow, VenueListScreen,
-    WalkBlocker, WalkField, WalkItem, WalkScreen,
+    ChecklistChoice, ConflictLine, FieldAnswer, FieldInput, FindingLine, FormAnswer, HazardScreen,
+    HistoryLine, ItemState, LabelValue, Language, Line, Need, Offer, Opens, OptionLabel, TodayKind,
+    TodayRow, TodayScreen, TodaySection, VenueFileScreen, VenueFilter, VenueListRow,
+    VenueListScreen, VenueQuestion, WalkBlocker, WalkField, WalkItem, WalkScreen,
 };
 pub use sync::{
     CancelHandle, EnrolSecret, RefusedRecord, SyncListener, SyncProgress, SyncReport, SyncState,

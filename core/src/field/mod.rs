@@ -9,6 +9,7 @@
 pub mod hazard;
 pub mod sync;
 pub mod today;
+pub mod venue_form;
 pub mod venues;
 pub mod walk;
 

@@ -67,18 +67,7 @@ pub(super) fn walk_screen(w: field::Walk) -> WalkScreen {
                     .map(|f| WalkField {
                         key: f.key,
                         label: f.label,
-                        input: match f.input {
-                            field::FieldInput::YesNo => FieldInput::YesNo,
-                            field::FieldInput::Number { unit } => FieldInput::Number { unit },
-                            field::FieldInput::Count => FieldInput::Count,
-                            field::FieldInput::Choice { options: o } => FieldInput::Choice {
-                                options: options(o),
-                            },
-                            field::FieldInput::Multi { options: o } => FieldInput::Multi {
-                                options: options(o),
-                            },
-                            field::FieldInput::Text => FieldInput::Text,
-                        },
+                        input: input(f.input),
                         rule: f.rule,
                         answer: f.answer,
                     })
@@ -119,5 +108,33 @@ pub(super) fn line(l: field::venues::FileLine) -> Line {
         id: l.id,
         title: l.title,
         detail: l.detail,
+    }
+}
+
+pub(super) fn input(i: field::FieldInput) -> FieldInput {
+    match i {
+        field::FieldInput::YesNo => FieldInput::YesNo,
+        field::FieldInput::Number { unit } => FieldInput::Number { unit },
+        field::FieldInput::Count => FieldInput::Count,
+        field::FieldInput::Choice { options: o } => FieldInput::Choice {
+            options: options(o),
+        },
+        field::FieldInput::Multi { options: o } => FieldInput::Multi {
+            options: options(o),
+        },
+        field::FieldInput::Text => FieldInput::Text,
+    }
+}
+
+pub(super) fn answer(a: FieldAnswer) -> field::walk::Input {
+    use field::walk::Input;
+    match a {
+        FieldAnswer::Yes => Input::Yes,
+        FieldAnswer::No => Input::No,
+        FieldAnswer::Number { value } => Input::Number(value),
+        FieldAnswer::Count { value } => Input::Count(value),
+        FieldAnswer::Choice { key } => Input::Choice(key),
+        FieldAnswer::Multi { keys } => Input::Multi(keys),
+        FieldAnswer::Text { value } => Input::Text(value),
     }
 }

@@ -118,16 +118,7 @@ impl GridStore {
         answer: FieldAnswer,
         lang: Language,
     ) -> Result<WalkScreen, GridSafeError> {
-        use field::walk::Input;
-        let input = match answer {
-            FieldAnswer::Yes => Input::Yes,
-            FieldAnswer::No => Input::No,
-            FieldAnswer::Number { value } => Input::Number(value),
-            FieldAnswer::Count { value } => Input::Count(value),
-            FieldAnswer::Choice { key } => Input::Choice(key),
-            FieldAnswer::Multi { keys } => Input::Multi(keys),
-            FieldAnswer::Text { value } => Input::Text(value),
-        };
+        let input = convert::answer(answer);
         Ok(walk_screen(self.with(|s| {
             field::walk::answer_field(
                 s,
@@ -270,5 +261,46 @@ impl GridStore {
             notice_numbers: s.notice_numbers,
             notice_numbers_warning: s.notice_numbers_warning,
         })
+    }
+
+    /// The questions for a new venue (`venue_id` none) or an existing one, each saying why it is
+    /// asked (what it decides).
+    pub fn venue_form(
+        &self,
+        user: String,
+        venue_id: Option<String>,
+        lang: Language,
+    ) -> Result<Vec<VenueQuestion>, GridSafeError> {
+        let qs = self
+            .with(|s| field::venue_form::venue_form(s, &user, venue_id.as_deref(), lang.into()))?;
+        Ok(qs
+            .into_iter()
+            .map(|q| VenueQuestion {
+                key: q.key,
+                label: q.label,
+                input: convert::input(q.input),
+                required: q.required,
+                value: q.value,
+                why: q.why,
+            })
+            .collect())
+    }
+
+    /// Saves the venue form's answers (a new venue when `venue_id` is none); returns the venue's
+    /// file. A wrong answer is refused by name and nothing is saved.
+    pub fn save_venue(
+        &self,
+        user: String,
+        venue_id: Option<String>,
+        answers: Vec<FormAnswer>,
+        lang: Language,
+    ) -> Result<VenueFileScreen, GridSafeError> {
+        let answers: Vec<(String, field::walk::Input)> = answers
+            .into_iter()
+            .map(|a| (a.key, convert::answer(a.answer)))
+            .collect();
+        let v =
+            self.with(|s| field::venue_form::save_venue(s, &user, venue_id.as_deref(), &answers))?;
+        self.venue_file(user, v.id, lang)
     }
 }

@@ -320,3 +320,22 @@ pub struct SyncScreen {
     pub notice_numbers: String,
     pub notice_numbers_warning: Option<String>,
 }
+
+/// One question of the venue form, with why it is asked.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct VenueQuestion {
+    /// The venue field it sets, for [`FormAnswer::key`].
+    pub key: String,
+    pub label: String,
+    pub input: FieldInput,
+    pub required: bool,
+    pub value: Option<String>,
+    pub why: String,
+}
+
+/// An answer to one question of the venue form.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FormAnswer {
+    pub key: String,
+    pub answer: FieldAnswer,
+}

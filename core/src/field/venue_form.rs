@@ -56,7 +56,7 @@ pub fn venue_form(
     let venue = venue_id.map(|id| store.venue(id)).transpose()?;
     let current = venue
         .as_ref()
-        .map(|v| serde_json::to_value(v))
+        .map(serde_json::to_value)
         .transpose()?;
     let value_of = |path: &str| -> Option<String> {
         let v = path

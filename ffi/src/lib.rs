@@ -14,6 +14,7 @@ use gridsafe_core::store_key::StoreKey;
 
 uniffi::setup_scaffolding!();
 
+mod changes;
 mod error;
 mod hazards;
 mod inspections;
@@ -22,6 +23,7 @@ mod screens;
 mod sync;
 mod venues;
 
+pub use changes::{ListenerHandle, StoreChange, StoreListener};
 pub use error::GridSafeError;
 use error::client_error;
 pub use hazards::{ActionInput, Hazard, HazardAction, HazardDetail, HazardEvent, HazardFilter};
@@ -83,6 +85,8 @@ pub struct GridStore {
     inner: Mutex<Option<Store>>,
     /// Held by a running sync: a key rotation replaces the file and must not run beside it.
     syncing: Mutex<()>,
+    /// Who hears that the store changed (a sync finished).
+    listeners: changes::Listeners,
 }
 
 /// A lock of the store object; a poisoned one (a panic while held) is a storage error.
@@ -108,6 +112,7 @@ impl GridStore {
             key: Mutex::new(key),
             inner: Mutex::new(Some(store)),
             syncing: Mutex::new(()),
+            listeners: changes::Listeners::default(),
         }))
     }
 

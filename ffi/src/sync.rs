@@ -160,6 +160,10 @@ impl GridStore {
                 *guard = Some(Store::open_with(&self.path, key.as_ref())?);
             }
             let p = result.map_err(client_error)?;
+            self.listeners.notify(&crate::StoreChange::Synced {
+                pulled: p.docs_pulled as u64,
+                pushed: p.docs_pushed as u64,
+            });
             Ok(SyncReport {
                 progress: SyncProgress::from(&p),
                 refused: p

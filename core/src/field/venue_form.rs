@@ -54,10 +54,7 @@ pub fn venue_form(
         .ok_or_else(|| Error::Forbidden(format!("unknown user {user:?}")))?;
     let l = Labels::new(Some(&dir), lang);
     let venue = venue_id.map(|id| store.venue(id)).transpose()?;
-    let current = venue
-        .as_ref()
-        .map(serde_json::to_value)
-        .transpose()?;
+    let current = venue.as_ref().map(serde_json::to_value).transpose()?;
     let value_of = |path: &str| -> Option<String> {
         let v = path
             .split('.')

@@ -11,9 +11,11 @@ import cn.gridsafe.core.VenueFilter
 import cn.gridsafe.core.VenueListScreen
 import cn.gridsafe.core.WalkScreen
 import kotlinx.coroutines.Dispatchers
+import cn.gridsafe.core.StoreChange
+import cn.gridsafe.core.StoreListener
+import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
-import kotlinx.coroutines.flow.filterIsInstance
-import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.withContext
 
 /*
@@ -60,11 +62,26 @@ suspend fun GridStore.hazardScreenOf(user: String, hazardId: String, lang: Langu
     withContext(Dispatchers.IO) { hazardScreen(user, hazardId, lang) }
 
 /**
- * Today now, and again each time a sync in [syncs] finishes (a reviewer's close on the relay
- * reaches the list without the worker asking): what the Today tab collects.
+ * Today now, and again each time a sync finishes (the core's change listener): what the Today
+ * tab collects, so a reviewer's close on the relay reaches the list without the worker asking.
+ * Cancelling the collector unsubscribes.
  */
-fun GridStore.todayUpdates(user: String, syncs: Flow<SyncEvent>, lang: Language = Language.ZH): Flow<TodayScreen> =
-    flow {
-        emit(todayScreen(user, lang))
-        syncs.filterIsInstance<SyncEvent.Done>().collect { emit(todayScreen(user, lang)) }
+fun GridStore.todayUpdates(user: String, lang: Language = Language.ZH): Flow<TodayScreen> = callbackFlow {
+    // Rebuild requests are conflated: a burst of syncs rebuilds the screen once.
+    val changed = Channel<Unit>(Channel.CONFLATED)
+    val handle = subscribe(object : StoreListener {
+        override fun onChange(change: StoreChange) {
+            changed.trySend(Unit)
+        }
+    })
+    send(todayScreen(user, lang))
+    // Runs until the collector is cancelled; the subscription ends with it.
+    try {
+        while (true) {
+            changed.receive()
+            send(todayScreen(user, lang))
+        }
+    } finally {
+        handle.cancel()
     }
+}

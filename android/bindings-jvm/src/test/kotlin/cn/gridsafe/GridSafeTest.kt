@@ -351,15 +351,15 @@ class GridSafeTest {
         assertEquals("待审核销号", wang.hazardScreenOf("wang", hoseId).state)
 
         // Sync; 规建办 closes it on its phone; Today refreshes after the worker's next sync.
-        val syncs = kotlinx.coroutines.flow.MutableSharedFlow<SyncEvent>(replay = 0, extraBufferCapacity = 4)
         val screens = java.util.concurrent.LinkedBlockingQueue<cn.gridsafe.core.TodayScreen>()
-        val job = launch(kotlinx.coroutines.Dispatchers.IO) { wang.todayUpdates("wang", syncs).collect { screens.put(it) } }
+        val job = launch(kotlinx.coroutines.Dispatchers.IO) { wang.todayUpdates("wang").collect { screens.put(it) } }
         screens.poll(30, TimeUnit.SECONDS) ?: error("no first Today")
         wang.syncFlow().toList()
         zheng.syncFlow().toList()
         assertEquals("closed", zheng.transition("zheng", hoseId, ActionInput(HazardAction.CLOSE)).state)
         zheng.syncFlow().toList()
-        wang.syncFlow().collect { syncs.emit(it) }
+        screens.clear()
+        wang.syncFlow().toList()
         val after = screens.poll(30, TimeUnit.SECONDS) ?: error("Today did not refresh after the sync")
         assertEquals(0uL, after.pendingRecords, "$after")
         assertTrue(after.syncLine.startsWith("上次同步"), after.syncLine)

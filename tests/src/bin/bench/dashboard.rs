@@ -1,14 +1,15 @@
 //! `gridsafe-bench dashboard [HAZARDS] [VENUES]`: the office dashboard at town scale (issue #6).
 //!
-//! Seeds (once, cached in bench-data/dashboard-HAZARDS) a relay through its own write path —
-//! automerge records made by core, pushed by enrolled inspector and reviewer devices through
-//! `check` + `commit` — with VENUES venues (one finished inspection each) and HAZARDS hazards
-//! spread over three years: registered by the grid's inspector, most general ones claimed and
-//! closed by the lead department's reviewer, majors confirmed, the rest open or overdue. Then
-//! starts the release relay and times, over HTTP on loopback as the town office (and a reviewer),
-//! the overview, the ledger's first page, filtered pages, the monthly report and its workbook
-//! against the issue's targets, and the ledger's full XLSX export with the relay's peak memory
-//! before and after. Prints a table and, last, one JSON line.
+//! Seeds (once, cached in bench-data/dashboard-HAZARDS-VENUES) a relay through its own write path
+//! — automerge records made by core, pushed by enrolled inspector and reviewer devices through
+//! `check` + `commit`, history-integrity checks included — with VENUES venues (one finished
+//! inspection each) and HAZARDS hazards spread over three years, each from its own inspection
+//! whose answer fails the item (`findings.rs`): 即改 fixed in the visit, deadlines notified and
+//! mostly claimed, closed by the lead department's reviewer, majors confirmed, the rest open or
+//! overdue. Then starts the release relay and times, over HTTP on loopback as the town office
+//! (and a reviewer), the office's pages, the monthly report and its workbook against the issue's
+//! targets, and the ledger's full XLSX export with the relay's peak memory before and after.
+//! Prints a table and, last, one JSON line.
 //!
 //! This file stays whole: it is one benchmark scenario (seed, start, measure each page,
 //! report), read top to bottom.

@@ -23,6 +23,9 @@ use crate::records::{HazardHeader, Inspection, StoredEvent, Venue};
 pub const DDL: &str = include_str!("../../sql/projections.sql");
 /// The public-report task table (phone migration 4, relay migration 10).
 pub const TASKS_DDL: &str = include_str!("../../sql/tasks.sql");
+/// The hazard's handler (指派承办人) added to [`DDL`]'s hazard table: the phone's schema 9 and the
+/// relay's 21 run this same statement.
+pub const ASSIGNEE_DDL: &str = include_str!("../../sql/009_assignee.sql");
 
 /// A hazard as listed (from the projection).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -434,8 +437,9 @@ mod tests {
         let phone = crate::Store::create(dir.path().join("p.sqlite")).unwrap();
         let other = Connection::open_in_memory().unwrap();
         other.execute_batch(DDL).unwrap();
+        other.execute_batch(ASSIGNEE_DDL).unwrap();
         let (a, b) = (schema(phone.raw()), schema(&other));
-        assert_eq!(a.len(), 10, "{a:?}");
+        assert_eq!(a.len(), 11, "{a:?}");
         assert_eq!(a, b);
     }
 }

@@ -228,6 +228,21 @@ pub fn write_edit(
         doc.put(&s, "c", u64::from(stamp.counter))?;
         doc.put(&s, "by", stamp.by.as_str())?;
     }
+    // A field the edit emptied is left out of `after`'s fields (an empty list, an unset number):
+    // clear it too, or the recorded value would stay.
+    for (path, was) in old.iter().filter(|(p, _)| !new.contains_key(*p)) {
+        let (obj, key) = parent(doc, path)?;
+        match was {
+            serde_json::Value::Array(_) => {
+                doc.put_object(&obj, key.as_str(), ObjType::List)?;
+            }
+            _ => doc.delete(&obj, key.as_str())?,
+        }
+        let s = doc.put_object(&stamps, path.as_str(), ObjType::Map)?;
+        doc.put(&s, "ms", stamp.ms)?;
+        doc.put(&s, "c", u64::from(stamp.counter))?;
+        doc.put(&s, "by", stamp.by.as_str())?;
+    }
     if before.grid_id != after.grid_id {
         let moves = match doc.get(ROOT, "moves")? {
             Some((Value::Object(ObjType::List), o)) => o,
@@ -498,6 +513,22 @@ mod tests {
             counter: 0,
             by: by.into(),
         }
+    }
+
+    #[test]
+    fn an_edit_that_empties_a_list_or_unsets_a_number_clears_the_recorded_value() {
+        let mut v = venue();
+        v.profile.gas_supplies = vec!["lpg".into(), "piped_ng".into()];
+        v.profile.dept_required_exits = Some(2);
+        let mut d = new_venue_doc(&ActorId::random(), &v).unwrap();
+        let mut after = v.clone();
+        after.profile.gas_supplies = vec![];
+        after.profile.dept_required_exits = None;
+        write_edit(&mut d, &v, &after, &stamp(1000, "wang"), &[]).unwrap();
+        let (read, _) = read_venue_full(&d, "v1").unwrap();
+        assert!(read.profile.gas_supplies.is_empty(), "{:?}", read.profile);
+        assert_eq!(read.profile.dept_required_exits, None);
+        assert_eq!(read.profile.gas_supply, "lpg", "the rest as it was");
     }
 
     #[test]

@@ -63,7 +63,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // Schema 8: notice numbers handed out in blocks, and the numbers given.
         M::up(include_str!("../../sql/008_notices.sql")),
         // Schema 9: a hazard's handler (指派承办人) in its projection.
-        M::up(include_str!("../../sql/009_assignee.sql")),
+        M::up(crate::projection::ASSIGNEE_DDL),
     ])
 });
 

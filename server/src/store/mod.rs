@@ -87,7 +87,8 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/018_form_tokens.sql")),
         M::up(include_str!("../../sql/019_disabled_users.sql")),
         M::up(include_str!("../../sql/020_chart_indexes.sql")),
-        M::up(include_str!("../../sql/021_assignee.sql")),
+        // Schema 21: the hazard's handler, the same statement as the phone's schema 9.
+        M::up(gridsafe_core::projection::ASSIGNEE_DDL),
     ])
 });
 

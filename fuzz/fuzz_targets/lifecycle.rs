@@ -15,6 +15,10 @@ impl Roster for Users {
     fn user_of_actor(&self, actor_hex: &str) -> Option<&User> {
         self.0.get(actor_hex)
     }
+
+    fn user(&self, id: &str) -> Option<&User> {
+        self.0.values().find(|u| u.id == id)
+    }
 }
 
 fn user(id: &str, role: Role, dept: Option<&str>) -> User {
@@ -34,6 +38,9 @@ const TEXTS: [Option<&str>; 4] = [
     Some("2026-12-31"),
     Some("没有整改 not fixed"),
 ];
+/// An event's text: a note, nothing, or a user (an assignment's handler, in a lead department
+/// or not).
+const NOTES: [Option<&str>; 4] = [None, Some("rev"), Some("rev2"), Some("没有整改 not fixed")];
 
 fn header(major: bool, on_spot: bool) -> HazardHeader {
     HazardHeader {
@@ -103,7 +110,7 @@ fuzz_target!(|data: &[u8]| {
                     deadline: TEXTS[usize::from((c[6] >> 2) & 3)].map(Into::into),
                     photo: (c[6] & 0x10 != 0).then(|| "ab".repeat(32)),
                     inspection_id: (c[6] & 0x20 != 0).then(|| "i".into()),
-                    text: TEXTS[usize::from(c[7] & 3)].map(Into::into),
+                    text: NOTES[usize::from(c[7] & 3)].map(Into::into),
                 },
                 actor: ACTORS[usize::from(c[1]) % ACTORS.len()].into(),
                 tampered: c[7] & 0x80 != 0,

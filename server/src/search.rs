@@ -1,10 +1,11 @@
 //! Search from every page's header: venues by name or address, hazards by what was found, the
 //! venue's name or the ticket number (12345, 随申拍, 转办), in the user's scope. SQL `LIKE` over
 //! the projections on a read-only connection; a town's few hundred thousand rows need no index
-//! of their own at this size (docs/benchmarks.md).
+//! of their own at this size (docs/benchmarks.md), as long as the text is matched before the
+//! scope is checked.
 
 use gridsafe_core::directory::{Directory, User};
-use gridsafe_core::projection::hazard_scope;
+use gridsafe_core::projection::hazard_scope_of;
 use rusqlite::types::Value as V;
 use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
@@ -85,15 +86,20 @@ pub fn search(conn: &Connection, dir: &Directory, user: &User, text: &str) -> Re
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
 
-    let (scope, scope_args) = hazard_scope(dir, &user.id)?;
+    // The text is matched first, row by row over the hazards, and only the matching rows are
+    // checked against the scope: leading with the scope had SQLite fetch every hazard in it by
+    // id (and join its facts) before a single comparison (docs/benchmarks.md, issue #32).
+    let (scope, scope_args) = hazard_scope_of(dir, &user.id, "h.id")?;
     let mut args: Vec<V> = vec![V::from(like)];
     args.extend(scope_args.into_iter().map(V::from));
     let mut stmt = conn.prepare(&format!(
-        "SELECT h.id, h.title_zh, h.title_en, h.venue_name, h.state, f.ticket_no
-         FROM hazards_idx h LEFT JOIN hazard_facts f ON f.hazard_id = h.id
+        "SELECT h.id, h.title_zh, h.title_en, h.venue_name, h.state,
+                (SELECT f.ticket_no FROM hazard_facts f WHERE f.hazard_id = h.id)
+         FROM hazards_idx h
          WHERE (h.title_zh LIKE ?1 ESCAPE '\\' OR h.title_en LIKE ?1 ESCAPE '\\'
-                OR h.venue_name LIKE ?1 ESCAPE '\\' OR f.ticket_no LIKE ?1 ESCAPE '\\')
-         AND h.id IN (SELECT id FROM hazards_idx WHERE {scope})
+                OR h.venue_name LIKE ?1 ESCAPE '\\'
+                OR h.id IN (SELECT hazard_id FROM hazard_facts WHERE ticket_no LIKE ?1 ESCAPE '\\'))
+         AND {scope}
          ORDER BY h.is_open DESC, h.found_ms DESC, h.id LIMIT {ROWS}"
     ))?;
     let hazards = stmt

@@ -89,6 +89,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../sql/020_chart_indexes.sql")),
         // Schema 21: the hazard's handler, the same statement as the phone's schema 9.
         M::up(gridsafe_core::projection::ASSIGNEE_DDL),
+        M::up(include_str!("../../sql/022_office_indexes.sql")),
     ])
 });
 

@@ -73,11 +73,17 @@ impl RelayStore {
 
     /// Venues in `user`'s scope with at least [`Self::combined_alert_at`] open combined elements.
     pub fn combined_alerts(&mut self, user: &User) -> Result<Vec<CombinedAlert>> {
-        let (scope, args) = self.scope_of(user)?;
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| RelayError::Storage("no directory installed".into()))?;
+        // The few open combined elements are read on their partial index (schema 22) and each
+        // checked against the scope, rather than every hazard in a department's scope fetched.
+        let (scope, args) = projection::hazard_scope_of(dir, &user.id, "h.id")?;
         let at = self.combined_alert_at()?;
         let sql = format!(
             "SELECT venue_id, max(venue_name), max(village), count(*), group_concat(title_zh, '\u{1f}')
-             FROM hazards_idx WHERE is_open = 1 AND combined_group IS NOT NULL AND {scope}
+             FROM hazards_idx h WHERE is_open = 1 AND combined_group IS NOT NULL AND {scope}
              GROUP BY venue_id HAVING count(*) >= {at} ORDER BY count(*) DESC, venue_id"
         );
         let mut stmt = self.conn.prepare(&sql)?;

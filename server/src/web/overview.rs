@@ -81,21 +81,26 @@ pub(crate) async fn overview(
 ) -> Result<Response, WebError> {
     let today = gridsafe_core::clock::format_date(gridsafe_core::clock::today());
     let (u, t) = (user.clone(), today.clone());
-    let (o, alerts, alert_at) = s
-        .with_reader(move |st| {
-            let alerts = if matches!(
-                u.role,
-                gridsafe_core::directory::Role::Reviewer
-                    | gridsafe_core::directory::Role::TownOffice
-            ) {
-                st.combined_alerts(&u)?
-            } else {
-                vec![]
-            };
-            Ok((st.overview(&u, &t)?, alerts, st.combined_alert_at()?))
-        })
-        .await
-        .map_err(|e| e.0)?;
+    // The figures and alerts (an office reader) and the charts (a pooled reader) are two passes
+    // over the town's hazards: run side by side, the page waits for the longer, not the sum.
+    let figures = s.with_reader(move |st| {
+        let alerts = if matches!(
+            u.role,
+            gridsafe_core::directory::Role::Reviewer | gridsafe_core::directory::Role::TownOffice
+        ) {
+            st.combined_alerts(&u)?
+        } else {
+            vec![]
+        };
+        Ok((st.overview(&u, &t)?, alerts, st.combined_alert_at()?))
+    });
+    let u = user.clone();
+    let charts = on_reader(&s, &user, move |conn, dir| {
+        crate::charts::charts(conn, dir, &u, gridsafe_core::clock::today())
+    });
+    let (figures, ch) = tokio::join!(figures, charts);
+    let (o, alerts, alert_at) = figures.map_err(|e| e.0)?;
+    let ch = ch?;
     let never = Chrome::new(&user, &csrf).t("从未同步", "never");
     let o = OverviewView {
         open_general: o.open_general,
@@ -121,11 +126,6 @@ pub(crate) async fn overview(
             .collect(),
     };
     let show_devices = policy::role_may(user.role, Capability::FollowUpSilentPhones);
-    let u = user.clone();
-    let ch = on_reader(&s, &user, move |conn, dir| {
-        crate::charts::charts(conn, dir, &u, gridsafe_core::clock::today())
-    })
-    .await?;
     let c = Chrome::new(&user, &csrf);
     let month_label = |m: &str| {
         let (y, mo) = m.split_once('-').unwrap_or((m, ""));

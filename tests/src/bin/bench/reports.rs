@@ -103,7 +103,7 @@ fn seed(conn: &mut Connection, dir: &Directory, hazards: usize, venues: usize) {
                     awaiting, due_date, lead_depts, source, fix_mode, focus, combined_group,
                     found_ms, closed_at, recurrence_of, refused_events, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, '隐患', 'hazard', ?8, 'not_required', ?9,
-                    ?10, ?11, ?12, ?13, ?14, 'deadline', ?15, NULL, ?16, NULL, NULL, 0, 0)",
+                    ?10, ?11, ?12, ?13, ?14, 'deadline', ?15, NULL, ?16, ?17, NULL, 0, 0)",
             )
             .unwrap();
         let mut hf = tx
@@ -163,7 +163,9 @@ fn seed(conn: &mut Connection, dir: &Directory, hazards: usize, venues: usize) {
                 depts[d % depts.len()],
                 source,
                 h % 11 == 0,
-                found
+                found,
+                // When it was closed, as the fold records it (the departments' days to close).
+                (state == "closed").then(|| gridsafe_core::clock::ms_to_rfc3339(last_ms))
             ])
             .unwrap();
             let ticket = (source == "public_report").then(|| format!("12345 T{h}"));
@@ -332,6 +334,23 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         gridsafe_server::search::search(&conn, &dir, &office, "12345 T99").expect("search");
     });
     page_row("search (a ticket number), town office", ms);
+    let ms = timed(&mut || {
+        gridsafe_server::search::search(&conn, &dir, &reviewer, "场所123").expect("search");
+    });
+    page_row("search (a venue's name), reviewer (规建办)", ms);
+    // The start page's other figures, read as the relay's office readers read them.
+    let mut reader = RelayStore::open_reader(data.path(), None).expect("reader");
+    let today_text = format_date(today);
+    for (who, user) in [("town office", &office), ("reviewer (规建办)", &reviewer)] {
+        let ms = timed(&mut || {
+            reader.overview(user, &today_text).expect("overview");
+        });
+        page_row(&format!("overview figures, {who}"), ms);
+        let ms = timed(&mut || {
+            reader.combined_alerts(user).expect("alerts");
+        });
+        page_row(&format!("combined-risk alerts, {who}"), ms);
+    }
 
     // The reference: the previous report's main query, one aggregate over today's state.
     let (from_ms, end_ms) = closed.bounds_ms().expect("bounds");

@@ -98,3 +98,49 @@ impl GridStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<StoreChange>>);
+
+    impl StoreListener for Heard {
+        fn on_change(&self, change: StoreChange) {
+            self.0.lock().unwrap().push(change);
+        }
+    }
+
+    fn heard(h: &Heard) -> usize {
+        h.0.lock().unwrap().len()
+    }
+
+    /// A screen hears a sync while its handle lives; cancelling or dropping the handle ends it,
+    /// and the other subscribers keep hearing.
+    #[test]
+    fn a_subscription_lasts_as_long_as_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("phone.sqlite").display().to_string();
+        let store = GridStore::open(path).unwrap();
+        let (today, hazard, other) = (
+            Arc::new(Heard::default()),
+            Arc::new(Heard::default()),
+            Arc::new(Heard::default()),
+        );
+        let h1 = store.clone().subscribe(today.clone());
+        let h2 = store.clone().subscribe(hazard.clone());
+        let _h3 = store.clone().subscribe(other.clone());
+        let synced = StoreChange::Synced {
+            pulled: 3,
+            pushed: 1,
+        };
+        store.listeners.notify(&synced);
+        assert_eq!(today.0.lock().unwrap().as_slice(), [synced.clone()]);
+        h1.cancel();
+        h1.cancel();
+        drop(h2);
+        store.listeners.notify(&synced);
+        assert_eq!((heard(&today), heard(&hazard), heard(&other)), (1, 1, 2));
+    }
+}

@@ -592,6 +592,22 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         "page", "median ms", "target ms", "ratio", "bytes"
     );
     let mut out = serde_json::Map::new();
+    // The reference, timed in this run between the pages' requests (the machine is shared: a
+    // page's time over the reference's says more than its time alone): the monthly report's
+    // former aggregate over every hazard, on the seeded file.
+    let reference_conn = rusqlite::Connection::open_with_flags(
+        data.join("relay.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("relay.sqlite");
+    let today = gridsafe_core::clock::today();
+    let closed = gridsafe_server::report::Period::containing(
+        today,
+        gridsafe_server::report::DEFAULT_CUTOFF_DAY,
+    )
+    .and_then(|p| p.previous())
+    .expect("last month");
+    let mut reference = Vec::new();
     for (name, s, path, target) in &cases {
         let mut times = Vec::new();
         let mut bytes = 0;
@@ -600,6 +616,11 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
             times.push(t);
             bytes = b;
         }
+        reference.push(super::reports::reference_aggregate(
+            &reference_conn,
+            &closed,
+            today,
+        ));
         let m = median(times);
         println!(
             "{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10}",
@@ -607,6 +628,15 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         );
         out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target)}));
     }
+    let reference = median(reference);
+    println!(
+        "{:<40} {reference:>10.1}  (reference, same run)",
+        "report's former aggregate"
+    );
+    out.insert(
+        "reference: report's former aggregate".into(),
+        json!({"median_ms": round2(reference)}),
+    );
     // The ledger's full export: time and the relay's peak memory before and after.
     let rss_before = rss_mb(relay.child.id());
     let mut times = Vec::new();

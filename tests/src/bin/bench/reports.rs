@@ -353,34 +353,9 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
     }
 
     // The reference: the previous report's main query, one aggregate over today's state.
-    let (from_ms, end_ms) = closed.bounds_ms().expect("bounds");
-    let today_text = format_date(today);
     let mut times = Vec::new();
     for _ in 0..rounds {
-        let t = Instant::now();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT domain, village,
-                    coalesce(sum(p AND severity = 'general'), 0), coalesce(sum(p AND severity != 'general'), 0),
-                    coalesce(sum(p AND fix_mode = 'on_spot'), 0),
-                    coalesce(sum(rectified_at >= ?3 AND rectified_at < ?4), 0),
-                    coalesce(sum(closed_at >= ?3 AND closed_at < ?4), 0),
-                    coalesce(sum(is_open = 1 AND found_ms < ?2), 0),
-                    coalesce(sum(awaiting = 1 AND due_date < ?5 AND found_ms < ?2), 0)
-                 FROM (SELECT h.*, f.rectified_at, (h.found_ms >= ?1 AND h.found_ms < ?2) AS p
-                       FROM hazards_idx h LEFT JOIN hazard_facts f ON f.hazard_id = h.id)
-                 GROUP BY domain, village",
-            )
-            .expect("reference query");
-        let n = stmt
-            .query_map(
-                params![from_ms, end_ms, closed.from, closed.to, today_text],
-                |r| r.get::<_, i64>(2),
-            )
-            .expect("rows")
-            .count();
-        assert!(n > 0);
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        times.push(reference_aggregate(&conn, &closed, today));
     }
     let reference = median(times);
     println!(
@@ -395,4 +370,35 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         "{}",
         json!({"bench": "reports", "hazards": hazards, "venues": venues, "rounds": rounds, "results": results})
     );
+}
+
+/// The reference both town-scale benchmarks time in their own run: the monthly report's former
+/// core query, one aggregate of today's state over every hazard and its facts, for `closed`
+/// (a closed month). Milliseconds for one run.
+pub fn reference_aggregate(conn: &Connection, closed: &Period, today: time::Date) -> f64 {
+    let (from_ms, end_ms) = closed.bounds_ms().expect("bounds");
+    let t = Instant::now();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT domain, village,
+                coalesce(sum(p AND severity = 'general'), 0), coalesce(sum(p AND severity != 'general'), 0),
+                coalesce(sum(p AND fix_mode = 'on_spot'), 0),
+                coalesce(sum(rectified_at >= ?3 AND rectified_at < ?4), 0),
+                coalesce(sum(closed_at >= ?3 AND closed_at < ?4), 0),
+                coalesce(sum(is_open = 1 AND found_ms < ?2), 0),
+                coalesce(sum(awaiting = 1 AND due_date < ?5 AND found_ms < ?2), 0)
+             FROM (SELECT h.*, f.rectified_at, (h.found_ms >= ?1 AND h.found_ms < ?2) AS p
+                   FROM hazards_idx h LEFT JOIN hazard_facts f ON f.hazard_id = h.id)
+             GROUP BY domain, village",
+        )
+        .expect("reference query");
+    let n = stmt
+        .query_map(
+            params![from_ms, end_ms, closed.from, closed.to, format_date(today)],
+            |r| r.get::<_, i64>(2),
+        )
+        .expect("rows")
+        .count();
+    assert!(n > 0);
+    t.elapsed().as_secs_f64() * 1000.0
 }

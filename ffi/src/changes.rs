@@ -136,7 +136,7 @@ mod tests {
             pushed: 1,
         };
         store.listeners.notify(&synced);
-        assert_eq!(today.0.lock().unwrap().as_slice(), [synced.clone()]);
+        assert_eq!(*today.0.lock().unwrap(), vec![synced.clone()]);
         h1.cancel();
         h1.cancel();
         drop(h2);

@@ -588,8 +588,8 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         "dashboard, {hazards} hazards, {venues} venues; medians of {rounds} requests over loopback (client-side time ≥ server time)"
     );
     println!(
-        "{:<40} {:>10} {:>10} {:>8} {:>10}",
-        "page", "median ms", "target ms", "ratio", "bytes"
+        "{:<40} {:>10} {:>10} {:>8} {:>10} {:>8}",
+        "page", "median ms", "target ms", "ratio", "bytes", "peak MB"
     );
     let mut out = serde_json::Map::new();
     // The reference, timed in this run between the pages' requests (the machine is shared: a
@@ -622,11 +622,13 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
             today,
         ));
         let m = median(times);
+        // The relay's peak memory so far: which page raises it.
+        let peak = rss_mb(relay.child.id());
         println!(
-            "{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10}",
+            "{name:<40} {m:>10.1} {target:>10.0} {:>8.2} {bytes:>10} {peak:>8.0}",
             m / target
         );
-        out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target)}));
+        out.insert((*name).to_owned(), json!({"path": path, "median_ms": round2(m), "target_ms": target, "ratio": round2(m / target), "peak_rss_mb": round2(peak)}));
     }
     let reference = median(reference);
     println!(

@@ -233,6 +233,39 @@ fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
         Some("1")
     );
 
+    // A yes/no question that does not apply here (an LPG kitchen has no natural-gas detector):
+    // 不适用 for that question alone; the item's figure still counts.
+    answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.alarm_height",
+        "lpg_to_floor",
+        Input::Number(0.2),
+        Lang::Zh,
+    )
+    .unwrap();
+    let w = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.alarm_height",
+        "ng_above_appliance",
+        Input::NotApplicable,
+        Lang::Zh,
+    )
+    .unwrap();
+    let height = w.items.iter().find(|x| x.id == "gas.alarm_height").unwrap();
+    assert_eq!(height.state, ItemState::Pass, "{height:?}");
+    assert_eq!(
+        height
+            .fields
+            .iter()
+            .map(|f| f.answer.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("0.2 米"), Some("不适用")]
+    );
+
     // Bad input: refused with the reason, nothing saved.
     let answered = w.answered;
     for (item, field, input) in [
@@ -240,6 +273,7 @@ fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
         ("gas.hose_length", "length", Input::Number(1e9)),
         ("gas.cylinder_count", "in_use_5", Input::Text("三个".into())),
         ("gas.hose_length", "length", Input::Yes),
+        ("gas.hose_length", "length", Input::NotApplicable),
         ("gas.no_such_item", "yn", Input::Yes),
         ("gas.hose_length", "width", Input::Number(1.0)),
     ] {

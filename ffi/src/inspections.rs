@@ -182,19 +182,6 @@ impl GridStore {
             .collect())
     }
 
-    /// Records answers, given as a JSON object of item id → answer (the format of the CLI's
-    /// answers files); returns the items' results so far.
-    pub fn answer(
-        &self,
-        user: String,
-        inspection_id: String,
-        answers_json: String,
-    ) -> Result<Vec<ItemResult>, GridSafeError> {
-        let answers = gridsafe_core::eval::answers_from_json(answers_json.as_bytes())?;
-        let results = self.with(|s| s.answer(&user, &inspection_id, &answers))?;
-        Ok(results.into_iter().map(item_result).collect())
-    }
-
     /// Turns a camera photo into its evidence copy and thumbnail and attaches it.
     pub async fn attach_photo(
         self: Arc<Self>,

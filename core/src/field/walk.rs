@@ -18,7 +18,7 @@ use crate::template::{Field, FieldKind, Item, PhotoRule, Threshold, YnPass};
 /// How a field is answered, with what the shell needs to draw its input.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldInput {
-    /// 是 / 否 (and 不适用 for the whole item).
+    /// 是 / 否 / 不适用 (this question does not apply here).
     YesNo,
     /// A measurement in `unit` (米, 千克...), at least 0.
     Number { unit: String },
@@ -115,6 +115,10 @@ impl Walk {
 pub enum Input {
     Yes,
     No,
+    /// 不适用 for one yes/no question (an LPG kitchen's natural-gas detector, an elevator's
+    /// blocker where there is no elevator); the item's other questions still count. Only yes/no
+    /// questions take it: a figure that does not apply is the whole item's 不适用.
+    NotApplicable,
     Number(f64),
     Count(i64),
     Choice(String),
@@ -392,6 +396,7 @@ pub fn answer_field(
     let value = match (field.kind, input) {
         (FieldKind::Yn, Input::Yes) => json!("yes"),
         (FieldKind::Yn, Input::No) => json!("no"),
+        (FieldKind::Yn, Input::NotApplicable) => json!("na"),
         (FieldKind::Measure, Input::Number(n)) => json!(n),
         (FieldKind::Count, Input::Count(c)) => json!(c),
         (FieldKind::Choice, Input::Choice(k)) => json!(k),

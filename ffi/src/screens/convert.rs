@@ -131,6 +131,7 @@ pub(super) fn answer(a: FieldAnswer) -> field::walk::Input {
     match a {
         FieldAnswer::Yes => Input::Yes,
         FieldAnswer::No => Input::No,
+        FieldAnswer::NotApplicable => Input::NotApplicable,
         FieldAnswer::Number { value } => Input::Number(value),
         FieldAnswer::Count { value } => Input::Count(value),
         FieldAnswer::Choice { key } => Input::Choice(key),

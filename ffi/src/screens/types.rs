@@ -155,11 +155,18 @@ pub struct OptionLabel {
 /// How a field is answered.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum FieldInput {
+    /// 是 / 否 / 不适用 (this question does not apply here).
     YesNo,
-    Number { unit: String },
+    Number {
+        unit: String,
+    },
     Count,
-    Choice { options: Vec<OptionLabel> },
-    Multi { options: Vec<OptionLabel> },
+    Choice {
+        options: Vec<OptionLabel>,
+    },
+    Multi {
+        options: Vec<OptionLabel>,
+    },
     Text,
 }
 
@@ -230,11 +237,23 @@ pub struct WalkScreen {
 pub enum FieldAnswer {
     Yes,
     No,
-    Number { value: f64 },
-    Count { value: i64 },
-    Choice { key: String },
-    Multi { keys: Vec<String> },
-    Text { value: String },
+    /// 不适用 for one yes/no question; the item's other questions still count.
+    NotApplicable,
+    Number {
+        value: f64,
+    },
+    Count {
+        value: i64,
+    },
+    Choice {
+        key: String,
+    },
+    Multi {
+        keys: Vec<String>,
+    },
+    Text {
+        value: String,
+    },
 }
 
 /// A finding the inspection will register.

@@ -639,7 +639,11 @@ pub fn run(hazards: usize, venues: usize, rounds: usize) {
         "reference: report's former aggregate".into(),
         json!({"median_ms": round2(reference)}),
     );
-    // The ledger's full export: time and the relay's peak memory before and after.
+    // The ledger's full export, on a relay of its own just started: its peak memory is the
+    // export's, not the monthly report's that the pages above ended with.
+    drop(relay);
+    let relay = spawn_relay(&data);
+    let office = Session::login(&relay.url, "office");
     let rss_before = rss_mb(relay.child.id());
     let mut times = Vec::new();
     let mut size = 0;

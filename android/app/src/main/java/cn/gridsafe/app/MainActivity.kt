@@ -43,15 +43,16 @@ import cn.gridsafe.SyncEvent
 import cn.gridsafe.core.ActionInput
 import cn.gridsafe.core.ChecklistItem
 import cn.gridsafe.core.EnrolSecret
+import cn.gridsafe.core.FieldAnswer
 import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.GridStore
 import cn.gridsafe.core.HazardAction
 import cn.gridsafe.core.HazardFilter
+import cn.gridsafe.core.Language
 import cn.gridsafe.core.Outcome
 import cn.gridsafe.core.PhotoInput
 import cn.gridsafe.syncFlow
 import kotlinx.coroutines.launch
-import org.json.JSONObject
 
 /**
  * The shell: screens over the binding layer. Every rule, evaluation and refusal comes from the
@@ -193,9 +194,9 @@ fun ChecklistScreen(store: GridStore, inspectionId: String, done: () -> Unit) {
                         Row {
                             for ((label, value) in listOf("是 Yes" to "yes", "否 No" to "no")) {
                                 Button(onClick = {
-                                    val answers = JSONObject().put(item.id, JSONObject().put(f.key, value)).toString()
+                                    val answer = if (value == "yes") FieldAnswer.Yes else FieldAnswer.No
                                     message = try {
-                                        store.answer(me, inspectionId, answers)
+                                        store.answerField(me, inspectionId, item.id, f.key, answer, Language.ZH)
                                         items = store.checklist(inspectionId)
                                         null
                                     } catch (e: GridSafeException) {

@@ -365,6 +365,13 @@ class GridSafeTest {
         assertEquals(0uL, after.pendingRecords, "$after")
         assertTrue(after.syncLine.startsWith("上次同步"), after.syncLine)
         assertEquals("已销号", wang.hazardScreenOf("wang", hoseId).state)
+
+        // The notice left with the owner: what is still open at the venue (the major), numbered
+        // on the phone, in words and times a person reads.
+        val notice = wang.noticeHtml("wang", venue.id)
+        assertTrue(notice.contains("整改通知书") && notice.contains("老王小吃"), notice.take(400))
+        assertTrue(notice.contains("液化") && !notice.contains("gas.lpg_underground"), notice.take(400))
+        assertFalse(Regex("""\d{4}-\d{2}-\d{2}T\d{2}:""").containsMatchIn(notice), "no ISO timestamp")
         job.cancel()
         wang.close()
         zheng.close()

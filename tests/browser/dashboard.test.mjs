@@ -467,10 +467,55 @@ test('a reviewer acts on several hazards from the ledger; the office searches a 
   await admin.waitForSelector('#user-xiao');
   assert.match(await admin.textContent('#user-xiao'), /网格.*、.*网格/);
   await shot(admin, '25-admin-user-with-grids');
+  // 肖明 enrols a phone with the password just set, and it syncs.
+  const xiao = ['--store', join(data, 'phones', 'phone-xiao.sqlite'), '--as', 'xiao'];
+  run('gridsafe', [...xiao, 'init']);
+  run('gridsafe', [...xiao, 'enroll', '--server', base, '--password', 'long enough pw', '--device-name', '肖明的手机']);
+  run('gridsafe', [...xiao, 'sync']);
   // Disabling asks for the confirmation first; then the user is shown disabled.
   await admin.check('#user-xiao form.disable input[name=confirm]');
   await admin.click('#user-xiao form.disable button[type=submit]');
   await admin.waitForSelector('#user-xiao .overdue');
   assert.match(await admin.textContent('#user-xiao'), /已停用/);
+  await shot(admin, '27-admin-user-disabled');
   await admin.context().close();
+  // ...and the phone's next sync is refused.
+  assert.throws(() => run('gridsafe', [...xiao, 'sync']), (e) => {
+    assert.notEqual(e.status, 0);
+    assert.match(`${e.stderr}`, /撤销|停用|revoked|disabled/);
+    return true;
+  }, 'a disabled user\'s phone cannot sync');
+});
+
+test('one form sent twice at the same instant acts once, and the page says the second did nothing', async () => {
+  const open = JSON.parse(phone('wang', '--json', 'hazards', 'list', '--open'));
+  const page = await signIn('zheng');
+  let found = null;
+  for (const h of open) {
+    await page.goto(`${base}/hazards/${h.id}`);
+    if (await page.locator('#review option[value=control]').count() > 0) {
+      found = h.id;
+      break;
+    }
+  }
+  assert.ok(found, 'the 规建办 reviewer may record control measures on one of the open hazards');
+  await page.selectOption('#review select[name=action]', 'control');
+  await page.fill('#review textarea[name=text]', '关闭气瓶角阀，暂停使用燃具');
+  // Both requests carry the same single-use form token, sent together (a double click).
+  const ends = await page.evaluate(async () => {
+    const f = document.querySelector('#review');
+    const body = new URLSearchParams(new FormData(f)).toString();
+    // The form's own field named "action" shadows f.action: the attribute is the address.
+    const send = () => fetch(f.getAttribute('action'), {
+      method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }).then((r) => new URL(r.url).searchParams.get('done'));
+    return Promise.all([send(), send()]);
+  });
+  assert.deepEqual([...ends].sort(), ['again', 'control'], `${ends}`);
+  await page.goto(`${base}/hazards/${found}?done=again`);
+  const text = await page.textContent('main');
+  assert.equal(text.split('关闭气瓶角阀，暂停使用燃具').length - 1, 1, 'the measures are recorded once');
+  assert.match(text, /此表单已提交过，未重复执行/);
+  await shot(page, '28-one-form-sent-twice');
+  await page.context().close();
 });

@@ -519,3 +519,46 @@ test('one form sent twice at the same instant acts once, and the page says the s
   await shot(page, '28-one-form-sent-twice');
   await page.context().close();
 });
+
+test('a reviewer returns a claim with a new deadline, then closes five on-the-spot fixes in one go', async () => {
+  // 城运中心 leads the e-bike items: every demo phone fixed a flying lead on the spot (即改).
+  const page = await signIn('sun');
+  await page.goto(`${base}/batch`);
+  const rows = page.locator('#batch tbody tr');
+  const waiting = await rows.count();
+  assert.ok(waiting >= 6, `on-the-spot fixes waiting for 城运中心: ${waiting}`);
+  // One is returned from its own page: a reason and a new deadline are required.
+  const returned = await rows.first().locator('input[name=id]').getAttribute('value');
+  await page.goto(`${base}/hazards/${returned}`);
+  await page.selectOption('#review select[name=action]', 'reject');
+  await page.fill('#review textarea[name=reason]', '整改后照片看不清插座，请重新整改并拍照');
+  await page.click('#submit-review');
+  await page.waitForSelector('#action-error');
+  assert.match(await page.textContent('#action-error'), /期限/, 'a return without a new deadline is refused');
+  assert.equal(await page.inputValue('#review textarea[name=reason]'), '整改后照片看不清插座，请重新整改并拍照');
+  const due = new Date(Date.now() + 7 * 86400000).toISOString().slice(0, 10);
+  await page.fill('#review input[name=deadline]', due);
+  await page.click('#submit-review');
+  await page.waitForURL(/done=reject/);
+  assert.match(await page.textContent('main'), /已执行：整改审核不通过/);
+  assert.match(await page.textContent('main'), new RegExp(due));
+  await shot(page, '29-claim-returned-with-deadline');
+  // Five of the rest closed from the batch page, each recorded as its own acceptance.
+  await page.goto(`${base}/batch`);
+  assert.equal(await page.locator(`#batch input[value="${returned}"]`).count(), 0, 'the returned one is not offered');
+  const boxes = page.locator('#batch input[type=checkbox][name=id]');
+  const ids = [];
+  for (let i = 0; i < await boxes.count(); i++) {
+    if (i < 5) ids.push(await boxes.nth(i).getAttribute('value'));
+    else await boxes.nth(i).uncheck();
+  }
+  await page.click('#submit-batch');
+  await page.waitForSelector('#batch-result');
+  assert.match(await page.textContent('#batch-result'), /已审核销号 5 项/);
+  await shot(page, '30-five-fixes-closed');
+  for (const id of ids) {
+    await page.goto(`${base}/hazards/${id}`);
+    assert.match(await page.textContent('main'), /已销号/, id);
+  }
+  await page.context().close();
+});

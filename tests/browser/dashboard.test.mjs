@@ -562,3 +562,30 @@ test('a reviewer returns a claim with a new deadline, then closes five on-the-sp
   }
   await page.context().close();
 });
+
+test('a session that ends while a form is open: the sign-in page says so, shows what was typed, and leads back', async () => {
+  const page = await signIn('zheng');
+  await page.goto(`${base}/hazards?open=1`);
+  const hazard = await page.locator('#ledger tbody a[href^="/hazards/"]').first().getAttribute('href');
+  await page.goto(`${base}${hazard}`);
+  // The session ends elsewhere (signed out in another tab) while this form is being filled in.
+  const other = await page.context().newPage();
+  await other.goto(`${base}/todo`);
+  await other.click('header form[action="/logout"] button');
+  await other.close();
+  await page.selectOption('#review select[name=action]', 'control');
+  await page.fill('#review textarea[name=text]', '会话过期前写下的管控措施');
+  await page.click('#submit-review');
+  await page.waitForSelector('#kept');
+  assert.match(await page.textContent('#login-error'), /登录已过期，刚才的提交未执行/);
+  assert.equal(await page.locator('#kept textarea').first().inputValue(), '会话过期前写下的管控措施');
+  assert.equal(await page.title(), '登录 · GridSafe', 'the page title is the title alone');
+  await shot(page, '31-session-expired-form-kept');
+  await page.fill('input[name=user]', 'zheng');
+  await page.fill('input[name=password]', PASSWORD);
+  const next = await page.inputValue('input[name=next]');
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  assert.equal(new URL(page.url()).pathname, hazard, `next was ${next}`);
+  await page.context().close();
+});

@@ -337,3 +337,39 @@ fn a_phone_never_adopts_a_time_from_the_future() {
     sync(&mut sun);
     assert_eq!(sun.sync_status().unwrap().clock_warning, None);
 }
+
+/// The clock is ahead past the next midnight (Shanghai), whatever the hour this runs: the hazard
+/// was found "tomorrow" and its deadline counted from then. Once the clock is set, the hazard is
+/// made again on today's date, its deadline counted again from today, and the relay takes it.
+#[test]
+fn a_hazard_found_on_a_clock_ahead_past_midnight_goes_through_with_its_deadline_counted_again() {
+    let today = gridsafe_core::clock::today();
+    let midnight = gridsafe_core::clock::start_of_day_ms(today + time::Duration::days(1));
+    let relay = TestRelay::start(&["wang"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = phone(dir.path(), &relay, "wang", midnight - now_ms() + HOUR);
+    let h = fixtures::flying_lead_visit(&mut wang, "wang", "heping-1", 0);
+    let tomorrow = wang.hazard(&h).unwrap().header.deadline.unwrap();
+    assert!(
+        tomorrow > gridsafe_core::clock::format_date(today),
+        "{tomorrow}"
+    );
+    sync(&mut wang);
+    assert!(relay.inspect(|r| r.doc_heads(&h).unwrap()).is_none());
+
+    wang.set_clock_skew(0);
+    sync(&mut wang);
+    assert_eq!(wang.sync_status().unwrap().pending_docs, 0);
+    assert!(relay.inspect(|r| r.doc_heads(&h).unwrap()).is_some());
+    let view = wang.hazard(&h).unwrap();
+    let days = |d: &str| gridsafe_core::clock::parse_date(d).unwrap().to_julian_day();
+    assert_eq!(
+        days(&tomorrow) - days(view.header.deadline.as_deref().unwrap()),
+        (gridsafe_core::clock::ms_to_date(midnight + HOUR) - today).whole_days() as i32,
+        "the deadline moved back with the day found"
+    );
+    assert_eq!(
+        gridsafe_core::clock::ms_to_date(view.header.found_ms),
+        today
+    );
+}

@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::clock::{Hlc, ms_to_rfc3339};
+use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, parse_date};
 use crate::error::{Error, Result};
 use crate::integrity::CLOCK_BOUND_MS;
 use crate::projection;
@@ -157,8 +157,24 @@ impl Store {
             };
             let mut reg = reg.clone();
             self.restamp(tx, &mut reg.record)?;
+            let found_before = ms_to_date(header.found_ms);
             header.found_ms = header.found_ms.min(reg.record.ms);
             header.found_at = ms_to_rfc3339(header.found_ms);
+            // The deadline was counted from the day found on the wrong clock (the checklist's
+            // days from that day, or that day for 即改): counted again from the day found now,
+            // or the relay refuses it once the clock is set across a midnight.
+            let shift = (ms_to_date(header.found_ms) - found_before).whole_days();
+            header.deadline = header
+                .deadline
+                .as_deref()
+                .map(|d| shift_day(d, shift))
+                .transpose()?;
+            reg.record.deadline = reg
+                .record
+                .deadline
+                .as_deref()
+                .map(|d| shift_day(d, shift))
+                .transpose()?;
             let base = records::new_hazard_doc(&actor_id(id, &reg.actor)?, &header, &reg.record)?;
             (base, Some(header), vec![reg])
         } else {
@@ -291,4 +307,9 @@ fn span(ms: i64) -> (String, String) {
         let d = (minutes + 12 * 60) / (24 * 60);
         (format!(" {d} 天"), format!("{d} days"))
     }
+}
+
+/// Day `day` (`YYYY-MM-DD`) moved by `days`.
+fn shift_day(day: &str, days: i64) -> Result<String> {
+    Ok(format_date(parse_date(day)? + time::Duration::days(days)))
 }

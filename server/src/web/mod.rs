@@ -202,8 +202,10 @@ pub(crate) fn check_csrf(form: &str, session: &str) -> Result<(), WebError> {
     Ok(())
 }
 
-/// Headers on every dashboard answer: no framing, no sniffing, no referrer, only our own
-/// resources (no script at all yet).
+/// Headers on every dashboard answer: no framing, no sniffing, only our own resources (no script
+/// at all yet), and the referrer to this relay alone — never another site (a hazard's or an
+/// owner's address stays here), but a form sent after the session ended still names the page it
+/// came from, so sign-in leads back to it (with `no-referrer` it never could in a browser).
 async fn secure_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
@@ -220,7 +222,7 @@ async fn secure_headers(req: Request, next: Next) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r

@@ -67,6 +67,20 @@ impl Todo {
 
 const COLUMNS: &str = "h.id, h.title_zh, h.title_en, h.venue_name, h.village, h.state, h.due_date";
 
+/// A row read as [`COLUMNS`] (no time received).
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TodoRow> {
+    Ok(TodoRow {
+        id: r.get(0)?,
+        title_zh: r.get(1)?,
+        title_en: r.get(2)?,
+        venue_name: r.get(3)?,
+        village: r.get(4)?,
+        state: r.get(5)?,
+        due_date: r.get(6)?,
+        received_ms: None,
+    })
+}
+
 fn list(
     conn: &Connection,
     from_where: &str,
@@ -86,14 +100,8 @@ fn list(
     let rows = stmt
         .query_map(params_from_iter(args.iter()), |r| {
             Ok(TodoRow {
-                id: r.get(0)?,
-                title_zh: r.get(1)?,
-                title_en: r.get(2)?,
-                venue_name: r.get(3)?,
-                village: r.get(4)?,
-                state: r.get(5)?,
-                due_date: r.get(6)?,
                 received_ms: if received { r.get(7)? } else { None },
+                ..row(r)?
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -250,18 +258,7 @@ fn one_pass(conn: &Connection, scope: &str, args: &[V]) -> Result<[TodoList; 4]>
         }
         k.sort_unstable();
         for (_, _, id) in k {
-            list.rows.push(text.query_row([&id], |r| {
-                Ok(TodoRow {
-                    id: r.get(0)?,
-                    title_zh: r.get(1)?,
-                    title_en: r.get(2)?,
-                    venue_name: r.get(3)?,
-                    village: r.get(4)?,
-                    state: r.get(5)?,
-                    due_date: r.get(6)?,
-                    received_ms: None,
-                })
-            })?);
+            list.rows.push(text.query_row([&id], row)?);
         }
     }
     Ok(lists)

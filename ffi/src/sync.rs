@@ -45,6 +45,8 @@ impl From<&gridsafe_client::Progress> for SyncProgress {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct RefusedRecord {
     pub doc_id: String,
+    /// The relay's reason as sent (ids and the rule's code), for a support log: a person reads
+    /// the Sync screen's words (`SyncScreen`), never this.
     pub reason: String,
 }
 

@@ -8,6 +8,8 @@
 use gridsafe_client as client;
 use gridsafe_core::Store;
 use gridsafe_core::clock::now_ms;
+use gridsafe_core::field;
+use gridsafe_core::labels::Lang;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::Action;
 use gridsafe_server::store::ActionDetail;
@@ -205,6 +207,40 @@ fn a_phone_hours_ahead_is_refused_per_record_and_goes_through_once_its_clock_is_
     let warning = status.clock_warning.expect("the worker is told");
     assert!(warning.contains("快约 6 小时"), "{warning}");
     assert_eq!(status.pending_docs, 1, "the hazard waits, kept");
+    // The worker reads why in words: no record or event id, no rule code.
+    let words = |s: &Store, lang: Lang| {
+        let screen = field::sync::sync_screen(s, lang).unwrap();
+        let line = screen
+            .refused
+            .iter()
+            .find(|r| r.what.contains("wang-店0"))
+            .unwrap_or_else(|| panic!("the hazard is listed: {screen:?}"))
+            .clone();
+        for text in [&line.what, &line.why, &line.what_to_do, &line.at] {
+            assert!(
+                !text.contains(&h[..8]) && !text.contains('[') && !text.contains('_'),
+                "{text}"
+            );
+        }
+        (line, screen.clock_warning)
+    };
+    let (zh, clock) = words(&wang, Lang::Zh);
+    assert_eq!(
+        zh.why,
+        "手机时间比中继快约 6 小时，请在手机设置中校准时间后再同步"
+    );
+    assert_eq!(
+        clock.as_deref(),
+        Some("手机时间比服务器快约 6 小时，请在手机设置中校准时间，然后同步一次")
+    );
+    let (en, clock) = words(&wang, Lang::En);
+    assert!(
+        en.why
+            .starts_with("This phone's clock is about 6 hours ahead"),
+        "{}",
+        en.why
+    );
+    assert!(!clock.unwrap().contains('快'));
     // Syncing again on the wrong clock changes nothing and loses nothing.
     sync(&mut wang);
     assert_eq!(kinds(&wang, &h), ["register"]);
@@ -221,6 +257,17 @@ fn a_phone_hours_ahead_is_refused_per_record_and_goes_through_once_its_clock_is_
             .iter()
             .any(|a| a.doc_id == h && a.origin == "local")
     );
+    let (kept, clock) = words(&wang, Lang::Zh);
+    assert_eq!(
+        kept.why,
+        "手机时间比中继快约 6 小时，请在手机设置中校准时间后再同步"
+    );
+    assert!(
+        kept.what_to_do.contains("已按规则重建"),
+        "{}",
+        kept.what_to_do
+    );
+    assert_eq!(clock, None);
     let view = wang.hazard(&h).unwrap();
     // Stamped again on the set clock (at most the bound ahead: the phone's logical clock never
     // reads behind what the relay may have accepted from it).

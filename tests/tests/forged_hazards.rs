@@ -7,6 +7,8 @@ use std::collections::HashSet;
 
 use automerge::ActorId;
 use gridsafe_client as client;
+use gridsafe_core::field;
+use gridsafe_core::labels::Lang;
 use gridsafe_core::records::{self, EventRecord, HazardHeader};
 use gridsafe_core::store::{NewPhoto, NewVenue};
 use gridsafe_core::sync::{DocChanges, SyncResponse};
@@ -198,4 +200,30 @@ fn each_forged_header_field_is_refused_and_the_honest_records_are_kept() {
     // The phone applies the answer; its honest records are now the relay's.
     wang.apply_sync_response(&resp).unwrap();
     assert_eq!(wang.sync_status().unwrap().pending_docs, 0);
+    // Each refusal reaches the Sync screen in words: no record id, no rule code.
+    for lang in [Lang::Zh, Lang::En] {
+        let screen = field::sync::sync_screen(&wang, lang).unwrap();
+        assert_eq!(screen.refused.len(), forged.len(), "{screen:?}");
+        for line in &screen.refused {
+            for text in [&line.what, &line.why, &line.what_to_do] {
+                assert!(
+                    !text.contains('[') && !text.contains('_') && !text.contains("-7"),
+                    "{text}"
+                );
+                assert!(
+                    forged.iter().all(|(_, h)| !text.contains(&h.id[..8])),
+                    "{text}"
+                );
+            }
+        }
+        let whys: HashSet<&str> = screen.refused.iter().map(|l| l.why.as_str()).collect();
+        assert!(whys.len() >= 6, "each rule in its own words: {whys:?}");
+    }
+    let zh = field::sync::sync_screen(&wang, Lang::Zh).unwrap();
+    assert!(
+        zh.refused
+            .iter()
+            .any(|l| l.why == "隐患等级低于检查表规则（应为重大隐患待认定）"),
+        "{zh:?}"
+    );
 }

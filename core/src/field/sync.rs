@@ -49,16 +49,15 @@ pub fn sync_screen(store: &Store, lang: Lang) -> Result<SyncScreen> {
             l.pick("张照片待同步", "photos wait to sync")
         )
     };
-    let refused = st
+    let mut refused: Vec<RefusedLine> = st
         .set_aside
         .iter()
         .map(|a| {
             let local = a.origin == "local";
             RefusedLine {
-                what: record_name(store, &l, &a.doc_id).unwrap_or_else(|_| {
-                    l.pick("一条记录", "A record").to_owned()
-                }),
-                why: a.reason.clone(),
+                what: record_name(store, &l, &a.doc_id)
+                    .unwrap_or_else(|_| l.pick("一条记录", "A record").to_owned()),
+                why: l.refusal(&a.reason),
                 what_to_do: if local {
                     l.pick(
                         "本机的这次改动未被接受，已完整留存在本机；记录已按规则重建并重新上传。如需补录，请按原因更正后重新操作。",
@@ -75,6 +74,31 @@ pub fn sync_screen(store: &Store, lang: Lang) -> Result<SyncScreen> {
             }
         })
         .collect();
+    // Refused at the last sync and not set aside: the record waits on the phone as it is and is
+    // sent again; the worker must see why it does not leave.
+    let set_aside: std::collections::HashSet<&str> =
+        st.set_aside.iter().map(|a| a.doc_id.as_str()).collect();
+    for line in &st.refused {
+        let (id, reason) = line.split_once(": ").unwrap_or(("", line));
+        if set_aside.contains(id) {
+            continue;
+        }
+        refused.push(RefusedLine {
+            what: record_name(store, &l, id)
+                .unwrap_or_else(|_| l.pick("一条记录", "A record").to_owned()),
+            why: l.refusal(reason),
+            what_to_do: l
+                .pick(
+                    "记录仍完整保存在本机，每次同步都会再次发送；请按原因处理，处理不了请联系镇安委办。",
+                    "The record is kept on the phone and sent again at every sync: do what the reason says, or ask the town office.",
+                )
+                .to_owned(),
+            at: st.last_sync.as_deref().map(|at| l.time(at)).unwrap_or_default(),
+        });
+    }
+    let clock_warning = store
+        .clock_words()?
+        .map(|(zh, en)| l.pick(&zh, &en).to_owned());
     Ok(SyncScreen {
         last_sync: match &st.last_sync {
             Some(at) => format!("{} {}", l.pick("上次同步", "Last sync"), l.time(at)),
@@ -84,7 +108,7 @@ pub fn sync_screen(store: &Store, lang: Lang) -> Result<SyncScreen> {
         pending_records: st.pending_docs,
         pending_photos: st.pending_photos,
         refused,
-        clock_warning: st.clock_warning.clone(),
+        clock_warning,
         notice_numbers: format!(
             "{} {}",
             l.pick("剩余通知书编号", "Notice numbers left:"),

@@ -104,8 +104,23 @@ pub fn today(store: &Store, user: &str, lang: Lang, today: Date) -> Result<Today
         Some(at) => format!("{} {}", l.pick("上次同步", "Last sync"), l.time(at)),
         None => l.pick("尚未同步", "Not synced yet").to_owned(),
     };
-    let refused = status.set_aside.len() + status.refused.len();
-    let sync_warning = status.clock_warning.clone().or_else(|| {
+    // A record set aside is usually also among the last sync's refusals: counted once.
+    let refused = status
+        .set_aside
+        .iter()
+        .map(|a| a.doc_id.as_str())
+        .chain(
+            status
+                .refused
+                .iter()
+                .map(|r| r.split_once(": ").map_or(r.as_str(), |p| p.0)),
+        )
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let clock = store
+        .clock_words()?
+        .map(|(zh, en)| l.pick(&zh, &en).to_owned());
+    let sync_warning = clock.or_else(|| {
         (refused > 0).then(|| {
             format!(
                 "{refused} {}",

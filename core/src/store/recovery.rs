@@ -14,6 +14,7 @@ use super::Store;
 use crate::clock::{Hlc, format_date, ms_to_date, ms_to_rfc3339, parse_date};
 use crate::error::{Error, Result};
 use crate::integrity::CLOCK_BOUND_MS;
+use crate::labels::span;
 use crate::projection;
 use crate::records::{self, DocKind};
 
@@ -96,20 +97,31 @@ impl Store {
     /// they answer), or more than the bound from the relay's at the last sync (its events would
     /// be refused, and wait, kept, until the clock is set).
     pub fn clock_warning(&self) -> Result<Option<String>> {
+        Ok(self.clock_words()?.map(|(zh, en)| format!("{zh} / {en}")))
+    }
+
+    /// [`Store::clock_warning`] in each language (zh, en), for a screen that shows one.
+    pub fn clock_words(&self) -> Result<Option<(String, String)>> {
         let now = self.now();
         let seen: Option<i64> = self.meta("seen_ahead_ms")?.and_then(|v| v.parse().ok());
         if let Some(s) = seen.filter(|s| *s > now + CLOCK_BOUND_MS) {
             let (zh, en) = span(s - now);
-            return Ok(Some(format!(
-                "手机时间比收到的记录慢约{zh}，请在手机设置中校准时间后再处置隐患 / this phone's clock is about {en} behind records it received; set the clock before recording lifecycle events"
+            return Ok(Some((
+                format!("手机时间比收到的记录慢约{zh}，请在手机设置中校准时间后再处置隐患"),
+                format!(
+                    "This phone's clock is about {en} behind records it received: set the clock before recording lifecycle events"
+                ),
             )));
         }
         let offset: Option<i64> = self.meta("relay_offset_ms")?.and_then(|v| v.parse().ok());
         Ok(offset.filter(|o| o.abs() > CLOCK_BOUND_MS).map(|o| {
             let (zh, en) = span(o.abs());
             let (fast_zh, fast_en) = if o < 0 { ("快", "ahead of") } else { ("慢", "behind") };
-            format!(
-                "手机时间比服务器{fast_zh}约{zh}，请在手机设置中校准时间，然后同步一次 / this phone's clock is about {en} {fast_en} the relay's; set the clock, then sync"
+            (
+                format!("手机时间比服务器{fast_zh}约{zh}，请在手机设置中校准时间，然后同步一次"),
+                format!(
+                    "This phone's clock is about {en} {fast_en} the relay's: set the clock, then sync"
+                ),
             )
         }))
     }
@@ -292,21 +304,6 @@ fn actor_id(doc_id: &str, hex_actor: &str) -> Result<ActorId> {
             id: doc_id.into(),
             reason: format!("corrupt actor {hex_actor}"),
         })
-}
-
-/// A clock difference in words: minutes, hours or days.
-fn span(ms: i64) -> (String, String) {
-    // Rounded to the nearest: a clock six hours off reads "6 hours", not "5".
-    let minutes = (ms + 30_000) / 60_000;
-    if minutes < 120 {
-        (format!(" {minutes} 分钟"), format!("{minutes} minutes"))
-    } else if minutes < 48 * 60 {
-        let h = (minutes + 30) / 60;
-        (format!(" {h} 小时"), format!("{h} hours"))
-    } else {
-        let d = (minutes + 12 * 60) / (24 * 60);
-        (format!(" {d} 天"), format!("{d} days"))
-    }
 }
 
 /// Day `day` (`YYYY-MM-DD`) moved by `days`.

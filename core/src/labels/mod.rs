@@ -1,6 +1,6 @@
 //! Words for codes: every code a person could otherwise read — villages, grids, departments and
-//! users (from the directory), states, events, severities, sources, domains, fix modes, roles and
-//! times — in zh-CN and English. Pages, exports, documents and the phone all read these, so a
+//! users (from the directory), states, events, severities, sources, domains, fix modes, roles,
+//! times and the relay's refusals — in zh-CN and English. Pages, exports, documents and the phone all read these, so a
 //! label is corrected once.
 
 use time::OffsetDateTime;
@@ -8,6 +8,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::directory::{Directory, Role};
 use crate::hazard_state::{EventKind, State};
+
+mod refusals;
+pub use refusals::span;
 
 /// The language a person reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,6 +131,11 @@ impl<'a> Labels<'a> {
             Lang::En if en.is_empty() => zh,
             Lang::En => en,
         }
+    }
+
+    /// Why the relay refused a record (its reason as sent), in words: no ids, no codes.
+    pub fn refusal(&self, reason: &str) -> String {
+        refusals::words(self, reason)
     }
 
     pub fn state(&self, code: &str) -> String {
@@ -299,8 +307,8 @@ mod tests {
 
     #[test]
     fn codes_read_as_words_in_both_languages() {
-        let dir =
-            Directory::from_json(include_bytes!("../../examples/lvxiang-directory.json")).unwrap();
+        let dir = Directory::from_json(include_bytes!("../../../examples/lvxiang-directory.json"))
+            .unwrap();
         let zh = Labels::new(Some(&dir), Lang::Zh);
         let en = Labels::new(Some(&dir), Lang::En);
         assert_eq!(zh.village("heping"), "和平村");

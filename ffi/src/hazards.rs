@@ -100,6 +100,31 @@ impl From<HazardAction> for EventKind {
     }
 }
 
+impl HazardAction {
+    /// The action for a lifecycle event a person records (`None` for those the rules record
+    /// themselves: registration, an owner's claim accepted as such).
+    pub fn of(kind: EventKind) -> Option<HazardAction> {
+        Some(match kind {
+            EventKind::Notify => HazardAction::Notify,
+            EventKind::Rectify => HazardAction::Rectify,
+            EventKind::Claim => HazardAction::Claim,
+            EventKind::Close => HazardAction::Close,
+            EventKind::Reject => HazardAction::Reject,
+            EventKind::Escalate => HazardAction::Escalate,
+            EventKind::Reopen => HazardAction::Reopen,
+            EventKind::ConfirmMajor => HazardAction::ConfirmMajor,
+            EventKind::Downgrade => HazardAction::Downgrade,
+            EventKind::SetDeadline => HazardAction::SetDeadline,
+            EventKind::Plan => HazardAction::Plan,
+            EventKind::Recheck => HazardAction::Recheck,
+            EventKind::Dismiss => HazardAction::Dismiss,
+            EventKind::Control => HazardAction::Control,
+            EventKind::Supervise => HazardAction::Supervise,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ActionInput {
     pub action: HazardAction,

@@ -7,7 +7,7 @@ mod types;
 
 use gridsafe_core::field;
 
-use crate::{GridSafeError, GridStore};
+use crate::{GridSafeError, GridStore, HazardAction};
 use convert::{line, today_screen, walk_screen};
 pub use types::*;
 
@@ -221,18 +221,20 @@ impl GridStore {
             actions: h
                 .actions
                 .into_iter()
-                .map(|o| Offer {
-                    action: o.kind.as_str().to_owned(),
-                    label: o.label,
-                    needs: o
-                        .needs
-                        .into_iter()
-                        .map(|n| match n {
-                            field::Need::Photo { role, label } => Need::Photo { role, label },
-                            field::Need::Deadline { label } => Need::Deadline { label },
-                            field::Need::Text { label } => Need::Text { label },
-                        })
-                        .collect(),
+                .filter_map(|o| {
+                    Some(Offer {
+                        action: HazardAction::of(o.kind)?,
+                        label: o.label,
+                        needs: o
+                            .needs
+                            .into_iter()
+                            .map(|n| match n {
+                                field::Need::Photo { role, label } => Need::Photo { role, label },
+                                field::Need::Deadline { label } => Need::Deadline { label },
+                                field::Need::Text { label } => Need::Text { label },
+                            })
+                            .collect(),
+                    })
                 })
                 .collect(),
         })

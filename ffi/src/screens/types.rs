@@ -284,8 +284,8 @@ pub enum Need {
 /// An action this user may take now on a hazard.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Offer {
-    /// The action's code for [`GridStore::hazard_action`] (`notify`, `rectify`, `claim`, `control`).
-    pub action: String,
+    /// What to pass to `GridStore::transition` as `ActionInput.action`.
+    pub action: crate::HazardAction,
     pub label: String,
     pub needs: Vec<Need>,
 }

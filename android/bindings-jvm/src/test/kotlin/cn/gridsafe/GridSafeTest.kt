@@ -344,10 +344,10 @@ class GridSafeTest {
         val hoseId = hazards.single { it.itemId == "gas.hose_length" }.id
         assertTrue(done.hazardIds.containsAll(listOf(majorId, hoseId)))
         val majorScreen = wang.hazardScreenOf("wang", majorId)
-        assertTrue(majorScreen.actions.none { it.action == "close" || it.action == "rectify" }, "${majorScreen.actions}")
+        assertTrue(majorScreen.actions.none { it.action == HazardAction.CLOSE || it.action == HazardAction.RECTIFY }, "${majorScreen.actions}")
         // 即改: fixed in the visit, its after photo taken now.
         val hoseScreen = wang.hazardScreenOf("wang", hoseId)
-        assertTrue(hoseScreen.actions.any { it.action == "rectify" }, "${hoseScreen.actions}")
+        assertTrue(hoseScreen.actions.any { it.action == HazardAction.RECTIFY }, "${hoseScreen.actions}")
         wang.transition("wang", hoseId, ActionInput(HazardAction.RECTIFY, photo = PhotoInput(after, "gas.hose_length", "after")))
         assertEquals("待审核销号", wang.hazardScreenOf("wang", hoseId).state)
 

@@ -30,6 +30,10 @@ pub enum Error {
     /// An answer does not fit the item it answers.
     #[error("answer to {item}: {reason}")]
     Answer { item: String, reason: String },
+    /// What a person typed or chose, refused in words they read (the question by its label and
+    /// what it takes); nothing was saved.
+    #[error("{0}")]
+    Words(String),
     /// A hazard transition the lifecycle rules refuse; the document is unchanged.
     #[error("refused: {0}")]
     Refused(Refusal),

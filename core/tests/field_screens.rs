@@ -276,10 +276,52 @@ fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
         ("gas.hose_length", "length", Input::NotApplicable),
         ("gas.no_such_item", "yn", Input::Yes),
         ("gas.hose_length", "width", Input::Number(1.0)),
+        ("gas.hose_length", "length", Input::Typed("两米".into())),
+        ("gas.cylinder_count", "in_use_5", Input::Typed("2.5".into())),
     ] {
         let e = answer_field(&mut s, "wang", &i, item, field, input, Lang::Zh).unwrap_err();
-        assert!(e.to_string().contains(item), "{e}");
+        // In words the worker reads: the question's label and what it takes, no code.
+        let words = e.to_string();
+        assert!(
+            !words.contains(item) && !words.contains(field) && !words.is_ascii(),
+            "{words}"
+        );
     }
+    let e = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.hose_length",
+        "length",
+        Input::Typed("两米".into()),
+        Lang::Zh,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "「软管长度」须填写数字（米），“两米”不是数字"
+    );
+    // What was typed, read by the core (full-width digits from a Chinese keyboard).
+    let w = answer_field(
+        &mut s,
+        "wang",
+        &i,
+        "gas.hose_length",
+        "length",
+        Input::Typed(" ２．４ ".into()),
+        Lang::Zh,
+    )
+    .unwrap();
+    assert_eq!(
+        w.items
+            .iter()
+            .find(|x| x.id == "gas.hose_length")
+            .unwrap()
+            .fields[0]
+            .answer
+            .as_deref(),
+        Some("2.4 米")
+    );
     // Someone else's inspection is not theirs to answer.
     assert!(
         answer_field(
@@ -573,12 +615,29 @@ fn a_venue_is_added_through_its_profile_questions_each_saying_why_it_is_asked() 
         let mut answers = good.clone();
         answers.retain(|(key, _)| key != k);
         answers.push((k.to_owned(), bad));
-        assert!(save_venue(&mut s, "wang", None, &answers).is_err(), "{k}");
+        let e = save_venue(&mut s, "wang", None, &answers, Lang::Zh).unwrap_err();
+        if k != "grid_id" {
+            // In words: the question as asked, never the field's key.
+            let words = e.to_string();
+            assert!(
+                words.starts_with('「') && !words.contains(k),
+                "{k}: {words}"
+            );
+        }
     }
+    let typed = vec![(
+        "profile.floors_above_ground".to_owned(),
+        Input::Typed("两层".into()),
+    )];
+    let e = save_venue(&mut s, "wang", None, &typed, Lang::Zh).unwrap_err();
+    assert!(e.to_string().contains("须填写整数，“两层”不是整数"), "{e}");
     let mut missing = good.clone();
     missing.retain(|(k, _)| k != "name");
-    let e = save_venue(&mut s, "wang", None, &missing).unwrap_err();
-    assert!(e.to_string().contains("name"), "{e}");
+    let e = save_venue(&mut s, "wang", None, &missing, Lang::Zh).unwrap_err();
+    assert!(
+        e.to_string().ends_with("必须填写") && !e.to_string().contains("name"),
+        "{e}"
+    );
     assert_eq!(
         venue_list(&s, "wang", &VenueFilter::default(), Lang::Zh, today())
             .unwrap()
@@ -587,7 +646,7 @@ fn a_venue_is_added_through_its_profile_questions_each_saying_why_it_is_asked() 
         "nothing saved"
     );
 
-    let v = save_venue(&mut s, "wang", None, &good).unwrap();
+    let v = save_venue(&mut s, "wang", None, &good, Lang::Zh).unwrap();
     let file = venue_file(&s, "wang", &v.id, Lang::Zh).unwrap();
     assert!(
         file.checklists
@@ -605,6 +664,7 @@ fn a_venue_is_added_through_its_profile_questions_each_saying_why_it_is_asked() 
         "wang",
         Some(&v.id),
         &[("profile.gas_supplies".into(), Input::Multi(vec![]))],
+        Lang::Zh,
     )
     .unwrap();
     assert_eq!(edited.id, v.id);

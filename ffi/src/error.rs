@@ -62,6 +62,7 @@ impl From<gridsafe_core::Error> for GridSafeError {
             | E::TooLarge(_)
             | E::Invalid(_)
             | E::Document { .. }
+            | E::Words(_)
             | E::Json(_) => GridSafeError::InvalidInput { reason },
             E::WrongKey { .. } => GridSafeError::WrongKey { reason },
             E::Store { .. } | E::Sqlite(_) | E::Automerge(_) | E::Reconcile(_) | E::Hydrate(_) => {

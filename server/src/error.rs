@@ -70,6 +70,7 @@ impl From<gridsafe_core::Error> for RelayError {
             | E::Answer { .. }
             | E::Photo(_)
             | E::Invalid(_)
+            | E::Words(_)
             | E::Incomplete { .. }
             | E::Document { .. }
             | E::Json(_) => RelayError::BadRequest(e.to_string()),

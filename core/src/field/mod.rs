@@ -7,6 +7,7 @@
 //! can go stale (a re-check is due because of a deadline today, not because a task was saved).
 
 pub mod hazard;
+mod input;
 pub mod sync;
 pub mod today;
 pub mod venue_form;

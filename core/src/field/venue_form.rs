@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
+use crate::field::input;
 use crate::field::walk::{FieldInput, Input};
 use crate::labels::{Labels, Lang};
 use crate::profile::{Condition, GAS_SUPPLIES, VENUE_TYPES, VenueProfile};
@@ -239,7 +240,15 @@ pub fn save_venue(
     user: &str,
     venue_id: Option<&str>,
     answers: &[(String, Input)],
+    lang: Lang,
 ) -> Result<Venue> {
+    // Refusals name the question as the form asked it.
+    let labels: BTreeMap<String, String> = venue_form(store, user, venue_id, lang)?
+        .into_iter()
+        .map(|q| (q.key, q.label))
+        .collect();
+    let dir = store.directory().ok();
+    let l = Labels::new(dir.as_deref(), lang);
     let base = venue_id.map(|id| store.venue(id)).transpose()?;
     let mut name = base.as_ref().map(|v| v.name.clone()).unwrap_or_default();
     let mut address = base.as_ref().map(|v| v.address.clone()).unwrap_or_default();
@@ -249,38 +258,26 @@ pub fn save_venue(
         .map(|v| v.responsible.clone())
         .unwrap_or_default();
     let mut p: VenueProfile = base.as_ref().map(|v| v.profile.clone()).unwrap_or_default();
-    let bad = |key: &str, why: &str| Error::invalid(format!("{key}: {why}"));
     for (key, input) in answers {
-        let text = || match input {
-            Input::Text(s) => Ok(s.trim().to_owned()),
-            _ => Err(bad(key, "expected text")),
+        let Some(label) = labels.get(key) else {
+            return Err(Error::Words(
+                l.pick(
+                    "表单中没有这个问题，请关闭后重新打开场所表单",
+                    "The form has no such question: close it and open the venue form again",
+                )
+                .to_owned(),
+            ));
         };
-        let count = || match input {
-            Input::Count(n) if (0..=10_000).contains(n) => Ok(*n as u32),
-            Input::Count(n) => Err(bad(key, &format!("{n} is out of range (0–10000)"))),
-            _ => Err(bad(key, "expected a whole number")),
+        let text = || input::text(&l, label, input);
+        let count = || input::count(&l, label, input, 10_000).map(|n| n as u32);
+        let number = || {
+            let unit = l.unit(if key.ends_with("_m2") { "m2" } else { "m" });
+            input::number(&l, label, &unit, input, 100_000.0)
         };
-        let number = || match input {
-            Input::Number(n) if n.is_finite() && (0.0..=100_000.0).contains(n) => Ok(*n),
-            Input::Number(n) => Err(bad(key, &format!("{n} is out of range (0–100000)"))),
-            _ => Err(bad(key, "expected a number")),
-        };
-        let yes_no = || match input {
-            Input::Yes => Ok(true),
-            Input::No => Ok(false),
-            _ => Err(bad(key, "expected yes or no")),
-        };
-        let codes = |list: &[(&str, &str, &str)]| match input {
-            Input::Multi(ks) => ks
-                .iter()
-                .map(|k| {
-                    list.iter()
-                        .any(|(c, ..)| c == k)
-                        .then(|| k.clone())
-                        .ok_or_else(|| bad(key, &format!("{k:?} is not one of the choices")))
-                })
-                .collect::<Result<Vec<_>>>(),
-            _ => Err(bad(key, "expected choices from the list")),
+        let yes_no = || input::yes_no(&l, label, input, false).map(|b| b == Some(true));
+        let codes = |list: &[(&str, &str, &str)]| {
+            let keys: Vec<String> = list.iter().map(|(c, ..)| (*c).to_owned()).collect();
+            input::multi(&l, label, input, &keys)
         };
         match key.as_str() {
             "name" => name = text()?,
@@ -288,7 +285,14 @@ pub fn save_venue(
             "grid_id" => {
                 grid = match input {
                     Input::Choice(g) => g.clone(),
-                    _ => return Err(bad(key, "expected a grid from the list")),
+                    _ => {
+                        return Err(input::refuse(
+                            &l,
+                            label,
+                            "请从列表中选择网格",
+                            "choose a grid from the list",
+                        ));
+                    }
                 }
             }
             "responsible.name" => who.name = text()?,
@@ -311,12 +315,20 @@ pub fn save_venue(
             "profile.residents_count" => p.residents_count = Some(count()?),
             "profile.is_crowded_place" => p.is_crowded_place = yes_no()?,
             "profile.roof_or_floors_combustible" => p.roof_or_floors_combustible = yes_no()?,
-            other => return Err(bad(other, "not a question of the venue form")),
+            _ => {
+                return Err(input::refuse(
+                    &l,
+                    label,
+                    "此版本的应用无法保存这个问题，请更新应用",
+                    "this version of the app cannot save this question: update the app",
+                ));
+            }
         }
     }
     for (key, v) in [("name", &name), ("address", &address), ("grid_id", &grid)] {
         if v.is_empty() {
-            return Err(bad(key, "required"));
+            let label = labels.get(key).map_or(key, String::as_str);
+            return Err(input::refuse(&l, label, "必须填写", "is required"));
         }
     }
     p.validate()?;

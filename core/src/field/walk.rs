@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
 use crate::eval::{FieldValue, ItemResult, Outcome};
+use crate::field::input;
 use crate::labels::{Labels, Lang};
 use crate::profile::VenueProfile;
 use crate::records::Inspection;
@@ -124,6 +125,9 @@ pub enum Input {
     Choice(String),
     Multi(Vec<String>),
     Text(String),
+    /// What was typed into a number or count box, as typed: the core reads it (full-width digits,
+    /// a decimal comma) or says in words why it cannot.
+    Typed(String),
 }
 
 /// The walk of inspection `id` as it stands.
@@ -385,29 +389,45 @@ pub fn answer_field(
 ) -> Result<Walk> {
     let insp = store.inspection(inspection_id)?;
     let t = store.template(&insp.header.template_id, &insp.header.template_version)?;
-    let item = t
-        .item(item_id)
-        .ok_or_else(|| Error::answer(item_id, format!("not an item of {}", t.key())))?;
+    let dir = store.directory().ok();
+    let l = Labels::new(dir.as_deref(), lang);
+    let not_asked = || {
+        Error::Words(
+            l.pick(
+                "这一项不在本次检查中，请返回检查列表重新选择",
+                "That question is not part of this inspection: go back to the list and choose again",
+            )
+            .to_owned(),
+        )
+    };
+    let item = t.item(item_id).ok_or_else(not_asked)?;
     let field = item
         .fields
         .iter()
         .find(|f| f.key == field_key)
-        .ok_or_else(|| Error::answer(item_id, format!("no field {field_key:?}")))?;
-    let value = match (field.kind, input) {
-        (FieldKind::Yn, Input::Yes) => json!("yes"),
-        (FieldKind::Yn, Input::No) => json!("no"),
-        (FieldKind::Yn, Input::NotApplicable) => json!("na"),
-        (FieldKind::Measure, Input::Number(n)) => json!(n),
-        (FieldKind::Count, Input::Count(c)) => json!(c),
-        (FieldKind::Choice, Input::Choice(k)) => json!(k),
-        (FieldKind::Multi, Input::Multi(ks)) => json!(ks),
-        (FieldKind::Text, Input::Text(s)) => json!(s),
-        (kind, got) => {
-            return Err(Error::answer(
-                item_id,
-                format!("field {field_key} takes {kind:?}, not {got:?}"),
-            ));
+        .ok_or_else(not_asked)?;
+    let label = l.pick(&field.label_zh, &field.label_en).to_owned();
+    let options: Vec<String> = field.options.iter().map(|o| o.key.clone()).collect();
+    let value = match field.kind {
+        FieldKind::Yn => match input::yes_no(&l, &label, &input, true)? {
+            Some(true) => json!("yes"),
+            Some(false) => json!("no"),
+            None => json!("na"),
+        },
+        FieldKind::Measure => {
+            let unit = l.unit(field.unit.as_deref().unwrap_or(""));
+            json!(input::number(
+                &l,
+                &label,
+                &unit,
+                &input,
+                input::MEASURE_MAX
+            )?)
         }
+        FieldKind::Count => json!(input::count(&l, &label, &input, input::COUNT_MAX)?),
+        FieldKind::Choice => json!(input::choice(&l, &label, &input, &options)?),
+        FieldKind::Multi => json!(input::multi(&l, &label, &input, &options)?),
+        FieldKind::Text => json!(input::text(&l, &label, &input)?),
     };
     // The item's answer so far (never the whole item's "n/a"), with this field set.
     let mut fields: BTreeMap<String, Json> = insp

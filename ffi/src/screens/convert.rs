@@ -137,5 +137,6 @@ pub(super) fn answer(a: FieldAnswer) -> field::walk::Input {
         FieldAnswer::Choice { key } => Input::Choice(key),
         FieldAnswer::Multi { keys } => Input::Multi(keys),
         FieldAnswer::Text { value } => Input::Text(value),
+        FieldAnswer::Typed { text } => Input::Typed(text),
     }
 }

@@ -301,8 +301,9 @@ impl GridStore {
             .into_iter()
             .map(|a| (a.key, convert::answer(a.answer)))
             .collect();
-        let v =
-            self.with(|s| field::venue_form::save_venue(s, &user, venue_id.as_deref(), &answers))?;
+        let v = self.with(|s| {
+            field::venue_form::save_venue(s, &user, venue_id.as_deref(), &answers, lang.into())
+        })?;
         self.venue_file(user, v.id, lang)
     }
 }

@@ -254,6 +254,11 @@ pub enum FieldAnswer {
     Text {
         value: String,
     },
+    /// What was typed into a number or count box, as typed: the core reads it or refuses it in
+    /// words ("「软管长度」须填写数字（米），“两米”不是数字"). A shell never parses figures.
+    Typed {
+        text: String,
+    },
 }
 
 /// A finding the inspection will register.

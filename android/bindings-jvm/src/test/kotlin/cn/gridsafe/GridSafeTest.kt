@@ -318,10 +318,16 @@ class GridSafeTest {
         val negative = assertThrows<GridSafeException.InvalidInput> {
             runBlocking { wang.answerFieldOf("wang", insp.id, "gas.hose_length", "length", FieldAnswer.Number(-3.0)) }
         }
-        assertTrue(negative.reason.contains("gas.hose_length"), negative.reason)
+        // In words: the question as asked and what it takes, no item code.
+        assertTrue(negative.reason.startsWith("「软管长度」") && !negative.reason.contains("gas."), negative.reason)
         assertThrows<GridSafeException.InvalidInput> {
             runBlocking { wang.answerFieldOf("wang", insp.id, "gas.cylinder_count", "in_use_5", FieldAnswer.Text("三个")) }
         }
+        // What was typed into a count box goes as typed; the core reads it or says why not.
+        val typed = assertThrows<GridSafeException.InvalidInput> {
+            runBlocking { wang.answerFieldOf("wang", insp.id, "gas.cylinder_count", "in_use_5", FieldAnswer.Typed("三个")) }
+        }
+        assertTrue(typed.reason.endsWith("须填写整数，“三个”不是整数"), typed.reason)
         assertThrows<GridSafeException.InvalidInput> { runBlocking { wang.walkScreen("not-an-id") } }
         assertEquals(answered, wang.walkScreen(insp.id).answered)
 

@@ -41,18 +41,26 @@ pub enum GridSafeError {
     Closed { reason: String },
 }
 
+use gridsafe_core::labels::{Labels, Lang};
+
 impl From<gridsafe_core::Error> for GridSafeError {
     fn from(e: gridsafe_core::Error) -> Self {
         use gridsafe_core::Error as E;
         let reason = e.to_string();
         match e {
+            // The rule's words, which a person reads on the hazard screen: never the log text
+            // with its ids and code.
             E::Refused(r) => GridSafeError::Refused {
+                reason: format!(
+                    "{} / {}",
+                    r.zh,
+                    Labels::new(None, Lang::En).refusal(&r.to_string())
+                ),
                 code: r.code,
-                reason,
             },
             E::Forbidden(_) => GridSafeError::Refused {
                 code: "forbidden".into(),
-                reason,
+                reason: "不在本人的网格或职责范围内，不能办理 / Outside your grids or role".into(),
             },
             E::NotFound { .. } => GridSafeError::NotFound { reason },
             E::Incomplete { .. } => GridSafeError::Incomplete { reason },

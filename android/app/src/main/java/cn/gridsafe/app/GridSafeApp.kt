@@ -1,48 +1,31 @@
 package cn.gridsafe.app
 
 import android.app.Application
-import androidx.work.Constraints
-import androidx.work.ExistingPeriodicWorkPolicy
-import androidx.work.NetworkType
-import androidx.work.PeriodicWorkRequestBuilder
-import androidx.work.WorkManager
+import androidx.work.Configuration
+import cn.gridsafe.KeyVault
 import cn.gridsafe.StoreKeys
 import cn.gridsafe.core.GridStore
-import java.util.concurrent.TimeUnit
 
-/** Opens the phone's one store and schedules the automatic sync. */
-class GridSafeApp : Application() {
+/**
+ * Opens the phone's one store and schedules the automatic sync. The store's key comes from a
+ * [KeyVault]: on a phone the Android Keystore's ([KeystoreVault]); a test application supplies
+ * another (Robolectric has no AndroidKeyStore).
+ */
+open class GridSafeApp : Application(), Configuration.Provider {
     lateinit var store: GridStore
         private set
 
+    /** Where the store's key is kept. */
+    open fun vault(): KeyVault = KeystoreVault(this)
+
     override fun onCreate() {
         super.onCreate()
-        // Encrypted at rest with a key the Android Keystore guards (docs/security.md).
-        store = StoreKeys(KeystoreVault(this)).open(filesDir.resolve("gridsafe.sqlite").path)
-        scheduleSync(this)
+        // Encrypted at rest with a key the vault guards (docs/security.md).
+        store = StoreKeys(vault()).open(filesDir.resolve("gridsafe.sqlite").path)
+        Sync.schedule(this)
     }
 
-    companion object {
-        /**
-         * Records sync whenever any network is there (they are small); photos and camera
-         * originals go on the unmetered network at the office — the "automatic sync" workers
-         * expect without thinking about it.
-         */
-        fun scheduleSync(app: Application) {
-            val wm = WorkManager.getInstance(app)
-            periodic(wm, "gridsafe-sync-office", 15, NetworkType.UNMETERED, originals = true)
-            periodic(wm, "gridsafe-sync-records", 30, NetworkType.CONNECTED, originals = false)
-        }
-
-        private fun periodic(wm: WorkManager, name: String, minutes: Long, network: NetworkType, originals: Boolean) {
-            wm.enqueueUniquePeriodicWork(
-                name,
-                ExistingPeriodicWorkPolicy.KEEP,
-                PeriodicWorkRequestBuilder<SyncWorker>(minutes, TimeUnit.MINUTES)
-                    .setConstraints(Constraints.Builder().setRequiredNetworkType(network).build())
-                    .setInputData(SyncWorker.input(originals))
-                    .build(),
-            )
-        }
-    }
+    // WorkManager starts on first use with this configuration (no start-up provider needed).
+    override val workManagerConfiguration: Configuration
+        get() = Configuration.Builder().build()
 }

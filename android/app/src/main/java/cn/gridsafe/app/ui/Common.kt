@@ -1,0 +1,103 @@
+package cn.gridsafe.app.ui
+
+import androidx.compose.foundation.background
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.material3.Button
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.MutableState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableIntStateOf
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.Color
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import cn.gridsafe.app.R
+import cn.gridsafe.core.GridSafeException
+
+/** A screen's data as it loads: nothing yet, the data, or why it could not be read. */
+sealed interface Loaded<out T> {
+    data object Loading : Loaded<Nothing>
+    data class Ready<T>(val value: T) : Loaded<T>
+    data class Failed(val reason: String) : Loaded<Nothing>
+}
+
+/** What a failure says to a person: the core's reason (already in words). */
+fun reasonOf(e: Throwable): String = when (e) {
+    is GridSafeException -> e.message ?: e.toString()
+    else -> e.message ?: e.toString()
+}
+
+/**
+ * Loads [block] off the main thread (the screens' suspend calls run on IO) each time [keys] or
+ * the returned reload counter change.
+ */
+@Composable
+fun <T> rememberLoaded(vararg keys: Any?, block: suspend () -> T): Pair<Loaded<T>, () -> Unit> {
+    val state: MutableState<Loaded<T>> = remember { mutableStateOf(Loaded.Loading) }
+    var generation by remember { mutableIntStateOf(0) }
+    LaunchedEffect(*keys, generation) {
+        state.value = try {
+            Loaded.Ready(block())
+        } catch (e: GridSafeException) {
+            Loaded.Failed(reasonOf(e))
+        }
+    }
+    return state.value to { generation++ }
+}
+
+/** The data, or while loading a line saying so, or the reason it failed with a retry. */
+@Composable
+fun <T> Show(loaded: Loaded<T>, retry: () -> Unit, content: @Composable (T) -> Unit) {
+    when (loaded) {
+        is Loaded.Loading -> Text(stringResource(R.string.loading), Modifier.padding(16.dp))
+        is Loaded.Failed -> Column(Modifier.padding(16.dp)) {
+            Problem(loaded.reason)
+            Button(onClick = retry, modifier = Modifier.padding(top = 8.dp)) { Text(stringResource(R.string.retry)) }
+        }
+        is Loaded.Ready -> content(loaded.value)
+    }
+}
+
+/** A refusal or a warning, in the core's words. */
+@Composable
+fun Problem(text: String, modifier: Modifier = Modifier) {
+    Text(
+        text,
+        color = MaterialTheme.colorScheme.error,
+        modifier = modifier
+            .fillMaxWidth()
+            .background(Color(0xFFFDECEA))
+            .padding(12.dp)
+            .testTag("problem"),
+    )
+}
+
+/** A section heading. */
+@Composable
+fun Heading(text: String) {
+    Text(
+        text,
+        style = MaterialTheme.typography.titleMedium,
+        modifier = Modifier.padding(start = 16.dp, end = 16.dp, top = 16.dp, bottom = 4.dp),
+    )
+}
+
+/** A label and its value on one row. */
+@Composable
+fun LabelValueRow(label: String, value: String) {
+    Row(Modifier.fillMaxWidth().padding(horizontal = 16.dp, vertical = 2.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+        Text(label, color = MaterialTheme.colorScheme.onSurfaceVariant, modifier = Modifier.weight(0.4f))
+        Text(value, modifier = Modifier.weight(0.6f))
+    }
+}

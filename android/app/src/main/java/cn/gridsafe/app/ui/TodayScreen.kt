@@ -1,0 +1,62 @@
+package cn.gridsafe.app.ui
+
+import androidx.compose.foundation.clickable
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.lazy.LazyColumn
+import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.ListItem
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.collectAsState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.remember
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.res.stringResource
+import cn.gridsafe.app.R
+import cn.gridsafe.core.Opens
+import cn.gridsafe.core.TodayScreen
+import cn.gridsafe.todayUpdates
+
+/** Today: what waits in my grids, each list with its count; it refreshes after every sync. */
+@Composable
+fun TodayTab(app: AppContext) {
+    val flow = remember(app.user, app.lang) { app.store.todayUpdates(app.user, app.lang) }
+    val today by flow.collectAsState(initial = null)
+    val t = today
+    if (t == null) {
+        Text(stringResource(R.string.loading))
+        return
+    }
+    TodayList(app, t)
+}
+
+@Composable
+private fun TodayList(app: AppContext, t: TodayScreen) {
+    LazyColumn(Modifier.fillMaxSize().testTag("today")) {
+        item {
+            ListItem(headlineContent = { Text(t.syncLine) })
+            t.syncWarning?.let { Problem(it) }
+        }
+        for (section in t.sections) {
+            item(key = section.kind.name) {
+                HorizontalDivider()
+                Heading("${section.title}（${section.count}）")
+            }
+            items(section.rows, key = { section.kind.name + it.title + it.detail }) { row ->
+                val open: Route? = when (val o = row.opens) {
+                    is Opens.Hazard -> Route.Hazard(o.id)
+                    is Opens.Venue -> Route.VenueFile(o.id)
+                    // A ticket is verified on the office's list; the row says what it is.
+                    is Opens.Ticket -> null
+                }
+                ListItem(
+                    headlineContent = { Text(row.title) },
+                    supportingContent = { Text(row.detail) },
+                    modifier = if (open != null) Modifier.clickable { app.nav.open(open) } else Modifier,
+                )
+            }
+        }
+    }
+}

@@ -84,26 +84,54 @@ impl From<gridsafe_core::Error> for GridSafeError {
 pub(crate) fn client_error(e: anyhow::Error) -> GridSafeError {
     if e.downcast_ref::<gridsafe_client::Cancelled>().is_some() {
         return GridSafeError::Cancelled {
-            reason: e.to_string(),
+            reason: "同步已取消，已确认的记录都已保存，下次同步接着进行 / Sync cancelled: what the relay confirmed is kept and the next sync goes on".into(),
         };
     }
     let e = match e.downcast::<gridsafe_core::Error>() {
         Ok(core) => return core.into(),
         Err(e) => e,
     };
-    let reason = format!("{e:#}");
+    // A person reads these on the enrolment and sync screens: what happened and what to do, in
+    // words, never the HTTP detail.
+    let words = |zh: &str, en: &str| format!("{zh} / {en}");
+    if e.to_string().starts_with("relay address") {
+        return GridSafeError::InvalidInput {
+            reason: words(
+                "中继地址不对：须为镇安委办给出的 https:// 开头的地址",
+                "The relay address is wrong: use the https:// address the town office gave you",
+            ),
+        };
+    }
     // Only what the relay's status says: 401 is enrol again; 403 and 413 are this phone's data
     // refused (not its enrolment); anything else, and no answer at all, is tried again later.
     match e
         .downcast_ref::<gridsafe_client::RelayAnswer>()
         .map(|a| a.status)
     {
-        Some(401) => GridSafeError::Unauthorized { reason },
+        Some(401) => GridSafeError::Unauthorized {
+            reason: words(
+                "登记码、用户名或密码不对，或本机的登记已被撤销：请向镇安委办确认后重新登记",
+                "The code, user name or password is wrong, or this phone's enrolment was revoked: check with the town office and enrol again",
+            ),
+        },
         Some(403) => GridSafeError::Refused {
             code: "forbidden".into(),
-            reason,
+            reason: words(
+                "中继不接受本机的这些记录（不在本人网格或职责范围内）：请联系镇安委办",
+                "The relay does not accept these records from this phone (outside your grids or role): ask the town office",
+            ),
         },
-        Some(400 | 413) => GridSafeError::InvalidInput { reason },
-        _ => GridSafeError::Network { reason },
+        Some(400 | 413) => GridSafeError::InvalidInput {
+            reason: words(
+                "中继无法接收本机发送的内容：请将应用更新到最新版本",
+                "The relay cannot take what this phone sent: update the app",
+            ),
+        },
+        _ => GridSafeError::Network {
+            reason: words(
+                "连不上中继：请检查网络。记录已保存在本机，有网络时会自动同步",
+                "Cannot reach the relay: check the network. Records are kept on the phone and sync by themselves once there is a network",
+            ),
+        },
     }
 }

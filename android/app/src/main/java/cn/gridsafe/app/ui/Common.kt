@@ -32,10 +32,18 @@ sealed interface Loaded<out T> {
     data class Failed(val reason: String) : Loaded<Nothing>
 }
 
-/** What a failure says to a person: the core's reason (already in words). */
-fun reasonOf(e: Throwable): String = when (e) {
-    is GridSafeException -> e.message ?: e.toString()
-    else -> e.message ?: e.toString()
+/** What a failure says to a person: the core's reason, already in words (never the exception's dump). */
+fun reasonOf(e: GridSafeException): String = when (e) {
+    is GridSafeException.InvalidInput -> e.reason
+    is GridSafeException.Refused -> e.reason
+    is GridSafeException.NotFound -> e.reason
+    is GridSafeException.Incomplete -> e.reason
+    is GridSafeException.Storage -> e.reason
+    is GridSafeException.WrongKey -> e.reason
+    is GridSafeException.Network -> e.reason
+    is GridSafeException.Unauthorized -> e.reason
+    is GridSafeException.Cancelled -> e.reason
+    is GridSafeException.Closed -> e.reason
 }
 
 /**

@@ -20,6 +20,7 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import cn.gridsafe.app.R
+import cn.gridsafe.core.CancelHandle
 import cn.gridsafe.core.EnrolSecret
 import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.GridStore
@@ -52,6 +53,13 @@ fun EnrolScreen(store: GridStore, enrolled: () -> Unit) {
                 scope.launch {
                     try {
                         store.enroll(server.trim(), user.trim(), EnrolSecret.Code(code.trim()), android.os.Build.MODEL ?: "Android")
+                        // The first sync brings the directory (villages, grids, names) and what
+                        // waits in the worker's grids; without a network now it comes later.
+                        try {
+                            store.sync(false, null, CancelHandle())
+                        } catch (e: GridSafeException.Network) {
+                            // WorkManager syncs once there is a network.
+                        }
                         enrolled()
                     } catch (e: GridSafeException) {
                         problem = reasonOf(e)

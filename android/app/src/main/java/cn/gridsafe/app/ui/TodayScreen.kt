@@ -10,26 +10,31 @@ import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.res.stringResource
 import cn.gridsafe.app.R
+import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.Opens
 import cn.gridsafe.core.TodayScreen
 import cn.gridsafe.todayUpdates
+import kotlinx.coroutines.flow.catch
+import kotlinx.coroutines.flow.map
 
 /** Today: what waits in my grids, each list with its count; it refreshes after every sync. */
 @Composable
 fun TodayTab(app: AppContext) {
-    val flow = remember(app.user, app.lang) { app.store.todayUpdates(app.user, app.lang) }
-    val today by flow.collectAsState(initial = null)
-    val t = today
-    if (t == null) {
-        Text(stringResource(R.string.loading))
-        return
+    var attempt by remember { mutableIntStateOf(0) }
+    val flow = remember(app.user, app.lang, attempt) {
+        app.store.todayUpdates(app.user, app.lang)
+            .map<TodayScreen, Loaded<TodayScreen>> { Loaded.Ready(it) }
+            .catch { e -> if (e is GridSafeException) emit(Loaded.Failed(reasonOf(e))) else throw e }
     }
-    TodayList(app, t)
+    val today by flow.collectAsState(initial = Loaded.Loading)
+    Show(today, { attempt++ }) { TodayList(app, it) }
 }
 
 @Composable

@@ -48,7 +48,7 @@ fun VenueFileScreen(app: AppContext, venueId: String) {
                 problem?.let { Problem(it) }
                 Row(Modifier.padding(horizontal = 16.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                     OutlinedButton(onClick = { app.nav.open(Route.VenueForm(venueId)) }) { Text(stringResource(R.string.edit_venue)) }
-                    OutlinedButton(onClick = { app.nav.open(Route.Notice(venueId)) }) { Text(stringResource(R.string.notice)) }
+                    OutlinedButton(onClick = { app.nav.open(Route.Notice(venueId)) }, modifier = Modifier.testTag("open-notice")) { Text(stringResource(R.string.notice)) }
                 }
                 Heading(stringResource(R.string.checklists))
             }
@@ -88,7 +88,7 @@ fun VenueFileScreen(app: AppContext, venueId: String) {
                 ListItem(
                     headlineContent = { Text(h.title) },
                     supportingContent = { Text(h.detail) },
-                    modifier = Modifier.clickable { app.nav.open(Route.Hazard(h.id)) },
+                    modifier = Modifier.clickable { app.nav.open(Route.Hazard(h.id)) }.testTag("hazard:${h.id}"),
                 )
             }
             item { Heading(stringResource(R.string.profile)) }
@@ -98,7 +98,7 @@ fun VenueFileScreen(app: AppContext, venueId: String) {
                 ListItem(
                     headlineContent = { Text(i.title) },
                     supportingContent = { Text(i.detail) },
-                    modifier = Modifier.clickable { app.nav.open(Route.Walk(i.id)) },
+                    modifier = Modifier.clickable { app.nav.open(Route.Walk(i.id)) }.testTag("inspection:${i.id}"),
                 )
             }
             item { Row(Modifier.fillMaxWidth().padding(16.dp)) {} }

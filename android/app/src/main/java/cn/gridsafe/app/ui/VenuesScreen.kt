@@ -52,7 +52,7 @@ fun VenuesTab(app: AppContext) {
         FilterChip(notInspected, { notInspected = !notInspected; pages = 1 }, label = { Text(stringResource(R.string.filter_not_inspected)) })
         FilterChip(withHazards, { withHazards = !withHazards; pages = 1 }, label = { Text(stringResource(R.string.filter_open_hazards)) })
     }
-    Button(onClick = { app.nav.open(Route.VenueForm(null)) }, modifier = Modifier.padding(horizontal = 16.dp)) {
+    Button(onClick = { app.nav.open(Route.VenueForm(null)) }, modifier = Modifier.padding(horizontal = 16.dp).testTag("add-venue")) {
         Text(stringResource(R.string.add_venue))
     }
     Show(loaded, retry) { screens ->
@@ -68,7 +68,7 @@ fun VenuesTab(app: AppContext) {
                         val hazards = if (v.openHazards > 0u) " · " + stringResource(R.string.open_hazards_n, v.openHazards.toInt()) else ""
                         Text("${v.address}\n${v.lastInspection}$hazards")
                     },
-                    modifier = Modifier.clickable { app.nav.open(Route.VenueFile(v.id)) },
+                    modifier = Modifier.clickable { app.nav.open(Route.VenueFile(v.id)) }.testTag("venue:${v.id}"),
                 )
             }
             if (last.page + 1u < last.pages) {

@@ -160,7 +160,9 @@ private fun ItemCard(
                     FieldEntry("${item.id}:${f.key}", f.input, emptySet(), allowNotApplicable = true) { a -> answer(f.key, a) }
                 }
             }
-            item.findings.forEach { Text(it, color = MaterialTheme.colorScheme.error) }
+            if (item.state == ItemState.FAIL || item.state == ItemState.NEEDS_PHOTO) {
+                item.findings.forEach { Text(it, color = MaterialTheme.colorScheme.error) }
+            }
             item.photo?.let { need ->
                 Text(need, style = MaterialTheme.typography.bodySmall)
                 Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {

@@ -1,0 +1,47 @@
+package cn.gridsafe.app
+
+import java.io.File
+import java.nio.file.Files
+import java.util.concurrent.TimeUnit
+
+/** A real relay (the host-built gridsafe-server) with the demo directory, for one test class. */
+class Relay {
+    val root = File(System.getProperty("gridsafe.root") ?: "../..").canonicalFile
+    private val lib = File(System.getProperty("gridsafe.lib") ?: "../../target/debug").canonicalFile
+    private val data = Files.createTempDirectory("gridsafe-relay").toFile()
+    private val process: Process
+    val url: String
+
+    init {
+        admin("directory", File(root, "examples/lvxiang-directory.json").path)
+        for (u in listOf("wang", "zheng")) admin("passwd", u, env = mapOf("GRIDSAFE_PASSWORD" to "correct horse"))
+        process = server("serve", "--data", data.path, "--listen", "127.0.0.1:0", env = mapOf("RUST_LOG" to "warn"))
+        val line = process.inputStream.bufferedReader().readLine() ?: error("the relay did not start")
+        url = line.removePrefix("listening on ").trim()
+    }
+
+    /** A one-time enrolment code for [user], as the office prints it. */
+    fun enrolCode(user: String): String {
+        val out = admin("enrol-code", user)
+        return Regex("""for $user: (\S+)""").find(out)?.groupValues?.get(1) ?: error("no code in: $out")
+    }
+
+    private fun server(vararg args: String, env: Map<String, String> = emptyMap()): Process =
+        ProcessBuilder(listOf(File(lib, "gridsafe-server").path) + args)
+            .also { it.environment().putAll(env) }
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start()
+
+    private fun admin(vararg args: String, env: Map<String, String> = emptyMap()): String {
+        val p = server("admin", "--data", data.path, *args, env = env)
+        val out = p.inputStream.bufferedReader().readText()
+        check(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) { "admin ${args.toList()} failed: $out" }
+        return out
+    }
+
+    fun stop() {
+        process.destroy()
+        process.waitFor(10, TimeUnit.SECONDS)
+        data.deleteRecursively()
+    }
+}

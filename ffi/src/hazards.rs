@@ -46,6 +46,18 @@ pub struct Hazard {
     pub found_at: String,
 }
 
+/// A 整改通知书 ready to print or share.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct NoticeDocument {
+    /// 吕巷安改〔2026〕第0101号.
+    pub number: String,
+    pub venue: String,
+    /// Each hazard it lists, with its severity and what it requires.
+    pub hazards: Vec<crate::Line>,
+    /// The page as printed (A4), self-contained.
+    pub html: String,
+}
+
 /// A lifecycle action on a hazard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum HazardAction {
@@ -317,5 +329,39 @@ impl GridStore {
     pub fn notice_html(&self, user: String, venue_id: String) -> Result<String, GridSafeError> {
         let n = self.with(|s| s.notice(&user, &venue_id))?;
         Ok(gridsafe_core::notice::to_html(&n)?)
+    }
+
+    /// The notice as the phone's screen shows it before it is printed or shared: its number, the
+    /// venue, each hazard with what it requires, in `lang`; and the page itself (`html`).
+    pub fn notice(
+        &self,
+        user: String,
+        venue_id: String,
+        lang: crate::Language,
+    ) -> Result<NoticeDocument, GridSafeError> {
+        let n = self.with(|s| s.notice(&user, &venue_id))?;
+        let zh = lang == crate::Language::Zh;
+        Ok(NoticeDocument {
+            html: gridsafe_core::notice::to_html(&n)?,
+            number: n.number.clone(),
+            venue: format!("{} · {}", n.venue_name, n.venue_address),
+            hazards: n
+                .hazards
+                .iter()
+                .map(|h| crate::Line {
+                    id: h.id.clone(),
+                    title: if zh {
+                        h.title_zh.clone()
+                    } else {
+                        h.title_en.clone()
+                    },
+                    detail: if zh {
+                        format!("{} · {}", h.severity_zh, h.requirement_zh)
+                    } else {
+                        format!("{} · {}", h.severity_en, h.requirement_en)
+                    },
+                })
+                .collect(),
+        })
     }
 }

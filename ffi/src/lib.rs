@@ -26,7 +26,9 @@ mod venues;
 pub use changes::{ListenerHandle, StoreChange, StoreListener};
 pub use error::GridSafeError;
 use error::client_error;
-pub use hazards::{ActionInput, Hazard, HazardAction, HazardDetail, HazardEvent, HazardFilter};
+pub use hazards::{
+    ActionInput, Hazard, HazardAction, HazardDetail, HazardEvent, HazardFilter, NoticeDocument,
+};
 use inspections::photo_of;
 pub use inspections::{
     ChecklistField, ChecklistItem, Finished, InspectionStarted, ItemResult, Outcome, Photo,

@@ -226,6 +226,9 @@ class FieldDayTest {
         waitFor { compose.onAllNodesWithTag("open-notice").fetchSemanticsNodes().isNotEmpty() }
         compose.onNodeWithTag("open-notice").performClick()
         waitFor { compose.onAllNodesWithTag("print").fetchSemanticsNodes().isNotEmpty() }
+        // Numbered on this phone; the major candidate still open is listed with what it requires.
+        compose.onNode(hasTestTag("notice-summary") and hasAnyDescendant(hasText("号", substring = true))).assertExists()
+        compose.onNode(hasTestTag("notice-summary") and hasAnyDescendant(hasText("重大", substring = true))).assertExists()
         val html = compose.runOnIdle { shadowOf(webView(compose.activity.window.decorView)).lastLoadDataWithBaseURL.data }
         assertTrue(html.take(300), html.contains("整改通知书") && html.contains("老王小吃") && html.contains("液化"))
         assertFalse("no item code", html.contains("gas.lpg_underground"))

@@ -49,7 +49,9 @@ private fun HazardBody(app: AppContext, h: HazardScreen, reload: () -> Unit) {
                 Text(h.venue)
                 Text(h.finding, color = MaterialTheme.colorScheme.error)
                 Text("${h.state} · ${h.severity}", style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("hazard-state"))
-                Text(h.deadline, color = if (h.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface)
+                if (h.deadline.isNotBlank()) {
+                    Text(stringResource(R.string.deadline_is, h.deadline), color = if (h.overdue) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurface)
+                }
                 Text(h.departments)
                 h.handler?.let { Text(it) }
                 h.basis.forEach { Text(it, style = MaterialTheme.typography.bodySmall) }

@@ -134,7 +134,7 @@ private fun titleOf(route: Route): String = stringResource(
         is Route.VenueForm -> if (route.id == null) R.string.add_venue else R.string.edit_venue
         is Route.Walk -> R.string.start_inspection
         is Route.Findings -> R.string.findings_title
-        is Route.Hazard -> R.string.open_hazards
+        is Route.Hazard -> R.string.hazard
         is Route.Notice -> R.string.notice
     },
 )

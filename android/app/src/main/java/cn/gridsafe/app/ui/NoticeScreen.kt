@@ -5,10 +5,12 @@ import android.content.Intent
 import android.print.PrintManager
 import android.webkit.WebView
 import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.Button
+import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
@@ -34,18 +36,27 @@ import java.io.File
  */
 @Composable
 fun NoticeScreen(app: AppContext, venueId: String) {
-    val (loaded, retry) = rememberLoaded(venueId) { withContext(Dispatchers.IO) { app.store.noticeHtml(app.user, venueId) } }
+    val (loaded, retry) = rememberLoaded(venueId) { withContext(Dispatchers.IO) { app.store.notice(app.user, venueId, app.lang) } }
     val context = LocalContext.current
     var view by remember { mutableStateOf<WebView?>(null) }
-    Show(loaded, retry) { html ->
+    Show(loaded, retry) { notice ->
         val title = stringResource(R.string.notice)
-        Row(Modifier.padding(horizontal = 16.dp, vertical = 8.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            Button(onClick = { view?.let { print(context, it, title) } }, modifier = Modifier.testTag("print")) { Text(stringResource(R.string.print)) }
-            OutlinedButton(onClick = { share(context, html, title) }) { Text(stringResource(R.string.share)) }
+        Column(Modifier.padding(horizontal = 16.dp, vertical = 8.dp).testTag("notice-summary")) {
+            Text(notice.number, style = MaterialTheme.typography.titleMedium)
+            Text(notice.venue)
+            for (h in notice.hazards) {
+                Text(h.title, style = MaterialTheme.typography.bodyLarge, modifier = Modifier.padding(top = 6.dp))
+                Text(h.detail, style = MaterialTheme.typography.bodySmall)
+            }
         }
+        Row(Modifier.padding(horizontal = 16.dp, vertical = 8.dp), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            Button(onClick = { view?.let { print(context, it, notice.number) } }, modifier = Modifier.testTag("print")) { Text(stringResource(R.string.print)) }
+            OutlinedButton(onClick = { share(context, notice.html, title) }) { Text(stringResource(R.string.share)) }
+        }
+        // The page as it prints (A4), for the owner to read and sign.
         AndroidView(
             factory = { WebView(it).also { w -> view = w } },
-            update = { it.loadDataWithBaseURL(null, html, "text/html", "UTF-8", null) },
+            update = { it.loadDataWithBaseURL(null, notice.html, "text/html", "UTF-8", null) },
             modifier = Modifier.fillMaxSize().testTag("notice"),
         )
     }

@@ -29,42 +29,35 @@ final class AppModel: ObservableObject {
     static let syncTask = "cn.gridsafe.sync"
 
     let store: GridStore
-    @Published var venues: [Venue] = []
-    @Published var hazards: [Hazard] = []
-    @Published var status: SyncState?
-    @Published var message: String?
+    /// Chinese first: English only where the phone is set to English.
+    let lang: Language = Locale.current.language.languageCode?.identifier == "en" ? .en : .zh
+    @Published var user: String?
+    @Published var syncMessage: String?
 
     private init() {
         let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         // Encrypted at rest with a key the Keychain keeps (docs/security.md).
         store = try! StoreKeys().open(path: dir.appendingPathComponent("gridsafe.sqlite").path)
-        refresh()
+        user = (try? store.syncState())?.enrolledUser
     }
 
-    var user: String { status?.enrolledUser ?? "" }
-
-    func refresh() {
-        status = try? store.syncState()
-        venues = (try? store.venues(user: user)) ?? []
-        hazards = (try? store.hazards(filter: HazardFilter(scopeUser: user, openOnly: true))) ?? []
-    }
-
-    func syncNow() async {
+    func syncNow(originals: Bool = true) async {
         do {
-            for try await event in store.syncEvents() {
+            for try await event in store.syncEvents(originals: originals) {
                 if case let .progress(p) = event {
-                    message = "同步中 \(p.docsPushed)↑ \(p.docsPulled)↓ 照片 \(p.photosUploaded)"
+                    syncMessage = lang == .zh
+                        ? "正在同步：已发送 \(p.docsPushed) 条，已接收 \(p.docsPulled) 条，已上传 \(p.photosUploaded) 张照片"
+                        : "Syncing: \(p.docsPushed) sent, \(p.docsPulled) received, \(p.photosUploaded) photos"
                 }
             }
-            message = nil
+            syncMessage = nil
         } catch {
-            message = "\(error)"
+            syncMessage = reason(error)
         }
-        refresh()
     }
 
-    /// Photos and originals wait for a network connection and external power (office overnight).
+    /// Records and photos when there is a network; the system picks the moment.
     func scheduleSync() {
         let request = BGProcessingTaskRequest(identifier: Self.syncTask)
         request.requiresNetworkConnectivity = true
@@ -88,39 +81,30 @@ final class AppModel: ObservableObject {
     }
 }
 
+/// What a failure says to a person: the core's reason, already in words.
+func reason(_ error: Error) -> String {
+    guard let e = error as? GridSafeError else { return error.localizedDescription }
+    switch e {
+    case let .InvalidInput(r), let .NotFound(r), let .Incomplete(r), let .Storage(r), let .WrongKey(r),
+         let .Network(r), let .Unauthorized(r), let .Cancelled(r), let .Closed(r):
+        return r
+    case let .Refused(_, r):
+        return r
+    }
+}
+
 struct ContentView: View {
     @EnvironmentObject var model: AppModel
 
     var body: some View {
-        NavigationStack {
-            List {
-                if let s = model.status {
-                    Section("同步 Sync") {
-                        Text("待同步 \(s.pendingDocs) 条记录 / \(s.pendingPhotos) 张照片")
-                        Text("上次同步 \(s.lastSync ?? "从未")")
-                        if let m = model.message { Text(m) }
-                        Button("立即同步 Sync now") { Task { await model.syncNow() } }
-                    }
-                }
-                Section("我的场所 My venues") {
-                    ForEach(model.venues, id: \.id) { v in
-                        VStack(alignment: .leading) {
-                            Text(v.name)
-                            Text("\(v.address) · 上次检查 \(v.lastInspected ?? "无")").font(.caption)
-                        }
-                    }
-                }
-                Section("未销号隐患 Open hazards") {
-                    ForEach(model.hazards, id: \.id) { h in
-                        VStack(alignment: .leading) {
-                            Text("\(h.titleZh) · \(h.venueName)")
-                            Text("\(h.state) · 期限 \(h.dueDate ?? "—")\(h.overdue ? " · 已逾期" : "")").font(.caption)
-                        }
-                    }
-                }
+        if let user = model.user {
+            TabView {
+                NavigationStack { TodayView(user: user) }.tabItem { Label("今日", systemImage: "calendar") }
+                NavigationStack { VenuesView(user: user) }.tabItem { Label("场所", systemImage: "house") }
+                NavigationStack { SyncView() }.tabItem { Label("同步", systemImage: "arrow.triangle.2.circlepath") }
             }
-            .navigationTitle("网格安全巡查")
-            .refreshable { model.refresh() }
+        } else {
+            EnrolView()
         }
     }
 }

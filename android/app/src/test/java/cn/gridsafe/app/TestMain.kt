@@ -9,7 +9,7 @@ import kotlin.system.exitProcess
  * "android: N passed, N failed".
  */
 fun main() {
-    val result = JUnitCore().run(VaultTest::class.java, FieldDayTest::class.java)
+    val result = JUnitCore().run(VaultTest::class.java, SyncScheduleTest::class.java, FieldDayTest::class.java)
     for (f: Failure in result.failures) {
         println("FAILED ${f.testHeader}")
         println(f.trace)

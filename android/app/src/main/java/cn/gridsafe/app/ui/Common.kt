@@ -16,6 +16,7 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
@@ -24,6 +25,9 @@ import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import cn.gridsafe.app.R
 import cn.gridsafe.core.GridSafeException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
 
 /** A screen's data as it loads: nothing yet, the data, or why it could not be read. */
 sealed interface Loaded<out T> {
@@ -47,7 +51,7 @@ fun reasonOf(e: GridSafeException): String = when (e) {
 }
 
 /**
- * Loads [block] off the main thread (the screens' suspend calls run on IO) each time [keys] or
+ * Loads [block] (its calls suspend off the main thread; the result is set on it) (the screens' suspend calls run on IO) each time [keys] or
  * the returned reload counter change.
  */
 @Composable
@@ -55,14 +59,24 @@ fun <T> rememberLoaded(vararg keys: Any?, block: suspend () -> T): Pair<Loaded<T
     val state: MutableState<Loaded<T>> = remember { mutableStateOf(Loaded.Loading) }
     var generation by remember { mutableIntStateOf(0) }
     LaunchedEffect(*keys, generation) {
-        state.value = try {
-            Loaded.Ready(block())
-        } catch (e: GridSafeException) {
-            Loaded.Failed(reasonOf(e))
+        withContext(Dispatchers.Main.immediate) {
+            state.value = try {
+                Loaded.Ready(block())
+            } catch (e: GridSafeException) {
+                Loaded.Failed(reasonOf(e))
+            }
         }
     }
     return state.value to { generation++ }
 }
+
+/**
+ * A scope for what a tap starts: its work suspends off the main thread (the store's calls) and
+ * comes back to the main thread to set what the screen shows — Compose state is written there
+ * only, whatever dispatcher runs the composition.
+ */
+@Composable
+fun rememberUiScope(): CoroutineScope = rememberCoroutineScope { Dispatchers.Main.immediate }
 
 /** The data, or while loading a line saying so, or the reason it failed with a retry. */
 @Composable

@@ -12,7 +12,6 @@ import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
@@ -34,7 +33,7 @@ fun EnrolScreen(store: GridStore, enrolled: () -> Unit) {
     var code by rememberSaveable { mutableStateOf("") }
     var busy by rememberSaveable { mutableStateOf(false) }
     var problem by rememberSaveable { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     Column(Modifier.verticalScroll(rememberScrollState()).padding(16.dp)) {
         Text(stringResource(R.string.enrol_title), style = MaterialTheme.typography.headlineSmall)
         Text(stringResource(R.string.enrol_intro), modifier = Modifier.padding(vertical = 8.dp))

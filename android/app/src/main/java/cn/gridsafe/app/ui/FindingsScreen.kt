@@ -18,7 +18,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateMapOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
@@ -45,7 +44,7 @@ fun FindingsScreen(app: AppContext, inspectionId: String) {
     val (loaded, retry) = rememberLoaded(inspectionId) { app.store.findingsOf(inspectionId, app.lang) }
     val onSpot = remember { mutableStateMapOf<String, Boolean>() }
     var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     val context = LocalContext.current
     Show(loaded, retry) { findings ->
         LazyColumn(Modifier.fillMaxSize().testTag("findings")) {

@@ -17,7 +17,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateMapOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
@@ -77,7 +76,7 @@ private fun OfferCard(app: AppContext, hazardId: String, offer: Offer, reload: (
     var photo by remember { mutableStateOf<Pair<String, ByteArray>?>(null) }
     val texts = remember { mutableStateMapOf<String, String>() }
     var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     var photoRole by remember { mutableStateOf("") }
     val noCamera = stringResource(R.string.camera_missing)
     val camera = rememberCamera(onNoCamera = { problem = noCamera }) { bytes -> photo = photoRole to bytes }

@@ -35,7 +35,7 @@ import kotlinx.coroutines.withContext
 fun SyncTab(app: AppContext) {
     val context = LocalContext.current
     val infos = remember { WorkManager.getInstance(context).getWorkInfosForUniqueWorkFlow(Sync.NOW) }
-    val work by infos.collectAsState(initial = emptyList())
+    val work by infos.collectAsState(emptyList(), Dispatchers.Main.immediate)
     val now = work.lastOrNull()
     val (loaded, retry) = rememberLoaded(now?.state) { withContext(Dispatchers.IO) { app.store.syncScreen(app.lang) } }
     Show(loaded, retry) { s ->

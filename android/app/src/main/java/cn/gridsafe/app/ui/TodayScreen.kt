@@ -17,6 +17,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.res.stringResource
 import cn.gridsafe.app.R
+import kotlinx.coroutines.Dispatchers
 import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.Opens
 import cn.gridsafe.core.TodayScreen
@@ -33,7 +34,7 @@ fun TodayTab(app: AppContext) {
             .map<TodayScreen, Loaded<TodayScreen>> { Loaded.Ready(it) }
             .catch { e -> if (e is GridSafeException) emit(Loaded.Failed(reasonOf(e))) else throw e }
     }
-    val today by flow.collectAsState(initial = Loaded.Loading)
+    val today by flow.collectAsState(Loaded.Loading, Dispatchers.Main.immediate)
     Show(today, { attempt++ }) { TodayList(app, it) }
 }
 

@@ -18,7 +18,6 @@ import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
@@ -36,7 +35,7 @@ import kotlinx.coroutines.withContext
 fun VenueFileScreen(app: AppContext, venueId: String) {
     val (loaded, retry) = rememberLoaded(venueId) { app.store.venueFileScreen(app.user, venueId, app.lang) }
     var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     Show(loaded, retry) { f ->
         LazyColumn(Modifier.fillMaxSize().testTag("venue-file")) {
             item {

@@ -14,7 +14,6 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateMapOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
@@ -39,7 +38,7 @@ fun VenueFormScreen(app: AppContext, venueId: String?) {
     }
     val answers = remember { mutableStateMapOf<String, FieldAnswer>() }
     var problem by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     Show(loaded, retry) { questions ->
         LazyColumn(Modifier.fillMaxSize().testTag("venue-form")) {
             items(questions, key = { it.key }) { q ->

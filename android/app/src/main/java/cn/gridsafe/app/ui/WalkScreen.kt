@@ -22,7 +22,6 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
@@ -54,7 +53,7 @@ fun WalkScreen(app: AppContext, inspectionId: String) {
     // The item a refusal is about, with the core's words.
     var problem by remember { mutableStateOf<Pair<String, String>?>(null) }
     var photoFor by remember { mutableStateOf<String?>(null) }
-    val scope = rememberCoroutineScope()
+    val scope = rememberUiScope()
     val noCamera = stringResource(R.string.camera_missing)
     val camera = rememberCamera(onNoCamera = { problem = (photoFor ?: "") to noCamera }) { bytes ->
         val item = photoFor ?: return@rememberCamera

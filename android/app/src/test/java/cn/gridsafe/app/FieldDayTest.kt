@@ -118,6 +118,14 @@ class FieldDayTest {
         waitFor { compose.onAllNodesWithTag("venue-file").fetchSemanticsNodes().isNotEmpty() }
         compose.onNodeWithText("老王小吃").assertExists()
         shot("05-venue-file")
+        // Today now lists it among the venues not inspected this month; its row opens the file.
+        back()
+        compose.onNodeWithText("今日").performClick()
+        waitForText("老王小吃")
+        compose.onNodeWithText("本月未检查场所（1）").assertExists()
+        shot("05b-today-venue-to-inspect")
+        compose.onNodeWithText("老王小吃").performClick()
+        waitFor { compose.onAllNodesWithTag("venue-file").fetchSemanticsNodes().isNotEmpty() }
 
         // The checklists that apply come from the core; the gas one starts the walk.
         compose.onNodeWithTag("venue-file").scrollTo("start-lx.gas").performClick()

@@ -230,6 +230,7 @@ class FieldDayTest {
         // The notice for the owner: what is still open (the major candidate), as the core lays it out.
         compose.onNodeWithText("场所").performClick()
         waitFor { compose.onAllNodesWithTag("venue:$venueId").fetchSemanticsNodes().isNotEmpty() }
+        shot("11b-venues-after-the-visit")
         compose.onNodeWithTag("venue:$venueId").performClick()
         waitFor { compose.onAllNodesWithTag("open-notice").fetchSemanticsNodes().isNotEmpty() }
         compose.onNodeWithTag("open-notice").performClick()

@@ -203,6 +203,15 @@ fn a_gas_walk_is_typed_judged_at_once_and_resumes_after_the_app_is_killed() {
             .state,
         ItemState::Pass
     );
+    // The shell marks what was tapped; a figure has nothing to mark.
+    let lpg = w
+        .items
+        .iter()
+        .find(|x| x.id == "gas.lpg_underground")
+        .unwrap();
+    assert_eq!(lpg.fields[0].chosen, ["no"]);
+    let hose = w.items.iter().find(|x| x.id == "gas.hose_length").unwrap();
+    assert!(hose.fields[0].chosen.is_empty());
     let w = answer_field(
         &mut s,
         "wang",

@@ -43,6 +43,9 @@ pub struct WalkField {
     pub rule: Option<String>,
     /// The answer so far, in words ("是", "1.5 米", "瓶装液化气").
     pub answer: Option<String>,
+    /// Which of the input's choices the answer is (`yes` / `no` / `na`, option keys), so a shell
+    /// marks what was tapped; empty for figures and text.
+    pub chosen: Vec<String>,
 }
 
 /// Where an item stands.
@@ -232,6 +235,11 @@ fn walk_item(
             answer: answer
                 .and_then(|a| a.fields.get(&f.key))
                 .map(|v| value_words(l, f, v)),
+            chosen: match answer.and_then(|a| a.fields.get(&f.key)) {
+                Some(FieldValue::Yn(k) | FieldValue::Choice(k)) => vec![k.clone()],
+                Some(FieldValue::Multi(ks)) => ks.clone(),
+                _ => vec![],
+            },
         })
         .collect();
     WalkItem {

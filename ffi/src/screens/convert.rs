@@ -70,6 +70,7 @@ pub(super) fn walk_screen(w: field::Walk) -> WalkScreen {
                         input: input(f.input),
                         rule: f.rule,
                         answer: f.answer,
+                        chosen: f.chosen,
                     })
                     .collect(),
                 photo: i.photo,

@@ -180,6 +180,8 @@ pub struct WalkField {
     pub rule: Option<String>,
     /// The answer so far, in words.
     pub answer: Option<String>,
+    /// Which choices the answer is (`yes` / `no` / `na`, option keys): what a shell marks.
+    pub chosen: Vec<String>,
 }
 
 /// Where a walk item stands.

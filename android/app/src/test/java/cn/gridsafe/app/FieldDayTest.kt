@@ -10,6 +10,7 @@ import android.view.View
 import android.view.ViewGroup
 import android.webkit.WebView
 import androidx.compose.ui.test.SemanticsNodeInteraction
+import androidx.compose.ui.test.assertIsSelected
 import androidx.compose.ui.test.hasAnyDescendant
 import androidx.compose.ui.test.hasTestTag
 import androidx.compose.ui.test.hasText
@@ -147,6 +148,10 @@ class FieldDayTest {
         waitForText("✓ 2.4 米")
         walk.scrollTo("gas.lpg_underground:yn:yes").performClick()
         waitFor { runBlocking { store.walkScreen(inspection) }.answered == 2u }
+        // What was tapped stays marked.
+        compose.waitUntil(10_000) {
+            runCatching { compose.onNodeWithTag("gas.lpg_underground:yn:yes").assertIsSelected() }.isSuccess
+        }
         // The rest of the walk as the bindings' tests answer it, then the walk opened again
         // (an app killed mid-walk comes back where it was).
         runBlocking { store.answerAll("wang", inspection, GAS_ANSWERS - "gas.hose_length" - "gas.lpg_underground") }

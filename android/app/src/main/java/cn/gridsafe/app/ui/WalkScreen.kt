@@ -156,7 +156,7 @@ private fun ItemCard(
                 f.rule?.let { Text(it, style = MaterialTheme.typography.bodySmall, color = MaterialTheme.colorScheme.secondary) }
                 f.answer?.let { Text("✓ $it", modifier = Modifier.testTag("answer:${item.id}:${f.key}")) }
                 if (!finished) {
-                    FieldEntry("${item.id}:${f.key}", f.input, emptySet(), allowNotApplicable = true) { a -> answer(f.key, a) }
+                    FieldEntry("${item.id}:${f.key}", f.input, f.chosen.toSet(), allowNotApplicable = true) { a -> answer(f.key, a) }
                 }
             }
             if (item.state == ItemState.FAIL || item.state == ItemState.NEEDS_PHOTO) {

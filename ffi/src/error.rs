@@ -1,5 +1,7 @@
 //! The errors the app acts on, from core's and the client's.
 
+use gridsafe_core::labels::{Labels, Lang};
+
 /// What went wrong, by what the app should do about it. Every variant carries a reason that can
 /// be shown as is (Chinese first, English after, where core provides both).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -41,8 +43,6 @@ pub enum GridSafeError {
     Closed { reason: String },
 }
 
-use gridsafe_core::labels::{Labels, Lang};
-
 impl From<gridsafe_core::Error> for GridSafeError {
     fn from(e: gridsafe_core::Error) -> Self {
         use gridsafe_core::Error as E;
@@ -62,8 +62,13 @@ impl From<gridsafe_core::Error> for GridSafeError {
                 code: "forbidden".into(),
                 reason: "不在本人的网格或职责范围内，不能办理 / Outside your grids or role".into(),
             },
-            E::NotFound { .. } => GridSafeError::NotFound { reason },
-            E::Incomplete { .. } => GridSafeError::Incomplete { reason },
+            // A screen opened on a record this phone no longer holds (moved out of the worker's
+            // grids, or not synced yet): what to do, not the record's id.
+            E::NotFound { .. } => GridSafeError::NotFound {
+                reason: "本机没有这条记录（可能已调出本人网格或尚未同步）：请返回上一页，同步后再看 / This phone does not hold that record (moved out of your grids, or not synced yet): go back, sync, and look again".into(),
+            },
+            // The core's reason is in words (which questions, which photos); its id is not.
+            E::Incomplete { reason: words, .. } => GridSafeError::Incomplete { reason: words },
             E::Template { .. }
             | E::Answer { .. }
             | E::Photo(_)

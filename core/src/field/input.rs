@@ -29,6 +29,43 @@ fn normalise(text: &str) -> String {
         .collect()
 }
 
+/// What a figure box takes, for its refusals: "数字（米）" / "数字", "a number (米)" / "a number".
+struct Takes<'a> {
+    zh: &'a str,
+    zh_noun: &'a str,
+    en: &'a str,
+}
+
+/// The figure given (`given`: a typed answer that is already a figure), or what was typed, read.
+fn figure<T: std::str::FromStr>(
+    l: &Labels<'_>,
+    label: &str,
+    input: &Input,
+    given: Option<T>,
+    takes: Takes<'_>,
+) -> Result<T> {
+    if let Some(n) = given {
+        return Ok(n);
+    }
+    let Input::Typed(t) = input else {
+        return Err(refuse(
+            l,
+            label,
+            &format!("须填写{}", takes.zh),
+            &format!("takes {}", takes.en),
+        ));
+    };
+    normalise(t).parse::<T>().map_err(|_| {
+        let t = t.trim();
+        refuse(
+            l,
+            label,
+            &format!("须填写{}，“{t}”不是{}", takes.zh, takes.zh_noun),
+            &format!("takes {}; \"{t}\" is not one", takes.en),
+        )
+    })
+}
+
 /// A measurement, at least 0 and at most `max`.
 pub(super) fn number(
     l: &Labels<'_>,
@@ -37,25 +74,22 @@ pub(super) fn number(
     input: &Input,
     max: f64,
 ) -> Result<f64> {
-    let n = match input {
-        Input::Number(n) => *n,
-        Input::Typed(t) => normalise(t).parse::<f64>().map_err(|_| {
-            refuse(
-                l,
-                label,
-                &format!("须填写数字（{unit}），“{}”不是数字", t.trim()),
-                &format!("takes a number ({unit}); \"{}\" is not one", t.trim()),
-            )
-        })?,
-        _ => {
-            return Err(refuse(
-                l,
-                label,
-                &format!("须填写数字（{unit}）"),
-                &format!("takes a number ({unit})"),
-            ));
-        }
+    let given = match input {
+        Input::Number(n) => Some(*n),
+        _ => None,
     };
+    let (zh, en) = (format!("数字（{unit}）"), format!("a number ({unit})"));
+    let n = figure(
+        l,
+        label,
+        input,
+        given,
+        Takes {
+            zh: &zh,
+            zh_noun: "数字",
+            en: &en,
+        },
+    )?;
     if !n.is_finite() || n < 0.0 || n > max {
         return Err(refuse(
             l,
@@ -71,18 +105,16 @@ pub(super) fn number(
 
 /// A whole number of things, at least 0 and at most `max`.
 pub(super) fn count(l: &Labels<'_>, label: &str, input: &Input, max: i64) -> Result<i64> {
-    let n = match input {
-        Input::Count(n) => *n,
-        Input::Typed(t) => normalise(t).parse::<i64>().map_err(|_| {
-            refuse(
-                l,
-                label,
-                &format!("须填写整数，“{}”不是整数", t.trim()),
-                &format!("takes a whole number; \"{}\" is not one", t.trim()),
-            )
-        })?,
-        _ => return Err(refuse(l, label, "须填写整数", "takes a whole number")),
+    let given = match input {
+        Input::Count(n) => Some(*n),
+        _ => None,
     };
+    let takes = Takes {
+        zh: "整数",
+        zh_noun: "整数",
+        en: "a whole number",
+    };
+    let n = figure(l, label, input, given, takes)?;
     if !(0..=max).contains(&n) {
         return Err(refuse(
             l,

@@ -131,7 +131,7 @@ impl Store {
         let now = self.now();
         let seen: Option<i64> = self.meta("seen_ahead_ms")?.and_then(|v| v.parse().ok());
         if seen.is_some_and(|s| s > now + CLOCK_BOUND_MS) {
-            return Err(Error::Invalid(self.clock_warning()?.unwrap_or_default()));
+            return Err(Error::Words(self.clock_warning()?.unwrap_or_default()));
         }
         Ok(())
     }

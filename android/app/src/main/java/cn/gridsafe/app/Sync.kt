@@ -28,45 +28,34 @@ object Sync {
         Constraints.Builder().setRequiredNetworkType(network).setRequiresBatteryNotLow(batteryNotLow).build()
 
     fun schedule(context: Context) {
-        val wm = WorkManager.getInstance(context)
-        wm.enqueueUniquePeriodicWork(
-            RECORDS,
+        periodic(context, RECORDS, 30, NetworkType.CONNECTED, photos = false)
+        periodic(context, PHOTOS, 60, NetworkType.UNMETERED, photos = true)
+    }
+
+    private fun periodic(context: Context, name: String, minutes: Long, network: NetworkType, photos: Boolean) {
+        WorkManager.getInstance(context).enqueueUniquePeriodicWork(
+            name,
             ExistingPeriodicWorkPolicy.KEEP,
-            PeriodicWorkRequestBuilder<SyncWorker>(30, TimeUnit.MINUTES)
-                .setConstraints(constraints(NetworkType.CONNECTED, batteryNotLow = true))
-                .setInputData(SyncWorker.input(photos = false))
-                .build(),
-        )
-        wm.enqueueUniquePeriodicWork(
-            PHOTOS,
-            ExistingPeriodicWorkPolicy.KEEP,
-            PeriodicWorkRequestBuilder<SyncWorker>(60, TimeUnit.MINUTES)
-                .setConstraints(constraints(NetworkType.UNMETERED, batteryNotLow = true))
-                .setInputData(SyncWorker.input(photos = true))
+            PeriodicWorkRequestBuilder<SyncWorker>(minutes, TimeUnit.MINUTES)
+                .setConstraints(constraints(network, batteryNotLow = true))
+                .setInputData(SyncWorker.input(photos))
                 .build(),
         )
     }
 
     /** The records of an inspection just finished go as soon as there is any connection. */
-    fun afterInspection(context: Context) {
-        WorkManager.getInstance(context).enqueueUniqueWork(
-            AFTER_INSPECTION,
-            ExistingWorkPolicy.REPLACE,
-            OneTimeWorkRequestBuilder<SyncWorker>()
-                .setConstraints(constraints(NetworkType.CONNECTED, batteryNotLow = false))
-                .setInputData(SyncWorker.input(photos = false))
-                .build(),
-        )
-    }
+    fun afterInspection(context: Context) = once(context, AFTER_INSPECTION, ExistingWorkPolicy.REPLACE, photos = false)
 
     /** The worker's tap: records and every photo, on whatever connection there is. */
-    fun now(context: Context) {
+    fun now(context: Context) = once(context, NOW, ExistingWorkPolicy.KEEP, photos = true)
+
+    private fun once(context: Context, name: String, policy: ExistingWorkPolicy, photos: Boolean) {
         WorkManager.getInstance(context).enqueueUniqueWork(
-            NOW,
-            ExistingWorkPolicy.KEEP,
+            name,
+            policy,
             OneTimeWorkRequestBuilder<SyncWorker>()
                 .setConstraints(constraints(NetworkType.CONNECTED, batteryNotLow = false))
-                .setInputData(SyncWorker.input(photos = true))
+                .setInputData(SyncWorker.input(photos))
                 .build(),
         )
     }

@@ -27,6 +27,7 @@ import cn.gridsafe.app.R
 import cn.gridsafe.core.GridSafeException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /** A screen's data as it loads: nothing yet, the data, or why it could not be read. */
@@ -77,6 +78,21 @@ fun <T> rememberLoaded(vararg keys: Any?, block: suspend () -> T): Pair<Loaded<T
  */
 @Composable
 fun rememberUiScope(): CoroutineScope = rememberCoroutineScope { Dispatchers.Main.immediate }
+
+/**
+ * Runs what a tap starts; [problem] gets the core's words when it is refused, and null when it
+ * went through (a refusal shown before is cleared).
+ */
+fun CoroutineScope.attempt(problem: (String?) -> Unit, block: suspend () -> Unit) {
+    launch {
+        try {
+            block()
+            problem(null)
+        } catch (e: GridSafeException) {
+            problem(reasonOf(e))
+        }
+    }
+}
 
 /** The data, or while loading a line saying so, or the reason it failed with a retry. */
 @Composable

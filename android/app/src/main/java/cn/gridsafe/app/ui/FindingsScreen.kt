@@ -28,10 +28,8 @@ import cn.gridsafe.app.R
 import cn.gridsafe.app.Sync
 import cn.gridsafe.core.FindingLine
 import cn.gridsafe.core.FixChoice
-import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.findingsOf
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /**
@@ -56,19 +54,15 @@ fun FindingsScreen(app: AppContext, inspectionId: String) {
                 problem?.let { Problem(it) }
                 Button(
                     onClick = {
-                        scope.launch {
-                            try {
-                                val choices = findings.filter { it.onSpotAllowed && !it.alreadyOpen }.map {
-                                    FixChoice(it.itemId, if (onSpot[it.itemId] ?: it.defaultOnSpot) "on_spot" else "deadline")
-                                }
-                                withContext(Dispatchers.IO) { app.store.finishInspectionWith(app.user, inspectionId, choices) }
-                                Sync.afterInspection(context)
-                                // Back to the venue's file: its open hazards now include these.
-                                app.nav.back()
-                                app.nav.back()
-                            } catch (e: GridSafeException) {
-                                problem = reasonOf(e)
+                        scope.attempt({ problem = it }) {
+                            val choices = findings.filter { it.onSpotAllowed && !it.alreadyOpen }.map {
+                                FixChoice(it.itemId, if (onSpot[it.itemId] ?: it.defaultOnSpot) "on_spot" else "deadline")
                             }
+                            withContext(Dispatchers.IO) { app.store.finishInspectionWith(app.user, inspectionId, choices) }
+                            Sync.afterInspection(context)
+                            // Back to the venue's file: its open hazards now include these.
+                            app.nav.back()
+                            app.nav.back()
                         }
                     },
                     modifier = Modifier.fillMaxWidth().padding(16.dp).testTag("finish"),

@@ -24,13 +24,11 @@ import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import cn.gridsafe.app.R
 import cn.gridsafe.core.ActionInput
-import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.HazardScreen
 import cn.gridsafe.core.Need
 import cn.gridsafe.core.Offer
 import cn.gridsafe.core.PhotoInput
 import cn.gridsafe.hazardScreenOf
-import kotlinx.coroutines.launch
 
 /** A hazard: its state and history in words, and only the actions this worker may take now. */
 @Composable
@@ -106,23 +104,18 @@ private fun OfferCard(app: AppContext, hazardId: String, offer: Offer, reload: (
             problem?.let { Problem(it, Modifier.padding(top = 6.dp)) }
             Button(
                 onClick = {
-                    scope.launch {
-                        try {
-                            app.store.transition(
-                                app.user,
-                                hazardId,
-                                ActionInput(
-                                    offer.action,
-                                    deadline = texts["deadline"]?.trim()?.ifEmpty { null },
-                                    text = texts["text"]?.trim()?.ifEmpty { null },
-                                    photo = photo?.let { (role, bytes) -> PhotoInput(bytes, role = role) },
-                                ),
-                            )
-                            problem = null
-                            reload()
-                        } catch (e: GridSafeException) {
-                            problem = reasonOf(e)
-                        }
+                    scope.attempt({ problem = it }) {
+                        app.store.transition(
+                            app.user,
+                            hazardId,
+                            ActionInput(
+                                offer.action,
+                                deadline = texts["deadline"]?.trim()?.ifEmpty { null },
+                                text = texts["text"]?.trim()?.ifEmpty { null },
+                                photo = photo?.let { (role, bytes) -> PhotoInput(bytes, role = role) },
+                            ),
+                        )
+                        reload()
                     }
                 },
                 modifier = Modifier.padding(top = 6.dp).testTag("submit:${offer.action.name}"),

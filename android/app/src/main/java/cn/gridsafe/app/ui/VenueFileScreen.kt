@@ -24,10 +24,8 @@ import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import cn.gridsafe.app.R
-import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.venueFileScreen
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /** A venue's file: who and what it is, the checklists that apply (and why), its history. */
@@ -58,13 +56,9 @@ fun VenueFileScreen(app: AppContext, venueId: String) {
                     trailingContent = {
                         if (c.applies) {
                             Button(onClick = {
-                                scope.launch {
-                                    try {
-                                        val insp = withContext(Dispatchers.IO) { app.store.startInspection(app.user, venueId, c.templateId) }
-                                        app.nav.open(Route.Walk(insp.id))
-                                    } catch (e: GridSafeException) {
-                                        problem = reasonOf(e)
-                                    }
+                                scope.attempt({ problem = it }) {
+                                    val insp = withContext(Dispatchers.IO) { app.store.startInspection(app.user, venueId, c.templateId) }
+                                    app.nav.open(Route.Walk(insp.id))
                                 }
                             }, modifier = Modifier.testTag("start-${c.templateId}")) { Text(stringResource(R.string.start_inspection)) }
                         }

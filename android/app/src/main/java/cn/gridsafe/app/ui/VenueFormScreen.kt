@@ -22,9 +22,7 @@ import androidx.compose.ui.unit.dp
 import cn.gridsafe.app.R
 import cn.gridsafe.core.FieldAnswer
 import cn.gridsafe.core.FormAnswer
-import cn.gridsafe.core.GridSafeException
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /**
@@ -56,16 +54,11 @@ fun VenueFormScreen(app: AppContext, venueId: String?) {
                 problem?.let { Problem(it) }
                 Button(
                     onClick = {
-                        scope.launch {
-                            try {
-                                val file = withContext(Dispatchers.IO) {
-                                    app.store.saveVenue(app.user, venueId, answers.map { (k, v) -> FormAnswer(k, v) }, app.lang)
-                                }
-                                problem = null
-                                app.nav.replace(Route.VenueFile(file.id))
-                            } catch (e: GridSafeException) {
-                                problem = reasonOf(e)
+                        scope.attempt({ problem = it }) {
+                            val file = withContext(Dispatchers.IO) {
+                                app.store.saveVenue(app.user, venueId, answers.map { (k, v) -> FormAnswer(k, v) }, app.lang)
                             }
+                            app.nav.replace(Route.VenueFile(file.id))
                         }
                     },
                     modifier = Modifier.fillMaxWidth().padding(16.dp).testTag("save-venue"),

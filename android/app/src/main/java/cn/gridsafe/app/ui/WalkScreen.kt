@@ -30,14 +30,12 @@ import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import cn.gridsafe.answerFieldOf
 import cn.gridsafe.app.R
-import cn.gridsafe.core.GridSafeException
 import cn.gridsafe.core.ItemState
 import cn.gridsafe.core.PhotoInput
 import cn.gridsafe.core.WalkItem
 import cn.gridsafe.core.WalkScreen
 import cn.gridsafe.walkScreen
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 
 /**
@@ -57,14 +55,9 @@ fun WalkScreen(app: AppContext, inspectionId: String) {
     val noCamera = stringResource(R.string.camera_missing)
     val camera = rememberCamera(onNoCamera = { problem = (photoFor ?: "") to noCamera }) { bytes ->
         val item = photoFor ?: return@rememberCamera
-        scope.launch {
-            try {
-                app.store.attachPhoto(app.user, inspectionId, PhotoInput(bytes, item, "before"))
-                walk = app.store.walkScreen(inspectionId, app.lang)
-                problem = null
-            } catch (e: GridSafeException) {
-                problem = item to reasonOf(e)
-            }
+        scope.attempt({ r -> problem = r?.let { item to it } }) {
+            app.store.attachPhoto(app.user, inspectionId, PhotoInput(bytes, item, "before"))
+            walk = app.store.walkScreen(inspectionId, app.lang)
         }
     }
     val w = walk
@@ -91,23 +84,13 @@ fun WalkScreen(app: AppContext, inspectionId: String) {
                 finished = w.finished,
                 problem = problem?.takeIf { it.first == item.id }?.second,
                 answer = { key, a ->
-                    scope.launch {
-                        try {
-                            walk = app.store.answerFieldOf(app.user, inspectionId, item.id, key, a, app.lang)
-                            problem = null
-                        } catch (e: GridSafeException) {
-                            problem = item.id to reasonOf(e)
-                        }
+                    scope.attempt({ r -> problem = r?.let { item.id to it } }) {
+                        walk = app.store.answerFieldOf(app.user, inspectionId, item.id, key, a, app.lang)
                     }
                 },
                 notApplicable = {
-                    scope.launch {
-                        try {
-                            walk = withContext(Dispatchers.IO) { app.store.markNotApplicable(app.user, inspectionId, item.id, app.lang) }
-                            problem = null
-                        } catch (e: GridSafeException) {
-                            problem = item.id to reasonOf(e)
-                        }
+                    scope.attempt({ r -> problem = r?.let { item.id to it } }) {
+                        walk = withContext(Dispatchers.IO) { app.store.markNotApplicable(app.user, inspectionId, item.id, app.lang) }
                     }
                 },
                 photo = {

@@ -34,7 +34,9 @@ pub use inspections::{
     ChecklistField, ChecklistItem, Finished, InspectionStarted, ItemResult, Outcome, Photo,
     PhotoInput,
 };
-pub use reports::{PublicReport, ReportVerdict};
+pub use reports::{
+    PublicReport, ReportVerdict, TicketItem, TicketScreen, TicketVenue, TicketVerdict,
+};
 pub use screens::{
     ChecklistChoice, ConflictLine, FieldAnswer, FieldInput, FindingLine, FormAnswer, HazardScreen,
     HistoryLine, ItemState, LabelValue, Language, Line, Need, Offer, Opens, OptionLabel, TodayKind,

@@ -572,6 +572,9 @@ test('a session that ends while a form is open: the sign-in page says so, shows 
   const other = await page.context().newPage();
   await other.goto(`${base}/todo`);
   await other.click('header form[action="/logout"] button');
+  // Closed only once the sign-in page has arrived: Chromium can drop a close that races a
+  // navigation's commit, and page.close() then never returns (microsoft/playwright#42366).
+  await other.waitForURL((u) => u.pathname.startsWith('/login'));
   await other.close();
   await page.selectOption('#review select[name=action]', 'control');
   await page.fill('#review textarea[name=text]', '会话过期前写下的管控措施');

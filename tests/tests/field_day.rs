@@ -6,9 +6,10 @@
 
 use gridsafe_core::clock::today;
 use gridsafe_core::field::hazard::{findings, hazard_screen};
+use gridsafe_core::field::today::Opens;
 use gridsafe_core::field::today::today as today_screen;
 use gridsafe_core::field::walk::{Input, answer_field, walk};
-use gridsafe_core::field::{FieldInput, ItemState, TodayKind, venues};
+use gridsafe_core::field::{FieldInput, ItemState, TodayKind, Verdict, ticket, venues};
 use gridsafe_core::labels::Lang;
 use gridsafe_core::lifecycle::EventKind;
 use gridsafe_core::store::{Action, NewPhoto, NewVenue};
@@ -231,5 +232,203 @@ fn a_grid_workers_day_through_the_screens() {
     assert!(
         notice.hazards.iter().all(|x| x.id != hose_id),
         "closed, not on it"
+    );
+}
+
+/// A 12345 / 随申拍 ticket on Today opens its screen: what was reported, the grid's venues nearest
+/// its address, the checklist items of its kind and the usual reasons; a verdict with something
+/// missing or not offered is refused in words and saves nothing; 属实 registers the hazard the
+/// screen then opens, 不属实 keeps the reason; neither can be recorded twice.
+#[test]
+fn a_ticket_on_today_is_verified_on_its_screen() {
+    let relay = TestRelay::start(&["wang"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut wang = relay.phone(dir.path(), "wang");
+    let mut add = |name: &str, address: &str| {
+        wang.add_venue(
+            "wang",
+            NewVenue {
+                name: name.into(),
+                address: address.into(),
+                grid_id: "heping-1".into(),
+                profile: fixtures::restaurant_profile(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id
+    };
+    let far = add("和平理发店", "吕巷镇和平村20号");
+    let near = add("老王小吃", "吕巷镇和平村8号");
+    add("夹漏杂货", "廊下镇夹漏村3号");
+    fixtures::sync(&mut wang);
+    let csv = "工单号,时间,地址,描述,类别,网格,渠道\n\
+               T-1,2026-11-20 09:30,吕巷镇和平村8号 小吃店,后厨液化气瓶无报警器,城镇燃气,heping-1,12345\n\
+               T-2,2026-11-20 10:00,吕巷镇和平村3号,楼道堆放杂物,生命通道,heping-1,随申拍\n";
+    let tickets = gridsafe_server::intake::parse_csv(csv.as_bytes()).unwrap();
+    relay.inspect(|st| {
+        let office = st.directory().unwrap().user("office").unwrap().clone();
+        st.import_tickets(&office, &tickets).unwrap()
+    });
+    fixtures::sync(&mut wang);
+
+    let t = today_screen(&wang, "wang", Lang::Zh, today()).unwrap();
+    let section = t
+        .sections
+        .iter()
+        .find(|s| s.kind == TodayKind::TicketsToVerify)
+        .unwrap();
+    assert_eq!(section.count, 2);
+    let ids: Vec<String> = section
+        .rows
+        .iter()
+        .map(|r| match &r.opens {
+            Opens::Ticket(id) => id.clone(),
+            other => panic!("a ticket row opens {other:?}"),
+        })
+        .collect();
+    let (gas, lane) = (&ids[0], &ids[1]);
+
+    let screen = ticket::ticket_screen(&wang, "wang", gas, Lang::Zh).unwrap();
+    assert_eq!(screen.title, "12345 T-1");
+    assert_eq!(screen.received, "收到 2026-11-20 09:30");
+    assert_eq!((screen.status.as_str(), screen.to_verify), ("待核查", true));
+    assert_eq!(screen.domain, "城镇燃气");
+    assert_eq!(screen.description, "后厨液化气瓶无报警器");
+    assert!(
+        screen.items.iter().all(|i| i.id.starts_with("gas.")),
+        "{:?}",
+        screen.items
+    );
+    assert!(screen.items.iter().any(|i| i.id == "gas.alarm_installed"));
+    assert!(
+        screen
+            .items
+            .iter()
+            .all(|i| !i.question.is_empty() && !i.question.contains("gas."))
+    );
+    assert_eq!(
+        screen
+            .venues
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect::<Vec<_>>(),
+        [near.as_str(), far.as_str()],
+        "nearest address first; another village's venue is not offered"
+    );
+    assert!(screen.reasons.contains(&"查无此事".to_owned()));
+
+    // Refused in words, and nothing saved.
+    let refused = |wang: &mut gridsafe_core::Store, v: Verdict, lang| {
+        ticket::verify(wang, "wang", gas, v, lang)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refused(
+        &mut wang,
+        Verdict {
+            substantiated: true,
+            ..Default::default()
+        },
+        Lang::Zh,
+    );
+    assert!(e.contains("请选择隐患所在的场所"), "{e}");
+    let e = refused(
+        &mut wang,
+        Verdict {
+            substantiated: true,
+            venue_id: Some(near.clone()),
+            item_id: Some("ebike.common_area_charging".into()),
+            ..Default::default()
+        },
+        Lang::En,
+    );
+    assert!(
+        e.contains("not of this ticket's kind") && !e.contains("ebike."),
+        "{e}"
+    );
+    let e = refused(
+        &mut wang,
+        Verdict {
+            reason: "  ".into(),
+            ..Default::default()
+        },
+        Lang::Zh,
+    );
+    assert!(e.contains("不属实的原因"), "{e}");
+    assert!(
+        ticket::ticket_screen(&wang, "wang", gas, Lang::Zh)
+            .unwrap()
+            .to_verify
+    );
+
+    // 属实 at the venue, matched to the alarm item, with a photo: the hazard the screen opens.
+    let hazard = ticket::verify(
+        &mut wang,
+        "wang",
+        gas,
+        Verdict {
+            substantiated: true,
+            venue_id: Some(near.clone()),
+            item_id: Some("gas.alarm_installed".into()),
+            finding: "后厨两瓶液化气，无燃气报警器".into(),
+            photo: Some(NewPhoto {
+                bytes: fixtures::PHOTO_BEFORE.to_vec(),
+                role: "before".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Lang::Zh,
+    )
+    .unwrap()
+    .expect("a hazard");
+    let screen = ticket::ticket_screen(&wang, "wang", gas, Lang::Zh).unwrap();
+    assert_eq!(screen.status, "属实，已登记隐患");
+    assert_eq!(screen.hazard_id.as_deref(), Some(hazard.as_str()));
+    assert!(!screen.to_verify && screen.items.is_empty() && screen.venues.is_empty());
+    let h = hazard_screen(&wang, "wang", &hazard, Lang::Zh, today()).unwrap();
+    assert_eq!(
+        (h.venue.as_str(), h.finding.as_str()),
+        ("老王小吃", "后厨两瓶液化气，无燃气报警器")
+    );
+    let e = refused(
+        &mut wang,
+        Verdict {
+            reason: "x".into(),
+            ..Default::default()
+        },
+        Lang::Zh,
+    );
+    assert!(e.contains("已核查过"), "{e}");
+
+    // 不属实 with the reason picked from the screen; English words for the same ticket.
+    ticket::verify(
+        &mut wang,
+        "wang",
+        lane,
+        Verdict {
+            reason: "查无此事".into(),
+            ..Default::default()
+        },
+        Lang::Zh,
+    )
+    .unwrap();
+    let screen = ticket::ticket_screen(&wang, "wang", lane, Lang::En).unwrap();
+    assert_eq!(screen.status, "Not substantiated");
+    assert_eq!(screen.reason.as_deref(), Some("查无此事"));
+    assert_eq!(screen.received, "Received 2026-11-20 10:00");
+    let t = today_screen(&wang, "wang", Lang::Zh, today()).unwrap();
+    let section = t
+        .sections
+        .iter()
+        .find(|s| s.kind == TodayKind::TicketsToVerify)
+        .unwrap();
+    assert_eq!(section.count, 0, "both verified");
+    fixtures::sync(&mut wang);
+    let on_relay = relay.inspect(|st| st.tasks(10).unwrap());
+    assert!(
+        on_relay.iter().all(|t| t.status != "to_verify"),
+        "{on_relay:?}"
     );
 }

@@ -9,6 +9,7 @@
 pub mod hazard;
 mod input;
 pub mod sync;
+pub mod ticket;
 pub mod today;
 pub mod venue_form;
 pub mod venues;
@@ -16,6 +17,7 @@ pub mod walk;
 
 pub use hazard::{Finding, HazardScreen, HistoryLine, Need, Offer};
 pub use sync::{RefusedLine, SyncScreen};
+pub use ticket::{TicketItem, TicketScreen, TicketVenue, Verdict};
 pub use today::{Opens, Today, TodayKind, TodayRow, TodaySection};
 pub use venues::{ChecklistChoice, VenueFile, VenueFilter, VenueList, VenueListRow};
 pub use walk::{FieldInput, ItemState, Walk, WalkBlocker, WalkField, WalkItem};

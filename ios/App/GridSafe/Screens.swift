@@ -75,7 +75,7 @@ struct TodayView: View {
                             switch row.opens {
                             case let .hazard(id): NavigationLink { HazardView(user: user, id: id) } label: { RowText(row.title, row.detail) }
                             case let .venue(id): NavigationLink { VenueFileView(user: user, id: id) } label: { RowText(row.title, row.detail) }
-                            case .ticket: RowText(row.title, row.detail)
+                            case let .ticket(id): NavigationLink { TicketView(user: user, id: id) } label: { RowText(row.title, row.detail) }
                             }
                         }
                     }
@@ -340,6 +340,60 @@ struct HazardView: View {
         }
         .sheet(item: $photoRole) { role in CameraView { data in photo = (role, data); photoRole = nil } }
         .navigationTitle("隐患")
+    }
+}
+
+struct TicketView: View {
+    @EnvironmentObject var model: AppModel
+    let user: String, id: String
+    @State private var substantiated: Bool?
+    @State private var venue: String?
+    @State private var item: String?
+    @State private var finding = ""
+    @State private var whyNot = ""
+    @State private var photo: Data?
+    @State private var camera: String?
+    @State private var problem: String?
+
+    var body: some View {
+        Loading(load: { try model.store.ticketScreen(user: user, ticketId: id, lang: model.lang) }) { t, reload in
+            List {
+                Section { RowText(t.title, "\(t.received)\n\(t.address) · \(t.domain) · \(t.grid)\n\(t.description)") }
+                Section { Text(t.status).bold(); if let r = t.reason { Text(r) }
+                    if let h = t.hazardId { NavigationLink("查看登记的隐患") { HazardView(user: user, id: h) } } }
+                if t.toVerify {
+                    Section("现场核查结果") {
+                        Picker("", selection: $substantiated) { Text("属实").tag(Bool?.some(true)); Text("不属实").tag(Bool?.some(false)) }
+                            .pickerStyle(.segmented)
+                        if substantiated == true {
+                            Picker("隐患所在场所", selection: $venue) { ForEach(t.venues, id: \.id) { Text("\($0.name) · \($0.address)").tag(String?.some($0.id)) } }
+                            Picker("对应的检查项", selection: $item) { Text("不对应检查项").tag(String?.none); ForEach(t.items, id: \.id) { Text($0.question).tag(String?.some($0.id)) } }
+                            TextField("现场情况", text: $finding)
+                            Button(photo == nil ? "现场照片" : "照片已拍好") { camera = "before" }
+                        } else if substantiated == false {
+                            ForEach(t.reasons, id: \.self) { r in Button(r) { whyNot = r } }
+                            TextField("不属实的原因", text: $whyNot)
+                        }
+                        if let problem { Text(problem).foregroundStyle(.red) }
+                        if let yes = substantiated {
+                            Button("提交核查结果") {
+                                Task {
+                                    do {
+                                        _ = try await model.store.verifyTicket(user: user, ticketId: id, verdict: TicketVerdict(
+                                            substantiated: yes, venueId: venue, itemId: item, finding: finding, reason: whyNot,
+                                            photo: photo.map { PhotoInput(bytes: $0, itemId: nil, role: "before") }), lang: model.lang)
+                                        problem = nil
+                                        reload()
+                                    } catch { problem = reason(error) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        .sheet(item: $camera) { _ in CameraView { data in photo = data; camera = nil } }
+        .navigationTitle("工单核查")
     }
 }
 

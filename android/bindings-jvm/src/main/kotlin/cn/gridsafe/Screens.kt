@@ -5,6 +5,7 @@ import cn.gridsafe.core.FindingLine
 import cn.gridsafe.core.GridStore
 import cn.gridsafe.core.HazardScreen
 import cn.gridsafe.core.Language
+import cn.gridsafe.core.TicketScreen
 import cn.gridsafe.core.TodayScreen
 import cn.gridsafe.core.VenueFileScreen
 import cn.gridsafe.core.VenueFilter
@@ -56,6 +57,10 @@ suspend fun GridStore.answerFieldOf(
 /** What finishing the inspection will register. */
 suspend fun GridStore.findingsOf(inspectionId: String, lang: Language = Language.ZH): List<FindingLine> =
     withContext(Dispatchers.IO) { findings(inspectionId, lang) }
+
+/** A 12345 / 随申拍 ticket to verify on site, as Today's row opens it. */
+suspend fun GridStore.ticketScreenOf(user: String, ticketId: String, lang: Language = Language.ZH): TicketScreen =
+    withContext(Dispatchers.IO) { ticketScreen(user, ticketId, lang) }
 
 /** A hazard, with only the actions [user] may take now. */
 suspend fun GridStore.hazardScreenOf(user: String, hazardId: String, lang: Language = Language.ZH): HazardScreen =

@@ -11,6 +11,7 @@ import android.view.ViewGroup
 import android.webkit.WebView
 import androidx.compose.ui.test.SemanticsNodeInteraction
 import androidx.compose.ui.test.assertIsSelected
+import androidx.compose.ui.test.assertTextEquals
 import androidx.compose.ui.test.hasAnyDescendant
 import androidx.compose.ui.test.hasTestTag
 import androidx.compose.ui.test.hasText
@@ -61,7 +62,7 @@ import java.nio.file.Files
  * its profile questions; the gas walk with a number typed wrong and then right, yes/no, and real
  * JPEGs through the system camera's result; the findings with an LPG-in-basement major candidate
  * routed to 规建办; 即改 with the after photo; sync through WorkManager; the department's close
- * arriving; the notice. Each screen is drawn to target/android-artifacts at 390 × 844 dp.
+ * arriving; the notice; two 12345 tickets verified on site. Each screen is drawn to target/android-artifacts at 390 × 844 dp.
  */
 @RunWith(RobolectricTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
@@ -248,6 +249,60 @@ class FieldDayTest {
         assertFalse("no item code", html.contains("gas.lpg_underground"))
         assertFalse("no ISO time", Regex("""\d{4}-\d{2}-\d{2}T\d{2}:""").containsMatchIn(html))
         shot("12-notice")
+
+        tickets(venueId)
+    }
+
+    /**
+     * Two 12345 tickets the town office entered for the grid reach Today; each row opens its
+     * ticket. 属实 without a venue is refused in words; with the venue nearest the address, the
+     * matching item, what is there and a photo it registers the hazard the screen then shows.
+     * 不属实 with a reason picked from the screen closes the other.
+     */
+    private fun tickets(venueId: String) {
+        relay.enterTicket("T-1", "2026-12-01 09:30", "吕巷镇和平村8号 小吃店", "后厨液化气瓶无报警器", "城镇燃气", "heping-1")
+        relay.enterTicket("T-2", "2026-12-01 10:00", "吕巷镇和平村3号", "楼道堆放杂物", "生命通道", "heping-1")
+        back()
+        back()
+        compose.onNodeWithText("同步").performClick()
+        waitFor { compose.onAllNodesWithTag("sync").fetchSemanticsNodes().isNotEmpty() }
+        syncNow()
+        compose.onNodeWithText("今日").performClick()
+        waitForText("待核查工单（2）")
+        compose.onNodeWithTag("today").performScrollToNode(hasText("12345 T-1", substring = true))
+        shot("13-today-tickets")
+        compose.onNodeWithText("12345 T-1", substring = true).performClick()
+        waitFor { compose.onAllNodesWithTag("ticket").fetchSemanticsNodes().isNotEmpty() }
+        compose.onNodeWithText("收到 2026-12-01 09:30").assertExists()
+        compose.onNodeWithTag("ticket-status").assertTextEquals("待核查")
+        val ticket = compose.onNodeWithTag("ticket")
+        ticket.scrollTo("ticket-true").performClick()
+        ticket.scrollTo("ticket-submit").performClick()
+        waitForText("请选择隐患所在的场所", substring = true)
+        ticket.scrollTo("ticket-venue:$venueId").performClick()
+        ticket.scrollTo("ticket-item:gas.alarm_installed").performClick()
+        ticket.scrollTo("ticket-finding").performTextReplacement("后厨两瓶液化气，无燃气报警器")
+        photo(ticket.scrollTo("ticket-photo"), File(photos, "hose-measure.jpg"))
+        waitForText("照片已拍好")
+        ticket.performScrollToNode(hasTestTag("ticket-true"))
+        shot("14-ticket-verdict")
+        ticket.scrollTo("ticket-submit").performClick()
+        waitFor { compose.onAllNodesWithTag("hazard").fetchSemanticsNodes().isNotEmpty() }
+        compose.onNodeWithText("后厨两瓶液化气，无燃气报警器").assertExists()
+        shot("15-ticket-hazard")
+
+        back()
+        waitForText("待核查工单（1）")
+        compose.onNodeWithTag("today").performScrollToNode(hasText("12345 T-2", substring = true))
+        compose.onNodeWithText("12345 T-2", substring = true).performClick()
+        waitFor { compose.onAllNodesWithTag("ticket").fetchSemanticsNodes().isNotEmpty() }
+        ticket.scrollTo("ticket-false").performClick()
+        ticket.scrollTo("ticket-reason:0").performClick()
+        ticket.scrollTo("ticket-submit").performClick()
+        waitFor { runCatching { compose.onNodeWithTag("ticket-status").assertTextEquals("不属实") }.isSuccess }
+        compose.onNodeWithText("查无此事").assertExists()
+        compose.onNodeWithTag("ticket-submit").assertDoesNotExist()
+        shot("16-ticket-not-substantiated")
     }
 
     // -----------------------------------------------------------------------------------------

@@ -1,6 +1,12 @@
 package cn.gridsafe.app
 
 import java.io.File
+import java.net.CookieManager
+import java.net.URI
+import java.net.URLEncoder
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 import java.nio.file.Files
 import java.util.concurrent.TimeUnit
 
@@ -14,7 +20,7 @@ class Relay {
 
     init {
         admin("directory", File(root, "examples/lvxiang-directory.json").path)
-        for (u in listOf("wang", "zheng")) admin("passwd", u, env = mapOf("GRIDSAFE_PASSWORD" to "correct horse"))
+        for (u in listOf("wang", "zheng", "office")) admin("passwd", u, env = mapOf("GRIDSAFE_PASSWORD" to "correct horse"))
         process = server("serve", "--data", data.path, "--listen", "127.0.0.1:0", env = mapOf("RUST_LOG" to "warn"))
         val line = process.inputStream.bufferedReader().readLine() ?: error("the relay did not start")
         url = line.removePrefix("listening on ").trim()
@@ -24,6 +30,32 @@ class Relay {
     fun enrolCode(user: String): String {
         val out = admin("enrol-code", user)
         return Regex("""for $user: (\S+)""").find(out)?.groupValues?.get(1) ?: error("no code in: $out")
+    }
+
+    /** A 12345 ticket the town office enters on its intake page, signed in as a browser would be. */
+    fun enterTicket(no: String, received: String, address: String, description: String, kind: String, grid: String) {
+        val http = HttpClient.newBuilder().cookieHandler(CookieManager()).build()
+        fun send(path: String, form: Map<String, String>?): String {
+            val req = HttpRequest.newBuilder(URI(url + path))
+            if (form != null) {
+                val body = form.entries.joinToString("&") { (k, v) -> k + "=" + URLEncoder.encode(v, Charsets.UTF_8) }
+                req.header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(body))
+            }
+            val r = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
+            check(r.statusCode() in 200..399) { "$path: ${r.statusCode()} ${r.body().take(300)}" }
+            return r.body()
+        }
+        fun token(page: String, name: String) =
+            Regex("""name="$name" value="([^"]+)"""").find(page)?.groupValues?.get(1) ?: error("no $name in the page")
+        send("/login", mapOf("user" to "office", "password" to "correct horse", "nonce" to token(send("/login", null), "nonce")))
+        val page = send(
+            "/intake/tickets",
+            mapOf(
+                "csrf" to token(send("/intake", null), "csrf"), "ticket_no" to no, "channel" to "12345",
+                "received_at" to received, "address" to address, "description" to description, "category" to kind, "grid" to grid,
+            ),
+        )
+        check(no in page) { "the intake page does not list $no" }
     }
 
     private fun server(vararg args: String, env: Map<String, String> = emptyMap()): Process =

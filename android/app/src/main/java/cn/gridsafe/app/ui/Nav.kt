@@ -39,6 +39,7 @@ sealed interface Route {
     data class Walk(val inspectionId: String) : Route
     data class Findings(val inspectionId: String) : Route
     data class Hazard(val id: String) : Route
+    data class Ticket(val id: String) : Route
     data class Notice(val venueId: String) : Route
 }
 
@@ -118,6 +119,7 @@ private fun Frame(app: AppContext) {
                 is Route.Walk -> WalkScreen(app, route.inspectionId)
                 is Route.Findings -> FindingsScreen(app, route.inspectionId)
                 is Route.Hazard -> HazardScreen(app, route.id)
+                is Route.Ticket -> TicketScreen(app, route.id)
                 is Route.Notice -> NoticeScreen(app, route.venueId)
             }
         }
@@ -135,6 +137,7 @@ private fun titleOf(route: Route): String = stringResource(
         is Route.Walk -> R.string.start_inspection
         is Route.Findings -> R.string.findings_title
         is Route.Hazard -> R.string.hazard
+        is Route.Ticket -> R.string.ticket
         is Route.Notice -> R.string.notice
     },
 )

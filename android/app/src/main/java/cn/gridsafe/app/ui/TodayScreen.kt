@@ -51,16 +51,15 @@ private fun TodayList(app: AppContext, t: TodayScreen) {
                 Heading("${section.title}（${section.count}）")
             }
             items(section.rows, key = { section.kind.name + it.title + it.detail }) { row ->
-                val open: Route? = when (val o = row.opens) {
+                val open: Route = when (val o = row.opens) {
                     is Opens.Hazard -> Route.Hazard(o.id)
                     is Opens.Venue -> Route.VenueFile(o.id)
-                    // A ticket is verified on the office's list; the row says what it is.
-                    is Opens.Ticket -> null
+                    is Opens.Ticket -> Route.Ticket(o.id)
                 }
                 ListItem(
                     headlineContent = { Text(row.title) },
                     supportingContent = { Text(row.detail) },
-                    modifier = if (open != null) Modifier.clickable { app.nav.open(open) } else Modifier,
+                    modifier = Modifier.clickable { app.nav.open(open) },
                 )
             }
         }

@@ -38,6 +38,8 @@ pub struct TicketScreen {
     pub status: String,
     /// The verdict can be recorded now.
     pub to_verify: bool,
+    /// Who checked it on site and when ("王建国 2026-12-08 09:26 核查").
+    pub verified: Option<String>,
     /// Why it was found not substantiated.
     pub reason: Option<String>,
     /// The hazard a substantiated ticket registered (the screen opens it).
@@ -121,6 +123,7 @@ impl GridStore {
             grid: t.grid,
             status: t.status,
             to_verify: t.to_verify,
+            verified: t.verified,
             reason: t.reason,
             hazard_id: t.hazard_id,
             items: t

@@ -385,6 +385,12 @@ fn a_ticket_on_today_is_verified_on_its_screen() {
     .expect("a hazard");
     let screen = ticket::ticket_screen(&wang, "wang", gas, Lang::Zh).unwrap();
     assert_eq!(screen.status, "属实，已登记隐患");
+    let verified = screen.verified.clone().unwrap();
+    assert!(
+        verified.starts_with("王建国 ") && verified.ends_with(" 核查"),
+        "{verified}"
+    );
+    assert!(!verified.contains('T'), "no ISO time: {verified}");
     assert_eq!(screen.hazard_id.as_deref(), Some(hazard.as_str()));
     assert!(!screen.to_verify && screen.items.is_empty() && screen.venues.is_empty());
     let h = hazard_screen(&wang, "wang", &hazard, Lang::Zh, today()).unwrap();

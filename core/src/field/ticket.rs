@@ -43,6 +43,8 @@ pub struct TicketScreen {
     pub status: String,
     /// The verdict can be recorded now (unverified, and this user's grid).
     pub to_verify: bool,
+    /// Who checked it on site and when ("王建国 2026-12-08 09:26 核查").
+    pub verified: Option<String>,
     /// Why it was found not substantiated.
     pub reason: Option<String>,
     /// The hazard a substantiated ticket registered.
@@ -105,6 +107,15 @@ pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<
         _ => l.pick("不属实", "Not substantiated"),
     };
     let open = t.status == "to_verify";
+    let verified = match store.task(&t.id)?.outcome {
+        Some(o) => Some(format!(
+            "{} {} {}",
+            l.user(&o.by),
+            l.time(&o.at),
+            l.pick("核查", "verified")
+        )),
+        None => None,
+    };
     Ok(TicketScreen {
         title: format!("{} {}", t.channel, t.ticket_no),
         received: format!(
@@ -134,6 +145,7 @@ pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<
         } else {
             vec![]
         },
+        verified,
         reason: t.reason.filter(|r| !r.is_empty()),
         hazard_id: t.hazard_id,
         id: t.id,

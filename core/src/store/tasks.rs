@@ -61,6 +61,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Public report `task_id` as recorded, with its verdict (who checked it on site, and when).
+    pub fn task(&self, task_id: &str) -> Result<records::Task> {
+        check_id("task", task_id)?;
+        let (doc, _) = self.doc(task_id, DocKind::Task)?;
+        records::read_task(&doc, task_id)
+    }
+
     /// Records the verdict on a public report after checking on site: substantiated → a hazard
     /// registered at the venue with source `public_report` and the ticket number, routed to the
     /// directory's lead departments for the report's domain; not substantiated → closed with the

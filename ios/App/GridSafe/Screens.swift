@@ -359,7 +359,7 @@ struct TicketView: View {
         Loading(load: { try model.store.ticketScreen(user: user, ticketId: id, lang: model.lang) }) { t, reload in
             List {
                 Section { RowText(t.title, "\(t.received)\n\(t.address) · \(t.domain) · \(t.grid)\n\(t.description)") }
-                Section { Text(t.status).bold(); if let r = t.reason { Text(r) }
+                Section { Text(t.status).bold(); if let v = t.verified { Text(v).font(.caption) }; if let r = t.reason { Text(r) }
                     if let h = t.hazardId { NavigationLink("查看登记的隐患") { HazardView(user: user, id: h) } } }
                 if t.toVerify {
                     Section("现场核查结果") {

@@ -280,10 +280,12 @@ class FieldDayTest {
         ticket.scrollTo("ticket-submit").performClick()
         waitForText("请选择隐患所在的场所", substring = true)
         ticket.scrollTo("ticket-venue:$venueId").performClick()
-        ticket.scrollTo("ticket-item:gas.alarm_installed").performClick()
         ticket.scrollTo("ticket-finding").performTextReplacement("后厨两瓶液化气，无燃气报警器")
         photo(ticket.scrollTo("ticket-photo"), File(photos, "hose-measure.jpg"))
         waitForText("照片已拍好")
+        ticket.scrollTo("ticket-items").performClick()
+        ticket.scrollTo("ticket-item:gas.alarm_installed").performClick()
+        waitForText("用气场所是否安装可燃气体报警装置", substring = true)
         ticket.performScrollToNode(hasTestTag("ticket-true"))
         shot("14-ticket-verdict")
         ticket.scrollTo("ticket-submit").performClick()
@@ -301,6 +303,7 @@ class FieldDayTest {
         ticket.scrollTo("ticket-submit").performClick()
         waitFor { runCatching { compose.onNodeWithTag("ticket-status").assertTextEquals("不属实") }.isSuccess }
         compose.onNodeWithText("查无此事").assertExists()
+        compose.onNodeWithText("王建国", substring = true).assertExists()
         compose.onNodeWithTag("ticket-submit").assertDoesNotExist()
         shot("16-ticket-not-substantiated")
     }

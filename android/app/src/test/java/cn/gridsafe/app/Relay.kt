@@ -1,7 +1,6 @@
 package cn.gridsafe.app
 
 import java.io.File
-import java.net.CookieManager
 import java.net.URI
 import java.net.URLEncoder
 import java.net.http.HttpClient
@@ -34,14 +33,21 @@ class Relay {
 
     /** A 12345 ticket the town office enters on its intake page, signed in as a browser would be. */
     fun enterTicket(no: String, received: String, address: String, description: String, kind: String, grid: String) {
-        val http = HttpClient.newBuilder().cookieHandler(CookieManager()).build()
+        val http = HttpClient.newHttpClient()
+        // The cookies a browser would keep (the sign-in form's token, then the session).
+        val cookies = mutableMapOf<String, String>()
         fun send(path: String, form: Map<String, String>?): String {
             val req = HttpRequest.newBuilder(URI(url + path))
+            if (cookies.isNotEmpty()) req.header("Cookie", cookies.entries.joinToString("; ") { (k, v) -> "$k=$v" })
             if (form != null) {
                 val body = form.entries.joinToString("&") { (k, v) -> k + "=" + URLEncoder.encode(v, Charsets.UTF_8) }
                 req.header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(body))
             }
             val r = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
+            for (c in r.headers().allValues("set-cookie")) {
+                val (k, v) = c.substringBefore(';').split('=', limit = 2)
+                cookies[k.trim()] = v.trim()
+            }
             check(r.statusCode() in 200..399) { "$path: ${r.statusCode()} ${r.body().take(300)}" }
             return r.body()
         }

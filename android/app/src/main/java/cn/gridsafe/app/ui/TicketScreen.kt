@@ -14,6 +14,7 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
@@ -45,6 +46,7 @@ fun TicketScreen(app: AppContext, ticketId: String) {
                     Text(t.received)
                     Text(t.description, style = MaterialTheme.typography.bodyLarge, modifier = Modifier.padding(vertical = 8.dp))
                     Text(t.status, style = MaterialTheme.typography.titleMedium, modifier = Modifier.testTag("ticket-status"))
+                    t.verified?.let { Text(it, style = MaterialTheme.typography.bodySmall) }
                     t.reason?.let { Text(it) }
                     t.hazardId?.let { id ->
                         OutlinedButton(onClick = { app.nav.open(Route.Hazard(id)) }, modifier = Modifier.testTag("ticket-hazard")) {
@@ -69,6 +71,8 @@ private fun VerdictForm(app: AppContext, t: TicketScreen, reload: () -> Unit) {
     var venue by remember(t.id) { mutableStateOf<TicketVenue?>(null) }
     var item by rememberSaveable(t.id) { mutableStateOf<String?>(null) }
     var finding by rememberSaveable(t.id) { mutableStateOf("") }
+    var itemsOpen by rememberSaveable(t.id) { mutableStateOf(false) }
+    val noItem = stringResource(R.string.ticket_no_item)
     var reason by rememberSaveable(t.id) { mutableStateOf("") }
     var photo by remember(t.id) { mutableStateOf<ByteArray?>(null) }
     var problem by remember { mutableStateOf<String?>(null) }
@@ -87,19 +91,25 @@ private fun VerdictForm(app: AppContext, t: TicketScreen, reload: () -> Unit) {
             true -> {
                 Text(stringResource(R.string.ticket_venue), style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 8.dp))
                 VenuePicker(app, t.venues, venue) { venue = it }
-                Text(stringResource(R.string.ticket_item), style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 8.dp))
-                FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                    FilterChip(item == null, { item = null }, label = { Text(stringResource(R.string.ticket_no_item)) })
-                    for (i in t.items) {
-                        FilterChip(item == i.id, { item = i.id }, label = { Text(i.question) }, modifier = Modifier.testTag("ticket-item:${i.id}"))
-                    }
-                }
                 OutlinedTextField(finding, { finding = it }, label = { Text(stringResource(R.string.ticket_finding)) },
                     modifier = Modifier.fillMaxWidth().testTag("ticket-finding"))
                 OutlinedButton(onClick = camera, modifier = Modifier.padding(top = 6.dp).testTag("ticket-photo")) {
                     Text(stringResource(R.string.ticket_photo))
                 }
                 if (photo != null) Text(stringResource(R.string.photo_ready))
+                // The kind's items are many (a gas ticket: some twenty-five); shown when asked.
+                TextButton(onClick = { itemsOpen = !itemsOpen }, modifier = Modifier.testTag("ticket-items")) {
+                    Text(stringResource(R.string.ticket_item_is, t.items.firstOrNull { it.id == item }?.question ?: noItem))
+                }
+                if (itemsOpen) {
+                    FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                        FilterChip(item == null, { item = null; itemsOpen = false }, label = { Text(noItem) })
+                        for (i in t.items) {
+                            FilterChip(item == i.id, { item = i.id; itemsOpen = false }, label = { Text(i.question) },
+                                modifier = Modifier.testTag("ticket-item:${i.id}"))
+                        }
+                    }
+                }
             }
             false -> {
                 FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {

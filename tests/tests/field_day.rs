@@ -424,6 +424,10 @@ fn a_ticket_on_today_is_verified_on_its_screen() {
     assert_eq!(screen.status, "Not substantiated");
     assert_eq!(screen.reason.as_deref(), Some("查无此事"));
     assert_eq!(screen.received, "Received 2026-11-20 10:00");
+    assert_eq!(
+        screen.title, "Suishenpai T-2",
+        "the channel in the screen's language"
+    );
     let t = today_screen(&wang, "wang", Lang::Zh, today()).unwrap();
     let section = t
         .sections

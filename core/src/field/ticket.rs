@@ -107,17 +107,16 @@ pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<
         _ => l.pick("不属实", "Not substantiated"),
     };
     let open = t.status == "to_verify";
-    let verified = match store.task(&t.id)?.outcome {
-        Some(o) => Some(format!(
+    let verified = store.task(&t.id)?.outcome.map(|o| {
+        format!(
             "{} {} {}",
             l.user(&o.by),
             l.time(&o.at),
             l.pick("核查", "verified")
-        )),
-        None => None,
-    };
+        )
+    });
     Ok(TicketScreen {
-        title: format!("{} {}", t.channel, t.ticket_no),
+        title: format!("{} {}", l.channel(&t.channel), t.ticket_no),
         received: format!(
             "{} {}",
             l.pick("收到", "Received"),

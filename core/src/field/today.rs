@@ -230,7 +230,7 @@ fn tickets(store: &Store, l: &Labels<'_>, grids: &[String]) -> Result<TodaySecti
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
             Ok(TodayRow {
                 opens: Opens::Ticket(id),
-                title: format!("{channel} {no} · {address}"),
+                title: format!("{} {no} · {address}", l.channel(&channel)),
                 detail: format!("{} {}", l.pick("收到", "Received"), l.time(&received)),
             })
         })?

@@ -227,6 +227,17 @@ impl<'a> Labels<'a> {
         )
     }
 
+    /// A ticket's channel as the caller knows it: 12345 and 随申拍 by their names, a referral
+    /// and "other" in words; any other channel a platform exports, as it was entered.
+    pub fn channel(&self, code: &str) -> String {
+        match code {
+            "other" => self.pick("其他渠道", "Other channel").to_owned(),
+            crate::workflow::REFERRAL_CHANNEL => self.pick("部门转办", "Referral").to_owned(),
+            "随申拍" => self.pick("随申拍", "Suishenpai").to_owned(),
+            other => other.to_owned(),
+        }
+    }
+
     /// A stored time (RFC 3339) as people read it: `2026-12-03 15:52`, Shanghai time.
     pub fn time(&self, rfc3339: &str) -> String {
         OffsetDateTime::parse(rfc3339, &Rfc3339).map_or_else(

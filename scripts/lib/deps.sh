@@ -5,7 +5,9 @@
 apt_install() {  # apt_install PACKAGE... (does nothing without arguments)
   [ "$#" -eq 0 ] && return 0
   echo "installing with apt-get: $*" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  # A mirror that drops a connection is asked again rather than failing the run.
+  apt-get -o Acquire::Retries=3 update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y -qq "$@" >/dev/null
 }
 
 # What building the workspace needs: a C toolchain; cmake and nasm for libjpeg-turbo (built from

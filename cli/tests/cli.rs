@@ -78,7 +78,11 @@ fn templates_export_as_json_with_everything_a_reviewer_needs() {
     let s = new_store(dir.path());
     let all: serde_json::Value = serde_json::from_str(&ok(&s, &["--json", "templates"])).unwrap();
     let all = all.as_array().unwrap();
-    assert_eq!(all.len(), 10, "five checklists, each in two versions");
+    assert_eq!(
+        all.len(),
+        11,
+        "five checklists in two versions each, and lx.gas's 2026.12-b"
+    );
     let items: Vec<&serde_json::Value> = all
         .iter()
         .filter(|t| t["version"] == "2026.12-a")
@@ -193,7 +197,7 @@ fn bad_input_is_named_and_nothing_is_lost() {
         err.contains("bad.json") && err.contains("x.width") && err.contains("unknown unit"),
         "{err}"
     );
-    assert_eq!(ok(&s, &["templates", "list"]).lines().count(), 10);
+    assert_eq!(ok(&s, &["templates", "list"]).lines().count(), 11);
     // init never overwrites; a garbage store is reported, not recreated.
     assert!(!gs(&s, &["init"]).status.success());
     let junk = dir.path().join("junk.sqlite");

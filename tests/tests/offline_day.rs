@@ -57,8 +57,8 @@ fn an_offline_day_registers_routes_and_fixes_hazards() {
     let v = restaurant(&mut s, "老王小吃");
     let i = s.start_inspection("wang", &v, "lx.gas", None).unwrap();
     assert_eq!(
-        i.template_version, "2026.12-a",
-        "the newest version in force"
+        i.template_version, "2026.12-b",
+        "the newest version in force (lx.gas's, in force since 2026-12-07)"
     );
     s.answer("wang", &i.id, &gas_answers(2.4, "yes")).unwrap();
 

@@ -397,7 +397,11 @@ mod tests {
     #[test]
     fn bundled_templates_load_with_every_item() {
         let ts = load_bundle(&bundled_sources(), &none).unwrap();
-        assert_eq!(ts.len(), 10, "five checklists, two versions each");
+        assert_eq!(
+            ts.len(),
+            11,
+            "five checklists, two versions each, and lx.gas's 2026.12-b"
+        );
         for version in ["2026.11-a", "2026.12-a"] {
             let own: usize = ts
                 .iter()

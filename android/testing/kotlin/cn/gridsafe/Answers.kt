@@ -40,7 +40,7 @@ val EBIKE_ANSWERS: Map<String, Any> = mapOf(
 val GAS_ANSWERS: Map<String, Any> = mapOf(
     "gas.alarm_installed" to "yes",
     "gas.alarm_working" to "yes",
-    "gas.alarm_height" to mapOf("lpg_to_floor" to 0.2, "ng_above_appliance" to "na"),
+    "gas.alarm_height" to mapOf("lpg_to_floor" to 0.2),
     "gas.alarm_distance" to mapOf("lpg_distance" to 3.0),
     "gas.shutoff_installed" to "no",
     "gas.shutoff_test_record" to "no",

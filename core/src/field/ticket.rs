@@ -87,9 +87,13 @@ fn row(store: &Store, id: &str) -> Result<TaskRow> {
         .ok_or_else(|| Error::not_found("ticket", id))
 }
 
-/// Ticket `id` for `user`.
-pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<TicketScreen> {
-    let dir = store.directory()?;
+/// Ticket `id`, which must be in one of `user`'s grids.
+fn in_my_grids<'d>(
+    store: &Store,
+    dir: &'d crate::directory::Directory,
+    user: &str,
+    id: &str,
+) -> Result<(&'d crate::directory::User, TaskRow)> {
     let me = dir
         .user(user)
         .ok_or_else(|| Error::Forbidden(format!("unknown user {user:?}")))?;
@@ -100,6 +104,13 @@ pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<
             t.ticket_no, t.grid_id
         )));
     }
+    Ok((me, t))
+}
+
+/// Ticket `id` for `user`.
+pub fn ticket_screen(store: &Store, user: &str, id: &str, lang: Lang) -> Result<TicketScreen> {
+    let dir = store.directory()?;
+    let (me, t) = in_my_grids(store, &dir, user, id)?;
     let l = Labels::new(Some(&dir), lang);
     let status = match t.status.as_str() {
         "to_verify" => l.pick("待核查", "To verify"),
@@ -166,16 +177,8 @@ fn received(l: &Labels<'_>, at: &str) -> String {
 
 /// The items of `domain` in the newest version of each installed checklist, in checklist order.
 fn items(store: &Store, domain: &str, l: &Labels<'_>) -> Result<Vec<TicketItem>> {
-    let mut ids: Vec<String> = store
-        .list_templates()?
-        .into_iter()
-        .map(|t| t.template_id)
-        .collect();
-    ids.sort();
-    ids.dedup();
     let mut out: Vec<TicketItem> = Vec::new();
-    for id in ids {
-        let t = store.latest_template(&id)?;
+    for t in store.current_templates()? {
         for i in t
             .items
             .iter()
@@ -236,10 +239,13 @@ pub fn verify(
     v: Verdict,
     lang: Lang,
 ) -> Result<Option<String>> {
-    let screen = ticket_screen(store, user, id, lang)?;
-    let l = Labels::new(None, lang);
+    // Only what the checks need (the screen's venue suggestions and outcome line are not built);
+    // who may verify is the store's rule, checked again by `verify_task`.
+    let dir = store.directory()?;
+    let (_, t) = in_my_grids(store, &dir, user, id)?;
+    let l = Labels::new(Some(&dir), lang);
     let words = |zh: &str, en: &str| Error::Words(l.pick(zh, en).to_owned());
-    if !screen.to_verify {
+    if t.status != "to_verify" {
         return Err(words(
             "这张工单已核查过，不能再次核查",
             "This ticket has been verified already",
@@ -253,16 +259,13 @@ pub fn verify(
             ));
         }
         if let Some(item) = &v.item_id
-            && !screen.items.iter().any(|i| i.id == *item)
+            && !items(store, &t.category, &l)?.iter().any(|i| i.id == *item)
         {
+            let kind = l.domain(&t.category);
             return Err(Error::Words(match lang {
-                Lang::Zh => format!(
-                    "所选检查项不属于该工单的类别（{}），请重新选择",
-                    screen.domain
-                ),
+                Lang::Zh => format!("所选检查项不属于该工单的类别（{kind}），请重新选择"),
                 Lang::En => format!(
-                    "The checklist item chosen is not of this ticket's kind ({}): choose again",
-                    screen.domain
+                    "The checklist item chosen is not of this ticket's kind ({kind}): choose again"
                 ),
             }));
         }

@@ -194,14 +194,7 @@ impl Store {
 
     /// A checklist item in the newest installed version of the checklist that holds it.
     fn current_item(&self, item_id: &str) -> Result<(Arc<Template>, Item)> {
-        let mut ids: Vec<String> = self
-            .list_templates()?
-            .into_iter()
-            .map(|t| t.template_id)
-            .collect();
-        ids.dedup();
-        for id in ids {
-            let t = self.latest_template(&id)?;
+        for t in self.current_templates()? {
             if let Some(i) = t
                 .items
                 .iter()

@@ -89,6 +89,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// The newest installed version of each checklist, by checklist id.
+    pub fn current_templates(&self) -> Result<Vec<Arc<Template>>> {
+        let mut ids: Vec<String> = self
+            .list_templates()?
+            .into_iter()
+            .map(|t| t.template_id)
+            .collect();
+        ids.dedup();
+        ids.iter().map(|id| self.latest_template(id)).collect()
+    }
+
     pub fn list_templates(&self) -> Result<Vec<TemplateRow>> {
         let mut stmt = self
             .conn
